@@ -1,0 +1,2 @@
+// Replaced as the aws module is written.
+namespace thumbflow {}

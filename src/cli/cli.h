@@ -1,0 +1,49 @@
+// The command line: one binary, subcommands, options after the last subcommand word.
+//
+// Exit codes everywhere: 0 success, 1 the operation failed (stderr says why), 2 bad usage or
+// bad config (stderr names the option or field). Machine-readable output goes to stdout as
+// JSON; human messages go to stderr.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "core/status.h"
+
+namespace thumbflow::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Shared by every command: where a command's callback leaves its exit code.
+struct CliContext {
+  int exit_code = kExitOk;
+};
+
+// Prints "thumbflow: <message>" to stderr and returns kExitFailed, or kExitUsage for
+// InvalidArgument (bad usage or config).
+int ReportFailure(const Status& status);
+int ReportUsage(const std::string& message);
+
+// Loads --config when given (else the defaults), applying environment overrides.
+Result<Config> LoadConfigOrDefault(const std::string& path);
+
+// One JSON document (or line) on stdout, flushed.
+void PrintJson(const nlohmann::json& doc);
+
+// Each command group adds its subcommands to `app`; callbacks set ctx.exit_code.
+void RegisterThumbCommand(CLI::App& app, CliContext& ctx);
+void RegisterQueueCommands(CLI::App& app, CliContext& ctx);   // queue ..., dlq ...
+void RegisterObjectCommands(CLI::App& app, CliContext& ctx);  // put, get, ls
+void RegisterServeCommands(CLI::App& app, CliContext& ctx);   // serve, status
+void RegisterWorkerCommand(CLI::App& app, CliContext& ctx);   // worker
+void RegisterLambdaCommand(CLI::App& app, CliContext& ctx);   // lambda
+
+// The Lambda custom runtime entry point; also used when the binary is named `bootstrap`.
+int RunLambda(CliContext& ctx);
+
+}  // namespace thumbflow::cli

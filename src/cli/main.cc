@@ -1,0 +1,66 @@
+// thumbflow: the single binary. Chooses the subcommand; the commands wire the adapters.
+#include <cstring>
+#include <string>
+
+#include "cli/cli.h"
+
+namespace thumbflow::cli {
+
+int ReportFailure(const Status& status) {
+  std::fprintf(stderr, "thumbflow: %s\n", status.message().c_str());
+  return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;
+}
+
+int ReportUsage(const std::string& message) {
+  std::fprintf(stderr, "thumbflow: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+Result<Config> LoadConfigOrDefault(const std::string& path) {
+  if (path.empty()) return Config{};
+  return LoadConfigFile(path);
+}
+
+void PrintJson(const nlohmann::json& doc) {
+  std::string text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+namespace {
+
+int Main(int argc, char** argv) {
+  CliContext ctx;
+  const char* base = std::strrchr(argv[0], '/');
+  base = base ? base + 1 : argv[0];
+  if (std::strcmp(base, "bootstrap") == 0) return RunLambda(ctx);
+
+  CLI::App app{"thumbflow: event-driven image thumbnails", "thumbflow"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "thumbflow 0.1.0");
+  RegisterThumbCommand(app, ctx);
+  RegisterQueueCommands(app, ctx);
+  RegisterObjectCommands(app, ctx);
+  RegisterServeCommands(app, ctx);
+  RegisterWorkerCommand(app, ctx);
+  RegisterLambdaCommand(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;  // CLI11 uses its own codes; every usage error is 2 here
+  }
+  return ctx.exit_code;
+}
+
+}  // namespace
+}  // namespace thumbflow::cli
+
+int main(int argc, char** argv) { return thumbflow::cli::Main(argc, argv); }

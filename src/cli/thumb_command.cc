@@ -1,0 +1,7 @@
+#include "cli/cli.h"
+
+namespace thumbflow::cli {
+
+void RegisterThumbCommand(CLI::App&, CliContext&) {}
+
+}  // namespace thumbflow::cli

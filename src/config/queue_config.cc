@@ -1,0 +1,7 @@
+#include "config/queue_config.h"
+
+namespace thumbflow {
+
+Status ParseQueueConfig(FieldReader&, QueueConfig*) { return Status::Ok(); }
+
+}  // namespace thumbflow

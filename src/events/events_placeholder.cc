@@ -1,0 +1,2 @@
+// Replaced as the events module is written.
+namespace thumbflow {}

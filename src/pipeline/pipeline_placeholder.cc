@@ -1,0 +1,2 @@
+// Replaced as the pipeline module is written.
+namespace thumbflow {}

@@ -1,0 +1,2 @@
+// Replaced as the queue module is written.
+namespace thumbflow {}

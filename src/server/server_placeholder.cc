@@ -1,0 +1,2 @@
+// Replaced as the server module is written.
+namespace thumbflow {}

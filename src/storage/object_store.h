@@ -1,0 +1,85 @@
+// ObjectStore: the port for everything that stores objects (S3, the local folder, memory).
+//
+// Keys and bucket names are passed as given (not URL-encoded). All methods are thread-safe.
+// Failures are reported as Status, never as exceptions:
+//   NotFound            the bucket or key does not exist (reason "source-missing" is added by
+//                       callers that read sources, not by the store)
+//   FailedPrecondition  If-Match / If-None-Match did not hold
+//   InvalidArgument     the key or bucket name is not valid
+//   Unavailable         the backing service could not be reached (retryable)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace thumbflow {
+
+using Metadata = std::map<std::string, std::string>;
+
+struct ObjectInfo {
+  std::string key;
+  int64_t size = 0;
+  std::string etag;  // as S3 writes it, with the surrounding quotes
+  std::string content_type;
+  Metadata metadata;  // user metadata, names lower-case without the x-amz-meta- prefix
+  int64_t last_modified_ms = 0;
+};
+
+struct ByteRange {
+  int64_t first = 0;
+  std::optional<int64_t> last;  // inclusive; absent means "to the end"
+};
+
+struct GetOptions {
+  std::optional<ByteRange> range;
+  std::string if_match;       // ETag that must match; empty: no condition
+  std::string if_none_match;  // ETag that must not match; empty: no condition
+};
+
+struct ObjectData {
+  ObjectInfo info;   // describes the whole object
+  std::string bytes; // the requested range, or the whole object
+};
+
+struct PutOptions {
+  std::string content_type;
+  Metadata metadata;
+};
+
+struct ListOptions {
+  std::string prefix;
+  std::string delimiter;
+  std::string continuation_token;  // from a previous ListResult; opaque
+  std::string start_after;
+  int max_keys = 1000;
+};
+
+struct ListResult {
+  std::vector<ObjectInfo> objects;           // in key (byte) order
+  std::vector<std::string> common_prefixes;  // when a delimiter was given
+  bool truncated = false;
+  std::string next_continuation_token;  // set when truncated
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  virtual Result<ObjectData> Get(const std::string& bucket, const std::string& key,
+                                 const GetOptions& options = {}) = 0;
+  // Stores the whole object atomically: readers see the old object or the new one.
+  virtual Result<ObjectInfo> Put(const std::string& bucket, const std::string& key,
+                                 std::string_view bytes, const PutOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> Head(const std::string& bucket, const std::string& key) = 0;
+  // Deleting a key that does not exist succeeds, as in S3.
+  virtual Status Delete(const std::string& bucket, const std::string& key) = 0;
+  virtual Result<ListResult> List(const std::string& bucket, const ListOptions& options) = 0;
+};
+
+}  // namespace thumbflow

@@ -1,0 +1,2 @@
+// Replaced as the storage module is written.
+namespace thumbflow {}
