@@ -1,0 +1,141 @@
+"""Shared fixtures for the integration tests: free ports, peers started and stopped by PID.
+
+Everything listens on 127.0.0.1 only. Peers are started with their output in a log file
+inside a temporary folder, so a failing test can print it.
+"""
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+ROOT = os.environ.get("THUMBFLOW_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+CORPUS = os.path.join(SHARED, "corpus")
+BIN = os.environ.get("THUMBFLOW_BIN") or os.path.join(ROOT, "build", "src", "cli", "thumbflow")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_tool(name):
+    """Skips the test when a peer is missing, except in CI, where a missing peer fails."""
+    if shutil.which(name):
+        return
+    if os.environ.get("CI"):
+        raise AssertionError(f"{name} is required in CI but is not installed")
+    raise unittest.SkipTest(f"{name} is not installed; skipping")
+
+
+def corpus_manifest():
+    with open(os.path.join(CORPUS, "manifest.json")) as f:
+        return json.load(f)
+
+
+class Peer:
+    """A child process started in its own process group and stopped by PID."""
+
+    def __init__(self, argv, env=None, log_dir=None, name="peer"):
+        self.name = name
+        self.log_dir = log_dir or tempfile.mkdtemp(prefix=f"tf-{name}-")
+        self.log_path = os.path.join(self.log_dir, f"{name}.log")
+        self._log = open(self.log_path, "ab")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(argv, env=full_env, stdout=self._log, stderr=self._log,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        self._log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_http(self, url, timeout=30.0, ok_statuses=(200,)):
+        """Waits until `url` answers with one of `ok_statuses`; raises with the log if not."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status in ok_statuses:
+                        return
+            except urllib.error.HTTPError as e:
+                if e.code in ok_statuses:
+                    return
+                last = e
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise AssertionError(f"{self.name} did not answer {url} in {timeout}s ({last}):\n{self.log()}")
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+MOTO_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@contextlib.contextmanager
+def moto_server():
+    """Starts moto_server on a free port; yields (endpoint_url, env for AWS clients)."""
+    require_tool("moto_server")
+    port = free_port()
+    peer = Peer(["moto_server", "-H", "127.0.0.1", "-p", str(port)], env=MOTO_ENV, name="moto")
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        peer.wait_http(endpoint + "/moto-api/", timeout=60)
+        env = dict(MOTO_ENV)
+        env["AWS_ENDPOINT_URL"] = endpoint
+        # Keep the clients' own config out of the tests.
+        env["AWS_CONFIG_FILE"] = os.devnull
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        yield endpoint, env
+    finally:
+        peer.stop()
+
+
+def run_thumbflow(args, env=None, timeout=300, input=None, check=False):
+    """Runs the thumbflow binary; returns the CompletedProcess (text mode)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([BIN] + list(args), env=full_env, capture_output=True, text=True,
+                          timeout=timeout, input=input, check=check)
