@@ -39,7 +39,8 @@ void PrintJson(const nlohmann::json& doc);
 void RegisterThumbCommand(CLI::App& app, CliContext& ctx);
 void RegisterQueueCommands(CLI::App& app, CliContext& ctx);   // queue ..., dlq ...
 void RegisterObjectCommands(CLI::App& app, CliContext& ctx);  // put, get, ls
-void RegisterServeCommands(CLI::App& app, CliContext& ctx);   // serve, status
+void RegisterServeCommand(CLI::App& app, CliContext& ctx);    // serve
+void RegisterStatusCommand(CLI::App& app, CliContext& ctx);   // status
 void RegisterWorkerCommand(CLI::App& app, CliContext& ctx);   // worker
 void RegisterLambdaCommand(CLI::App& app, CliContext& ctx);   // lambda
 

@@ -42,7 +42,8 @@ int Main(int argc, char** argv) {
   RegisterThumbCommand(app, ctx);
   RegisterQueueCommands(app, ctx);
   RegisterObjectCommands(app, ctx);
-  RegisterServeCommands(app, ctx);
+  RegisterServeCommand(app, ctx);
+  RegisterStatusCommand(app, ctx);
   RegisterWorkerCommand(app, ctx);
   RegisterLambdaCommand(app, ctx);
   try {

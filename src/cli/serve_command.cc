@@ -2,6 +2,6 @@
 
 namespace thumbflow::cli {
 
-void RegisterServeCommands(CLI::App&, CliContext&) {}
+void RegisterServeCommand(CLI::App&, CliContext&) {}
 
 }  // namespace thumbflow::cli
