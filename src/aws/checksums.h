@@ -1,0 +1,80 @@
+// Hashes, MACs and checksums used by SigV4 and S3: SHA-256 (signatures, payload hashes),
+// HMAC-SHA256 (signing keys), MD5 (Content-MD5, single-part ETags), SHA-1, CRC32 and CRC32C
+// (S3 flexible checksums, sent as x-amz-checksum-* headers or aws-chunked trailers).
+// OpenSSL and zlib do the work where they can; CRC32C is computed here.
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace thumbflow::aws {
+
+// Raw digests (binary strings) and their hex form (lower case).
+std::string Sha256(std::string_view data);
+std::string Sha256Hex(std::string_view data);
+std::string HmacSha256(std::string_view key, std::string_view data);
+std::string Md5(std::string_view data);
+std::string Sha1(std::string_view data);
+// `previous` chains calls over consecutive pieces: Crc32(b, Crc32(a)) == Crc32(a + b).
+uint32_t Crc32(std::string_view data, uint32_t previous = 0);
+uint32_t Crc32c(std::string_view data, uint32_t previous = 0);
+
+std::string HexEncode(std::string_view bytes);
+// Standard base64 with padding.
+std::string Base64Encode(std::string_view bytes);
+// InvalidArgument on characters outside the alphabet or bad padding.
+Result<std::string> Base64Decode(std::string_view text);
+
+// base64(md5(data)): the Content-MD5 header value.
+std::string ContentMd5(std::string_view data);
+// "\"" + hex(md5(data)) + "\"": the ETag S3 gives a single-part upload.
+std::string Md5Etag(std::string_view data);
+
+// ---- S3 flexible checksums -------------------------------------------------------------
+
+enum class ChecksumAlgorithm { kCrc32, kCrc32c, kSha1, kSha256 };
+
+// "CRC32", "CRC32C", "SHA1", "SHA256" (case-insensitive); InvalidArgument otherwise.
+Result<ChecksumAlgorithm> ParseChecksumAlgorithm(std::string_view name);
+std::string_view ChecksumAlgorithmName(ChecksumAlgorithm algorithm);  // "CRC32", ...
+// "x-amz-checksum-crc32", ...; the header (or trailer) that carries the value.
+std::string_view ChecksumHeaderName(ChecksumAlgorithm algorithm);
+// The inverse of ChecksumHeaderName; nullopt for any other name.
+std::optional<ChecksumAlgorithm> ChecksumAlgorithmFromHeader(std::string_view header_name);
+
+// Incremental checksum whose value is base64 of the big-endian digest, as S3 wants it in
+// x-amz-checksum-*. One instance is not thread-safe; use one per stream.
+class Checksummer {
+ public:
+  virtual ~Checksummer() = default;
+  virtual void Update(std::string_view data) = 0;
+  // Value of everything passed so far; may be called once.
+  virtual std::string FinishBase64() = 0;
+};
+std::unique_ptr<Checksummer> NewChecksummer(ChecksumAlgorithm algorithm);
+
+// One-shot form of the above.
+std::string ChecksumBase64(ChecksumAlgorithm algorithm, std::string_view data);
+
+// Incremental SHA-256 (the streaming payload verifier hashes chunk by chunk).
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(std::string_view data);
+  std::string FinishHex();  // may be called once
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace thumbflow::aws
