@@ -1,2 +1,0 @@
-// Replaced as the events module is written.
-namespace thumbflow {}
