@@ -1,7 +1,26 @@
 // Config sections `pipeline` and `output`: workers, retry policy and where thumbnails go.
+//
+//   [pipeline]
+//   workers = 0              # images processed at once; 0: one per CPU core
+//   vips_threads = 1         # libvips threads per image (1: parallelism comes from workers)
+//   max_in_flight = 0        # messages held at once (received, not finished); 0: 2 x workers
+//   visibility_timeout = 60  # seconds requested on every receive
+//   heartbeat = 0            # seconds between visibility extensions; 0: half the timeout
+//   receive_wait = 20        # long-poll seconds (capped at the grace period)
+//   grace_period = 25        # seconds to finish in-flight work on SIGTERM/SIGINT
+//   retry_base = 2           # transient failures: visible again after base * 2^(n-1) s ...
+//   retry_max = 300          # ... at most this many seconds ...
+//   retry_jitter = 0.5       # ... of which this fraction is random (0: none, 1: full jitter)
+//   suffixes = [".jpg", ...] # keys the workers process (case-insensitive); [] accepts all
+//
+//   [output]
+//   prefix = "thumbnails/"   # thumbnails go to {prefix}{size}/{path}
+//   bucket = ""              # empty: the bucket of the event's source object
+//   upload_prefix = "uploads/"  # {path} is the key below it; keys outside it are skipped
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/field_reader.h"
 
@@ -12,9 +31,28 @@ struct PipelineConfig {
   std::string output_prefix = "thumbnails/";
   // Bucket for thumbnails; empty: the bucket of the event's source object.
   std::string output_bucket;
+  // Sources live below this prefix; the rest of the key is the thumbnail's {path}.
+  std::string upload_prefix = "uploads/";
+  // Source keys the workers accept (compared case-insensitively); empty accepts every key.
+  std::vector<std::string> suffixes = {".jpg",  ".jpeg", ".png", ".webp", ".gif", ".avif",
+                                       ".heic", ".heif", ".tif", ".tiff", ".jxl", ".svg"};
+
+  int workers = 0;  // 0: the number of CPU cores
+  int vips_threads = 1;
+  int max_in_flight = 0;  // 0: twice the workers
+  int visibility_timeout_s = 60;
+  int heartbeat_s = 0;  // 0: half the visibility timeout
+  int receive_wait_s = 20;
+  double grace_period_s = 25;
+  double retry_base_s = 2;
+  double retry_max_s = 300;
+  double retry_jitter = 0.5;
 };
 
 // Reads this section's top-level keys from the root table; leaves defaults for absent ones.
 Status ParsePipelineConfig(FieldReader& root, PipelineConfig* out);
+
+// The worker count to use: `workers`, or the number of CPU cores when it is 0.
+int EffectiveWorkers(const PipelineConfig& config);
 
 }  // namespace thumbflow

@@ -1,2 +1,0 @@
-// Replaced as the pipeline module is written.
-namespace thumbflow {}

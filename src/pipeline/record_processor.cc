@@ -1,0 +1,308 @@
+#include "pipeline/record_processor.h"
+
+#include <cstdio>
+#include <mutex>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "pipeline/pipeline_metrics.h"
+#include "storage/etag.h"
+#include "storage/keys.h"
+
+namespace thumbflow::pipeline {
+
+namespace {
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EndsWithIgnoreCase(std::string_view text, std::string_view suffix) {
+  if (suffix.size() > text.size()) return false;
+  std::string_view tail = text.substr(text.size() - suffix.size());
+  for (size_t i = 0; i < suffix.size(); ++i) {
+    if (AsciiLower(tail[i]) != AsciiLower(suffix[i])) return false;
+  }
+  return true;
+}
+
+std::string ExtensionOf(const std::string& format) {
+  if (format == "jpeg") return ".jpg";
+  if (format.empty()) return "";
+  return "." + format;
+}
+
+RecordResult Finish(RecordResult result, Outcome outcome, std::string reason, std::string message) {
+  result.outcome = outcome;
+  result.reason = std::move(reason);
+  result.message = std::move(message);
+  return result;
+}
+
+// A store failure while reading a source or writing an output: the object's own fault
+// (its key) is permanent; everything else is the environment's and may pass.
+std::pair<Outcome, std::string> ClassifyStoreError(const Status& status) {
+  if (status.code() == StatusCode::kInvalidArgument) {
+    return {Outcome::kPermanent, kReasonInvalidKey};
+  }
+  if (status.code() == StatusCode::kPermissionDenied ||
+      status.code() == StatusCode::kUnauthenticated) {
+    return {Outcome::kTransient, kReasonAccessDenied};
+  }
+  if (status.code() == StatusCode::kResourceExhausted && !status.retryable()) {
+    return {Outcome::kPermanent, kReasonTooLarge};
+  }
+  return {Outcome::kTransient, status.reason().empty() ? kReasonUnavailable : status.reason()};
+}
+
+}  // namespace
+
+LogSink StderrLogSink() {
+  auto mu = std::make_shared<std::mutex>();
+  return [mu](std::string_view line) {
+    std::string text(line);
+    text += '\n';
+    std::lock_guard<std::mutex> lock(*mu);
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::fflush(stderr);
+  };
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kSkipped:
+      return "skipped";
+    case Outcome::kGone:
+      return "gone";
+    case Outcome::kPermanent:
+      return "permanent";
+    case Outcome::kTransient:
+      return "transient";
+    case Outcome::kAborted:
+      return "aborted";
+  }
+  return "internal";
+}
+
+Status ValidateSourceKey(std::string_view key) {
+  if (!IsValidUtf8(key)) return InvalidArgumentError("key is not valid UTF-8");
+  return ValidatePipelineKey(key);
+}
+
+bool HasAcceptedSuffix(std::string_view key, const std::vector<std::string>& suffixes) {
+  if (suffixes.empty()) return true;
+  for (const auto& suffix : suffixes) {
+    if (EndsWithIgnoreCase(key, suffix)) return true;
+  }
+  return false;
+}
+
+RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config) {
+  RecordProcessorOptions options;
+  options.upload_prefix = config.pipeline.upload_prefix;
+  options.suffixes = config.pipeline.suffixes;
+  options.output_prefix = config.pipeline.output_prefix;
+  options.output_bucket = config.pipeline.output_bucket;
+  options.max_source_bytes = config.thumbnails.limits.max_bytes;
+  std::string format = config.thumbnails.format == "auto" ? "" : config.thumbnails.format;
+  for (const auto& size : config.thumbnails.sizes) {
+    options.expected_outputs.push_back({size.name, format, ExtensionOf(format)});
+  }
+  return options;
+}
+
+RecordProcessor::RecordProcessor(ObjectStore& store, const Thumbnailer& thumbnailer,
+                                 const Clock& clock, RecordProcessorOptions options,
+                                 PipelineMetrics* metrics, LogSink log, ObjectStore* output_store)
+    : store_(store),
+      output_store_(output_store ? *output_store : store),
+      thumbnailer_(thumbnailer),
+      clock_(clock),
+      options_(std::move(options)),
+      metrics_(metrics),
+      log_(std::move(log)) {}
+
+std::string RecordProcessor::OutputKey(const std::string& size_name,
+                                       const std::string& name) const {
+  return options_.output_prefix + size_name + "/" + name;
+}
+
+RecordResult RecordProcessor::Process(const S3EventRecord& record, const RecordContext& context,
+                                      const CancelFlag* cancel) const {
+  int64_t start_ms = clock_.NowMillis();
+  RecordResult result;
+  try {
+    result = Run(record, cancel);
+  } catch (const std::exception& e) {
+    // Adapters must not throw; if one does, the message is retried rather than lost.
+    result.bucket = record.bucket;
+    result.key = record.key;
+    result = Finish(std::move(result), Outcome::kTransient, kReasonInternal,
+                    std::string("unexpected exception: ") + e.what());
+  }
+  int64_t end_ms = clock_.NowMillis();
+  result.duration_ms = end_ms - start_ms;
+  if (result.outcome == Outcome::kOk && !result.duplicate && record.event_time_ms > 0) {
+    result.end_to_end_ms = std::max<int64_t>(0, end_ms - record.event_time_ms);
+  }
+  Report(result, context);
+  return result;
+}
+
+RecordResult RecordProcessor::Run(const S3EventRecord& record, const CancelFlag* cancel) const {
+  RecordResult result;
+  result.bucket = record.bucket;
+  result.key = record.key;
+  result.output_bucket = options_.output_bucket.empty() ? record.bucket : options_.output_bucket;
+
+  if (record.event_name.rfind("ObjectCreated", 0) != 0) {
+    return Finish(std::move(result), Outcome::kSkipped, "not-a-create",
+                  "event " + record.event_name);
+  }
+  if (Status valid = ValidateSourceKey(record.key); !valid.ok()) {
+    return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey, valid.message());
+  }
+  const std::string& prefix = options_.upload_prefix;
+  if (record.key.size() <= prefix.size() || record.key.compare(0, prefix.size(), prefix) != 0) {
+    return Finish(std::move(result), Outcome::kSkipped, "outside-prefix", "");
+  }
+  if (record.key.back() == '/') {
+    return Finish(std::move(result), Outcome::kSkipped, "folder", "");
+  }
+  if (!HasAcceptedSuffix(record.key, options_.suffixes)) {
+    return Finish(std::move(result), Outcome::kSkipped, "suffix", "");
+  }
+  const std::string path = record.key.substr(prefix.size());
+  if (options_.max_source_bytes > 0 && record.size > options_.max_source_bytes) {
+    result.source_bytes = record.size;
+    return Finish(std::move(result), Outcome::kPermanent, kReasonTooLarge,
+                  "event size " + std::to_string(record.size) + " bytes exceeds the limit");
+  }
+
+  std::string event_etag = UnquoteEtag(record.etag);
+  if (!event_etag.empty() && OutputsCurrent(result.output_bucket, path, event_etag)) {
+    result.duplicate = true;
+    return Finish(std::move(result), Outcome::kOk, "", "outputs already current");
+  }
+
+  Result<ObjectData> source = store_.Get(record.bucket, record.key);
+  if (!source.ok()) {
+    const Status& s = source.status();
+    std::string message = "get " + record.bucket + "/" + record.key + ": " + s.message();
+    if (s.code() == StatusCode::kNotFound) {
+      return Finish(std::move(result), Outcome::kGone, kReasonSourceMissing, message);
+    }
+    auto [outcome, reason] = ClassifyStoreError(s);
+    return Finish(std::move(result), outcome, reason, message);
+  }
+  result.source_bytes = static_cast<int64_t>(source->bytes.size());
+  std::string etag = UnquoteEtag(source->info.etag);
+  if (etag != event_etag && !etag.empty() && OutputsCurrent(result.output_bucket, path, etag)) {
+    result.duplicate = true;
+    return Finish(std::move(result), Outcome::kOk, "", "outputs already current");
+  }
+  if (options_.max_source_bytes > 0 && result.source_bytes > options_.max_source_bytes) {
+    return Finish(std::move(result), Outcome::kPermanent, kReasonTooLarge,
+                  std::to_string(result.source_bytes) + " bytes exceeds the limit");
+  }
+
+  if (cancel && cancel->load()) {
+    return Finish(std::move(result), Outcome::kAborted, kReasonShutdown, "before decoding");
+  }
+  Result<Thumbnails> thumbnails = thumbnailer_.Make(source->bytes);
+  if (!thumbnails.ok()) {
+    const Status& s = thumbnails.status();
+    std::string reason = s.reason().empty() ? kReasonInternal : s.reason();
+    return Finish(std::move(result), s.retryable() ? Outcome::kTransient : Outcome::kPermanent,
+                  reason, s.message());
+  }
+  if (cancel && cancel->load()) {
+    return Finish(std::move(result), Outcome::kAborted, kReasonShutdown, "before writing");
+  }
+
+  const std::string encoded_key = UrlEncodeS3Key(record.key);
+  for (const Thumbnail& thumbnail : thumbnails->outputs) {
+    std::string key = OutputKey(thumbnail.size_name, ThumbnailName(path, thumbnail));
+    if (Status valid = ValidatePipelineKey(key); !valid.ok()) {
+      return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey,
+                    "output key: " + valid.message());
+    }
+    PutOptions put;
+    put.content_type = thumbnail.content_type;
+    put.metadata = {{"source-key", encoded_key},
+                    {"source-etag", etag},
+                    {"width", std::to_string(thumbnail.width)},
+                    {"height", std::to_string(thumbnail.height)}};
+    Result<ObjectInfo> written = output_store_.Put(result.output_bucket, key, thumbnail.bytes, put);
+    if (!written.ok()) {
+      auto [outcome, reason] = ClassifyStoreError(written.status());
+      return Finish(std::move(result), outcome, reason,
+                    "put " + result.output_bucket + "/" + key + ": " + written.status().message());
+    }
+    result.outputs.push_back({thumbnail.size_name, key, thumbnail.content_type, thumbnail.width,
+                              thumbnail.height, static_cast<int64_t>(thumbnail.bytes.size())});
+  }
+  return Finish(std::move(result), Outcome::kOk, "", "");
+}
+
+bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::string& path,
+                                     const std::string& etag) const {
+  const auto& expected = options_.expected_outputs;
+  if (expected.empty()) return false;
+  auto current = [&](const ExpectedOutput& output) {
+    std::string name = path;
+    if (!output.format.empty()) {
+      Thumbnail probe;
+      probe.format = output.format;
+      probe.extension = output.extension;
+      name = ThumbnailName(path, probe);
+    }
+    // A failed HEAD only means "not known to be done": the record is processed again.
+    Result<ObjectInfo> info = output_store_.Head(bucket, OutputKey(output.size_name, name));
+    if (!info.ok()) return false;
+    auto it = info->metadata.find("source-etag");
+    return it != info->metadata.end() && UnquoteEtag(it->second) == etag;
+  };
+  return current(expected.back()) && (expected.size() == 1 || current(expected.front()));
+}
+
+void RecordProcessor::Report(const RecordResult& result, const RecordContext& context) const {
+  if (metrics_) {
+    metrics_->RecordDone(result.outcome, result.reason, result.duplicate, result.duration_ms,
+                         result.end_to_end_ms);
+  }
+  if (!log_) return;
+  nlohmann::json line;
+  line["time"] = FormatIso8601Millis(clock_.NowMillis());
+  line["level"] =
+      (result.outcome == Outcome::kOk || result.outcome == Outcome::kSkipped) ? "info" : "warn";
+  line["msg"] = "record";
+  line["bucket"] = result.bucket;
+  line["key"] = result.key;
+  line["outcome"] = OutcomeName(result.outcome);
+  if (!result.reason.empty()) line["reason"] = result.reason;
+  if (!result.message.empty()) line["detail"] = result.message;
+  if (result.duplicate) line["duplicate"] = true;
+  line["duration_ms"] = result.duration_ms;
+  if (result.end_to_end_ms >= 0) line["end_to_end_ms"] = result.end_to_end_ms;
+  if (result.source_bytes > 0) line["source_bytes"] = result.source_bytes;
+  if (!result.outputs.empty()) {
+    nlohmann::json sizes = nlohmann::json::array();
+    for (const auto& o : result.outputs) {
+      sizes.push_back({{"size", o.size_name},
+                       {"key", o.key},
+                       {"width", o.width},
+                       {"height", o.height},
+                       {"bytes", o.bytes}});
+    }
+    line["output_bucket"] = result.output_bucket;
+    line["sizes"] = std::move(sizes);
+  }
+  if (!context.message_id.empty()) line["message_id"] = context.message_id;
+  if (context.receive_count > 0) line["receive_count"] = context.receive_count;
+  log_(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace thumbflow::pipeline

@@ -1,0 +1,176 @@
+// RecordProcessor: turns one S3 event record into its thumbnails, independent of how the
+// record arrived (the worker pool's queue, the Lambda runtime's event batch, a test).
+//
+// One record, in order:
+//   1. only ObjectCreated:* records are work; others are `skipped`;
+//   2. the key is validated (no "..", not absolute, no NUL, at most 1024 bytes, UTF-8):
+//      `permanent` "invalid-key" otherwise;
+//   3. keys outside the upload prefix, folder markers and names without an accepted suffix
+//      are `skipped` (acknowledged, nothing written);
+//   4. a source larger than max_source_bytes according to the event is `permanent`
+//      "too-large" without being fetched;
+//   5. idempotency: when the record carries an ETag and the last and the first expected
+//      outputs exist with that ETag in their "source-etag" metadata, the record is `ok`
+//      (duplicate = true) without fetching or decoding anything;
+//   6. the source is fetched: NotFound is `gone` ("source-missing"); a transport failure is
+//      `transient`; if the fetched ETag differs from the event's, step 5 is repeated with it;
+//   7. the thumbnailer runs; its classified errors become `permanent` with its reason, or
+//      `transient` when the status is retryable;
+//   8. every output is put at {output_prefix}{size}/{path} (path = key below the upload
+//      prefix, sub-folders kept, ThumbnailName appends the format's extension when it
+//      changed), Content-Type of the real format, metadata "source-key" (URL-encoded as in
+//      S3 events, so it is plain ASCII), "source-etag" (no quotes), "width", "height".
+//      Outputs are written in configuration order, which is why step 5 checks the last
+//      one first.
+//
+// Every call logs one JSON line (see LogSink) and updates the metrics of PipelineMetrics.
+//
+// Thread-safety: Process() may be called from many threads at once; the store, the
+// thumbnailer, the clock and the sinks must be thread-safe (the ports promise it).
+// Ownership: the processor keeps references to everything passed to the constructor; they
+// must outlive it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "events/s3_event.h"
+#include "image/thumbnailer.h"
+#include "storage/object_store.h"
+
+namespace thumbflow {
+
+struct Config;
+class MetricsRegistry;
+
+namespace pipeline {
+
+class PipelineMetrics;
+
+// Receives one complete JSON document per call (no trailing newline). Must be thread-safe.
+using LogSink = std::function<void(std::string_view line)>;
+// Writes each line to stderr with a newline, whole lines never interleaved.
+LogSink StderrLogSink();
+
+// Reason codes the pipeline adds to those of DESIGN.md and the thumbnailer.
+inline constexpr char kReasonSourceMissing[] = "source-missing";
+inline constexpr char kReasonInvalidKey[] = "invalid-key";
+inline constexpr char kReasonTooLarge[] = "too-large";
+inline constexpr char kReasonInternal[] = "internal";
+inline constexpr char kReasonUnavailable[] = "unavailable";     // transient: store/queue
+inline constexpr char kReasonAccessDenied[] = "access-denied";  // transient: fix and retry
+inline constexpr char kReasonShutdown[] = "shutdown";           // aborted
+
+enum class Outcome {
+  kOk,         // outputs written (or already there: duplicate)
+  kSkipped,    // not our work (prefix, suffix, event type); acknowledge
+  kGone,       // the source no longer exists; acknowledge
+  kPermanent,  // retrying cannot help; dead-letter with `reason`
+  kTransient,  // may succeed later; retry after a back-off
+  kAborted,    // stopped before finishing (shutdown, deadline); make visible again
+};
+
+// "ok", "skipped", "gone", "permanent", "transient", "aborted" (also the metrics label).
+const char* OutcomeName(Outcome outcome);
+
+struct OutputSummary {
+  std::string size_name;
+  std::string key;
+  std::string content_type;
+  int width = 0;
+  int height = 0;
+  int64_t bytes = 0;
+};
+
+struct RecordResult {
+  Outcome outcome = Outcome::kOk;
+  std::string reason;   // stable code; empty for ok
+  std::string message;  // human detail for logs; may be empty
+  std::string bucket;   // of the source
+  std::string key;      // of the source (decoded)
+  std::string output_bucket;
+  bool duplicate = false;  // ok because the outputs already carried this source ETag
+  int64_t source_bytes = 0;
+  std::vector<OutputSummary> outputs;
+  int64_t duration_ms = 0;
+  int64_t end_to_end_ms = -1;  // event time -> outputs written; -1 when unknown or not ok
+};
+
+// What the idempotency check expects to find: one entry per configured size, in
+// configuration order. `format` empty means "the source's own format" (format = auto), so
+// the output keeps the source's name; otherwise ThumbnailName decides.
+struct ExpectedOutput {
+  std::string size_name;
+  std::string format;     // "jpeg", "png", "webp", "avif" or empty
+  std::string extension;  // ".jpg", ... (with the dot) or empty
+};
+
+struct RecordProcessorOptions {
+  std::string upload_prefix = "uploads/";
+  std::vector<std::string> suffixes;  // case-insensitive; empty accepts every key
+  std::string output_prefix = "thumbnails/";
+  std::string output_bucket;     // empty: the record's bucket
+  int64_t max_source_bytes = 0;  // 0: no check before fetching (the thumbnailer checks)
+  std::vector<ExpectedOutput> expected_outputs;  // empty: no idempotency pre-check
+};
+
+// Options derived from the config file ([output], [pipeline].suffixes, [thumbnails] sizes
+// and format, [limits].max_bytes).
+RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config);
+
+// Per-call context: used only for logging.
+struct RecordContext {
+  std::string message_id;
+  int receive_count = 0;
+};
+
+// Lets a long-running caller stop work between steps (before decoding, before writing).
+using CancelFlag = std::atomic<bool>;
+
+class RecordProcessor {
+ public:
+  // `output_store` receives the thumbnails; nullptr: the same store as the sources.
+  // `metrics` and `log` may be null/empty (then nothing is counted / logged).
+  RecordProcessor(ObjectStore& store, const Thumbnailer& thumbnailer, const Clock& clock,
+                  RecordProcessorOptions options, PipelineMetrics* metrics = nullptr,
+                  LogSink log = {}, ObjectStore* output_store = nullptr);
+
+  // Never throws; every failure is in the result. `cancel` may be null.
+  RecordResult Process(const S3EventRecord& record, const RecordContext& context = {},
+                       const CancelFlag* cancel = nullptr) const;
+
+  // {output_prefix}{size_name}/{name}: where a thumbnail of a source whose key below the
+  // upload prefix is `path` goes (`name` = ThumbnailName(path, thumbnail)).
+  std::string OutputKey(const std::string& size_name, const std::string& name) const;
+
+  const RecordProcessorOptions& options() const { return options_; }
+
+ private:
+  RecordResult Run(const S3EventRecord& record, const CancelFlag* cancel) const;
+  bool OutputsCurrent(const std::string& bucket, const std::string& path,
+                      const std::string& etag) const;
+  void Report(const RecordResult& result, const RecordContext& context) const;
+
+  ObjectStore& store_;
+  ObjectStore& output_store_;
+  const Thumbnailer& thumbnailer_;
+  const Clock& clock_;
+  RecordProcessorOptions options_;
+  PipelineMetrics* metrics_;
+  LogSink log_;
+};
+
+// Pure helpers, exposed for tests and for other callers that map keys.
+
+// OK when `key` may be processed (ValidatePipelineKey); InvalidArgument otherwise.
+Status ValidateSourceKey(std::string_view key);
+// True when `key` ends with one of `suffixes` (ASCII case-insensitive); true when empty.
+bool HasAcceptedSuffix(std::string_view key, const std::vector<std::string>& suffixes);
+
+}  // namespace pipeline
+}  // namespace thumbflow

@@ -1,0 +1,191 @@
+// WorkerPool: receives S3 event messages from a Queue and turns every record of every
+// message into thumbnails with a RecordProcessor, on `workers` threads.
+//
+// Per message (see message_processor.h for how records combine):
+//   all records done ........... Delete
+//   transient failure .......... Fail(transient, retry_after_s = RetryPolicy back-off by the
+//                                message's receive count); the queue dead-letters it after
+//                                its max receive count (SQS: the RedrivePolicy)
+//   permanent failure .......... Fail(permanent, reason): the embedded queue dead-letters it
+//                                with the reason; SqsQueue sends it to the DLQ and deletes it
+//   malformed body ............. Fail(permanent, "not-an-event")
+//   s3:TestEvent ............... Delete
+//
+// Flow control: one receiver thread long-polls (wait_seconds, so the embedded queue wakes
+// it as soon as an event commits; no fixed polling sleep) for at most as many messages as
+// there is room for: held messages (received, not finished) never exceed max_in_flight,
+// nor what the workers can finish within the visibility timeout at the measured
+// per-message time. A heartbeat thread extends the visibility of every held message each
+// `heartbeat` seconds (default: half the timeout), so long jobs are not redelivered.
+//
+// Shutdown: stop receiving; messages received but not started are made visible again at
+// once (ChangeVisibility 0); messages being processed get the grace period to finish and
+// be acknowledged; those still running when it ends are made visible again at once and
+// their workers stop at the next step (before decoding or writing), without acknowledging.
+// Nothing acknowledged is unfinished; nothing finished is lost (a finished but
+// unacknowledged message is redelivered and recognised as a duplicate).
+//
+// Wiring (cli/worker_command.cc, and `thumbflow serve`):
+//
+//   MetricsRegistry registry;                       // also served on /metrics
+//   pipeline::WorkerPool pool(queue, store, thumbnailer, config, clock, &registry);
+//   pipeline::StopSignal stop;                     // before any thread starts (stop_signal.h)
+//   stop.OnSignal([&pool] { pool.RequestStop(); });
+//   Status s = pool.Run();                          // returns after SIGTERM/SIGINT + shutdown
+//
+// or Start() ... Shutdown(grace) when the caller has its own main loop.
+//
+// Thread-safety: RequestStop() and HeartbeatOnce() may be called from any thread at any
+// time; Start/Run/Shutdown from one controlling thread. The queue, store(s), thumbnailer,
+// clock and registry must outlive the pool and be thread-safe (the ports promise it).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "pipeline/message_processor.h"
+#include "pipeline/pipeline_metrics.h"
+#include "pipeline/record_processor.h"
+#include "pipeline/retry_policy.h"
+#include "queue/queue.h"
+
+namespace thumbflow {
+
+struct Config;
+struct PipelineConfig;
+
+namespace pipeline {
+
+struct WorkerPoolOptions {
+  int workers = 1;
+  int max_in_flight = 0;  // 0: 2 x workers
+  int visibility_timeout_s = 60;
+  int heartbeat_s = 0;      // 0: visibility_timeout_s / 2
+  int receive_wait_s = 20;  // long poll; capped at the grace period (at least 1 s)
+  std::chrono::milliseconds grace_period{25000};
+  RetryOptions retry;
+  uint64_t random_seed = 0;  // 0: random; fixed in tests for a reproducible back-off
+  // How often queue depths are read into the metrics; 0: never.
+  std::chrono::milliseconds queue_stats_interval{15000};
+  // Real-time period of the heartbeat thread's check (the decision uses the Clock).
+  std::chrono::milliseconds tick{500};
+};
+
+// From [pipeline]: workers (0: cores), max_in_flight, visibility_timeout, heartbeat,
+// receive_wait, grace_period, retry_*.
+WorkerPoolOptions WorkerPoolOptionsFromConfig(const PipelineConfig& config);
+
+// Counts since Start(), for tests and `status`-like callers.
+struct WorkerPoolCounters {
+  int64_t received = 0;
+  int64_t deleted = 0;
+  int64_t retried = 0;
+  int64_t dead_lettered = 0;
+  int64_t released = 0;
+  int64_t heartbeats = 0;
+  int64_t held = 0;  // right now
+};
+
+// Called once per finished message (after the queue was told), on a worker thread.
+using MessageObserver = std::function<void(const Message&, const MessageResult&)>;
+
+class WorkerPool {
+ public:
+  // The usual wiring: a RecordProcessor built from `config` ([output], [pipeline],
+  // [thumbnails], [limits]) and pool options from [pipeline]. `metrics` may be null.
+  // `output_store`: where thumbnails go when not in `store` (nullptr: `store`).
+  WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer, const Config& config,
+             const Clock& clock, MetricsRegistry* metrics, LogSink log = StderrLogSink(),
+             ObjectStore* output_store = nullptr);
+  // Explicit options (tests, custom wiring).
+  WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer,
+             RecordProcessorOptions record_options, WorkerPoolOptions options, const Clock& clock,
+             MetricsRegistry* metrics, LogSink log = {}, ObjectStore* output_store = nullptr);
+  // Shuts down (with the configured grace period) if still running.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Starts the receiver, the workers and the heartbeat thread. FailedPrecondition when
+  // already started.
+  Status Start();
+  // Start(), wait for RequestStop(), Shutdown(grace_period). Returns Start()'s error, or OK.
+  Status Run();
+  // Asks Run() to return; non-blocking, idempotent, callable from any thread.
+  void RequestStop();
+  // Blocking shutdown as described above; `grace` absent: the configured grace period.
+  // Idempotent; does nothing when not started.
+  void Shutdown(std::optional<std::chrono::milliseconds> grace = std::nullopt);
+
+  // Extends the visibility of every held message whose last extension is at least
+  // `heartbeat` old by the Clock; returns how many were extended. The heartbeat thread
+  // calls it every tick; tests call it after moving a ManualClock.
+  int HeartbeatOnce();
+
+  // Called after each message; set before Start().
+  void SetMessageObserver(MessageObserver observer) { observer_ = std::move(observer); }
+
+  WorkerPoolCounters counters() const;
+  const RecordProcessor& processor() const { return processor_; }
+  const WorkerPoolOptions& options() const { return options_; }
+
+ private:
+  enum class HeldState { kPending, kActive, kFinishing, kAbandoned };
+  struct Held {
+    Message message;
+    int64_t received_ms = 0;
+    int64_t extended_ms = 0;  // when the visibility timeout was last (re)set, by the Clock
+    HeldState state = HeldState::kPending;
+  };
+
+  void ReceiverLoop();
+  void WorkerLoop();
+  void HeartbeatLoop();
+  void Finish(uint64_t id, const Message& message, const MessageResult& result);
+  void ReleaseNow(const std::vector<std::string>& receipts);
+  int AllowedInFlightLocked() const;
+  void UpdateInFlightMetricLocked();
+  void LogMessage(const Message& message, const MessageResult& result);
+
+  Queue& queue_;
+  const Clock& clock_;
+  WorkerPoolOptions options_;
+  std::unique_ptr<PipelineMetrics> metrics_;
+  LogSink log_;
+  RecordProcessor processor_;
+  RetryPolicy retry_;
+  MessageObserver observer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;      // pending work, capacity, stop
+  std::condition_variable finished_cv_;  // a held message finished
+  std::map<uint64_t, Held> held_;
+  std::deque<uint64_t> pending_;
+  uint64_t next_id_ = 1;
+  bool started_ = false;
+  bool stop_requested_ = false;
+  bool stopping_ = false;
+  bool shut_down_ = false;
+  bool heartbeat_stop_ = false;
+  double ewma_message_ms_ = 0;
+  WorkerPoolCounters counters_;
+  CancelFlag cancel_{false};
+
+  std::thread receiver_;
+  std::vector<std::thread> workers_;
+  std::thread heartbeat_;
+};
+
+}  // namespace pipeline
+}  // namespace thumbflow
