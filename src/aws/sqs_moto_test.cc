@@ -70,7 +70,7 @@ class SqsMotoTest : public ::testing::Test {
     request.method = method;
     request.path = "/" + bucket + (key.empty() ? "" : "/" + key);
     request.query = query;
-    request.headers = {{"Host", host}};
+    request.headers = {{"Host", host}, {"Content-Type", "application/octet-stream"}};
     request.payload_hash = Sha256Hex(body);
     Result<SigningResult> signed_request =
         Signer().Sign(request, testing::MotoServer::TestCredentials(),

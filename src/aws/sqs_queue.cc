@@ -119,8 +119,11 @@ Status ValidateBatchSize(size_t n) {
 Status EntryFailure(std::string_view operation, std::string_view queue, const json& failed) {
   const std::string code = StringMember(failed, "Code");
   const std::string message = StringMember(failed, "Message");
+  // A boolean on the wire; moto writes the string "true" for SendMessageBatch entries.
   auto fault = failed.find("SenderFault");
-  const bool sender_fault = fault != failed.end() && fault->is_boolean() && fault->get<bool>();
+  const bool sender_fault =
+      fault != failed.end() && ((fault->is_boolean() && fault->get<bool>()) ||
+                                (fault->is_string() && fault->get<std::string>() == "true"));
   HttpResponse response;
   response.status = sender_fault ? 400 : 500;
   response.headers.emplace_back("Content-Type", "application/x-amz-json-1.0");
