@@ -1,0 +1,159 @@
+#include "sqlite/database.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace thumbflow::sqlite {
+namespace {
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tf-sqlite-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "thumbflow.db").string();
+    auto db = Database::Open(path_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = *db;
+    ASSERT_TRUE(
+        db_->Write([](Transaction& tx) { return tx.EnsureSchema("test", kMigrations); }).ok());
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Status Insert(Transaction& tx, const std::string& v) {
+    ASSIGN_OR_RETURN(Statement * st, tx.Prepare("INSERT INTO items(v) VALUES(?1)"));
+    return st->Bind(1, v).Run();
+  }
+
+  Result<int64_t> Count(Database& db) {
+    int64_t n = -1;
+    RETURN_IF_ERROR(db.Read([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(Statement * st, tx.Prepare("SELECT count(*) FROM items"));
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) return InternalError("no row");
+      n = st->ColumnInt(0);
+      return Status::Ok();
+    }));
+    return n;
+  }
+
+  inline static const std::vector<std::string> kMigrations = {
+      "CREATE TABLE items(id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)",
+      "ALTER TABLE items ADD COLUMN extra INTEGER NOT NULL DEFAULT 0",
+  };
+  std::filesystem::path dir_;
+  std::string path_;
+  std::shared_ptr<Database> db_;
+};
+
+TEST_F(DatabaseTest, SchemaIsIdempotentAcrossOpens) {
+  auto again = Database::Open(path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(
+      (*again)->Write([](Transaction& tx) { return tx.EnsureSchema("test", kMigrations); }).ok());
+  EXPECT_TRUE(
+      (*again)->Read([](Transaction& tx) { return tx.EnsureSchema("test", kMigrations); }).ok());
+  // Fewer migrations known than the file has: refused.
+  Status older = (*again)->Write(
+      [](Transaction& tx) { return tx.EnsureSchema("other", {"CREATE TABLE other(x)"}); });
+  EXPECT_TRUE(older.ok()) << older.ToString();
+}
+
+TEST_F(DatabaseTest, FailingFunctionRollsBackOnlyItself) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) { return Insert(tx, "a"); }).ok());
+  // Duplicate value violates UNIQUE: only that function fails.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, failed{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Status s = db_->Write([&](Transaction& tx) -> Status {
+        RETURN_IF_ERROR(Insert(tx, i % 2 == 0 ? "b" + std::to_string(i) : "x" + std::to_string(i)));
+        if (i % 2 == 1) return Insert(tx, "a");  // fails after a successful insert
+        return Status::Ok();
+      });
+      (s.ok() ? ok : failed)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(failed.load(), 4);
+  auto n = Count(*db_);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 5);  // "a" + four "b"s, none of the "x"s
+}
+
+TEST_F(DatabaseTest, ConcurrentWritersShareCommits) {
+  constexpr int kThreads = 8, kEach = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Status s = db_->Write([&](Transaction& tx) {
+          return Insert(tx, std::to_string(t) + "-" + std::to_string(i));
+        });
+        ASSERT_TRUE(s.ok()) << s.ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto n = Count(*db_);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, kThreads * kEach);
+  EXPECT_GE(db_->write_count(), kThreads * kEach);
+  EXPECT_LT(db_->commit_count(), db_->write_count());  // batching happened
+}
+
+TEST_F(DatabaseTest, HooksRunOnlyAfterCommit) {
+  std::vector<std::string> seen;
+  int64_t id = db_->AddCommitListener([&](const std::string& topic) { seen.push_back(topic); });
+  int committed = 0;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) {
+                   tx.OnCommit([&] { ++committed; });
+                   tx.Signal("queue:q");
+                   return Insert(tx, "h");
+                 })
+                  .ok());
+  EXPECT_FALSE(db_->Write([&](Transaction& tx) {
+                    tx.OnCommit([&] { ++committed; });
+                    tx.Signal("queue:r");
+                    return Insert(tx, "h");  // duplicate: rolled back
+                  })
+                   .ok());
+  db_->RemoveCommitListener(id);
+  EXPECT_EQ(committed, 1);
+  EXPECT_EQ(seen, std::vector<std::string>{"queue:q"});
+}
+
+TEST_F(DatabaseTest, SecondHandleSeesCommittedData) {
+  auto other = Database::Open(path_);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) { return Insert(tx, "v"); }).ok());
+  auto n = Count(**other);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  // Reads are read-only.
+  Status s = (*other)->Read([&](Transaction& tx) { return Insert(tx, "w"); });
+  EXPECT_FALSE(s.ok());
+}
+
+TEST_F(DatabaseTest, ErrorsNameTheOperation) {
+  Status s = db_->Write([](Transaction& tx) { return tx.Prepare("SELECT nope FROM").status(); });
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("prepare SELECT nope FROM"), std::string::npos) << s.message();
+  auto bad = Database::Open("/nonexistent-dir/x/thumbflow.db");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("/nonexistent-dir/x/thumbflow.db"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace thumbflow::sqlite
