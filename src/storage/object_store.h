@@ -4,8 +4,11 @@
 // Failures are reported as Status, never as exceptions:
 //   NotFound            the bucket or key does not exist (reason "source-missing" is added by
 //                       callers that read sources, not by the store)
-//   FailedPrecondition  If-Match / If-None-Match did not hold
-//   InvalidArgument     the key or bucket name is not valid
+//   FailedPrecondition  If-Match did not hold (reason "precondition-failed", HTTP 412) or
+//                       If-None-Match did (reason "not-modified", HTTP 304)
+//   InvalidArgument     the key or bucket name is not valid; a range that starts past the
+//                       end of the object has reason "invalid-range" (HTTP 416)
+//   ResourceExhausted   the object is larger than the store accepts
 //   Unavailable         the backing service could not be reached (retryable)
 #pragma once
 
@@ -31,24 +34,28 @@ struct ObjectInfo {
   int64_t last_modified_ms = 0;
 };
 
+// HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
+// clamped), or, when suffix_length is set, the last suffix_length bytes ("bytes=-N").
 struct ByteRange {
   int64_t first = 0;
-  std::optional<int64_t> last;  // inclusive; absent means "to the end"
+  std::optional<int64_t> last;
+  std::optional<int64_t> suffix_length;
 };
 
 struct GetOptions {
   std::optional<ByteRange> range;
+  // ETags compare with or without their quotes; "*" matches any existing object.
   std::string if_match;       // ETag that must match; empty: no condition
   std::string if_none_match;  // ETag that must not match; empty: no condition
 };
 
 struct ObjectData {
-  ObjectInfo info;   // describes the whole object
-  std::string bytes; // the requested range, or the whole object
+  ObjectInfo info;    // describes the whole object
+  std::string bytes;  // the requested range, or the whole object
 };
 
 struct PutOptions {
-  std::string content_type;
+  std::string content_type;  // empty: stored as "binary/octet-stream", as S3 does
   Metadata metadata;
 };
 
@@ -56,12 +63,14 @@ struct ListOptions {
   std::string prefix;
   std::string delimiter;
   std::string continuation_token;  // from a previous ListResult; opaque
-  std::string start_after;
-  int max_keys = 1000;
+  std::string start_after;         // ignored when continuation_token is set
+  int max_keys = 1000;             // objects plus common prefixes per page; above 1000 means 1000
 };
 
 struct ListResult {
-  std::vector<ObjectInfo> objects;           // in key (byte) order
+  // In key (byte) order. Listed objects carry key, size, etag and last_modified_ms only
+  // (S3 does not list Content-Type or user metadata).
+  std::vector<ObjectInfo> objects;
   std::vector<std::string> common_prefixes;  // when a delimiter was given
   bool truncated = false;
   std::string next_continuation_token;  // set when truncated

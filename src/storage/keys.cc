@@ -1,0 +1,130 @@
+#include "storage/keys.h"
+
+#include <cctype>
+
+namespace thumbflow {
+namespace {
+
+// A short, printable excerpt of a key for error messages.
+std::string Excerpt(std::string_view key) {
+  std::string out;
+  for (char c : key.substr(0, 64)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  if (key.size() > 64) out += "...";
+  return out;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(extra) >= n) return false;  // truncated sequence
+    for (int k = 1; k <= extra; ++k) {
+      unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000)) return false;  // overlong
+    if (cp >= 0xD800 && cp <= 0xDFFF) return false;                                // surrogate
+    if (cp > 0x10FFFF) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+Status ValidateObjectKey(std::string_view key) {
+  if (key.empty()) return InvalidArgumentError("object key is empty");
+  if (key.size() > kMaxKeyBytes) {
+    return InvalidArgumentError("object key is longer than 1024 bytes (" +
+                                std::to_string(key.size()) + "): " + Excerpt(key));
+  }
+  if (key.find('\0') != std::string_view::npos) {
+    return InvalidArgumentError("object key contains a NUL byte: " + Excerpt(key));
+  }
+  if (!IsValidUtf8(key)) return InvalidArgumentError("object key is not UTF-8: " + Excerpt(key));
+  return Status::Ok();
+}
+
+Status ValidatePipelineKey(std::string_view key) {
+  RETURN_IF_ERROR(ValidateObjectKey(key));
+  if (key.front() == '/') return InvalidArgumentError("key starts with '/': " + Excerpt(key));
+  if (key.find('\\') != std::string_view::npos) {
+    return InvalidArgumentError("key contains a backslash: " + Excerpt(key));
+  }
+  size_t start = 0;
+  while (true) {
+    size_t end = key.find('/', start);
+    std::string_view segment =
+        key.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (segment == "..") return InvalidArgumentError("key has a '..' segment: " + Excerpt(key));
+    if (segment == ".") return InvalidArgumentError("key has a '.' segment: " + Excerpt(key));
+    if (segment.empty()) return InvalidArgumentError("key has an empty segment: " + Excerpt(key));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+Status ValidateBucketName(std::string_view bucket) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgumentError("bucket name \"" + Excerpt(bucket) + "\" " + why);
+  };
+  if (bucket.size() < 3 || bucket.size() > 63) return bad("must be 3 to 63 characters long");
+  for (char c : bucket) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-')) {
+      return bad("may hold only lower-case letters, digits, '.' and '-'");
+    }
+  }
+  auto alnum = [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c));
+  };
+  if (!alnum(bucket.front()) || !alnum(bucket.back())) {
+    return bad("must start and end with a letter or digit");
+  }
+  if (bucket.find("..") != std::string_view::npos) return bad("must not contain \"..\"");
+  int dots = 0;
+  bool digits_and_dots = true;
+  for (char c : bucket) {
+    if (c == '.')
+      ++dots;
+    else if (!std::isdigit(static_cast<unsigned char>(c)))
+      digits_and_dots = false;
+  }
+  if (digits_and_dots && dots == 3) return bad("must not look like an IP address");
+  return Status::Ok();
+}
+
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xFF) s.pop_back();
+  if (s.empty()) return s;
+  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+}  // namespace thumbflow

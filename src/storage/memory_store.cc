@@ -1,0 +1,103 @@
+#include "storage/memory_store.h"
+
+#include "storage/etag.h"
+#include "storage/keys.h"
+#include "storage/s3_semantics.h"
+
+namespace thumbflow {
+
+MemoryObjectStore::MemoryObjectStore(std::vector<std::string> buckets, const Clock* clock)
+    : clock_(clock != nullptr ? clock : &system_clock_) {
+  for (auto& b : buckets) buckets_[b];
+}
+
+Status MemoryObjectStore::CreateBucket(const std::string& bucket) {
+  RETURN_IF_ERROR(ValidateBucketName(bucket));
+  std::lock_guard lock(mu_);
+  if (!buckets_.emplace(bucket, Bucket{}).second) {
+    return AlreadyExistsError("bucket " + bucket + " already exists");
+  }
+  return Status::Ok();
+}
+
+Result<MemoryObjectStore::Bucket*> MemoryObjectStore::FindBucket(const std::string& bucket) {
+  auto it = buckets_.find(bucket);
+  if (it == buckets_.end()) return NotFoundError("no such bucket: " + bucket);
+  return &it->second;
+}
+
+Result<ObjectData> MemoryObjectStore::Get(const std::string& bucket, const std::string& key,
+                                          const GetOptions& options) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
+  auto it = objects->find(key);
+  if (it == objects->end()) return NotFoundError("get " + bucket + "/" + key + ": no such key");
+  const Object& object = it->second;
+  Status conditions = CheckGetConditions(object.info, options);
+  if (!conditions.ok()) return conditions.WithContext("get " + bucket + "/" + key);
+  ObjectData data;
+  data.info = object.info;
+  if (options.range) {
+    int64_t offset = 0;
+    int64_t length = 0;
+    Status range = ResolveRange(object.info.size, *options.range, &offset, &length);
+    if (!range.ok()) return range.WithContext("get " + bucket + "/" + key);
+    data.bytes = object.bytes.substr(offset, length);
+  } else {
+    data.bytes = object.bytes;
+  }
+  return data;
+}
+
+Result<ObjectInfo> MemoryObjectStore::Put(const std::string& bucket, const std::string& key,
+                                          std::string_view bytes, const PutOptions& options) {
+  Status valid = ValidateObjectKey(key);
+  if (!valid.ok()) return valid.WithContext("put " + bucket);
+  Object object;
+  object.info.key = key;
+  object.info.size = static_cast<int64_t>(bytes.size());
+  object.info.etag = SinglePartEtag(bytes);
+  object.info.content_type =
+      options.content_type.empty() ? kDefaultContentType : options.content_type;
+  object.info.metadata = NormalizeMetadata(options.metadata);
+  object.info.last_modified_ms = clock_->NowMillis();
+  object.bytes.assign(bytes);
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
+  ObjectInfo info = object.info;
+  (*objects)[key] = std::move(object);
+  return info;
+}
+
+Result<ObjectInfo> MemoryObjectStore::Head(const std::string& bucket, const std::string& key) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
+  auto it = objects->find(key);
+  if (it == objects->end()) return NotFoundError("head " + bucket + "/" + key + ": no such key");
+  return it->second.info;
+}
+
+Status MemoryObjectStore::Delete(const std::string& bucket, const std::string& key) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
+  objects->erase(key);
+  return Status::Ok();
+}
+
+Result<ListResult> MemoryObjectStore::List(const std::string& bucket, const ListOptions& options) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
+  KeyScan scan = [objects](const std::string& from, bool inclusive, const std::string& prefix,
+                           int limit) -> Result<std::vector<ObjectInfo>> {
+    std::vector<ObjectInfo> out;
+    auto it = inclusive ? objects->lower_bound(from) : objects->upper_bound(from);
+    for (; it != objects->end() && static_cast<int>(out.size()) < limit; ++it) {
+      if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+      out.push_back(it->second.info);
+    }
+    return out;
+  };
+  return ListWithScan(options, scan);
+}
+
+}  // namespace thumbflow

@@ -1,0 +1,434 @@
+#include "storage/object_store_conformance.h"
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "storage/etag.h"
+
+namespace thumbflow {
+
+std::string ObjectStoreFactoryName(const ::testing::TestParamInfo<ObjectStoreFactory>& info) {
+  return info.param.name;
+}
+
+void ObjectStoreConformanceTest::SetUp() {
+  Result<ObjectStoreUnderTest> made = GetParam().make();
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  under_test_ = std::move(made).value();
+}
+
+void ObjectStoreConformanceTest::TearDown() {
+  under_test_.store.reset();
+  under_test_.keepalive.reset();
+}
+
+namespace {
+
+// Keys that break naive URL, path and XML handling.
+const std::vector<std::string>& AwkwardKeys() {
+  static const std::vector<std::string> keys = {
+      "plain.txt",
+      "with space.jpg",
+      "plus+sign+.png",
+      "per%cent%2F%20.gif",
+      "uploads/ünïcödé/日本語の写真.jpg",
+      "deep/a/b/c/d/e.txt",
+      "trailing-slash/",
+      "emoji 😀 face.png",
+      "amp&eq=q?hash#.txt",
+      "xml<tag>&'quote\".txt",
+      "tilde~star*paren(1).txt",
+      "  leading and trailing spaces  ",
+  };
+  return keys;
+}
+
+std::string AllByteValues() {
+  std::string bytes;
+  for (int round = 0; round < 4; ++round) {
+    for (int b = 0; b < 256; ++b) bytes += static_cast<char>(b);
+  }
+  return bytes;
+}
+
+std::string RandomBytes(size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string bytes(size, '\0');
+  for (auto& c : bytes) c = static_cast<char>(rng() & 0xFF);
+  return bytes;
+}
+
+std::vector<std::string> Keys(const ListResult& page) {
+  std::vector<std::string> keys;
+  for (const auto& o : page.objects) keys.push_back(o.key);
+  return keys;
+}
+
+#define ASSERT_OK(expr)                                           \
+  do {                                                            \
+    const auto& tf_s_ = (expr);                                   \
+    ASSERT_TRUE(tf_s_.ok()) << #expr << ": " << tf_s_.ToString(); \
+  } while (0)
+
+#define ASSERT_OK_RESULT(expr)                                             \
+  do {                                                                     \
+    const auto& tf_r_ = (expr);                                            \
+    ASSERT_TRUE(tf_r_.ok()) << #expr << ": " << tf_r_.status().ToString(); \
+  } while (0)
+
+TEST_P(ObjectStoreConformanceTest, AwkwardKeysRoundTripByteExact) {
+  const std::string binary = AllByteValues();
+  for (const std::string& key : AwkwardKeys()) {
+    SCOPED_TRACE(key);
+    auto put = store().Put(bucket(), key, binary);
+    ASSERT_OK_RESULT(put);
+    EXPECT_EQ(put->etag, SinglePartEtag(binary));
+    EXPECT_EQ(put->size, static_cast<int64_t>(binary.size()));
+    auto got = store().Get(bucket(), key);
+    ASSERT_OK_RESULT(got);
+    EXPECT_EQ(Sha256Hex(got->bytes), Sha256Hex(binary));
+    EXPECT_EQ(got->info.etag, SinglePartEtag(binary));
+    EXPECT_EQ(got->info.size, static_cast<int64_t>(binary.size()));
+  }
+  // Every key comes back from a listing exactly as written.
+  auto listed = store().List(bucket(), {});
+  ASSERT_OK_RESULT(listed);
+  std::vector<std::string> expected = AwkwardKeys();
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(Keys(*listed), expected);
+}
+
+TEST_P(ObjectStoreConformanceTest, LargeAndEmptyObjectsRoundTrip) {
+  const std::string large = RandomBytes(3 * 1024 * 1024 + 17, 7);
+  ASSERT_OK_RESULT(store().Put(bucket(), "large.bin", large));
+  ASSERT_OK_RESULT(store().Put(bucket(), "empty.bin", ""));
+  auto got = store().Get(bucket(), "large.bin");
+  ASSERT_OK_RESULT(got);
+  EXPECT_EQ(got->bytes.size(), large.size());
+  EXPECT_EQ(Sha256Hex(got->bytes), Sha256Hex(large));
+  EXPECT_EQ(got->info.etag, QuoteEtag(Md5Hex(large)));
+  auto empty = store().Get(bucket(), "empty.bin");
+  ASSERT_OK_RESULT(empty);
+  EXPECT_EQ(empty->bytes, "");
+  EXPECT_EQ(empty->info.size, 0);
+  EXPECT_EQ(empty->info.etag, "\"d41d8cd98f00b204e9800998ecf8427e\"");
+}
+
+TEST_P(ObjectStoreConformanceTest, HeadAndGetReturnContentTypeAndMetadata) {
+  PutOptions options;
+  options.content_type = "image/jpeg";
+  options.metadata = {{"source-etag", "\"abc\""}, {"size", "small"}};
+  auto put = store().Put(bucket(), "thumbs/x.jpg", "jpeg bytes", options);
+  ASSERT_OK_RESULT(put);
+  auto head = store().Head(bucket(), "thumbs/x.jpg");
+  ASSERT_OK_RESULT(head);
+  EXPECT_EQ(head->key, "thumbs/x.jpg");
+  EXPECT_EQ(head->size, 10);
+  EXPECT_EQ(head->etag, SinglePartEtag("jpeg bytes"));
+  EXPECT_EQ(head->content_type, "image/jpeg");
+  EXPECT_EQ(head->metadata, options.metadata);
+  EXPECT_GT(head->last_modified_ms, 0);
+  auto got = store().Get(bucket(), "thumbs/x.jpg");
+  ASSERT_OK_RESULT(got);
+  EXPECT_EQ(got->info.content_type, "image/jpeg");
+  EXPECT_EQ(got->info.metadata, options.metadata);
+}
+
+TEST_P(ObjectStoreConformanceTest, MetadataNamesAreLowerCased) {
+  PutOptions options;
+  options.metadata = {{"Source-ETag", "v1"}};
+  ASSERT_OK_RESULT(store().Put(bucket(), "m", "x", options));
+  auto head = store().Head(bucket(), "m");
+  ASSERT_OK_RESULT(head);
+  EXPECT_EQ(head->metadata, (Metadata{{"source-etag", "v1"}}));
+}
+
+TEST_P(ObjectStoreConformanceTest, ContentTypeDefaultsAsS3Does) {
+  ASSERT_OK_RESULT(store().Put(bucket(), "no-type", "x"));
+  auto head = store().Head(bucket(), "no-type");
+  ASSERT_OK_RESULT(head);
+  EXPECT_EQ(head->content_type, "binary/octet-stream");
+}
+
+TEST_P(ObjectStoreConformanceTest, OverwriteReplacesWholeObject) {
+  PutOptions first;
+  first.content_type = "text/plain";
+  first.metadata = {{"a", "1"}};
+  ASSERT_OK_RESULT(store().Put(bucket(), "k", "first version, longer", first));
+  PutOptions second;
+  second.content_type = "image/png";
+  ASSERT_OK_RESULT(store().Put(bucket(), "k", "second", second));
+  auto got = store().Get(bucket(), "k");
+  ASSERT_OK_RESULT(got);
+  EXPECT_EQ(got->bytes, "second");
+  EXPECT_EQ(got->info.etag, SinglePartEtag("second"));
+  EXPECT_EQ(got->info.content_type, "image/png");
+  EXPECT_TRUE(got->info.metadata.empty());
+  auto listed = store().List(bucket(), {});
+  ASSERT_OK_RESULT(listed);
+  ASSERT_EQ(listed->objects.size(), 1u);
+  EXPECT_EQ(listed->objects[0].size, 6);
+}
+
+TEST_P(ObjectStoreConformanceTest, MissingKeysAndBucketsAreNotFound) {
+  EXPECT_EQ(store().Get(bucket(), "absent").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().Head(bucket(), "absent").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().Get(missing_bucket(), "k").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().Head(missing_bucket(), "k").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().Put(missing_bucket(), "k", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().List(missing_bucket(), {}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(ObjectStoreConformanceTest, DeleteRemovesAndDeletingMissingKeySucceeds) {
+  ASSERT_OK_RESULT(store().Put(bucket(), "doomed", "x"));
+  ASSERT_OK(store().Delete(bucket(), "doomed"));
+  EXPECT_EQ(store().Get(bucket(), "doomed").status().code(), StatusCode::kNotFound);
+  Status again = store().Delete(bucket(), "doomed");
+  EXPECT_TRUE(again.ok()) << again.ToString();
+  Status never = store().Delete(bucket(), "never/existed");
+  EXPECT_TRUE(never.ok()) << never.ToString();
+  auto listed = store().List(bucket(), {});
+  ASSERT_OK_RESULT(listed);
+  EXPECT_TRUE(listed->objects.empty());
+}
+
+TEST_P(ObjectStoreConformanceTest, RangesSelectBytesAsHttpDoes) {
+  const std::string bytes = "0123456789abcdefghij";  // 20 bytes
+  ASSERT_OK_RESULT(store().Put(bucket(), "r", bytes));
+  auto get = [&](ByteRange range) {
+    GetOptions options;
+    options.range = range;
+    return store().Get(bucket(), "r", options);
+  };
+  auto middle = get({.first = 3, .last = 7});
+  ASSERT_OK_RESULT(middle);
+  EXPECT_EQ(middle->bytes, "34567");
+  EXPECT_EQ(middle->info.size, 20);  // describes the whole object
+  EXPECT_EQ(middle->info.etag, SinglePartEtag(bytes));
+
+  auto open = get({.first = 15});
+  ASSERT_OK_RESULT(open);
+  EXPECT_EQ(open->bytes, "fghij");
+
+  auto clamped = get({.first = 18, .last = 500});
+  ASSERT_OK_RESULT(clamped);
+  EXPECT_EQ(clamped->bytes, "ij");
+
+  auto single = get({.first = 0, .last = 0});
+  ASSERT_OK_RESULT(single);
+  EXPECT_EQ(single->bytes, "0");
+
+  auto suffix = get({.suffix_length = 4});
+  ASSERT_OK_RESULT(suffix);
+  EXPECT_EQ(suffix->bytes, "ghij");
+
+  auto long_suffix = get({.suffix_length = 100});
+  ASSERT_OK_RESULT(long_suffix);
+  EXPECT_EQ(long_suffix->bytes, bytes);
+
+  auto past_end = get({.first = 20});
+  ASSERT_FALSE(past_end.ok());
+  EXPECT_EQ(past_end.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(past_end.status().reason(), "invalid-range");
+}
+
+TEST_P(ObjectStoreConformanceTest, ConditionalGets) {
+  ASSERT_OK_RESULT(store().Put(bucket(), "c", "conditional"));
+  const std::string etag = SinglePartEtag("conditional");
+  const std::string other = SinglePartEtag("something else");
+  auto get = [&](std::string if_match, std::string if_none_match) {
+    GetOptions options;
+    options.if_match = std::move(if_match);
+    options.if_none_match = std::move(if_none_match);
+    return store().Get(bucket(), "c", options);
+  };
+  auto matched = get(etag, "");
+  ASSERT_OK_RESULT(matched);
+  EXPECT_EQ(matched->bytes, "conditional");
+
+  auto unquoted = get(etag.substr(1, etag.size() - 2), "");
+  EXPECT_TRUE(unquoted.ok()) << unquoted.status().ToString();
+
+  auto star = get("*", "");
+  EXPECT_TRUE(star.ok()) << star.status().ToString();
+
+  auto mismatched = get(other, "");
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_EQ(mismatched.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(mismatched.status().reason(), "precondition-failed");
+
+  auto not_modified = get("", etag);
+  ASSERT_FALSE(not_modified.ok());
+  EXPECT_EQ(not_modified.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(not_modified.status().reason(), "not-modified");
+
+  auto modified = get("", other);
+  ASSERT_OK_RESULT(modified);
+  EXPECT_EQ(modified->bytes, "conditional");
+
+  // A condition on a missing key is still NotFound.
+  GetOptions options;
+  options.if_match = etag;
+  EXPECT_EQ(store().Get(bucket(), "absent", options).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(ObjectStoreConformanceTest, ListIsInByteOrder) {
+  // Upper case sorts before lower case, ASCII before multi-byte UTF-8, shorter before longer.
+  const std::vector<std::string> keys = {"b", "a", "B", "é", "a/b", "a-b", "ab", "~", "日", "a b"};
+  for (const auto& key : keys) ASSERT_OK_RESULT(store().Put(bucket(), key, key));
+  auto listed = store().List(bucket(), {});
+  ASSERT_OK_RESULT(listed);
+  std::vector<std::string> expected = keys;
+  std::sort(expected.begin(), expected.end());  // std::string compares bytes as unsigned
+  EXPECT_EQ(Keys(*listed), expected);
+  EXPECT_FALSE(listed->truncated);
+  for (const auto& o : listed->objects) {
+    EXPECT_EQ(o.size, static_cast<int64_t>(o.key.size()));
+    EXPECT_EQ(o.etag, SinglePartEtag(o.key));
+    EXPECT_GT(o.last_modified_ms, 0);
+  }
+}
+
+TEST_P(ObjectStoreConformanceTest, ListEmptyBucket) {
+  auto listed = store().List(bucket(), {});
+  ASSERT_OK_RESULT(listed);
+  EXPECT_TRUE(listed->objects.empty());
+  EXPECT_TRUE(listed->common_prefixes.empty());
+  EXPECT_FALSE(listed->truncated);
+}
+
+TEST_P(ObjectStoreConformanceTest, ListPaginatesWithContinuationTokens) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 23; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "page/%03d", i);
+    keys.push_back(name);
+    ASSERT_OK_RESULT(store().Put(bucket(), name, "x"));
+  }
+  ASSERT_OK_RESULT(store().Put(bucket(), "other/zzz", "x"));
+  std::vector<std::string> seen;
+  ListOptions options;
+  options.prefix = "page/";
+  options.max_keys = 5;
+  int pages = 0;
+  while (true) {
+    auto page = store().List(bucket(), options);
+    ASSERT_OK_RESULT(page);
+    ++pages;
+    ASSERT_LE(page->objects.size(), 5u);
+    for (const auto& o : page->objects) seen.push_back(o.key);
+    if (!page->truncated) break;
+    ASSERT_FALSE(page->next_continuation_token.empty());
+    options.continuation_token = page->next_continuation_token;
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(pages, 5);
+  EXPECT_EQ(seen, keys);
+}
+
+TEST_P(ObjectStoreConformanceTest, ListExactlyOnePageIsNotTruncated) {
+  for (const char* key : {"p/1", "p/2", "p/3"}) ASSERT_OK_RESULT(store().Put(bucket(), key, "x"));
+  ListOptions options;
+  options.max_keys = 3;
+  auto page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(page->objects.size(), 3u);
+  EXPECT_FALSE(page->truncated);
+}
+
+TEST_P(ObjectStoreConformanceTest, ListStartAfter) {
+  for (const char* key : {"s/a", "s/b", "s/c", "s/d"}) {
+    ASSERT_OK_RESULT(store().Put(bucket(), key, "x"));
+  }
+  ListOptions options;
+  options.start_after = "s/b";
+  auto page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(Keys(*page), (std::vector<std::string>{"s/c", "s/d"}));
+  options.start_after = "s/bb";
+  page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(Keys(*page), (std::vector<std::string>{"s/c", "s/d"}));
+  options.start_after = "a";  // before the prefix-less range: everything
+  page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(page->objects.size(), 4u);
+}
+
+TEST_P(ObjectStoreConformanceTest, ListDelimiterRollsUpCommonPrefixes) {
+  for (const char* key :
+       {"uploads/a.jpg", "uploads/b.jpg", "uploads/2024/x.jpg", "uploads/2024/y/z.jpg",
+        "uploads/2025/q.jpg", "thumbnails/small/a.jpg", "root.txt"}) {
+    ASSERT_OK_RESULT(store().Put(bucket(), key, "x"));
+  }
+  ListOptions top;
+  top.delimiter = "/";
+  auto root = store().List(bucket(), top);
+  ASSERT_OK_RESULT(root);
+  EXPECT_EQ(Keys(*root), (std::vector<std::string>{"root.txt"}));
+  EXPECT_EQ(root->common_prefixes, (std::vector<std::string>{"thumbnails/", "uploads/"}));
+
+  ListOptions uploads;
+  uploads.prefix = "uploads/";
+  uploads.delimiter = "/";
+  auto level = store().List(bucket(), uploads);
+  ASSERT_OK_RESULT(level);
+  EXPECT_EQ(Keys(*level), (std::vector<std::string>{"uploads/a.jpg", "uploads/b.jpg"}));
+  EXPECT_EQ(level->common_prefixes, (std::vector<std::string>{"uploads/2024/", "uploads/2025/"}));
+
+  // Pages of one entry each walk objects and common prefixes alike, each exactly once.
+  uploads.max_keys = 1;
+  std::vector<std::string> walked;
+  for (int i = 0; i < 10; ++i) {
+    auto page = store().List(bucket(), uploads);
+    ASSERT_OK_RESULT(page);
+    ASSERT_EQ(page->objects.size() + page->common_prefixes.size(), 1u);
+    for (const auto& o : page->objects) walked.push_back(o.key);
+    for (const auto& p : page->common_prefixes) walked.push_back(p);
+    if (!page->truncated) break;
+    uploads.continuation_token = page->next_continuation_token;
+  }
+  EXPECT_EQ(walked, (std::vector<std::string>{"uploads/2024/", "uploads/2025/", "uploads/a.jpg",
+                                              "uploads/b.jpg"}));
+
+  // A prefix that is not a folder boundary.
+  ListOptions partial;
+  partial.prefix = "uploads/20";
+  partial.delimiter = "/";
+  auto years = store().List(bucket(), partial);
+  ASSERT_OK_RESULT(years);
+  EXPECT_TRUE(years->objects.empty());
+  EXPECT_EQ(years->common_prefixes, (std::vector<std::string>{"uploads/2024/", "uploads/2025/"}));
+}
+
+TEST_P(ObjectStoreConformanceTest, ListMultiCharacterDelimiter) {
+  for (const char* key : {"a--b--c", "a--d", "e"})
+    ASSERT_OK_RESULT(store().Put(bucket(), key, "x"));
+  ListOptions options;
+  options.delimiter = "--";
+  auto page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(Keys(*page), (std::vector<std::string>{"e"}));
+  EXPECT_EQ(page->common_prefixes, (std::vector<std::string>{"a--"}));
+}
+
+TEST_P(ObjectStoreConformanceTest, ListPrefixWithAwkwardCharacters) {
+  for (const auto& key : AwkwardKeys()) ASSERT_OK_RESULT(store().Put(bucket(), key, "x"));
+  ListOptions options;
+  options.prefix = "uploads/ünïcödé/";
+  auto page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(Keys(*page), (std::vector<std::string>{"uploads/ünïcödé/日本語の写真.jpg"}));
+  options.prefix = "per%";
+  page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(Keys(*page), (std::vector<std::string>{"per%cent%2F%20.gif"}));
+  options.prefix = "plus+";
+  page = store().List(bucket(), options);
+  ASSERT_OK_RESULT(page);
+  EXPECT_EQ(Keys(*page), (std::vector<std::string>{"plus+sign+.png"}));
+}
+
+}  // namespace
+}  // namespace thumbflow

@@ -1,0 +1,162 @@
+#include "storage/s3_semantics.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "storage/etag.h"
+#include "storage/keys.h"
+
+namespace thumbflow {
+namespace {
+
+// Continuation tokens are "k" + last key or "p" + last common prefix, hex-encoded so they
+// are plain ASCII in URLs and XML.
+std::string EncodeToken(char kind, const std::string& marker) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(1, kind);
+  for (unsigned char c : marker) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0x0F];
+  }
+  return out;
+}
+
+bool DecodeToken(const std::string& token, char* kind, std::string* marker) {
+  if (token.empty() || (token[0] != 'k' && token[0] != 'p') || token.size() % 2 != 1) {
+    return false;
+  }
+  *kind = token[0];
+  marker->clear();
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 1; i < token.size(); i += 2) {
+    int hi = value(token[i]);
+    int lo = value(token[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    *marker += static_cast<char>(hi * 16 + lo);
+  }
+  return true;
+}
+
+}  // namespace
+
+Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options) {
+  if (!options.if_match.empty() && !EtagConditionMatches(options.if_match, info.etag)) {
+    return FailedPreconditionError("If-Match " + options.if_match + " does not match " + info.etag)
+        .WithReason("precondition-failed");
+  }
+  if (!options.if_none_match.empty() && EtagConditionMatches(options.if_none_match, info.etag)) {
+    return FailedPreconditionError("If-None-Match " + options.if_none_match + " matches " +
+                                   info.etag)
+        .WithReason("not-modified");
+  }
+  return Status::Ok();
+}
+
+Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64_t* length) {
+  auto invalid = [&]() {
+    return InvalidArgumentError("range not satisfiable for an object of " + std::to_string(size) +
+                                " bytes")
+        .WithReason("invalid-range");
+  };
+  if (range.suffix_length) {
+    if (*range.suffix_length <= 0 || size == 0) return invalid();
+    *length = std::min(*range.suffix_length, size);
+    *offset = size - *length;
+    return Status::Ok();
+  }
+  if (range.first < 0 || range.first >= size) return invalid();
+  if (range.last && *range.last < range.first) return invalid();
+  int64_t last = range.last ? std::min(*range.last, size - 1) : size - 1;
+  *offset = range.first;
+  *length = last - range.first + 1;
+  return Status::Ok();
+}
+
+Metadata NormalizeMetadata(const Metadata& metadata) {
+  Metadata out;
+  for (const auto& [name, value] : metadata) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out[lower] = value;
+  }
+  return out;
+}
+
+Result<ListResult> ListWithScan(const ListOptions& options, const KeyScan& scan) {
+  ListResult result;
+  const std::string& prefix = options.prefix;
+  const std::string& delimiter = options.delimiter;
+  const int max_keys = std::clamp(options.max_keys, 0, 1000);
+
+  std::string from;
+  bool inclusive = false;
+  if (!options.continuation_token.empty()) {
+    char kind;
+    std::string marker;
+    if (!DecodeToken(options.continuation_token, &kind, &marker)) {
+      return InvalidArgumentError("the continuation token is not valid");
+    }
+    if (kind == 'p') {
+      from = PrefixSuccessor(marker);
+      inclusive = true;
+      if (from.empty()) return result;  // nothing can follow
+    } else {
+      from = marker;
+    }
+  } else {
+    from = options.start_after;
+  }
+  if (from < prefix) {
+    from = prefix;
+    inclusive = true;
+  }
+  if (max_keys == 0) return result;
+
+  int count = 0;
+  char last_kind = 'k';
+  std::string last_marker;
+  constexpr int kBatch = 256;
+  while (true) {
+    // One more than still fits, so a full page can tell whether anything follows it.
+    const int limit = std::min(kBatch, max_keys - count + 1);
+    ASSIGN_OR_RETURN(std::vector<ObjectInfo> batch, scan(from, inclusive, prefix, limit));
+    bool rescan = false;
+    for (ObjectInfo& object : batch) {
+      if (count == max_keys) {
+        result.truncated = true;
+        result.next_continuation_token = EncodeToken(last_kind, last_marker);
+        return result;
+      }
+      ++count;
+      size_t pos =
+          delimiter.empty() ? std::string::npos : object.key.find(delimiter, prefix.size());
+      if (pos != std::string::npos) {
+        std::string common = object.key.substr(0, pos + delimiter.size());
+        last_kind = 'p';
+        last_marker = common;
+        result.common_prefixes.push_back(common);
+        // Every other key under this common prefix is rolled into it: skip past them all.
+        from = PrefixSuccessor(common);
+        inclusive = true;
+        if (from.empty()) return result;
+        rescan = true;
+        break;
+      }
+      last_kind = 'k';
+      last_marker = object.key;
+      from = object.key;
+      inclusive = false;
+      object.content_type.clear();
+      object.metadata.clear();
+      result.objects.push_back(std::move(object));
+    }
+    if (!rescan && static_cast<int>(batch.size()) < limit) return result;
+  }
+}
+
+}  // namespace thumbflow

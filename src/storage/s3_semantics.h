@@ -1,0 +1,38 @@
+// Helpers that give local adapters (the memory fake, the local folder store) the exact S3
+// behaviour of conditional gets, byte ranges and listings, so both answer alike.
+// Pure functions; thread-safe as long as the callbacks they are given are.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "storage/object_store.h"
+
+namespace thumbflow {
+
+inline constexpr char kDefaultContentType[] = "binary/octet-stream";
+
+// OK when If-Match / If-None-Match allow returning `info`; FailedPrecondition with reason
+// "precondition-failed" (If-Match) or "not-modified" (If-None-Match) otherwise.
+Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options);
+
+// The slice [*offset, *offset + *length) of an object of `size` bytes that `range` selects.
+// InvalidArgument with reason "invalid-range" when it starts past the end (S3's 416).
+Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64_t* length);
+
+// Lower-cases user-metadata names as S3 does.
+Metadata NormalizeMetadata(const Metadata& metadata);
+
+// Returns up to `limit` objects of the bucket whose keys start with `prefix` and come after
+// `from` (inclusive or not) in byte order, in that order.
+using KeyScan = std::function<Result<std::vector<ObjectInfo>>(
+    const std::string& from, bool inclusive, const std::string& prefix, int limit)>;
+
+// ListObjectsV2 over any ordered key index: prefix, delimiter (common prefixes),
+// start-after, max-keys and continuation tokens (opaque to callers).
+Result<ListResult> ListWithScan(const ListOptions& options, const KeyScan& scan);
+
+}  // namespace thumbflow

@@ -1,2 +1,0 @@
-// Replaced as the storage module is written.
-namespace thumbflow {}
