@@ -4,9 +4,14 @@
 //
 // Delivery is at-least-once. A received message stays invisible for its visibility timeout,
 // then becomes visible again unless it was deleted. All methods are thread-safe.
-// Failures: InvalidArgument for bad input (body too large, not UTF-8, batch over 10),
-// NotFound for an unknown queue, Unavailable (retryable) when the backing service cannot
-// be reached.
+// Failures: InvalidArgument for bad input (body empty, too large or not UTF-8, delay outside
+// 0..900, batch empty or over 10, malformed receipt, wait outside 0..20, max outside 1..10),
+// FailedPrecondition when a receipt is stale for ChangeVisibility/Fail (the message was
+// received again, or is gone), NotFound for an unknown queue, Unavailable (retryable) when
+// the backing service cannot be reached.
+//
+// Reason codes the queue itself gives dead letters: "max-receives" (received more than
+// max_receive_count times); Fail() passes the caller's reason through.
 #pragma once
 
 #include <cstdint>
@@ -32,15 +37,15 @@ struct Message {
   std::string receipt;  // valid for this delivery only
   std::string body;
   MessageAttributes attributes;
-  int receive_count = 0;           // including this delivery
-  int64_t sent_ms = 0;             // when it was first sent
-  int64_t first_receive_ms = 0;    // when it was first received
+  int receive_count = 0;         // including this delivery
+  int64_t sent_ms = 0;           // when it was first sent
+  int64_t first_receive_ms = 0;  // when it was first received
 };
 
 struct ReceiveOptions {
-  int max_messages = 1;                      // 1..10
-  std::optional<int> visibility_timeout_s;   // default: the queue's
-  int wait_seconds = 0;                      // 0..20; returns as soon as a message arrives
+  int max_messages = 1;                     // 1..10
+  std::optional<int> visibility_timeout_s;  // default: the queue's
+  int wait_seconds = 0;                     // 0..20; returns as soon as a message arrives
 };
 
 struct QueueStats {
@@ -61,9 +66,20 @@ struct DeadLetter {
   int64_t dead_ms = 0;
 };
 
+// The settings of one named queue and its dead-letter queue (on SQS: the queue's attributes
+// and its redrive policy). Adapters that cannot honour a field say so in their header.
+struct QueueOptions {
+  std::string name = "thumbnails";
+  int visibility_timeout_s = 60;         // 0..43200; default for Receive()
+  int max_receive_count = 3;             // 1..1000; the next receive dead-letters instead
+  int64_t retention_s = 4 * 86400;       // 60..1209600; counted from the send
+  int64_t dlq_retention_s = 10 * 86400;  // 60..1209600; counted from the dead-lettering
+  int64_t max_body_bytes = 256 * 1024;   // 1..262144
+};
+
 // How a processing failure is reported back to the queue.
 struct Failure {
-  std::string reason;  // stable reason code
+  std::string reason;      // stable reason code
   bool permanent = false;  // true: dead-letter now; false: retry
   int retry_after_s = 0;   // transient only: when the message becomes visible again
 };

@@ -102,8 +102,19 @@ Result<bool> Statement::Step() {
   if (!bind_error_.ok()) return bind_error_;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return SqliteError(db_, rc, "step " + ShortSql(sql_));
+  if (rc == SQLITE_DONE) {
+    sqlite3_reset(stmt_);
+    return false;
+  }
+  Status error = SqliteError(db_, rc, "step " + ShortSql(sql_));
+  sqlite3_reset(stmt_);
+  return error;
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_error_ = Status::Ok();
 }
 
 Status Statement::Run() {
@@ -172,9 +183,7 @@ class Connection {
     std::string key(sql);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      sqlite3_reset(it->second->stmt_);
-      sqlite3_clear_bindings(it->second->stmt_);
-      it->second->bind_error_ = Status::Ok();
+      it->second->Reset();
       return it->second.get();
     }
     sqlite3_stmt* stmt = nullptr;
@@ -279,7 +288,7 @@ Status Transaction::EnsureSchema(const std::string& component,
     stmt->Bind(1, component);
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (row) version = stmt->ColumnInt(0);
-    stmt->Step().value_or(false);  // finish the statement
+    stmt->Reset();
   }
   const auto target = static_cast<int64_t>(migrations.size());
   if (version > target) {

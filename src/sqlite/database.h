@@ -60,10 +60,14 @@ class Statement {
   Statement& BindBlob(int index, std::string_view bytes);
   Statement& BindNull(int index);
 
-  // Advances to the next row: true when there is one, false when done.
+  // Advances to the next row: true when there is one. False when done; the statement is
+  // then reset (bindings kept), so it can be bound and stepped again. On error it is reset.
   Result<bool> Step();
-  // Runs a statement that returns no rows (INSERT/UPDATE/DELETE) to completion.
+  // Runs a statement that returns no rows (INSERT/UPDATE/DELETE) to completion (and resets
+  // it, as Step() does).
   Status Run();
+  // Resets a statement left in the middle of its rows and clears its bindings.
+  void Reset();
 
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;  // also for blobs; NULL reads as ""

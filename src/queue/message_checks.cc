@@ -1,0 +1,157 @@
+#include "queue/message_checks.h"
+
+#include <stdlib.h>  // arc4random_buf (glibc >= 2.36)
+
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+
+namespace thumbflow::queue_internal {
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra;
+    uint32_t code;
+    uint32_t min;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, code = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, code = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, code = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    for (int k = 1; k <= extra; ++k) {
+      if (i + static_cast<size_t>(k) >= n) return false;
+      const auto cc = static_cast<unsigned char>(text[i + static_cast<size_t>(k)]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
+Status CheckSendRequest(const SendRequest& request, int64_t max_body_bytes) {
+  if (request.body.empty()) return InvalidArgumentError("message body is empty");
+  if (static_cast<int64_t>(request.body.size()) > max_body_bytes) {
+    return InvalidArgumentError("message body is " + std::to_string(request.body.size()) +
+                                " bytes, more than the limit of " + std::to_string(max_body_bytes));
+  }
+  if (!IsValidUtf8(request.body)) return InvalidArgumentError("message body is not valid UTF-8");
+  if (request.delay_seconds < 0 || request.delay_seconds > kMaxDelaySeconds) {
+    return InvalidArgumentError("delay_seconds must be from 0 to 900, not " +
+                                std::to_string(request.delay_seconds));
+  }
+  for (const auto& [name, value] : request.attributes) {
+    if (name.empty()) return InvalidArgumentError("message attribute name is empty");
+    if (!IsValidUtf8(name) || !IsValidUtf8(value)) {
+      return InvalidArgumentError("message attribute " + name + " is not valid UTF-8");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckVisibility(int seconds) {
+  if (seconds < 0 || seconds > kMaxVisibilitySeconds) {
+    return InvalidArgumentError("visibility timeout must be from 0 to 43200 s, not " +
+                                std::to_string(seconds));
+  }
+  return Status::Ok();
+}
+
+Status CheckReceiveOptions(const ReceiveOptions& options) {
+  if (options.max_messages < 1 || options.max_messages > kMaxBatch) {
+    return InvalidArgumentError("max messages must be from 1 to 10, not " +
+                                std::to_string(options.max_messages));
+  }
+  if (options.wait_seconds < 0 || options.wait_seconds > kMaxWaitSeconds) {
+    return InvalidArgumentError("wait must be from 0 to 20 s, not " +
+                                std::to_string(options.wait_seconds));
+  }
+  if (options.visibility_timeout_s) return CheckVisibility(*options.visibility_timeout_s);
+  return Status::Ok();
+}
+
+Status CheckBatchSize(size_t size) {
+  if (size == 0) return InvalidArgumentError("batch is empty");
+  if (size > static_cast<size_t>(kMaxBatch)) {
+    return InvalidArgumentError("batch has " + std::to_string(size) +
+                                " entries, more than the limit of 10");
+  }
+  return Status::Ok();
+}
+
+Status CheckQueueOptions(const QueueOptions& o) {
+  if (o.name.empty() || o.name.size() > 80) {
+    return InvalidArgumentError("queue name must have 1 to 80 characters");
+  }
+  for (char c : o.name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
+      return InvalidArgumentError("queue name " + o.name +
+                                  ": only letters, digits, '-' and '_' are allowed");
+    }
+  }
+  RETURN_IF_ERROR(CheckVisibility(o.visibility_timeout_s));
+  if (o.max_receive_count < 1 || o.max_receive_count > 1000) {
+    return InvalidArgumentError("max_receive_count must be from 1 to 1000");
+  }
+  if (o.retention_s < 60 || o.retention_s > 1209600 || o.dlq_retention_s < 60 ||
+      o.dlq_retention_s > 1209600) {
+    return InvalidArgumentError("retention must be from 60 to 1209600 s");
+  }
+  if (o.max_body_bytes < 1 || o.max_body_bytes > kMaxBodyBytesLimit) {
+    return InvalidArgumentError("max_body_bytes must be from 1 to 262144");
+  }
+  return Status::Ok();
+}
+
+std::string NewMessageId() {
+  unsigned char b[16];
+  arc4random_buf(b, sizeof b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+int64_t NewDeliveryToken() {
+  uint64_t v = 0;
+  while (v == 0) {
+    arc4random_buf(&v, sizeof v);
+    v &= 0x7FFFFFFFFFFFFFFFull;
+  }
+  return static_cast<int64_t>(v);
+}
+
+std::string MakeReceipt(int64_t sequence, int64_t token) {
+  return std::to_string(sequence) + "." + std::to_string(token);
+}
+
+Status ParseReceipt(const std::string& receipt, int64_t* sequence, int64_t* token) {
+  auto bad = [&] { return InvalidArgumentError("receipt handle " + receipt + " is not valid"); };
+  size_t dot = receipt.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 >= receipt.size()) return bad();
+  const char* begin = receipt.data();
+  const char* end = begin + receipt.size();
+  auto r1 = std::from_chars(begin, begin + dot, *sequence);
+  if (r1.ec != std::errc() || r1.ptr != begin + dot || *sequence <= 0) return bad();
+  auto r2 = std::from_chars(begin + dot + 1, end, *token);
+  if (r2.ec != std::errc() || r2.ptr != end || *token <= 0) return bad();
+  return Status::Ok();
+}
+
+}  // namespace thumbflow::queue_internal

@@ -1,2 +1,0 @@
-// Replaced as the queue module is written.
-namespace thumbflow {}

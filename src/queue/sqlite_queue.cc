@@ -1,0 +1,487 @@
+#include "queue/sqlite_queue.h"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "queue/message_checks.h"
+
+namespace thumbflow {
+
+using queue_internal::CheckBatchSize;
+using queue_internal::CheckReceiveOptions;
+using queue_internal::CheckSendRequest;
+using queue_internal::CheckVisibility;
+using queue_internal::MakeReceipt;
+using queue_internal::NewDeliveryToken;
+using queue_internal::NewMessageId;
+using queue_internal::ParseReceipt;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+namespace {
+
+// Version history of the queue tables; append, never edit.
+const std::vector<std::string>& QueueMigrations() {
+  static const std::vector<std::string> kMigrations = {
+      "CREATE TABLE queue_messages("
+      "  seq INTEGER PRIMARY KEY,"
+      "  queue TEXT NOT NULL,"
+      "  id TEXT NOT NULL UNIQUE,"
+      "  body BLOB NOT NULL,"
+      "  attributes TEXT NOT NULL DEFAULT '',"
+      "  sent_ms INTEGER NOT NULL,"
+      "  visible_at_ms INTEGER NOT NULL,"
+      "  receive_count INTEGER NOT NULL DEFAULT 0,"
+      "  first_receive_ms INTEGER NOT NULL DEFAULT 0,"
+      "  receipt INTEGER NOT NULL DEFAULT 0,"  // token of the current delivery; 0: none
+      "  dead INTEGER NOT NULL DEFAULT 0,"     // 1: in the queue's DLQ
+      "  reason TEXT NOT NULL DEFAULT '',"
+      "  dead_ms INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX queue_messages_ready ON queue_messages(queue, dead, visible_at_ms);",
+  };
+  return kMigrations;
+}
+
+std::string EncodeAttributes(const MessageAttributes& attributes) {
+  if (attributes.empty()) return {};
+  nlohmann::json doc = nlohmann::json::object();
+  for (const auto& [name, value] : attributes) doc[name] = value;
+  return doc.dump();
+}
+
+MessageAttributes DecodeAttributes(const std::string& text) {
+  MessageAttributes out;
+  if (text.empty()) return out;
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return out;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
+  }
+  return out;
+}
+
+std::string Topic(const std::string& queue_name) { return "queue:" + queue_name; }
+
+Status Insert(Transaction& tx, const std::string& queue_name, const SendRequest& request,
+              int64_t now_ms, std::string* id_out) {
+  ASSIGN_OR_RETURN(Statement * st,
+                   tx.Prepare("INSERT INTO queue_messages(queue, id, body, attributes, sent_ms, "
+                              "visible_at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+  std::string id = NewMessageId();
+  st->Bind(1, queue_name)
+      .Bind(2, id)
+      .BindBlob(3, request.body)
+      .Bind(4, EncodeAttributes(request.attributes))
+      .Bind(5, now_ms)
+      .Bind(6, now_ms + int64_t{request.delay_seconds} * 1000);
+  RETURN_IF_ERROR(st->Run().WithContext("send to queue " + queue_name));
+  tx.Signal(Topic(queue_name));
+  if (id_out != nullptr) *id_out = std::move(id);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status EnsureQueueSchema(Transaction& tx) { return tx.EnsureSchema("queue", QueueMigrations()); }
+
+Status EnqueueInTransaction(Transaction& tx, const std::string& queue_name,
+                            const SendRequest& request, const Clock& clock, std::string* id_out,
+                            int64_t max_body_bytes) {
+  if (!tx.is_write()) return InternalError("EnqueueInTransaction needs a write transaction");
+  QueueOptions check;
+  check.name = queue_name;
+  RETURN_IF_ERROR(queue_internal::CheckQueueOptions(check));
+  RETURN_IF_ERROR(CheckSendRequest(request, max_body_bytes));
+  RETURN_IF_ERROR(EnsureQueueSchema(tx));
+  return Insert(tx, queue_name, request, clock.NowMillis(), id_out);
+}
+
+// ---------------------------------------------------------------------------------------
+
+SqliteQueue::SqliteQueue(std::shared_ptr<sqlite::Database> db, const QueueOptions& options,
+                         const Clock& clock)
+    : db_(std::move(db)), options_(options), clock_(clock), topic_(Topic(options.name)) {}
+
+SqliteQueue::~SqliteQueue() {
+  if (listener_id_ != 0) db_->RemoveCommitListener(listener_id_);
+}
+
+Result<std::unique_ptr<SqliteQueue>> SqliteQueue::Open(std::shared_ptr<sqlite::Database> db,
+                                                       const QueueOptions& options,
+                                                       const Clock& clock) {
+  RETURN_IF_ERROR(queue_internal::CheckQueueOptions(options));
+  RETURN_IF_ERROR(db->Write([](Transaction& tx) { return EnsureQueueSchema(tx); }));
+  std::unique_ptr<SqliteQueue> queue(new SqliteQueue(std::move(db), options, clock));
+  SqliteQueue* self = queue.get();
+  queue->listener_id_ = queue->db_->AddCommitListener([self](const std::string& topic) {
+    if (topic != self->topic_) return;
+    std::lock_guard<std::mutex> lock(self->wake_mu_);
+    ++self->generation_;
+    self->wake_cv_.notify_all();
+  });
+  return queue;
+}
+
+Result<std::string> SqliteQueue::Send(const SendRequest& request) {
+  RETURN_IF_ERROR(CheckSendRequest(request, options_.max_body_bytes));
+  std::string id;
+  Status done = db_->Write(
+      [&](Transaction& tx) { return Insert(tx, options_.name, request, clock_.NowMillis(), &id); });
+  if (!done.ok()) return done;
+  return id;
+}
+
+Result<std::vector<Result<std::string>>> SqliteQueue::SendBatch(
+    const std::vector<SendRequest>& requests) {
+  RETURN_IF_ERROR(CheckBatchSize(requests.size()));
+  std::vector<Result<std::string>> results;
+  Status done = db_->Write([&](Transaction& tx) -> Status {
+    results.clear();
+    const int64_t now = clock_.NowMillis();
+    for (const auto& request : requests) {
+      Status check = CheckSendRequest(request, options_.max_body_bytes);
+      if (!check.ok()) {
+        results.emplace_back(check);
+        continue;
+      }
+      std::string id;
+      RETURN_IF_ERROR(Insert(tx, options_.name, request, now, &id));
+      results.emplace_back(std::move(id));
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return results;
+}
+
+Result<bool> SqliteQueue::AnyVisible() {
+  bool any = false;
+  Status done = db_->Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     tx.Prepare("SELECT 1 FROM queue_messages WHERE queue = ?1 AND dead = 0 "
+                                "AND visible_at_ms <= ?2 LIMIT 1"));
+    st->Bind(1, options_.name).Bind(2, clock_.NowMillis());
+    ASSIGN_OR_RETURN(any, st->Step());
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return any;
+}
+
+Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& options) {
+  ASSIGN_OR_RETURN(bool any, AnyVisible());
+  if (!any) return std::vector<Message>{};
+  const int visibility = options.visibility_timeout_s.value_or(options_.visibility_timeout_s);
+  std::vector<Message> out;
+  Status done = db_->Write([&](Transaction& tx) -> Status {
+    out.clear();
+    const int64_t now = clock_.NowMillis();
+    const int64_t cutoff = now - options_.retention_s * 1000;
+    const int64_t dlq_cutoff = now - options_.dlq_retention_s * 1000;
+    if (now - last_cleanup_ms_.load() >= 60'000) {
+      ASSIGN_OR_RETURN(Statement * expire,
+                       tx.Prepare("DELETE FROM queue_messages WHERE queue = ?1 AND "
+                                  "((dead = 0 AND sent_ms < ?2) OR (dead = 1 AND dead_ms < ?3))"));
+      RETURN_IF_ERROR(expire->Bind(1, options_.name).Bind(2, cutoff).Bind(3, dlq_cutoff).Run());
+      tx.OnCommit([this, now] { last_cleanup_ms_.store(now); });
+    }
+    struct Candidate {
+      int64_t seq;
+      Message message;
+      int64_t sent_ms;
+    };
+    ASSIGN_OR_RETURN(Statement * select,
+                     tx.Prepare("SELECT seq, id, body, attributes, sent_ms, receive_count, "
+                                "first_receive_ms FROM queue_messages WHERE queue = ?1 AND "
+                                "dead = 0 AND visible_at_ms <= ?2 ORDER BY visible_at_ms "
+                                "LIMIT ?3"));
+    ASSIGN_OR_RETURN(Statement * deliver,
+                     tx.Prepare("UPDATE queue_messages SET receive_count = receive_count + 1, "
+                                "first_receive_ms = ?2, visible_at_ms = ?3, receipt = ?4 "
+                                "WHERE seq = ?1"));
+    ASSIGN_OR_RETURN(Statement * kill,
+                     tx.Prepare("UPDATE queue_messages SET dead = 1, reason = 'max-receives', "
+                                "dead_ms = ?2, receipt = 0 WHERE seq = ?1"));
+    ASSIGN_OR_RETURN(Statement * drop, tx.Prepare("DELETE FROM queue_messages WHERE seq = ?1"));
+    const int want = options.max_messages;
+    // Rows skipped (expired or dead-lettered) leave the result set, so re-querying makes
+    // progress; each pass either fills `out` or handles at least one skipped row.
+    while (static_cast<int>(out.size()) < want) {
+      std::vector<Candidate> candidates;
+      select->Bind(1, options_.name).Bind(2, now).Bind(3, want - static_cast<int>(out.size()));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, select->Step());
+        if (!row) break;
+        Candidate c;
+        c.seq = select->ColumnInt(0);
+        c.message.id = select->ColumnText(1);
+        c.message.body = select->ColumnText(2);
+        c.message.attributes = DecodeAttributes(select->ColumnText(3));
+        c.sent_ms = select->ColumnInt(4);
+        c.message.sent_ms = c.sent_ms;
+        c.message.receive_count = static_cast<int>(select->ColumnInt(5));
+        c.message.first_receive_ms = select->ColumnInt(6);
+        candidates.push_back(std::move(c));
+      }
+      if (candidates.empty()) break;
+      for (auto& c : candidates) {
+        if (c.sent_ms < cutoff) {
+          RETURN_IF_ERROR(drop->Bind(1, c.seq).Run());
+          continue;
+        }
+        if (c.message.receive_count >= options_.max_receive_count) {
+          RETURN_IF_ERROR(kill->Bind(1, c.seq).Bind(2, now).Run());
+          continue;
+        }
+        const int64_t token = NewDeliveryToken();
+        c.message.receive_count += 1;
+        if (c.message.first_receive_ms == 0) c.message.first_receive_ms = now;
+        c.message.receipt = MakeReceipt(c.seq, token);
+        RETURN_IF_ERROR(deliver->Bind(1, c.seq)
+                            .Bind(2, c.message.first_receive_ms)
+                            .Bind(3, now + int64_t{visibility} * 1000)
+                            .Bind(4, token)
+                            .Run());
+        out.push_back(std::move(c.message));
+      }
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
+Result<std::vector<Message>> SqliteQueue::Receive(const ReceiveOptions& options) {
+  RETURN_IF_ERROR(CheckReceiveOptions(options));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_seconds);
+  for (;;) {
+    int64_t seen;
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      seen = generation_;
+    }
+    ASSIGN_OR_RETURN(auto messages, ReceiveOnce(options));
+    const auto now = std::chrono::steady_clock::now();
+    if (!messages.empty() || now >= deadline) return messages;
+    // Wake on an in-process commit to this queue, else poll for other processes' sends
+    // (and for delayed messages coming due).
+    const auto poll_until =
+        std::min(deadline, now + std::chrono::milliseconds(kCrossProcessPollMs));
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    wake_cv_.wait_until(lock, poll_until, [&] { return generation_ != seen; });
+  }
+}
+
+Status SqliteQueue::DeleteIn(Transaction& tx, const std::string& receipt) {
+  int64_t seq, token;
+  RETURN_IF_ERROR(ParseReceipt(receipt, &seq, &token));
+  ASSIGN_OR_RETURN(Statement * st,
+                   tx.Prepare("DELETE FROM queue_messages WHERE seq = ?1 AND receipt = ?2 AND "
+                              "queue = ?3 AND dead = 0"));
+  // No row: the message is gone (fine) or was received again (the newer delivery stays).
+  return st->Bind(1, seq).Bind(2, token).Bind(3, options_.name).Run();
+}
+
+Status SqliteQueue::Delete(const std::string& receipt) {
+  int64_t seq, token;
+  RETURN_IF_ERROR(ParseReceipt(receipt, &seq, &token));
+  return db_->Write([&](Transaction& tx) { return DeleteIn(tx, receipt); });
+}
+
+Result<std::vector<Status>> SqliteQueue::DeleteBatch(const std::vector<std::string>& receipts) {
+  RETURN_IF_ERROR(CheckBatchSize(receipts.size()));
+  std::vector<Status> results;
+  Status done = db_->Write([&](Transaction& tx) -> Status {
+    results.clear();
+    for (const auto& receipt : receipts) {
+      Status s = DeleteIn(tx, receipt);
+      if (!s.ok() && s.code() != StatusCode::kInvalidArgument) return s;
+      results.push_back(s);
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return results;
+}
+
+Status SqliteQueue::ChangeVisibilityIn(Transaction& tx, const std::string& receipt, int seconds) {
+  RETURN_IF_ERROR(CheckVisibility(seconds));
+  int64_t seq, token;
+  RETURN_IF_ERROR(ParseReceipt(receipt, &seq, &token));
+  ASSIGN_OR_RETURN(Statement * st,
+                   tx.Prepare("UPDATE queue_messages SET visible_at_ms = ?4 WHERE seq = ?1 AND "
+                              "receipt = ?2 AND queue = ?3 AND dead = 0"));
+  RETURN_IF_ERROR(st->Bind(1, seq)
+                      .Bind(2, token)
+                      .Bind(3, options_.name)
+                      .Bind(4, clock_.NowMillis() + int64_t{seconds} * 1000)
+                      .Run());
+  if (tx.Changes() == 0) {
+    return FailedPreconditionError("receipt " + receipt +
+                                   " is stale: the message was received again or is gone");
+  }
+  if (seconds == 0) tx.Signal(topic_);
+  return Status::Ok();
+}
+
+Status SqliteQueue::ChangeVisibility(const std::string& receipt, int seconds) {
+  RETURN_IF_ERROR(CheckVisibility(seconds));
+  return db_->Write([&](Transaction& tx) { return ChangeVisibilityIn(tx, receipt, seconds); });
+}
+
+Result<std::vector<Status>> SqliteQueue::ChangeVisibilityBatch(
+    const std::vector<std::pair<std::string, int>>& receipts_and_seconds) {
+  RETURN_IF_ERROR(CheckBatchSize(receipts_and_seconds.size()));
+  std::vector<Status> results;
+  Status done = db_->Write([&](Transaction& tx) -> Status {
+    results.clear();
+    for (const auto& [receipt, seconds] : receipts_and_seconds) {
+      Status s = ChangeVisibilityIn(tx, receipt, seconds);
+      if (!s.ok() && s.code() != StatusCode::kInvalidArgument &&
+          s.code() != StatusCode::kFailedPrecondition) {
+        return s;
+      }
+      results.push_back(s);
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return results;
+}
+
+Status SqliteQueue::Fail(const Message& message, const Failure& failure) {
+  if (!failure.permanent) {
+    return ChangeVisibility(message.receipt, failure.retry_after_s);
+  }
+  int64_t seq, token;
+  RETURN_IF_ERROR(ParseReceipt(message.receipt, &seq, &token));
+  return db_->Write([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     tx.Prepare("UPDATE queue_messages SET dead = 1, reason = ?4, dead_ms = ?5, "
+                                "receipt = 0 WHERE seq = ?1 AND receipt = ?2 AND queue = ?3 AND "
+                                "dead = 0"));
+    RETURN_IF_ERROR(st->Bind(1, seq)
+                        .Bind(2, token)
+                        .Bind(3, options_.name)
+                        .Bind(4, failure.reason.empty() ? std::string("internal") : failure.reason)
+                        .Bind(5, clock_.NowMillis())
+                        .Run());
+    if (tx.Changes() == 0) {
+      return FailedPreconditionError("receipt " + message.receipt +
+                                     " is stale: the message was received again or is gone");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<QueueStats> SqliteQueue::Stats() {
+  QueueStats stats;
+  Status done = db_->Read([&](Transaction& tx) -> Status {
+    const int64_t now = clock_.NowMillis();
+    ASSIGN_OR_RETURN(
+        Statement * st,
+        tx.Prepare("SELECT "
+                   "coalesce(sum(dead = 0 AND sent_ms >= ?3 AND visible_at_ms <= ?2), 0), "
+                   "coalesce(sum(dead = 0 AND sent_ms >= ?3 AND visible_at_ms > ?2 AND "
+                   "receive_count > 0), 0), "
+                   "coalesce(sum(dead = 0 AND sent_ms >= ?3 AND visible_at_ms > ?2 AND "
+                   "receive_count = 0), 0), "
+                   "coalesce(sum(dead = 1 AND dead_ms >= ?4), 0), "
+                   "min(CASE WHEN dead = 0 AND sent_ms >= ?3 THEN sent_ms END) "
+                   "FROM queue_messages WHERE queue = ?1"));
+    st->Bind(1, options_.name)
+        .Bind(2, now)
+        .Bind(3, now - options_.retention_s * 1000)
+        .Bind(4, now - options_.dlq_retention_s * 1000);
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) return InternalError("queue stats: no row");
+    stats.visible = st->ColumnInt(0);
+    stats.in_flight = st->ColumnInt(1);
+    stats.delayed = st->ColumnInt(2);
+    stats.dlq = st->ColumnInt(3);
+    stats.oldest_age_s =
+        st->ColumnIsNull(4) ? 0 : std::max<int64_t>(0, (now - st->ColumnInt(4)) / 1000);
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return stats;
+}
+
+Result<std::vector<DeadLetter>> SqliteQueue::ListDeadLetters(int max_items) {
+  std::vector<DeadLetter> out;
+  Status done = db_->Read([&](Transaction& tx) -> Status {
+    const int64_t now = clock_.NowMillis();
+    ASSIGN_OR_RETURN(Statement * st,
+                     tx.Prepare("SELECT id, body, attributes, receive_count, reason, sent_ms, "
+                                "dead_ms FROM queue_messages WHERE queue = ?1 AND dead = 1 AND "
+                                "dead_ms >= ?2 ORDER BY dead_ms, seq LIMIT ?3"));
+    st->Bind(1, options_.name)
+        .Bind(2, now - options_.dlq_retention_s * 1000)
+        .Bind(3, max_items <= 0 ? int64_t{-1} : int64_t{max_items});
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      DeadLetter d;
+      d.id = st->ColumnText(0);
+      d.body = st->ColumnText(1);
+      d.attributes = DecodeAttributes(st->ColumnText(2));
+      d.receive_count = static_cast<int>(st->ColumnInt(3));
+      d.reason = st->ColumnText(4);
+      d.sent_ms = st->ColumnInt(5);
+      d.dead_ms = st->ColumnInt(6);
+      out.push_back(std::move(d));
+    }
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return out;
+}
+
+Result<int64_t> SqliteQueue::Redrive(const std::vector<std::string>& ids) {
+  int64_t moved = 0;
+  Status done = db_->Write([&](Transaction& tx) -> Status {
+    moved = 0;
+    const int64_t now = clock_.NowMillis();
+    const char* kSet =
+        "UPDATE queue_messages SET dead = 0, reason = '', dead_ms = 0, receive_count = 0, "
+        "first_receive_ms = 0, receipt = 0, sent_ms = ?2, visible_at_ms = ?2 "
+        "WHERE queue = ?1 AND dead = 1 AND dead_ms >= ?3";
+    const int64_t dlq_cutoff = now - options_.dlq_retention_s * 1000;
+    if (ids.empty()) {
+      ASSIGN_OR_RETURN(Statement * st, tx.Prepare(kSet));
+      RETURN_IF_ERROR(st->Bind(1, options_.name).Bind(2, now).Bind(3, dlq_cutoff).Run());
+      moved = tx.Changes();
+    } else {
+      ASSIGN_OR_RETURN(Statement * st, tx.Prepare(std::string(kSet) + " AND id = ?4"));
+      for (const auto& id : ids) {
+        RETURN_IF_ERROR(
+            st->Bind(1, options_.name).Bind(2, now).Bind(3, dlq_cutoff).Bind(4, id).Run());
+        moved += tx.Changes();
+      }
+    }
+    if (moved > 0) tx.Signal(topic_);
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return moved;
+}
+
+Status SqliteQueue::Purge() {
+  return db_->Write([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     tx.Prepare("DELETE FROM queue_messages WHERE queue = ?1 AND dead = 0"));
+    return st->Bind(1, options_.name).Run();
+  });
+}
+
+Status SqliteQueue::PurgeDeadLetters() {
+  return db_->Write([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Statement * st,
+                     tx.Prepare("DELETE FROM queue_messages WHERE queue = ?1 AND dead = 1"));
+    return st->Bind(1, options_.name).Run();
+  });
+}
+
+}  // namespace thumbflow
