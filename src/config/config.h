@@ -9,6 +9,7 @@
 #include "config/aws_config.h"
 #include "config/pipeline_config.h"
 #include "config/queue_config.h"
+#include "config/server_config.h"
 #include "config/store_config.h"
 #include "config/thumbnail_config.h"
 #include "core/result.h"
@@ -21,6 +22,7 @@ struct Config {
   AwsConfig aws;
   StoreConfig store;
   PipelineConfig pipeline;
+  ServerConfig server;
 };
 
 // Parses a TOML document. `origin` names it in error messages (a path or "THUMBFLOW_CONFIG").

@@ -1,0 +1,45 @@
+// Config section `server`: the embedded store's S3-compatible endpoint.
+//
+//   [server]
+//   access_key_id = "..."          # with secret_access_key; else THUMBFLOW_ACCESS_KEY_ID /
+//   secret_access_key = "..."      # THUMBFLOW_SECRET_ACCESS_KEY, else DIR/credentials
+//   region = "us-east-1"           # reported by GetBucketLocation; signatures of any region
+//                                  # are accepted
+//   default_bucket = "images"      # created at start
+//   virtual_host_domains = ["localhost"]  # bucket.<domain>[:port] selects the bucket
+//   public_read_prefixes = []      # "bucket/prefix" allowing anonymous GET/HEAD
+//   max_put_bytes = 5368709120     # single PUT (and part) size limit
+//   max_header_bytes = 16384
+//   header_timeout_s = 30          # to receive a request header
+//   idle_timeout_s = 30            # without progress while reading a body / writing a reply
+//   max_connections = 1024
+//   threads = 0                    # I/O threads; 0: 2 x cores, at least 4
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/field_reader.h"
+
+namespace thumbflow {
+
+struct ServerConfig {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string region = "us-east-1";
+  std::string default_bucket = "images";
+  std::vector<std::string> virtual_host_domains = {"localhost"};
+  std::vector<std::string> public_read_prefixes;
+  int64_t max_put_bytes = int64_t{5} << 30;
+  int max_header_bytes = 16 * 1024;
+  int header_timeout_s = 30;
+  int idle_timeout_s = 30;
+  int max_connections = 1024;
+  int threads = 0;
+};
+
+// Reads this section's top-level keys from the root table; leaves defaults for absent ones.
+Status ParseServerConfig(FieldReader& root, ServerConfig* out);
+
+}  // namespace thumbflow

@@ -1,0 +1,346 @@
+#include "server/http_server.h"
+
+// GCC 12 reports a false -Wmismatched-new-delete on every Asio coroutine frame (Asio 1.18
+// pairs its own frame operator new/delete correctly).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <strings.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace thumbflow::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+const std::string* HttpRequestHead::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+constexpr size_t kIoBufferBytes = 256 * 1024;
+
+template <typename Fields>
+void AddHeaders(Fields& fields, const HeaderList& headers) {
+  for (const auto& [name, value] : headers) fields.insert(name, value);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions o, HttpHandler* h, MetricsRegistry* m)
+      : options(std::move(o)), handler(h), ioc(std::max(1, options.threads)) {
+    if (m) {
+      connections_gauge = &m->GetGauge("thumbflow_http_connections", "Open HTTP connections.");
+      rejected = &m->GetCounter("thumbflow_http_connections_rejected_total",
+                                "Connections refused because max_connections was reached.");
+      timeouts = &m->GetCounter("thumbflow_http_timeouts_total",
+                                "Connections closed because a client was too slow.");
+    }
+  }
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Session(tcp::socket socket);
+  asio::awaitable<bool> WriteReply(beast::tcp_stream& stream, HttpReply& reply,
+                                   std::vector<char>& buf);
+
+  HttpServerOptions options;
+  HttpHandler* handler;
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<int> connections{0};
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mu;
+  bool stopped = false;
+  uint16_t bound_port = 0;
+  Gauge* connections_gauge = nullptr;
+  Counter* rejected = nullptr;
+  Counter* timeouts = nullptr;
+};
+
+asio::awaitable<void> HttpServer::Impl::Accept() {
+  for (;;) {
+    tcp::socket socket(asio::make_strand(ioc));
+    error_code ec;
+    co_await acceptor->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors or a reset during accept: back off briefly, keep serving.
+      asio::steady_timer timer(ioc, std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, Session(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<bool> HttpServer::Impl::WriteReply(beast::tcp_stream& stream, HttpReply& reply,
+                                                   std::vector<char>& buf) {
+  error_code ec;
+  auto idle = std::chrono::milliseconds(options.idle_timeout_ms);
+  const bool no_body_status =
+      reply.status == 204 || reply.status == 304 || (reply.status >= 100 && reply.status < 200);
+  if (reply.head || no_body_status || reply.stream == nullptr) {
+    if (reply.head || no_body_status) {
+      http::response<http::empty_body> res{static_cast<http::status>(reply.status), 11};
+      AddHeaders(res, reply.headers);
+      if (!no_body_status) {
+        res.content_length(reply.stream ? static_cast<uint64_t>(reply.stream_length)
+                                        : reply.body.size());
+      }
+      res.keep_alive(!reply.close);
+      stream.expires_after(idle);
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
+      AddHeaders(res, reply.headers);
+      res.body() = std::move(reply.body);
+      res.prepare_payload();
+      res.keep_alive(!reply.close);
+      stream.expires_after(idle);
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return !ec;
+  }
+  http::response<http::buffer_body> res{static_cast<http::status>(reply.status), 11};
+  AddHeaders(res, reply.headers);
+  res.content_length(static_cast<uint64_t>(reply.stream_length));
+  res.keep_alive(!reply.close);
+  res.body().data = nullptr;
+  res.body().more = true;
+  http::response_serializer<http::buffer_body> serializer{res};
+  stream.expires_after(idle);
+  co_await http::async_write_header(stream, serializer,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  int64_t remaining = reply.stream_length;
+  while (remaining > 0) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(remaining, buf.size()));
+    Result<size_t> got = reply.stream->Read(buf.data(), want);
+    // A read failure after the header is out cannot become an error reply: the connection
+    // is closed and the client sees a short body.
+    if (!got.ok() || *got == 0) co_return false;
+    remaining -= static_cast<int64_t>(*got);
+    res.body().data = buf.data();
+    res.body().size = *got;
+    res.body().more = remaining > 0;
+    stream.expires_after(idle);
+    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return false;
+  }
+  if (!serializer.is_done()) {
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = false;
+    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+  }
+  co_return !ec;
+}
+
+asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
+  int open = ++connections;
+  if (connections_gauge) connections_gauge->Add(1);
+  struct Release {
+    Impl* impl;
+    ~Release() {
+      --impl->connections;
+      if (impl->connections_gauge) impl->connections_gauge->Add(-1);
+    }
+  } release{this};
+
+  beast::tcp_stream stream(std::move(socket));
+  std::vector<char> buf(kIoBufferBytes);
+  error_code ec;
+  if (open > options.max_connections) {
+    if (rejected) rejected->Increment();
+    HttpReply reply = handler->TransportError(503, "SlowDown", "Too many open connections.");
+    reply.close = true;
+    co_await WriteReply(stream, reply, buf);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    co_return;
+  }
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::buffer_body> parser;
+    parser.header_limit(options.max_header_bytes);
+    parser.body_limit(options.max_body_bytes);
+    stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        if (timeouts) timeouts->Increment();
+      } else if (ec == http::error::header_limit) {
+        HttpReply reply = handler->TransportError(400, "RequestHeaderSectionTooLarge",
+                                                  "Your request header section exceeds the "
+                                                  "maximum allowed size.");
+        reply.close = true;
+        co_await WriteReply(stream, reply, buf);
+      } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        HttpReply reply = handler->TransportError(400, "BadRequest", ec.message());
+        reply.close = true;
+        co_await WriteReply(stream, reply, buf);
+      }
+      break;
+    }
+    ++in_flight;
+    struct Done {
+      std::atomic<int>* counter;
+      ~Done() { --*counter; }
+    } done{&in_flight};
+
+    auto& req = parser.get();
+    HttpRequestHead head;
+    head.method = std::string(req.method_string());
+    head.target = std::string(req.target());
+    for (const auto& field : req) {
+      head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    if (auto length = parser.content_length()) head.content_length = *length;
+    head.chunked = parser.chunked();
+    head.keep_alive = req.keep_alive();
+    error_code ep_ec;
+    auto endpoint = stream.socket().remote_endpoint(ep_ec);
+    if (!ep_ec) head.remote = endpoint.address().to_string();
+
+    HttpReply early;
+    std::unique_ptr<HttpExchange> exchange = handler->Begin(head, &early);
+    if (!exchange) {
+      if (!parser.is_done()) early.close = true;
+      if (!head.keep_alive || stopping) early.close = true;
+      bool written = co_await WriteReply(stream, early, buf);
+      if (!written || early.close) break;
+      continue;
+    }
+    const std::string* expect = head.Header("expect");
+    if (!parser.is_done() && expect && strcasecmp(expect->c_str(), "100-continue") == 0) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+      co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        exchange->Finish(AbortedError("client went away"));
+        break;
+      }
+    }
+    Status body_status;
+    while (!parser.is_done()) {
+      req.body().data = buf.data();
+      req.body().size = buf.size();
+      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+      co_await http::async_read(stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      size_t got = buf.size() - req.body().size;
+      if (got > 0) {
+        body_status = exchange->OnBody(std::string_view(buf.data(), got));
+        if (!body_status.ok()) break;
+      }
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          body_status = Status(StatusCode::kResourceExhausted, "body too large", "EntityTooLarge");
+        } else if (ec == beast::error::timeout) {
+          if (timeouts) timeouts->Increment();
+          body_status =
+              Status(StatusCode::kDeadlineExceeded, "body read timed out", "RequestTimeout");
+        } else {
+          body_status =
+              Status(StatusCode::kAborted, "body incomplete: " + ec.message(), "IncompleteBody");
+        }
+        break;
+      }
+    }
+    HttpReply reply = exchange->Finish(body_status);
+    if (!body_status.ok() || !parser.is_done()) reply.close = true;
+    if (!head.keep_alive || stopping) reply.close = true;
+    bool client_gone = ec && ec != http::error::body_limit;
+    if (client_gone) break;
+    bool written = co_await WriteReply(stream, reply, buf);
+    if (!written || reply.close) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().close(ec);
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler, MetricsRegistry* metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), handler, metrics)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec)
+    return InvalidArgumentError("listen address " + impl_->options.host + ": " + ec.message());
+  tcp::endpoint endpoint(address, impl_->options.port);
+  tcp::acceptor acceptor(impl_->ioc);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return UnavailableError("listen on " + impl_->options.host + ":" +
+                            std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->bound_port = acceptor.local_endpoint().port();
+  impl_->acceptor.emplace(std::move(acceptor));
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::Stop() {
+  {
+    std::lock_guard lock(impl_->stop_mu);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  impl_->stopping = true;
+  if (impl_->acceptor) {
+    std::promise<void> closed;
+    asio::post(impl_->acceptor->get_executor(), [this, &closed] {
+      error_code ec;
+      impl_->acceptor->close(ec);
+      closed.set_value();
+    });
+    if (!impl_->threads.empty()) closed.get_future().wait();
+  }
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->options.drain_timeout_ms);
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace thumbflow::server

@@ -1,0 +1,274 @@
+#include "server/multipart.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/etag.h"
+
+namespace thumbflow::server {
+namespace fs = std::filesystem;
+namespace {
+
+std::string RandomHex(size_t bytes) {
+  std::random_device rd;
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) {
+    unsigned v = rd() & 0xff;
+    out += kHex[v >> 4];
+    out += kHex[v & 15];
+  }
+  return out;
+}
+
+bool IsHex(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status IoError(const std::string& what, const std::string& path) {
+  return InternalError(what + " " + path + ": " + std::strerror(errno));
+}
+
+Status FsyncPath(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return IoError("open", path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return IoError("fsync", path);
+  return Status::Ok();
+}
+
+// Parts are named "part-<5 digits>.<md5 hex>": the name carries the ETag, so a part and its
+// ETag appear together with one rename.
+std::map<int, PartInfo> ScanParts(const std::string& dir) {
+  std::map<int, PartInfo> parts;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() != 5 + 5 + 1 + 32 || name.compare(0, 5, "part-") != 0) continue;
+    int number = std::atoi(name.substr(5, 5).c_str());
+    std::string md5 = name.substr(11);
+    if (number < 1 || !IsHex(md5)) continue;
+    PartInfo info;
+    info.part_number = number;
+    info.etag = QuoteEtag(md5);
+    info.size = static_cast<int64_t>(entry.file_size(ec));
+    auto mtime = entry.last_write_time(ec);
+    info.last_modified_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                                .count();
+    parts[number] = info;
+  }
+  return parts;
+}
+
+}  // namespace
+
+MultipartUploads::MultipartUploads(std::string root, const Clock* clock)
+    : root_(std::move(root)), clock_(clock) {}
+
+Result<std::string> MultipartUploads::UploadDir(const std::string& upload_id) const {
+  if (upload_id.size() != 32 || !IsHex(upload_id)) {
+    return Status(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40), "no-such-upload");
+  }
+  std::string dir = root_ + "/" + upload_id;
+  if (!fs::exists(dir + "/upload.json")) {
+    return Status(StatusCode::kNotFound, "no upload " + upload_id, "no-such-upload");
+  }
+  return dir;
+}
+
+Result<std::string> MultipartUploads::Create(const std::string& bucket, const std::string& key,
+                                             const PutOptions& options) {
+  std::string id = RandomHex(16);
+  std::string dir = root_ + "/" + id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InternalError("create " + dir + ": " + ec.message());
+  nlohmann::json doc = {{"bucket", bucket},
+                        {"key", key},
+                        {"content_type", options.content_type},
+                        {"metadata", options.metadata},
+                        {"initiated_ms", clock_->NowMillis()}};
+  std::string tmp = dir + "/upload.json.tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << doc.dump();
+    if (!out) return InternalError("write " + tmp);
+  }
+  RETURN_IF_ERROR(FsyncPath(tmp, false));
+  fs::rename(tmp, dir + "/upload.json", ec);
+  if (ec) return InternalError("rename " + tmp + ": " + ec.message());
+  RETURN_IF_ERROR(FsyncPath(dir, true));
+  return id;
+}
+
+Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
+  ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
+  std::ifstream in(dir + "/upload.json", std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return InternalError("upload " + upload_id + ": unreadable upload.json");
+  }
+  UploadInfo info;
+  info.upload_id = upload_id;
+  info.bucket = doc.value("bucket", "");
+  info.key = doc.value("key", "");
+  info.options.content_type = doc.value("content_type", "");
+  if (doc.contains("metadata") && doc["metadata"].is_object()) {
+    for (auto& [k, v] : doc["metadata"].items()) {
+      if (v.is_string()) info.options.metadata[k] = v.get<std::string>();
+    }
+  }
+  info.initiated_ms = doc.value("initiated_ms", int64_t{0});
+  return info;
+}
+
+Result<PartInfo> MultipartUploads::AddPart(const std::string& upload_id, int part_number,
+                                           const StagedFile& file) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
+  std::string md5 = UnquoteEtag(file.etag);
+  char name[64];
+  std::snprintf(name, sizeof(name), "part-%05d.", part_number);
+  std::string target = dir + "/" + name + md5;
+  std::map<int, PartInfo> existing = ScanParts(dir);
+  std::error_code ec;
+  fs::rename(file.path, target, ec);
+  if (ec) return InternalError("rename part to " + target + ": " + ec.message());
+  auto old = existing.find(part_number);
+  if (old != existing.end() && old->second.etag != file.etag) {
+    fs::remove(dir + "/" + name + UnquoteEtag(old->second.etag), ec);
+  }
+  RETURN_IF_ERROR(FsyncPath(dir, true));
+  PartInfo info;
+  info.part_number = part_number;
+  info.etag = file.etag;
+  info.size = file.size;
+  info.last_modified_ms = clock_->NowMillis();
+  return info;
+}
+
+Result<std::vector<PartInfo>> MultipartUploads::ListParts(const std::string& upload_id) const {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
+  std::vector<PartInfo> out;
+  for (auto& [n, info] : ScanParts(dir)) out.push_back(info);
+  return out;
+}
+
+Result<StagedFile> MultipartUploads::Assemble(const std::string& upload_id,
+                                              const std::vector<std::pair<int, std::string>>& parts,
+                                              int64_t min_part_bytes,
+                                              const std::string& staging_dir) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
+  if (parts.empty()) {
+    return Status(StatusCode::kInvalidArgument, "no parts given", "MalformedXML");
+  }
+  std::map<int, PartInfo> have = ScanParts(dir);
+  std::vector<std::string> etags;
+  int previous = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto [number, etag] = parts[i];
+    if (number <= previous) {
+      return Status(StatusCode::kInvalidArgument, "parts are not in ascending order",
+                    "InvalidPartOrder");
+    }
+    previous = number;
+    auto it = have.find(number);
+    if (it == have.end() || UnquoteEtag(it->second.etag) != UnquoteEtag(etag)) {
+      return Status(StatusCode::kInvalidArgument,
+                    "part " + std::to_string(number) + " was not uploaded with that ETag",
+                    "InvalidPart");
+    }
+    if (i + 1 < parts.size() && it->second.size < min_part_bytes) {
+      return Status(StatusCode::kInvalidArgument,
+                    "part " + std::to_string(number) + " is smaller than the minimum part size",
+                    "EntityTooSmall");
+    }
+    etags.push_back(it->second.etag);
+  }
+  ASSIGN_OR_RETURN(std::string etag, MultipartEtag(etags));
+  std::string out_path = staging_dir + "/mpu-" + upload_id + "-" + RandomHex(4);
+  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) return IoError("create", out_path);
+  StagedFile staged;
+  staged.path = out_path;
+  staged.etag = etag;
+  std::vector<char> buf(1 << 20);
+  for (const auto& [number, ignored] : parts) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "/part-%05d.", number);
+    std::string path = dir + name + UnquoteEtag(have[number].etag);
+    int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+      Status s = IoError("open", path);
+      ::close(out);
+      ::unlink(out_path.c_str());
+      return s;
+    }
+    for (;;) {
+      ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Status s = IoError("read", path);
+        ::close(in);
+        ::close(out);
+        ::unlink(out_path.c_str());
+        return s;
+      }
+      if (n == 0) break;
+      ssize_t written = 0;
+      while (written < n) {
+        ssize_t w = ::write(out, buf.data() + written, n - written);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          Status s = IoError("write", out_path);
+          ::close(in);
+          ::close(out);
+          ::unlink(out_path.c_str());
+          return s;
+        }
+        written += w;
+      }
+      staged.size += n;
+    }
+    ::close(in);
+  }
+  if (::fsync(out) != 0) {
+    Status s = IoError("fsync", out_path);
+    ::close(out);
+    ::unlink(out_path.c_str());
+    return s;
+  }
+  ::close(out);
+  return staged;
+}
+
+Status MultipartUploads::Remove(const std::string& upload_id) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return InternalError("remove " + dir + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace thumbflow::server

@@ -1,0 +1,63 @@
+// MultipartUploads: the state of S3 multipart uploads, kept in the data folder (one folder
+// per upload under `root`, parts as files named after their number and MD5) so an upload
+// survives a restart of the server. Upload ids are random hex; a malformed id is refused
+// before it touches the filesystem, so an id can never name a path outside `root`.
+//
+// Thread-safe for distinct uploads; concurrent calls on one upload are serialised by a
+// mutex. Failures: NotFound with reason "no-such-upload"; InvalidArgument with reasons
+// "InvalidPart", "InvalidPartOrder", "EntityTooSmall" on completion; Internal for I/O.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "server/s3_backend.h"
+
+namespace thumbflow::server {
+
+struct UploadInfo {
+  std::string upload_id;
+  std::string bucket;
+  std::string key;
+  PutOptions options;
+  int64_t initiated_ms = 0;
+};
+
+struct PartInfo {
+  int part_number = 0;
+  std::string etag;  // quoted MD5
+  int64_t size = 0;
+  int64_t last_modified_ms = 0;
+};
+
+class MultipartUploads {
+ public:
+  MultipartUploads(std::string root, const Clock* clock);
+
+  Result<std::string> Create(const std::string& bucket, const std::string& key,
+                             const PutOptions& options);
+  Result<UploadInfo> Get(const std::string& upload_id) const;
+  // Moves the staged part file into the upload (replacing an earlier part of that number).
+  Result<PartInfo> AddPart(const std::string& upload_id, int part_number, const StagedFile& file);
+  Result<std::vector<PartInfo>> ListParts(const std::string& upload_id) const;
+  // Concatenates the named parts (number, ETag as the client sent it) into a new staged
+  // file in `staging_dir`, fsynced, with the multipart ETag. Parts other than the last must
+  // hold at least `min_part_bytes`.
+  Result<StagedFile> Assemble(const std::string& upload_id,
+                              const std::vector<std::pair<int, std::string>>& parts,
+                              int64_t min_part_bytes, const std::string& staging_dir);
+  Status Remove(const std::string& upload_id);
+
+ private:
+  Result<std::string> UploadDir(const std::string& upload_id) const;
+
+  std::string root_;
+  const Clock* clock_;
+  mutable std::mutex mu_;
+};
+
+}  // namespace thumbflow::server

@@ -1,0 +1,69 @@
+// S3Handler: the S3 REST API of the embedded store, as an HttpHandler. Path-style
+// (/bucket/key) and virtual-host-style (bucket.<domain>:port/key) addressing; SigV4 header
+// and presigned-URL auth (aws/sigv4.h); aws-chunked bodies decoded and verified; Content-MD5
+// and x-amz-checksum-* verified; S3 XML errors with a request id. Also answers /healthz,
+// /readyz and /metrics (no auth).
+//
+// Bodies of PUT Object and UploadPart are written to a file in the backend's staging folder
+// as they arrive (never held whole in memory), fsynced, then committed.
+//
+// Thread-safety: Begin() and the exchanges it returns may run on any I/O thread; one
+// exchange is used by one thread at a time. Everything passed in must outlive the handler.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "server/http_server.h"
+#include "server/multipart.h"
+#include "server/s3_backend.h"
+
+namespace thumbflow::server {
+
+struct S3HandlerOptions {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string region = "us-east-1";
+  std::vector<std::string> virtual_host_domains = {"localhost"};
+  std::vector<std::string> public_read_prefixes;  // "bucket/prefix"
+  int64_t max_put_bytes = int64_t{5} << 30;
+  int64_t min_part_bytes = 5 << 20;  // every multipart part but the last
+  int64_t max_clock_skew_ms = 15 * 60 * 1000;
+};
+
+class S3Handler final : public HttpHandler {
+ public:
+  // `ready` answers /readyz (nullptr: always ready). `metrics` may be nullptr.
+  S3Handler(S3HandlerOptions options, S3Backend* backend, const Clock* clock,
+            MetricsRegistry* metrics, std::function<bool()> ready = nullptr);
+  ~S3Handler() override;
+
+  std::unique_ptr<HttpExchange> Begin(const HttpRequestHead& head, HttpReply* early) override;
+  HttpReply TransportError(int status, std::string_view code, std::string_view message) override;
+
+  // Implementation details shared with the exchanges in s3_handler.cc.
+  struct Request;
+  class Exchange;
+
+ private:
+  friend class Exchange;
+  std::string NextRequestId();
+  HttpReply Execute(Request& request);
+  void Record(const Request& request, const HttpReply& reply);
+
+  S3HandlerOptions options_;
+  S3Backend* backend_;
+  const Clock* clock_;
+  MetricsRegistry* metrics_;
+  std::function<bool()> ready_;
+  MultipartUploads uploads_;
+  std::atomic<uint64_t> request_counter_{0};
+  std::string request_id_prefix_;
+};
+
+}  // namespace thumbflow::server

@@ -1,0 +1,270 @@
+#include "server/s3_protocol.h"
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+namespace thumbflow::server {
+namespace {
+
+struct ErrorSpec {
+  int status;
+  const char* message;
+};
+
+const std::map<std::string_view, ErrorSpec>& ErrorSpecs() {
+  static const auto* specs = new std::map<std::string_view, ErrorSpec>{
+      {"AccessDenied", {403, "Access Denied"}},
+      {"BadDigest", {400, "The Content-MD5 you specified did not match what we received."}},
+      {"BucketAlreadyExists", {409, "The requested bucket name is not available."}},
+      {"BucketAlreadyOwnedByYou",
+       {409,
+        "Your previous request to create the named bucket "
+        "succeeded and you already own it."}},
+      {"BucketNotEmpty", {409, "The bucket you tried to delete is not empty"}},
+      {"EntityTooLarge", {400, "Your proposed upload exceeds the maximum allowed size"}},
+      {"EntityTooSmall", {400, "Your proposed upload is smaller than the minimum allowed size"}},
+      {"IncompleteBody",
+       {400,
+        "You did not provide the number of bytes specified by the "
+        "Content-Length HTTP header."}},
+      {"InternalError", {500, "We encountered an internal error. Please try again."}},
+      {"InvalidAccessKeyId",
+       {403,
+        "The AWS access key Id you provided does not exist in our "
+        "records."}},
+      {"InvalidArgument", {400, "Invalid Argument"}},
+      {"InvalidBucketName", {400, "The specified bucket is not valid."}},
+      {"InvalidDigest", {400, "The Content-MD5 you specified is not valid."}},
+      {"InvalidPart", {400, "One or more of the specified parts could not be found."}},
+      {"InvalidPartOrder", {400, "The list of parts was not in ascending order."}},
+      {"InvalidRange", {416, "The requested range is not satisfiable"}},
+      {"InvalidRequest", {400, "Invalid Request"}},
+      {"KeyTooLongError", {400, "Your key is too long"}},
+      {"MalformedXML",
+       {400,
+        "The XML you provided was not well-formed or did not validate "
+        "against our published schema."}},
+      {"MethodNotAllowed", {405, "The specified method is not allowed against this resource."}},
+      {"MissingContentLength", {411, "You must provide the Content-Length HTTP header."}},
+      {"NoSuchBucket", {404, "The specified bucket does not exist"}},
+      {"NoSuchKey", {404, "The specified key does not exist."}},
+      {"NoSuchUpload", {404, "The specified multipart upload does not exist."}},
+      {"NotImplemented",
+       {501,
+        "A header you provided implies functionality that is not "
+        "implemented."}},
+      {"NotModified", {304, "Not Modified"}},
+      {"PreconditionFailed",
+       {412,
+        "At least one of the pre-conditions you specified did not "
+        "hold"}},
+      {"RequestHeaderSectionTooLarge",
+       {400,
+        "Your request header section exceeds the "
+        "maximum allowed size."}},
+      {"RequestTimeout",
+       {400,
+        "Your socket connection to the server was not read from or "
+        "written to within the timeout period."}},
+      {"RequestTimeTooSkewed",
+       {403,
+        "The difference between the request time and the "
+        "current time is too large."}},
+      {"ServiceUnavailable", {503, "Please reduce your request rate."}},
+      {"SignatureDoesNotMatch",
+       {403,
+        "The request signature we calculated does not match "
+        "the signature you provided. Check your key and signing "
+        "method."}},
+      {"SlowDown", {503, "Please reduce your request rate."}},
+      {"XAmzContentSHA256Mismatch",
+       {400,
+        "The provided 'x-amz-content-sha256' header does "
+        "not match what was computed."}},
+      {"XAmzContentChecksumMismatch",
+       {400,
+        "The provided checksum does not match the "
+        "computed checksum."}},
+      {"BadRequest", {400, "Bad Request"}},
+      {"AuthorizationHeaderMalformed", {400, "The authorization header is malformed."}},
+      {"AuthorizationQueryParametersError",
+       {400,
+        "Error parsing the X-Amz-Credential "
+        "parameter."}},
+      {"ExpiredToken", {400, "The provided token has expired."}},
+  };
+  return *specs;
+}
+
+}  // namespace
+
+S3Error MakeError(std::string_view code, std::string message) {
+  S3Error error;
+  error.code = std::string(code);
+  auto it = ErrorSpecs().find(code);
+  if (it != ErrorSpecs().end()) {
+    error.http_status = it->second.status;
+    if (message.empty()) message = it->second.message;
+  }
+  error.message = std::move(message);
+  return error;
+}
+
+S3Error ErrorFromStatus(const Status& status, bool is_bucket_op) {
+  const std::string& reason = status.reason();
+  // A reason that names an S3 error code wins (the endpoint and aws/ set these).
+  if (!reason.empty() && ErrorSpecs().count(reason)) return MakeError(reason, status.message());
+  if (reason == "invalid-range") return MakeError("InvalidRange");
+  if (reason == "precondition-failed") return MakeError("PreconditionFailed");
+  if (reason == "not-modified") return MakeError("NotModified");
+  if (reason == "no-such-bucket") return MakeError("NoSuchBucket");
+  if (reason == "no-such-upload") return MakeError("NoSuchUpload");
+  if (reason == "bucket-not-empty") return MakeError("BucketNotEmpty");
+  switch (status.code()) {
+    case StatusCode::kNotFound: {
+      bool bucket = is_bucket_op || status.message().find("bucket") != std::string::npos;
+      return MakeError(bucket ? "NoSuchBucket" : "NoSuchKey");
+    }
+    case StatusCode::kAlreadyExists:
+      return MakeError("BucketAlreadyOwnedByYou");
+    case StatusCode::kFailedPrecondition:
+      if (is_bucket_op) return MakeError("BucketNotEmpty");
+      return MakeError("PreconditionFailed");
+    case StatusCode::kInvalidArgument:
+      return MakeError("InvalidArgument", status.message());
+    case StatusCode::kResourceExhausted:
+      return MakeError("EntityTooLarge");
+    case StatusCode::kUnauthenticated:
+      return MakeError("SignatureDoesNotMatch");
+    case StatusCode::kPermissionDenied:
+      return MakeError("AccessDenied");
+    case StatusCode::kUnimplemented:
+      return MakeError("NotImplemented", status.message());
+    case StatusCode::kUnavailable:
+      return MakeError("ServiceUnavailable");
+    case StatusCode::kDataLoss:
+      return MakeError("BadDigest", status.message());
+    default:
+      return MakeError("InternalError");
+  }
+}
+
+std::string XmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string ErrorXml(const S3Error& error, std::string_view request_id) {
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
+  xml += XmlEscape(error.code);
+  xml += "</Code><Message>";
+  xml += XmlEscape(error.message);
+  xml += "</Message>";
+  if (!error.resource.empty()) xml += "<Resource>" + XmlEscape(error.resource) + "</Resource>";
+  xml += "<RequestId>";
+  xml += XmlEscape(request_id);
+  xml += "</RequestId></Error>";
+  return xml;
+}
+
+std::string UrlEncode(std::string_view text, bool keep_slash) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+bool UrlDecode(std::string_view text, std::string* out, bool plus_is_space) {
+  out->clear();
+  out->reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return false;
+      int hi = hex(text[i + 1]);
+      int lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      *out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      *out += ' ';
+    } else {
+      *out += c;
+    }
+  }
+  return true;
+}
+
+std::string Iso8601Millis(int64_t epoch_ms) {
+  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(epoch_ms % 1000));
+  return buf;
+}
+
+std::string HttpDate(int64_t epoch_ms) {
+  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+int64_t ParseHttpDate(std::string_view text) {
+  std::tm tm{};
+  std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr) return -1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+}  // namespace thumbflow::server

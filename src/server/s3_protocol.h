@@ -1,0 +1,42 @@
+// The S3 wire vocabulary the endpoint speaks: error codes and their HTTP statuses, XML
+// escaping, URL encoding as S3 does it, and the two date formats S3 uses.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace thumbflow::server {
+
+// An S3 error response: <Error><Code>..</Code><Message>..</Message>...</Error>.
+struct S3Error {
+  int http_status = 500;
+  std::string code;  // "NoSuchKey", "SignatureDoesNotMatch", ...
+  std::string message;
+  std::string resource;  // the request path; rendered as <Resource>
+};
+
+S3Error MakeError(std::string_view code, std::string message = {});
+// Maps a store / auth Status to the S3 error a client expects. `is_bucket_op` selects
+// NoSuchBucket for NotFound on bucket-level operations; object NotFound becomes NoSuchKey
+// unless the message names a missing bucket.
+S3Error ErrorFromStatus(const Status& status, bool is_bucket_op);
+
+std::string ErrorXml(const S3Error& error, std::string_view request_id);
+
+std::string XmlEscape(std::string_view text);
+// RFC 3986 percent-encoding, as S3 encodes keys for encoding-type=url ('/' kept when
+// `keep_slash`).
+std::string UrlEncode(std::string_view text, bool keep_slash);
+// Decodes %XX; `plus_is_space` for query strings. Returns false on a malformed escape.
+bool UrlDecode(std::string_view text, std::string* out, bool plus_is_space);
+
+std::string Iso8601Millis(int64_t epoch_ms);  // 2026-11-27T07:18:42.000Z
+std::string HttpDate(int64_t epoch_ms);       // Fri, 27 Nov 2026 07:18:42 GMT
+// Parses the RFC 1123 HTTP date; -1 when malformed.
+int64_t ParseHttpDate(std::string_view text);
+
+}  // namespace thumbflow::server

@@ -1,2 +1,0 @@
-// Replaced as the server module is written.
-namespace thumbflow {}
