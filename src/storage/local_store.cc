@@ -1,0 +1,856 @@
+#include "storage/local_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "events/s3_event.h"
+#include "queue/sqlite_queue.h"
+#include "sqlite/database.h"
+#include "storage/keys.h"
+#include "storage/s3_semantics.h"
+
+namespace thumbflow {
+namespace {
+
+// The one place where errno becomes a Status: names the operation and the object.
+Status FileError(int err, std::string_view operation, std::string_view what) {
+  std::string message =
+      std::string(operation) + " " + std::string(what) + ": " + std::strerror(err);
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return ResourceExhaustedError(std::move(message));
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return PermissionDeniedError(std::move(message));
+    case ENOENT:
+      return NotFoundError(std::move(message));
+    case EIO:
+    case EMFILE:
+    case ENFILE:
+    case EAGAIN:
+    case ENOMEM:
+      return UnavailableError(std::move(message));
+    default:
+      return InternalError(std::move(message));
+  }
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  size_t filled = 0;
+  while (filled < bytes) {
+    ssize_t n = getrandom(raw.data() + filled, bytes - filled, 0);
+    if (n > 0) filled += static_cast<size_t>(n);
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0x0F];
+  }
+  return out;
+}
+
+bool IsBlobName(std::string_view name) {
+  if (name.size() != 32) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status WriteAll(int fd, std::string_view bytes, std::string_view what) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FileError(errno, "write", what);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status SyncDirectory(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return FileError(errno, "open folder", path);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return FileError(err, "fsync folder", path);
+  return Status::Ok();
+}
+
+std::string EncodeMetadata(const Metadata& metadata) {
+  nlohmann::json doc = nlohmann::json::object();
+  for (const auto& [name, value] : metadata) doc[name] = value;
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Metadata DecodeMetadata(const std::string& text) {
+  Metadata out;
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return out;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
+  }
+  return out;
+}
+
+std::string FormatSequencer(int64_t value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%018llX", static_cast<unsigned long long>(value));
+  return text;
+}
+
+const std::vector<std::string> kSchema = {
+    "CREATE TABLE store_buckets("
+    "  name TEXT PRIMARY KEY,"
+    "  created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE store_objects("
+    "  bucket TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  blob TEXT NOT NULL,"  // file name under objects/XX/
+    "  size INTEGER NOT NULL,"
+    "  etag TEXT NOT NULL,"  // quoted, as S3 writes it
+    "  content_type TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL,"  // JSON object of user metadata
+    "  last_modified_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(bucket, key)) WITHOUT ROWID;"
+    "CREATE TABLE store_counters("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+constexpr char kObjectColumns[] =
+    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms";
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// LocalUpload
+
+LocalUpload::LocalUpload(std::string bucket, std::string blob, std::string temp_path, int fd,
+                         int64_t max_bytes)
+    : bucket_(std::move(bucket)),
+      blob_(std::move(blob)),
+      temp_path_(std::move(temp_path)),
+      fd_(fd),
+      max_bytes_(max_bytes) {}
+
+LocalUpload::~LocalUpload() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
+
+Status LocalUpload::Write(std::string_view bytes) {
+  if (failed_ || fd_ < 0) return FailedPreconditionError("upload is no longer writable");
+  if (size_ + static_cast<int64_t>(bytes.size()) > max_bytes_) {
+    failed_ = true;
+    return ResourceExhaustedError("object is larger than the " + std::to_string(max_bytes_) +
+                                  " bytes the store accepts")
+        .WithReason("too-large");
+  }
+  Status written = WriteAll(fd_, bytes, "upload of bucket " + bucket_);
+  if (!written.ok()) {
+    failed_ = true;
+    return written;
+  }
+  md5_.Update(bytes);
+  size_ += static_cast<int64_t>(bytes.size());
+  return Status::Ok();
+}
+
+Status LocalUpload::AppendFile(const std::string& path) {
+  if (failed_ || fd_ < 0) return FailedPreconditionError("upload is no longer writable");
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return FileError(errno, "open part", path);
+  struct stat st;
+  if (::fstat(in, &st) != 0) {
+    int err = errno;
+    ::close(in);
+    return FileError(err, "stat part", path);
+  }
+  if (size_ + st.st_size > max_bytes_) {
+    ::close(in);
+    failed_ = true;
+    return ResourceExhaustedError("object is larger than the " + std::to_string(max_bytes_) +
+                                  " bytes the store accepts")
+        .WithReason("too-large");
+  }
+  md5_valid_ = false;
+  int64_t remaining = st.st_size;
+  bool kernel_copy = true;
+  std::string buffer;
+  Status status;
+  while (remaining > 0 && status.ok()) {
+    if (kernel_copy) {
+      ssize_t n = ::copy_file_range(in, nullptr, fd_, nullptr, static_cast<size_t>(remaining), 0);
+      if (n > 0) {
+        remaining -= n;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
+        status = FileError(errno, "copy part", path);
+        break;
+      }
+      if (n == 0) {
+        status = DataLossError("part " + path + " ended before its size");
+        break;
+      }
+      kernel_copy = false;  // the file system cannot: copy through user space
+      buffer.resize(1 << 20);
+    }
+    ssize_t n = ::read(in, buffer.data(), std::min<int64_t>(remaining, buffer.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      status = n < 0 ? FileError(errno, "read part", path)
+                     : DataLossError("part " + path + " ended before its size");
+      break;
+    }
+    status = WriteAll(fd_, std::string_view(buffer.data(), static_cast<size_t>(n)),
+                      "upload of bucket " + bucket_);
+    remaining -= n;
+  }
+  ::close(in);
+  if (!status.ok()) {
+    failed_ = true;
+    return status;
+  }
+  size_ += st.st_size;
+  return Status::Ok();
+}
+
+std::string LocalUpload::Md5Hex() { return md5_valid_ ? md5_.FinishHex() : std::string(); }
+
+// ---------------------------------------------------------------------------------------------
+// LocalObjectReader
+
+LocalObjectReader::~LocalObjectReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<size_t> LocalObjectReader::Read(char* buffer, size_t capacity) {
+  int64_t left = length_ - position_;
+  if (left <= 0 || capacity == 0) return size_t{0};
+  size_t want = static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(capacity)));
+  while (true) {
+    ssize_t n = ::pread(fd_, buffer, want, offset_ + position_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileError(errno, "read", info_.key);
+    if (n == 0) return DataLossError("read " + info_.key + ": file is shorter than its index row");
+    position_ += n;
+    return static_cast<size_t>(n);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LocalObjectStore
+
+struct LocalObjectStore::Row {
+  std::string blob;
+  ObjectInfo info;
+};
+
+LocalObjectStore::LocalObjectStore(std::shared_ptr<sqlite::Database> db, std::string dir,
+                                   LocalStoreOptions options, const Clock& clock, int lock_fd)
+    : db_(std::move(db)),
+      dir_(std::move(dir)),
+      objects_dir_(dir_ + "/objects"),
+      options_(std::move(options)),
+      clock_(clock),
+      lock_fd_(lock_fd) {}
+
+LocalObjectStore::~LocalObjectStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const std::string& dir,
+                                                                 LocalStoreOptions options,
+                                                                 const Clock& clock) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return FileError(ec.value(), "create data folder", dir);
+  ASSIGN_OR_RETURN(std::shared_ptr<sqlite::Database> db,
+                   sqlite::Database::Open(dir + "/thumbflow.db"));
+  return Open(std::move(db), dir, std::move(options), clock);
+}
+
+Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(
+    std::shared_ptr<sqlite::Database> db, const std::string& dir, LocalStoreOptions options,
+    const Clock& clock) {
+  if (!options.default_bucket.empty()) RETURN_IF_ERROR(ValidateBucketName(options.default_bucket));
+  if (options.max_object_bytes <= 0) {
+    return InvalidArgumentError("max_object_bytes must be positive");
+  }
+  const std::string objects = dir + "/objects";
+  std::error_code ec;
+  std::filesystem::create_directories(objects, ec);
+  if (ec) return FileError(ec.value(), "create folder", objects);
+  const std::string lock_path = objects + "/.lock";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return FileError(errno, "open", lock_path);
+  std::unique_ptr<LocalObjectStore> store(
+      new LocalObjectStore(std::move(db), dir, std::move(options), clock, lock_fd));
+  RETURN_IF_ERROR(store->Initialize());
+  return store;
+}
+
+Status LocalObjectStore::Initialize() {
+  Status created = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.EnsureSchema("storage", kSchema));
+    RETURN_IF_ERROR(EnsureQueueSchema(tx));
+    if (options_.default_bucket.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(sqlite::Statement * insert,
+                     tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms) "
+                                "VALUES(?1, ?2)"));
+    insert->Bind(1, options_.default_bucket).Bind(2, clock_.NowMillis());
+    return insert->Run();
+  });
+  if (!created.ok()) return created.WithContext("open store " + dir_);
+  // Only a store that has the folder to itself may sweep: another one could be between
+  // renaming a file into place and committing its row.
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
+    Status swept = SweepOrphans();
+    ::flock(lock_fd_, LOCK_SH);
+    return swept;
+  }
+  if (::flock(lock_fd_, LOCK_SH) != 0) return FileError(errno, "lock", objects_dir_);
+  return Status::Ok();
+}
+
+Status LocalObjectStore::SweepOrphans() {
+  std::set<std::string> referenced;
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * select, tx.Prepare("SELECT blob FROM store_objects"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select->Step());
+      if (!row) break;
+      referenced.insert(select->ColumnText(0));
+    }
+    return Status::Ok();
+  }));
+  std::error_code ec;
+  for (std::filesystem::directory_iterator sub(objects_dir_, ec), end; !ec && sub != end;
+       sub.increment(ec)) {
+    if (!sub->is_directory()) continue;
+    std::error_code inner;
+    for (std::filesystem::directory_iterator file(sub->path(), inner), fend; !inner && file != fend;
+         file.increment(inner)) {
+      std::string name = file->path().filename().string();
+      if (referenced.count(name) == 0) ::unlink(file->path().c_str());
+    }
+  }
+  return Status::Ok();
+}
+
+std::string LocalObjectStore::BlobPath(const std::string& blob) const {
+  return objects_dir_ + "/" + blob.substr(0, 2) + "/" + blob;
+}
+
+Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucket,
+                                                        const std::string& key) {
+  Row found;
+  bool bucket_exists = false;
+  bool object_exists = false;
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * select,
+                     tx.Prepare(std::string("SELECT b.name, o.key, ") + kObjectColumns +
+                                " FROM store_buckets b LEFT JOIN store_objects o"
+                                " ON o.bucket = b.name AND o.key = ?2 WHERE b.name = ?1"));
+    select->Bind(1, bucket).Bind(2, key);
+    ASSIGN_OR_RETURN(bool row, select->Step());
+    if (!row) return Status::Ok();
+    bucket_exists = true;
+    if (select->ColumnIsNull(1)) return Status::Ok();
+    object_exists = true;
+    found.blob = select->ColumnText(2);
+    found.info.key = key;
+    found.info.size = select->ColumnInt(3);
+    found.info.etag = select->ColumnText(4);
+    found.info.content_type = select->ColumnText(5);
+    found.info.metadata = DecodeMetadata(select->ColumnText(6));
+    found.info.last_modified_ms = select->ColumnInt(7);
+    return Status::Ok();
+  }));
+  if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
+  if (!object_exists) return NotFoundError(bucket + "/" + key + ": no such key");
+  if (!IsBlobName(found.blob)) {
+    return DataLossError(bucket + "/" + key + ": index row names no valid file");
+  }
+  return found;
+}
+
+Result<std::unique_ptr<LocalObjectReader>> LocalObjectStore::OpenRow(const std::string& bucket,
+                                                                     const std::string& key,
+                                                                     const GetOptions& options) {
+  // An overwrite or delete may remove the file between reading the row and opening it;
+  // the row read again then names the new file (or none).
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    ASSIGN_OR_RETURN(Row row, FindRow(bucket, key));
+    RETURN_IF_ERROR(CheckGetConditions(row.info, options));
+    int64_t offset = 0;
+    int64_t length = row.info.size;
+    if (options.range)
+      RETURN_IF_ERROR(ResolveRange(row.info.size, *options.range, &offset, &length));
+    int fd = ::open(BlobPath(row.blob).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return FileError(errno, "open", bucket + "/" + key);
+    }
+    return std::unique_ptr<LocalObjectReader>(
+        new LocalObjectReader(std::move(row.info), fd, offset, length));
+  }
+  return DataLossError(bucket + "/" + key + ": the file of the object is missing");
+}
+
+Result<std::unique_ptr<LocalObjectReader>> LocalObjectStore::OpenForRead(
+    const std::string& bucket, const std::string& key, const GetOptions& options) {
+  auto reader = OpenRow(bucket, key, options);
+  if (!reader.ok()) return reader.status().WithContext("get " + bucket + "/" + key);
+  return reader;
+}
+
+Result<ObjectData> LocalObjectStore::Get(const std::string& bucket, const std::string& key,
+                                         const GetOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectReader> reader, OpenForRead(bucket, key, options));
+  ObjectData data;
+  data.bytes.resize(static_cast<size_t>(reader->length()));
+  size_t filled = 0;
+  while (filled < data.bytes.size()) {
+    ASSIGN_OR_RETURN(size_t n,
+                     reader->Read(data.bytes.data() + filled, data.bytes.size() - filled));
+    if (n == 0) break;
+    filled += n;
+  }
+  data.info = reader->info();
+  return data;
+}
+
+Result<ObjectInfo> LocalObjectStore::Head(const std::string& bucket, const std::string& key) {
+  auto row = FindRow(bucket, key);
+  if (!row.ok()) return row.status().WithContext("head " + bucket + "/" + key);
+  return std::move(row)->info;
+}
+
+Result<ObjectInfo> LocalObjectStore::Put(const std::string& bucket, const std::string& key,
+                                         std::string_view bytes, const PutOptions& options) {
+  CommitOptions commit;
+  commit.put = options;
+  return PutWith(bucket, key, bytes, commit);
+}
+
+Result<ObjectInfo> LocalObjectStore::PutWith(const std::string& bucket, const std::string& key,
+                                             std::string_view bytes, const CommitOptions& options) {
+  Status valid = ValidateObjectKey(key);
+  if (!valid.ok()) return valid.WithContext("put " + bucket);
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewUpload(bucket));
+  Status written = upload->Write(bytes);
+  if (!written.ok()) return written.WithContext("put " + bucket + "/" + key);
+  return CommitUpload(std::move(upload), key, options);
+}
+
+Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::string& bucket) {
+  Status exists = HeadBucket(bucket);
+  if (!exists.ok()) return exists.WithContext("upload to " + bucket);
+  const std::string blob = RandomHex(16);
+  const std::string temp = BlobPath(blob) + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    // The 256 sub-folders are made on first use (creating them all up front is slow on
+    // some file systems). The new folder must be durable before a row can name a file in it.
+    const std::string sub = objects_dir_ + "/" + blob.substr(0, 2);
+    if (::mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST) {
+      return FileError(errno, "create folder", sub);
+    }
+    if (options_.fsync) RETURN_IF_ERROR(SyncDirectory(objects_dir_));
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) return FileError(errno, "create temporary file for", bucket);
+  return std::unique_ptr<LocalUpload>(
+      new LocalUpload(bucket, blob, temp, fd, options_.max_object_bytes));
+}
+
+Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> upload,
+                                                  const std::string& key,
+                                                  const CommitOptions& options) {
+  const std::string what = upload->bucket() + "/" + key;
+  Status valid = ValidateObjectKey(key);
+  if (!valid.ok()) return valid.WithContext("put " + upload->bucket());
+  if (upload->failed_ || upload->fd_ < 0) {
+    return FailedPreconditionError("put " + what + ": the upload failed earlier");
+  }
+  std::string etag = options.etag;
+  if (etag.empty()) {
+    std::string md5 = upload->Md5Hex();
+    if (md5.empty()) {
+      return InvalidArgumentError("put " + what + ": an upload built from files needs an ETag");
+    }
+    etag = QuoteEtag(md5);
+  }
+  // Bytes first: durable under their final name before any row can point at them.
+  if (options_.fsync && ::fsync(upload->fd_) != 0) return FileError(errno, "fsync", what);
+  int fd = upload->fd_;
+  upload->fd_ = -1;
+  if (::close(fd) != 0) return FileError(errno, "close", what);
+  const std::string final_path = BlobPath(upload->blob_);
+  if (::rename(upload->temp_path_.c_str(), final_path.c_str()) != 0) {
+    return FileError(errno, "rename", what);
+  }
+  upload->temp_path_.clear();  // the file now has its final name; CommitRow owns it
+  if (options_.fsync) {
+    Status synced = SyncDirectory(objects_dir_ + "/" + upload->blob_.substr(0, 2));
+    if (!synced.ok()) {
+      ::unlink(final_path.c_str());
+      return synced.WithContext("put " + what);
+    }
+  }
+  return CommitRow(upload->bucket(), key, upload->blob_, upload->size(), etag, options);
+}
+
+Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const std::string& key,
+                                               const std::string& blob, int64_t size,
+                                               const std::string& etag,
+                                               const CommitOptions& options) {
+  ObjectInfo info;
+  info.key = key;
+  info.size = size;
+  info.etag = etag;
+  info.content_type =
+      options.put.content_type.empty() ? kDefaultContentType : options.put.content_type;
+  info.metadata = NormalizeMetadata(options.put.metadata);
+  info.last_modified_ms = clock_.NowMillis();
+
+  // The rules that fire, one event per destination queue (as S3 sends one per destination).
+  std::vector<const NotificationRule*> fired;
+  for (const NotificationRule& rule : options_.notifications) {
+    if (rule.bucket != bucket || !RuleMatchesKey(rule, key) ||
+        !RuleSelectsEvent(rule, options.event_name)) {
+      continue;
+    }
+    bool seen = false;
+    for (const NotificationRule* other : fired) seen = seen || other->queue == rule.queue;
+    if (!seen) fired.push_back(&rule);
+  }
+  const std::string request_id = options.request_id.empty() ? RandomHex(8) : options.request_id;
+
+  bool rolled_back = false;
+  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    Status inner = [&]() -> Status {
+      ASSIGN_OR_RETURN(sqlite::Statement * bucket_row,
+                       tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
+      bucket_row->Bind(1, bucket);
+      ASSIGN_OR_RETURN(bool bucket_exists, bucket_row->Step());
+      if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
+
+      ASSIGN_OR_RETURN(sqlite::Statement * old_row,
+                       tx.Prepare("SELECT blob FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+      old_row->Bind(1, bucket).Bind(2, key);
+      ASSIGN_OR_RETURN(bool had_old, old_row->Step());
+      std::string old_blob = had_old ? old_row->ColumnText(0) : std::string();
+
+      ASSIGN_OR_RETURN(
+          sqlite::Statement * upsert,
+          tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
+                     "metadata, last_modified_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
+                     "size = excluded.size, etag = excluded.etag, "
+                     "content_type = excluded.content_type, metadata = excluded.metadata, "
+                     "last_modified_ms = excluded.last_modified_ms"));
+      upsert->Bind(1, bucket)
+          .Bind(2, key)
+          .Bind(3, blob)
+          .Bind(4, size)
+          .Bind(5, etag)
+          .Bind(6, info.content_type)
+          .Bind(7, EncodeMetadata(info.metadata))
+          .Bind(8, info.last_modified_ms);
+      RETURN_IF_ERROR(upsert->Run());
+
+      if (!fired.empty()) {
+        ASSIGN_OR_RETURN(sqlite::Statement * next,
+                         tx.Prepare("INSERT INTO store_counters(name, value) "
+                                    "VALUES('sequencer', 1) ON CONFLICT(name) "
+                                    "DO UPDATE SET value = value + 1 RETURNING value"));
+        ASSIGN_OR_RETURN(bool got, next->Step());
+        if (!got) return InternalError("sequencer did not advance");
+        const std::string sequencer = FormatSequencer(next->ColumnInt(0));
+        while (true) {  // finish the statement so it releases its row
+          ASSIGN_OR_RETURN(bool more, next->Step());
+          if (!more) break;
+        }
+        for (const NotificationRule* rule : fired) {
+          S3EventRecord record;
+          record.aws_region = options_.region;
+          record.event_time_ms = info.last_modified_ms;
+          record.event_name = options.event_name;
+          record.principal_id = options.principal_id;
+          record.source_ip = options.source_ip;
+          record.request_id = request_id;
+          record.host_id = request_id;
+          record.configuration_id = rule->id;
+          record.bucket = bucket;
+          record.bucket_owner = options.principal_id;
+          record.key = key;
+          record.size = size;
+          record.etag = UnquoteEtag(etag);
+          record.sequencer = sequencer;
+          SendRequest message;
+          message.body = BuildS3Event({record});
+          RETURN_IF_ERROR(EnqueueInTransaction(tx, rule->queue, message, clock_, nullptr)
+                              .WithContext("queue " + rule->queue));
+        }
+      }
+      if (!old_blob.empty() && old_blob != blob && IsBlobName(old_blob)) {
+        // Readers that already opened the old file keep reading it; new readers see the new
+        // row. Removed only once the new row is durable.
+        std::string old_path = BlobPath(old_blob);
+        tx.OnCommit([old_path] { ::unlink(old_path.c_str()); });
+      }
+      return Status::Ok();
+    }();
+    rolled_back = !inner.ok();
+    return inner;
+  });
+  if (!status.ok()) {
+    // When our own function failed its savepoint was rolled back, so no row names the file.
+    // When the COMMIT failed we cannot be sure, so the file stays for the next sweep.
+    if (rolled_back) ::unlink(BlobPath(blob).c_str());
+    return status.WithContext("put " + bucket + "/" + key);
+  }
+  return info;
+}
+
+Status LocalObjectStore::Delete(const std::string& bucket, const std::string& key) {
+  std::vector<const NotificationRule*> fired;
+  for (const NotificationRule& rule : options_.notifications) {
+    if (rule.bucket != bucket || !RuleMatchesKey(rule, key) ||
+        !RuleSelectsEvent(rule, "ObjectRemoved:Delete")) {
+      continue;
+    }
+    bool seen = false;
+    for (const NotificationRule* other : fired) seen = seen || other->queue == rule.queue;
+    if (!seen) fired.push_back(&rule);
+  }
+  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * bucket_row,
+                     tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
+    bucket_row->Bind(1, bucket);
+    ASSIGN_OR_RETURN(bool bucket_exists, bucket_row->Step());
+    if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
+    ASSIGN_OR_RETURN(sqlite::Statement * old_row,
+                     tx.Prepare("SELECT blob FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+    old_row->Bind(1, bucket).Bind(2, key);
+    ASSIGN_OR_RETURN(bool had_old, old_row->Step());
+    if (!had_old) return Status::Ok();  // S3: deleting a missing key succeeds
+    std::string old_blob = old_row->ColumnText(0);
+    ASSIGN_OR_RETURN(sqlite::Statement * remove,
+                     tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+    remove->Bind(1, bucket).Bind(2, key);
+    RETURN_IF_ERROR(remove->Run());
+    if (!fired.empty()) {
+      ASSIGN_OR_RETURN(sqlite::Statement * next,
+                       tx.Prepare("INSERT INTO store_counters(name, value) "
+                                  "VALUES('sequencer', 1) ON CONFLICT(name) "
+                                  "DO UPDATE SET value = value + 1 RETURNING value"));
+      ASSIGN_OR_RETURN(bool got, next->Step());
+      if (!got) return InternalError("sequencer did not advance");
+      const std::string sequencer = FormatSequencer(next->ColumnInt(0));
+      while (true) {
+        ASSIGN_OR_RETURN(bool more, next->Step());
+        if (!more) break;
+      }
+      const std::string request_id = RandomHex(8);
+      for (const NotificationRule* rule : fired) {
+        S3EventRecord record;
+        record.aws_region = options_.region;
+        record.event_time_ms = clock_.NowMillis();
+        record.event_name = "ObjectRemoved:Delete";
+        record.principal_id = "thumbflow";
+        record.source_ip = "127.0.0.1";
+        record.request_id = request_id;
+        record.host_id = request_id;
+        record.configuration_id = rule->id;
+        record.bucket = bucket;
+        record.bucket_owner = "thumbflow";
+        record.key = key;
+        record.sequencer = sequencer;
+        SendRequest message;
+        message.body = BuildS3Event({record});
+        RETURN_IF_ERROR(EnqueueInTransaction(tx, rule->queue, message, clock_, nullptr)
+                            .WithContext("queue " + rule->queue));
+      }
+    }
+    if (IsBlobName(old_blob)) {
+      std::string old_path = BlobPath(old_blob);
+      tx.OnCommit([old_path] { ::unlink(old_path.c_str()); });
+    }
+    return Status::Ok();
+  });
+  return status.WithContext("delete " + bucket + "/" + key);
+}
+
+Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListOptions& options) {
+  Result<ListResult> result = NotFoundError("no such bucket: " + bucket);
+  Status status = db_->Read([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * bucket_row,
+                     tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
+    bucket_row->Bind(1, bucket);
+    ASSIGN_OR_RETURN(bool bucket_exists, bucket_row->Step());
+    if (!bucket_exists) return Status::Ok();
+    KeyScan scan = [&](const std::string& from, bool inclusive, const std::string& prefix,
+                       int limit) -> Result<std::vector<ObjectInfo>> {
+      const std::string upper = PrefixSuccessor(prefix);
+      std::string sql =
+          "SELECT key, size, etag, last_modified_ms FROM store_objects WHERE bucket = ?1 AND key ";
+      sql += inclusive ? ">= ?2" : "> ?2";
+      if (!upper.empty()) sql += " AND key < ?3";
+      sql += " ORDER BY key LIMIT ?4";
+      ASSIGN_OR_RETURN(sqlite::Statement * select, tx.Prepare(sql));
+      select->Bind(1, bucket).Bind(2, from).Bind(4, limit);
+      if (!upper.empty()) select->Bind(3, upper);
+      std::vector<ObjectInfo> out;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, select->Step());
+        if (!row) break;
+        ObjectInfo info;
+        info.key = select->ColumnText(0);
+        info.size = select->ColumnInt(1);
+        info.etag = select->ColumnText(2);
+        info.last_modified_ms = select->ColumnInt(3);
+        out.push_back(std::move(info));
+      }
+      return out;
+    };
+    result = ListWithScan(options, scan);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status.WithContext("list " + bucket);
+  if (!result.ok()) return result.status().WithContext("list " + bucket);
+  return result;
+}
+
+Status LocalObjectStore::CreateBucket(const std::string& bucket) {
+  RETURN_IF_ERROR(ValidateBucketName(bucket));
+  return db_
+      ->Write([&](sqlite::Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(sqlite::Statement * insert,
+                         tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms) "
+                                    "VALUES(?1, ?2)"));
+        insert->Bind(1, bucket).Bind(2, clock_.NowMillis());
+        RETURN_IF_ERROR(insert->Run());
+        if (tx.Changes() == 0) return AlreadyExistsError("bucket " + bucket + " already exists");
+        return Status::Ok();
+      })
+      .WithContext("create bucket " + bucket);
+}
+
+Status LocalObjectStore::DeleteBucket(const std::string& bucket) {
+  return db_
+      ->Write([&](sqlite::Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(sqlite::Statement * any,
+                         tx.Prepare("SELECT 1 FROM store_objects WHERE bucket = ?1 LIMIT 1"));
+        any->Bind(1, bucket);
+        ASSIGN_OR_RETURN(bool has_objects, any->Step());
+        if (has_objects) {
+          return FailedPreconditionError("bucket " + bucket + " is not empty")
+              .WithReason("bucket-not-empty");
+        }
+        ASSIGN_OR_RETURN(sqlite::Statement * remove,
+                         tx.Prepare("DELETE FROM store_buckets WHERE name = ?1"));
+        remove->Bind(1, bucket);
+        RETURN_IF_ERROR(remove->Run());
+        if (tx.Changes() == 0) return NotFoundError("no such bucket: " + bucket);
+        return Status::Ok();
+      })
+      .WithContext("delete bucket " + bucket);
+}
+
+Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
+  std::vector<BucketInfo> buckets;
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * select,
+                     tx.Prepare("SELECT name, created_ms FROM store_buckets ORDER BY name"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select->Step());
+      if (!row) break;
+      buckets.push_back({select->ColumnText(0), select->ColumnInt(1)});
+    }
+    return Status::Ok();
+  }));
+  return buckets;
+}
+
+Status LocalObjectStore::HeadBucket(const std::string& bucket) {
+  bool exists = false;
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * select,
+                     tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
+    select->Bind(1, bucket);
+    ASSIGN_OR_RETURN(exists, select->Step());
+    return Status::Ok();
+  }));
+  if (!exists) return NotFoundError("no such bucket: " + bucket);
+  return Status::Ok();
+}
+
+Result<ObjectInfo> LocalObjectStore::CompleteMultipart(const std::string& bucket,
+                                                       const std::string& key,
+                                                       const std::vector<std::string>& part_paths,
+                                                       const std::vector<std::string>& part_etags,
+                                                       CommitOptions options) {
+  if (part_paths.size() != part_etags.size()) {
+    return InvalidArgumentError("complete multipart " + bucket + "/" + key +
+                                ": as many part files as part ETags are needed");
+  }
+  Status valid = ValidateObjectKey(key);
+  if (!valid.ok()) return valid.WithContext("complete multipart " + bucket);
+  ASSIGN_OR_RETURN(options.etag, MultipartEtag(part_etags));
+  options.event_name = "ObjectCreated:CompleteMultipartUpload";
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewUpload(bucket));
+  for (const std::string& part : part_paths) {
+    Status appended = upload->AppendFile(part);
+    if (!appended.ok()) return appended.WithContext("complete multipart " + bucket + "/" + key);
+  }
+  return CommitUpload(std::move(upload), key, options);
+}
+
+Result<ObjectInfo> LocalObjectStore::Copy(const std::string& src_bucket, const std::string& src_key,
+                                          const std::string& dst_bucket, const std::string& dst_key,
+                                          const PutOptions* replace) {
+  Status valid = ValidateObjectKey(dst_key);
+  if (!valid.ok()) return valid.WithContext("copy to " + dst_bucket);
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectReader> reader, OpenForRead(src_bucket, src_key));
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewUpload(dst_bucket));
+  std::string buffer(1 << 20, '\0');
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    RETURN_IF_ERROR(upload->Write(std::string_view(buffer.data(), n)));
+  }
+  CommitOptions options;
+  if (replace != nullptr) {
+    options.put = *replace;
+  } else {
+    options.put.content_type = reader->info().content_type;
+    options.put.metadata = reader->info().metadata;
+  }
+  options.event_name = "ObjectCreated:Copy";
+  return CommitUpload(std::move(upload), dst_key, options);
+}
+
+}  // namespace thumbflow

@@ -1,0 +1,239 @@
+// LocalObjectStore: the ObjectStore of the embedded mode, in a data folder DIR.
+//
+// Layout: object bytes in DIR/objects/XX/<32 hex> (random names, never derived from keys, so
+// no key can reach outside the folder), the index (bucket, key, size, ETag, Content-Type,
+// user metadata, last-modified, which file) in DIR/thumbflow.db, the same SQLite file as the
+// embedded queue (tables store_buckets, store_objects, store_counters).
+//
+// The outbox: when a write matches a notification rule, its S3 event notification is
+// enqueued (EnqueueInTransaction) in the same SQLite transaction that commits the index row.
+// So an object is visible exactly when its event is queued. Bytes are written to a temporary
+// file in the objects folder, fsynced and renamed to their final name (and the folder
+// fsynced) before the row commits; a crash at any instant leaves the old object or the new
+// one with its event, never a partial file behind a row. Files that no row names (a crash
+// between rename and commit, or between commit and removing an overwritten file) are swept
+// when a store opens the folder while no other store has it open.
+//
+// Thread-safety: every method of LocalObjectStore may be called from any thread; writes of
+// concurrent callers share SQLite commits (group commit). A LocalUpload or
+// LocalObjectReader belongs to one thread at a time. Several processes may open the same
+// folder (the index is SQLite); only the first sweeps.
+//
+// Failures (besides those of the ObjectStore port): NotFound for a missing bucket;
+// FailedPrecondition with reason "bucket-not-empty" from DeleteBucket; AlreadyExists from
+// CreateBucket; ResourceExhausted for objects over max_object_bytes or a full disk;
+// Unavailable (retryable) when the database is locked beyond its busy timeout or I/O fails.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "storage/etag.h"
+#include "storage/notification_rules.h"
+#include "storage/object_store.h"
+
+namespace thumbflow {
+
+namespace sqlite {
+class Database;
+}
+
+struct LocalStoreOptions {
+  // Rules that put an event on a queue (DESIGN.md's default rule unless replaced).
+  std::vector<NotificationRule> notifications = {NotificationRule{}};
+  // Created at open when missing; empty: none.
+  std::string default_bucket = "images";
+  int64_t max_object_bytes = int64_t{5} << 30;
+  // fsync bytes and folders before an object becomes visible. Only tests and benchmarks that
+  // do not care about power loss turn it off; a killed process loses nothing either way.
+  bool fsync = true;
+  std::string region = "us-east-1";  // awsRegion of the events
+};
+
+struct BucketInfo {
+  std::string name;
+  int64_t created_ms = 0;
+};
+
+// How a write commits, beyond the object's bytes.
+struct CommitOptions {
+  PutOptions put;  // Content-Type and user metadata
+  // The ETag to store, with quotes. Empty: the quoted MD5 of the bytes written (single-part
+  // objects). A multipart completion passes MultipartEtag(part ETags).
+  std::string etag;
+  // Event name written in the notification, as S3 writes it: "ObjectCreated:Put",
+  // "ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload", "ObjectCreated:Post".
+  std::string event_name = "ObjectCreated:Put";
+  // Who asked, for the event's userIdentity / requestParameters / responseElements.
+  std::string principal_id = "thumbflow";
+  std::string source_ip = "127.0.0.1";
+  std::string request_id;  // empty: a random one
+};
+
+class LocalObjectStore;
+
+// A body being streamed into a temporary file inside the data folder, on its way to
+// becoming an object (LocalObjectStore::CommitUpload). Destroying an uncommitted upload
+// removes the file. Not thread-safe: one writer.
+class LocalUpload {
+ public:
+  ~LocalUpload();
+  LocalUpload(const LocalUpload&) = delete;
+  LocalUpload& operator=(const LocalUpload&) = delete;
+
+  // Appends bytes. ResourceExhausted (reason "too-large") once the total would pass the
+  // store's max_object_bytes; the upload is then unusable.
+  Status Write(std::string_view bytes);
+  // Appends the whole content of the file at `path` (a multipart part), copied in the
+  // kernel. The MD5 of the upload is then unknown: CommitUpload needs an explicit etag.
+  Status AppendFile(const std::string& path);
+
+  int64_t size() const { return size_; }
+  // Hex MD5 of what Write() appended (to check a Content-MD5); empty after AppendFile().
+  std::string Md5Hex();
+  const std::string& bucket() const { return bucket_; }
+
+ private:
+  friend class LocalObjectStore;
+  LocalUpload(std::string bucket, std::string blob, std::string temp_path, int fd,
+              int64_t max_bytes);
+
+  std::string bucket_;
+  std::string blob_;       // final file name (32 hex)
+  std::string temp_path_;  // DIR/objects/XX/<blob>.tmp
+  int fd_ = -1;
+  int64_t size_ = 0;
+  int64_t max_bytes_ = 0;
+  Md5Hasher md5_;
+  bool md5_valid_ = true;
+  bool failed_ = false;
+};
+
+// An object opened for reading without loading it into memory (GET of large objects). The
+// file stays readable even if the object is overwritten or deleted meanwhile. Not
+// thread-safe.
+class LocalObjectReader {
+ public:
+  ~LocalObjectReader();
+  LocalObjectReader(const LocalObjectReader&) = delete;
+  LocalObjectReader& operator=(const LocalObjectReader&) = delete;
+
+  const ObjectInfo& info() const { return info_; }  // the whole object
+  int64_t offset() const { return offset_; }        // the selected range within it
+  int64_t length() const { return length_; }
+  // Reads the next bytes of the range into `buffer`; 0 at the end of the range.
+  Result<size_t> Read(char* buffer, size_t capacity);
+  // The open file (for sendfile); reads must use pread at offset() + position.
+  int fd() const { return fd_; }
+
+ private:
+  friend class LocalObjectStore;
+  LocalObjectReader(ObjectInfo info, int fd, int64_t offset, int64_t length)
+      : info_(std::move(info)), fd_(fd), offset_(offset), length_(length) {}
+  ObjectInfo info_;
+  int fd_;
+  int64_t offset_;
+  int64_t length_;
+  int64_t position_ = 0;
+};
+
+class LocalObjectStore final : public ObjectStore {
+ public:
+  // Opens the data folder `dir` (created when missing) on an open database — normally
+  // sqlite::Database::Open(dir + "/thumbflow.db"), shared with the SqliteQueue of the same
+  // process so both group-commit together. Creates the tables and default_bucket, and
+  // sweeps orphan files when no other store has the folder open. `clock` must outlive the
+  // store.
+  static Result<std::unique_ptr<LocalObjectStore>> Open(std::shared_ptr<sqlite::Database> db,
+                                                        const std::string& dir,
+                                                        LocalStoreOptions options,
+                                                        const Clock& clock);
+  // The same, opening DIR/thumbflow.db itself.
+  static Result<std::unique_ptr<LocalObjectStore>> Open(const std::string& dir,
+                                                        LocalStoreOptions options,
+                                                        const Clock& clock);
+  ~LocalObjectStore() override;
+
+  // --- ObjectStore port ---
+  Result<ObjectData> Get(const std::string& bucket, const std::string& key,
+                         const GetOptions& options = {}) override;
+  // Commits with event name ObjectCreated:Put.
+  Result<ObjectInfo> Put(const std::string& bucket, const std::string& key, std::string_view bytes,
+                         const PutOptions& options = {}) override;
+  Result<ObjectInfo> Head(const std::string& bucket, const std::string& key) override;
+  Status Delete(const std::string& bucket, const std::string& key) override;
+  Result<ListResult> List(const std::string& bucket, const ListOptions& options) override;
+
+  // --- Buckets (for the S3 endpoint) ---
+  Status CreateBucket(const std::string& bucket);  // AlreadyExists when it exists
+  // NotFound when missing; FailedPrecondition, reason "bucket-not-empty", when it has objects.
+  Status DeleteBucket(const std::string& bucket);
+  Result<std::vector<BucketInfo>> ListBuckets();  // by name
+  Status HeadBucket(const std::string& bucket);   // OK or NotFound
+
+  // --- Writes beyond Put ---
+  // Put with explicit commit options (event name, ETag, identity).
+  Result<ObjectInfo> PutWith(const std::string& bucket, const std::string& key,
+                             std::string_view bytes, const CommitOptions& options);
+  // Starts a streamed body: a temporary file inside the data folder. NotFound for a missing
+  // bucket (checked again at commit).
+  Result<std::unique_ptr<LocalUpload>> NewUpload(const std::string& bucket);
+  // Makes the upload the object bucket/key: fsync, rename into place, then one transaction
+  // with the index row and the events of matching rules; the old object's file (if any)
+  // is removed after the commit. On failure nothing is visible and the file is removed.
+  Result<ObjectInfo> CommitUpload(std::unique_ptr<LocalUpload> upload, const std::string& key,
+                                  const CommitOptions& options);
+  // Completes a multipart upload: the parts' files (in part order, left in place) are
+  // concatenated and committed with ETag MultipartEtag(part_etags) and event
+  // ObjectCreated:CompleteMultipartUpload. `options.etag` and `options.event_name` are
+  // ignored.
+  Result<ObjectInfo> CompleteMultipart(const std::string& bucket, const std::string& key,
+                                       const std::vector<std::string>& part_paths,
+                                       const std::vector<std::string>& part_etags,
+                                       CommitOptions options);
+  // CopyObject: the bytes of src (its Content-Type and metadata unless `replace` is given)
+  // become dst, with event ObjectCreated:Copy and the MD5 ETag of the bytes.
+  Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
+                          const std::string& dst_bucket, const std::string& dst_key,
+                          const PutOptions* replace = nullptr);
+
+  // --- Reads beyond Get ---
+  // Opens the object (or the range of it that options.range selects, after the conditions)
+  // for streaming. Same failures as Get.
+  Result<std::unique_ptr<LocalObjectReader>> OpenForRead(const std::string& bucket,
+                                                         const std::string& key,
+                                                         const GetOptions& options = {});
+
+  const std::string& dir() const { return dir_; }
+  sqlite::Database& database() const { return *db_; }
+  const LocalStoreOptions& options() const { return options_; }
+
+ private:
+  struct Row;
+  LocalObjectStore(std::shared_ptr<sqlite::Database> db, std::string dir, LocalStoreOptions options,
+                   const Clock& clock, int lock_fd);
+
+  Status Initialize();
+  Status SweepOrphans();
+  std::string BlobPath(const std::string& blob) const;
+  Result<Row> FindRow(const std::string& bucket, const std::string& key);
+  Result<std::unique_ptr<LocalObjectReader>> OpenRow(const std::string& bucket,
+                                                     const std::string& key,
+                                                     const GetOptions& options);
+  Result<ObjectInfo> CommitRow(const std::string& bucket, const std::string& key,
+                               const std::string& blob, int64_t size, const std::string& etag,
+                               const CommitOptions& options);
+
+  std::shared_ptr<sqlite::Database> db_;
+  std::string dir_;
+  std::string objects_dir_;
+  LocalStoreOptions options_;
+  const Clock& clock_;
+  int lock_fd_;  // flock'd shared while open; exclusive during the sweep
+};
+
+}  // namespace thumbflow

@@ -1,0 +1,457 @@
+#include "storage/local_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "events/s3_event.h"
+#include "queue/sqlite_queue.h"
+#include "sqlite/database.h"
+#include "storage/object_store_conformance.h"
+#include "storage/testing/temp_dir.h"
+
+namespace thumbflow {
+namespace {
+
+using thumbflow::testing::TempDir;
+
+Result<ObjectStoreUnderTest> MakeLocalStore() {
+  struct Keep {
+    TempDir dir;
+    SystemClock clock;
+  };
+  auto keep = std::make_shared<Keep>();
+  if (keep->dir.path().empty()) return InternalError("cannot create a temporary folder");
+  LocalStoreOptions options;
+  options.default_bucket = "conformance";
+  // A rule on the bucket under test, so the conformance suite also runs the outbox path.
+  NotificationRule rule;
+  rule.bucket = "conformance";
+  rule.prefix = "uploads/";
+  options.notifications = {rule};
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectStore> store,
+                   LocalObjectStore::Open(keep->dir.path(), options, keep->clock));
+  ObjectStoreUnderTest made;
+  made.store = std::move(store);
+  made.bucket = "conformance";
+  made.keepalive = keep;
+  return made;
+}
+
+INSTANTIATE_TEST_SUITE_P(Local, ObjectStoreConformanceTest,
+                         ::testing::Values(ObjectStoreFactory{"Local", MakeLocalStore}),
+                         ObjectStoreFactoryName);
+
+// Object files under DIR/objects (not the lock file).
+std::vector<std::string> ObjectFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir + "/objects")) {
+    if (entry.is_regular_file() && entry.path().filename() != ".lock") {
+      files.push_back(entry.path().string());
+    }
+  }
+  return files;
+}
+
+class LocalObjectStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    Reopen();
+  }
+
+  void Reopen(LocalStoreOptions options = {}) {
+    queue_.reset();
+    store_.reset();
+    db_.reset();
+    auto db = sqlite::Database::Open(dir_.path() + "/thumbflow.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = *db;
+    auto store = LocalObjectStore::Open(db_, dir_.path(), options, clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    QueueOptions queue_options;
+    queue_options.name = "thumbnails";
+    auto queue = SqliteQueue::Open(db_, queue_options, clock_);
+    ASSERT_TRUE(queue.ok()) << queue.status().ToString();
+    queue_ = std::move(queue).value();
+  }
+
+  // Every message now on `queue_`, parsed (and left in flight).
+  std::vector<S3EventRecord> DrainEvents(Queue& queue) {
+    std::vector<S3EventRecord> records;
+    while (true) {
+      ReceiveOptions options;
+      options.max_messages = 10;
+      options.visibility_timeout_s = 3600;
+      auto messages = queue.Receive(options);
+      EXPECT_TRUE(messages.ok()) << messages.status().ToString();
+      if (!messages.ok() || messages->empty()) break;
+      for (const Message& m : *messages) {
+        auto event = ParseS3Event(m.body);
+        EXPECT_TRUE(event.ok()) << event.status().ToString() << "\n" << m.body;
+        if (!event.ok()) continue;
+        for (auto& r : event->records) records.push_back(r);
+      }
+    }
+    return records;
+  }
+  std::vector<S3EventRecord> DrainEvents() { return DrainEvents(*queue_); }
+
+  TempDir dir_;
+  ManualClock clock_{1'700'000'000'000};
+  std::shared_ptr<sqlite::Database> db_;
+  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<SqliteQueue> queue_;
+};
+
+TEST_F(LocalObjectStoreTest, UploadUnderPrefixQueuesExactlyOneEventWithTheKey) {
+  const std::string key = "uploads/holiday photos/a+b 100%.JPG";
+  auto put = store_->Put("images", key, "jpeg-bytes");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto records = DrainEvents();
+  ASSERT_EQ(records.size(), 1u);
+  const S3EventRecord& r = records[0];
+  EXPECT_EQ(r.key, key);
+  EXPECT_EQ(r.bucket, "images");
+  EXPECT_EQ(r.event_name, "ObjectCreated:Put");
+  EXPECT_EQ(r.size, 10);
+  EXPECT_EQ(r.etag, Md5Hex("jpeg-bytes"));
+  EXPECT_EQ(r.event_time_ms, clock_.NowMillis());
+  EXPECT_EQ(r.configuration_id, "thumbflow");
+  EXPECT_FALSE(r.sequencer.empty());
+}
+
+TEST_F(LocalObjectStoreTest, EventBodyIsS3Json) {
+  ASSERT_TRUE(store_->Put("images", "uploads/a b.png", "png").ok());
+  ReceiveOptions options;
+  auto messages = queue_->Receive(options);
+  ASSERT_TRUE(messages.ok());
+  ASSERT_EQ(messages->size(), 1u);
+  const std::string& body = (*messages)[0].body;
+  EXPECT_NE(body.find("\"eventVersion\":\"2.1\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"key\":\"uploads/a+b.png\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"eventSource\":\"aws:s3\""), std::string::npos) << body;
+}
+
+TEST_F(LocalObjectStoreTest, UploadsElsewhereQueueNothing) {
+  ASSERT_TRUE(store_->Put("images", "other/a.jpg", "x").ok());
+  ASSERT_TRUE(store_->Put("images", "uploads/readme.txt", "x").ok());
+  ASSERT_TRUE(store_->Put("images", "thumbnails/small/uploads/a.jpg", "x").ok());
+  ASSERT_TRUE(store_->CreateBucket("elsewhere").ok());
+  ASSERT_TRUE(store_->Put("elsewhere", "uploads/a.jpg", "x").ok());
+  EXPECT_TRUE(DrainEvents().empty());
+  auto stats = queue_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->visible + stats->in_flight, 0);
+}
+
+TEST_F(LocalObjectStoreTest, SequencersIncrease) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->Put("images", "uploads/same.jpg", std::to_string(i)).ok());
+  }
+  auto records = DrainEvents();
+  ASSERT_EQ(records.size(), 5u);
+  std::vector<std::string> sequencers;
+  for (const auto& r : records) sequencers.push_back(r.sequencer);
+  std::sort(sequencers.begin(), sequencers.end());
+  for (size_t i = 1; i < sequencers.size(); ++i) {
+    EXPECT_EQ(sequencers[i].size(), sequencers[i - 1].size());
+    EXPECT_LT(sequencers[i - 1], sequencers[i]);
+  }
+}
+
+TEST_F(LocalObjectStoreTest, OneEventPerDestinationQueue) {
+  LocalStoreOptions options;
+  NotificationRule second;
+  second.queue = "audit";
+  second.prefix = "";
+  second.suffixes = {};
+  second.id = "audit-all";
+  options.notifications = {NotificationRule{}, second, NotificationRule{}};
+  Reopen(options);
+  ASSERT_TRUE(store_->Put("images", "uploads/x.gif", "gif").ok());
+  EXPECT_EQ(DrainEvents().size(), 1u);
+  QueueOptions audit_options;
+  audit_options.name = "audit";
+  auto audit = SqliteQueue::Open(db_, audit_options, clock_);
+  ASSERT_TRUE(audit.ok());
+  auto records = DrainEvents(**audit);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].configuration_id, "audit-all");
+}
+
+TEST_F(LocalObjectStoreTest, StreamedUploadCommits) {
+  auto upload = store_->NewUpload("images");
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  std::string all;
+  for (int i = 0; i < 100; ++i) {
+    std::string chunk(10'000, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE((*upload)->Write(chunk).ok());
+    all += chunk;
+  }
+  EXPECT_EQ((*upload)->size(), 1'000'000);
+  EXPECT_EQ((*upload)->Md5Hex(), Md5Hex(all));
+  CommitOptions commit;
+  commit.put.content_type = "image/webp";
+  auto info = store_->CommitUpload(std::move(upload).value(), "uploads/big.webp", commit);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->etag, SinglePartEtag(all));
+  auto got = store_->Get("images", "uploads/big.webp");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->bytes, all);
+  EXPECT_EQ(got->info.content_type, "image/webp");
+  EXPECT_EQ(DrainEvents().size(), 1u);
+}
+
+TEST_F(LocalObjectStoreTest, AbandonedUploadLeavesNothing) {
+  {
+    auto upload = store_->NewUpload("images");
+    ASSERT_TRUE(upload.ok());
+    ASSERT_TRUE((*upload)->Write("partial").ok());
+    EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
+  }
+  EXPECT_TRUE(ObjectFiles(dir_.path()).empty());
+  EXPECT_EQ(store_->NewUpload("no-such-bucket").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LocalObjectStoreTest, MultipartCompletionHasMultipartEtagAndEvent) {
+  const std::string part1(5 * 1024 * 1024, 'x');
+  const std::string part2 = "tail of the object";
+  const std::string p1 = dir_.path() + "/part1";
+  const std::string p2 = dir_.path() + "/part2";
+  std::ofstream(p1, std::ios::binary) << part1;
+  std::ofstream(p2, std::ios::binary) << part2;
+  CommitOptions options;
+  options.put.content_type = "image/tiff";
+  auto info = store_->CompleteMultipart("images", "uploads/scan.tiff", {p1, p2},
+                                        {SinglePartEtag(part1), SinglePartEtag(part2)}, options);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  auto expected = MultipartEtag({SinglePartEtag(part1), SinglePartEtag(part2)});
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(info->etag, *expected);
+  EXPECT_NE(info->etag.find("-2\""), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(p1));  // parts are the caller's
+  auto got = store_->Get("images", "uploads/scan.tiff");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(Sha256Hex(got->bytes), Sha256Hex(part1 + part2));
+  EXPECT_EQ(got->info.etag, *expected);
+  auto records = DrainEvents();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event_name, "ObjectCreated:CompleteMultipartUpload");
+  EXPECT_EQ(records[0].etag, UnquoteEtag(*expected));
+  EXPECT_EQ(records[0].size, static_cast<int64_t>(part1.size() + part2.size()));
+}
+
+TEST_F(LocalObjectStoreTest, CopyKeepsTypeAndMetadataUnlessReplaced) {
+  PutOptions options;
+  options.content_type = "image/png";
+  options.metadata = {{"origin", "camera"}};
+  ASSERT_TRUE(store_->Put("images", "src.png", "png-bytes", options).ok());
+  auto copied = store_->Copy("images", "src.png", "images", "uploads/copy.png");
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(copied->etag, SinglePartEtag("png-bytes"));
+  auto head = store_->Head("images", "uploads/copy.png");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->content_type, "image/png");
+  EXPECT_EQ(head->metadata, options.metadata);
+  auto records = DrainEvents();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event_name, "ObjectCreated:Copy");
+
+  PutOptions replace;
+  replace.content_type = "text/plain";
+  ASSERT_TRUE(store_->Copy("images", "src.png", "images", "plain", &replace).ok());
+  head = store_->Head("images", "plain");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->content_type, "text/plain");
+  EXPECT_TRUE(head->metadata.empty());
+  EXPECT_EQ(store_->Copy("images", "absent", "images", "x").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LocalObjectStoreTest, OverwriteAndDeleteRemoveOldFiles) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_->Put("images", "k", std::string(100 + i, 'v')).ok());
+  }
+  EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
+  auto got = store_->Get("images", "k");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->bytes.size(), 103u);
+  ASSERT_TRUE(store_->Delete("images", "k").ok());
+  EXPECT_TRUE(ObjectFiles(dir_.path()).empty());
+}
+
+TEST_F(LocalObjectStoreTest, ReaderKeepsItsBytesAcrossOverwrite) {
+  ASSERT_TRUE(store_->Put("images", "k", "old bytes").ok());
+  auto reader = store_->OpenForRead("images", "k");
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE(store_->Put("images", "k", "new bytes!").ok());
+  char buffer[64];
+  auto n = (*reader)->Read(buffer, sizeof buffer);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buffer, *n), "old bytes");
+  auto now = store_->Get("images", "k");
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->bytes, "new bytes!");
+}
+
+TEST_F(LocalObjectStoreTest, ReaderStreamsARange) {
+  ASSERT_TRUE(store_->Put("images", "r", "0123456789").ok());
+  GetOptions options;
+  options.range = ByteRange{.first = 2, .last = 8};
+  auto reader = store_->OpenForRead("images", "r", options);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->offset(), 2);
+  EXPECT_EQ((*reader)->length(), 7);
+  EXPECT_EQ((*reader)->info().size, 10);
+  std::string out;
+  char buffer[3];
+  while (true) {
+    auto n = (*reader)->Read(buffer, sizeof buffer);
+    ASSERT_TRUE(n.ok());
+    if (*n == 0) break;
+    out.append(buffer, *n);
+  }
+  EXPECT_EQ(out, "2345678");
+}
+
+TEST_F(LocalObjectStoreTest, Buckets) {
+  EXPECT_TRUE(store_->HeadBucket("images").ok());  // the default bucket exists at open
+  EXPECT_EQ(store_->HeadBucket("absent").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->CreateBucket("second").ok());
+  EXPECT_EQ(store_->CreateBucket("second").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->CreateBucket("Bad_Name").code(), StatusCode::kInvalidArgument);
+  auto buckets = store_->ListBuckets();
+  ASSERT_TRUE(buckets.ok());
+  ASSERT_EQ(buckets->size(), 2u);
+  EXPECT_EQ((*buckets)[0].name, "images");
+  EXPECT_EQ((*buckets)[1].name, "second");
+  EXPECT_EQ((*buckets)[1].created_ms, clock_.NowMillis());
+
+  ASSERT_TRUE(store_->Put("second", "x", "1").ok());
+  Status not_empty = store_->DeleteBucket("second");
+  EXPECT_EQ(not_empty.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(not_empty.reason(), "bucket-not-empty");
+  ASSERT_TRUE(store_->Delete("second", "x").ok());
+  EXPECT_TRUE(store_->DeleteBucket("second").ok());
+  EXPECT_EQ(store_->DeleteBucket("second").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Delete("second", "x").code(), StatusCode::kNotFound);
+}
+
+TEST_F(LocalObjectStoreTest, TooLargeObjectsAreRefusedAndLeaveNothing) {
+  LocalStoreOptions options;
+  options.max_object_bytes = 10;
+  Reopen(options);
+  EXPECT_TRUE(store_->Put("images", "uploads/ok.jpg", "0123456789").ok());
+  auto big = store_->Put("images", "uploads/big.jpg", "0123456789A");
+  EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(big.status().reason(), "too-large");
+  EXPECT_EQ(store_->Head("images", "uploads/big.jpg").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
+  EXPECT_EQ(DrainEvents().size(), 1u);
+}
+
+TEST_F(LocalObjectStoreTest, InvalidKeysAreRefused) {
+  EXPECT_EQ(store_->Put("images", "", "x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Put("images", std::string(1025, 'k'), "x").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Put("images", "bad\xff", "x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ObjectFiles(dir_.path()).empty());
+}
+
+TEST_F(LocalObjectStoreTest, KeysNeverBecomePaths) {
+  const std::string key = "../../../../../../tmp/escaped-by-thumbflow";
+  ASSERT_TRUE(store_->Put("images", key, "x").ok());
+  EXPECT_FALSE(std::filesystem::exists("/tmp/escaped-by-thumbflow"));
+  auto files = ObjectFiles(dir_.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].find(".."), std::string::npos);
+  auto got = store_->Get("images", key);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->bytes, "x");
+}
+
+TEST_F(LocalObjectStoreTest, ObjectsSurviveReopen) {
+  PutOptions options;
+  options.content_type = "image/jpeg";
+  options.metadata = {{"a", "b"}};
+  ASSERT_TRUE(store_->Put("images", "uploads/keep.jpg", "kept", options).ok());
+  Reopen();
+  auto got = store_->Get("images", "uploads/keep.jpg");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->bytes, "kept");
+  EXPECT_EQ(got->info.content_type, "image/jpeg");
+  EXPECT_EQ(got->info.metadata, options.metadata);
+  EXPECT_EQ(DrainEvents().size(), 1u);
+}
+
+TEST_F(LocalObjectStoreTest, OpenSweepsOrphanFiles) {
+  ASSERT_TRUE(store_->Put("images", "kept", "kept").ok());
+  const std::string orphan = dir_.path() + "/objects/ab/abababababababababababababababab";
+  const std::string temp = dir_.path() + "/objects/cd/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd.tmp";
+  std::ofstream(orphan) << "orphan";
+  std::ofstream(temp) << "half";
+  Reopen();  // this test's store is the only one: it sweeps
+  EXPECT_FALSE(std::filesystem::exists(orphan));
+  EXPECT_FALSE(std::filesystem::exists(temp));
+  EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
+  auto got = store_->Get("images", "kept");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->bytes, "kept");
+}
+
+TEST_F(LocalObjectStoreTest, SecondStoreOnTheFolderDoesNotSweep) {
+  auto upload = store_->NewUpload("images");  // in flight in the first store
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write("in flight").ok());
+  auto second = LocalObjectStore::Open(db_, dir_.path(), {}, clock_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto info = store_->CommitUpload(std::move(upload).value(), "later", {});
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  auto got = (*second)->Get("images", "later");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->bytes, "in flight");
+}
+
+TEST_F(LocalObjectStoreTest, RemovalRulesQueueDeleteEvents) {
+  LocalStoreOptions options;
+  NotificationRule rule;
+  rule.events = {"s3:ObjectRemoved:*"};
+  options.notifications = {rule};
+  Reopen(options);
+  ASSERT_TRUE(store_->Put("images", "uploads/gone.jpg", "x").ok());
+  EXPECT_TRUE(DrainEvents().empty());
+  ASSERT_TRUE(store_->Delete("images", "uploads/gone.jpg").ok());
+  ASSERT_TRUE(store_->Delete("images", "uploads/never.jpg").ok());
+  auto records = DrainEvents();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event_name, "ObjectRemoved:Delete");
+  EXPECT_EQ(records[0].key, "uploads/gone.jpg");
+}
+
+TEST_F(LocalObjectStoreTest, ConcurrentPutsAllCommitWithEvents) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 25; ++i) {
+        std::string key = "uploads/t" + std::to_string(t) + "/" + std::to_string(i) + ".png";
+        EXPECT_TRUE(store_->Put("images", key, key).ok());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ListOptions list;
+  list.prefix = "uploads/";
+  auto listed = store_->List("images", list);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->objects.size(), 200u);
+  auto records = DrainEvents();
+  EXPECT_EQ(records.size(), 200u);
+  std::set<std::string> keys;
+  for (const auto& r : records) keys.insert(r.key);
+  EXPECT_EQ(keys.size(), 200u);
+}
+
+}  // namespace
+}  // namespace thumbflow
