@@ -55,6 +55,22 @@ std::pair<Outcome, std::string> ClassifyStoreError(const Status& status) {
   return {Outcome::kTransient, status.reason().empty() ? kReasonUnavailable : status.reason()};
 }
 
+// The names the outputs of `path` may have. A fixed format gives one; "auto" keeps the
+// formats that libvips writes (the name unchanged) and turns the others into JPEG or, with
+// an alpha channel, PNG (image/vips_thumbnailer.cc ChooseFormat), so both are candidates.
+std::vector<std::string> ExpectedNames(const std::string& path, const ExpectedOutput& output) {
+  Thumbnail probe;
+  if (!output.format.empty()) {
+    probe.format = output.format;
+    probe.extension = output.extension;
+    return {ThumbnailName(path, probe)};
+  }
+  static const std::vector<std::string> kKept = {".jpg",  ".jpeg", ".jpe", ".png",
+                                                 ".webp", ".gif",  ".avif"};
+  if (HasAcceptedSuffix(path, kKept)) return {path};
+  return {path + ".jpg", path + ".png"};
+}
+
 }  // namespace
 
 LogSink StderrLogSink() {
@@ -161,15 +177,15 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const CancelFlag*
     return Finish(std::move(result), Outcome::kSkipped, "not-a-create",
                   "event " + record.event_name);
   }
+  if (!record.key.empty() && record.key.back() == '/') {
+    return Finish(std::move(result), Outcome::kSkipped, "folder", "");
+  }
   if (Status valid = ValidateSourceKey(record.key); !valid.ok()) {
     return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey, valid.message());
   }
   const std::string& prefix = options_.upload_prefix;
   if (record.key.size() <= prefix.size() || record.key.compare(0, prefix.size(), prefix) != 0) {
     return Finish(std::move(result), Outcome::kSkipped, "outside-prefix", "");
-  }
-  if (record.key.back() == '/') {
-    return Finish(std::move(result), Outcome::kSkipped, "folder", "");
   }
   if (!HasAcceptedSuffix(record.key, options_.suffixes)) {
     return Finish(std::move(result), Outcome::kSkipped, "suffix", "");
@@ -251,21 +267,20 @@ bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::strin
                                      const std::string& etag) const {
   const auto& expected = options_.expected_outputs;
   if (expected.empty()) return false;
-  auto current = [&](const ExpectedOutput& output) {
-    std::string name = path;
-    if (!output.format.empty()) {
-      Thumbnail probe;
-      probe.format = output.format;
-      probe.extension = output.extension;
-      name = ThumbnailName(path, probe);
-    }
+  auto current = [&](const ExpectedOutput& output, const std::string& name) {
     // A failed HEAD only means "not known to be done": the record is processed again.
     Result<ObjectInfo> info = output_store_.Head(bucket, OutputKey(output.size_name, name));
     if (!info.ok()) return false;
     auto it = info->metadata.find("source-etag");
     return it != info->metadata.end() && UnquoteEtag(it->second) == etag;
   };
-  return current(expected.back()) && (expected.size() == 1 || current(expected.front()));
+  for (const std::string& name : ExpectedNames(path, expected.back())) {
+    if (current(expected.back(), name)) {
+      // Every size shares the format setting, so the first output has the same name.
+      return expected.size() == 1 || current(expected.front(), name);
+    }
+  }
+  return false;
 }
 
 void RecordProcessor::Report(const RecordResult& result, const RecordContext& context) const {

@@ -1,0 +1,388 @@
+#include "pipeline/record_processor.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "core/metrics.h"
+#include "image/vips_thumbnailer.h"
+#include "pipeline/message_processor.h"
+#include "pipeline/pipeline_metrics.h"
+#include "pipeline/pipeline_test_util.h"
+#include "storage/memory_store.h"
+
+namespace thumbflow::pipeline {
+namespace {
+
+using testing::CreatedRecord;
+using testing::FakeThumbnailer;
+using testing::FaultyStore;
+
+constexpr char kBucket[] = "images";
+
+RecordProcessorOptions DefaultOptions() {
+  Config config;
+  return RecordProcessorOptionsFromConfig(config);
+}
+
+class RecordProcessorTest : public ::testing::Test {
+ protected:
+  RecordProcessorTest()
+      : memory_({kBucket, "out-bucket"}, &clock_),
+        store_(memory_),
+        metrics_(registry_),
+        processor_(std::make_unique<RecordProcessor>(store_, thumbnailer_, clock_, DefaultOptions(),
+                                                     &metrics_, Sink())) {}
+
+  LogSink Sink() {
+    return [this](std::string_view line) { lines_.emplace_back(line); };
+  }
+
+  // Puts a source and returns its ETag without quotes.
+  std::string PutSource(const std::string& key, const std::string& bytes) {
+    auto info = memory_.Put(kBucket, key, bytes);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    std::string etag = info->etag;
+    return etag.substr(1, etag.size() - 2);
+  }
+
+  RecordResult Process(const S3EventRecord& record) { return processor_->Process(record); }
+
+  ManualClock clock_;
+  MemoryObjectStore memory_;
+  FaultyStore store_;
+  FakeThumbnailer thumbnailer_;
+  MetricsRegistry registry_;
+  PipelineMetrics metrics_;
+  std::vector<std::string> lines_;
+  std::unique_ptr<RecordProcessor> processor_;
+};
+
+TEST_F(RecordProcessorTest, WritesEveryOutputWithTypeAndMetadata) {
+  std::string etag = PutSource("uploads/a/b/x.jpg", "pixels");
+  clock_.AdvanceMillis(250);
+  auto result =
+      Process(CreatedRecord(kBucket, "uploads/a/b/x.jpg", etag, 6, clock_.NowMillis() - 250));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
+  ASSERT_EQ(result.outputs.size(), 3u);
+  EXPECT_EQ(result.end_to_end_ms, 250);
+  for (const char* size : {"small", "medium", "large"}) {
+    std::string key = std::string("thumbnails/") + size + "/a/b/x.jpg";
+    auto got = memory_.Get(kBucket, key);
+    ASSERT_TRUE(got.ok()) << key << ": " << got.status().ToString();
+    EXPECT_EQ(got->bytes, std::string(size) + ":pixels");
+    EXPECT_EQ(got->info.content_type, "image/jpeg");
+    EXPECT_EQ(got->info.metadata.at("source-key"), "uploads/a/b/x.jpg");
+    EXPECT_EQ(got->info.metadata.at("source-etag"), etag);
+    EXPECT_FALSE(got->info.metadata.at("width").empty());
+    EXPECT_FALSE(got->info.metadata.at("height").empty());
+  }
+  EXPECT_EQ(memory_.Head(kBucket, "thumbnails/small/a/b/x.jpg")->metadata.at("width"), "50");
+  EXPECT_EQ(memory_.Head(kBucket, "thumbnails/small/a/b/x.jpg")->metadata.at("height"), "25");
+}
+
+TEST_F(RecordProcessorTest, SameNameInDifferentFoldersNeverCollides) {
+  PutSource("uploads/a/x.jpg", "first");
+  PutSource("uploads/b/x.jpg", "second");
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/a/x.jpg")).outcome, Outcome::kOk);
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/b/x.jpg")).outcome, Outcome::kOk);
+  EXPECT_EQ(memory_.Get(kBucket, "thumbnails/small/a/x.jpg")->bytes, "small:first");
+  EXPECT_EQ(memory_.Get(kBucket, "thumbnails/small/b/x.jpg")->bytes, "small:second");
+}
+
+TEST_F(RecordProcessorTest, NewFormatAppendsItsExtension) {
+  thumbnailer_.SetFormat("png");
+  PutSource("uploads/photo.heic", "heic");
+  auto result = Process(CreatedRecord(kBucket, "uploads/photo.heic"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
+  auto got = memory_.Head(kBucket, "thumbnails/large/photo.heic.png");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->content_type, "image/png");
+  // format = auto: the idempotency check finds outputs whose extension was appended.
+  EXPECT_TRUE(Process(CreatedRecord(kBucket, "uploads/photo.heic")).duplicate);
+  EXPECT_EQ(thumbnailer_.calls(), 1);
+}
+
+TEST_F(RecordProcessorTest, NonAsciiKeyIsUrlEncodedInMetadata) {
+  PutSource("uploads/caf\xC3\xA9 1.jpg", "x");
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/caf\xC3\xA9 1.jpg")).outcome, Outcome::kOk);
+  auto got = memory_.Head(kBucket, "thumbnails/small/caf\xC3\xA9 1.jpg");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->metadata.at("source-key"), "uploads/caf%C3%A9+1.jpg");
+}
+
+TEST_F(RecordProcessorTest, UnsafeKeysArePermanent) {
+  for (std::string key :
+       {std::string("uploads/../etc/x.jpg"), std::string("/uploads/x.jpg"),
+        std::string("uploads/a\0b.jpg", 16), "uploads/" + std::string(1100, 'a') + ".jpg",
+        std::string("uploads/\xff.jpg")}) {
+    auto result = Process(CreatedRecord(kBucket, key));
+    EXPECT_EQ(result.outcome, Outcome::kPermanent) << key.substr(0, 40);
+    EXPECT_EQ(result.reason, kReasonInvalidKey);
+  }
+  EXPECT_EQ(store_.gets.load(), 0);
+  EXPECT_EQ(thumbnailer_.calls(), 0);
+}
+
+TEST_F(RecordProcessorTest, KeysThatAreNotOurWorkAreSkipped) {
+  PutSource("other/x.jpg", "x");
+  PutSource("uploads/notes.txt", "x");
+  EXPECT_EQ(Process(CreatedRecord(kBucket, "other/x.jpg")).outcome, Outcome::kSkipped);
+  EXPECT_EQ(Process(CreatedRecord(kBucket, "uploads/notes.txt")).outcome, Outcome::kSkipped);
+  EXPECT_EQ(Process(CreatedRecord(kBucket, "uploads/folder/")).outcome, Outcome::kSkipped);
+  EXPECT_EQ(Process(CreatedRecord(kBucket, "uploads/")).outcome, Outcome::kSkipped);
+  S3EventRecord removed = CreatedRecord(kBucket, "uploads/x.jpg");
+  removed.event_name = "ObjectRemoved:Delete";
+  EXPECT_EQ(Process(removed).outcome, Outcome::kSkipped);
+  EXPECT_EQ(store_.gets.load(), 0);
+  EXPECT_EQ(thumbnailer_.calls(), 0);
+}
+
+TEST_F(RecordProcessorTest, SuffixesCompareIgnoringCase) {
+  PutSource("uploads/X.JPG", "x");
+  EXPECT_EQ(Process(CreatedRecord(kBucket, "uploads/X.JPG")).outcome, Outcome::kOk);
+}
+
+TEST_F(RecordProcessorTest, MissingSourceIsGone) {
+  auto result = Process(CreatedRecord(kBucket, "uploads/deleted.jpg", "abc"));
+  EXPECT_EQ(result.outcome, Outcome::kGone);
+  EXPECT_EQ(result.reason, kReasonSourceMissing);
+  EXPECT_EQ(thumbnailer_.calls(), 0);
+}
+
+TEST_F(RecordProcessorTest, DuplicateDeliveryDecodesOnce) {
+  std::string etag = PutSource("uploads/x.jpg", "x");
+  auto record = CreatedRecord(kBucket, "uploads/x.jpg", etag);
+  ASSERT_EQ(Process(record).outcome, Outcome::kOk);
+  int gets = store_.gets.load();
+  int puts = store_.puts.load();
+  auto again = Process(record);
+  EXPECT_EQ(again.outcome, Outcome::kOk);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(thumbnailer_.calls(), 1);
+  EXPECT_EQ(store_.gets.load(), gets) << "a duplicate with an ETag must not fetch the source";
+  EXPECT_EQ(store_.puts.load(), puts);
+}
+
+TEST_F(RecordProcessorTest, DuplicateWithoutEventEtagIsRecognisedAfterFetch) {
+  PutSource("uploads/x.jpg", "x");
+  auto record = CreatedRecord(kBucket, "uploads/x.jpg");
+  ASSERT_EQ(Process(record).outcome, Outcome::kOk);
+  auto again = Process(record);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(thumbnailer_.calls(), 1);
+}
+
+TEST_F(RecordProcessorTest, NewVersionOfTheSourceIsProcessedAgain) {
+  std::string first = PutSource("uploads/x.jpg", "one");
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/x.jpg", first)).outcome, Outcome::kOk);
+  std::string second = PutSource("uploads/x.jpg", "two");
+  auto result = Process(CreatedRecord(kBucket, "uploads/x.jpg", second));
+  EXPECT_FALSE(result.duplicate);
+  EXPECT_EQ(memory_.Get(kBucket, "thumbnails/medium/x.jpg")->bytes, "medium:two");
+}
+
+TEST_F(RecordProcessorTest, PartialOutputsAreCompleted) {
+  std::string etag = PutSource("uploads/x.jpg", "x");
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/x.jpg", etag)).outcome, Outcome::kOk);
+  ASSERT_TRUE(memory_.Delete(kBucket, "thumbnails/large/x.jpg").ok());
+  auto result = Process(CreatedRecord(kBucket, "uploads/x.jpg", etag));
+  EXPECT_FALSE(result.duplicate);
+  EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/x.jpg").ok());
+}
+
+TEST_F(RecordProcessorTest, ThumbnailerErrorsKeepTheirClass) {
+  PutSource("uploads/bad.jpg", "fail:not-an-image");
+  PutSource("uploads/oom.jpg", "retry:internal");
+  auto bad = Process(CreatedRecord(kBucket, "uploads/bad.jpg"));
+  EXPECT_EQ(bad.outcome, Outcome::kPermanent);
+  EXPECT_EQ(bad.reason, "not-an-image");
+  auto oom = Process(CreatedRecord(kBucket, "uploads/oom.jpg"));
+  EXPECT_EQ(oom.outcome, Outcome::kTransient);
+  EXPECT_EQ(oom.reason, "internal");
+  EXPECT_FALSE(memory_.Head(kBucket, "thumbnails/small/bad.jpg").ok());
+}
+
+TEST_F(RecordProcessorTest, StoreOutagesAreTransient) {
+  PutSource("uploads/x.jpg", "x");
+  store_.get_fault = [](const std::string&) { return UnavailableError("connection refused"); };
+  auto get = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
+  EXPECT_EQ(get.outcome, Outcome::kTransient);
+  EXPECT_EQ(get.reason, kReasonUnavailable);
+  store_.get_fault = nullptr;
+  store_.put_fault = [](const std::string& key) {
+    return key.find("/large/") != std::string::npos ? UnavailableError("503 SlowDown")
+                                                    : Status::Ok();
+  };
+  auto put = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
+  EXPECT_EQ(put.outcome, Outcome::kTransient);
+  EXPECT_NE(put.message.find("thumbnails/large/x.jpg"), std::string::npos) << put.message;
+}
+
+TEST_F(RecordProcessorTest, OversizedSourceIsRefusedFromTheEvent) {
+  auto result = Process(CreatedRecord(kBucket, "uploads/huge.jpg", "e", 60LL * 1024 * 1024));
+  EXPECT_EQ(result.outcome, Outcome::kPermanent);
+  EXPECT_EQ(result.reason, kReasonTooLarge);
+  EXPECT_EQ(store_.gets.load(), 0);
+}
+
+TEST_F(RecordProcessorTest, OutputBucketFromConfig) {
+  RecordProcessorOptions options = DefaultOptions();
+  options.output_bucket = "out-bucket";
+  options.output_prefix = "thumbs/";
+  options.upload_prefix = "in/";
+  RecordProcessor processor(store_, thumbnailer_, clock_, options);
+  PutSource("in/x.jpg", "x");
+  auto result = processor.Process(CreatedRecord(kBucket, "in/x.jpg"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
+  EXPECT_TRUE(memory_.Head("out-bucket", "thumbs/small/x.jpg").ok());
+  EXPECT_FALSE(memory_.Head(kBucket, "thumbs/small/x.jpg").ok());
+}
+
+TEST_F(RecordProcessorTest, CancelStopsBeforeDecoding) {
+  PutSource("uploads/x.jpg", "x");
+  CancelFlag cancel{true};
+  auto result = processor_->Process(CreatedRecord(kBucket, "uploads/x.jpg"), {}, &cancel);
+  EXPECT_EQ(result.outcome, Outcome::kAborted);
+  EXPECT_EQ(thumbnailer_.calls(), 0);
+}
+
+TEST_F(RecordProcessorTest, OneJsonLogLinePerRecordAndMetrics) {
+  PutSource("uploads/x.jpg", "x");
+  Process(CreatedRecord(kBucket, "uploads/x.jpg"));
+  Process(CreatedRecord(kBucket, "uploads/gone.jpg"));
+  ASSERT_EQ(lines_.size(), 2u);
+  auto ok = nlohmann::json::parse(lines_[0]);
+  EXPECT_EQ(ok["bucket"], kBucket);
+  EXPECT_EQ(ok["key"], "uploads/x.jpg");
+  EXPECT_EQ(ok["outcome"], "ok");
+  EXPECT_TRUE(ok.contains("duration_ms"));
+  EXPECT_EQ(ok["sizes"].size(), 3u);
+  EXPECT_EQ(ok["sizes"][0]["width"], 50);
+  auto gone = nlohmann::json::parse(lines_[1]);
+  EXPECT_EQ(gone["outcome"], "gone");
+  EXPECT_EQ(gone["reason"], "source-missing");
+  std::string text = registry_.RenderText();
+  EXPECT_NE(text.find("thumbflow_pipeline_records_total{outcome=\"ok\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("thumbflow_pipeline_records_failed_total{reason=\"source-missing\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("thumbflow_pipeline_processing_seconds_count 1"), std::string::npos);
+}
+
+// ProcessMessage: how the records of one queue message combine.
+
+class ProcessMessageTest : public RecordProcessorTest {};
+
+TEST_F(ProcessMessageTest, EveryRecordOfAMessageIsProcessed) {
+  std::vector<S3EventRecord> records;
+  for (int i = 0; i < 4; ++i) {
+    std::string key = "uploads/m" + std::to_string(i) + ".jpg";
+    PutSource(key, "x");
+    records.push_back(CreatedRecord(kBucket, key, "", 1, clock_.NowMillis()));
+  }
+  auto result = ProcessMessage(*processor_, BuildS3Event(records), {"m1", 1});
+  EXPECT_EQ(result.action, MessageAction::kDelete);
+  EXPECT_EQ(result.records.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/m" + std::to_string(i) + ".jpg").ok());
+  }
+}
+
+TEST_F(ProcessMessageTest, MalformedBodyIsDeadLettered) {
+  auto result = ProcessMessage(*processor_, "{not json", {});
+  EXPECT_EQ(result.action, MessageAction::kDeadLetter);
+  EXPECT_EQ(result.reason, "not-an-event");
+}
+
+TEST_F(ProcessMessageTest, TestEventIsAcknowledged) {
+  auto result = ProcessMessage(*processor_, BuildS3TestEvent(kBucket, clock_.NowMillis()), {});
+  EXPECT_EQ(result.action, MessageAction::kDelete);
+  EXPECT_TRUE(result.test_event);
+  EXPECT_TRUE(lines_.empty());
+}
+
+TEST_F(ProcessMessageTest, TransientWinsOverPermanentAndGoneIsAcknowledged) {
+  PutSource("uploads/ok.jpg", "x");
+  PutSource("uploads/bad.jpg", "fail:truncated");
+  PutSource("uploads/slow.jpg", "retry:internal");
+  auto body = [&](std::vector<std::string> keys) {
+    std::vector<S3EventRecord> records;
+    for (auto& k : keys) records.push_back(CreatedRecord(kBucket, k));
+    return BuildS3Event(records);
+  };
+  auto gone = ProcessMessage(*processor_, body({"uploads/ok.jpg", "uploads/missing.jpg"}), {});
+  EXPECT_EQ(gone.action, MessageAction::kDelete);
+  auto permanent = ProcessMessage(*processor_, body({"uploads/bad.jpg", "uploads/ok.jpg"}), {});
+  EXPECT_EQ(permanent.action, MessageAction::kDeadLetter);
+  EXPECT_EQ(permanent.reason, "truncated");
+  EXPECT_EQ(permanent.records.size(), 2u) << "records after a failed one still run";
+  auto transient = ProcessMessage(
+      *processor_, body({"uploads/bad.jpg", "uploads/slow.jpg", "uploads/ok.jpg"}), {});
+  EXPECT_EQ(transient.action, MessageAction::kRetry);
+  EXPECT_EQ(transient.reason, "internal");
+}
+
+TEST_F(ProcessMessageTest, MayStartRecordStopsTheMessage) {
+  PutSource("uploads/a.jpg", "x");
+  PutSource("uploads/b.jpg", "x");
+  int allowed = 1;
+  MessageOptions options;
+  options.may_start_record = [&] { return allowed-- > 0; };
+  auto result = ProcessMessage(*processor_,
+                               BuildS3Event({CreatedRecord(kBucket, "uploads/a.jpg"),
+                                             CreatedRecord(kBucket, "uploads/b.jpg")}),
+                               {}, options);
+  EXPECT_EQ(result.action, MessageAction::kRelease);
+  EXPECT_EQ(result.records.size(), 1u);
+  EXPECT_EQ(result.records_total, 2);
+}
+
+// The real thumbnailer behind the processor, on files from the shared corpus.
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(RecordProcessorVipsTest, RealImagesAndRealRejects) {
+  auto runtime = VipsRuntime::Start({});
+  ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
+  Config config;
+  auto thumbnailer = MakeVipsThumbnailer(config.thumbnails, **runtime);
+  ASSERT_TRUE(thumbnailer.ok()) << thumbnailer.status().ToString();
+  ManualClock clock;
+  MemoryObjectStore store({kBucket}, &clock);
+  FaultyStore counting(store);
+  RecordProcessor processor(counting, **thumbnailer, clock,
+                            RecordProcessorOptionsFromConfig(config));
+
+  std::string jpeg = ReadFile("../shared/corpus/jpeg/progressive.jpg");
+  ASSERT_FALSE(jpeg.empty());
+  auto info = store.Put(kBucket, "uploads/p.jpg", jpeg);
+  ASSERT_TRUE(info.ok());
+  auto record = CreatedRecord(kBucket, "uploads/p.jpg", info->etag.substr(1, 32));
+  auto result = processor.Process(record);
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.reason << " " << result.message;
+  ASSERT_EQ(result.outputs.size(), 3u);
+  EXPECT_EQ(result.outputs[0].width, 50);
+  EXPECT_EQ(result.outputs[2].width, 300);
+  EXPECT_EQ(store.Head(kBucket, "thumbnails/medium/p.jpg")->content_type, "image/jpeg");
+  int gets = counting.gets.load();
+  EXPECT_TRUE(processor.Process(record).duplicate);
+  EXPECT_EQ(counting.gets.load(), gets);
+
+  ASSERT_TRUE(store.Put(kBucket, "uploads/notes.jpg", "this is plain text, not a picture").ok());
+  auto reject = processor.Process(CreatedRecord(kBucket, "uploads/notes.jpg"));
+  EXPECT_EQ(reject.outcome, Outcome::kPermanent);
+  EXPECT_EQ(reject.reason, "not-an-image");
+}
+
+}  // namespace
+}  // namespace thumbflow::pipeline
