@@ -173,20 +173,19 @@ Result<std::vector<PartInfo>> MultipartUploads::ListParts(const std::string& upl
   return out;
 }
 
-Result<StagedFile> MultipartUploads::Assemble(const std::string& upload_id,
-                                              const std::vector<std::pair<int, std::string>>& parts,
-                                              int64_t min_part_bytes,
-                                              const std::string& staging_dir) {
+Result<MultipartUploads::ResolvedParts> MultipartUploads::Resolve(
+    const std::string& upload_id, const std::vector<std::pair<int, std::string>>& parts,
+    int64_t min_part_bytes) const {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
   if (parts.empty()) {
     return Status(StatusCode::kInvalidArgument, "no parts given", "MalformedXML");
   }
   std::map<int, PartInfo> have = ScanParts(dir);
-  std::vector<std::string> etags;
+  ResolvedParts out;
   int previous = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
-    auto [number, etag] = parts[i];
+    const auto& [number, etag] = parts[i];
     if (number <= previous) {
       return Status(StatusCode::kInvalidArgument, "parts are not in ascending order",
                     "InvalidPartOrder");
@@ -203,63 +202,12 @@ Result<StagedFile> MultipartUploads::Assemble(const std::string& upload_id,
                     "part " + std::to_string(number) + " is smaller than the minimum part size",
                     "EntityTooSmall");
     }
-    etags.push_back(it->second.etag);
-  }
-  ASSIGN_OR_RETURN(std::string etag, MultipartEtag(etags));
-  std::string out_path = staging_dir + "/mpu-" + upload_id + "-" + RandomHex(4);
-  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out < 0) return IoError("create", out_path);
-  StagedFile staged;
-  staged.path = out_path;
-  staged.etag = etag;
-  std::vector<char> buf(1 << 20);
-  for (const auto& [number, ignored] : parts) {
     char name[64];
     std::snprintf(name, sizeof(name), "/part-%05d.", number);
-    std::string path = dir + name + UnquoteEtag(have[number].etag);
-    int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-      Status s = IoError("open", path);
-      ::close(out);
-      ::unlink(out_path.c_str());
-      return s;
-    }
-    for (;;) {
-      ssize_t n = ::read(in, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        Status s = IoError("read", path);
-        ::close(in);
-        ::close(out);
-        ::unlink(out_path.c_str());
-        return s;
-      }
-      if (n == 0) break;
-      ssize_t written = 0;
-      while (written < n) {
-        ssize_t w = ::write(out, buf.data() + written, n - written);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-          Status s = IoError("write", out_path);
-          ::close(in);
-          ::close(out);
-          ::unlink(out_path.c_str());
-          return s;
-        }
-        written += w;
-      }
-      staged.size += n;
-    }
-    ::close(in);
+    out.paths.push_back(dir + name + UnquoteEtag(it->second.etag));
+    out.etags.push_back(it->second.etag);
   }
-  if (::fsync(out) != 0) {
-    Status s = IoError("fsync", out_path);
-    ::close(out);
-    ::unlink(out_path.c_str());
-    return s;
-  }
-  ::close(out);
-  return staged;
+  return out;
 }
 
 Status MultipartUploads::Remove(const std::string& upload_id) {

@@ -44,12 +44,16 @@ class MultipartUploads {
   // Moves the staged part file into the upload (replacing an earlier part of that number).
   Result<PartInfo> AddPart(const std::string& upload_id, int part_number, const StagedFile& file);
   Result<std::vector<PartInfo>> ListParts(const std::string& upload_id) const;
-  // Concatenates the named parts (number, ETag as the client sent it) into a new staged
-  // file in `staging_dir`, fsynced, with the multipart ETag. Parts other than the last must
-  // hold at least `min_part_bytes`.
-  Result<StagedFile> Assemble(const std::string& upload_id,
-                              const std::vector<std::pair<int, std::string>>& parts,
-                              int64_t min_part_bytes, const std::string& staging_dir);
+  // Checks the parts a completion names (number, ETag as the client sent it): uploaded with
+  // that ETag, ascending, all but the last at least `min_part_bytes`. Returns their file
+  // paths and quoted ETags, in order.
+  struct ResolvedParts {
+    std::vector<std::string> paths;
+    std::vector<std::string> etags;
+  };
+  Result<ResolvedParts> Resolve(const std::string& upload_id,
+                                const std::vector<std::pair<int, std::string>>& parts,
+                                int64_t min_part_bytes) const;
   Status Remove(const std::string& upload_id);
 
  private:

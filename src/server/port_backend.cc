@@ -83,18 +83,64 @@ Status PortBackend::DeleteBucket(const std::string& bucket) {
 
 Status PortBackend::HeadBucket(const std::string& bucket) { return CheckBucket(bucket); }
 
-Result<ObjectInfo> PortBackend::CommitObject(const std::string& bucket, const std::string& key,
-                                             const StagedFile& file, const PutOptions& options,
-                                             bool) {
+namespace {
+
+class MemoryUpload final : public BackendUpload {
+ public:
+  explicit MemoryUpload(std::string name) : bucket(std::move(name)) {}
+  Status Write(std::string_view data) override {
+    bytes.append(data);
+    return Status::Ok();
+  }
+  std::string bucket;
+  std::string bytes;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BackendUpload>> PortBackend::NewUpload(const std::string& bucket) {
   RETURN_IF_ERROR(CheckBucket(bucket));
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) return InternalError("staged file " + file.path + " cannot be read");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  in.close();
-  ASSIGN_OR_RETURN(ObjectInfo info, store_->Put(bucket, key, bytes.str(), options));
-  std::remove(file.path.c_str());
-  return info;
+  return std::unique_ptr<BackendUpload>(std::make_unique<MemoryUpload>(bucket));
+}
+
+Result<ObjectInfo> PortBackend::CommitUpload(std::unique_ptr<BackendUpload> upload,
+                                             const std::string& key, const PutOptions& options) {
+  auto* memory = static_cast<MemoryUpload*>(upload.get());
+  RETURN_IF_ERROR(CheckBucket(memory->bucket));
+  return store_->Put(memory->bucket, key, memory->bytes, options);
+}
+
+Result<ObjectInfo> PortBackend::CompleteMultipart(const std::string& bucket, const std::string& key,
+                                                  const std::vector<std::string>& part_paths,
+                                                  const std::vector<std::string>&,
+                                                  const PutOptions& options) {
+  RETURN_IF_ERROR(CheckBucket(bucket));
+  std::string bytes;
+  for (const auto& path : part_paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return InternalError("part " + path + " cannot be read");
+    std::ostringstream part;
+    part << in.rdbuf();
+    bytes += part.str();
+  }
+  return store_->Put(bucket, key, bytes, options);
+}
+
+Result<ObjectInfo> PortBackend::CopyObject(const std::string& src_bucket,
+                                           const std::string& src_key,
+                                           const std::string& dst_bucket,
+                                           const std::string& dst_key, const PutOptions* replace) {
+  RETURN_IF_ERROR(CheckBucket(src_bucket));
+  RETURN_IF_ERROR(CheckBucket(dst_bucket));
+  ASSIGN_OR_RETURN(ObjectData data, store_->Get(src_bucket, src_key));
+  PutOptions options;
+  if (replace) {
+    options = *replace;
+  } else {
+    options.content_type = data.info.content_type;
+    options.metadata = data.info.metadata;
+  }
+  return store_->Put(dst_bucket, dst_key, data.bytes, options);
 }
 
 Result<ObjectReader> PortBackend::OpenObject(const std::string& bucket, const std::string& key,

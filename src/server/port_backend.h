@@ -1,6 +1,6 @@
 // PortBackend: an S3Backend over any ObjectStore (the in-memory fake in tests, or any
-// adapter that has no streaming API). Buckets are tracked here; objects are read from the
-// staged file into memory and passed to ObjectStore::Put, so this backend is for tests and
+// adapter that has no streaming API). Buckets are tracked here; object bodies are held in
+// memory and passed to ObjectStore::Put, so this backend is for tests and
 // small objects only: the local store's own backend streams.
 //
 // Thread-safe. The store must outlive the backend. ETags are the store's, so a multipart
@@ -28,9 +28,16 @@ class PortBackend final : public S3Backend {
   Status CreateBucket(const std::string& bucket) override;
   Status DeleteBucket(const std::string& bucket) override;
   Status HeadBucket(const std::string& bucket) override;
-  Result<ObjectInfo> CommitObject(const std::string& bucket, const std::string& key,
-                                  const StagedFile& file, const PutOptions& options,
-                                  bool multipart) override;
+  Result<std::unique_ptr<BackendUpload>> NewUpload(const std::string& bucket) override;
+  Result<ObjectInfo> CommitUpload(std::unique_ptr<BackendUpload> upload, const std::string& key,
+                                  const PutOptions& options) override;
+  Result<ObjectInfo> CompleteMultipart(const std::string& bucket, const std::string& key,
+                                       const std::vector<std::string>& part_paths,
+                                       const std::vector<std::string>& part_etags,
+                                       const PutOptions& options) override;
+  Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                const std::string& dst_bucket, const std::string& dst_key,
+                                const PutOptions* replace) override;
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;
   Result<ObjectInfo> HeadObject(const std::string& bucket, const std::string& key) override;
@@ -47,8 +54,5 @@ class PortBackend final : public S3Backend {
   std::mutex mu_;
   std::map<std::string, int64_t> buckets_;  // name -> created ms
 };
-
-// A ByteSource over bytes held in memory.
-std::unique_ptr<ByteSource> StringSource(std::string bytes);
 
 }  // namespace thumbflow::server

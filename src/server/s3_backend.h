@@ -2,6 +2,9 @@
 // bucket operations, objects committed from a staged file (so large bodies are streamed to
 // disk, never held in memory) and reads that stream.
 //
+// Bodies of PutObject are streamed into the store (BackendUpload); multipart parts are files
+// in StagingDir() until the upload completes.
+//
 // Thread-safety: every method may be called from any thread concurrently.
 // Failures follow storage/object_store.h (NotFound, FailedPrecondition with reasons
 // "precondition-failed" / "not-modified", InvalidArgument with reason "invalid-range", ...);
@@ -12,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -40,12 +44,20 @@ struct ObjectReader {
   std::unique_ptr<ByteSource> source;
 };
 
-// A body already written (and fsynced) to a file in StagingDir(). Commit takes the file:
-// on success it belongs to the store; on failure the caller removes it.
+// A body already written (and fsynced) to a file in StagingDir() (multipart parts).
 struct StagedFile {
   std::string path;
   int64_t size = 0;
-  std::string etag;  // quoted; single-part MD5 or the multipart "md5-of-md5s-N"
+  std::string etag;  // quoted MD5
+};
+
+// An object body being streamed into the store (PutObject). Destroying it without a commit
+// discards it. Not thread-safe: one writer.
+class BackendUpload {
+ public:
+  virtual ~BackendUpload() = default;
+  // ResourceExhausted once the store's object size limit is passed.
+  virtual Status Write(std::string_view bytes) = 0;
 };
 
 class S3Backend {
@@ -60,17 +72,30 @@ class S3Backend {
   virtual Status DeleteBucket(const std::string& bucket) = 0;
   virtual Status HeadBucket(const std::string& bucket) = 0;
 
-  // Makes the staged file the object `key` atomically (readers see the old or the new
-  // object) together with its upload event, when a notification rule matches.
-  // `multipart` selects the event name ObjectCreated:CompleteMultipartUpload.
-  virtual Result<ObjectInfo> CommitObject(const std::string& bucket, const std::string& key,
-                                          const StagedFile& file, const PutOptions& options,
-                                          bool multipart) = 0;
+  virtual Result<std::unique_ptr<BackendUpload>> NewUpload(const std::string& bucket) = 0;
+  // Makes the upload the object `key` atomically (readers see the old or the new object)
+  // together with its upload event when a notification rule matches (ObjectCreated:Put).
+  virtual Result<ObjectInfo> CommitUpload(std::unique_ptr<BackendUpload> upload,
+                                          const std::string& key, const PutOptions& options) = 0;
+  // Concatenates the part files (left in place) into the object, with the multipart ETag
+  // and the event ObjectCreated:CompleteMultipartUpload.
+  virtual Result<ObjectInfo> CompleteMultipart(const std::string& bucket, const std::string& key,
+                                               const std::vector<std::string>& part_paths,
+                                               const std::vector<std::string>& part_etags,
+                                               const PutOptions& options) = 0;
+  // The bytes of src become dst (event ObjectCreated:Copy); Content-Type and metadata are
+  // the source's unless `replace` is given.
+  virtual Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                        const std::string& dst_bucket, const std::string& dst_key,
+                                        const PutOptions* replace) = 0;
   virtual Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                           const GetOptions& options) = 0;
   virtual Result<ObjectInfo> HeadObject(const std::string& bucket, const std::string& key) = 0;
   virtual Status DeleteObject(const std::string& bucket, const std::string& key) = 0;
   virtual Result<ListResult> ListObjects(const std::string& bucket, const ListOptions& options) = 0;
 };
+
+// A ByteSource over bytes held in memory.
+std::unique_ptr<ByteSource> StringSource(std::string bytes);
 
 }  // namespace thumbflow::server

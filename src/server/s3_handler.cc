@@ -75,9 +75,11 @@ class BodySink {
   BodySink& operator=(const BodySink&) = delete;
 
   // `auth` is null for anonymous requests. `staging_dir` empty: keep the body in memory.
+  // `upload` (may be null) receives the decoded body instead of a staging file.
   Status Init(const std::string& staging_dir, const aws::VerifiedRequest* auth,
-              const HttpRequestHead& head) {
-    if (!staging_dir.empty()) {
+              const HttpRequestHead& head, std::unique_ptr<BackendUpload> upload = nullptr) {
+    upload_ = std::move(upload);
+    if (!upload_ && !staging_dir.empty()) {
       path_ = staging_dir + "/put-" + RandomHex(12);
       fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd_ < 0) {
@@ -178,6 +180,8 @@ class BodySink {
     file.etag = QuoteEtag(md5_hex_);
     return file;
   }
+  // Upload mode, after Finish(): the upload, ready to commit.
+  std::unique_ptr<BackendUpload> TakeUpload() { return std::move(upload_); }
   const std::string& memory() const { return memory_; }
   const HeaderList& echo_headers() const { return echo_; }
 
@@ -197,6 +201,7 @@ class BodySink {
     }
     md5_.Update(data);
     if (checksummer_) checksummer_->Update(data);
+    if (upload_) return upload_->Write(data);
     if (fd_ < 0) {
       memory_.append(data);
       return Status::Ok();
@@ -215,6 +220,7 @@ class BodySink {
   std::string path_;
   int fd_ = -1;
   bool taken_ = false;
+  std::unique_ptr<BackendUpload> upload_;
   int64_t size_ = 0;
   std::string memory_;
   std::string scratch_;
@@ -229,21 +235,6 @@ class BodySink {
   std::string checksum_expected_;
   HeaderList echo_;
 };
-
-// Streams `source` into a new staged file (CopyObject).
-Result<StagedFile> StageFromSource(ByteSource& source, const std::string& staging_dir) {
-  BodySink sink(INT64_MAX, "EntityTooLarge");
-  HttpRequestHead none;
-  RETURN_IF_ERROR(sink.Init(staging_dir, nullptr, none));
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, source.Read(buf.data(), buf.size()));
-    if (n == 0) break;
-    RETURN_IF_ERROR(sink.Write(std::string_view(buf.data(), n)));
-  }
-  RETURN_IF_ERROR(sink.Finish());
-  return sink.TakeFile();
-}
 
 }  // namespace
 
@@ -743,8 +734,14 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
   if (head.has_body() || file_body) {
     r->body = std::make_unique<BodySink>(file_body ? options_.max_put_bytes : kMaxSmallBody,
                                          file_body ? "EntityTooLarge" : "MaxMessageLengthExceeded");
-    Status init = r->body->Init(file_body ? backend_->StagingDir() : std::string(),
-                                r->auth ? &*r->auth : nullptr, head);
+    std::unique_ptr<BackendUpload> upload;
+    if (r->operation == "PutObject") {
+      Result<std::unique_ptr<BackendUpload>> created = backend_->NewUpload(r->bucket);
+      if (!created.ok()) return fail(ErrorFromStatus(created.status(), true));
+      upload = std::move(*created);
+    }
+    std::string staging = r->operation == "UploadPart" ? backend_->StagingDir() : std::string();
+    Status init = r->body->Init(staging, r->auth ? &*r->auth : nullptr, head, std::move(upload));
     if (!init.ok()) return fail(ErrorFromStatus(init, false));
   }
   return std::make_unique<Exchange>(this, std::move(r));
@@ -920,13 +917,9 @@ HttpReply S3Handler::Execute(Request& r) {
     return XmlReply(r, clock, xml);
   }
   if (op == "PutObject") {
-    StagedFile file = r.body->TakeFile();
     Result<ObjectInfo> info =
-        backend_->CommitObject(r.bucket, r.key, file, PutOptionsFromHeaders(r.head), false);
-    if (!info.ok()) {
-      ::unlink(file.path.c_str());
-      return error(info.status(), false);
-    }
+        backend_->CommitUpload(r.body->TakeUpload(), r.key, PutOptionsFromHeaders(r.head));
+    if (!info.ok()) return error(info.status(), false);
     HttpReply reply = EmptyReply(r, clock, 200);
     reply.headers.emplace_back("ETag", info->etag);
     for (const auto& h : r.body->echo_headers()) reply.headers.push_back(h);
@@ -1035,33 +1028,24 @@ HttpReply S3Handler::Execute(Request& r) {
                     "itself without changing the object's metadata, storage class, website "
                     "redirect location or encryption attributes."));
     }
-    GetOptions options;
-    if (const std::string* v = r.head.Header("x-amz-copy-source-if-match")) options.if_match = *v;
-    if (const std::string* v = r.head.Header("x-amz-copy-source-if-none-match"))
-      options.if_none_match = *v;
-    Status dst = backend_->HeadBucket(r.bucket);
-    if (!dst.ok()) return error(dst, true);
-    Result<ObjectReader> opened = backend_->OpenObject(src_bucket, src_key, options);
-    if (!opened.ok()) {
-      if (opened.status().code() == StatusCode::kFailedPrecondition) {
+    if (r.head.Header("x-amz-copy-source-if-match") ||
+        r.head.Header("x-amz-copy-source-if-none-match")) {
+      Result<ObjectInfo> src = backend_->HeadObject(src_bucket, src_key);
+      if (!src.ok()) return error(src.status(), false);
+      GetOptions conditions;
+      if (const std::string* v = r.head.Header("x-amz-copy-source-if-match"))
+        conditions.if_match = *v;
+      if (const std::string* v = r.head.Header("x-amz-copy-source-if-none-match")) {
+        conditions.if_none_match = *v;
+      }
+      if (!CheckGetConditions(*src, conditions).ok()) {
         return ErrorReply(r, clock, MakeError("PreconditionFailed"));
       }
-      return error(opened.status(), false);
     }
-    Result<StagedFile> staged = StageFromSource(*opened->source, backend_->StagingDir());
-    if (!staged.ok()) return error(staged.status(), false);
-    PutOptions put;
-    if (replace) {
-      put = PutOptionsFromHeaders(r.head);
-    } else {
-      put.content_type = opened->info.content_type;
-      put.metadata = opened->info.metadata;
-    }
-    Result<ObjectInfo> info = backend_->CommitObject(r.bucket, r.key, *staged, put, false);
-    if (!info.ok()) {
-      ::unlink(staged->path.c_str());
-      return error(info.status(), false);
-    }
+    PutOptions put = PutOptionsFromHeaders(r.head);
+    Result<ObjectInfo> info =
+        backend_->CopyObject(src_bucket, src_key, r.bucket, r.key, replace ? &put : nullptr);
+    if (!info.ok()) return error(info.status(), false);
     return XmlReply(r, clock,
                     std::string("<CopyObjectResult xmlns=\"") + kXmlNs + "\">" +
                         Tag("LastModified", Iso8601Millis(info->last_modified_ms)) +
@@ -1143,15 +1127,12 @@ HttpReply S3Handler::Execute(Request& r) {
     for (pugi::xml_node p : root.children("Part")) {
       parts.emplace_back(std::atoi(p.child_value("PartNumber")), p.child_value("ETag"));
     }
-    Result<StagedFile> staged =
-        uploads_.Assemble(id, parts, options_.min_part_bytes, backend_->StagingDir());
-    if (!staged.ok()) return error(staged.status(), false);
-    Result<ObjectInfo> info =
-        backend_->CommitObject(r.bucket, r.key, *staged, upload->options, true);
-    if (!info.ok()) {
-      ::unlink(staged->path.c_str());
-      return error(info.status(), false);
-    }
+    Result<MultipartUploads::ResolvedParts> resolved =
+        uploads_.Resolve(id, parts, options_.min_part_bytes);
+    if (!resolved.ok()) return error(resolved.status(), false);
+    Result<ObjectInfo> info = backend_->CompleteMultipart(r.bucket, r.key, resolved->paths,
+                                                          resolved->etags, upload->options);
+    if (!info.ok()) return error(info.status(), false);
     Status removed = uploads_.Remove(id);
     (void)removed;  // the object is committed; a leftover upload folder is only garbage
     std::string host;
