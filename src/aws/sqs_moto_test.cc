@@ -1,8 +1,13 @@
-// SqsQueue against moto_server: the wire protocol as a real SQS implementation answers it,
-// dead-lettering both ways (thumbflow's Fail and the queue's own RedrivePolicy), and the
-// reference set-up of DESIGN.md: a bucket whose uploads/ prefix notifies a queue with a DLQ
-// (maxReceiveCount 3), delivering an event that events/ parses to the exact bucket and key.
+// SqsQueue against moto_server: the Queue port's conformance suite, the wire protocol as a
+// real SQS implementation answers it, dead-lettering both ways (thumbflow's Fail and the
+// queue's own RedrivePolicy), and the reference set-up of DESIGN.md: a bucket whose uploads/
+// prefix notifies a queue with a DLQ (maxReceiveCount 3), delivering an event that events/
+// parses to the exact bucket and key.
+//
+// One moto_server serves the whole binary (started at the first test that needs it, stopped
+// by PID at exit), so CTest runs this binary as one test rather than one process per case.
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -13,21 +18,61 @@
 #include "aws/sqs_queue.h"
 #include "aws/testing/moto_server.h"
 #include "events/s3_event.h"
+#include "queue/queue_conformance.h"
 
 namespace thumbflow::aws {
 namespace {
 
 using ::testing::UnorderedElementsAre;
 
+// The server shared by every test of this binary; null when moto_server is unavailable.
+testing::MotoServer* SharedMoto() {
+  static std::unique_ptr<testing::MotoServer> moto = testing::MotoServer::StartOrSkip();
+  return moto.get();
+}
+
+// The conformance suite's factory: a fresh queue and DLQ on moto, made with the suite's
+// options. moto's clock cannot be moved, so the suite skips the cases that need time to pass.
+QueueUnderTest MakeSqsQueue(const QueueOptions& options) {
+  QueueUnderTest out;
+  testing::MotoServer* moto = SharedMoto();
+  if (moto == nullptr) {
+    out.error = testing::MotoServer::SkipReason();
+    return out;
+  }
+  auto clock = std::make_shared<SystemClock>();
+  std::shared_ptr<HttpClient> http(NewCurlHttpClient().release());
+  std::shared_ptr<CredentialsProvider> credentials(
+      NewStaticCredentialsProvider(testing::MotoServer::TestCredentials()).release());
+  SqsQueueOptions sqs;
+  sqs.endpoint = moto->endpoint();
+  sqs.scan_wait_seconds = 0;
+  auto queue = CreateSqsQueues(sqs, options, http, credentials, clock.get());
+  if (!queue.ok()) {
+    out.error = queue.status().ToString();
+    return out;
+  }
+  out.queue = std::shared_ptr<Queue>(std::move(queue).value());
+  out.keep_alive = clock;
+  return out;
+}
+
+// Instantiated only where moto_server can run (always in CI, where its absence must fail).
+std::vector<QueueConformanceParam> SqsConformanceParams() {
+  if (std::getenv("CI") == nullptr && std::system("command -v moto_server >/dev/null 2>&1") != 0) {
+    return {};
+  }
+  return {QueueConformanceParam{"sqs_on_moto", &MakeSqsQueue}};
+}
+
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(QueueConformanceTest);
+INSTANTIATE_TEST_SUITE_P(Sqs, QueueConformanceTest, ::testing::ValuesIn(SqsConformanceParams()),
+                         QueueConformanceParamName);
+
 class SqsMotoTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { moto_ = testing::MotoServer::StartOrSkip().release(); }
-  static void TearDownTestSuite() {
-    delete moto_;
-    moto_ = nullptr;
-  }
-
   void SetUp() override {
+    moto_ = SharedMoto();
     if (moto_ == nullptr) GTEST_SKIP() << testing::MotoServer::SkipReason();
     ASSERT_TRUE(moto_->Reset());
     http_ = std::shared_ptr<HttpClient>(NewCurlHttpClient().release());
@@ -87,14 +132,12 @@ class SqsMotoTest : public ::testing::Test {
     return response->status;
   }
 
-  static testing::MotoServer* moto_;
+  testing::MotoServer* moto_ = nullptr;
   SystemClock clock_;
   std::shared_ptr<HttpClient> http_;
   std::shared_ptr<CredentialsProvider> credentials_;
   std::unique_ptr<SqsClient> client_;
 };
-
-testing::MotoServer* SqsMotoTest::moto_ = nullptr;
 
 ReceiveOptions Immediately(int max = 10, std::optional<int> visibility = std::nullopt) {
   ReceiveOptions options;

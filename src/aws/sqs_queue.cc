@@ -11,6 +11,7 @@
 
 #include "aws/aws_error.h"
 #include "aws/checksums.h"
+#include "queue/message_checks.h"
 
 namespace thumbflow::aws {
 namespace {
@@ -24,6 +25,10 @@ constexpr int kMaxMessageAttributes = 10;
 // it visible again; long enough that one walk never meets the same message twice.
 constexpr int kScanVisibilitySeconds = 120;
 constexpr int kMaxScanPages = 1'000;
+// Fail(permanent) first extends the delivery by this much: it proves the receipt is still
+// the live one and keeps the message hidden while it is copied to the DLQ.
+constexpr int kDeadLetterMoveSeconds = 60;
+constexpr int64_t kDefaultMaxBodyBytes = 256 * 1024;
 
 bool IsUrl(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
@@ -107,13 +112,6 @@ json SendEntryJson(const SendRequest& request) {
   return entry;
 }
 
-Status ValidateBatchSize(size_t n) {
-  if (n > static_cast<size_t>(kMaxBatch)) {
-    return InvalidArgumentError("a batch holds at most 10 entries, got " + std::to_string(n));
-  }
-  return Status::Ok();
-}
-
 // A per-entry failure of a batch, mapped by the one mapping function as if it were the
 // answer to a single request: the sender's fault as a 400, the service's as a 500.
 Status EntryFailure(std::string_view operation, std::string_view queue, const json& failed) {
@@ -191,6 +189,12 @@ Message ParseMessage(const json& m) {
     }
   }
   return out;
+}
+
+// A dead letter is known by the id its message had in the source queue: SQS keeps the id
+// when it moves a message itself; Fail() records it in an attribute.
+std::string DeadLetterId(const Message& m) {
+  return AttributeOr(m.attributes, kSqsMessageIdAttribute, m.id);
 }
 
 bool IsErrorCode(const Status& status, std::string_view code) {
@@ -339,31 +343,37 @@ Result<std::string> SqsClient::SendMessage(const std::string& queue_url,
 
 Result<std::vector<Result<std::string>>> SqsClient::SendMessageBatch(
     const std::string& queue_url, const std::vector<SendRequest>& requests) {
-  RETURN_IF_ERROR(ValidateBatchSize(requests.size()));
-  if (requests.empty()) return std::vector<Result<std::string>>{};
+  RETURN_IF_ERROR(queue_internal::CheckBatchSize(requests.size()));
+  // An entry that cannot be written as JSON (not UTF-8) fails alone, as SQS fails entries.
+  std::vector<std::optional<Status>> refused(requests.size());
   json entries = json::array();
   for (size_t i = 0; i < requests.size(); ++i) {
     json entry = SendEntryJson(requests[i]);
     entry["Id"] = std::to_string(i);
+    if (Result<std::string> text = Dump(entry); !text.ok()) {
+      refused[i] = text.status();
+      continue;
+    }
     entries.push_back(std::move(entry));
   }
-  ASSIGN_OR_RETURN(json answer,
-                   CallJson(*this, "SendMessageBatch",
-                            {{"QueueUrl", queue_url}, {"Entries", entries}}, queue_url));
-  return BatchResults<std::string>("SendMessageBatch", queue_url, answer, requests.size(),
-                                   &MessageIdOf);
+  std::vector<Result<std::string>> out(requests.size(),
+                                       Result<std::string>(InternalError("not sent")));
+  if (!entries.empty()) {
+    ASSIGN_OR_RETURN(json answer,
+                     CallJson(*this, "SendMessageBatch",
+                              {{"QueueUrl", queue_url}, {"Entries", entries}}, queue_url));
+    ASSIGN_OR_RETURN(out, BatchResults<std::string>("SendMessageBatch", queue_url, answer,
+                                                    requests.size(), &MessageIdOf));
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (refused[i]) out[i] = *refused[i];
+  }
+  return out;
 }
 
 Result<std::vector<Message>> SqsClient::ReceiveMessage(const std::string& queue_url,
                                                        const ReceiveOptions& options) {
-  if (options.max_messages < 1 || options.max_messages > kMaxBatch) {
-    return InvalidArgumentError("max_messages must be 1..10, got " +
-                                std::to_string(options.max_messages));
-  }
-  if (options.wait_seconds < 0 || options.wait_seconds > 20) {
-    return InvalidArgumentError("wait_seconds must be 0..20, got " +
-                                std::to_string(options.wait_seconds));
-  }
+  RETURN_IF_ERROR(queue_internal::CheckReceiveOptions(options));
   json request = {{"QueueUrl", queue_url},
                   {"MaxNumberOfMessages", options.max_messages},
                   {"WaitTimeSeconds", options.wait_seconds},
@@ -396,8 +406,7 @@ Status SqsClient::DeleteMessage(const std::string& queue_url, const std::string&
 
 Result<std::vector<Status>> SqsClient::DeleteMessageBatch(
     const std::string& queue_url, const std::vector<std::string>& receipts) {
-  RETURN_IF_ERROR(ValidateBatchSize(receipts.size()));
-  if (receipts.empty()) return std::vector<Status>{};
+  RETURN_IF_ERROR(queue_internal::CheckBatchSize(receipts.size()));
   json entries = json::array();
   for (size_t i = 0; i < receipts.size(); ++i) {
     entries.push_back({{"Id", std::to_string(i)}, {"ReceiptHandle", receipts[i]}});
@@ -425,8 +434,7 @@ Status SqsClient::ChangeMessageVisibility(const std::string& queue_url, const st
 
 Result<std::vector<Status>> SqsClient::ChangeMessageVisibilityBatch(
     const std::string& queue_url, const std::vector<std::pair<std::string, int>>& entries) {
-  RETURN_IF_ERROR(ValidateBatchSize(entries.size()));
-  if (entries.empty()) return std::vector<Status>{};
+  RETURN_IF_ERROR(queue_internal::CheckBatchSize(entries.size()));
   json list = json::array();
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].second < 0 || entries[i].second > kMaxVisibilitySeconds) {
@@ -487,8 +495,13 @@ Result<std::unique_ptr<SqsQueue>> NewSqsQueue(SqsQueueOptions options,
     ASSIGN_OR_RETURN(queue->queue_url_, client->GetQueueUrl(options.queue));
   }
   // Also proves that the queue exists when a URL was given.
-  ASSIGN_OR_RETURN(SqsAttributes attributes,
-                   client->GetQueueAttributes(queue->queue_url_, {"RedrivePolicy"}));
+  ASSIGN_OR_RETURN(
+      SqsAttributes attributes,
+      client->GetQueueAttributes(queue->queue_url_, {"RedrivePolicy", "MaximumMessageSize"}));
+  queue->max_body_bytes_ = options.max_body_bytes > 0
+                               ? options.max_body_bytes
+                               : ToInt64(attributes["MaximumMessageSize"], kDefaultMaxBodyBytes);
+  if (queue->max_body_bytes_ <= 0) queue->max_body_bytes_ = kDefaultMaxBodyBytes;
   if (!options.dlq.empty()) {
     if (IsUrl(options.dlq)) {
       queue->dlq_url_ = options.dlq;
@@ -510,13 +523,63 @@ Result<std::unique_ptr<SqsQueue>> NewSqsQueue(SqsQueueOptions options,
   return queue;
 }
 
+Result<std::unique_ptr<SqsQueue>> CreateSqsQueues(SqsQueueOptions options,
+                                                  const QueueOptions& queue_options,
+                                                  std::shared_ptr<HttpClient> http,
+                                                  std::shared_ptr<CredentialsProvider> credentials,
+                                                  const Clock* clock) {
+  RETURN_IF_ERROR(queue_internal::CheckQueueOptions(queue_options));
+  if (options.endpoint.empty()) return InvalidArgumentError("SQS endpoint is empty");
+  ASSIGN_OR_RETURN(std::unique_ptr<SqsClient> client,
+                   SqsClient::Create(options.endpoint, options.region, http, credentials, clock));
+  const std::string dlq_name = queue_options.name + "-dlq";
+  ASSIGN_OR_RETURN(
+      std::string dlq_url,
+      client->CreateQueue(
+          dlq_name, {{"MessageRetentionPeriod", std::to_string(queue_options.dlq_retention_s)}}));
+  ASSIGN_OR_RETURN(SqsAttributes dlq, client->GetQueueAttributes(dlq_url, {"QueueArn"}));
+  if (dlq["QueueArn"].empty()) return UnavailableError("GetQueueAttributes gave no QueueArn");
+  const json policy = {{"deadLetterTargetArn", dlq["QueueArn"]},
+                       {"maxReceiveCount", std::to_string(queue_options.max_receive_count)}};
+  const int64_t max_size = std::max<int64_t>(1024, queue_options.max_body_bytes);
+  ASSIGN_OR_RETURN(std::string url,
+                   client->CreateQueue(
+                       queue_options.name,
+                       {{"VisibilityTimeout", std::to_string(queue_options.visibility_timeout_s)},
+                        {"MessageRetentionPeriod", std::to_string(queue_options.retention_s)},
+                        {"MaximumMessageSize", std::to_string(max_size)},
+                        {"RedrivePolicy", policy.dump()}}));
+  options.queue = url;
+  options.dlq = dlq_url;
+  options.max_body_bytes = queue_options.max_body_bytes;
+  return NewSqsQueue(std::move(options), std::move(http), std::move(credentials), clock);
+}
+
 Result<std::string> SqsQueue::Send(const SendRequest& request) {
+  RETURN_IF_ERROR(queue_internal::CheckSendRequest(request, max_body_bytes_));
   return client_->SendMessage(queue_url_, request);
 }
 
 Result<std::vector<Result<std::string>>> SqsQueue::SendBatch(
     const std::vector<SendRequest>& requests) {
-  return client_->SendMessageBatch(queue_url_, requests);
+  RETURN_IF_ERROR(queue_internal::CheckBatchSize(requests.size()));
+  // Entries this side refuses fail alone; the others go out in one request.
+  std::vector<Result<std::string>> out(requests.size(), Result<std::string>(InternalError("")));
+  std::vector<SendRequest> valid;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Status checked = queue_internal::CheckSendRequest(requests[i], max_body_bytes_);
+    if (!checked.ok()) {
+      out[i] = checked;
+    } else {
+      valid.push_back(requests[i]);
+      where.push_back(i);
+    }
+  }
+  if (valid.empty()) return out;
+  ASSIGN_OR_RETURN(auto sent, client_->SendMessageBatch(queue_url_, valid));
+  for (size_t k = 0; k < where.size(); ++k) out[where[k]] = std::move(sent[k]);
+  return out;
 }
 
 Result<std::vector<Message>> SqsQueue::Receive(const ReceiveOptions& options) {
@@ -532,6 +595,7 @@ Result<std::vector<Status>> SqsQueue::DeleteBatch(const std::vector<std::string>
 }
 
 Status SqsQueue::ChangeVisibility(const std::string& receipt, int seconds) {
+  RETURN_IF_ERROR(queue_internal::CheckVisibility(seconds));
   return client_->ChangeMessageVisibility(queue_url_, receipt, seconds);
 }
 
@@ -552,15 +616,22 @@ Status SqsQueue::Fail(const Message& message, const Failure& failure) {
                       " (" + reason + ") is left to be retried after its visibility timeout",
                   reason, /*retryable=*/false);
   }
+  // Extending the delivery first refuses a stale receipt (the message was received again or
+  // is gone) before anything is copied, and keeps the message hidden during the move.
+  Status live =
+      client_->ChangeMessageVisibility(queue_url_, message.receipt, kDeadLetterMoveSeconds);
+  if (!live.ok()) return live.WithContext("dead-letter message " + message.id);
   SendRequest dead;
   dead.body = message.body;
   dead.attributes = WithoutInternalAttributes(message.attributes);
-  // SQS allows 10 attributes: the reason always travels; the rest only when they fit, and
-  // original attributes give way to the reason only when the message already had 10.
-  while (dead.attributes.size() >= static_cast<size_t>(kMaxMessageAttributes)) {
+  // SQS allows 10 attributes. The reason and the original id always travel (original
+  // attributes give way to them only when the message already had 9 or 10); the receive
+  // count and send time only when they fit.
+  while (dead.attributes.size() + 2 > static_cast<size_t>(kMaxMessageAttributes)) {
     dead.attributes.erase(std::prev(dead.attributes.end()));
   }
   dead.attributes[kSqsReasonAttribute] = reason;
+  dead.attributes[kSqsMessageIdAttribute] = message.id;
   if (dead.attributes.size() + 2 <= static_cast<size_t>(kMaxMessageAttributes)) {
     dead.attributes[kSqsReceiveCountAttribute] = std::to_string(message.receive_count);
     if (message.sent_ms > 0) dead.attributes[kSqsSentMsAttribute] = std::to_string(message.sent_ms);
@@ -641,7 +712,7 @@ Result<std::vector<DeadLetter>> SqsQueue::ListDeadLetters(int max_items) {
       max_items,
       [&](const Message& m) -> Result<bool> {
         DeadLetter d;
-        d.id = m.id;
+        d.id = DeadLetterId(m);
         d.body = m.body;
         d.attributes = WithoutInternalAttributes(m.attributes);
         d.reason = AttributeOr(m.attributes, kSqsReasonAttribute, kSqsMaxReceivesReason);
@@ -663,7 +734,7 @@ Result<int64_t> SqsQueue::Redrive(const std::vector<std::string>& ids) {
   RETURN_IF_ERROR(ScanDeadLetters(
       std::numeric_limits<int>::max(),
       [&](const Message& m) -> Result<bool> {
-        if (!wanted.empty() && wanted.count(m.id) == 0) return false;
+        if (!wanted.empty() && wanted.count(DeadLetterId(m)) == 0) return false;
         SendRequest again;
         again.body = m.body;
         again.attributes = WithoutInternalAttributes(m.attributes);

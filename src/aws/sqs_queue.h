@@ -38,6 +38,7 @@ namespace thumbflow::aws {
 // Message attributes that SqsQueue adds to a dead letter beside the unchanged body. They are
 // never shown as ordinary attributes (DeadLetter::attributes) and are dropped on Redrive.
 inline constexpr char kSqsReasonAttribute[] = "thumbflow-reason";
+inline constexpr char kSqsMessageIdAttribute[] = "thumbflow-message-id";
 inline constexpr char kSqsReceiveCountAttribute[] = "thumbflow-receive-count";
 inline constexpr char kSqsSentMsAttribute[] = "thumbflow-sent-ms";
 // Reason of a dead letter that SQS moved itself (the queue's RedrivePolicy), so it carries
@@ -124,6 +125,8 @@ struct SqsQueueOptions {
   // Real SQS needs long polling (>= 1) to see every message of a small queue; 0 is for
   // emulators that always answer from all messages.
   int scan_wait_seconds = 1;
+  // Largest body Send accepts, checked before sending. 0: the queue's MaximumMessageSize.
+  int64_t max_body_bytes = 0;
 };
 
 // The Queue port on SQS. Mapping of the port's operations:
@@ -192,6 +195,7 @@ class SqsQueue : public Queue {
   std::string queue_url_;
   std::string dlq_url_;
   int scan_wait_seconds_ = 1;
+  int64_t max_body_bytes_ = 256 * 1024;  // the queue's MaximumMessageSize
 };
 
 // Resolves the queue (GetQueueUrl when a name is given) and its DLQ (the explicit one, else
@@ -201,6 +205,19 @@ Result<std::unique_ptr<SqsQueue>> NewSqsQueue(SqsQueueOptions options,
                                               std::shared_ptr<HttpClient> http,
                                               std::shared_ptr<CredentialsProvider> credentials,
                                               const Clock* clock);
+
+// Creates the queue `queue_options.name` and its DLQ "<name>-dlq" with the port's settings
+// (VisibilityTimeout, MessageRetentionPeriod, MaximumMessageSize, and a RedrivePolicy with
+// maxReceiveCount; the DLQ keeps dlq_retention_s), then opens them as NewSqsQueue does.
+// Creating queues that exist with the same attributes succeeds (SQS's CreateQueue rule); with
+// other attributes SQS answers QueueAlreadyExists (InvalidArgument). options.queue and
+// options.dlq are ignored. SQS's smallest MaximumMessageSize is 1024; a smaller
+// max_body_bytes is enforced by this side only.
+Result<std::unique_ptr<SqsQueue>> CreateSqsQueues(SqsQueueOptions options,
+                                                  const QueueOptions& queue_options,
+                                                  std::shared_ptr<HttpClient> http,
+                                                  std::shared_ptr<CredentialsProvider> credentials,
+                                                  const Clock* clock);
 
 // "arn:aws:sqs:us-east-1:123456789012:thumbnails-dlq" -> {"123456789012", "thumbnails-dlq"};
 // InvalidArgument for anything else.

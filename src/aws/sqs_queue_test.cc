@@ -209,10 +209,9 @@ TEST_F(SqsQueueTest, BadInputFailsBeforeAnyRequest) {
   Result<std::string> not_utf8 = client->SendMessage(kQueueUrl, {"bad \xff byte", {}, 0});
   EXPECT_EQ(not_utf8.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(http_->requests.empty());
-  // An empty batch needs no request either.
-  Result<std::vector<Result<std::string>>> empty = client->SendMessageBatch(kQueueUrl, {});
-  ASSERT_TRUE(empty.ok());
-  EXPECT_TRUE(empty->empty());
+  EXPECT_EQ(client->SendMessageBatch(kQueueUrl, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->DeleteMessageBatch(kQueueUrl, {}).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_TRUE(http_->requests.empty());
 }
 
@@ -357,15 +356,18 @@ TEST_F(SqsQueueTest, PermanentFailureMovesTheOriginalBodyToTheDlq) {
   m.receive_count = 2;
   m.sent_ms = 1'700'000'000'000;
   ASSERT_TRUE(queue->Fail(m, {"truncated", true, 0}).ok());
-  ASSERT_EQ(http_->Actions(), (std::vector<std::string>{"SendMessage", "DeleteMessage"}));
-  const json sent = http_->BodyOf(0);
+  ASSERT_EQ(http_->Actions(),
+            (std::vector<std::string>{"ChangeMessageVisibility", "SendMessage", "DeleteMessage"}));
+  EXPECT_EQ(http_->BodyOf(0)["ReceiptHandle"], "rh-1");
+  const json sent = http_->BodyOf(1);
   EXPECT_EQ(sent["QueueUrl"], kDlqUrl);
   EXPECT_EQ(sent["MessageBody"], m.body);
   EXPECT_EQ(sent["MessageAttributes"]["thumbflow-reason"]["StringValue"], "truncated");
   EXPECT_EQ(sent["MessageAttributes"]["thumbflow-receive-count"]["StringValue"], "2");
   EXPECT_EQ(sent["MessageAttributes"]["thumbflow-sent-ms"]["StringValue"], "1700000000000");
+  EXPECT_EQ(sent["MessageAttributes"]["thumbflow-message-id"]["StringValue"], "id-1");
   EXPECT_EQ(sent["MessageAttributes"]["origin"]["StringValue"], "test");
-  EXPECT_EQ(http_->BodyOf(1), json({{"QueueUrl", kQueueUrl}, {"ReceiptHandle", "rh-1"}}));
+  EXPECT_EQ(http_->BodyOf(2), json({{"QueueUrl", kQueueUrl}, {"ReceiptHandle", "rh-1"}}));
 }
 
 TEST_F(SqsQueueTest, PermanentFailureKeepsTheMessageWhenTheDlqSendFails) {
@@ -377,7 +379,19 @@ TEST_F(SqsQueueTest, PermanentFailureKeepsTheMessageWhenTheDlqSendFails) {
   m.body = "x";
   Status s = queue->Fail(m, {"corrupt", true, 0});
   EXPECT_TRUE(s.retryable()) << s.ToString();
-  EXPECT_EQ(http_->Actions(), std::vector<std::string>{"SendMessage"});
+  EXPECT_EQ(http_->Actions(), (std::vector<std::string>{"ChangeMessageVisibility", "SendMessage"}));
+}
+
+TEST_F(SqsQueueTest, PermanentFailureWithAStaleReceiptCopiesNothing) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer("ChangeMessageVisibility", 400,
+                {{"__type", "com.amazonaws.sqs#ReceiptHandleIsInvalid"}, {"message", "stale"}});
+  Message m;
+  m.id = "id-1";
+  m.receipt = "old";
+  m.body = "x";
+  EXPECT_FALSE(queue->Fail(m, {"corrupt", true, 0}).ok());
+  EXPECT_EQ(http_->Actions(), std::vector<std::string>{"ChangeMessageVisibility"});
 }
 
 TEST_F(SqsQueueTest, ReasonAlwaysFitsInTenAttributes) {
@@ -387,9 +401,10 @@ TEST_F(SqsQueueTest, ReasonAlwaysFitsInTenAttributes) {
   m.body = "x";
   for (int i = 0; i < 10; ++i) m.attributes["a" + std::to_string(i)] = "v";
   ASSERT_TRUE(queue->Fail(m, {"corrupt", true, 0}).ok());
-  const json attributes = http_->BodyOf(0)["MessageAttributes"];
+  const json attributes = http_->BodyOf(1)["MessageAttributes"];
   EXPECT_EQ(attributes.size(), 10u);
   EXPECT_EQ(attributes["thumbflow-reason"]["StringValue"], "corrupt");
+  EXPECT_TRUE(attributes.contains("thumbflow-message-id"));
 }
 
 TEST_F(SqsQueueTest, PermanentFailureWithoutDlqLeavesTheMessage) {
