@@ -1,2 +1,0 @@
-// Replaced as the image module is written.
-namespace thumbflow {}

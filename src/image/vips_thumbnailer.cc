@@ -1,0 +1,704 @@
+#include "image/vips_thumbnailer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <vips/vips.h>
+
+namespace thumbflow {
+namespace {
+
+// ---- RAII for libvips handles -------------------------------------------------------
+
+struct GObjectUnref {
+  void operator()(VipsImage* image) const {
+    if (image != nullptr) g_object_unref(image);
+  }
+};
+using ImagePtr = std::unique_ptr<VipsImage, GObjectUnref>;
+
+struct GFreeBuffer {
+  void operator()(void* buffer) const { g_free(buffer); }
+};
+using BufferPtr = std::unique_ptr<void, GFreeBuffer>;
+
+// ---- errors ---------------------------------------------------------------------------
+
+Status Permanent(StatusCode code, std::string reason, std::string message) {
+  return Status(code, std::move(message), std::move(reason), /*retryable=*/false);
+}
+
+// Takes (and clears) libvips' error buffer. libvips keeps one buffer per process, so under
+// concurrency the text may include another thread's message; it is only used for humans
+// and for telling truncation from corruption.
+std::string TakeVipsError() {
+  std::string text = vips_error_buffer();
+  vips_error_clear();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n') c = ';';
+  }
+  return text;
+}
+
+bool Contains(const std::string& text, const char* needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+// The one place where libvips failures become a Status. `operation` names the step.
+// Decode-time messages that mean "the data ends early" are `truncated`; other decode
+// failures are `corrupt`; encoder failures are `internal`.
+Status MapVipsError(std::string_view operation, bool decoding, bool timed_out) {
+  std::string message = TakeVipsError();
+  std::string full = std::string(operation) + ": " + message;
+  if (timed_out) {
+    return Permanent(StatusCode::kDeadlineExceeded, "timeout",
+                     std::string(operation) + ": processing deadline exceeded");
+  }
+  if (!decoding) return Permanent(StatusCode::kInternal, "internal", full);
+  if (Contains(message, "Premature end") || Contains(message, "not enough data") ||
+      Contains(message, "truncated") || Contains(message, "unexpected end") ||
+      Contains(message, "libpng read error") || Contains(message, "Unexpected end")) {
+    return Permanent(StatusCode::kInvalidArgument, "truncated", full);
+  }
+  if (Contains(message, "out of memory") || Contains(message, "unable to allocate")) {
+    return Status(StatusCode::kResourceExhausted, full, "internal", /*retryable=*/true);
+  }
+  return Permanent(StatusCode::kInvalidArgument, "corrupt", full);
+}
+
+// ---- content sniffing ------------------------------------------------------------------
+
+bool StartsWith(std::string_view data, std::string_view magic) {
+  return data.size() >= magic.size() && data.substr(0, magic.size()) == magic;
+}
+
+// Files that are recognisably something other than an allowed image.
+bool IsKnownOtherFormat(std::string_view data) {
+  using namespace std::string_view_literals;
+  static constexpr std::string_view kMagic[] = {
+      "%PDF-"sv,    "PK\x03\x04"sv, "PK\x05\x06"sv,       "8BPS"sv,
+      "BM"sv,       "SIMPLE  ="sv,  "\x00\x00\x01\x00"sv, "%!PS"sv,
+      "\x1f\x8b"sv, "Rar!"sv,       "7z\xbc\xaf"sv,       "\x89HDF"sv};
+  for (std::string_view magic : kMagic) {
+    if (StartsWith(data, magic)) return true;
+  }
+  return false;
+}
+
+struct LoaderInfo {
+  const char* nickname;  // the class name vips_foreign_find_load_buffer returns
+  const char* format;    // our name for the source format
+};
+
+constexpr LoaderInfo kLoaders[] = {
+    {"VipsForeignLoadJpegBuffer", "jpeg"}, {"VipsForeignLoadPngBuffer", "png"},
+    {"VipsForeignLoadWebpBuffer", "webp"}, {"VipsForeignLoadNsgifBuffer", "gif"},
+    {"VipsForeignLoadTiffBuffer", "tiff"}, {"VipsForeignLoadHeifBuffer", "heif"},
+    {"VipsForeignLoadJxlBuffer", "jxl"},   {"VipsForeignLoadSvgBuffer", "svg"},
+};
+
+const char* FormatOfLoader(const char* nickname) {
+  for (const LoaderInfo& info : kLoaders) {
+    if (std::strcmp(info.nickname, nickname) == 0) return info.format;
+  }
+  return nullptr;
+}
+
+// ---- deadline --------------------------------------------------------------------------
+
+// Shared by the eval callbacks of one Make() call. The callbacks run on libvips threads.
+struct Deadline {
+  const Clock* clock = nullptr;
+  int64_t deadline_millis = 0;
+  std::atomic<bool> expired{false};
+};
+
+void OnEval(VipsImage* image, VipsProgress*, void* data) {
+  auto* deadline = static_cast<Deadline*>(data);
+  if (deadline->expired.load() || deadline->clock->NowMillis() >= deadline->deadline_millis) {
+    deadline->expired = true;
+    vips_image_set_kill(image, TRUE);
+  }
+}
+
+// Makes every computation that reads `image` report progress to the deadline, which kills
+// it once the deadline has passed.
+void Arm(VipsImage* image, Deadline* deadline) {
+  vips_image_set_progress(image, TRUE);
+  g_signal_connect(image, "eval", G_CALLBACK(OnEval), deadline);
+}
+
+// ---- geometry ---------------------------------------------------------------------------
+
+struct SizePlan {
+  double scale = 1;  // applied to the oriented source
+  int resize_width = 0;
+  int resize_height = 0;
+  int out_width = 0;  // after cover crop / contain padding
+  int out_height = 0;
+};
+
+int RoundPositive(double value) { return std::max(1, static_cast<int>(std::lround(value))); }
+
+SizePlan PlanSize(const ThumbnailSize& size, int width, int height) {
+  SizePlan plan;
+  double sx = static_cast<double>(size.width) / width;
+  double sy = size.height > 0 ? static_cast<double>(size.height) / height : sx;
+  if (size.fit == "cover") {
+    plan.scale = std::min(1.0, std::max(sx, sy));
+  } else {
+    plan.scale = std::min(1.0, std::min(sx, sy));
+  }
+  if (plan.scale >= 1.0) {
+    plan.resize_width = width;
+    plan.resize_height = height;
+  } else if (size.height == 0 || (size.fit != "cover" && sx <= sy)) {
+    // Width-driven: the width is exact and the height follows the aspect ratio.
+    plan.resize_width = std::min(width, size.width);
+    plan.resize_height = RoundPositive(height * plan.scale);
+  } else if (size.fit == "cover" && sx >= sy) {
+    plan.resize_width = std::min(width, size.width);
+    plan.resize_height =
+        std::max(RoundPositive(height * plan.scale), std::min(height, size.height));
+  } else {
+    plan.resize_height = std::min(height, size.height);
+    plan.resize_width = RoundPositive(width * plan.scale);
+  }
+  plan.out_width = plan.resize_width;
+  plan.out_height = plan.resize_height;
+  if (size.fit == "cover") {
+    plan.out_width = std::min(plan.resize_width, size.width);
+    plan.out_height = std::min(plan.resize_height, size.height);
+  } else if (size.fit == "contain") {
+    plan.out_width = size.width;
+    plan.out_height = size.height;
+  }
+  return plan;
+}
+
+// ---- colour -----------------------------------------------------------------------------
+
+uint32_t ReadBigEndian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// An embedded ICC profile worth honouring: its header's length matches the data and it has
+// the 'acsp' signature. LittleCMS accepts some truncated profiles and then shifts colours;
+// we treat those as absent (the pixels are then taken as sRGB).
+bool HasUsableIccProfile(VipsImage* image) {
+  if (vips_image_get_typeof(image, VIPS_META_ICC_NAME) == 0) return false;
+  const void* data = nullptr;
+  size_t length = 0;
+  if (vips_image_get_blob(image, VIPS_META_ICC_NAME, &data, &length) != 0) {
+    vips_error_clear();
+    return false;
+  }
+  if (length < 132) return false;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  return ReadBigEndian32(bytes) == length && std::memcmp(bytes + 36, "acsp", 4) == 0;
+}
+
+// ---- output formats ---------------------------------------------------------------------
+
+struct FormatInfo {
+  const char* name;
+  const char* content_type;
+  const char* extension;
+  bool alpha;      // can carry an alpha channel
+  bool animation;  // can carry several frames
+};
+
+constexpr FormatInfo kFormats[] = {
+    {"jpeg", "image/jpeg", ".jpg", false, false}, {"png", "image/png", ".png", true, false},
+    {"webp", "image/webp", ".webp", true, true},  {"gif", "image/gif", ".gif", true, true},
+    {"avif", "image/avif", ".avif", true, false},
+};
+
+const FormatInfo& FormatByName(const std::string& name) {
+  for (const FormatInfo& info : kFormats) {
+    if (name == info.name) return info;
+  }
+  return kFormats[0];
+}
+
+// libvips 8.14's webpsave writes an EXIF chunk even with strip set. Removes the EXIF and
+// XMP chunks from a RIFF/WebP file and clears their VP8X flags; other bytes are kept.
+void StripWebpMetadata(std::string* webp) {
+  const std::string& in = *webp;
+  if (in.size() < 12 || in.compare(0, 4, "RIFF") != 0 || in.compare(8, 4, "WEBP") != 0) return;
+  std::string out = in.substr(0, 12);
+  size_t pos = 12;
+  while (pos + 8 <= in.size()) {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data() + pos);
+    size_t size = p[4] | (p[5] << 8) | (p[6] << 16) | (size_t{p[7]} << 24);
+    size_t total = 8 + size + (size & 1);
+    if (pos + total > in.size()) return;  // malformed: leave the file alone
+    std::string_view fourcc(in.data() + pos, 4);
+    if (fourcc != "EXIF" && fourcc != "XMP ") out.append(in, pos, total);
+    pos += total;
+  }
+  if (out.size() >= 21 && out.compare(12, 4, "VP8X") == 0) {
+    out[20] = static_cast<char>(static_cast<unsigned char>(out[20]) & ~0x0c);
+  }
+  uint32_t riff_size = static_cast<uint32_t>(out.size() - 8);
+  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((riff_size >> (8 * i)) & 0xff);
+  *webp = std::move(out);
+}
+
+// ---- the thumbnailer --------------------------------------------------------------------
+
+class VipsThumbnailer final : public Thumbnailer {
+ public:
+  VipsThumbnailer(ThumbnailConfig config, const Clock* clock, std::unique_ptr<Clock> owned_clock)
+      : config_(std::move(config)), clock_(clock), owned_clock_(std::move(owned_clock)) {}
+
+  Result<Thumbnails> Make(std::string_view encoded) const override;
+
+ private:
+  struct Header {
+    const char* format = nullptr;  // "jpeg", "heif", ...
+    std::string source_format;     // "heif" split into "heic" / "avif"
+    int width = 0;                 // oriented, one frame
+    int height = 0;
+    int pages = 1;
+    bool animated_decode = false;  // decode every frame
+    bool colour_manage = false;    // pass export_profile=srgb
+  };
+
+  Result<Header> ReadHeader(std::string_view encoded) const;
+  Result<ImagePtr> Decode(std::string_view encoded, const Header& header, int target_width,
+                          Deadline* deadline) const;
+  Result<Thumbnail> MakeOne(VipsImage* decoded, const Header& header, const ThumbnailSize& size,
+                            const SizePlan& plan, const FormatInfo& format,
+                            Deadline* deadline) const;
+  Result<std::string> Encode(VipsImage* image, const FormatInfo& format, bool animated,
+                             Deadline* deadline) const;
+  const FormatInfo& ChooseFormat(const Header& header, bool has_alpha) const;
+
+  ThumbnailConfig config_;
+  const Clock* clock_;
+  std::unique_ptr<Clock> owned_clock_;
+};
+
+Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view encoded) const {
+  const LimitsConfig& limits = config_.limits;
+  if (static_cast<int64_t>(encoded.size()) > limits.max_bytes) {
+    return Permanent(StatusCode::kResourceExhausted, "too-large",
+                     "source is " + std::to_string(encoded.size()) + " bytes; the limit is " +
+                         std::to_string(limits.max_bytes));
+  }
+  if (encoded.empty()) {
+    return Permanent(StatusCode::kInvalidArgument, "not-an-image", "source is empty");
+  }
+  const char* nickname = vips_foreign_find_load_buffer(encoded.data(), encoded.size());
+  if (nickname == nullptr) {
+    vips_error_clear();
+    if (IsKnownOtherFormat(encoded)) {
+      return Permanent(StatusCode::kInvalidArgument, "unsupported-format",
+                       "source is a known non-image format");
+    }
+    return Permanent(StatusCode::kInvalidArgument, "not-an-image",
+                     "source is not in a known image format");
+  }
+  Header header;
+  header.format = FormatOfLoader(nickname);
+  if (header.format == nullptr) {
+    // ImageMagick's sniffing claims almost anything (plain text included): unless the
+    // content is a recognisable other format, that is "not an image" rather than a
+    // blocked format.
+    if (std::strstr(nickname, "Magick") != nullptr && !IsKnownOtherFormat(encoded)) {
+      return Permanent(StatusCode::kInvalidArgument, "not-an-image",
+                       "source is not in a known image format");
+    }
+    return Permanent(
+        StatusCode::kInvalidArgument, "unsupported-format",
+        std::string("source needs loader ") + nickname + ", which is not in the allowlist");
+  }
+  header.source_format = header.format;
+
+  // Header only: the loader reads no pixels until the image is computed.
+  ImagePtr image(vips_image_new_from_buffer(encoded.data(), encoded.size(), "", "access",
+                                            VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                            VIPS_FAIL_ON_TRUNCATED, nullptr));
+  if (!image) return MapVipsError("read header", /*decoding=*/true, false);
+  VipsImage* in = image.get();
+
+  header.pages = std::max(1, vips_image_get_n_pages(in));
+  int width = vips_image_get_width(in);
+  int height = vips_image_get_page_height(in);
+  int64_t pixels = int64_t{width} * height;
+  if (pixels > limits.max_pixels) {
+    return Permanent(StatusCode::kResourceExhausted, "too-many-pixels",
+                     std::to_string(width) + "x" + std::to_string(height) + " is " +
+                         std::to_string(pixels) + " pixels; the limit is " +
+                         std::to_string(limits.max_pixels));
+  }
+  if (config_.animated && header.pages > 1 &&
+      (header.source_format == "gif" || header.source_format == "webp")) {
+    if (header.pages > limits.max_frames) {
+      return Permanent(StatusCode::kResourceExhausted, "too-many-frames",
+                       std::to_string(header.pages) + " frames; the limit is " +
+                           std::to_string(limits.max_frames));
+    }
+    if (pixels * header.pages > limits.max_pixels) {
+      return Permanent(StatusCode::kResourceExhausted, "too-many-pixels",
+                       std::to_string(header.pages) + " frames of " + std::to_string(pixels) +
+                           " pixels exceed the limit of " + std::to_string(limits.max_pixels));
+    }
+    header.animated_decode = true;
+  }
+  if (vips_image_get_orientation_swap(in)) std::swap(width, height);
+  header.width = width;
+  header.height = height;
+
+  if (header.source_format == "heif") {
+    const char* compression = nullptr;
+    if (vips_image_get_typeof(in, "heif-compression") != 0 &&
+        vips_image_get_string(in, "heif-compression", &compression) == 0 &&
+        compression != nullptr && std::strcmp(compression, "av1") == 0) {
+      header.source_format = "avif";
+    } else {
+      header.source_format = "heic";
+    }
+    vips_error_clear();
+  }
+
+  // CMYK always needs a transform (libvips falls back to a built-in CMYK profile). RGB
+  // with a valid profile is converted from it. Untagged RGB is left alone: converting it
+  // "from sRGB" shifts colours, and grey images (tagged or not) need no transform.
+  VipsInterpretation interpretation = vips_image_guess_interpretation(in);
+  if (interpretation == VIPS_INTERPRETATION_CMYK) {
+    header.colour_manage = true;
+  } else if (interpretation != VIPS_INTERPRETATION_B_W &&
+             interpretation != VIPS_INTERPRETATION_GREY16 && in->Bands >= 3 &&
+             HasUsableIccProfile(in)) {
+    header.colour_manage = true;
+  }
+  return header;
+}
+
+Result<ImagePtr> VipsThumbnailer::Decode(std::string_view encoded, const Header& header,
+                                         int target_width, Deadline* deadline) const {
+  // fail_on goes in the loader's option string: in libvips 8.14 thumbnail_buffer does not
+  // forward its own fail_on option to the loader, so a JPEG that ends early would be
+  // padded with grey instead of refused.
+  const char* option_string =
+      header.animated_decode ? "fail_on=truncated,n=-1" : "fail_on=truncated";
+  void* data = const_cast<char*>(encoded.data());
+  VipsImage* raw = nullptr;
+  int rc;
+  if (header.colour_manage) {
+    rc = vips_thumbnail_buffer(data, encoded.size(), &raw, target_width, "height", VIPS_MAX_COORD,
+                               "size", VIPS_SIZE_DOWN, "option_string", option_string,
+                               "export_profile", "srgb", nullptr);
+  } else {
+    rc = vips_thumbnail_buffer(data, encoded.size(), &raw, target_width, "height", VIPS_MAX_COORD,
+                               "size", VIPS_SIZE_DOWN, "option_string", option_string, nullptr);
+  }
+  if (rc != 0) return MapVipsError("decode", true, deadline->expired);
+  ImagePtr image(raw);
+
+  // Normalise to 8-bit sRGB or grey (16-bit, CMYK leftovers, odd TIFF interpretations).
+  VipsInterpretation interpretation = vips_image_get_interpretation(image.get());
+  bool grey =
+      interpretation == VIPS_INTERPRETATION_B_W || interpretation == VIPS_INTERPRETATION_GREY16;
+  if (image->BandFmt != VIPS_FORMAT_UCHAR ||
+      (interpretation != VIPS_INTERPRETATION_sRGB && !grey)) {
+    VipsImage* converted = nullptr;
+    if (vips_colourspace(image.get(), &converted,
+                         grey ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB, nullptr) != 0) {
+      return MapVipsError("convert to sRGB", true, deadline->expired);
+    }
+    image.reset(converted);
+    if (image->BandFmt != VIPS_FORMAT_UCHAR) {
+      if (vips_cast(image.get(), &converted, VIPS_FORMAT_UCHAR, nullptr) != 0) {
+        return MapVipsError("convert to 8 bit", true, deadline->expired);
+      }
+      image.reset(converted);
+    }
+  }
+
+  // The one decode: everything upstream is computed here, under the deadline.
+  Arm(image.get(), deadline);
+  VipsImage* memory = vips_image_copy_memory(image.get());
+  if (memory == nullptr) return MapVipsError("decode", true, deadline->expired);
+  if (config_.strip_metadata) {
+    // Not every 8.14 saver honours "strip" for every block (WebP keeps EXIF), so the from the image
+    // itself. metadata is dropped from the image itself, including the parsed "exif-*" fields that
+    // savers would turn back into an EXIF block.
+    std::vector<std::string> names = {VIPS_META_EXIF_NAME, VIPS_META_XMP_NAME, VIPS_META_IPTC_NAME,
+                                      VIPS_META_ICC_NAME, VIPS_META_PHOTOSHOP_NAME};
+    vips_image_map(
+        memory,
+        [](VipsImage*, const char* name, GValue*, void* out) -> void* {
+          if (std::strncmp(name, "exif-", 5) == 0) {
+            static_cast<std::vector<std::string>*>(out)->push_back(name);
+          }
+          return nullptr;
+        },
+        &names);
+    for (const std::string& name : names) vips_image_remove(memory, name.c_str());
+  }
+  return ImagePtr(memory);
+}
+
+const FormatInfo& VipsThumbnailer::ChooseFormat(const Header& header, bool has_alpha) const {
+  if (config_.format != "auto") return FormatByName(config_.format);
+  const std::string& source = header.source_format;
+  if (source == "jpeg" || source == "png" || source == "webp" || source == "gif" ||
+      source == "avif") {
+    return FormatByName(source);
+  }
+  return FormatByName(has_alpha ? "png" : "jpeg");
+}
+
+// Resizes to exactly width x height (libvips rounds each axis; a 1 px difference is
+// absorbed by copying the edge).
+Result<ImagePtr> ResizeExact(VipsImage* in, int width, int height, bool alpha, Deadline* deadline) {
+  if (in->Xsize == width && in->Ysize == height) {
+    g_object_ref(in);
+    return ImagePtr(in);
+  }
+  ImagePtr source;
+  VipsImage* out = nullptr;
+  if (alpha) {
+    if (vips_premultiply(in, &out, nullptr) != 0) {
+      return MapVipsError("premultiply", false, deadline->expired);
+    }
+    source.reset(out);
+  } else {
+    g_object_ref(in);
+    source.reset(in);
+  }
+  double hscale = static_cast<double>(width) / in->Xsize;
+  double vscale = static_cast<double>(height) / in->Ysize;
+  if (vips_resize(source.get(), &out, hscale, "vscale", vscale, nullptr) != 0) {
+    return MapVipsError("resize", false, deadline->expired);
+  }
+  ImagePtr resized(out);
+  if (alpha) {
+    if (vips_unpremultiply(resized.get(), &out, nullptr) != 0) {
+      return MapVipsError("unpremultiply", false, deadline->expired);
+    }
+    resized.reset(out);
+    if (vips_cast(resized.get(), &out, VIPS_FORMAT_UCHAR, nullptr) != 0) {
+      return MapVipsError("cast", false, deadline->expired);
+    }
+    resized.reset(out);
+  }
+  if (resized->Xsize != width || resized->Ysize != height) {
+    if (vips_embed(resized.get(), &out, 0, 0, width, height, "extend", VIPS_EXTEND_COPY, nullptr) !=
+        0) {
+      return MapVipsError("embed", false, deadline->expired);
+    }
+    resized.reset(out);
+  }
+  return resized;
+}
+
+VipsArrayDouble* NewBackground(const std::array<int, 4>& rgba, int bands) {
+  double values[4];
+  if (bands <= 2) {
+    values[0] = 0.2126 * rgba[0] + 0.7152 * rgba[1] + 0.0722 * rgba[2];
+    values[1] = rgba[3];
+  } else {
+    for (int i = 0; i < 4; ++i) values[i] = rgba[i];
+  }
+  return vips_array_double_new(values, bands);
+}
+
+Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& header,
+                                           const ThumbnailSize& size, const SizePlan& plan,
+                                           const FormatInfo& format, Deadline* deadline) const {
+  bool has_alpha = vips_image_hasalpha(decoded);
+  int pages = header.animated_decode ? header.pages : 1;
+  bool keep_animation = pages > 1 && format.animation;
+  int page_height = vips_image_get_page_height(decoded);
+
+  ImagePtr image;
+  VipsImage* out = nullptr;
+  g_object_ref(decoded);
+  image.reset(decoded);
+  if (pages > 1 && !keep_animation) {
+    if (vips_extract_area(image.get(), &out, 0, 0, image->Xsize, page_height, nullptr) != 0) {
+      return MapVipsError("first frame", false, deadline->expired);
+    }
+    image.reset(out);
+    pages = 1;
+  }
+
+  ASSIGN_OR_RETURN(image, ResizeExact(image.get(), plan.resize_width, plan.resize_height * pages,
+                                      has_alpha, deadline));
+
+  if (size.fit == "cover" &&
+      (plan.out_width != plan.resize_width || plan.out_height != plan.resize_height)) {
+    if (size.gravity == "attention" && pages == 1) {
+      if (vips_smartcrop(image.get(), &out, plan.out_width, plan.out_height, "interesting",
+                         VIPS_INTERESTING_ATTENTION, nullptr) != 0) {
+        return MapVipsError("crop", false, deadline->expired);
+      }
+    } else {
+      int left = (plan.resize_width - plan.out_width) / 2;
+      int top = (plan.resize_height - plan.out_height) / 2;
+      if (vips_extract_area(image.get(), &out, left, pages == 1 ? top : 0, plan.out_width,
+                            pages == 1 ? plan.out_height : plan.resize_height * pages,
+                            nullptr) != 0) {
+        return MapVipsError("crop", false, deadline->expired);
+      }
+    }
+    image.reset(out);
+  }
+
+  bool alpha_now = vips_image_hasalpha(image.get());
+  if (size.fit == "contain" && pages == 1 &&
+      (plan.out_width != image->Xsize || plan.out_height != image->Ysize)) {
+    // Pad with the background; an opaque image padded with a translucent background gains
+    // an alpha channel only when the output format can carry it.
+    bool add_alpha = !alpha_now && format.alpha && size.background[3] < 255;
+    if (add_alpha) {
+      if (vips_addalpha(image.get(), &out, nullptr) != 0) {
+        return MapVipsError("add alpha", false, deadline->expired);
+      }
+      image.reset(out);
+      alpha_now = true;
+    }
+    VipsArrayDouble* background = NewBackground(size.background, image->Bands);
+    int rc = vips_gravity(image.get(), &out, VIPS_COMPASS_DIRECTION_CENTRE, plan.out_width,
+                          plan.out_height, "extend", VIPS_EXTEND_BACKGROUND, "background",
+                          background, nullptr);
+    vips_area_unref(VIPS_AREA(background));
+    if (rc != 0) return MapVipsError("pad", false, deadline->expired);
+    image.reset(out);
+  }
+
+  if (alpha_now && !format.alpha) {
+    int colour_bands = image->Bands - 1;
+    VipsArrayDouble* background = NewBackground(size.background, colour_bands);
+    int rc = vips_flatten(image.get(), &out, "background", background, nullptr);
+    vips_area_unref(VIPS_AREA(background));
+    if (rc != 0) return MapVipsError("flatten", false, deadline->expired);
+    image.reset(out);
+    if (image->BandFmt != VIPS_FORMAT_UCHAR) {
+      if (vips_cast(image.get(), &out, VIPS_FORMAT_UCHAR, nullptr) != 0) {
+        return MapVipsError("cast", false, deadline->expired);
+      }
+      image.reset(out);
+    }
+  }
+
+  if (pages > 1) {
+    if (vips_copy(image.get(), &out, nullptr) != 0) {
+      return MapVipsError("copy", false, deadline->expired);
+    }
+    image.reset(out);
+    vips_image_set_int(image.get(), VIPS_META_PAGE_HEIGHT, plan.resize_height);
+    vips_image_set_int(image.get(), VIPS_META_N_PAGES, pages);
+  }
+
+  Thumbnail thumbnail;
+  thumbnail.size_name = size.name;
+  thumbnail.format = format.name;
+  thumbnail.content_type = format.content_type;
+  thumbnail.extension = format.extension;
+  thumbnail.width = image->Xsize;
+  thumbnail.height = pages > 1 ? plan.resize_height : image->Ysize;
+  ASSIGN_OR_RETURN(thumbnail.bytes, Encode(image.get(), format, pages > 1, deadline));
+  (void)header;
+  return thumbnail;
+}
+
+Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const FormatInfo& format,
+                                            bool animated, Deadline* deadline) const {
+  Arm(image, deadline);
+  void* raw = nullptr;
+  size_t length = 0;
+  gboolean strip = config_.strip_metadata ? TRUE : FALSE;
+  int rc;
+  std::string name = format.name;
+  if (name == "jpeg") {
+    // optimize_coding: Huffman tables fitted to the image, as sharp does by default.
+    rc = vips_jpegsave_buffer(image, &raw, &length, "Q", config_.jpeg_quality, "optimize_coding",
+                              TRUE, "interlace", config_.progressive ? TRUE : FALSE, "strip", strip,
+                              nullptr);
+  } else if (name == "png") {
+    // sharp's defaults: zlib level 6, no adaptive filtering.
+    rc = vips_pngsave_buffer(image, &raw, &length, "compression", config_.png_compression, "filter",
+                             VIPS_FOREIGN_PNG_FILTER_NONE, "strip", strip, nullptr);
+  } else if (name == "webp") {
+    rc = vips_webpsave_buffer(image, &raw, &length, "Q", config_.webp_quality, "strip", strip,
+                              nullptr);
+  } else if (name == "gif") {
+    rc = vips_gifsave_buffer(image, &raw, &length, "strip", strip, nullptr);
+  } else {
+    rc = vips_heifsave_buffer(image, &raw, &length, "Q", config_.avif_quality, "compression",
+                              VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "strip", strip, nullptr);
+  }
+  (void)animated;
+  BufferPtr buffer(raw);
+  if (rc != 0) return MapVipsError(std::string("encode ") + format.name, false, deadline->expired);
+  std::string bytes(static_cast<const char*>(raw), length);
+  if (name == "webp" && config_.strip_metadata) StripWebpMetadata(&bytes);
+  return bytes;
+}
+
+Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded) const {
+  Result<Header> header_or = ReadHeader(encoded);
+  if (!header_or.ok()) {
+    vips_error_clear();
+    return header_or.status();
+  }
+  const Header& header = *header_or;
+
+  std::vector<SizePlan> plans;
+  double max_scale = 0;
+  for (const ThumbnailSize& size : config_.sizes) {
+    plans.push_back(PlanSize(size, header.width, header.height));
+    max_scale = std::max(max_scale, plans.back().scale);
+  }
+  // The decode target: the widest resize any size needs (never more than the source).
+  int target_width = 1;
+  for (const SizePlan& plan : plans) target_width = std::max(target_width, plan.resize_width);
+  target_width = std::min(target_width, header.width);
+
+  Deadline deadline;
+  deadline.clock = clock_;
+  deadline.deadline_millis = clock_->NowMillis() + int64_t{config_.limits.timeout_s} * 1000;
+
+  ASSIGN_OR_RETURN(ImagePtr decoded, Decode(encoded, header, target_width, &deadline));
+
+  Thumbnails result;
+  result.source_format = header.source_format;
+  result.source_width = header.width;
+  result.source_height = header.height;
+  const FormatInfo& format = ChooseFormat(header, vips_image_hasalpha(decoded.get()));
+  for (size_t i = 0; i < config_.sizes.size(); ++i) {
+    Result<Thumbnail> thumbnail =
+        MakeOne(decoded.get(), header, config_.sizes[i], plans[i], format, &deadline);
+    if (!thumbnail.ok()) {
+      return thumbnail.status().WithContext("size " + config_.sizes[i].name);
+    }
+    result.outputs.push_back(std::move(thumbnail).value());
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Thumbnailer>> MakeVipsThumbnailer(const ThumbnailConfig& config,
+                                                         const VipsRuntime&, const Clock* clock) {
+  if (config.sizes.empty()) return InvalidArgumentError("thumbnails: no sizes configured");
+  std::unique_ptr<Clock> owned;
+  if (clock == nullptr) {
+    owned = std::make_unique<SystemClock>();
+    clock = owned.get();
+  }
+  return std::unique_ptr<Thumbnailer>(
+      std::make_unique<VipsThumbnailer>(config, clock, std::move(owned)));
+}
+
+}  // namespace thumbflow

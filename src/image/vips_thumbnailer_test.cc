@@ -1,0 +1,398 @@
+#include "image/vips_thumbnailer.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <vips/vips.h>
+#include <nlohmann/json.hpp>
+
+namespace thumbflow {
+namespace {
+
+// One libvips runtime for the whole test binary, as in the real process.
+class VipsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto runtime = VipsRuntime::Start({});
+    ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
+    runtime_ = std::move(runtime).value();
+  }
+  void TearDown() override { runtime_.reset(); }
+  static const VipsRuntime& runtime() { return *runtime_; }
+
+ private:
+  static std::unique_ptr<VipsRuntime> runtime_;
+};
+std::unique_ptr<VipsRuntime> VipsEnvironment::runtime_;
+[[maybe_unused]] ::testing::Environment* const vips_environment =
+    ::testing::AddGlobalTestEnvironment(new VipsEnvironment);
+
+const std::string kCorpus = "../shared/corpus/";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::unique_ptr<Thumbnailer> MakeThumbnailer(const ThumbnailConfig& config = {},
+                                             const Clock* clock = nullptr) {
+  auto thumbnailer = MakeVipsThumbnailer(config, VipsEnvironment::runtime(), clock);
+  EXPECT_TRUE(thumbnailer.ok()) << thumbnailer.status().ToString();
+  return std::move(thumbnailer).value();
+}
+
+struct Decoded {
+  int width = 0;
+  int height = 0;
+  int bands = 0;
+  std::vector<double> means;
+  bool has_exif = false;
+  int pages = 1;
+};
+
+// Reads an encoded thumbnail back with libvips (all frames, so n-pages is checked).
+Decoded DecodeOutput(const std::string& bytes) {
+  Decoded d;
+  VipsImage* image = vips_image_new_from_buffer(bytes.data(), bytes.size(), "", nullptr);
+  if (image == nullptr) {
+    ADD_FAILURE() << "output does not decode: " << vips_error_buffer();
+    vips_error_clear();
+    return d;
+  }
+  d.width = image->Xsize;
+  d.height = vips_image_get_page_height(image);
+  d.bands = image->Bands;
+  d.pages = vips_image_get_n_pages(image);
+  d.has_exif = vips_image_get_typeof(image, VIPS_META_EXIF_NAME) != 0;
+  for (int band = 0; band < image->Bands; ++band) {
+    VipsImage* one = nullptr;
+    double mean = 0;
+    if (vips_extract_band(image, &one, band, nullptr) == 0 && vips_avg(one, &mean, nullptr) == 0) {
+      d.means.push_back(mean);
+    }
+    if (one) g_object_unref(one);
+  }
+  g_object_unref(image);
+  return d;
+}
+
+// The size a width-only, never-enlarging thumbnail of a W x H source must have.
+void ExpectedSize(int source_w, int source_h, int box_w, int* w, int* h) {
+  if (source_w <= box_w) {
+    *w = source_w;
+    *h = source_h;
+    return;
+  }
+  *w = box_w;
+  *h = std::max(1, static_cast<int>(std::lround(static_cast<double>(source_h) * box_w / source_w)));
+}
+
+TEST(VipsThumbnailerTest, EveryCorpusEntryMatchesTheManifest) {
+  std::ifstream in(kCorpus + "manifest.json");
+  ASSERT_TRUE(in) << "corpus manifest missing";
+  nlohmann::json manifest = nlohmann::json::parse(in);
+  ASSERT_EQ(manifest.size(), 94u);
+  auto thumbnailer = MakeThumbnailer();
+  int ok_files = 0;
+  int rejects = 0;
+  for (const auto& entry : manifest) {
+    std::string file = entry["file"];
+    SCOPED_TRACE(file);
+    std::string bytes = ReadFile(kCorpus + file);
+    Result<Thumbnails> result = thumbnailer->Make(bytes);
+    if (entry["expect"] == "reject") {
+      ++rejects;
+      ASSERT_FALSE(result.ok());
+      EXPECT_EQ(result.status().reason(), entry["reason"].get<std::string>())
+          << result.status().ToString();
+      EXPECT_FALSE(result.status().retryable());
+      continue;
+    }
+    ++ok_files;
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    int source_w = entry["oriented_width"];
+    int source_h = entry["oriented_height"];
+    EXPECT_EQ(result->source_width, source_w);
+    EXPECT_EQ(result->source_height, source_h);
+    ASSERT_EQ(result->outputs.size(), 3u);
+    const int boxes[] = {50, 150, 300};
+    const char* names[] = {"small", "medium", "large"};
+    for (size_t i = 0; i < 3; ++i) {
+      const Thumbnail& t = result->outputs[i];
+      SCOPED_TRACE(names[i]);
+      EXPECT_EQ(t.size_name, names[i]);
+      int w, h;
+      ExpectedSize(source_w, source_h, boxes[i], &w, &h);
+      EXPECT_EQ(t.width, w);
+      EXPECT_NEAR(t.height, h, 1);
+      Decoded d = DecodeOutput(t.bytes);
+      EXPECT_EQ(d.width, t.width);
+      EXPECT_EQ(d.height, t.height);
+      EXPECT_FALSE(d.has_exif);
+    }
+  }
+  // The polyglot JPEG+ZIP is filed under reject/ but expected "ok" (policy).
+  EXPECT_EQ(ok_files, 84);
+  EXPECT_EQ(rejects, 10);
+}
+
+struct ColourCase {
+  const char* file;
+  double tolerance;
+};
+
+TEST(VipsThumbnailerTest, ColourManagedSourcesMatchTheSrgbReference) {
+  std::ifstream in(kCorpus + "manifest.json");
+  nlohmann::json manifest = nlohmann::json::parse(in);
+  // CMYK without a profile depends on the assumed profile (corpus README: ~30 levels);
+  // ICC-tagged RGB converted correctly lands within about a level (3 allows for resizing
+  // and JPEG re-encoding of the thumbnail).
+  const ColourCase cases[] = {
+      {"jpeg/cmyk_embedded_profile.jpg", 30}, {"jpeg/cmyk_no_profile_imagemagick.jpg", 30},
+      {"jpeg/icc_adobergb1998.jpg", 3},       {"jpeg/icc_display_p3.jpg", 3},
+      {"jpeg/icc_truncated_profile.jpg", 3},  {"png/rgb_16bit.png", 3},
+      {"tiff/rgb_16bit_deflate.tif", 3},
+  };
+  auto thumbnailer = MakeThumbnailer();
+  for (const ColourCase& c : cases) {
+    SCOPED_TRACE(c.file);
+    std::vector<double> reference;
+    for (const auto& entry : manifest) {
+      if (entry["file"] == c.file) {
+        reference = entry["colour_check"]["reference_srgb_mean_rgb"].get<std::vector<double>>();
+      }
+    }
+    ASSERT_EQ(reference.size(), 3u);
+    Result<Thumbnails> result = thumbnailer->Make(ReadFile(kCorpus + c.file));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    Decoded d = DecodeOutput(result->outputs.back().bytes);
+    ASSERT_EQ(d.bands, 3);
+    for (int band = 0; band < 3; ++band) {
+      EXPECT_NEAR(d.means[band], reference[band], c.tolerance) << "band " << band;
+    }
+  }
+}
+
+TEST(VipsThumbnailerTest, GreyscaleSourcesStayNeutral) {
+  auto thumbnailer = MakeThumbnailer();
+  for (const char* file : {"jpeg/grayscale.jpg", "jpeg/grayscale_gray_icc.jpg"}) {
+    SCOPED_TRACE(file);
+    Result<Thumbnails> result = thumbnailer->Make(ReadFile(kCorpus + file));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    Decoded d = DecodeOutput(result->outputs.back().bytes);
+    for (double mean : d.means) EXPECT_NEAR(mean, d.means[0], 1.0);
+  }
+}
+
+// Counts libvips loader operations as they are built, independently of our code: a hook
+// on VipsObject's "postbuild" signal sees every loader libvips constructs.
+std::atomic<int> loaders_built{0};
+
+gboolean CountLoaders(GSignalInvocationHint*, guint n, const GValue* values, gpointer) {
+  if (n > 0 && G_VALUE_HOLDS_OBJECT(&values[0])) {
+    auto* object = static_cast<GObject*>(g_value_get_object(&values[0]));
+    if (object != nullptr && VIPS_IS_FOREIGN_LOAD(object)) ++loaders_built;
+  }
+  return TRUE;
+}
+
+TEST(VipsThumbnailerTest, DecodesTheSourceOnceWhateverTheNumberOfSizes) {
+  guint signal = g_signal_lookup("postbuild", VIPS_TYPE_OBJECT);
+  ASSERT_NE(signal, 0u);
+  gulong hook = g_signal_add_emission_hook(signal, 0, CountLoaders, nullptr, nullptr);
+
+  ThumbnailConfig one;
+  one.sizes = {ThumbnailConfig::DefaultSizes().back()};
+  ThumbnailConfig many;
+  many.sizes = ThumbnailConfig::DefaultSizes();
+  for (int w : {20, 75, 100, 200, 250}) {
+    ThumbnailSize extra;
+    extra.name = "w" + std::to_string(w);
+    extra.width = w;
+    many.sizes.push_back(extra);
+  }
+  std::string source = ReadFile(kCorpus + "jpeg/subsampling_444.jpg");
+
+  loaders_built = 0;
+  ASSERT_TRUE(MakeThumbnailer(one)->Make(source).ok());
+  int with_one = loaders_built.load();
+  loaders_built = 0;
+  Result<Thumbnails> result = MakeThumbnailer(many)->Make(source);
+  ASSERT_TRUE(result.ok());
+  int with_many = loaders_built.load();
+  g_signal_remove_emission_hook(signal, hook);
+
+  EXPECT_EQ(result->outputs.size(), 8u);
+  EXPECT_GT(with_one, 0) << "the hook saw no loader at all";
+  // Header read by the limits check, header and shrink-on-load decode inside thumbnail.
+  EXPECT_LE(with_one, 3);
+  EXPECT_EQ(with_many, with_one);
+}
+
+// A clock that moves one second each time it is read: the deadline passes during the
+// decode, after a few libvips progress callbacks, with no sleeping.
+class SteppingClock final : public Clock {
+ public:
+  int64_t NowMillis() const override { return now_.fetch_add(1000) + 1000; }
+  int64_t reads() const { return (now_.load() - 0) / 1000; }
+
+ private:
+  mutable std::atomic<int64_t> now_{0};
+};
+
+TEST(VipsThumbnailerTest, DeadlineStopsTheDecodeInsideLibvips) {
+  SteppingClock clock;
+  ThumbnailConfig config;
+  config.limits.timeout_s = 3;
+  auto thumbnailer = MakeThumbnailer(config, &clock);
+  Result<Thumbnails> result = thumbnailer->Make(ReadFile(kCorpus + "dims/large_8000x6000.jpg"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().reason(), "timeout") << result.status().ToString();
+  EXPECT_FALSE(result.status().retryable());
+  // Read once to set the deadline, then by eval callbacks until it passed.
+  EXPECT_GE(clock.reads(), 4);
+}
+
+TEST(VipsThumbnailerTest, LimitsAreCheckedBeforeDecoding) {
+  ThumbnailConfig config;
+  config.limits.max_bytes = 1000;
+  auto r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "webp/lossy.webp"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "too-large");
+
+  config = {};
+  config.limits.max_pixels = 1280 * 800 - 1;
+  r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "webp/lossy.webp"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "too-many-pixels");
+
+  config = {};
+  config.animated = true;
+  config.limits.max_frames = 5;
+  r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "gif/animated_6frames.gif"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "too-many-frames");
+}
+
+TEST(VipsThumbnailerTest, AnimationIsKeptOnlyWhenAsked) {
+  std::string gif = ReadFile(kCorpus + "gif/animated_6frames.gif");
+  auto still = MakeThumbnailer()->Make(gif);
+  ASSERT_TRUE(still.ok()) << still.status().ToString();
+  EXPECT_EQ(DecodeOutput(still->outputs[0].bytes).pages, 1);
+
+  ThumbnailConfig config;
+  config.animated = true;
+  for (const char* file : {"gif/animated_6frames.gif", "webp/animated_8frames.webp"}) {
+    SCOPED_TRACE(file);
+    auto moving = MakeThumbnailer(config)->Make(ReadFile(kCorpus + file));
+    ASSERT_TRUE(moving.ok()) << moving.status().ToString();
+    for (const Thumbnail& t : moving->outputs) {
+      Decoded d = DecodeOutput(t.bytes);
+      EXPECT_GT(d.pages, 1);
+      EXPECT_EQ(d.width, t.width);
+      EXPECT_EQ(d.height, t.height);
+    }
+  }
+}
+
+TEST(VipsThumbnailerTest, AutoFormatKeepsWebFormatsAndConvertsTheRest) {
+  struct Case {
+    const char* file;
+    const char* source;
+    const char* output;
+  };
+  const Case cases[] = {
+      {"jpeg/progressive.jpg", "jpeg", "jpeg"},
+      {"png/rgba_vignette.png", "png", "png"},
+      {"webp/lossy.webp", "webp", "webp"},
+      {"gif/static.gif", "gif", "gif"},
+      {"heif/photo.avif", "avif", "avif"},
+      {"heif/photo.heic", "heic", "jpeg"},
+      {"tiff/rgb_16bit_deflate.tif", "tiff", "jpeg"},
+      {"jxl/alpha_lossless.jxl", "jxl", "png"},
+      {"jxl/photo_lossy.jxl", "jxl", "jpeg"},
+      {"svg/viewbox_only_transparent.svg", "svg", "png"},
+      {"misc/png_named_jpg.jpg", "png", "png"},
+  };
+  auto thumbnailer = MakeThumbnailer();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file);
+    auto r = thumbnailer->Make(ReadFile(kCorpus + c.file));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->source_format, c.source);
+    EXPECT_EQ(r->outputs[0].format, c.output);
+  }
+  ThumbnailConfig config;
+  config.format = "webp";
+  auto r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "png/rgba_vignette.png"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outputs[0].format, "webp");
+  EXPECT_EQ(r->outputs[0].content_type, "image/webp");
+  EXPECT_EQ(DecodeOutput(r->outputs[0].bytes).bands, 4);
+}
+
+TEST(VipsThumbnailerTest, AlphaIsFlattenedForJpeg) {
+  ThumbnailConfig config;
+  config.format = "jpeg";
+  auto r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "png/rgba_binary_alpha.png"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(DecodeOutput(r->outputs[2].bytes).bands, 3);
+}
+
+TEST(VipsThumbnailerTest, CoverAndContainGiveExactBoxes) {
+  ThumbnailConfig config;
+  config.sizes.clear();
+  ThumbnailSize cover;
+  cover.name = "cover";
+  cover.width = 100;
+  cover.height = 100;
+  cover.fit = "cover";
+  ThumbnailSize attention = cover;
+  attention.name = "attention";
+  attention.gravity = "attention";
+  ThumbnailSize contain = cover;
+  contain.name = "contain";
+  contain.fit = "contain";
+  ThumbnailSize inside = cover;
+  inside.name = "inside";
+  inside.fit = "inside";
+  config.sizes = {cover, attention, contain, inside};
+  auto r =
+      MakeThumbnailer(config)->Make(ReadFile(kCorpus + "orientation/portrait_fallenleaf_6.jpg"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(r->outputs[i].size_name);
+    Decoded d = DecodeOutput(r->outputs[i].bytes);
+    EXPECT_EQ(d.width, 100);
+    EXPECT_EQ(d.height, 100);
+  }
+  // portrait_fallenleaf is 600x900 upright: inside a 100x100 box it is 67x100.
+  EXPECT_NEAR(r->outputs[3].width, 67, 1);
+  EXPECT_EQ(r->outputs[3].height, 100);
+}
+
+TEST(VipsThumbnailerTest, PolyglotPayloadIsNotCarriedOver) {
+  auto r = MakeThumbnailer()->Make(ReadFile(kCorpus + "reject/polyglot_jpeg_zip.jpg"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const Thumbnail& t : r->outputs) {
+    EXPECT_EQ(t.bytes.find("PK\x03\x04"), std::string::npos);
+    EXPECT_EQ(t.bytes.find("PK\x05\x06"), std::string::npos);
+  }
+}
+
+TEST(VipsThumbnailerTest, GarbageInputsAreClassified) {
+  auto thumbnailer = MakeThumbnailer();
+  EXPECT_EQ(thumbnailer->Make("").status().reason(), "not-an-image");
+  EXPECT_EQ(thumbnailer->Make("hello world").status().reason(), "not-an-image");
+  EXPECT_EQ(thumbnailer->Make("%PDF-1.4\n%junk").status().reason(), "unsupported-format");
+  // A valid signature followed by nothing.
+  std::string reason = thumbnailer->Make(std::string("\xff\xd8\xff\xe0", 4)).status().reason();
+  EXPECT_TRUE(reason == "corrupt" || reason == "truncated") << reason;
+}
+
+}  // namespace
+}  // namespace thumbflow
