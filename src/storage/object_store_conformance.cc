@@ -16,6 +16,7 @@ void ObjectStoreConformanceTest::SetUp() {
   Result<ObjectStoreUnderTest> made = GetParam().make();
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   under_test_ = std::move(made).value();
+  if (!under_test_.skip_reason.empty()) GTEST_SKIP() << under_test_.skip_reason;
 }
 
 void ObjectStoreConformanceTest::TearDown() {

@@ -30,6 +30,8 @@ struct ObjectStoreUnderTest {
   std::string bucket;
   // A bucket name that does not exist in this store.
   std::string missing_bucket = "thumbflow-no-such-bucket";
+  // Non-empty: the store cannot be made here (a peer is missing); the test is skipped.
+  std::string skip_reason;
 };
 
 struct ObjectStoreFactory {
