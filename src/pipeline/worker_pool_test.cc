@@ -1,0 +1,373 @@
+#include "pipeline/worker_pool.h"
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "core/metrics.h"
+#include "pipeline/pipeline_test_util.h"
+#include "queue/memory_queue.h"
+#include "storage/memory_store.h"
+
+namespace thumbflow::pipeline {
+namespace {
+
+using testing::CreatedRecord;
+using testing::FakeThumbnailer;
+using testing::FaultyStore;
+
+constexpr char kBucket[] = "images";
+
+// Waits for a condition that the pool brings about on its own threads. The bound only
+// keeps a broken build from hanging; no test asserts on how long anything takes.
+template <typename Predicate>
+bool WaitUntil(Predicate predicate) {
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  WorkerPoolTest() : memory_({kBucket}, &clock_), store_(memory_) {
+    QueueOptions queue_options;
+    queue_options.visibility_timeout_s = 60;
+    queue_options.max_receive_count = 3;
+    queue_ = MemoryQueue::Create(queue_options, clock_).value();
+    options_.workers = 2;
+    options_.visibility_timeout_s = 60;
+    options_.receive_wait_s = 1;
+    options_.grace_period = std::chrono::seconds(60);
+    options_.retry = {/*base_s=*/2, /*max_s=*/60, /*jitter=*/0};
+    options_.random_seed = 7;
+    options_.queue_stats_interval = std::chrono::milliseconds(0);
+  }
+
+  ~WorkerPoolTest() override {
+    thumbnailer_.OpenGate();
+    if (pool_) pool_->Shutdown(std::chrono::milliseconds(0));
+  }
+
+  void StartPool() {
+    Config config;
+    pool_ = std::make_unique<WorkerPool>(*queue_, store_, thumbnailer_,
+                                         RecordProcessorOptionsFromConfig(config), options_, clock_,
+                                         &registry_, LogSink{});
+    pool_->SetMessageObserver([this](const Message& m, const MessageResult& r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_.push_back({m, r});
+    });
+    ASSERT_TRUE(pool_->Start().ok());
+  }
+
+  size_t Finished() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return finished_.size();
+  }
+
+  std::string PutSource(const std::string& key, const std::string& bytes) {
+    auto info = memory_.Put(kBucket, key, bytes);
+    EXPECT_TRUE(info.ok());
+    return info->etag.substr(1, info->etag.size() - 2);
+  }
+
+  std::string Send(const std::vector<S3EventRecord>& records) {
+    return SendBody(BuildS3Event(records));
+  }
+  std::string SendBody(const std::string& body) {
+    auto id = queue_->Send({body, {}, 0});
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+
+  QueueStats Stats() { return queue_->Stats().value(); }
+
+  ManualClock clock_;
+  MemoryObjectStore memory_;
+  FaultyStore store_;
+  FakeThumbnailer thumbnailer_;
+  std::unique_ptr<MemoryQueue> queue_;
+  MetricsRegistry registry_;
+  WorkerPoolOptions options_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::mutex mu_;
+  std::vector<std::pair<Message, MessageResult>> finished_;
+};
+
+TEST_F(WorkerPoolTest, EveryRecordOfEveryMessageIsProcessed) {
+  int n = 0;
+  for (int m = 0; m < 6; ++m) {
+    std::vector<S3EventRecord> records;
+    for (int r = 0; r <= m % 3; ++r) {
+      std::string key = "uploads/m" + std::to_string(m) + "/r" + std::to_string(r) + ".jpg";
+      PutSource(key, key);
+      records.push_back(CreatedRecord(kBucket, key));
+      ++n;
+    }
+    Send(records);
+  }
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 6; }));
+  pool_->Shutdown();
+  EXPECT_EQ(thumbnailer_.calls(), n);
+  EXPECT_EQ(pool_->counters().deleted, 6);
+  for (int m = 0; m < 6; ++m) {
+    for (int r = 0; r <= m % 3; ++r) {
+      std::string key = "m" + std::to_string(m) + "/r" + std::to_string(r) + ".jpg";
+      EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/" + key).ok()) << key;
+    }
+  }
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.visible + stats.in_flight + stats.delayed + stats.dlq, 0);
+  std::string metrics = registry_.RenderText();
+  EXPECT_NE(metrics.find("thumbflow_pipeline_messages_total{action=\"delete\"} 6"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("thumbflow_pipeline_in_flight 0"), std::string::npos) << metrics;
+}
+
+TEST_F(WorkerPoolTest, TransientFailureBacksOffThenSucceeds) {
+  PutSource("uploads/x.jpg", "x");
+  std::atomic<int> failures_left{1};
+  store_.get_fault = [&](const std::string&) {
+    return failures_left.fetch_sub(1) > 0 ? UnavailableError("connection reset") : Status::Ok();
+  };
+  Send({CreatedRecord(kBucket, "uploads/x.jpg")});
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(finished_[0].second.action, MessageAction::kRetry);
+    EXPECT_EQ(finished_[0].second.reason, kReasonUnavailable);
+  }
+  // Back-off of the first receive: base 2 s, no jitter. Invisible until then.
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.visible, 0);
+  EXPECT_EQ(stats.in_flight, 1);
+  clock_.AdvanceMillis(1999);
+  EXPECT_EQ(Stats().visible, 0);
+  clock_.AdvanceMillis(1);
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 2; }));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(finished_[1].first.receive_count, 2);
+  EXPECT_EQ(finished_[1].second.action, MessageAction::kDelete);
+  EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/small/x.jpg").ok());
+}
+
+TEST_F(WorkerPoolTest, RepeatedTransientFailureEndsInTheDlqAfterMaxReceives) {
+  PutSource("uploads/x.jpg", "x");
+  store_.get_fault = [](const std::string&) { return UnavailableError("down"); };
+  Send({CreatedRecord(kBucket, "uploads/x.jpg")});
+  StartPool();
+  for (int delivery = 1; delivery <= 3; ++delivery) {
+    ASSERT_TRUE(WaitUntil([&] { return Finished() == static_cast<size_t>(delivery); }));
+    clock_.AdvanceSeconds(3600);
+  }
+  ASSERT_TRUE(WaitUntil([&] { return Stats().dlq == 1; }));
+  auto dead = queue_->ListDeadLetters(10).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reason, "max-receives");
+}
+
+TEST_F(WorkerPoolTest, PermanentFailureGoesToTheDlqWithItsReason) {
+  PutSource("uploads/broken.jpg", "fail:truncated");
+  std::string body = BuildS3Event({CreatedRecord(kBucket, "uploads/broken.jpg")});
+  SendBody(body);
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 1; }));
+  auto dead = queue_->ListDeadLetters(10).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reason, "truncated");
+  EXPECT_EQ(dead[0].body, body) << "a dead letter keeps the original body";
+  EXPECT_EQ(dead[0].receive_count, 1) << "permanent failures waste no retries";
+  EXPECT_FALSE(memory_.Head(kBucket, "thumbnails/small/broken.jpg").ok());
+}
+
+TEST_F(WorkerPoolTest, MalformedBodyGoesToTheDlq) {
+  SendBody("{\"hello\": 1}");
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 1; }));
+  auto dead = queue_->ListDeadLetters(10).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reason, "not-an-event");
+}
+
+TEST_F(WorkerPoolTest, GoneSourceAndTestEventAreAcknowledged) {
+  Send({CreatedRecord(kBucket, "uploads/deleted-before-processing.jpg")});
+  SendBody(BuildS3TestEvent(kBucket, clock_.NowMillis()));
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 2; }));
+  pool_->Shutdown();
+  EXPECT_EQ(pool_->counters().deleted, 2);
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.dlq, 0);
+  EXPECT_EQ(stats.visible + stats.in_flight, 0);
+  EXPECT_NE(registry_.RenderText().find(
+                "thumbflow_pipeline_records_failed_total{reason=\"source-missing\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(WorkerPoolTest, DuplicateDeliveryIsProcessedOnce) {
+  std::string etag = PutSource("uploads/x.jpg", "x");
+  std::string body = BuildS3Event({CreatedRecord(kBucket, "uploads/x.jpg", etag)});
+  SendBody(body);
+  SendBody(body);
+  options_.workers = 1;  // one after the other, so the second sees the first's outputs
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 2; }));
+  EXPECT_EQ(thumbnailer_.calls(), 1);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_TRUE(finished_[1].second.records.at(0).duplicate);
+  EXPECT_EQ(finished_[1].second.action, MessageAction::kDelete);
+}
+
+TEST_F(WorkerPoolTest, MultiRecordMessageWithOneRejectIsDeadLetteredAfterTheOthers) {
+  PutSource("uploads/a.jpg", "a");
+  PutSource("uploads/bad.jpg", "fail:not-an-image");
+  PutSource("uploads/c.jpg", "c");
+  Send({CreatedRecord(kBucket, "uploads/a.jpg"), CreatedRecord(kBucket, "uploads/bad.jpg"),
+        CreatedRecord(kBucket, "uploads/c.jpg")});
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 1; }));
+  EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/a.jpg").ok());
+  EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/c.jpg").ok());
+  auto dead = queue_->ListDeadLetters(10).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reason, "not-an-image");
+}
+
+TEST_F(WorkerPoolTest, ShutdownMakesUnfinishedMessagesVisibleAtOnce) {
+  for (int i = 0; i < 4; ++i) {
+    std::string key = "uploads/s" + std::to_string(i) + ".jpg";
+    PutSource(key, "x");
+    Send({CreatedRecord(kBucket, key)});
+  }
+  options_.workers = 1;
+  options_.max_in_flight = 3;
+  thumbnailer_.CloseGate();
+  StartPool();
+  thumbnailer_.WaitForEntered(1);
+  ASSERT_TRUE(WaitUntil([&] { return Stats().in_flight == 3; }));
+  // No grace: the running job is given back too, without waiting for it.
+  std::thread shutdown([&] { pool_->Shutdown(std::chrono::milliseconds(0)); });
+  bool all_visible = WaitUntil([&] { return Stats().visible == 4; });
+  thumbnailer_.OpenGate();
+  shutdown.join();
+  ASSERT_TRUE(all_visible) << "in_flight=" << Stats().in_flight;
+  EXPECT_EQ(pool_->counters().deleted, 0);
+  EXPECT_EQ(pool_->counters().released, 3);
+  EXPECT_EQ(thumbnailer_.calls(), 1);
+  // The abandoned job stopped before writing; it will be redone by the next delivery.
+  EXPECT_FALSE(memory_.Head(kBucket, "thumbnails/small/s0.jpg").ok());
+  EXPECT_EQ(Stats().visible, 4);
+}
+
+TEST_F(WorkerPoolTest, ShutdownLetsRunningJobsFinishWithinTheGracePeriod) {
+  PutSource("uploads/x.jpg", "x");
+  PutSource("uploads/y.jpg", "y");
+  Send({CreatedRecord(kBucket, "uploads/x.jpg")});
+  Send({CreatedRecord(kBucket, "uploads/y.jpg")});
+  options_.workers = 1;
+  options_.max_in_flight = 2;
+  thumbnailer_.CloseGate();
+  StartPool();
+  thumbnailer_.WaitForEntered(1);
+  ASSERT_TRUE(WaitUntil([&] { return Stats().in_flight == 2; }));
+  std::thread shutdown([&] { pool_->Shutdown(std::chrono::seconds(60)); });
+  // The message that was received but not started goes back at once ...
+  ASSERT_TRUE(WaitUntil([&] { return Stats().visible == 1; }));
+  // ... while the running one is finished and acknowledged.
+  thumbnailer_.OpenGate();
+  shutdown.join();
+  EXPECT_EQ(pool_->counters().deleted, 1);
+  EXPECT_EQ(pool_->counters().released, 1);
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.visible, 1);
+  EXPECT_EQ(stats.in_flight, 0);
+  EXPECT_EQ(thumbnailer_.calls(), 1);
+}
+
+TEST_F(WorkerPoolTest, HeartbeatExtendsTheVisibilityOfLongJobs) {
+  PutSource("uploads/slow.jpg", "x");
+  Send({CreatedRecord(kBucket, "uploads/slow.jpg")});
+  options_.workers = 1;
+  options_.visibility_timeout_s = 10;
+  options_.tick = std::chrono::hours(1);  // only the test's HeartbeatOnce() calls count
+  thumbnailer_.CloseGate();
+  StartPool();
+  thumbnailer_.WaitForEntered(1);
+  clock_.AdvanceSeconds(4);
+  EXPECT_EQ(pool_->HeartbeatOnce(), 0) << "not due before half the timeout";
+  clock_.AdvanceSeconds(1);
+  EXPECT_EQ(pool_->HeartbeatOnce(), 1);
+  clock_.AdvanceSeconds(9);  // 14 s after the receive: past the original 10 s timeout
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.visible, 0) << "the job's message must not be redelivered while it runs";
+  EXPECT_EQ(stats.in_flight, 1);
+  clock_.AdvanceSeconds(1);
+  EXPECT_EQ(pool_->HeartbeatOnce(), 1);
+  thumbnailer_.OpenGate();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 1; }));
+  EXPECT_EQ(pool_->counters().deleted, 1);
+  EXPECT_EQ(pool_->counters().heartbeats, 2);
+  EXPECT_NE(registry_.RenderText().find("thumbflow_pipeline_heartbeats_total 2"),
+            std::string::npos);
+}
+
+TEST_F(WorkerPoolTest, NeverHoldsMoreThanMaxInFlight) {
+  for (int i = 0; i < 8; ++i) {
+    std::string key = "uploads/f" + std::to_string(i) + ".jpg";
+    PutSource(key, "x");
+    Send({CreatedRecord(kBucket, key)});
+  }
+  options_.workers = 1;
+  options_.max_in_flight = 2;
+  thumbnailer_.CloseGate();
+  StartPool();
+  thumbnailer_.WaitForEntered(1);
+  ASSERT_TRUE(WaitUntil([&] { return pool_->counters().received == 2; }));
+  EXPECT_EQ(Stats().in_flight, 2);
+  EXPECT_EQ(Stats().visible, 6);
+  thumbnailer_.OpenGate();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 8; }));
+  EXPECT_EQ(pool_->counters().received, 8);
+}
+
+TEST_F(WorkerPoolTest, RunReturnsAfterRequestStop) {
+  Config config;
+  config.pipeline.workers = 1;
+  config.pipeline.receive_wait_s = 1;
+  config.pipeline.grace_period_s = 5;
+  WorkerPool pool(*queue_, store_, thumbnailer_, config, clock_, nullptr, LogSink{});
+  PutSource("uploads/x.jpg", "x");
+  Send({CreatedRecord(kBucket, "uploads/x.jpg")});
+  std::thread stopper([&] {
+    WaitUntil([&] { return pool.counters().deleted == 1; });
+    pool.RequestStop();
+  });
+  EXPECT_TRUE(pool.Run().ok());
+  stopper.join();
+  EXPECT_EQ(pool.counters().deleted, 1);
+}
+
+TEST(WorkerPoolOptionsTest, FromConfig) {
+  PipelineConfig config;
+  config.workers = 3;
+  config.grace_period_s = 2.5;
+  config.retry_base_s = 1;
+  WorkerPoolOptions options = WorkerPoolOptionsFromConfig(config);
+  EXPECT_EQ(options.workers, 3);
+  EXPECT_EQ(options.grace_period, std::chrono::milliseconds(2500));
+  EXPECT_EQ(options.retry.base_s, 1);
+  EXPECT_EQ(options.visibility_timeout_s, 60);
+  config.workers = 0;
+  EXPECT_GE(WorkerPoolOptionsFromConfig(config).workers, 1);
+}
+
+}  // namespace
+}  // namespace thumbflow::pipeline
