@@ -12,6 +12,8 @@ std::string ObjectStoreFactoryName(const ::testing::TestParamInfo<ObjectStoreFac
   return info.param.name;
 }
 
+void PrintTo(const ObjectStoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
 void ObjectStoreConformanceTest::SetUp() {
   Result<ObjectStoreUnderTest> made = GetParam().make();
   ASSERT_TRUE(made.ok()) << made.status().ToString();

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -40,6 +41,8 @@ struct ObjectStoreFactory {
 };
 
 std::string ObjectStoreFactoryName(const ::testing::TestParamInfo<ObjectStoreFactory>& info);
+// Shows the factory by name in test listings.
+void PrintTo(const ObjectStoreFactory& factory, std::ostream* os);
 
 class ObjectStoreConformanceTest : public ::testing::TestWithParam<ObjectStoreFactory> {
  protected:
