@@ -1,0 +1,115 @@
+#include "lambda/batch_handler.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace thumbflow::lambda {
+namespace {
+
+MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterSender* dead_letters,
+                         const SqsEventRecord& message, const std::function<bool()>& may_start) {
+  MessageOutcome outcome;
+  outcome.message_id = message.message_id;
+  if (!may_start()) {
+    outcome.disposition = Disposition::kRetry;
+    outcome.action = pipeline::MessageAction::kRelease;
+    outcome.reason = kReasonDeadline;
+    return outcome;
+  }
+  outcome.started = true;
+  pipeline::RecordContext context{message.message_id, message.receive_count};
+  pipeline::MessageOptions options;
+  options.may_start_record = may_start;
+  pipeline::MessageResult result =
+      pipeline::ProcessMessage(processor, message.body, context, options);
+  outcome.action = result.action;
+  outcome.reason = result.reason;
+  switch (result.action) {
+    case pipeline::MessageAction::kDelete:
+      outcome.disposition = Disposition::kDone;
+      break;
+    case pipeline::MessageAction::kRetry:
+      outcome.disposition = Disposition::kRetry;
+      break;
+    case pipeline::MessageAction::kRelease:
+      outcome.disposition = Disposition::kRetry;
+      if (outcome.reason.empty()) outcome.reason = kReasonDeadline;
+      break;
+    case pipeline::MessageAction::kDeadLetter: {
+      Status sent = dead_letters ? dead_letters->Send(message, result.reason)
+                                 : FailedPreconditionError("no dead-letter queue is configured");
+      if (sent.ok()) {
+        outcome.disposition = Disposition::kDeadLettered;
+      } else {
+        outcome.disposition = Disposition::kRetry;
+        outcome.detail = sent.message();
+      }
+      break;
+    }
+  }
+  return outcome;
+}
+
+void Log(const pipeline::LogSink& log, const MessageOutcome& outcome) {
+  if (!log || outcome.disposition == Disposition::kDone) return;
+  nlohmann::json line = {{"event", "lambda-message"},
+                         {"message_id", outcome.message_id},
+                         {"disposition", DispositionName(outcome.disposition)},
+                         {"action", pipeline::MessageActionName(outcome.action)},
+                         {"reason", outcome.reason}};
+  if (!outcome.detail.empty()) line["detail"] = outcome.detail;
+  log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace
+
+const char* DispositionName(Disposition disposition) {
+  switch (disposition) {
+    case Disposition::kDone:
+      return "done";
+    case Disposition::kDeadLettered:
+      return "dead-lettered";
+    case Disposition::kRetry:
+      return "retry";
+  }
+  return "unknown";
+}
+
+BatchResult HandleSqsBatch(const pipeline::RecordProcessor& processor,
+                           DeadLetterSender* dead_letters, const Clock& clock, int64_t deadline_ms,
+                           const std::vector<SqsEventRecord>& messages, const BatchOptions& options,
+                           const pipeline::LogSink& log) {
+  const std::function<bool()> may_start = [&clock, deadline_ms, &options] {
+    return deadline_ms - clock.NowMillis() >= options.deadline_margin_ms;
+  };
+  BatchResult batch;
+  if (messages.empty()) return batch;
+  batch.messages.resize(messages.size());
+  // Messages are handed out in event order, so under a deadline the earliest are done.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < messages.size(); i = next.fetch_add(1)) {
+      batch.messages[i] = HandleOne(processor, dead_letters, messages[i], may_start);
+      Log(log, batch.messages[i]);
+    }
+  };
+  int threads = std::clamp<int>(options.concurrency, 1, static_cast<int>(messages.size()));
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::jthread> pool;
+    pool.reserve(threads);
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+  }
+  for (const auto& outcome : batch.messages) {
+    if (outcome.disposition == Disposition::kRetry) {
+      batch.failed_message_ids.push_back(outcome.message_id);
+    }
+  }
+  return batch;
+}
+
+}  // namespace thumbflow::lambda

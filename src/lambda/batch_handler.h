@@ -1,0 +1,72 @@
+// HandleSqsBatch: one Lambda invocation's SQS batch -> which messages Lambda must retry.
+//
+// Every message goes through pipeline::ProcessMessage (the same per-message and per-record
+// code as `thumbflow worker`), then:
+//   delete (ok, skipped, gone, test event) ....... done, not listed
+//   dead-letter (permanent: not an image, ...) ... sent to the DLQ with the reason, not
+//                                                   listed; listed when it cannot be sent
+//                                                   (no DLQ, or the send failed)
+//   retry (transient) ............................. listed
+//   release (deadline reached before a record) ... listed
+// Messages whose turn comes when less than `deadline_margin_ms` is left before the
+// invocation's deadline are not started and are listed; ProcessMessage asks the same
+// question before each record, so a message is never cut in the middle of a record by the
+// deadline check (a record already running finishes or fails on its own timeouts).
+//
+// Thread-safety: HandleSqsBatch may run concurrently with itself if its arguments allow it
+// (the processor and the sender are thread-safe by contract).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "lambda/dead_letters.h"
+#include "lambda/sqs_event.h"
+#include "pipeline/message_processor.h"
+
+namespace thumbflow::lambda {
+
+struct BatchOptions {
+  // No record starts once deadline - now < this margin: the time a record may need to
+  // finish (fetch, decode, write), plus the answer to the Runtime API.
+  int64_t deadline_margin_ms = 3'000;
+  // Messages processed at once (each on its own thread); 1: one after the other.
+  int concurrency = 1;
+};
+
+enum class Disposition {
+  kDone,          // acknowledged (Lambda deletes it)
+  kDeadLettered,  // in the DLQ with its reason (Lambda deletes it from the source queue)
+  kRetry,         // listed in batchItemFailures
+};
+
+// "done", "dead-lettered", "retry".
+const char* DispositionName(Disposition disposition);
+
+struct MessageOutcome {
+  std::string message_id;
+  Disposition disposition = Disposition::kDone;
+  pipeline::MessageAction action = pipeline::MessageAction::kDelete;
+  std::string reason;  // the pipeline's reason, or "deadline" for messages not started
+  std::string detail;  // why a dead letter could not be sent, for the log
+  bool started = false;
+};
+
+struct BatchResult {
+  std::vector<MessageOutcome> messages;         // one per event record, in event order
+  std::vector<std::string> failed_message_ids;  // kRetry ones, in event order
+};
+
+// Reason of a message the deadline kept from starting.
+inline constexpr char kReasonDeadline[] = "deadline";
+
+// `dead_letters` may be null (no DLQ: permanent failures are listed for retry). `log` gets
+// one JSON line per message that is not simply done (may be empty).
+BatchResult HandleSqsBatch(const pipeline::RecordProcessor& processor,
+                           DeadLetterSender* dead_letters, const Clock& clock, int64_t deadline_ms,
+                           const std::vector<SqsEventRecord>& messages, const BatchOptions& options,
+                           const pipeline::LogSink& log = {});
+
+}  // namespace thumbflow::lambda
