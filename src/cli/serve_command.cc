@@ -1,7 +1,173 @@
+// `thumbflow serve`: the embedded mode. Opens the store and the queue in the data folder,
+// serves the S3-compatible endpoint, and (with --workers N > 0) runs the worker pool, until
+// SIGTERM or SIGINT; then stops accepting, drains requests in flight and exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
 #include "cli/cli.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "queue/sqlite_queue.h"
+#include "server/endpoint_credentials.h"
+#include "server/http_server.h"
+#include "server/local_backend.h"
+#include "server/s3_handler.h"
+#include "sqlite/database.h"
+#include "storage/local_store.h"
 
 namespace thumbflow::cli {
+namespace {
 
-void RegisterServeCommand(CLI::App&, CliContext&) {}
+// The system clock shifted by a fixed offset: a hidden test option, so integration tests
+// can check signature expiry and clock skew without sleeping.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(int64_t offset_ms) : offset_ms_(offset_ms) {}
+  int64_t NowMillis() const override { return system_.NowMillis() + offset_ms_; }
+
+ private:
+  SystemClock system_;
+  int64_t offset_ms_;
+};
+
+struct ServeOptions {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:9000";
+  int workers = 0;
+  std::string config_path;
+  int64_t clock_offset_s = 0;
+};
+
+std::string EnvOrEmpty(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+int RunServe(const ServeOptions& opts) {
+  // Block the stop signals before any thread starts, so only sigwait() below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Result<Config> config = LoadConfigOrDefault(opts.config_path);
+  if (!config.ok()) return ReportFailure(config.status());
+  if (opts.data_dir.empty()) return ReportUsage("serve: --data is required");
+  size_t colon = opts.listen.rfind(':');
+  if (colon == std::string::npos) return ReportUsage("serve: --listen must be HOST:PORT");
+  std::string host = opts.listen.substr(0, colon);
+  int port = std::atoi(opts.listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535 || host.empty()) {
+    return ReportUsage("serve: --listen must be HOST:PORT");
+  }
+  if (opts.workers < 0) return ReportUsage("serve: --workers must be >= 0");
+
+  std::error_code ec;
+  std::filesystem::create_directories(opts.data_dir, ec);
+  std::string staging = opts.data_dir + "/multipart/tmp";
+  // Parts being received when the last process stopped are garbage: start clean.
+  std::filesystem::remove_all(staging, ec);
+  std::filesystem::create_directories(staging, ec);
+  if (ec) return ReportFailure(InternalError("create " + staging + ": " + ec.message()));
+
+  OffsetClock clock(opts.clock_offset_s * 1000);
+  Result<std::shared_ptr<sqlite::Database>> db =
+      sqlite::Database::Open(opts.data_dir + "/thumbflow.db");
+  if (!db.ok()) return ReportFailure(db.status());
+  LocalStoreOptions store_options;
+  store_options.notifications = config->store.notifications;
+  store_options.default_bucket = config->store.default_bucket;
+  store_options.max_object_bytes = config->store.max_object_bytes;
+  store_options.fsync = config->store.fsync;
+  store_options.region = config->store.region;
+  Result<std::unique_ptr<LocalObjectStore>> store =
+      LocalObjectStore::Open(*db, opts.data_dir, store_options, clock);
+  if (!store.ok()) return ReportFailure(store.status());
+  QueueOptions queue_options;
+  queue_options.name = config->queue.name;
+  queue_options.visibility_timeout_s = config->queue.visibility_timeout_s;
+  queue_options.max_receive_count = config->queue.max_receive_count;
+  queue_options.retention_s = config->queue.retention_s;
+  queue_options.dlq_retention_s = config->queue.dlq_retention_s;
+  queue_options.max_body_bytes = config->queue.max_body_bytes;
+  Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(*db, queue_options, clock);
+  if (!queue.ok()) return ReportFailure(queue.status());
+
+  Result<server::EndpointCredentials> credentials = server::LoadEndpointCredentials(
+      EnvOrEmpty("THUMBFLOW_ACCESS_KEY_ID"), EnvOrEmpty("THUMBFLOW_SECRET_ACCESS_KEY"),
+      config->server.access_key_id, config->server.secret_access_key, opts.data_dir);
+  if (!credentials.ok()) return ReportFailure(credentials.status());
+
+  MetricsRegistry metrics;
+  server::LocalBackend backend(store->get(), staging);
+  server::S3HandlerOptions handler_options;
+  handler_options.access_key_id = credentials->access_key_id;
+  handler_options.secret_access_key = credentials->secret_access_key;
+  handler_options.region = config->server.region;
+  handler_options.virtual_host_domains = config->server.virtual_host_domains;
+  handler_options.public_read_prefixes = config->server.public_read_prefixes;
+  handler_options.max_put_bytes =
+      std::min(config->server.max_put_bytes, config->store.max_object_bytes);
+  server::S3Handler handler(handler_options, &backend, &clock, &metrics);
+
+  server::HttpServerOptions http;
+  http.host = host;
+  http.port = static_cast<uint16_t>(port);
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  http.threads = config->server.threads > 0 ? config->server.threads : std::max(4, 2 * cores);
+  http.max_header_bytes = static_cast<uint32_t>(config->server.max_header_bytes);
+  http.max_body_bytes = static_cast<uint64_t>(handler_options.max_put_bytes) + (64ull << 20);
+  http.header_timeout_ms = config->server.header_timeout_s * 1000;
+  http.idle_timeout_ms = config->server.idle_timeout_s * 1000;
+  http.max_connections = config->server.max_connections;
+  server::HttpServer server(http, &handler, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) return ReportFailure(started);
+
+  // ---- worker pool ---------------------------------------------------------------------
+  // When opts.workers > 0, the pipeline's WorkerPool is started here on queue->get() and
+  // store->get() (same process, same database, so an upload's event wakes a waiting
+  // receive at once), with `metrics` and `clock`, and stopped after server.Stop() below.
+  // Wiring is done by the lead; until then --workers N > 0 only serves the endpoint.
+  if (opts.workers > 0) {
+    std::fprintf(stderr, "thumbflow: worker pool not wired yet; serving the endpoint only\n");
+  }
+
+  std::fprintf(stderr,
+               "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s)\n"
+               "thumbflow: credentials: %s%s\n",
+               host.c_str(), server.port(), opts.data_dir.c_str(),
+               config->store.default_bucket.c_str(), credentials->source.c_str(),
+               credentials->generated ? " (generated; profile [thumbflow])" : "");
+  std::fflush(stderr);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::fprintf(stderr, "thumbflow: signal %d, draining\n", signal_number);
+  server.Stop();
+  std::fprintf(stderr, "thumbflow: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
+  auto opts = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the embedded store's S3 endpoint (and workers)");
+  cmd->add_option("--data", opts->data_dir, "Data folder (store, queue, credentials)")->required();
+  cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (port 0: any free port)");
+  cmd->add_option("--workers", opts->workers, "Worker threads; 0: store and endpoint only");
+  cmd->add_option("--config", opts->config_path, "Config file (TOML)");
+  // Test-only: shifts the server's clock (signature expiry and skew checks).
+  cmd->add_option("--clock-offset-seconds", opts->clock_offset_s)->group("");
+  cmd->callback([opts, &ctx] { ctx.exit_code = RunServe(*opts); });
+}
 
 }  // namespace thumbflow::cli

@@ -9,7 +9,6 @@ Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
   RETURN_IF_ERROR(r.String("access_key_id", &out->access_key_id));
   RETURN_IF_ERROR(r.String("secret_access_key", &out->secret_access_key));
   RETURN_IF_ERROR(r.String("region", &out->region));
-  RETURN_IF_ERROR(r.String("default_bucket", &out->default_bucket));
   RETURN_IF_ERROR(r.StringList("virtual_host_domains", &out->virtual_host_domains));
   RETURN_IF_ERROR(r.StringList("public_read_prefixes", &out->public_read_prefixes));
   RETURN_IF_ERROR(r.Int("max_put_bytes", &out->max_put_bytes, 1, int64_t{5} << 40));

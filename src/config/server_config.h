@@ -5,7 +5,6 @@
 //   secret_access_key = "..."      # THUMBFLOW_SECRET_ACCESS_KEY, else DIR/credentials
 //   region = "us-east-1"           # reported by GetBucketLocation; signatures of any region
 //                                  # are accepted
-//   default_bucket = "images"      # created at start
 //   virtual_host_domains = ["localhost"]  # bucket.<domain>[:port] selects the bucket
 //   public_read_prefixes = []      # "bucket/prefix" allowing anonymous GET/HEAD
 //   max_put_bytes = 5368709120     # single PUT (and part) size limit
@@ -28,7 +27,6 @@ struct ServerConfig {
   std::string access_key_id;
   std::string secret_access_key;
   std::string region = "us-east-1";
-  std::string default_bucket = "images";
   std::vector<std::string> virtual_host_domains = {"localhost"};
   std::vector<std::string> public_read_prefixes;
   int64_t max_put_bytes = int64_t{5} << 30;
