@@ -25,7 +25,7 @@
 namespace thumbflow {
 namespace {
 
-constexpr int kRounds = 8;
+constexpr int kRounds = 12;
 constexpr int kThreads = 4;
 constexpr int kKeys = 40;  // key n is written only by thread n % kThreads
 
@@ -102,9 +102,10 @@ TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
       RunChild(dir.path(), round, fds[1]);
     }
     ::close(fds[1]);
-    // Kill after a random number of acknowledged puts plus a random sub-millisecond delay,
-    // so the kill lands anywhere in the write path.
-    const int kill_after = 5 + static_cast<int>(rng() % 120);
+    // Kill after a random number of acknowledged puts plus a random delay of up to about
+    // one put (the writers move in step with the group commit, so without the delay kills
+    // would cluster just after a commit), so the kill lands anywhere in the write path.
+    const int kill_after = 3 + static_cast<int>(rng() % 50);
     int acked_this_round = 0;
     bool killed = false;
     std::string pending;
@@ -129,7 +130,7 @@ TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
         }
       }
       if (!killed && acked_this_round >= kill_after) {
-        ::usleep(rng() % 800);
+        ::usleep(rng() % 30000);
         ::kill(pid, SIGKILL);
         killed = true;
       }
@@ -141,7 +142,7 @@ TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
         << "child ended on its own: " << wstatus;
     total_acked += acked_this_round;
   }
-  ASSERT_GT(total_acked, kRounds * 5);
+  ASSERT_GT(total_acked, kRounds * 3);
 
   // Reopen: the store sweeps, then everything is checked against the history.
   SystemClock clock;  // the child stamped its messages with real time
