@@ -33,16 +33,18 @@ Status ParsePipelineConfig(FieldReader& root, PipelineConfig* out) {
     RETURN_IF_ERROR(r.Int("workers", &out->workers, 0, 1024));
     RETURN_IF_ERROR(r.Int("vips_threads", &out->vips_threads, 1, 256));
     RETURN_IF_ERROR(r.Int("max_in_flight", &out->max_in_flight, 0, 10000));
-    // SQS allows 0..43200; below 2 s a heartbeat at half the timeout cannot keep up.
-    RETURN_IF_ERROR(r.Int("visibility_timeout", &out->visibility_timeout_s, 2, 43200));
+    // SQS allows up to 43200; below 2 s a heartbeat at half the timeout cannot keep up.
+    RETURN_IF_ERROR(r.Int("visibility_timeout", &out->visibility_timeout_s, 0, 43200));
+    if (out->visibility_timeout_s == 1) {
+      return r.Error("visibility_timeout", "must be 0 (the queue's) or at least 2 seconds");
+    }
     RETURN_IF_ERROR(r.Int("heartbeat", &out->heartbeat_s, 0, 43200));
-    RETURN_IF_ERROR(r.Int("receive_wait", &out->receive_wait_s, 0, 20));
     RETURN_IF_ERROR(r.Double("grace_period", &out->grace_period_s, 0, 3600));
     RETURN_IF_ERROR(r.Double("retry_base", &out->retry_base_s, 0, 43200));
     RETURN_IF_ERROR(r.Double("retry_max", &out->retry_max_s, 0, 43200));
     RETURN_IF_ERROR(r.Double("retry_jitter", &out->retry_jitter, 0, 1));
     RETURN_IF_ERROR(r.StringList("suffixes", &out->suffixes));
-    if (out->heartbeat_s >= out->visibility_timeout_s) {
+    if (out->visibility_timeout_s > 0 && out->heartbeat_s >= out->visibility_timeout_s) {
       return r.Error("heartbeat", "must be shorter than pipeline.visibility_timeout");
     }
     if (out->retry_max_s < out->retry_base_s) {

@@ -4,14 +4,16 @@
 //   workers = 0              # images processed at once; 0: one per CPU core
 //   vips_threads = 1         # libvips threads per image (1: parallelism comes from workers)
 //   max_in_flight = 0        # messages held at once (received, not finished); 0: 2 x workers
-//   visibility_timeout = 60  # seconds requested on every receive
+//   visibility_timeout = 0   # seconds requested on every receive; 0: [queue] visibility_timeout_s
 //   heartbeat = 0            # seconds between visibility extensions; 0: half the timeout
-//   receive_wait = 20        # long-poll seconds (capped at the grace period)
 //   grace_period = 25        # seconds to finish in-flight work on SIGTERM/SIGINT
 //   retry_base = 2           # transient failures: visible again after base * 2^(n-1) s ...
 //   retry_max = 300          # ... at most this many seconds ...
 //   retry_jitter = 0.5       # ... of which this fraction is random (0: none, 1: full jitter)
 //   suffixes = [".jpg", ...] # keys the workers process (case-insensitive); [] accepts all
+//
+// The long-poll wait of the workers' receives is [queue] receive_wait_s (capped at the
+// grace period, so an idle worker still stops in time).
 //
 //   [output]
 //   prefix = "thumbnails/"   # thumbnails go to {prefix}{size}/{path}
@@ -39,10 +41,9 @@ struct PipelineConfig {
 
   int workers = 0;  // 0: the number of CPU cores
   int vips_threads = 1;
-  int max_in_flight = 0;  // 0: twice the workers
-  int visibility_timeout_s = 60;
-  int heartbeat_s = 0;  // 0: half the visibility timeout
-  int receive_wait_s = 20;
+  int max_in_flight = 0;         // 0: twice the workers
+  int visibility_timeout_s = 0;  // 0: [queue] visibility_timeout_s
+  int heartbeat_s = 0;           // 0: half the visibility timeout
   double grace_period_s = 25;
   double retry_base_s = 2;
   double retry_max_s = 300;

@@ -28,13 +28,16 @@ std::vector<std::vector<T>> Chunks(const std::vector<T>& items) {
 
 }  // namespace
 
-WorkerPoolOptions WorkerPoolOptionsFromConfig(const PipelineConfig& config) {
+WorkerPoolOptions WorkerPoolOptionsFromConfig(const Config& full) {
+  const PipelineConfig& config = full.pipeline;
   WorkerPoolOptions options;
   options.workers = EffectiveWorkers(config);
   options.max_in_flight = config.max_in_flight;
-  options.visibility_timeout_s = config.visibility_timeout_s;
+  options.visibility_timeout_s = config.visibility_timeout_s > 0
+                                     ? config.visibility_timeout_s
+                                     : std::max(2, full.queue.visibility_timeout_s);
   options.heartbeat_s = config.heartbeat_s;
-  options.receive_wait_s = config.receive_wait_s;
+  options.receive_wait_s = full.queue.receive_wait_s;
   options.grace_period =
       std::chrono::milliseconds(static_cast<int64_t>(std::llround(config.grace_period_s * 1000)));
   options.retry = {config.retry_base_s, config.retry_max_s, config.retry_jitter};
@@ -45,7 +48,7 @@ WorkerPool::WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thum
                        const Config& config, const Clock& clock, MetricsRegistry* metrics,
                        LogSink log, ObjectStore* output_store)
     : WorkerPool(queue, store, thumbnailer, RecordProcessorOptionsFromConfig(config),
-                 WorkerPoolOptionsFromConfig(config.pipeline), clock, metrics, std::move(log),
+                 WorkerPoolOptionsFromConfig(config), clock, metrics, std::move(log),
                  output_store) {}
 
 WorkerPool::WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer,
@@ -64,7 +67,7 @@ WorkerPool::WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thum
   if (options_.max_in_flight <= 0) options_.max_in_flight = 2 * options_.workers;
   options_.max_in_flight = std::max(options_.max_in_flight, options_.workers);
   options_.visibility_timeout_s = std::max(1, options_.visibility_timeout_s);
-  if (options_.heartbeat_s <= 0) {
+  if (options_.heartbeat_s <= 0 || options_.heartbeat_s >= options_.visibility_timeout_s) {
     options_.heartbeat_s = std::max(1, options_.visibility_timeout_s / 2);
   }
   // A long poll outlasting the grace period would delay the exit.

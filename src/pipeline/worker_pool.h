@@ -63,7 +63,6 @@
 namespace thumbflow {
 
 struct Config;
-struct PipelineConfig;
 
 namespace pipeline {
 
@@ -82,9 +81,9 @@ struct WorkerPoolOptions {
   std::chrono::milliseconds tick{500};
 };
 
-// From [pipeline]: workers (0: cores), max_in_flight, visibility_timeout, heartbeat,
-// receive_wait, grace_period, retry_*.
-WorkerPoolOptions WorkerPoolOptionsFromConfig(const PipelineConfig& config);
+// From [pipeline]: workers (0: cores), max_in_flight, visibility_timeout (0: [queue]
+// visibility_timeout_s), heartbeat, grace_period, retry_*; from [queue]: receive_wait_s.
+WorkerPoolOptions WorkerPoolOptionsFromConfig(const Config& config);
 
 // Counts since Start(), for tests and `status`-like callers.
 struct WorkerPoolCounters {

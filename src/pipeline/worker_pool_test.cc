@@ -341,7 +341,7 @@ TEST_F(WorkerPoolTest, NeverHoldsMoreThanMaxInFlight) {
 TEST_F(WorkerPoolTest, RunReturnsAfterRequestStop) {
   Config config;
   config.pipeline.workers = 1;
-  config.pipeline.receive_wait_s = 1;
+  config.queue.receive_wait_s = 1;
   config.pipeline.grace_period_s = 5;
   WorkerPool pool(*queue_, store_, thumbnailer_, config, clock_, nullptr, LogSink{});
   PutSource("uploads/x.jpg", "x");
@@ -356,17 +356,44 @@ TEST_F(WorkerPoolTest, RunReturnsAfterRequestStop) {
 }
 
 TEST(WorkerPoolOptionsTest, FromConfig) {
-  PipelineConfig config;
-  config.workers = 3;
-  config.grace_period_s = 2.5;
-  config.retry_base_s = 1;
-  WorkerPoolOptions options = WorkerPoolOptionsFromConfig(config);
+  auto parsed = ParseConfig(
+      "[pipeline]\nworkers = 3\ngrace_period = 2.5\nretry_base = 1\n"
+      "[queue]\nvisibility_timeout_s = 90\nreceive_wait_s = 5\n",
+      "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  WorkerPoolOptions options = WorkerPoolOptionsFromConfig(*parsed);
   EXPECT_EQ(options.workers, 3);
   EXPECT_EQ(options.grace_period, std::chrono::milliseconds(2500));
   EXPECT_EQ(options.retry.base_s, 1);
-  EXPECT_EQ(options.visibility_timeout_s, 60);
-  config.workers = 0;
+  EXPECT_EQ(options.visibility_timeout_s, 90);
+  EXPECT_EQ(options.receive_wait_s, 5);
+  Config config;
+  config.pipeline.workers = 0;
+  config.pipeline.visibility_timeout_s = 30;
   EXPECT_GE(WorkerPoolOptionsFromConfig(config).workers, 1);
+  EXPECT_EQ(WorkerPoolOptionsFromConfig(config).visibility_timeout_s, 30);
+}
+
+TEST(PipelineConfigTest, FieldsAndErrors) {
+  auto parsed = ParseConfig(
+      "[output]\nprefix = \"thumbs/\"\nbucket = \"out\"\nupload_prefix = \"in/\"\n"
+      "[pipeline]\nsuffixes = [\".png\"]\nmax_in_flight = 4\n",
+      "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->pipeline.output_prefix, "thumbs/");
+  EXPECT_EQ(parsed->pipeline.output_bucket, "out");
+  EXPECT_EQ(parsed->pipeline.upload_prefix, "in/");
+  EXPECT_EQ(parsed->pipeline.suffixes, std::vector<std::string>{".png"});
+  EXPECT_EQ(parsed->pipeline.max_in_flight, 4);
+  for (const char* bad : {"[output]\nprefix = \"thumbs\"\n", "[pipeline]\nworkers = -1\n",
+                          "[pipeline]\nbogus = 1\n", "[pipeline]\nretry_jitter = 2\n",
+                          "[pipeline]\nvisibility_timeout = 10\nheartbeat = 10\n"}) {
+    auto r = ParseConfig(bad, "test");
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  auto r = ParseConfig("[pipeline]\nworkers = -1\n", "test");
+  EXPECT_NE(r.status().message().find("pipeline.workers"), std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace
