@@ -262,8 +262,10 @@ class ChunkSigner {
 
   // Signature of the next chunk; call with "" for the final chunk.
   std::string SignChunk(std::string_view data);
-  // The chunk in wire form (signs it).
-  std::string EncodeChunk(std::string_view data);
+  // The chunk in wire form (signs it). The final chunk is EncodeChunk("") without trailers,
+  // "0;chunk-signature=sig\r\n\r\n"; with trailers pass trailers_follow = true, which leaves
+  // out the last CRLF, and append EncodeTrailer().
+  std::string EncodeChunk(std::string_view data, bool trailers_follow = false);
   // Signature over `trailers` (after the final chunk).
   std::string SignTrailer(const HttpHeaders& trailers);
   // "name:value\r\n"... "x-amz-trailer-signature:sig\r\n\r\n" (signs it).

@@ -1,2 +1,0 @@
-// Replaced as the aws module is written.
-namespace thumbflow {}
