@@ -1,7 +1,234 @@
+// `thumbflow worker`: the cloud mode. SQS long polling, S3 for sources and thumbnails,
+// libvips, and the pipeline's WorkerPool; any number of these processes may share a queue.
+//
+//   thumbflow worker [--config FILE] [--queue-url URL] [--dlq-url URL] [--region R]
+//                    [--metrics-listen HOST:PORT] [--workers N]
+//
+// The queue is --queue-url (a URL or a name). The DLQ is --dlq-url, else the dead-letter
+// target of the queue's RedrivePolicy; with neither, permanent failures are left to be
+// retried (SqsQueue::Fail says so in the log). Credentials come from the AWS chain
+// (environment, profile, container, IMDS); endpoints and region from [aws] and the AWS_*
+// variables (aws/aws_settings.h). SIGTERM / SIGINT: stop receiving, finish within
+// [pipeline] grace_period, give the rest back at once, exit 0.
+//
+// --metrics-listen serves GET /metrics (Prometheus text), /healthz (alive) and /readyz
+// (200 while receiving, 503 once stopping).
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "aws/aws_settings.h"
+#include "aws/credentials.h"
+#include "aws/http_client.h"
+#include "aws/s3_store.h"
+#include "aws/sqs_queue.h"
 #include "cli/cli.h"
+#include "core/metrics.h"
+#include "image/vips_runtime.h"
+#include "image/vips_thumbnailer.h"
+#include "pipeline/stop_signal.h"
+#include "pipeline/worker_pool.h"
+#include "server/http_server.h"
 
 namespace thumbflow::cli {
+namespace {
 
-void RegisterWorkerCommand(CLI::App&, CliContext&) {}
+struct WorkerFlags {
+  std::string config_path;
+  std::string queue_url;
+  std::string dlq_url;
+  std::string region;
+  std::string metrics_listen;
+  int workers = 0;
+};
+
+// GET /metrics, /healthz, /readyz; everything else 404.
+class MetricsHandler final : public server::HttpHandler {
+ public:
+  MetricsHandler(MetricsRegistry& registry, const std::atomic<bool>& ready)
+      : registry_(registry), ready_(ready) {}
+
+  std::unique_ptr<server::HttpExchange> Begin(const server::HttpRequestHead& head,
+                                              server::HttpReply* early) override {
+    std::string path = head.target.substr(0, head.target.find('?'));
+    early->close = head.has_body();
+    if (head.method != "GET" && head.method != "HEAD") {
+      *early = Text(405, "method not allowed\n");
+    } else if (path == "/metrics") {
+      *early = Text(200, registry_.RenderText());
+      early->headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
+    } else if (path == "/healthz") {
+      *early = Text(200, "ok\n");
+    } else if (path == "/readyz") {
+      *early = ready_.load() ? Text(200, "ready\n") : Text(503, "not ready\n");
+    } else {
+      *early = Text(404, "not found\n");
+    }
+    early->head = head.method == "HEAD";
+    return nullptr;
+  }
+
+  server::HttpReply TransportError(int status, std::string_view,
+                                   std::string_view message) override {
+    return Text(status, std::string(message) + "\n");
+  }
+
+ private:
+  static server::HttpReply Text(int status, std::string body) {
+    server::HttpReply reply;
+    reply.status = status;
+    reply.headers = {{"Content-Type", "text/plain; charset=utf-8"}};
+    reply.body = std::move(body);
+    return reply;
+  }
+
+  MetricsRegistry& registry_;
+  const std::atomic<bool>& ready_;
+};
+
+// "host:port", ":port" or "port" -> options; InvalidArgument otherwise.
+Status ParseListen(const std::string& text, server::HttpServerOptions* options) {
+  std::string host = "127.0.0.1";
+  std::string port = text;
+  size_t colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    if (colon > 0) host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (!host.empty() && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int value = -1;
+  try {
+    size_t used = 0;
+    value = std::stoi(port, &used);
+    if (used != port.size()) value = -1;
+  } catch (const std::exception&) {
+    value = -1;
+  }
+  if (value < 0 || value > 65535) {
+    return InvalidArgumentError("--metrics-listen: expected HOST:PORT, got \"" + text + "\"");
+  }
+  options->host = host;
+  options->port = static_cast<uint16_t>(value);
+  options->threads = 1;
+  options->max_connections = 64;
+  options->drain_timeout_ms = 1000;
+  return Status::Ok();
+}
+
+int RunWorker(const WorkerFlags& flags) {
+  // Before any thread exists, so that only the signal thread receives SIGTERM/SIGINT.
+  pipeline::StopSignal stop_signal;
+
+  auto loaded = LoadConfigOrDefault(flags.config_path);
+  if (!loaded.ok()) return ReportFailure(loaded.status());
+  Config config = std::move(loaded).value();
+  if (!flags.region.empty()) config.aws.region = flags.region;
+  if (flags.workers > 0) config.pipeline.workers = flags.workers;
+  if (flags.queue_url.empty()) return ReportUsage("worker: --queue-url is required");
+  server::HttpServerOptions listen_options;
+  if (!flags.metrics_listen.empty()) {
+    Status s = ParseListen(flags.metrics_listen, &listen_options);
+    if (!s.ok()) return ReportFailure(s);
+  }
+
+  SystemClock clock;
+  aws::Environment env = aws::EnvironmentForConfig(config.aws, aws::ProcessEnvironment());
+  auto settings = aws::ResolveAwsSettings(config.aws, env);
+  if (!settings.ok()) return ReportFailure(settings.status());
+  std::shared_ptr<aws::CredentialsProvider> credentials =
+      aws::NewDefaultCredentialsChain(env, &clock);
+  aws::CurlHttpClientOptions http_options;
+  http_options.connect_timeout_ms = settings->connect_timeout_ms;
+  // A long poll holds the request open for up to 20 s; leave room for it.
+  http_options.total_timeout_ms = std::max(settings->request_timeout_ms, 30'000);
+  aws::RetryPolicy http_retry;
+  http_retry.max_attempts = settings->max_attempts;
+  std::shared_ptr<aws::HttpClient> http = aws::NewDefaultHttpClient(http_options, http_retry);
+
+  aws::S3StoreOptions s3_options;
+  s3_options.endpoint = settings->s3_endpoint;
+  s3_options.region = settings->region;
+  s3_options.path_style = settings->s3_path_style;
+  auto store = aws::NewS3Store(s3_options, http, credentials, &clock);
+  if (!store.ok()) return ReportFailure(store.status().WithContext("s3"));
+
+  aws::SqsQueueOptions queue_options;
+  queue_options.endpoint = settings->sqs_endpoint;
+  queue_options.region = settings->region;
+  queue_options.queue = flags.queue_url;
+  queue_options.dlq = flags.dlq_url;
+  auto queue = aws::NewSqsQueue(queue_options, http, credentials, &clock);
+  if (!queue.ok()) return ReportFailure(queue.status().WithContext("sqs"));
+
+  VipsRuntimeOptions vips_options;
+  vips_options.concurrency = config.pipeline.vips_threads;
+  auto vips = VipsRuntime::Start(vips_options);
+  if (!vips.ok()) return ReportFailure(vips.status());
+  auto thumbnailer = MakeVipsThumbnailer(config.thumbnails, **vips, &clock);
+  if (!thumbnailer.ok()) return ReportFailure(thumbnailer.status());
+
+  MetricsRegistry registry;
+  pipeline::LogSink log = pipeline::StderrLogSink();
+  pipeline::WorkerPool pool(**queue, **store, **thumbnailer, config, clock, &registry, log);
+
+  std::atomic<bool> ready{false};
+  MetricsHandler handler(registry, ready);
+  std::unique_ptr<server::HttpServer> metrics_server;
+  if (!flags.metrics_listen.empty()) {
+    metrics_server = std::make_unique<server::HttpServer>(listen_options, &handler, nullptr);
+    Status s = metrics_server->Start();
+    if (!s.ok()) return ReportFailure(s.WithContext("--metrics-listen"));
+  }
+
+  stop_signal.OnSignal([&pool, &ready](int) {
+    ready.store(false);
+    pool.RequestStop();
+  });
+  log(nlohmann::json{{"level", "info"},
+                     {"msg", "worker started"},
+                     {"queue", (*queue)->queue_url()},
+                     {"dlq", (*queue)->dlq_url()},
+                     {"workers", pool.options().workers},
+                     {"max_in_flight", pool.options().max_in_flight},
+                     {"visibility_timeout_s", pool.options().visibility_timeout_s}}
+          .dump());
+  ready.store(true);
+  Status status = pool.Run();
+  ready.store(false);
+  if (metrics_server) metrics_server->Stop();
+  pipeline::WorkerPoolCounters counters = pool.counters();
+  log(nlohmann::json{{"level", "info"},
+                     {"msg", "worker stopped"},
+                     {"received", counters.received},
+                     {"deleted", counters.deleted},
+                     {"retried", counters.retried},
+                     {"dead_lettered", counters.dead_lettered},
+                     {"released", counters.released}}
+          .dump());
+  if (!status.ok()) return ReportFailure(status);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterWorkerCommand(CLI::App& app, CliContext& ctx) {
+  auto flags = std::make_shared<WorkerFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "worker", "Process S3 events from an SQS queue into thumbnails on S3 (cloud mode)");
+  cmd->add_option("--config", flags->config_path, "Config file (TOML)");
+  cmd->add_option("--queue-url", flags->queue_url, "SQS queue URL (or name)");
+  cmd->add_option("--dlq-url", flags->dlq_url,
+                  "Dead-letter queue URL (default: the queue's RedrivePolicy target)");
+  cmd->add_option("--region", flags->region, "AWS region (overrides [aws] region)");
+  cmd->add_option("--metrics-listen", flags->metrics_listen,
+                  "Serve /metrics, /healthz and /readyz on HOST:PORT");
+  cmd->add_option("--workers", flags->workers,
+                  "Images processed at once (overrides [pipeline] workers)")
+      ->check(CLI::Range(1, 1024));
+  cmd->callback([&ctx, flags] { ctx.exit_code = RunWorker(*flags); });
+}
 
 }  // namespace thumbflow::cli

@@ -1,0 +1,216 @@
+"""Cloud mode end to end: `thumbflow worker` processes on moto_server's S3 + SQS, set up as
+the reference architecture (bucket, uploads/ notification to a queue with visibility 60 s
+and a DLQ after 3 receives; boto3 for the set-up, the aws CLI for uploads).
+
+What this pins down:
+  - two workers sharing one queue turn every uploaded image into thumbnails/{small,medium,
+    large}/..., with the real Content-Type and the source ETag in the metadata;
+  - a non-image ends in the DLQ with the reason as a message attribute, untouched body;
+  - under normal operation no record is processed twice (JSON log lines of both workers);
+  - --metrics-listen serves /metrics, /healthz and /readyz;
+  - SIGTERM during processing: exit 0 within the grace period, and nothing is lost (a new
+    worker finishes whatever was given back).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import boto3
+
+import harness
+
+BENCH = os.path.join(harness.SHARED, "bench-corpus")
+SIZES = ("small", "medium", "large")
+GRACE_S = 5
+
+
+def aws_cli(env, endpoint, *args):
+    proc = subprocess.run(["aws", "--endpoint-url", endpoint, *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed:\n{proc.stderr}")
+
+
+def wait_for(predicate, timeout=120.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def record_lines(log_text):
+    out = []
+    for line in log_text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if doc.get("msg") == "record":
+            out.append(doc)
+    return out
+
+
+class PipelineCloudTest(unittest.TestCase):
+    def setUp(self):
+        harness.require_tool("aws")
+        self.tmp = tempfile.mkdtemp(prefix="tf-pipeline-cloud-")
+        self.config = os.path.join(self.tmp, "thumbflow.toml")
+        with open(self.config, "w") as f:
+            f.write(f"[pipeline]\nworkers = 2\ngrace_period = {GRACE_S}\n"
+                    "[queue]\nreceive_wait_s = 1\n")
+        self.workers = []
+
+    def tearDown(self):
+        for w in self.workers:
+            w.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def set_up_reference(self, endpoint):
+        kw = dict(endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.s3 = boto3.client("s3", **kw)
+        self.sqs = boto3.client("sqs", **kw)
+        self.dlq_url = self.sqs.create_queue(
+            QueueName="thumbnails-dlq",
+            Attributes={"MessageRetentionPeriod": "864000"})["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_url = self.sqs.create_queue(QueueName="thumbnails", Attributes={
+            "VisibilityTimeout": "60",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": "3"})})["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.s3.create_bucket(Bucket="images")
+        self.s3.put_bucket_notification_configuration(
+            Bucket="images", NotificationConfiguration={"QueueConfigurations": [{
+                "Id": "thumbnails", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
+
+    def start_worker(self, env, name, metrics_port=None):
+        argv = [harness.BIN, "worker", "--config", self.config, "--queue-url", self.queue_url]
+        if metrics_port:
+            argv += ["--metrics-listen", f"127.0.0.1:{metrics_port}"]
+        peer = harness.Peer(argv, env=env, log_dir=self.tmp, name=name)
+        self.workers.append(peer)
+        return peer
+
+    def thumbnails(self):
+        keys = {}
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket="images", Prefix="thumbnails/"):
+            for o in page.get("Contents", []):
+                keys[o["Key"]] = o
+        return keys
+
+    def dead_letters(self):
+        got = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10,
+                                       VisibilityTimeout=0, MessageAttributeNames=["All"])
+        return got.get("Messages", [])
+
+    def queue_empty(self):
+        a = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])
+        a = a["Attributes"]
+        return (int(a["ApproximateNumberOfMessages"]) == 0 and
+                int(a["ApproximateNumberOfMessagesNotVisible"]) == 0)
+
+    def test_two_workers_process_every_upload_once(self):
+        with harness.moto_server() as (endpoint, moto_env):
+            env = dict(moto_env)
+            self.set_up_reference(endpoint)
+            metrics_port = harness.free_port()
+            w1 = self.start_worker(env, "worker1", metrics_port)
+            w2 = self.start_worker(env, "worker2")
+            w1.wait_http(f"http://127.0.0.1:{metrics_port}/readyz", timeout=30)
+
+            images = sorted(f for f in os.listdir(BENCH) if f.startswith("j02_"))[:4]
+            images += sorted(f for f in os.listdir(BENCH) if f.startswith("p_"))[:1]
+            cli_env = dict(os.environ)
+            cli_env.update(moto_env)
+            for i, name in enumerate(images):
+                aws_cli(cli_env, endpoint, "s3", "cp", os.path.join(BENCH, name),
+                        f"s3://images/uploads/set{i % 2}/{name}")
+            notes = os.path.join(self.tmp, "notes.jpg")
+            with open(notes, "w") as f:
+                f.write("this is not a picture\n")
+            aws_cli(cli_env, endpoint, "s3", "cp", notes, "s3://images/uploads/notes.jpg")
+
+            expected = {f"thumbnails/{size}/set{i % 2}/{name}"
+                        for i, name in enumerate(images) for size in SIZES}
+            wait_for(lambda: expected <= set(self.thumbnails()), what="all thumbnails")
+            dead = wait_for(self.dead_letters, what="the non-image in the DLQ")
+            self.assertEqual(len(dead), 1)
+            self.assertEqual(dead[0]["MessageAttributes"]["thumbflow-reason"]["StringValue"],
+                             "not-an-image")
+            body = json.loads(dead[0]["Body"])
+            self.assertIn("notes.jpg", body["Records"][0]["s3"]["object"]["key"])
+            wait_for(self.queue_empty, what="an empty queue")
+
+            keys = self.thumbnails()
+            self.assertFalse([k for k in keys if "notes.jpg" in k], "a reject has no thumbnails")
+            head = self.s3.head_object(Bucket="images", Key=f"thumbnails/large/set0/{images[0]}")
+            self.assertEqual(head["ContentType"], "image/jpeg")
+            source = self.s3.head_object(Bucket="images", Key=f"uploads/set0/{images[0]}")
+            self.assertEqual(head["Metadata"]["source-etag"], source["ETag"].strip('"'))
+            self.assertEqual(head["Metadata"]["width"], "300")
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as r:
+                metrics = r.read().decode()
+            self.assertIn("thumbflow_pipeline_records_total", metrics)
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz") as r:
+                self.assertEqual(r.status, 200)
+
+            self.assertEqual(w1.stop(timeout=GRACE_S + 15), 0, w1.log())
+            self.assertEqual(w2.stop(timeout=GRACE_S + 15), 0, w2.log())
+            records = record_lines(w1.log()) + record_lines(w2.log())
+            done = [r["key"] for r in records if r["outcome"] == "ok" and not r.get("duplicate")]
+            self.assertEqual(sorted(done), sorted(f"uploads/set{i % 2}/{n}"
+                                                  for i, n in enumerate(images)),
+                             "every image processed exactly once")
+            rejected = [r for r in records if r["outcome"] == "permanent"]
+            self.assertEqual([(r["key"], r["reason"]) for r in rejected],
+                             [("uploads/notes.jpg", "not-an-image")])
+
+    def test_sigterm_during_processing_loses_nothing(self):
+        with harness.moto_server() as (endpoint, moto_env):
+            env = dict(moto_env)
+            self.set_up_reference(endpoint)
+            worker = self.start_worker(env, "worker-term")
+            big = sorted(f for f in os.listdir(BENCH) if f.startswith(("j12_", "j24_")))[:6]
+            for name in big:
+                with open(os.path.join(BENCH, name), "rb") as f:
+                    self.s3.put_object(Bucket="images", Key=f"uploads/{name}", Body=f.read())
+            # Stop in the middle: after the first record, before the last.
+            wait_for(lambda: record_lines(worker.log()), what="a first processed record")
+            started = time.monotonic()
+            worker.signal(signal.SIGTERM)
+            code = worker.proc.wait(timeout=GRACE_S + 15)
+            elapsed = time.monotonic() - started
+            log = worker.log()
+            self.assertEqual(code, 0, log)
+            self.assertLess(elapsed, GRACE_S + 10, "exit within the grace period (plus poll)")
+            self.assertIn("worker stopped", log)
+
+            second = self.start_worker(env, "worker-after")
+            expected = {f"thumbnails/{size}/{name}" for name in big for size in SIZES}
+            wait_for(lambda: expected <= set(self.thumbnails()), timeout=300,
+                     what="every thumbnail after the restart")
+            wait_for(self.queue_empty, what="an empty queue")
+            self.assertEqual(self.dead_letters(), [])
+            self.assertEqual(second.stop(timeout=GRACE_S + 15), 0, second.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
