@@ -1,0 +1,223 @@
+// The libcurl adapter of the HttpClient port, and the retrying decorator.
+#include <curl/curl.h>
+
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "aws/http_client.h"
+
+namespace thumbflow::aws {
+namespace {
+
+struct EasyDeleter {
+  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+// curl_global_init is not thread-safe before 7.84; doing it once from the first client
+// construction (a function-local static, initialised thread-safely) is enough.
+void EnsureCurlGlobalInit() {
+  static const bool initialised = [] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return true;
+  }();
+  (void)initialised;
+}
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
+  auto* response = static_cast<HttpResponse*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    // A new status line (after 100 Continue or a redirect) starts a fresh header set.
+    response->headers.clear();
+    return size * count;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size * count;
+  std::string_view name = line.substr(0, colon);
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  response->headers.emplace_back(std::string(name), std::string(value));
+  return size * count;
+}
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  explicit CurlHttpClient(CurlHttpClientOptions options) : options_(std::move(options)) {
+    EnsureCurlGlobalInit();
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    EasyHandle handle = Borrow();
+    if (!handle) return InternalError("curl_easy_init failed");
+    CURL* h = handle.get();
+    HttpResponse response;
+    Slist headers;
+    curl_slist* list = nullptr;
+    auto add = [&](const std::string& line) {
+      curl_slist* next = curl_slist_append(list, line.c_str());
+      if (next != nullptr) list = next;
+    };
+    for (const auto& [name, value] : request.headers) {
+      // "Name;" is curl's way of sending a header with an empty value.
+      add(value.empty() ? name + ";" : name + ": " + value);
+    }
+    add("Expect:");  // no 100-continue round trip
+    if (FindHeader(request.headers, "content-type") == nullptr) add("Content-Type:");
+    headers.reset(list);
+
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_ms));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (request.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (request.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+      // POSTFIELDS with an explicit size sends any bytes (NULs included) for any method.
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+      std::string message =
+          "HTTP " + request.method + " " + request.url + ": " + curl_easy_strerror(rc);
+      // The connection may be broken; do not pool this handle.
+      if (rc == CURLE_OPERATION_TIMEDOUT) {
+        return Status(StatusCode::kDeadlineExceeded, message, "", true);
+      }
+      return Status(StatusCode::kUnavailable, message, "", true);
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    response.status = static_cast<int>(status);
+    Return(std::move(handle));
+    return response;
+  }
+
+ private:
+  EasyHandle Borrow() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        EasyHandle h = std::move(idle_.back());
+        idle_.pop_back();
+        // Reset options but keep the handle's live connections and DNS cache.
+        curl_easy_reset(h.get());
+        return h;
+      }
+    }
+    return EasyHandle(curl_easy_init());
+  }
+
+  void Return(EasyHandle handle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (static_cast<int>(idle_.size()) < options_.max_idle_connections) {
+      idle_.push_back(std::move(handle));
+    }
+  }
+
+  CurlHttpClientOptions options_;
+  std::mutex mu_;
+  std::vector<EasyHandle> idle_;
+};
+
+class RetryingHttpClient final : public HttpClient {
+ public:
+  RetryingHttpClient(HttpClient* inner, RetryPolicy policy, Sleeper sleeper,
+                     std::optional<uint64_t> seed)
+      : inner_(inner),
+        policy_(policy),
+        sleeper_(sleeper ? std::move(sleeper) : Sleeper([](int64_t ms) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        })),
+        random_(seed ? *seed : std::random_device{}()) {}
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    for (int attempt = 1;; ++attempt) {
+      Result<HttpResponse> result = inner_->Send(request);
+      bool retry = result.ok() ? IsRetryableResponse(*result) : result.status().retryable();
+      if (!retry || attempt >= policy_.max_attempts) return result;
+      sleeper_(BackoffDelayMs(policy_, attempt, NextRandom()));
+    }
+  }
+
+ private:
+  double NextRandom() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  }
+
+  HttpClient* inner_;
+  RetryPolicy policy_;
+  Sleeper sleeper_;
+  std::mutex mu_;
+  std::mt19937_64 random_;
+};
+
+// Keeps the curl client alive for as long as its decorator.
+class OwningRetryingClient final : public HttpClient {
+ public:
+  OwningRetryingClient(std::unique_ptr<HttpClient> inner, RetryPolicy policy)
+      : inner_(std::move(inner)), retrying_(NewRetryingHttpClient(inner_.get(), policy)) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    return retrying_->Send(request);
+  }
+
+ private:
+  std::unique_ptr<HttpClient> inner_;
+  std::unique_ptr<HttpClient> retrying_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> NewCurlHttpClient(const CurlHttpClientOptions& options) {
+  return std::make_unique<CurlHttpClient>(options);
+}
+
+int64_t BackoffDelayMs(const RetryPolicy& policy, int attempt, double random01) {
+  int64_t cap = policy.base_delay_ms;
+  for (int i = 1; i < attempt && cap < policy.max_delay_ms; ++i) cap *= 2;
+  cap = std::min(cap, policy.max_delay_ms);
+  return static_cast<int64_t>(random01 * static_cast<double>(cap + 1));
+}
+
+std::unique_ptr<HttpClient> NewRetryingHttpClient(HttpClient* inner, RetryPolicy policy,
+                                                  Sleeper sleeper, std::optional<uint64_t> seed) {
+  return std::make_unique<RetryingHttpClient>(inner, policy, std::move(sleeper), seed);
+}
+
+std::unique_ptr<HttpClient> NewDefaultHttpClient(const CurlHttpClientOptions& options,
+                                                 RetryPolicy policy) {
+  return std::make_unique<OwningRetryingClient>(NewCurlHttpClient(options), policy);
+}
+
+}  // namespace thumbflow::aws

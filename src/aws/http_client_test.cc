@@ -1,0 +1,133 @@
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "aws/aws_error.h"
+#include "aws/http_client.h"
+
+namespace thumbflow::aws {
+namespace {
+
+// Answers from a script; records what it was sent.
+class ScriptedHttpClient : public HttpClient {
+ public:
+  std::deque<Result<HttpResponse>> answers;
+  int calls = 0;
+  Result<HttpResponse> Send(const HttpRequest&) override {
+    ++calls;
+    Result<HttpResponse> r = answers.front();
+    if (answers.size() > 1) answers.pop_front();
+    return r;
+  }
+};
+
+HttpResponse Answer(int status, std::string body = {}, HttpHeaders headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {
+  ScriptedHttpClient inner;
+  inner.answers = {Status(StatusCode::kUnavailable, "refused", "", true), Answer(503),
+                   Answer(400, "<Error><Code>SlowDown</Code></Error>"), Answer(200, "ok")};
+  std::vector<int64_t> delays;
+  RetryPolicy policy{5, 100, 1000};
+  auto client = NewRetryingHttpClient(
+      &inner, policy, [&](int64_t ms) { delays.push_back(ms); }, 42);
+  auto r = client->Send(HttpRequest{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(inner.calls, 4);
+  ASSERT_EQ(delays.size(), 3u);
+  EXPECT_LE(delays[0], 100);
+  EXPECT_LE(delays[1], 200);
+  EXPECT_LE(delays[2], 400);
+}
+
+TEST(Retry, GivesUpAfterMaxAttemptsAndNeverRetriesClientErrors) {
+  ScriptedHttpClient inner;
+  inner.answers = {Answer(500)};
+  auto client = NewRetryingHttpClient(
+      &inner, RetryPolicy{3, 1, 1}, [](int64_t) {}, 1);
+  auto r = client->Send(HttpRequest{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(inner.calls, 3);
+
+  ScriptedHttpClient denied;
+  denied.answers = {Answer(403, "<Error><Code>AccessDenied</Code></Error>")};
+  auto client2 = NewRetryingHttpClient(
+      &denied, RetryPolicy{3, 1, 1}, [](int64_t) {}, 1);
+  EXPECT_EQ(client2->Send(HttpRequest{})->status, 403);
+  EXPECT_EQ(denied.calls, 1);
+}
+
+TEST(Retry, BackoffIsCappedFullJitter) {
+  RetryPolicy policy{10, 100, 1000};
+  EXPECT_EQ(BackoffDelayMs(policy, 1, 0.0), 0);
+  EXPECT_EQ(BackoffDelayMs(policy, 1, 0.999999), 100);
+  EXPECT_EQ(BackoffDelayMs(policy, 3, 0.999999), 400);
+  EXPECT_EQ(BackoffDelayMs(policy, 9, 0.999999), 1000);
+}
+
+TEST(AwsError, MapsStatusesCodesAndRequestIds) {
+  AwsCall call{"GetObject", "images", "uploads/a.jpg"};
+  auto denied = MapAwsFailure(
+      call, Answer(403,
+                   "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access "
+                   "Denied</Message><RequestId>REQ1</RequestId></Error>"));
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.reason(), "AccessDenied");
+  EXPECT_EQ(denied.message(),
+            "access denied: GetObject s3://images/uploads/a.jpg: HTTP 403 AccessDenied: Access "
+            "Denied (request id REQ1)");
+  EXPECT_FALSE(denied.retryable());
+
+  auto missing = MapAwsFailure(call, Answer(404, "", {{"x-amz-request-id", "R2"}}));
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("request id R2"), std::string::npos);
+
+  auto no_such_key = MapAwsFailure(call, Answer(404, "<Error><Code>NoSuchKey</Code></Error>"));
+  EXPECT_EQ(no_such_key.reason(), "NoSuchKey");
+
+  auto slow = MapAwsFailure(call, Answer(503, "<Error><Code>SlowDown</Code></Error>"));
+  EXPECT_EQ(slow.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(slow.retryable());
+
+  auto throttled = MapAwsFailure(
+      AwsCall{"SendMessage", "q", "", "sqs"},
+      Answer(400, R"({"__type":"com.amazonaws.sqs#ThrottlingException","message":"slow"})"));
+  EXPECT_TRUE(throttled.retryable());
+  EXPECT_EQ(throttled.reason(), "ThrottlingException");
+
+  auto queue = MapAwsFailure(
+      AwsCall{"GetQueueUrl", "q", "", "sqs"},
+      Answer(400, R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no"})",
+             {{"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}}));
+  EXPECT_EQ(queue.code(), StatusCode::kNotFound);
+
+  auto precondition = MapAwsFailure(call, Answer(412));
+  EXPECT_EQ(precondition.code(), StatusCode::kFailedPrecondition);
+
+  auto unreachable = MapAwsFailure(call, Status(StatusCode::kUnavailable, "refused", "", true),
+                                   "http://127.0.0.1:1");
+  EXPECT_EQ(unreachable.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(unreachable.retryable());
+  EXPECT_NE(unreachable.message().find("cannot reach http://127.0.0.1:1"), std::string::npos);
+}
+
+TEST(Headers, CaseInsensitiveHelpers) {
+  HttpHeaders h = {{"Content-Type", "a"}, {"x-amz-date", "b"}};
+  EXPECT_EQ(*FindHeader(h, "content-type"), "a");
+  SetHeader(h, "X-Amz-Date", "c");
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_EQ(*FindHeader(h, "x-amz-date"), "c");
+  RemoveHeader(h, "CONTENT-TYPE");
+  EXPECT_EQ(FindHeader(h, "content-type"), nullptr);
+}
+
+}  // namespace
+}  // namespace thumbflow::aws
