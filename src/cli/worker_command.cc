@@ -13,6 +13,7 @@
 //
 // --metrics-listen serves GET /metrics (Prometheus text), /healthz (alive) and /readyz
 // (200 while receiving, 503 once stopping).
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
