@@ -110,10 +110,11 @@ Status ValidateBucketName(std::string_view bucket) {
   int dots = 0;
   bool digits_and_dots = true;
   for (char c : bucket) {
-    if (c == '.')
+    if (c == '.') {
       ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(c)))
+    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
       digits_and_dots = false;
+    }
   }
   if (digits_and_dots && dots == 3) return bad("must not look like an IP address");
   return Status::Ok();

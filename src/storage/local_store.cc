@@ -215,7 +215,9 @@ Status LocalUpload::AppendFile(const std::string& path) {
       kernel_copy = false;  // the file system cannot: copy through user space
       buffer.resize(1 << 20);
     }
-    ssize_t n = ::read(in, buffer.data(), std::min<int64_t>(remaining, buffer.size()));
+    ssize_t n = ::read(
+        in, buffer.data(),
+        static_cast<size_t>(std::min<int64_t>(remaining, static_cast<int64_t>(buffer.size()))));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       status = n < 0 ? FileError(errno, "read part", path)
@@ -405,8 +407,9 @@ Result<std::unique_ptr<LocalObjectReader>> LocalObjectStore::OpenRow(const std::
     RETURN_IF_ERROR(CheckGetConditions(row.info, options));
     int64_t offset = 0;
     int64_t length = row.info.size;
-    if (options.range)
+    if (options.range) {
       RETURN_IF_ERROR(ResolveRange(row.info.size, *options.range, &offset, &length));
+    }
     int fd = ::open(BlobPath(row.blob).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) continue;

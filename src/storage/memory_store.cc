@@ -6,9 +6,9 @@
 
 namespace thumbflow {
 
-MemoryObjectStore::MemoryObjectStore(std::vector<std::string> buckets, const Clock* clock)
+MemoryObjectStore::MemoryObjectStore(const std::vector<std::string>& buckets, const Clock* clock)
     : clock_(clock != nullptr ? clock : &system_clock_) {
-  for (auto& b : buckets) buckets_[b];
+  for (const auto& b : buckets) buckets_[b];
 }
 
 Status MemoryObjectStore::CreateBucket(const std::string& bucket) {

@@ -20,7 +20,8 @@ class MemoryObjectStore final : public ObjectStore {
  public:
   // `clock` (not owned, must outlive the store) stamps last-modified times; nullptr uses
   // the system clock. `buckets` exist from the start.
-  explicit MemoryObjectStore(std::vector<std::string> buckets = {}, const Clock* clock = nullptr);
+  explicit MemoryObjectStore(const std::vector<std::string>& buckets = {},
+                             const Clock* clock = nullptr);
 
   // AlreadyExists when the bucket exists; InvalidArgument for a bad name.
   Status CreateBucket(const std::string& bucket);

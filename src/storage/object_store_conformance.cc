@@ -221,7 +221,16 @@ TEST_P(ObjectStoreConformanceTest, RangesSelectBytesAsHttpDoes) {
   auto single = get({.first = 0, .last = 0});
   ASSERT_OK_RESULT(single);
   EXPECT_EQ(single->bytes, "0");
+}
 
+TEST_P(ObjectStoreConformanceTest, SuffixRanges) {
+  const std::string bytes = "0123456789abcdefghij";
+  ASSERT_OK_RESULT(store().Put(bucket(), "r", bytes));
+  auto get = [&](ByteRange range) {
+    GetOptions options;
+    options.range = range;
+    return store().Get(bucket(), "r", options);
+  };
   auto suffix = get({.suffix_length = 4});
   ASSERT_OK_RESULT(suffix);
   EXPECT_EQ(suffix->bytes, "ghij");
@@ -229,8 +238,13 @@ TEST_P(ObjectStoreConformanceTest, RangesSelectBytesAsHttpDoes) {
   auto long_suffix = get({.suffix_length = 100});
   ASSERT_OK_RESULT(long_suffix);
   EXPECT_EQ(long_suffix->bytes, bytes);
+}
 
-  auto past_end = get({.first = 20});
+TEST_P(ObjectStoreConformanceTest, RangePastTheEndIsInvalidRange) {
+  ASSERT_OK_RESULT(store().Put(bucket(), "r", "0123456789"));
+  GetOptions options;
+  options.range = ByteRange{.first = 10};
+  auto past_end = store().Get(bucket(), "r", options);
   ASSERT_FALSE(past_end.ok());
   EXPECT_EQ(past_end.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(past_end.status().reason(), "invalid-range");
@@ -253,18 +267,13 @@ TEST_P(ObjectStoreConformanceTest, ConditionalGets) {
   auto unquoted = get(etag.substr(1, etag.size() - 2), "");
   EXPECT_TRUE(unquoted.ok()) << unquoted.status().ToString();
 
-  auto star = get("*", "");
-  EXPECT_TRUE(star.ok()) << star.status().ToString();
-
   auto mismatched = get(other, "");
   ASSERT_FALSE(mismatched.ok());
   EXPECT_EQ(mismatched.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(mismatched.status().reason(), "precondition-failed");
 
   auto not_modified = get("", etag);
   ASSERT_FALSE(not_modified.ok());
   EXPECT_EQ(not_modified.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(not_modified.status().reason(), "not-modified");
 
   auto modified = get("", other);
   ASSERT_OK_RESULT(modified);
@@ -274,6 +283,25 @@ TEST_P(ObjectStoreConformanceTest, ConditionalGets) {
   GetOptions options;
   options.if_match = etag;
   EXPECT_EQ(store().Get(bucket(), "absent", options).status().code(), StatusCode::kNotFound);
+}
+
+// The S3 endpoint answers 412 or 304 from these reasons.
+TEST_P(ObjectStoreConformanceTest, FailedConditionsCarryTheirReason) {
+  ASSERT_OK_RESULT(store().Put(bucket(), "c", "conditional"));
+  GetOptions if_match;
+  if_match.if_match = SinglePartEtag("other");
+  EXPECT_EQ(store().Get(bucket(), "c", if_match).status().reason(), "precondition-failed");
+  GetOptions if_none_match;
+  if_none_match.if_none_match = SinglePartEtag("conditional");
+  EXPECT_EQ(store().Get(bucket(), "c", if_none_match).status().reason(), "not-modified");
+}
+
+TEST_P(ObjectStoreConformanceTest, IfMatchStarMatchesAnyObject) {
+  ASSERT_OK_RESULT(store().Put(bucket(), "c", "conditional"));
+  GetOptions options;
+  options.if_match = "*";
+  auto got = store().Get(bucket(), "c", options);
+  EXPECT_TRUE(got.ok()) << got.status().ToString();
 }
 
 TEST_P(ObjectStoreConformanceTest, ListIsInByteOrder) {
