@@ -3,7 +3,8 @@
 // NoSuchBucket for unknown buckets). For tests and for tools that need a throwaway store.
 //
 // Thread-safe: every method takes one mutex, so each call is atomic with respect to the
-// others. Nothing is persisted.
+// others. Nothing is persisted. Not final: a test may derive from it to inject a fault in
+// one method (as leveldb's EnvWrapper does).
 #pragma once
 
 #include <map>
@@ -16,7 +17,7 @@
 
 namespace thumbflow {
 
-class MemoryObjectStore final : public ObjectStore {
+class MemoryObjectStore : public ObjectStore {
  public:
   // `clock` (not owned, must outlive the store) stamps last-modified times; nullptr uses
   // the system clock. `buckets` exist from the start.
