@@ -106,8 +106,9 @@ asio::awaitable<bool> HttpServer::Impl::WriteReply(beast::tcp_stream& stream, Ht
       http::response<http::empty_body> res{static_cast<http::status>(reply.status), 11};
       AddHeaders(res, reply.headers);
       if (!no_body_status) {
-        res.content_length(reply.stream ? static_cast<uint64_t>(reply.stream_length)
-                                        : reply.body.size());
+        res.content_length(reply.stream || reply.stream_length > 0
+                               ? static_cast<uint64_t>(reply.stream_length)
+                               : reply.body.size());
       }
       res.keep_alive(!reply.close);
       stream.expires_after(idle);

@@ -46,7 +46,8 @@ struct HttpReply {
   int status = 200;
   HeaderList headers;  // Content-Length is set by the server
   std::string body;
-  // When set, the body is streamed from here instead (`stream_length` bytes).
+  // When set, the body is streamed from here instead (`stream_length` bytes). A HEAD
+  // reply sets only stream_length: the Content-Length of the body it does not send.
   std::unique_ptr<ByteSource> stream;
   int64_t stream_length = 0;
   // HEAD: send the headers (with the Content-Length of the would-be body) but no body.

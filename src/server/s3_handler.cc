@@ -658,6 +658,11 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
   // Authenticate before anything is read or stored.
   bool signed_request = head.Header("authorization") != nullptr || r->Has("X-Amz-Signature") ||
                         r->Has("X-Amz-Credential");
+  const std::string* authorization = head.Header("authorization");
+  if (r->Has("AWSAccessKeyId") || (authorization && StartsWith(*authorization, "AWS "))) {
+    return fail(MakeError("InvalidRequest",
+                          "Signature Version 2 is not supported; use AWS4-HMAC-SHA256."));
+  }
   if (signed_request) {
     aws::SignableRequest signable;
     signable.method = m;

@@ -51,7 +51,7 @@ class ServeFixture:
         import botocore.config
         return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=secret,
-                            config=botocore.config.Config(**config))
+                            config=botocore.config.Config(signature_version="s3v4", **config))
 
     def aws(self, *args, check=True):
         env = dict(os.environ)
