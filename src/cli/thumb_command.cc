@@ -53,7 +53,7 @@ Status WriteWholeFile(const std::filesystem::path& path, const std::string& byte
   return Status::Ok();
 }
 
-nlohmann::json ErrorLine(const std::string& input, const Status& status) {
+nlohmann::ordered_json ErrorLine(const std::string& input, const Status& status) {
   return {{"input", input},
           {"ok", false},
           {"error",
@@ -62,15 +62,23 @@ nlohmann::json ErrorLine(const std::string& input, const Status& status) {
             {"message", status.message()}}}};
 }
 
+// Like PrintJson, but keeps the keys in the documented order (input, ok, outputs/error).
+void PrintLine(const nlohmann::ordered_json& line) {
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
 // Thumbnails one input and writes its outputs; returns its JSON line.
-nlohmann::json ProcessOne(const Thumbnailer& thumbnailer, const std::string& input,
-                          const std::filesystem::path& out_dir) {
+nlohmann::ordered_json ProcessOne(const Thumbnailer& thumbnailer, const std::string& input,
+                                  const std::filesystem::path& out_dir) {
   Result<std::string> bytes = ReadWholeFile(input);
   if (!bytes.ok()) return ErrorLine(input, bytes.status());
   Result<Thumbnails> thumbnails = thumbnailer.Make(*bytes);
   if (!thumbnails.ok()) return ErrorLine(input, thumbnails.status());
   std::string base = std::filesystem::path(input).filename().string();
-  nlohmann::json outputs = nlohmann::json::array();
+  nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
   for (const Thumbnail& t : thumbnails->outputs) {
     std::filesystem::path path = out_dir / t.size_name / ThumbnailName(base, t);
     Status written = WriteWholeFile(path, t.bytes);
@@ -103,19 +111,19 @@ int RunThumb(const ThumbOptions& options) {
   if (!thumbnailer.ok()) return ReportFailure(thumbnailer.status());
 
   // Lines are printed in input order as soon as every earlier input is done.
-  std::vector<std::optional<nlohmann::json>> lines(options.inputs.size());
+  std::vector<std::optional<nlohmann::ordered_json>> lines(options.inputs.size());
   size_t next_to_print = 0;
   bool any_failed = false;
   std::mutex mu;
   std::atomic<size_t> next_input{0};
   auto worker = [&] {
     for (size_t i = next_input++; i < options.inputs.size(); i = next_input++) {
-      nlohmann::json line = ProcessOne(**thumbnailer, options.inputs[i], options.out_dir);
+      nlohmann::ordered_json line = ProcessOne(**thumbnailer, options.inputs[i], options.out_dir);
       std::lock_guard<std::mutex> lock(mu);
       if (!line["ok"].get<bool>()) any_failed = true;
       lines[i] = std::move(line);
       while (next_to_print < lines.size() && lines[next_to_print].has_value()) {
-        PrintJson(*lines[next_to_print]);
+        PrintLine(*lines[next_to_print]);
         lines[next_to_print].reset();
         ++next_to_print;
       }

@@ -501,6 +501,41 @@ Result<ImagePtr> ResizeExact(VipsImage* in, int width, int height, bool alpha, D
   return resized;
 }
 
+// Zeroes the colour of pixels whose alpha is below 2 (at most 0.4% opaque: invisible).
+// Resampling leaves noise there (a weighted mix of whatever the transparent source pixels
+// held), which costs PNG several times its size; sharp's output has clean zeros there too.
+Result<ImagePtr> ClearInvisibleColour(VipsImage* in, Deadline* deadline) {
+  VipsImage* colour = nullptr;
+  VipsImage* alpha = nullptr;
+  VipsImage* visible = nullptr;
+  VipsImage* cleared = nullptr;
+  VipsImage* joined = nullptr;
+  int colour_bands = in->Bands - 1;
+  int rc = vips_extract_band(in, &colour, 0, "n", colour_bands, nullptr);
+  ImagePtr colour_ptr(colour);
+  if (rc == 0) rc = vips_extract_band(in, &alpha, colour_bands, nullptr);
+  ImagePtr alpha_ptr(alpha);
+  if (rc == 0) rc = vips_moreeq_const1(alpha, &visible, 2, nullptr);
+  ImagePtr visible_ptr(visible);
+  if (rc == 0) rc = vips_andimage(colour, visible, &cleared, nullptr);
+  ImagePtr cleared_ptr(cleared);
+  if (rc == 0) rc = vips_bandjoin2(cleared, alpha, &joined, nullptr);
+  if (rc != 0) return MapVipsError("clear transparent pixels", false, deadline->expired);
+  ImagePtr result(joined);
+  if (result->BandFmt != VIPS_FORMAT_UCHAR) {
+    VipsImage* cast = nullptr;
+    if (vips_cast(result.get(), &cast, VIPS_FORMAT_UCHAR, nullptr) != 0) {
+      return MapVipsError("cast", false, deadline->expired);
+    }
+    result.reset(cast);
+  }
+  VipsImage* copy = nullptr;
+  if (vips_copy(result.get(), &copy, "interpretation", in->Type, nullptr) != 0) {
+    return MapVipsError("copy", false, deadline->expired);
+  }
+  return ImagePtr(copy);
+}
+
 VipsArrayDouble* NewBackground(const std::array<int, 4>& rgba, int bands) {
   double values[4];
   if (bands <= 2) {
@@ -589,6 +624,10 @@ Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& hea
       }
       image.reset(out);
     }
+  }
+
+  if (alpha_now && format.alpha) {
+    ASSIGN_OR_RETURN(image, ClearInvisibleColour(image.get(), deadline));
   }
 
   if (pages > 1) {

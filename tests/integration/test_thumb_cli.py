@@ -31,11 +31,11 @@ class ThumbCliTest(unittest.TestCase):
         lines = lines_of(r.stdout)
         self.assertEqual([l["input"] for l in lines], inputs)
         first = lines[0]
-        self.assertEqual(set(first), {"input", "ok", "outputs"})
+        self.assertEqual(list(first), ["input", "ok", "outputs"])  # the documented order
         self.assertTrue(first["ok"])
         self.assertEqual([o["size"] for o in first["outputs"]], ["small", "medium", "large"])
         for o in first["outputs"]:
-            self.assertEqual(set(o), {"size", "path", "width", "height", "format", "bytes"})
+            self.assertEqual(list(o), ["size", "path", "width", "height", "format", "bytes"])
             self.assertEqual(o["path"], os.path.join(self.out, o["size"], "progressive.jpg"))
             self.assertEqual(o["format"], "jpeg")
             self.assertEqual(os.path.getsize(o["path"]), o["bytes"])
@@ -78,9 +78,9 @@ class ThumbCliTest(unittest.TestCase):
         lines = lines_of(r.stdout)
         self.assertEqual(len(lines), 4)
         truncated, ok, pdf, missing = lines
-        self.assertEqual(set(truncated), {"input", "ok", "error"})
+        self.assertEqual(list(truncated), ["input", "ok", "error"])
         self.assertFalse(truncated["ok"])
-        self.assertEqual(set(truncated["error"]), {"class", "reason", "message"})
+        self.assertEqual(list(truncated["error"]), ["class", "reason", "message"])
         self.assertEqual(truncated["error"]["class"], "permanent")
         self.assertEqual(truncated["error"]["reason"], "truncated")
         self.assertTrue(ok["ok"])
