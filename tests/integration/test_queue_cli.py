@@ -116,7 +116,12 @@ class QueueCliTest(unittest.TestCase):
         proc = self.tf("queue", "stats", "--config", bad_config, expect=2)
         self.assertIn("queue.max_receive_count", proc.stderr)
         # Bad bodies: refused with a clear message, nothing stored.
-        proc = run_thumbflow(["queue", "send", "x" * (256 * 1024 + 1), "--data", self.data])
+        # (A 256 KiB argument exceeds the kernel's argv limit; a small configured limit
+        # exercises the same check.)
+        small = os.path.join(self.dir, "small.toml")
+        with open(small, "w") as f:
+            f.write("[queue]\nmax_body_bytes = 10\n")
+        proc = run_thumbflow(["queue", "send", "x" * 11, "--data", self.data, "--config", small])
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("limit", proc.stderr)
         self.assertEqual(self.tf("queue", "stats")["visible"], 0)
