@@ -61,7 +61,8 @@ def client(args):
     nbytes = 0
     errors = 0
     while time.time() < end:
-        key = f"/bench/c{wid}-{n % 64}-{size}"
+        # GETs read the first object this client PUT in the PUT case (always written).
+        key = f"/bench/c{wid}-{n % 64 if method == 'PUT' else 0}-{size}"
         headers = sign(method, host, key, datetime.datetime.utcnow())
         conn.request(method, key, body=body, headers=headers)
         r = conn.getresponse()
