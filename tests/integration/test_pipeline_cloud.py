@@ -47,6 +47,13 @@ def wait_for(predicate, timeout=120.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop(peer, timeout):
+    """Stops a worker; returns (exit code, its log). Peer.stop() closes the log handle."""
+    code = peer.stop(timeout=timeout)
+    with open(peer.log_path, "rb") as f:
+        return code, f.read().decode("utf-8", "replace")
+
+
 def record_lines(log_text):
     out = []
     for line in log_text.splitlines():
@@ -172,9 +179,11 @@ class PipelineCloudTest(unittest.TestCase):
             with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz") as r:
                 self.assertEqual(r.status, 200)
 
-            self.assertEqual(w1.stop(timeout=GRACE_S + 15), 0, w1.log())
-            self.assertEqual(w2.stop(timeout=GRACE_S + 15), 0, w2.log())
-            records = record_lines(w1.log()) + record_lines(w2.log())
+            code1, log1 = stop(w1, GRACE_S + 15)
+            code2, log2 = stop(w2, GRACE_S + 15)
+            self.assertEqual(code1, 0, log1)
+            self.assertEqual(code2, 0, log2)
+            records = record_lines(log1) + record_lines(log2)
             done = [r["key"] for r in records if r["outcome"] == "ok" and not r.get("duplicate")]
             self.assertEqual(sorted(done), sorted(f"uploads/set{i % 2}/{n}"
                                                   for i, n in enumerate(images)),
@@ -209,7 +218,8 @@ class PipelineCloudTest(unittest.TestCase):
                      what="every thumbnail after the restart")
             wait_for(self.queue_empty, what="an empty queue")
             self.assertEqual(self.dead_letters(), [])
-            self.assertEqual(second.stop(timeout=GRACE_S + 15), 0, second.log())
+            code, log = stop(second, GRACE_S + 15)
+            self.assertEqual(code, 0, log)
 
 
 if __name__ == "__main__":
