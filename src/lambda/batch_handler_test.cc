@@ -49,7 +49,7 @@ class FlakyStore : public MemoryObjectStore {
   using MemoryObjectStore::MemoryObjectStore;
   std::string unreachable_key;
   Result<ObjectData> Get(const std::string& bucket, const std::string& key,
-                         const GetOptions& options) override {
+                         const GetOptions& options = {}) override {
     if (key == unreachable_key) return UnavailableError("connection refused");
     return MemoryObjectStore::Get(bucket, key, options);
   }

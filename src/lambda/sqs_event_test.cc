@@ -71,7 +71,9 @@ TEST(SqsEventTest, RejectsWhatIsNotAnSqsBatch) {
                           R"({"Records":[{"messageId":"a","body":"x","eventSource":"aws:s3"}]})"}) {
     auto records = ParseSqsEvent(bad);
     EXPECT_FALSE(records.ok()) << bad;
-    if (!records.ok()) EXPECT_EQ(records.status().code(), StatusCode::kInvalidArgument) << bad;
+    if (!records.ok()) {
+      EXPECT_EQ(records.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
   }
   auto missing = ParseSqsEvent(R"({"Records":[{"messageId":"a","body":"x"},{"body":"y"}]})");
   ASSERT_FALSE(missing.ok());
