@@ -1,9 +1,10 @@
 // `thumbflow serve`: the embedded mode. Opens the store and the queue in the data folder,
-// serves the S3-compatible endpoint, and (with --workers N > 0) runs the worker pool, until
+// serves the S3-compatible endpoint, and runs the worker pool (unless --workers 0), until
 // SIGTERM or SIGINT; then stops accepting, drains requests in flight and exits 0.
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -13,6 +14,10 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "image/vips_runtime.h"
+#include "image/vips_thumbnailer.h"
+#include "pipeline/throughput_stats.h"
+#include "pipeline/worker_pool.h"
 #include "queue/sqlite_queue.h"
 #include "server/endpoint_credentials.h"
 #include "server/http_server.h"
@@ -39,7 +44,7 @@ class OffsetClock final : public Clock {
 struct ServeOptions {
   std::string data_dir;
   std::string listen = "127.0.0.1:9000";
-  int workers = 0;
+  int workers = -1;  // -1: [pipeline] workers (0 there: the core count)
   std::string config_path;
   int64_t clock_offset_s = 0;
 };
@@ -67,7 +72,7 @@ int RunServe(const ServeOptions& opts) {
   if (port < 0 || port > 65535 || host.empty()) {
     return ReportUsage("serve: --listen must be HOST:PORT");
   }
-  if (opts.workers < 0) return ReportUsage("serve: --workers must be >= 0");
+  if (opts.workers < -1) return ReportUsage("serve: --workers must be >= 0");
 
   std::error_code ec;
   std::filesystem::create_directories(opts.data_dir, ec);
@@ -132,19 +137,44 @@ int RunServe(const ServeOptions& opts) {
   if (!started.ok()) return ReportFailure(started);
 
   // ---- worker pool ---------------------------------------------------------------------
-  // When opts.workers > 0, the pipeline's WorkerPool is started here on queue->get() and
-  // store->get() (same process, same database, so an upload's event wakes a waiting
-  // receive at once), with `metrics` and `clock`, and stopped after server.Stop() below.
-  // Wiring is done by the lead; until then --workers N > 0 only serves the endpoint.
-  if (opts.workers > 0) {
-    std::fprintf(stderr, "thumbflow: worker pool not wired yet; serving the endpoint only\n");
+  // Same process and database as the store, so an upload's event wakes a waiting receive
+  // the moment its transaction commits. Started after the endpoint, stopped after it.
+  std::unique_ptr<VipsRuntime> vips;
+  std::unique_ptr<Thumbnailer> thumbnailer;
+  std::unique_ptr<pipeline::ThroughputStats> throughput;
+  std::unique_ptr<pipeline::WorkerPool> pool;
+  Config pool_config = *config;
+  if (opts.workers > 0) pool_config.pipeline.workers = opts.workers;
+  // Events wake a waiting receive the moment they commit in this process, so a short wait
+  // costs nothing in latency and lets a stop signal end an idle poll within a second.
+  pool_config.queue.receive_wait_s = std::min(pool_config.queue.receive_wait_s, 1);
+  if (opts.workers != 0) {
+    VipsRuntimeOptions vips_options;
+    vips_options.concurrency = pool_config.pipeline.vips_threads;
+    Result<std::unique_ptr<VipsRuntime>> started_vips = VipsRuntime::Start(vips_options);
+    if (!started_vips.ok()) return ReportFailure(started_vips.status());
+    vips = std::move(started_vips).value();
+    Result<std::unique_ptr<Thumbnailer>> made =
+        MakeVipsThumbnailer(pool_config.thumbnails, *vips, &clock);
+    if (!made.ok()) return ReportFailure(made.status());
+    thumbnailer = std::move(made).value();
+    Result<std::unique_ptr<pipeline::ThroughputStats>> stats =
+        pipeline::ThroughputStats::Open(*db, clock);
+    if (!stats.ok()) return ReportFailure(stats.status());
+    throughput = std::move(stats).value();
+    pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer, pool_config,
+                                                  clock, &metrics);
+    pool->SetMessageObserver(throughput->Observer());
+    Status pool_started = pool->Start();
+    if (!pool_started.ok()) return ReportFailure(pool_started);
   }
 
   std::fprintf(stderr,
-               "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s)\n"
+               "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d workers)\n"
                "thumbflow: credentials: %s%s\n",
                host.c_str(), server.port(), opts.data_dir.c_str(),
-               config->store.default_bucket.c_str(), credentials->source.c_str(),
+               config->store.default_bucket.c_str(), pool ? pool->options().workers : 0,
+               credentials->source.c_str(),
                credentials->generated ? " (generated; profile [thumbflow])" : "");
   std::fflush(stderr);
 
@@ -152,6 +182,11 @@ int RunServe(const ServeOptions& opts) {
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "thumbflow: signal %d, draining\n", signal_number);
   server.Stop();
+  if (pool) {
+    pool->Shutdown();
+    Status flushed = throughput->Flush();
+    if (!flushed.ok()) std::fprintf(stderr, "thumbflow: %s\n", flushed.message().c_str());
+  }
   std::fprintf(stderr, "thumbflow: stopped\n");
   return kExitOk;
 }
@@ -163,7 +198,9 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("serve", "Run the embedded store's S3 endpoint (and workers)");
   cmd->add_option("--data", opts->data_dir, "Data folder (store, queue, credentials)")->required();
   cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (port 0: any free port)");
-  cmd->add_option("--workers", opts->workers, "Worker threads; 0: store and endpoint only");
+  cmd->add_option("--workers", opts->workers,
+                  "Images processed at once (default: [pipeline] workers, else the core count); 0: "
+                  "store and endpoint only");
   cmd->add_option("--config", opts->config_path, "Config file (TOML)");
   // Test-only: shifts the server's clock (signature expiry and skew checks).
   cmd->add_option("--clock-offset-seconds", opts->clock_offset_s)->group("");
