@@ -12,7 +12,6 @@ import json
 import os
 import queue as pyqueue
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -381,6 +380,8 @@ class CrashRecoveryTest(unittest.TestCase):
             self.assertGreaterEqual(acked_at_kill, self.KILL_AFTER)
             self.assertLess(acked_at_kill, self.TOTAL, "the burst finished before the kill")
             stats_at_kill = queue_stats(data)
+            print(f"\n  killed after {acked_at_kill} acknowledged PUTs; queue then {stats_at_kill}",
+                  flush=True)
             serve.peer._log.close()
             serve = Serve(tmp, data, workers=2, config=config, name="serve-2")
             current["serve"] = serve
