@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "core/status.h"
+#include "queue/queue.h"
 
 namespace thumbflow::cli {
 
@@ -31,6 +32,10 @@ int ReportUsage(const std::string& message);
 
 // Loads --config when given (else the defaults), applying environment overrides.
 Result<Config> LoadConfigOrDefault(const std::string& path);
+
+// The embedded queue's settings from [queue]: serve, status and the queue commands must
+// open the same queue the same way.
+QueueOptions QueueOptionsFromConfig(const QueueConfig& queue);
 
 // One JSON document (or line) on stdout, flushed.
 void PrintJson(const nlohmann::json& doc);

@@ -21,6 +21,17 @@ Result<Config> LoadConfigOrDefault(const std::string& path) {
   return LoadConfigFile(path);
 }
 
+QueueOptions QueueOptionsFromConfig(const QueueConfig& queue) {
+  QueueOptions options;
+  options.name = queue.name;
+  options.visibility_timeout_s = queue.visibility_timeout_s;
+  options.max_receive_count = queue.max_receive_count;
+  options.retention_s = queue.retention_s;
+  options.dlq_retention_s = queue.dlq_retention_s;
+  options.max_body_bytes = queue.max_body_bytes;
+  return options;
+}
+
 void PrintJson(const nlohmann::json& doc) {
   std::string text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text += '\n';

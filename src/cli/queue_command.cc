@@ -35,13 +35,8 @@ void AddCommonOptions(CLI::App* command, CommonOptions& common) {
 
 Result<std::unique_ptr<OpenedQueue>> Open(const CommonOptions& common) {
   ASSIGN_OR_RETURN(Config config, LoadConfigOrDefault(common.config));
-  QueueOptions options;
-  options.name = common.queue.empty() ? config.queue.name : common.queue;
-  options.visibility_timeout_s = config.queue.visibility_timeout_s;
-  options.max_receive_count = config.queue.max_receive_count;
-  options.retention_s = config.queue.retention_s;
-  options.dlq_retention_s = config.queue.dlq_retention_s;
-  options.max_body_bytes = config.queue.max_body_bytes;
+  QueueOptions options = QueueOptionsFromConfig(config.queue);
+  if (!common.queue.empty()) options.name = common.queue;
   std::error_code ec;
   std::filesystem::create_directories(common.data, ec);
   if (ec) return UnavailableError("cannot create data folder " + common.data + ": " + ec.message());

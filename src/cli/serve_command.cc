@@ -95,13 +95,7 @@ int RunServe(const ServeOptions& opts) {
   Result<std::unique_ptr<LocalObjectStore>> store =
       LocalObjectStore::Open(*db, opts.data_dir, store_options, clock);
   if (!store.ok()) return ReportFailure(store.status());
-  QueueOptions queue_options;
-  queue_options.name = config->queue.name;
-  queue_options.visibility_timeout_s = config->queue.visibility_timeout_s;
-  queue_options.max_receive_count = config->queue.max_receive_count;
-  queue_options.retention_s = config->queue.retention_s;
-  queue_options.dlq_retention_s = config->queue.dlq_retention_s;
-  queue_options.max_body_bytes = config->queue.max_body_bytes;
+  QueueOptions queue_options = QueueOptionsFromConfig(config->queue);
   Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(*db, queue_options, clock);
   if (!queue.ok()) return ReportFailure(queue.status());
 

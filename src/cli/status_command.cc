@@ -58,13 +58,7 @@ int RunStatus(const StatusFlags& flags) {
   if (!db.ok()) return ReportFailure(db.status());
 
   SystemClock clock;
-  QueueOptions queue_options;
-  queue_options.name = config->queue.name;
-  queue_options.visibility_timeout_s = config->queue.visibility_timeout_s;
-  queue_options.max_receive_count = config->queue.max_receive_count;
-  queue_options.retention_s = config->queue.retention_s;
-  queue_options.dlq_retention_s = config->queue.dlq_retention_s;
-  queue_options.max_body_bytes = config->queue.max_body_bytes;
+  QueueOptions queue_options = QueueOptionsFromConfig(config->queue);
   auto queue = SqliteQueue::Open(*db, queue_options, clock);
   if (!queue.ok()) return ReportFailure(queue.status());
   auto stats = (*queue)->Stats();
