@@ -1,5 +1,7 @@
 #include "queue/message_checks.h"
 
+#include "core/utf8.h"
+
 #include <stdlib.h>  // arc4random_buf (glibc >= 2.36)
 
 #include <cctype>
@@ -7,39 +9,6 @@
 #include <cstdio>
 
 namespace thumbflow::queue_internal {
-
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra;
-    uint32_t code;
-    uint32_t min;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1, code = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, code = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, code = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    for (int k = 1; k <= extra; ++k) {
-      if (i + static_cast<size_t>(k) >= n) return false;
-      const auto cc = static_cast<unsigned char>(text[i + static_cast<size_t>(k)]);
-      if ((cc & 0xC0) != 0x80) return false;
-      code = (code << 6) | (cc & 0x3F);
-    }
-    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    i += static_cast<size_t>(extra) + 1;
-  }
-  return true;
-}
 
 Status CheckSendRequest(const SendRequest& request, int64_t max_body_bytes) {
   if (request.body.empty()) return InvalidArgumentError("message body is empty");

@@ -17,9 +17,6 @@ inline constexpr int kMaxWaitSeconds = 20;
 inline constexpr int kMaxVisibilitySeconds = 43200;
 inline constexpr int64_t kMaxBodyBytesLimit = 256 * 1024;
 
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(std::string_view text);
-
 // InvalidArgument naming the problem: empty / too large / not UTF-8 body, delay out of range,
 // attribute name empty or attribute not UTF-8.
 Status CheckSendRequest(const SendRequest& request, int64_t max_body_bytes);

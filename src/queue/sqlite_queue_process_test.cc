@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -174,6 +175,10 @@ void Consume(SqliteQueue& queue, std::vector<std::string>* out) {
     empty_in_a_row = 0;
     for (const auto& m : *got) {
       out->push_back(m.id);
+      // Stands for the work a real consumer does between receives. Without it one process
+      // can hold SQLite's write lock back to back and drain the queue before the other
+      // process's busy handler gets a turn, and the test would not exercise sharing.
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
       if (!queue.Delete(m.receipt).ok()) ADD_FAILURE() << "delete failed";
     }
   }
@@ -200,13 +205,23 @@ TEST_F(ProcessTest, ThreadsAndTwoProcessesNeverShareADelivery) {
       for (auto& id : *ids) sent.insert(*id);
     }
   }  // closed before fork
+  // A start barrier: on a loaded machine one process could otherwise drain the queue before
+  // the other has opened it, and the test would not exercise two processes at all.
+  int ready_pipe[2];
+  int go_pipe[2];
+  ASSERT_EQ(::pipe(ready_pipe), 0);
+  ASSERT_EQ(::pipe(go_pipe), 0);
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    ::close(ready_pipe[0]);
+    ::close(go_pipe[1]);
     auto db = sqlite::Database::Open(db_path_);
     if (!db.ok()) _exit(4);
     auto queue = SqliteQueue::Open(*db, options, clock);
     if (!queue.ok()) _exit(5);
+    char byte = 'r';
+    if (::write(ready_pipe[1], &byte, 1) != 1 || ::read(go_pipe[0], &byte, 1) != 1) _exit(6);
     std::vector<std::string> a, b;
     std::thread t1([&] { Consume(**queue, &a); });
     std::thread t2([&] { Consume(**queue, &b); });
@@ -222,6 +237,11 @@ TEST_F(ProcessTest, ThreadsAndTwoProcessesNeverShareADelivery) {
   ASSERT_TRUE(db.ok());
   auto queue = SqliteQueue::Open(*db, options, clock);
   ASSERT_TRUE(queue.ok());
+  ::close(ready_pipe[1]);  // a child that dies early then ends the read below with EOF
+  ::close(go_pipe[0]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready_pipe[0], &byte, 1), 1);
+  ASSERT_EQ(::write(go_pipe[1], "g", 1), 1);
   std::vector<std::vector<std::string>> mine(3);
   std::vector<std::thread> threads;
   for (auto& v : mine) threads.emplace_back([&queue, &v] { Consume(**queue, &v); });

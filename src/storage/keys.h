@@ -8,13 +8,11 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "core/utf8.h"
 
 namespace thumbflow {
 
 inline constexpr size_t kMaxKeyBytes = 1024;
-
-// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates, <= U+10FFFF).
-bool IsValidUtf8(std::string_view text);
 
 // A key any client may store: 1..1024 bytes of UTF-8 without NUL. This is S3's rule (plus
 // NUL, which S3 refuses in practice); keys never become file paths in the local store, so
