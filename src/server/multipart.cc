@@ -13,23 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/random.h"
 #include "storage/etag.h"
 
 namespace thumbflow::server {
 namespace fs = std::filesystem;
 namespace {
-
-std::string RandomHex(size_t bytes) {
-  std::random_device rd;
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < bytes; ++i) {
-    unsigned v = rd() & 0xff;
-    out += kHex[v >> 4];
-    out += kHex[v & 15];
-  }
-  return out;
-}
 
 bool IsHex(std::string_view text) {
   if (text.empty()) return false;

@@ -13,6 +13,7 @@
 
 #include "aws/checksums.h"
 #include "aws/sigv4.h"
+#include "core/random.h"
 #include "server/port_backend.h"
 #include "server/s3_protocol.h"
 #include "storage/etag.h"
@@ -32,18 +33,6 @@ bool IEquals(std::string_view a, std::string_view b) {
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-std::string RandomHex(size_t bytes) {
-  std::random_device rd;
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (size_t i = 0; i < bytes; ++i) {
-    unsigned v = rd() & 0xff;
-    out += kHex[v >> 4];
-    out += kHex[v & 15];
-  }
-  return out;
 }
 
 Status S3Status(StatusCode code, std::string_view s3_code, std::string message) {
@@ -660,8 +649,8 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
                         r->Has("X-Amz-Credential");
   const std::string* authorization = head.Header("authorization");
   if (r->Has("AWSAccessKeyId") || (authorization && StartsWith(*authorization, "AWS "))) {
-    return fail(MakeError("InvalidRequest",
-                          "Signature Version 2 is not supported; use AWS4-HMAC-SHA256."));
+    return fail(
+        MakeError("InvalidRequest", "Signature Version 2 is not supported; use AWS4-HMAC-SHA256."));
   }
   if (signed_request) {
     aws::SignableRequest signable;

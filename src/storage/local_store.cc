@@ -2,17 +2,18 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "core/random.h"
 #include "events/s3_event.h"
 #include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
@@ -46,22 +47,6 @@ Status FileError(int err, std::string_view operation, std::string_view what) {
     default:
       return InternalError(std::move(message));
   }
-}
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  size_t filled = 0;
-  while (filled < bytes) {
-    ssize_t n = getrandom(raw.data() + filled, bytes - filled, 0);
-    if (n > 0) filled += static_cast<size_t>(n);
-  }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0x0F];
-  }
-  return out;
 }
 
 bool IsBlobName(std::string_view name) {
@@ -137,6 +122,25 @@ const std::vector<std::string> kSchema = {
 
 constexpr char kObjectColumns[] =
     "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms";
+
+// Within a store transaction: whether `bucket` exists.
+Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
+  ASSIGN_OR_RETURN(sqlite::Statement * row,
+                   tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
+  row->Bind(1, bucket);
+  return row->Step();
+}
+
+// Within a store transaction: the blob file that holds `key` now; nullopt when absent.
+Result<std::optional<std::string>> CurrentBlob(sqlite::Transaction& tx, const std::string& bucket,
+                                               const std::string& key) {
+  ASSIGN_OR_RETURN(sqlite::Statement * row,
+                   tx.Prepare("SELECT blob FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+  row->Bind(1, bucket).Bind(2, key);
+  ASSIGN_OR_RETURN(bool found, row->Step());
+  if (!found) return std::optional<std::string>();
+  return std::optional<std::string>(row->ColumnText(0));
+}
 
 }  // namespace
 
@@ -554,17 +558,11 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   bool rolled_back = false;
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     Status inner = [&]() -> Status {
-      ASSIGN_OR_RETURN(sqlite::Statement * bucket_row,
-                       tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
-      bucket_row->Bind(1, bucket);
-      ASSIGN_OR_RETURN(bool bucket_exists, bucket_row->Step());
+      ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
       if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
 
-      ASSIGN_OR_RETURN(sqlite::Statement * old_row,
-                       tx.Prepare("SELECT blob FROM store_objects WHERE bucket = ?1 AND key = ?2"));
-      old_row->Bind(1, bucket).Bind(2, key);
-      ASSIGN_OR_RETURN(bool had_old, old_row->Step());
-      std::string old_blob = had_old ? old_row->ColumnText(0) : std::string();
+      ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
+      std::string old_blob = current.value_or(std::string());
 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
@@ -650,17 +648,11 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
     if (!seen) fired.push_back(&rule);
   }
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * bucket_row,
-                     tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
-    bucket_row->Bind(1, bucket);
-    ASSIGN_OR_RETURN(bool bucket_exists, bucket_row->Step());
+    ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
-    ASSIGN_OR_RETURN(sqlite::Statement * old_row,
-                     tx.Prepare("SELECT blob FROM store_objects WHERE bucket = ?1 AND key = ?2"));
-    old_row->Bind(1, bucket).Bind(2, key);
-    ASSIGN_OR_RETURN(bool had_old, old_row->Step());
-    if (!had_old) return Status::Ok();  // S3: deleting a missing key succeeds
-    std::string old_blob = old_row->ColumnText(0);
+    ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
+    if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
+    std::string old_blob = *current;
     ASSIGN_OR_RETURN(sqlite::Statement * remove,
                      tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
     remove->Bind(1, bucket).Bind(2, key);
@@ -710,10 +702,7 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
 Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListOptions& options) {
   Result<ListResult> result = NotFoundError("no such bucket: " + bucket);
   Status status = db_->Read([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * bucket_row,
-                     tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
-    bucket_row->Bind(1, bucket);
-    ASSIGN_OR_RETURN(bool bucket_exists, bucket_row->Step());
+    ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists) return Status::Ok();
     KeyScan scan = [&](const std::string& from, bool inclusive, const std::string& prefix,
                        int limit) -> Result<std::vector<ObjectInfo>> {
@@ -801,10 +790,7 @@ Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
 Status LocalObjectStore::HeadBucket(const std::string& bucket) {
   bool exists = false;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * select,
-                     tx.Prepare("SELECT 1 FROM store_buckets WHERE name = ?1"));
-    select->Bind(1, bucket);
-    ASSIGN_OR_RETURN(exists, select->Step());
+    ASSIGN_OR_RETURN(exists, BucketExists(tx, bucket));
     return Status::Ok();
   }));
   if (!exists) return NotFoundError("no such bucket: " + bucket);
