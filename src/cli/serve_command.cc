@@ -1,11 +1,16 @@
 // `thumbflow serve`: the embedded mode. Opens the store and the queue in the data folder,
 // serves the S3-compatible endpoint, and runs the worker pool (unless --workers 0), until
 // SIGTERM or SIGINT; then stops accepting, drains requests in flight and exits 0.
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -49,6 +54,46 @@ struct ServeOptions {
   int64_t clock_offset_s = 0;
 };
 
+// One `serve` per data folder: a second one would wipe the first's multipart staging and
+// double every worker. Held as an flock on DIR/serve.lock for the life of the process, so
+// the kernel releases it however the process ends (SIGKILL included); the queue and
+// object commands take no lock and keep working beside a running serve.
+class DataFolderLock {
+ public:
+  DataFolderLock() = default;
+  DataFolderLock(const DataFolderLock&) = delete;
+  DataFolderLock& operator=(const DataFolderLock&) = delete;
+  ~DataFolderLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Acquire(const std::string& data_dir) {
+    std::string path = data_dir + "/serve.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return InternalError("open " + path + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) {
+        return InternalError("lock " + path + ": " + std::strerror(errno));
+      }
+      char holder[32] = {};
+      ssize_t n = ::pread(fd_, holder, sizeof(holder) - 1, 0);
+      std::string pid = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "unknown";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return FailedPreconditionError("data folder " + data_dir +
+                                     " is in use by another thumbflow serve (pid " + pid + ")");
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 ||
+        ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return InternalError("write " + path + ": " + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 std::string EnvOrEmpty(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
@@ -76,6 +121,9 @@ int RunServe(const ServeOptions& opts) {
 
   std::error_code ec;
   std::filesystem::create_directories(opts.data_dir, ec);
+  DataFolderLock lock;
+  Status locked = lock.Acquire(opts.data_dir);
+  if (!locked.ok()) return ReportFailure(locked);
   std::string staging = opts.data_dir + "/multipart/tmp";
   // Parts being received when the last process stopped are garbage: start clean.
   std::filesystem::remove_all(staging, ec);

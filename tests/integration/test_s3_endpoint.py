@@ -364,6 +364,18 @@ class S3EndpointTest(unittest.TestCase):
         self.assertIn("thumbflow_s3_request_duration_seconds_bucket", r.text)
         self.assertEqual(requests.get(self.s.endpoint + "/readyz", timeout=10).status_code, 200)
 
+    def test_second_serve_on_the_same_data_folder_is_refused(self):
+        proc = harness.run_thumbflow(["serve", "--data", self.s.data, "--listen",
+                                      "127.0.0.1:0", "--workers", "0"], timeout=30)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("in use by another thumbflow serve", proc.stderr)
+        self.assertIn(f"pid {self.s.peer.pid}", proc.stderr)
+        # The refused process touched nothing: the running one still serves and stores.
+        c = self.s.client()
+        c.put_object(Bucket="images", Key="lock/after.txt", Body=b"still here")
+        body = c.get_object(Bucket="images", Key="lock/after.txt")["Body"].read()
+        self.assertEqual(body, b"still here")
+
     def test_not_implemented_is_an_s3_error(self):
         import botocore.exceptions
         with self.assertRaises(botocore.exceptions.ClientError) as ctx:
