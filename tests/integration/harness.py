@@ -139,3 +139,25 @@ def run_thumbflow(args, env=None, timeout=300, input=None, check=False):
     full_env.update(env or {})
     return subprocess.run([BIN] + list(args), env=full_env, capture_output=True, text=True,
                           timeout=timeout, input=input, check=check)
+
+
+def set_up_reference(s3, sqs, bucket="images"):
+    """The reference architecture on boto3 clients (moto_server): `bucket` whose uploads/
+    prefix notifies queue `thumbnails` (visibility 60 s), which dead-letters to
+    `thumbnails-dlq` (retention 10 days) after 3 receives. Returns (queue_url, dlq_url)."""
+    dlq_url = sqs.create_queue(QueueName="thumbnails-dlq",
+                               Attributes={"MessageRetentionPeriod": "864000"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(
+        QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(QueueName="thumbnails", Attributes={
+        "VisibilityTimeout": "60",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": "3"})})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{
+            "Id": "thumbnails", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
+    return queue_url, dlq_url
