@@ -3,10 +3,12 @@
 // 1 and 4 threads, after a 1 s warm-up. Also reports how many commits (fsyncs) were needed, to show
 // group commit.
 //
-//   queue_bench [--dir DIR] [--seconds S]
+//   queue_bench [--dir DIR] [--seconds S] [--only SCENARIO] [--messages N]
 //
 // DIR (default: a fresh folder under /tmp) must be on the disk being measured. Prints one
-// JSON line per scenario.
+// JSON line per scenario. --only runs one scenario. --messages runs each scenario until N
+// messages went through (no warm-up, no timing): for instruction counts under
+// `valgrind --tool=callgrind`, where the wall clock means little.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -69,7 +71,10 @@ Status FlowOnce(Queue& q, int batch, bool send_only, int64_t* done) {
   return Status::Ok();
 }
 
-Outcome RunScenario(const std::filesystem::path& dir, const Scenario& s, double seconds) {
+// `seconds` > 0: measure for that long after a 1 s warm-up. Else run until `count` messages
+// went through and count everything from the start.
+Outcome RunScenario(const std::filesystem::path& dir, const Scenario& s, double seconds,
+                    int64_t count) {
   Outcome out;
   const auto file = dir / (std::string(s.name) + ".db");
   std::filesystem::remove(file);
@@ -85,6 +90,7 @@ Outcome RunScenario(const std::filesystem::path& dir, const Scenario& s, double 
     return out;
   }
   std::atomic<bool> stop{false};
+  std::atomic<int64_t> total{0};
   std::vector<std::atomic<int64_t>> done(static_cast<size_t>(s.threads));
   std::vector<std::string> errors(static_cast<size_t>(s.threads));
   std::vector<std::thread> threads;
@@ -94,6 +100,7 @@ Outcome RunScenario(const std::filesystem::path& dir, const Scenario& s, double 
         int64_t moved = 0;
         Status st = FlowOnce(**queue, s.batch, s.send_only, &moved);
         done[static_cast<size_t>(t)].fetch_add(moved);
+        if (count > 0 && total.fetch_add(moved) + moved >= count) stop = true;
         if (!st.ok()) {
           errors[static_cast<size_t>(t)] = st.ToString();
           return;
@@ -101,23 +108,33 @@ Outcome RunScenario(const std::filesystem::path& dir, const Scenario& s, double 
       }
     });
   }
-  // Warm-up: the first commits grow the WAL file (appends cost more than the overwrites of
-  // a running server's steady state), so they are not counted.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
   int64_t done_before = 0;
-  for (auto& n : done) done_before += n.load();
-  const int64_t commits_before = (*db)->commit_count();
-  const int64_t writes_before = (*db)->write_count();
-  const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  int64_t commits_before = 0;
+  int64_t writes_before = 0;
+  auto start = std::chrono::steady_clock::now();
+  if (seconds > 0) {
+    // Warm-up: the first commits grow the WAL file (appends cost more than the overwrites
+    // of a running server's steady state), so they are not counted.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (auto& n : done) done_before += n.load();
+    commits_before = (*db)->commit_count();
+    writes_before = (*db)->write_count();
+    start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+  }
+  if (seconds <= 0) {
+    for (auto& t : threads) t.join();
+  }
   int64_t done_after = 0;
   for (auto& n : done) done_after += n.load();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.commits = (*db)->commit_count() - commits_before;
   out.writes = (*db)->write_count() - writes_before;
   out.messages = done_after - done_before;
-  stop = true;
-  for (auto& t : threads) t.join();
+  if (seconds > 0) {
+    for (auto& t : threads) t.join();
+  }
   for (auto& e : errors) {
     if (!e.empty()) out.error = e;
   }
@@ -132,15 +149,28 @@ Outcome RunScenario(const std::filesystem::path& dir, const Scenario& s, double 
 int Main(int argc, char** argv) {
   std::filesystem::path dir;
   double seconds = 3;
+  int64_t count = 0;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
       dir = argv[++i];
     } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       seconds = std::stod(argv[++i]);
+    } else if (std::strcmp(argv[i], "--messages") == 0 && i + 1 < argc) {
+      count = std::stoll(argv[++i]);
+      seconds = 0;
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: queue_bench [--dir DIR] [--seconds S]\n");
+      std::fprintf(stderr,
+                   "usage: queue_bench [--dir DIR] [--seconds S] [--only SCENARIO] "
+                   "[--messages N]\n");
       return 2;
     }
+  }
+  if (seconds <= 0 && count <= 0) {
+    std::fprintf(stderr, "queue_bench: --seconds or --messages must be positive\n");
+    return 2;
   }
   bool own_dir = dir.empty();
   if (own_dir) {
@@ -154,7 +184,8 @@ int Main(int argc, char** argv) {
   };
   int rc = 0;
   for (const auto& s : scenarios) {
-    Outcome o = RunScenario(dir, s, seconds);
+    if (!only.empty() && only != s.name) continue;
+    Outcome o = RunScenario(dir, s, seconds, count);
     if (!o.error.empty()) {
       std::fprintf(stderr, "%s: %s\n", s.name, o.error.c_str());
       rc = 1;

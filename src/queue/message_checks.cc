@@ -6,7 +6,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <cstdio>
 
 namespace thumbflow::queue_internal {
 
@@ -84,27 +83,46 @@ Status CheckQueueOptions(const QueueOptions& o) {
   return Status::Ok();
 }
 
-std::string NewMessageId() {
-  unsigned char b[16];
-  arc4random_buf(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
+std::vector<std::string> NewMessageIds(size_t count) {
+  std::vector<unsigned char> random(16 * count);
+  arc4random_buf(random.data(), random.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    unsigned char* b = random.data() + 16 * i;
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+    std::string id(36, '-');
+    size_t pos = 0;
+    for (int k = 0; k < 16; ++k) {
+      if (k == 4 || k == 6 || k == 8 || k == 10) ++pos;  // keep the '-'
+      id[pos++] = kHex[b[k] >> 4];
+      id[pos++] = kHex[b[k] & 0x0F];
+    }
+    out.push_back(std::move(id));
+  }
   return out;
 }
 
-int64_t NewDeliveryToken() {
-  uint64_t v = 0;
-  while (v == 0) {
-    arc4random_buf(&v, sizeof v);
-    v &= 0x7FFFFFFFFFFFFFFFull;
+std::string NewMessageId() { return std::move(NewMessageIds(1)[0]); }
+
+std::vector<int64_t> NewDeliveryTokens(size_t count) {
+  std::vector<uint64_t> raw(count);
+  arc4random_buf(raw.data(), raw.size() * sizeof(uint64_t));
+  std::vector<int64_t> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t v = raw[i] & 0x7FFFFFFFFFFFFFFFull;
+    while (v == 0) {
+      arc4random_buf(&v, sizeof v);
+      v &= 0x7FFFFFFFFFFFFFFFull;
+    }
+    out[i] = static_cast<int64_t>(v);
   }
-  return static_cast<int64_t>(v);
+  return out;
 }
+
+int64_t NewDeliveryToken() { return NewDeliveryTokens(1)[0]; }
 
 std::string MakeReceipt(int64_t sequence, int64_t token) {
   return std::to_string(sequence) + "." + std::to_string(token);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "queue/queue.h"
@@ -27,8 +28,12 @@ Status CheckQueueOptions(const QueueOptions& options);
 
 // A new message id: a random (version 4) UUID.
 std::string NewMessageId();
+// `count` new message ids, with one call for random bytes (one system call) for all.
+std::vector<std::string> NewMessageIds(size_t count);
 // A random positive token that identifies one delivery.
 int64_t NewDeliveryToken();
+// `count` of them, with one call for random bytes for all.
+std::vector<int64_t> NewDeliveryTokens(size_t count);
 
 // Receipt handles are "<message sequence>.<delivery token>" (opaque to callers).
 std::string MakeReceipt(int64_t sequence, int64_t token);

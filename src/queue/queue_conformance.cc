@@ -105,6 +105,21 @@ TEST_P(QueueConformanceTest, SendReceiveDelete) {
   EXPECT_TRUE(q->Delete(m.receipt).ok());
 }
 
+TEST_P(QueueConformanceTest, VisibilityZeroHandsEachMessageOutOncePerReceive) {
+  Queue* q = Make();
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(q->Send(Body("a")).ok());
+  ASSERT_TRUE(q->Send(Body("b")).ok());
+  // Fewer visible messages than asked for, and they stay visible: each comes once, with
+  // one receive counted (a second hand-out in the same call would also burn its receives).
+  auto got = q->Receive(Max(10, 0, 0));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_NE((*got)[0].id, (*got)[1].id);
+  EXPECT_EQ((*got)[0].receive_count, 1);
+  EXPECT_EQ((*got)[1].receive_count, 1);
+}
+
 TEST_P(QueueConformanceTest, VisibilityTimeoutExpires) {
   Queue* q = Make();
   ASSERT_NE(q, nullptr);

@@ -1,5 +1,6 @@
 #include "queue/sqlite_queue.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -12,9 +13,10 @@ using queue_internal::CheckBatchSize;
 using queue_internal::CheckReceiveOptions;
 using queue_internal::CheckSendRequest;
 using queue_internal::CheckVisibility;
+using queue_internal::kMaxBatch;
 using queue_internal::MakeReceipt;
-using queue_internal::NewDeliveryToken;
-using queue_internal::NewMessageId;
+using queue_internal::NewDeliveryTokens;
+using queue_internal::NewMessageIds;
 using queue_internal::ParseReceipt;
 using sqlite::Statement;
 using sqlite::Transaction;
@@ -63,21 +65,79 @@ MessageAttributes DecodeAttributes(const std::string& text) {
 
 std::string Topic(const std::string& queue_name) { return "queue:" + queue_name; }
 
-Status Insert(Transaction& tx, const std::string& queue_name, const SendRequest& request,
-              int64_t now_ms, std::string* id_out) {
-  ASSIGN_OR_RETURN(Statement * st,
-                   tx.Prepare("INSERT INTO queue_messages(queue, id, body, attributes, sent_ms, "
-                              "visible_at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
-  std::string id = NewMessageId();
-  st->Bind(1, queue_name)
-      .Bind(2, id)
-      .BindBlob(3, request.body)
-      .Bind(4, EncodeAttributes(request.attributes))
-      .Bind(5, now_ms)
-      .Bind(6, now_ms + int64_t{request.delay_seconds} * 1000);
+// The SQL of one INSERT of `rows` messages: ?1 is the queue name, row r binds
+// ?(2+5r)..?(6+5r) (id, body, attributes, sent_ms, visible_at_ms). One statement per batch
+// instead of one per message.
+const std::string& InsertSql(size_t rows) {
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> out(kMaxBatch + 1);
+    for (int n = 1; n <= kMaxBatch; ++n) {
+      std::string sql =
+          "INSERT INTO queue_messages(queue, id, body, attributes, sent_ms, visible_at_ms) "
+          "VALUES";
+      for (int r = 0; r < n; ++r) {
+        const int b = 2 + 5 * r;
+        sql += r == 0 ? "(?1" : ", (?1";
+        for (int k = 0; k < 5; ++k) sql += ", ?" + std::to_string(b + k);
+        sql += ")";
+      }
+      out[static_cast<size_t>(n)] = std::move(sql);
+    }
+    return out;
+  }();
+  return kSql.at(rows);
+}
+
+// The SQL of one DELETE of `rows` deliveries: ?1 is the queue name, row r binds ?(2+2r)
+// (sequence) and ?(3+2r) (delivery token); a row goes only while its token still matches
+// (not received again since). SQLite looks each term up by primary key ("multi-index OR",
+// no temporary b-tree); the unary + keeps it from scanning the queue's index instead.
+const std::string& DeleteSql(size_t rows) {
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> out(kMaxBatch + 1);
+    for (int n = 1; n <= kMaxBatch; ++n) {
+      std::string terms;
+      for (int r = 0; r < n; ++r) {
+        terms += (r == 0 ? "(seq = ?" : " OR (seq = ?") + std::to_string(2 + 2 * r) +
+                 " AND receipt = ?" + std::to_string(3 + 2 * r) + ")";
+      }
+      out[static_cast<size_t>(n)] =
+          "DELETE FROM queue_messages WHERE (" + terms + ") AND +queue = ?1 AND +dead = 0";
+    }
+    return out;
+  }();
+  return kSql.at(rows);
+}
+
+// Adds `requests` (already checked; 1..kMaxBatch of them) to `queue_name` with one
+// statement; `ids` receives their ids in order.
+Status InsertRows(Transaction& tx, const std::string& queue_name,
+                  const std::vector<const SendRequest*>& requests, int64_t now_ms,
+                  std::vector<std::string>* ids) {
+  ASSIGN_OR_RETURN(Statement * st, tx.Prepare(InsertSql(requests.size())));
+  *ids = NewMessageIds(requests.size());
+  std::vector<std::string> attributes(requests.size());
+  st->BindTextRef(1, queue_name);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const SendRequest& request = *requests[r];
+    const int b = 2 + 5 * static_cast<int>(r);
+    attributes[r] = EncodeAttributes(request.attributes);
+    st->BindTextRef(b, (*ids)[r])
+        .BindBlobRef(b + 1, request.body)
+        .BindTextRef(b + 2, attributes[r])
+        .Bind(b + 3, now_ms)
+        .Bind(b + 4, now_ms + int64_t{request.delay_seconds} * 1000);
+  }
   RETURN_IF_ERROR(st->Run().WithContext("send to queue " + queue_name));
   tx.Signal(Topic(queue_name));
-  if (id_out != nullptr) *id_out = std::move(id);
+  return Status::Ok();
+}
+
+Status Insert(Transaction& tx, const std::string& queue_name, const SendRequest& request,
+              int64_t now_ms, std::string* id_out) {
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(InsertRows(tx, queue_name, {&request}, now_ms, &ids));
+  if (id_out != nullptr) *id_out = std::move(ids[0]);
   return Status::Ok();
 }
 
@@ -135,23 +195,24 @@ Result<std::string> SqliteQueue::Send(const SendRequest& request) {
 Result<std::vector<Result<std::string>>> SqliteQueue::SendBatch(
     const std::vector<SendRequest>& requests) {
   RETURN_IF_ERROR(CheckBatchSize(requests.size()));
+  // Checked outside the write: the group commit's leader runs only the insert.
   std::vector<Result<std::string>> results;
-  Status done = db_->Write([&](Transaction& tx) -> Status {
-    results.clear();
-    const int64_t now = clock_.NowMillis();
-    for (const auto& request : requests) {
-      Status check = CheckSendRequest(request, options_.max_body_bytes);
-      if (!check.ok()) {
-        results.emplace_back(check);
-        continue;
-      }
-      std::string id;
-      RETURN_IF_ERROR(Insert(tx, options_.name, request, now, &id));
-      results.emplace_back(std::move(id));
-    }
-    return Status::Ok();
+  std::vector<const SendRequest*> valid;
+  for (const auto& request : requests) {
+    Status check = CheckSendRequest(request, options_.max_body_bytes);
+    results.emplace_back(check.ok() ? Result<std::string>(std::string()) : check);
+    if (check.ok()) valid.push_back(&request);
+  }
+  if (valid.empty()) return results;
+  std::vector<std::string> ids;
+  Status done = db_->Write([&](Transaction& tx) {
+    return InsertRows(tx, options_.name, valid, clock_.NowMillis(), &ids);
   });
   if (!done.ok()) return done;
+  size_t next = 0;
+  for (auto& result : results) {
+    if (result.ok()) result = std::move(ids[next++]);
+  }
   return results;
 }
 
@@ -169,9 +230,12 @@ Result<bool> SqliteQueue::AnyVisible() {
   return any;
 }
 
-Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& options) {
-  ASSIGN_OR_RETURN(bool any, AnyVisible());
-  if (!any) return std::vector<Message>{};
+Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& options,
+                                                      bool check_first) {
+  if (check_first) {
+    ASSIGN_OR_RETURN(bool any, AnyVisible());
+    if (!any) return std::vector<Message>{};
+  }
   const int visibility = options.visibility_timeout_s.value_or(options_.visibility_timeout_s);
   std::vector<Message> out;
   Status done = db_->Write([&](Transaction& tx) -> Status {
@@ -186,11 +250,9 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
       RETURN_IF_ERROR(expire->Bind(1, options_.name).Bind(2, cutoff).Bind(3, dlq_cutoff).Run());
       tx.OnCommit([this, now] { last_cleanup_ms_.store(now); });
     }
-    struct Candidate {
-      int64_t seq;
-      Message message;
-      int64_t sent_ms;
-    };
+    // Plain SELECT, then one UPDATE per row by primary key: an UPDATE of several rows at
+    // once (IN list, OR of keys, RETURNING) makes SQLite build temporary b-trees, which cost
+    // more than the extra statements.
     ASSIGN_OR_RETURN(Statement * select,
                      tx.Prepare("SELECT seq, id, body, attributes, sent_ms, receive_count, "
                                 "first_receive_ms FROM queue_messages WHERE queue = ?1 AND "
@@ -205,46 +267,61 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
                                 "dead_ms = ?2, receipt = 0 WHERE seq = ?1"));
     ASSIGN_OR_RETURN(Statement * drop, tx.Prepare("DELETE FROM queue_messages WHERE seq = ?1"));
     const int want = options.max_messages;
-    // Rows skipped (expired or dead-lettered) leave the result set, so re-querying makes
-    // progress; each pass either fills `out` or handles at least one skipped row.
-    while (static_cast<int>(out.size()) < want) {
-      std::vector<Candidate> candidates;
-      select->Bind(1, options_.name).Bind(2, now).Bind(3, want - static_cast<int>(out.size()));
+    const int64_t hidden_until = now + int64_t{visibility} * 1000;
+    // Rows skipped (expired or dead-lettered) leave the result set, so when a full pass
+    // skipped some, another pass may find more. With a visibility of 0 a delivered row stays
+    // visible: it is not handed out twice in one call (as on SQS); seeing only such rows ends
+    // the call.
+    std::vector<int64_t> delivered;
+    for (;;) {
+      const int ask = want - static_cast<int>(out.size());
+      if (ask <= 0) break;
+      const size_t before = out.size();
+      std::vector<int64_t> seqs;
+      select->BindTextRef(1, options_.name).Bind(2, now).Bind(3, ask);
       for (;;) {
         ASSIGN_OR_RETURN(bool row, select->Step());
         if (!row) break;
-        Candidate c;
-        c.seq = select->ColumnInt(0);
-        c.message.id = select->ColumnText(1);
-        c.message.body = select->ColumnText(2);
-        c.message.attributes = DecodeAttributes(select->ColumnText(3));
-        c.sent_ms = select->ColumnInt(4);
-        c.message.sent_ms = c.sent_ms;
-        c.message.receive_count = static_cast<int>(select->ColumnInt(5));
-        c.message.first_receive_ms = select->ColumnInt(6);
-        candidates.push_back(std::move(c));
+        const int64_t seq = select->ColumnInt(0);
+        if (std::find(delivered.begin(), delivered.end(), seq) != delivered.end()) continue;
+        seqs.push_back(seq);
+        Message m;
+        m.id = select->ColumnText(1);
+        m.body = select->ColumnText(2);
+        m.attributes = DecodeAttributes(select->ColumnText(3));
+        m.sent_ms = select->ColumnInt(4);
+        m.receive_count = static_cast<int>(select->ColumnInt(5));
+        m.first_receive_ms = select->ColumnInt(6);
+        out.push_back(std::move(m));
       }
-      if (candidates.empty()) break;
-      for (auto& c : candidates) {
-        if (c.sent_ms < cutoff) {
-          RETURN_IF_ERROR(drop->Bind(1, c.seq).Run());
+      if (seqs.empty()) break;
+      const std::vector<int64_t> tokens = NewDeliveryTokens(seqs.size());
+      size_t kept = before;
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        Message& m = out[before + i];
+        if (m.sent_ms < cutoff) {
+          RETURN_IF_ERROR(drop->Bind(1, seqs[i]).Run());
           continue;
         }
-        if (c.message.receive_count >= options_.max_receive_count) {
-          RETURN_IF_ERROR(kill->Bind(1, c.seq).Bind(2, now).Run());
+        if (m.receive_count >= options_.max_receive_count) {
+          RETURN_IF_ERROR(kill->Bind(1, seqs[i]).Bind(2, now).Run());
           continue;
         }
-        const int64_t token = NewDeliveryToken();
-        c.message.receive_count += 1;
-        if (c.message.first_receive_ms == 0) c.message.first_receive_ms = now;
-        c.message.receipt = MakeReceipt(c.seq, token);
-        RETURN_IF_ERROR(deliver->Bind(1, c.seq)
-                            .Bind(2, c.message.first_receive_ms)
-                            .Bind(3, now + int64_t{visibility} * 1000)
-                            .Bind(4, token)
+        m.receive_count += 1;
+        if (m.first_receive_ms == 0) m.first_receive_ms = now;
+        m.receipt = MakeReceipt(seqs[i], tokens[i]);
+        RETURN_IF_ERROR(deliver->Bind(1, seqs[i])
+                            .Bind(2, m.first_receive_ms)
+                            .Bind(3, hidden_until)
+                            .Bind(4, tokens[i])
                             .Run());
-        out.push_back(std::move(c.message));
+        delivered.push_back(seqs[i]);
+        if (kept != before + i) out[kept] = std::move(m);
+        ++kept;
       }
+      out.resize(kept);
+      // All delivered, or fewer rows than asked: nothing more is visible.
+      if (kept == before + seqs.size() || static_cast<int>(seqs.size()) < ask) break;
     }
     return Status::Ok();
   });
@@ -256,13 +333,17 @@ Result<std::vector<Message>> SqliteQueue::Receive(const ReceiveOptions& options)
   RETURN_IF_ERROR(CheckReceiveOptions(options));
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_seconds);
+  bool first = true;
   for (;;) {
     int64_t seen;
     {
       std::lock_guard<std::mutex> lock(wake_mu_);
       seen = generation_;
     }
-    ASSIGN_OR_RETURN(auto messages, ReceiveOnce(options));
+    // The first attempt goes straight to the write (a busy queue has messages); later
+    // polls first look in a read snapshot, so an idle long-poll never takes the write lock.
+    ASSIGN_OR_RETURN(auto messages, ReceiveOnce(options, /*check_first=*/!first));
+    first = false;
     const auto now = std::chrono::steady_clock::now();
     if (!messages.empty() || now >= deadline) return messages;
     // Wake on an in-process commit to this queue, else poll for other processes' sends
@@ -277,11 +358,9 @@ Result<std::vector<Message>> SqliteQueue::Receive(const ReceiveOptions& options)
 Status SqliteQueue::DeleteIn(Transaction& tx, const std::string& receipt) {
   int64_t seq, token;
   RETURN_IF_ERROR(ParseReceipt(receipt, &seq, &token));
-  ASSIGN_OR_RETURN(Statement * st,
-                   tx.Prepare("DELETE FROM queue_messages WHERE seq = ?1 AND receipt = ?2 AND "
-                              "queue = ?3 AND dead = 0"));
+  ASSIGN_OR_RETURN(Statement * st, tx.Prepare(DeleteSql(1)));
   // No row: the message is gone (fine) or was received again (the newer delivery stays).
-  return st->Bind(1, seq).Bind(2, token).Bind(3, options_.name).Run();
+  return st->BindTextRef(1, options_.name).Bind(2, seq).Bind(3, token).Run();
 }
 
 Status SqliteQueue::Delete(const std::string& receipt) {
@@ -293,14 +372,24 @@ Status SqliteQueue::Delete(const std::string& receipt) {
 Result<std::vector<Status>> SqliteQueue::DeleteBatch(const std::vector<std::string>& receipts) {
   RETURN_IF_ERROR(CheckBatchSize(receipts.size()));
   std::vector<Status> results;
+  std::vector<std::pair<int64_t, int64_t>> deliveries;  // sequence, token
+  for (const auto& receipt : receipts) {
+    int64_t seq, token;
+    Status s = ParseReceipt(receipt, &seq, &token);
+    results.push_back(s);
+    if (s.ok()) deliveries.emplace_back(seq, token);
+  }
+  if (deliveries.empty()) return results;
   Status done = db_->Write([&](Transaction& tx) -> Status {
-    results.clear();
-    for (const auto& receipt : receipts) {
-      Status s = DeleteIn(tx, receipt);
-      if (!s.ok() && s.code() != StatusCode::kInvalidArgument) return s;
-      results.push_back(s);
+    ASSIGN_OR_RETURN(Statement * st, tx.Prepare(DeleteSql(deliveries.size())));
+    st->BindTextRef(1, options_.name);
+    for (size_t r = 0; r < deliveries.size(); ++r) {
+      const int b = 2 + 2 * static_cast<int>(r);
+      st->Bind(b, deliveries[r].first).Bind(b + 1, deliveries[r].second);
     }
-    return Status::Ok();
+    // Rows not found are gone already (fine) or were received again (the newer delivery
+    // stays): both succeed, as on SQS.
+    return st->Run();
   });
   if (!done.ok()) return done;
   return results;

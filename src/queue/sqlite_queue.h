@@ -75,7 +75,9 @@ class SqliteQueue final : public Queue {
  private:
   SqliteQueue(std::shared_ptr<sqlite::Database> db, const QueueOptions& options,
               const Clock& clock);
-  Result<std::vector<Message>> ReceiveOnce(const ReceiveOptions& options);
+  // One attempt to take messages. `check_first`: look in a read snapshot first and skip
+  // the write when nothing is visible.
+  Result<std::vector<Message>> ReceiveOnce(const ReceiveOptions& options, bool check_first);
   Result<bool> AnyVisible();
   Status ChangeVisibilityIn(sqlite::Transaction& tx, const std::string& receipt, int seconds);
   Status DeleteIn(sqlite::Transaction& tx, const std::string& receipt);

@@ -91,6 +91,23 @@ Statement& Statement::BindBlob(int index, std::string_view bytes) {
   return *this;
 }
 
+Statement& Statement::BindTextRef(int index, std::string_view text) {
+  // A null pointer would bind NULL, not an empty text.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  int rc = sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_error_.ok())
+    bind_error_ = SqliteError(db_, rc, "bind " + ShortSql(sql_));
+  return *this;
+}
+
+Statement& Statement::BindBlobRef(int index, std::string_view bytes) {
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  int rc = sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC);
+  if (rc != SQLITE_OK && bind_error_.ok())
+    bind_error_ = SqliteError(db_, rc, "bind " + ShortSql(sql_));
+  return *this;
+}
+
 Statement& Statement::BindNull(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_.ok())
@@ -170,6 +187,24 @@ class Connection {
 
   sqlite3* db() const { return db_; }
 
+  // Runs one statement that returns no rows through the statement cache, so the
+  // transaction control of every Write()/Read() (BEGIN, SAVEPOINT, COMMIT...) is parsed once
+  // per connection, not once per call. Errors name `operation` and the file.
+  Status Control(const char* sql, const char* operation, const std::string& path) {
+    auto stmt = Prepare(sql);
+    if (!stmt.ok()) return stmt.status().WithContext(std::string(operation) + " on " + path);
+    sqlite3_stmt* raw = (*stmt)->stmt_;
+    int rc = sqlite3_step(raw);
+    while (rc == SQLITE_ROW) rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) {
+      sqlite3_reset(raw);
+      return Status::Ok();
+    }
+    Status error = SqliteError(db_, rc, std::string(operation) + " on " + path);
+    sqlite3_reset(raw);
+    return error;
+  }
+
   Status Exec(std::string_view sql, std::string_view operation) {
     std::string text(sql);
     char* error = nullptr;
@@ -213,20 +248,21 @@ class Connection {
 // ---------------------------------------------------------------------------------------
 // Database::Impl
 
-namespace {
-struct WriteRequest {
+// One Write() call waiting in the queue. Each has its own condition variable so that the
+// leader wakes exactly the callers it finished and the one caller that leads next, not every
+// waiter at every commit.
+struct Database::WriteRequest {
   const std::function<Status(Transaction&)>* fn;
   Status status;
   bool done = false;
+  std::condition_variable cv;
 };
-}  // namespace
 
 struct Database::Impl {
   DatabaseOptions options;
   std::unique_ptr<Connection> writer;
 
   std::mutex write_mu;
-  std::condition_variable write_cv;
   std::deque<WriteRequest*> pending;
   bool leading = false;
 
@@ -348,102 +384,122 @@ Status CallGuarded(const std::function<Status(Transaction&)>& fn, Transaction& t
 }  // namespace
 
 Status Database::Write(const std::function<Status(Transaction&)>& fn) {
-  WriteRequest request{&fn, Status::Ok(), false};
+  WriteRequest request{&fn, Status::Ok(), false, {}};
   std::unique_lock<std::mutex> lock(impl_->write_mu);
   impl_->pending.push_back(&request);
-  while (!request.done) {
-    if (impl_->leading) {
-      impl_->write_cv.wait(lock);
+  // Wait until a leader finished this request, or until it is this request's turn to lead
+  // (no leader, and first in line: the previous leader woke it).
+  request.cv.wait(lock, [&] {
+    return request.done || (!impl_->leading && impl_->pending.front() == &request);
+  });
+  if (request.done) return request.status;
+
+  // Lead: take everything queued (this request first) and commit it as one transaction.
+  impl_->leading = true;
+  std::vector<WriteRequest*> batch;
+  while (!impl_->pending.empty() && static_cast<int>(batch.size()) < impl_->options.max_batch) {
+    batch.push_back(impl_->pending.front());
+    impl_->pending.pop_front();
+  }
+  lock.unlock();
+  RunBatch(batch);
+  lock.lock();
+  for (WriteRequest* r : batch) {
+    r->done = true;
+    if (r != &request) r->cv.notify_one();
+  }
+  impl_->leading = false;
+  if (!impl_->pending.empty()) impl_->pending.front()->cv.notify_one();
+  return request.status;
+}
+
+void Database::RunBatch(const std::vector<WriteRequest*>& batch) {
+  Connection& conn = *impl_->writer;
+  // A lone function needs no savepoint: when it fails, the whole transaction rolls back.
+  const bool savepoints = batch.size() > 1;
+  std::vector<std::unique_ptr<Transaction>> committed;  // functions that succeeded
+  Status begin = conn.Control("BEGIN IMMEDIATE", "begin write transaction", path_);
+  if (!begin.ok()) {
+    for (WriteRequest* r : batch) r->status = begin;
+    return;
+  }
+  std::vector<WriteRequest*> succeeded;
+  bool open = true;
+  for (WriteRequest* r : batch) {
+    if (!open) {
+      // An earlier error ended the whole transaction (SQLite does so for I/O errors,
+      // a full disk, ...); start a fresh one for the rest.
+      Status again = conn.Control("BEGIN IMMEDIATE", "begin write transaction", path_);
+      if (!again.ok()) {
+        r->status = again;
+        continue;
+      }
+      open = true;
+    }
+    auto tx = std::unique_ptr<Transaction>(new Transaction(this, &conn, true));
+    Status s = savepoints ? conn.Control("SAVEPOINT tf_write", "savepoint", path_) : Status::Ok();
+    if (s.ok()) s = CallGuarded(*r->fn, *tx);
+    if (sqlite3_get_autocommit(conn.db()) != 0) {
+      // The transaction is gone: everything before this function was rolled back too.
+      Status lost =
+          UnavailableError("write to " + path_ + " rolled back by a failure in the same batch: " +
+                           (s.ok() ? std::string("unknown") : s.message()));
+      for (WriteRequest* prev : succeeded) prev->status = lost;
+      succeeded.clear();
+      committed.clear();
+      r->status = s.ok() ? lost : s;
+      open = false;
       continue;
     }
-    // Lead: take everything queued (ours included) and commit it as one transaction.
-    impl_->leading = true;
-    std::vector<WriteRequest*> batch;
-    while (!impl_->pending.empty() && static_cast<int>(batch.size()) < impl_->options.max_batch) {
-      batch.push_back(impl_->pending.front());
-      impl_->pending.pop_front();
+    if (!savepoints) {
+      r->status = s;
+      if (s.ok()) {
+        succeeded.push_back(r);
+        committed.push_back(std::move(tx));
+      } else {
+        conn.ResetAll();
+        conn.Control("ROLLBACK", "rollback", path_).ok();
+        open = false;
+      }
+      continue;
     }
-    lock.unlock();
-
-    Connection& conn = *impl_->writer;
-    std::vector<std::unique_ptr<Transaction>> committed;  // functions that succeeded
-    Status begin = conn.Exec("BEGIN IMMEDIATE", "begin write transaction on " + path_);
-    if (!begin.ok()) {
-      for (WriteRequest* r : batch) r->status = begin;
+    if (s.ok()) {
+      s = conn.Control("RELEASE tf_write", "release savepoint", path_);
     } else {
-      std::vector<WriteRequest*> succeeded;
-      bool open = true;
-      for (WriteRequest* r : batch) {
-        if (!open) {
-          // An earlier error ended the whole transaction (SQLite does so for I/O errors,
-          // a full disk, ...); start a fresh one for the rest.
-          Status again = conn.Exec("BEGIN IMMEDIATE", "begin write transaction on " + path_);
-          if (!again.ok()) {
-            r->status = again;
-            continue;
-          }
-          open = true;
-        }
-        auto tx = std::unique_ptr<Transaction>(new Transaction(this, &conn, true));
-        Status s = conn.Exec("SAVEPOINT tf_write", "savepoint on " + path_);
-        if (s.ok()) s = CallGuarded(*r->fn, *tx);
-        if (sqlite3_get_autocommit(conn.db()) != 0) {
-          // The transaction is gone: everything before this function was rolled back too.
-          Status lost = UnavailableError("write to " + path_ +
-                                         " rolled back by a failure in the same batch: " +
-                                         (s.ok() ? std::string("unknown") : s.message()));
-          for (WriteRequest* prev : succeeded) prev->status = lost;
-          succeeded.clear();
-          committed.clear();
-          r->status = s.ok() ? lost : s;
-          open = false;
-          continue;
-        }
-        if (s.ok()) {
-          s = conn.Exec("RELEASE tf_write", "release savepoint on " + path_);
-        } else {
-          conn.Exec("ROLLBACK TO tf_write", "rollback savepoint").ok();
-          conn.Exec("RELEASE tf_write", "release savepoint").ok();
-        }
-        r->status = s;
-        if (s.ok()) {
-          succeeded.push_back(r);
-          committed.push_back(std::move(tx));
-        }
-      }
-      conn.ResetAll();
-      if (open) {
-        Status commit = conn.Exec("COMMIT", "commit on " + path_);
-        if (!commit.ok()) {
-          conn.Exec("ROLLBACK", "rollback").ok();
-          for (WriteRequest* r : succeeded) r->status = commit;
-          committed.clear();
-        } else {
-          impl_->commits.fetch_add(1, std::memory_order_relaxed);
-        }
-      }
-      impl_->writes.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
-      // Durable now: run the hooks of the functions that committed.
-      std::set<std::string> topics;
-      for (auto& tx : committed) {
-        for (const auto& c : tx->migrated_) impl_->MarkMigrated(c);
-        for (auto& f : tx->on_commit_) f();
-        topics.insert(tx->topics_.begin(), tx->topics_.end());
-      }
-      if (!topics.empty()) {
-        std::lock_guard<std::mutex> listeners_lock(impl_->listeners_mu);
-        for (const auto& topic : topics) {
-          for (auto& [id, listener] : impl_->listeners) listener(topic);
-        }
-      }
+      conn.Control("ROLLBACK TO tf_write", "rollback savepoint", path_).ok();
+      conn.Control("RELEASE tf_write", "release savepoint", path_).ok();
     }
-
-    lock.lock();
-    for (WriteRequest* r : batch) r->done = true;
-    impl_->leading = false;
-    impl_->write_cv.notify_all();
+    r->status = s;
+    if (s.ok()) {
+      succeeded.push_back(r);
+      committed.push_back(std::move(tx));
+    }
   }
-  return request.status;
+  conn.ResetAll();
+  if (open) {
+    Status commit = conn.Control("COMMIT", "commit", path_);
+    if (!commit.ok()) {
+      conn.Control("ROLLBACK", "rollback", path_).ok();
+      for (WriteRequest* r : succeeded) r->status = commit;
+      committed.clear();
+    } else {
+      impl_->commits.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  impl_->writes.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+  // Durable now: run the hooks of the functions that committed.
+  std::set<std::string> topics;
+  for (auto& tx : committed) {
+    for (const auto& c : tx->migrated_) impl_->MarkMigrated(c);
+    for (auto& f : tx->on_commit_) f();
+    topics.insert(tx->topics_.begin(), tx->topics_.end());
+  }
+  if (!topics.empty()) {
+    std::lock_guard<std::mutex> listeners_lock(impl_->listeners_mu);
+    for (const auto& topic : topics) {
+      for (auto& [id, listener] : impl_->listeners) listener(topic);
+    }
+  }
 }
 
 Status Database::Read(const std::function<Status(Transaction&)>& fn) {
@@ -458,12 +514,12 @@ Status Database::Read(const std::function<Status(Transaction&)>& fn) {
   if (!conn) {
     ASSIGN_OR_RETURN(conn, Connection::Open(path_, /*writer=*/false, impl_->options));
   }
-  Status status = conn->Exec("BEGIN", "begin read transaction on " + path_);
+  Status status = conn->Control("BEGIN", "begin read transaction", path_);
   if (status.ok()) {
     Transaction tx(this, conn.get(), false);
     status = CallGuarded(fn, tx);
     conn->ResetAll();
-    Status end = conn->Exec("COMMIT", "end read transaction on " + path_);
+    Status end = conn->Control("COMMIT", "end read transaction", path_);
     if (status.ok()) status = end;
     for (const auto& c : tx.migrated_) impl_->MarkMigrated(c);
   }

@@ -58,6 +58,11 @@ class Statement {
     return Bind(index, std::string_view(text));
   }
   Statement& BindBlob(int index, std::string_view bytes);
+  // Bind without copying (SQLITE_STATIC): the caller keeps the bytes alive and unchanged
+  // until the statement has been stepped to its end (Step() returned false) or failed.
+  // For hot paths that bind large or many values.
+  Statement& BindTextRef(int index, std::string_view text);
+  Statement& BindBlobRef(int index, std::string_view bytes);
   Statement& BindNull(int index);
 
   // Advances to the next row: true when there is one. False when done; the statement is
@@ -166,7 +171,11 @@ class Database {
 
  private:
   struct Impl;
+  struct WriteRequest;
   Database(std::string path, std::unique_ptr<Impl> impl);
+  // Runs the functions of `batch` in one transaction and commits it (the leader's part of
+  // Write()); sets each request's status.
+  void RunBatch(const std::vector<WriteRequest*>& batch);
   friend class Transaction;
   std::string path_;
   std::unique_ptr<Impl> impl_;
