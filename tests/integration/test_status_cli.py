@@ -67,7 +67,8 @@ class StatusCliTest(unittest.TestCase):
 
     def stop_serve(self):
         code = self.serve.stop(timeout=30)
-        self.assertEqual(code, 0, self.serve.log())
+        with open(self.serve.log_path, "rb") as f:  # stop() closed the Peer's handle
+            self.assertEqual(code, 0, f.read().decode("utf-8", "replace"))
 
     def test_folder_without_data_is_an_error_and_stays_empty(self):
         empty = os.path.join(self.tmp, "empty")
