@@ -9,6 +9,8 @@ Sides, each on fresh peers (127.0.0.1, free ports, stopped by PID, scratch dirs 
              the Node + sharp consumer (reference_consumer.js) with W images in flight.
   worker     the same moto set-up consumed by `thumbflow worker --workers W`: the
              apples-to-apples comparison of the consumer alone.
+  serve-nofsync  (diagnostic, not in the default set) serve with [storage] fsync = false:
+             how much of serve's figures is the durability of each output on this disk.
 
 Throughput: N images (../shared/bench-corpus repeated; distinct keys) are PUT by U client
 threads as fast as they go, after one warm-up image has gone through. images/s = N / (first
@@ -119,6 +121,7 @@ class RecordLog:
 
 class ServeSide:
     name = "thumbflow serve"
+    config = None  # TOML text for --config, or None
 
     def __init__(self, args, tmp):
         self.data = os.path.join(tmp, "data")
@@ -126,9 +129,13 @@ class ServeSide:
         self.endpoint = f"http://127.0.0.1:{port}"
         env = {"THUMBFLOW_ACCESS_KEY_ID": ACCESS_KEY, "THUMBFLOW_SECRET_ACCESS_KEY": SECRET_KEY,
                "AWS_EC2_METADATA_DISABLED": "true"}
-        self.peer = harness.Peer([args.bin, "serve", "--data", self.data, "--listen",
-                                  f"127.0.0.1:{port}", "--workers", str(args.workers)],
-                                 env=env, log_dir=tmp, name="serve")
+        argv = [args.bin, "serve", "--data", self.data, "--listen", f"127.0.0.1:{port}",
+                "--workers", str(args.workers)]
+        if self.config:
+            with open(os.path.join(tmp, "thumbflow.toml"), "w") as f:
+                f.write(self.config)
+            argv += ["--config", os.path.join(tmp, "thumbflow.toml")]
+        self.peer = harness.Peer(argv, env=env, log_dir=tmp, name="serve")
         self.peers = [self.peer]
         self.peer.wait_http(self.endpoint + "/healthz", timeout=60)
         self.client = s3_client(self.endpoint, ACCESS_KEY, SECRET_KEY)
@@ -137,6 +144,13 @@ class ServeSide:
     def stop(self):
         for p in reversed(self.peers):
             p.stop(timeout=30)
+
+
+class ServeNoFsyncSide(ServeSide):
+    """Diagnostic, not a product setting to recommend: object files not fsynced, to show
+    what durability costs on this disk."""
+    name = "thumbflow serve, no fsync"
+    config = "[storage]\nfsync = false\n"
 
 
 class MotoSide(ServeSide):
@@ -175,6 +189,10 @@ class WorkerSide(MotoSide):
                             env=env, log_dir=tmp, name="worker")
         peer.wait_http(f"http://127.0.0.1:{metrics}/readyz", timeout=60)
         return peer
+
+
+SERVE_SIDES = {"serve": ServeSide, "serve-nofsync": ServeNoFsyncSide}
+SIDES = dict(SERVE_SIDES, reference=ReferenceSide, worker=WorkerSide)
 
 
 def percentile(values, p):
@@ -258,12 +276,11 @@ def run_side(kind, args, images, latency_image, round_no):
     tmp = tempfile.mkdtemp(prefix="tf-pipebench-")
     side = None
     try:
-        if kind == "serve":
-            side = ServeSide(args, tmp)
+        if kind in SERVE_SIDES:
+            side = SERVE_SIDES[kind](args, tmp)
             return measure(side, args, images, latency_image, round_no)
         with harness.moto_server() as (endpoint, moto_env):
-            side = (ReferenceSide if kind == "reference" else WorkerSide)(
-                args, tmp, endpoint, moto_env)
+            side = SIDES[kind](args, tmp, endpoint, moto_env)
             return measure(side, args, images, latency_image, round_no)
     except Exception:
         if side:
@@ -305,6 +322,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
     sides = args.sides.split(",")
+    if not set(sides) <= set(SIDES):
+        ap.error(f"--sides: choose from {','.join(SIDES)}")
     images = load_corpus(args.corpus)
     latency_image = next(i for i in images if i[0] == LATENCY_IMAGE)
 
@@ -319,8 +338,7 @@ def main():
         vals = [r[field] for r in results[s] if field in r]
         return statistics.median(vals) if vals else None
 
-    names = {"serve": ServeSide.name, "reference": ReferenceSide.name,
-             "worker": WorkerSide.name}
+    names = {k: v.name for k, v in SIDES.items()}
     ref = "reference" if "reference" in sides else None
     print(f"bench-corpus {len(images)} images repeated to {args.images}; {args.workers} workers "
           f"(reference: {args.workers} images in flight); {args.uploaders} upload threads; "

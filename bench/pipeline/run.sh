@@ -3,7 +3,7 @@
 # implementation, in one invocation so the ratios come from the same machine state.
 #
 #   bench/pipeline/run.sh [--images N] [--workers W] [--rounds R] [--latency-runs K]
-#                         [--sides serve,reference,worker] [--bin PATH]
+#                         [--sides serve,reference,worker[,serve-nofsync]] [--bin PATH]
 #
 # Rows (every peer on 127.0.0.1 with free ports, stopped by PID, scratch dirs removed):
 #   thumbflow serve   embedded: uploads through its S3 endpoint, W workers
@@ -13,6 +13,8 @@
 #                     (reference_consumer.js), W images in flight
 #   thumbflow worker  the same moto set-up consumed by `thumbflow worker --workers W`
 #                     (the consumer alone, apples to apples with the reference)
+#   serve-nofsync     only when asked for: serve with [storage] fsync = false, a diagnostic
+#                     of what the durability of every output costs on this disk
 # Prints images/s for N uploads of ../shared/bench-corpus (default 68: the corpus twice) from
 # first PUT to last thumbnail written, the ratio to the reference, per-image latency p50/p99
 # in that burst, and the latency of one 2 MP JPEG into each idle side (K runs, default 30).
@@ -36,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --bin) bin=$2; shift 2 ;;
     --images | --workers | --rounds | --latency-runs | --sides) args+=("$1" "$2"); shift 2 ;;
     *) echo "usage: $0 [--images N] [--workers W] [--rounds R] [--latency-runs K]" \
-            "[--sides serve,reference,worker] [--bin PATH]" >&2; exit 2 ;;
+            "[--sides serve,reference,worker[,serve-nofsync]] [--bin PATH]" >&2; exit 2 ;;
   esac
 done
 
