@@ -347,12 +347,17 @@ def main():
         print(f"\n{'side':<30} {'images/s':>9} {'vs ref':>7} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'upload s':>9}")
         for s in sides:
-            ips = med(s, "images_per_s")
-            ratio = ips / med(ref, "images_per_s") if ref else None
-            print(f"{names[s]:<30} {fmt(ips):>9} {fmt(ratio, 2) + 'x' if ratio else '-':>7} "
+            # Ratios within each round (the side-by-side pair), then their median.
+            ratios = ([a["images_per_s"] / b["images_per_s"]
+                       for a, b in zip(results[s], results[ref])] if ref else [])
+            ratio = f"{statistics.median(ratios):.2f}x" if ratios else "-"
+            per_round = " ".join(f"{r:.2f}" for r in ratios) if len(ratios) > 1 else ""
+            print(f"{names[s]:<30} {fmt(med(s, 'images_per_s')):>9} {ratio:>7} "
                   f"{fmt(med(s, 'p50_ms'), 0):>8} {fmt(med(s, 'p99_ms'), 0):>8} "
-                  f"{fmt(med(s, 'upload_s'), 2):>9}")
-        print("(latency: PUT response -> last thumbnail written, during the burst)")
+                  f"{fmt(med(s, 'upload_s'), 2):>9}  {per_round}")
+        print("(vs ref: median over rounds of this side's images/s / the reference's in the "
+              "same round, each round's ratio after the table; latency: PUT response -> last "
+              "thumbnail written, during the burst; upload s: time to PUT all N)")
     if args.latency_runs > 0:
         print(f"\nsingle {LATENCY_IMAGE} (2.0 MP) into an idle side, {args.latency_runs} runs, "
               f"{args.latency_pause} s apart (ms)")
