@@ -41,6 +41,31 @@ const std::vector<std::string>& QueueMigrations() {
       "  reason TEXT NOT NULL DEFAULT '',"
       "  dead_ms INTEGER NOT NULL DEFAULT 0);"
       "CREATE INDEX queue_messages_ready ON queue_messages(queue, dead, visible_at_ms);",
+      // 2: no UNIQUE index on id. Ids are random version 4 UUIDs (122 bits from the OS), and
+      // the index cost one more b-tree insert and delete per message and one more page in
+      // most commits; the only lookup by id (Redrive of chosen dead letters) scans the
+      // queue's dead letters through queue_messages_ready instead. SQLite cannot drop a
+      // UNIQUE constraint, so the table is rebuilt (same columns, rows and sequences).
+      "CREATE TABLE queue_messages_new("
+      "  seq INTEGER PRIMARY KEY,"
+      "  queue TEXT NOT NULL,"
+      "  id TEXT NOT NULL,"
+      "  body BLOB NOT NULL,"
+      "  attributes TEXT NOT NULL DEFAULT '',"
+      "  sent_ms INTEGER NOT NULL,"
+      "  visible_at_ms INTEGER NOT NULL,"
+      "  receive_count INTEGER NOT NULL DEFAULT 0,"
+      "  first_receive_ms INTEGER NOT NULL DEFAULT 0,"
+      "  receipt INTEGER NOT NULL DEFAULT 0,"
+      "  dead INTEGER NOT NULL DEFAULT 0,"
+      "  reason TEXT NOT NULL DEFAULT '',"
+      "  dead_ms INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO queue_messages_new SELECT seq, queue, id, body, attributes, sent_ms, "
+      "  visible_at_ms, receive_count, first_receive_ms, receipt, dead, reason, dead_ms "
+      "  FROM queue_messages;"
+      "DROP TABLE queue_messages;"
+      "ALTER TABLE queue_messages_new RENAME TO queue_messages;"
+      "CREATE INDEX queue_messages_ready ON queue_messages(queue, dead, visible_at_ms);",
   };
   return kMigrations;
 }

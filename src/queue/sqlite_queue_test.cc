@@ -127,5 +127,76 @@ TEST_F(SqliteQueueTest, SecondDatabaseHandleSharesTheQueue) {
   EXPECT_TRUE(again->empty());  // invisible to every handle
 }
 
+TEST_F(SqliteQueueTest, DeleteBatchActsOnlyOnCurrentDeliveries) {
+  auto q = OpenQueue("thumbnails");
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(q->Send(SendRequest{"a", {}, 0}).ok());
+  ASSERT_TRUE(q->Send(SendRequest{"b", {}, 0}).ok());
+  auto first = q->Receive(ReceiveOptions{10, 0, 0});  // visibility 0: stays visible
+  ASSERT_TRUE(first.ok() && first->size() == 2);
+  auto second = q->Receive(ReceiveOptions{10, 30, 0});
+  ASSERT_TRUE(second.ok() && second->size() == 2);
+  // Stale receipts only (both messages were received again since): nothing goes.
+  auto stale = q->DeleteBatch({(*first)[0].receipt, (*first)[1].receipt});
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(q->Stats()->in_flight, 2);
+  // One message twice (stale and current receipt), the other current, one malformed.
+  const std::string& a_current =
+      (*second)[0].id == (*first)[0].id ? (*second)[0].receipt : (*second)[1].receipt;
+  auto mixed = q->DeleteBatch({(*first)[0].receipt, a_current, "not-a-receipt"});
+  ASSERT_TRUE(mixed.ok());
+  ASSERT_EQ(mixed->size(), 3u);
+  EXPECT_TRUE((*mixed)[0].ok());
+  EXPECT_TRUE((*mixed)[1].ok());
+  EXPECT_EQ((*mixed)[2].code(), StatusCode::kInvalidArgument);
+  auto stats = q->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->in_flight, 1);  // only the message whose current receipt was given went
+}
+
+TEST_F(SqliteQueueTest, UpgradeFromTheFirstSchemaKeepsMessages) {
+  // A file as the first version of the queue tables left it (id with a UNIQUE index).
+  Status made = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "CREATE TABLE schema_versions(component TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+        "INSERT INTO schema_versions VALUES('queue', 1);"
+        "CREATE TABLE queue_messages(seq INTEGER PRIMARY KEY, queue TEXT NOT NULL, "
+        "id TEXT NOT NULL UNIQUE, body BLOB NOT NULL, attributes TEXT NOT NULL DEFAULT '', "
+        "sent_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL, "
+        "receive_count INTEGER NOT NULL DEFAULT 0, first_receive_ms INTEGER NOT NULL DEFAULT 0, "
+        "receipt INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0, "
+        "reason TEXT NOT NULL DEFAULT '', dead_ms INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX queue_messages_ready ON queue_messages(queue, dead, visible_at_ms);"));
+    ASSIGN_OR_RETURN(sqlite::Statement * insert,
+                     tx.Prepare("INSERT INTO queue_messages(seq, queue, id, body, sent_ms, "
+                                "visible_at_ms) VALUES(7, 'thumbnails', 'old-id', 'old-body', "
+                                "?1, ?1)"));
+    return insert->Bind(1, clock_.NowMillis()).Run();
+  });
+  ASSERT_TRUE(made.ok()) << made.ToString();
+
+  auto q = OpenQueue("thumbnails");
+  ASSERT_NE(q, nullptr);
+  auto got = q->Receive(ReceiveOptions{10, std::nullopt, 0});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].id, "old-id");
+  EXPECT_EQ((*got)[0].body, "old-body");
+  EXPECT_EQ((*got)[0].receipt.rfind("7.", 0), 0u);  // same sequence number
+
+  int64_t indexes = -1;
+  ASSERT_TRUE(db_->Read([&](sqlite::Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(sqlite::Statement * st,
+                                    tx.Prepare("SELECT count(*) FROM sqlite_master WHERE "
+                                               "type = 'index' AND tbl_name = 'queue_messages'"));
+                   ASSIGN_OR_RETURN(bool row, st->Step());
+                   if (row) indexes = st->ColumnInt(0);
+                   st->Reset();
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(indexes, 1);  // queue_messages_ready only
+}
+
 }  // namespace
 }  // namespace thumbflow
