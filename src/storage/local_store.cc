@@ -147,17 +147,17 @@ Result<std::optional<std::string>> CurrentBlob(sqlite::Transaction& tx, const st
 // ---------------------------------------------------------------------------------------------
 // LocalUpload
 
-LocalUpload::LocalUpload(std::string bucket, std::string blob, std::string temp_path, int fd,
+LocalUpload::LocalUpload(std::string bucket, std::string blob, std::string path, int fd,
                          int64_t max_bytes)
     : bucket_(std::move(bucket)),
       blob_(std::move(blob)),
-      temp_path_(std::move(temp_path)),
+      path_(std::move(path)),
       fd_(fd),
       max_bytes_(max_bytes) {}
 
 LocalUpload::~LocalUpload() {
   if (fd_ >= 0) ::close(fd_);
-  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+  if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 Status LocalUpload::Write(std::string_view bytes) {
@@ -475,8 +475,8 @@ Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::stri
   Status exists = HeadBucket(bucket);
   if (!exists.ok()) return exists.WithContext("upload to " + bucket);
   const std::string blob = RandomHex(16);
-  const std::string temp = BlobPath(blob) + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const std::string path = BlobPath(blob);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
     // The 256 sub-folders are made on first use (creating them all up front is slow on
     // some file systems). The new folder must be durable before a row can name a file in it.
@@ -485,11 +485,11 @@ Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::stri
       return FileError(errno, "create folder", sub);
     }
     if (options_.fsync) RETURN_IF_ERROR(SyncDirectory(objects_dir_));
-    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
   if (fd < 0) return FileError(errno, "create temporary file for", bucket);
   return std::unique_ptr<LocalUpload>(
-      new LocalUpload(bucket, blob, temp, fd, options_.max_object_bytes));
+      new LocalUpload(bucket, blob, path, fd, options_.max_object_bytes));
 }
 
 Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> upload,
@@ -509,23 +509,17 @@ Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> u
     }
     etag = QuoteEtag(md5);
   }
-  // Bytes first: durable under their final name before any row can point at them.
+  // Bytes and their name in the folder first: durable before any row can point at them. On
+  // a failure here `upload` still owns the file and removes it.
   if (options_.fsync && ::fsync(upload->fd_) != 0) return FileError(errno, "fsync", what);
   int fd = upload->fd_;
   upload->fd_ = -1;
   if (::close(fd) != 0) return FileError(errno, "close", what);
-  const std::string final_path = BlobPath(upload->blob_);
-  if (::rename(upload->temp_path_.c_str(), final_path.c_str()) != 0) {
-    return FileError(errno, "rename", what);
-  }
-  upload->temp_path_.clear();  // the file now has its final name; CommitRow owns it
   if (options_.fsync) {
     Status synced = SyncDirectory(objects_dir_ + "/" + upload->blob_.substr(0, 2));
-    if (!synced.ok()) {
-      ::unlink(final_path.c_str());
-      return synced.WithContext("put " + what);
-    }
+    if (!synced.ok()) return synced.WithContext("put " + what);
   }
+  upload->path_.clear();  // CommitRow owns the file now
   return CommitRow(upload->bucket(), key, upload->blob_, upload->size(), etag, options);
 }
 
@@ -556,13 +550,15 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   const std::string request_id = options.request_id.empty() ? RandomHex(8) : options.request_id;
 
   bool rolled_back = false;
+  std::string old_blob;  // the overwritten object's file, removed once the new row is durable
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     Status inner = [&]() -> Status {
+      old_blob.clear();
       ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
       if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
 
       ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
-      std::string old_blob = current.value_or(std::string());
+      if (current && *current != blob && IsBlobName(*current)) old_blob = *current;
 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
@@ -616,12 +612,6 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
                               .WithContext("queue " + rule->queue));
         }
       }
-      if (!old_blob.empty() && old_blob != blob && IsBlobName(old_blob)) {
-        // Readers that already opened the old file keep reading it; new readers see the new
-        // row. Removed only once the new row is durable.
-        std::string old_path = BlobPath(old_blob);
-        tx.OnCommit([old_path] { ::unlink(old_path.c_str()); });
-      }
       return Status::Ok();
     }();
     rolled_back = !inner.ok();
@@ -633,6 +623,11 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
     if (rolled_back) ::unlink(BlobPath(blob).c_str());
     return status.WithContext("put " + bucket + "/" + key);
   }
+  // Readers that already opened the old file keep reading it; new readers see the new row.
+  // Removed here, by each writer, rather than in an OnCommit callback: those run one after
+  // another on the thread that leads the group commit, which every writer of the batch
+  // waits for. A crash before this line leaves an orphan for the sweep.
+  if (!old_blob.empty()) ::unlink(BlobPath(old_blob).c_str());
   return info;
 }
 

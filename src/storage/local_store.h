@@ -7,12 +7,15 @@
 //
 // The outbox: when a write matches a notification rule, its S3 event notification is
 // enqueued (EnqueueInTransaction) in the same SQLite transaction that commits the index row.
-// So an object is visible exactly when its event is queued. Bytes are written to a temporary
-// file in the objects folder, fsynced and renamed to their final name (and the folder
-// fsynced) before the row commits; a crash at any instant leaves the old object or the new
-// one with its event, never a partial file behind a row. Files that no row names (a crash
-// between rename and commit, or between commit and removing an overwritten file) are swept
-// when a store opens the folder while no other store has it open.
+// So an object is visible exactly when its event is queued. Bytes are written to a new file
+// under a fresh random name in the objects folder; until a committed row names it, that file
+// is a temporary file that no reader can reach. The file and its folder are fsynced before
+// the row commits; a crash at any instant leaves the old object or the new one with its
+// event, never a partial file behind a row. (No rename: the row commit is the atomic switch,
+// and a rename would cost a second synchronous file-system metadata update per write.)
+// Files that no row names (a crash before the commit, or between the commit and removing an
+// overwritten file) are swept when a store opens the folder while no other store has it
+// open.
 //
 // Thread-safety: every method of LocalObjectStore may be called from any thread; writes of
 // concurrent callers share SQLite commits (group commit). A LocalUpload or
@@ -99,12 +102,12 @@ class LocalUpload {
 
  private:
   friend class LocalObjectStore;
-  LocalUpload(std::string bucket, std::string blob, std::string temp_path, int fd,
-              int64_t max_bytes);
+  LocalUpload(std::string bucket, std::string blob, std::string path, int fd, int64_t max_bytes);
 
   std::string bucket_;
-  std::string blob_;       // final file name (32 hex)
-  std::string temp_path_;  // DIR/objects/XX/<blob>.tmp
+  std::string blob_;  // file name (32 hex)
+  // DIR/objects/XX/<blob>; removed by the destructor until CommitUpload hands it to the index.
+  std::string path_;
   int fd_ = -1;
   int64_t size_ = 0;
   int64_t max_bytes_ = 0;
@@ -182,9 +185,9 @@ class LocalObjectStore final : public ObjectStore {
   // Starts a streamed body: a temporary file inside the data folder. NotFound for a missing
   // bucket (checked again at commit).
   Result<std::unique_ptr<LocalUpload>> NewUpload(const std::string& bucket);
-  // Makes the upload the object bucket/key: fsync, rename into place, then one transaction
-  // with the index row and the events of matching rules; the old object's file (if any)
-  // is removed after the commit. On failure nothing is visible and the file is removed.
+  // Makes the upload the object bucket/key: fsync of the file and its folder, then one
+  // transaction with the index row and the events of matching rules; the old object's file
+  // (if any) is removed after the commit. On failure nothing is visible and the file is removed.
   Result<ObjectInfo> CommitUpload(std::unique_ptr<LocalUpload> upload, const std::string& key,
                                   const CommitOptions& options);
   // Completes a multipart upload: the parts' files (in part order, left in place) are
