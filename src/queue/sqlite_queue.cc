@@ -134,6 +134,30 @@ const std::string& DeleteSql(size_t rows) {
   return kSql.at(rows);
 }
 
+// The SQL of one UPDATE that hands out `rows` messages: ?1 is now, ?2 when they become
+// visible again, row r binds ?(3+2r) (sequence) and ?(4+2r) (its new delivery token).
+const std::string& DeliverSql(size_t rows) {
+  static const std::vector<std::string> kSql = [] {
+    std::vector<std::string> out(kMaxBatch + 1);
+    for (int n = 1; n <= kMaxBatch; ++n) {
+      std::string tokens;
+      std::string terms;
+      for (int r = 0; r < n; ++r) {
+        const std::string seq = "?" + std::to_string(3 + 2 * r);
+        tokens += " WHEN " + seq + " THEN ?" + std::to_string(4 + 2 * r);
+        terms += (r == 0 ? "(seq = " : " OR (seq = ") + seq + " AND dead = 0)";
+      }
+      out[static_cast<size_t>(n)] =
+          "UPDATE queue_messages SET receive_count = receive_count + 1, first_receive_ms = "
+          "CASE WHEN first_receive_ms = 0 THEN ?1 ELSE first_receive_ms END, visible_at_ms = ?2, "
+          "receipt = CASE seq" +
+          tokens + " END WHERE " + terms;
+    }
+    return out;
+  }();
+  return kSql.at(rows);
+}
+
 // Adds `requests` (already checked; 1..kMaxBatch of them) to `queue_name` with one
 // statement; `ids` receives their ids in order.
 Status InsertRows(Transaction& tx, const std::string& queue_name,
@@ -283,10 +307,6 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
                                 "first_receive_ms FROM queue_messages WHERE queue = ?1 AND "
                                 "dead = 0 AND visible_at_ms <= ?2 ORDER BY visible_at_ms "
                                 "LIMIT ?3"));
-    ASSIGN_OR_RETURN(Statement * deliver,
-                     tx.Prepare("UPDATE queue_messages SET receive_count = receive_count + 1, "
-                                "first_receive_ms = ?2, visible_at_ms = ?3, receipt = ?4 "
-                                "WHERE seq = ?1"));
     ASSIGN_OR_RETURN(Statement * kill,
                      tx.Prepare("UPDATE queue_messages SET dead = 1, reason = 'max-receives', "
                                 "dead_ms = ?2, receipt = 0 WHERE seq = ?1"));
@@ -321,6 +341,7 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
       }
       if (seqs.empty()) break;
       const std::vector<int64_t> tokens = NewDeliveryTokens(seqs.size());
+      std::vector<std::pair<int64_t, int64_t>> deliveries;  // sequence, token
       size_t kept = before;
       for (size_t i = 0; i < seqs.size(); ++i) {
         Message& m = out[before + i];
@@ -335,16 +356,21 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
         m.receive_count += 1;
         if (m.first_receive_ms == 0) m.first_receive_ms = now;
         m.receipt = MakeReceipt(seqs[i], tokens[i]);
-        RETURN_IF_ERROR(deliver->Bind(1, seqs[i])
-                            .Bind(2, m.first_receive_ms)
-                            .Bind(3, hidden_until)
-                            .Bind(4, tokens[i])
-                            .Run());
+        deliveries.emplace_back(seqs[i], tokens[i]);
         delivered.push_back(seqs[i]);
         if (kept != before + i) out[kept] = std::move(m);
         ++kept;
       }
       out.resize(kept);
+      if (!deliveries.empty()) {
+        ASSIGN_OR_RETURN(Statement * deliver, tx.Prepare(DeliverSql(deliveries.size())));
+        deliver->Bind(1, now).Bind(2, hidden_until);
+        for (size_t r = 0; r < deliveries.size(); ++r) {
+          const int b = 3 + 2 * static_cast<int>(r);
+          deliver->Bind(b, deliveries[r].first).Bind(b + 1, deliveries[r].second);
+        }
+        RETURN_IF_ERROR(deliver->Run());
+      }
       // All delivered, or fewer rows than asked: nothing more is visible.
       if (kept == before + seqs.size() || static_cast<int>(seqs.size()) < ask) break;
     }
