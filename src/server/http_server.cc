@@ -252,9 +252,15 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     while (!parser.is_done()) {
       req.body().data = buf.data();
       req.body().size = buf.size();
-      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      // Fill the buffer with as many reads as it takes, restarting the idle timer on each:
+      // the timeout is for a stalled client, not a slow one (one async_read under one timer
+      // cut off every client sending less than the buffer per idle_timeout_ms).
+      while (!parser.is_done() && req.body().size > 0) {
+        stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+        co_await http::async_read_some(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
       if (ec == http::error::need_buffer) ec = {};
       size_t got = buf.size() - req.body().size;
       if (got > 0) {
