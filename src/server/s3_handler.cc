@@ -348,11 +348,18 @@ std::optional<ByteRange> ParseRange(const std::string* header) {
   return range;
 }
 
+// Each entry is "bucket/key-prefix", or "bucket" for the whole bucket. The bucket must match
+// exactly: "images" or "images/p" never make bucket "images-private" readable.
 bool IsPublicRead(const std::vector<std::string>& prefixes, const std::string& bucket,
                   const std::string& key) {
-  std::string full = bucket + "/" + key;
-  for (const auto& prefix : prefixes) {
-    if (!prefix.empty() && StartsWith(full, prefix)) return true;
+  for (const auto& entry : prefixes) {
+    size_t slash = entry.find('/');
+    std::string_view entry_bucket = std::string_view(entry).substr(0, slash);
+    std::string_view key_prefix =
+        slash == std::string::npos ? std::string_view() : std::string_view(entry).substr(slash + 1);
+    if (!entry_bucket.empty() && entry_bucket == bucket && StartsWith(key, key_prefix)) {
+      return true;
+    }
   }
   return false;
 }

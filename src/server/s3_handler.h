@@ -30,7 +30,7 @@ struct S3HandlerOptions {
   std::string secret_access_key;
   std::string region = "us-east-1";
   std::vector<std::string> virtual_host_domains = {"localhost"};
-  std::vector<std::string> public_read_prefixes;  // "bucket/prefix"
+  std::vector<std::string> public_read_prefixes;  // "bucket/key-prefix", or "bucket"
   int64_t max_put_bytes = int64_t{5} << 30;
   int64_t min_part_bytes = 5 << 20;  // every multipart part but the last
   int64_t max_clock_skew_ms = 15 * 60 * 1000;

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <map>
 
+#include "core/utf8.h"
+
 namespace thumbflow::server {
 namespace {
 
@@ -176,12 +178,34 @@ std::string XmlEscape(std::string_view text) {
       case '\n':
         out += "&#10;";
         break;
+      case '\0':
+        out += "\xEF\xBF\xBD";  // U+FFFD: XML has no way to write NUL
+        break;
       default:
-        out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+          char ref[8];
+          std::snprintf(ref, sizeof(ref), "&#x%X;", static_cast<unsigned>(c));
+          out += ref;
+        } else {
+          out += c;
+        }
     }
   }
   return out;
 }
+
+namespace {
+
+// Text any XML 1.0 parser accepts once escaped: valid UTF-8 without control characters
+// (numeric references to them are refused by strict parsers such as expat).
+bool IsPlainXmlText(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') return false;
+  }
+  return IsValidUtf8(text);
+}
+
+}  // namespace
 
 std::string ErrorXml(const S3Error& error, std::string_view request_id) {
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
@@ -189,7 +213,14 @@ std::string ErrorXml(const S3Error& error, std::string_view request_id) {
   xml += "</Code><Message>";
   xml += XmlEscape(error.message);
   xml += "</Message>";
-  if (!error.resource.empty()) xml += "<Resource>" + XmlEscape(error.resource) + "</Resource>";
+  if (!error.resource.empty()) {
+    // The resource is the decoded request path, which may be any bytes (a refused key):
+    // percent-encoded then, so that every client can still parse the error.
+    const std::string& resource = error.resource;
+    xml += "<Resource>" +
+           XmlEscape(IsPlainXmlText(resource) ? resource : UrlEncode(resource, true)) +
+           "</Resource>";
+  }
   xml += "<RequestId>";
   xml += XmlEscape(request_id);
   xml += "</RequestId></Error>";

@@ -25,8 +25,13 @@ S3Error MakeError(std::string_view code, std::string message = {});
 // unless the message names a missing bucket.
 S3Error ErrorFromStatus(const Status& status, bool is_bucket_op);
 
+// The error document. A resource that is not plain XML text (invalid UTF-8, control
+// characters) is percent-encoded, so every client can parse the error.
 std::string ErrorXml(const S3Error& error, std::string_view request_id);
 
+// Escapes markup characters; control characters become numeric references (&#xN;), and NUL,
+// which XML cannot carry at all, becomes U+FFFD. Keys holding control characters still need
+// encoding-type=url for strict parsers.
 std::string XmlEscape(std::string_view text);
 // RFC 3986 percent-encoding, as S3 encodes keys for encoding-type=url ('/' kept when
 // `keep_slash`).

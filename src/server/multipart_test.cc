@@ -1,0 +1,201 @@
+#include "server/multipart.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/clock.h"
+#include "core/random.h"
+#include "storage/etag.h"
+#include "storage/testing/temp_dir.h"
+
+namespace thumbflow::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+class MultipartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    root_ = dir_.path() + "/multipart";
+    staging_ = dir_.path() + "/staging";
+    fs::create_directories(root_);
+    fs::create_directories(staging_);
+  }
+
+  // A body as the endpoint stages it: a file in the staging folder with its quoted MD5.
+  StagedFile Stage(const std::string& bytes) {
+    StagedFile file;
+    file.path = staging_ + "/put-" + RandomHex(8);
+    std::ofstream(file.path, std::ios::binary) << bytes;
+    file.size = static_cast<int64_t>(bytes.size());
+    file.etag = QuoteEtag(Md5Hex(bytes));
+    return file;
+  }
+
+  std::string CreateUpload(MultipartUploads& uploads) {
+    PutOptions options;
+    options.content_type = "image/jpeg";
+    options.metadata["origin"] = "test";
+    Result<std::string> id = uploads.Create("images", "uploads/big.jpg", options);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : std::string();
+  }
+
+  static std::string Slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  testing::TempDir dir_;
+  std::string root_;
+  std::string staging_;
+  ManualClock clock_;
+};
+
+TEST_F(MultipartTest, CreateRecordsTheTargetAndSurvivesARestart) {
+  std::string id;
+  {
+    MultipartUploads uploads(root_, &clock_);
+    id = CreateUpload(uploads);
+    ASSERT_TRUE(uploads.AddPart(id, 1, Stage("part one")).ok());
+  }
+  EXPECT_EQ(id.size(), 32u);
+  MultipartUploads reopened(root_, &clock_);
+  Result<UploadInfo> info = reopened.Get(id);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->bucket, "images");
+  EXPECT_EQ(info->key, "uploads/big.jpg");
+  EXPECT_EQ(info->options.content_type, "image/jpeg");
+  EXPECT_EQ(info->options.metadata.at("origin"), "test");
+  EXPECT_EQ(info->initiated_ms, clock_.NowMillis());
+  Result<std::vector<PartInfo>> parts = reopened.ListParts(id);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_EQ((*parts)[0].etag, QuoteEtag(Md5Hex("part one")));
+  EXPECT_EQ((*parts)[0].size, 8);
+}
+
+TEST_F(MultipartTest, MalformedOrUnknownIdsNeverTouchTheFilesystem) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string id = CreateUpload(uploads);
+  // A folder beside the uploads that an escaping id would reach.
+  fs::create_directories(dir_.path() + "/victim");
+  std::ofstream(dir_.path() + "/victim/upload.json") << "{\"bucket\":\"images\",\"key\":\"k\"}";
+  std::string upper = id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& bad :
+       {std::string(), std::string("../victim"), std::string("..%2Fvictim"), std::string("/"),
+        std::string(32, 'g'), std::string(31, 'a'), std::string(33, 'a'), std::string(32, 'a'),
+        id + "/../" + id, upper == id ? std::string("x") : upper,
+        std::string(id.data(), 31) + std::string(1, '\0')}) {
+    Result<UploadInfo> got = uploads.Get(bad);
+    ASSERT_FALSE(got.ok()) << bad;
+    EXPECT_EQ(got.status().code(), StatusCode::kNotFound) << bad;
+    EXPECT_EQ(got.status().reason(), "no-such-upload") << bad;
+    StagedFile staged = Stage("x");
+    EXPECT_FALSE(uploads.AddPart(bad, 1, staged).ok()) << bad;
+    EXPECT_TRUE(fs::exists(staged.path)) << "a refused part stays with the caller";
+    EXPECT_FALSE(uploads.ListParts(bad).ok()) << bad;
+    EXPECT_FALSE(uploads.Resolve(bad, {{1, staged.etag}}, 0).ok()) << bad;
+    EXPECT_FALSE(uploads.Remove(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(fs::exists(dir_.path() + "/victim/upload.json"));
+  EXPECT_TRUE(uploads.Get(id).ok());
+}
+
+TEST_F(MultipartTest, PartsAreListedInOrderAndAReuploadReplacesThePart) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string id = CreateUpload(uploads);
+  ASSERT_TRUE(uploads.AddPart(id, 3, Stage("three")).ok());
+  ASSERT_TRUE(uploads.AddPart(id, 1, Stage("one")).ok());
+  Result<PartInfo> replaced = uploads.AddPart(id, 1, Stage("ONE again"));
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(replaced->etag, QuoteEtag(Md5Hex("ONE again")));
+  EXPECT_EQ(replaced->size, 9);
+
+  Result<std::vector<PartInfo>> parts = uploads.ListParts(id);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].part_number, 1);
+  EXPECT_EQ((*parts)[0].etag, QuoteEtag(Md5Hex("ONE again")));
+  EXPECT_EQ((*parts)[1].part_number, 3);
+  // The replaced part's bytes are gone from the upload folder.
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(root_ + "/" + id)) {
+    if (entry.path().filename().string().rfind("part-", 0) == 0) ++files;
+  }
+  EXPECT_EQ(files, 2);
+  // The old ETag no longer completes.
+  Result<MultipartUploads::ResolvedParts> old =
+      uploads.Resolve(id, {{1, QuoteEtag(Md5Hex("one"))}}, 0);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().reason(), "InvalidPart");
+}
+
+TEST_F(MultipartTest, ResolveChecksOrderETagsAndMinimumSize) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string id = CreateUpload(uploads);
+  const std::string big(100, 'b');
+  ASSERT_TRUE(uploads.AddPart(id, 1, Stage(big)).ok());
+  ASSERT_TRUE(uploads.AddPart(id, 2, Stage("small")).ok());
+  ASSERT_TRUE(uploads.AddPart(id, 5, Stage(big + "5")).ok());
+  const std::string e1 = QuoteEtag(Md5Hex(big)), e2 = QuoteEtag(Md5Hex("small")),
+                    e5 = QuoteEtag(Md5Hex(big + "5"));
+
+  auto reason = [&](const std::vector<std::pair<int, std::string>>& parts, int64_t min) {
+    Result<MultipartUploads::ResolvedParts> r = uploads.Resolve(id, parts, min);
+    return r.ok() ? std::string("ok") : r.status().reason();
+  };
+  EXPECT_EQ(reason({}, 0), "MalformedXML");
+  EXPECT_EQ(reason({{2, e2}, {1, e1}}, 0), "InvalidPartOrder");
+  EXPECT_EQ(reason({{1, e1}, {1, e1}}, 0), "InvalidPartOrder");
+  EXPECT_EQ(reason({{0, e1}}, 0), "InvalidPartOrder");
+  EXPECT_EQ(reason({{1, e2}}, 0), "InvalidPart");
+  EXPECT_EQ(reason({{1, e1}, {3, e1}}, 0), "InvalidPart");
+  EXPECT_EQ(reason({{1, "\"not-an-etag\""}}, 0), "InvalidPart");
+  // Every part but the last must reach the minimum; the last may be small.
+  EXPECT_EQ(reason({{1, e1}, {2, e2}, {5, e5}}, 50), "EntityTooSmall");
+  EXPECT_EQ(reason({{1, e1}, {2, e2}}, 50), "ok");
+  EXPECT_EQ(reason({{1, e1}, {5, e5}}, 100), "ok");
+  EXPECT_EQ(reason({{1, e1}, {5, e5}}, 101), "EntityTooSmall");
+
+  // ETags match with or without their quotes; the result keeps the stored quoted form, in the
+  // order given, and names files holding each part's bytes.
+  Result<MultipartUploads::ResolvedParts> resolved =
+      uploads.Resolve(id, {{1, UnquoteEtag(e1)}, {2, e2}, {5, e5}}, 0);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->etags, (std::vector<std::string>{e1, e2, e5}));
+  ASSERT_EQ(resolved->paths.size(), 3u);
+  EXPECT_EQ(Slurp(resolved->paths[0]), big);
+  EXPECT_EQ(Slurp(resolved->paths[1]), "small");
+  EXPECT_EQ(Slurp(resolved->paths[2]), big + "5");
+  // A subset of the parts may complete the upload.
+  EXPECT_EQ(reason({{5, e5}}, 1000), "ok");
+}
+
+TEST_F(MultipartTest, RemoveDeletesTheUploadAndItsParts) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string id = CreateUpload(uploads);
+  ASSERT_TRUE(uploads.AddPart(id, 1, Stage("bytes")).ok());
+  ASSERT_TRUE(uploads.Remove(id).ok());
+  EXPECT_FALSE(fs::exists(root_ + "/" + id));
+  EXPECT_EQ(uploads.Get(id).status().reason(), "no-such-upload");
+  EXPECT_EQ(uploads.Remove(id).reason(), "no-such-upload");
+  StagedFile late = Stage("late");
+  EXPECT_FALSE(uploads.AddPart(id, 2, late).ok());
+  EXPECT_FALSE(fs::exists(root_ + "/" + id));
+}
+
+TEST_F(MultipartTest, UploadIdsAreUnique) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string a = CreateUpload(uploads), b = CreateUpload(uploads);
+  EXPECT_NE(a, b);
+  ASSERT_TRUE(uploads.AddPart(a, 1, Stage("for a")).ok());
+  EXPECT_TRUE(uploads.ListParts(b)->empty());
+}
+
+}  // namespace
+}  // namespace thumbflow::server

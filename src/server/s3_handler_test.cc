@@ -1,0 +1,665 @@
+// S3Handler driven directly (no sockets): requests are built, SigV4-signed with the shared
+// signer and fed through Begin / OnBody / Finish, over a PortBackend on the in-memory store.
+#include "server/s3_handler.h"
+
+#include <gtest/gtest.h>
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "aws/checksums.h"
+#include "aws/sigv4.h"
+#include "core/clock.h"
+#include "server/port_backend.h"
+#include "storage/etag.h"
+#include "storage/memory_store.h"
+#include "storage/testing/temp_dir.h"
+
+namespace thumbflow::server {
+namespace {
+
+constexpr char kAccessKey[] = "TFTESTKEY";
+constexpr char kSecret[] = "tf-unit-test-secret";
+constexpr char kHost[] = "127.0.0.1:9000";
+
+struct Response {
+  int status = 0;
+  HeaderList headers;
+  std::string body;
+  bool head = false;
+
+  std::string Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k.size() == name.size() &&
+          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return v;
+      }
+    }
+    return "";
+  }
+  // The <Code> of an S3 error body; empty when there is none.
+  std::string Code() const {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(body.data(), body.size())) return "";
+    return doc.child("Error").child_value("Code");
+  }
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string target = "/";  // as on the wire (percent-encoded)
+  std::string host = kHost;
+  std::string body;
+  HeaderList headers;
+  bool sign = true;
+  std::string secret = kSecret;
+  std::string access_key = kAccessKey;
+  bool declare_length = true;  // false: chunked transfer encoding, no length
+  size_t piece = 7;            // the body arrives in pieces of this size
+};
+
+class S3HandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    options_.access_key_id = kAccessKey;
+    options_.secret_access_key = kSecret;
+    options_.min_part_bytes = 5;
+    options_.max_put_bytes = 1000;
+    Restart();
+  }
+
+  void Restart() {
+    handler_.reset();
+    backend_ = std::make_unique<PortBackend>(
+        &store_, dir_.path(), std::vector<std::string>{"images", "other"}, nullptr, &clock_);
+    handler_ = std::make_unique<S3Handler>(options_, backend_.get(), &clock_, nullptr);
+  }
+
+  // The head of `req` as a client would send it: Host, and the SigV4 headers unless
+  // req.sign is false.
+  HttpRequestHead Head(const Request& req) {
+    HttpRequestHead head;
+    head.method = req.method;
+    head.target = req.target;
+    head.headers = req.headers;
+    head.headers.emplace_back("Host", req.host);
+    Result<aws::RequestTarget> target = aws::ParseRequestTarget(req.target);
+    if (!req.sign || !target.ok()) return head;
+    aws::SignableRequest signable;
+    signable.method = req.method;
+    signable.path = target->path;
+    signable.query = target->query;
+    signable.headers.assign(head.headers.begin(), head.headers.end());
+    signable.payload_hash = aws::Sha256Hex(req.body);
+    aws::Credentials credentials;
+    credentials.access_key_id = req.access_key;
+    credentials.secret_access_key = req.secret;
+    aws::Signer signer;
+    EXPECT_TRUE(
+        signer.Sign(signable, credentials, aws::S3SigningParams("us-east-1", clock_.NowMillis()))
+            .ok());
+    head.headers.assign(signable.headers.begin(), signable.headers.end());
+    return head;
+  }
+
+  Response Send(Request req) {
+    HttpRequestHead head = Head(req);
+    if (req.declare_length) {
+      if (!req.body.empty() || req.method == "PUT" || req.method == "POST") {
+        head.content_length = req.body.size();
+      }
+    } else {
+      head.chunked = true;
+    }
+    HttpReply early;
+    std::unique_ptr<HttpExchange> exchange = handler_->Begin(head, &early);
+    HttpReply reply;
+    if (!exchange) {
+      reply = std::move(early);
+    } else {
+      Status body_status;
+      for (size_t at = 0; at < req.body.size() && body_status.ok(); at += req.piece) {
+        body_status = exchange->OnBody(std::string_view(req.body).substr(at, req.piece));
+      }
+      reply = exchange->Finish(body_status);
+    }
+    Response out;
+    out.status = reply.status;
+    out.headers = reply.headers;
+    out.head = reply.head;
+    if (reply.stream && !reply.head) {
+      char buf[3];  // small, so streaming is exercised
+      for (;;) {
+        Result<size_t> got = reply.stream->Read(buf, sizeof(buf));
+        EXPECT_TRUE(got.ok());
+        if (!got.ok() || *got == 0) break;
+        out.body.append(buf, *got);
+      }
+    } else if (!reply.head) {
+      out.body = reply.body;
+    }
+    return out;
+  }
+
+  static Request Make(std::string method, std::string target, std::string body) {
+    Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    return req;
+  }
+
+  Response Do(std::string method, std::string target, std::string body = "",
+              HeaderList headers = {}) {
+    Request req = Make(std::move(method), std::move(target), std::move(body));
+    req.headers = std::move(headers);
+    return Send(std::move(req));
+  }
+
+  Response DoAt(std::string host, std::string method, std::string target, std::string body = "") {
+    Request req = Make(std::move(method), std::move(target), std::move(body));
+    req.host = std::move(host);
+    return Send(std::move(req));
+  }
+
+  Response Anonymous(std::string method, std::string target, std::string body = "") {
+    Request req = Make(std::move(method), std::move(target), std::move(body));
+    req.sign = false;
+    return Send(std::move(req));
+  }
+
+  std::string Stored(const std::string& bucket, const std::string& key) {
+    Result<ObjectData> data = store_.Get(bucket, key);
+    return data.ok() ? data->bytes : "<absent>";
+  }
+
+  // The keys of a ListObjectsV2 reply, as the XML carries them.
+  static std::vector<std::string> ListedKeys(const Response& r) {
+    pugi::xml_document doc;
+    EXPECT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+    std::vector<std::string> keys;
+    for (pugi::xml_node c : doc.child("ListBucketResult").children("Contents")) {
+      keys.push_back(c.child_value("Key"));
+    }
+    return keys;
+  }
+
+  ManualClock clock_{1'790'000'000'000};
+  MemoryObjectStore store_{{"images", "other"}, &clock_};
+  testing::TempDir dir_;
+  S3HandlerOptions options_;
+  std::unique_ptr<PortBackend> backend_;
+  std::unique_ptr<S3Handler> handler_;
+};
+
+// ---- addressing ------------------------------------------------------------------------
+
+TEST_F(S3HandlerTest, PathStyleAndVirtualHostStyleAddressTheSameObjects) {
+  ASSERT_EQ(Do("PUT", "/images/a/b.txt", "path style").status, 200);
+  Response v = DoAt("images.localhost:9000", "GET", "/a/b.txt");
+  EXPECT_EQ(v.status, 200);
+  EXPECT_EQ(v.body, "path style");
+  ASSERT_EQ(DoAt("images.localhost", "PUT", "/c/d.txt", "virtual").status, 200);
+  EXPECT_EQ(Stored("images", "c/d.txt"), "virtual");
+  // Host names are case-insensitive.
+  EXPECT_EQ(DoAt("Images.LocalHost:9000", "GET", "/c/d.txt").body, "virtual");
+  // On a bucket's host the whole path is the key.
+  ASSERT_EQ(DoAt("other.localhost:9000", "PUT", "/images/c/d.txt", "in other").status, 200);
+  EXPECT_EQ(Stored("other", "images/c/d.txt"), "in other");
+  EXPECT_EQ(Stored("images", "c/d.txt"), "virtual");
+  // "/" on a bucket's host lists that bucket.
+  Response list = DoAt("other.localhost:9000", "GET", "/?list-type=2");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(ListedKeys(list), std::vector<std::string>{"images/c/d.txt"});
+}
+
+TEST_F(S3HandlerTest, OnlyConfiguredDomainsSelectABucket) {
+  ASSERT_EQ(Do("PUT", "/images/k", "v").status, 200);
+  // The bare domain, an IP literal, IPv6 and other domains are path style.
+  for (const char* host : {"localhost:9000", "localhost", "127.0.0.1:9000", "[::1]:9000",
+                           "images.example.test:9000", "imageslocalhost:9000"}) {
+    Response r = DoAt(host, "GET", "/images/k");
+    EXPECT_EQ(r.status, 200) << host;
+    EXPECT_EQ(r.body, "v") << host;
+  }
+  // ListBuckets on the bare domain.
+  Response buckets = DoAt("localhost:9000", "GET", "/");
+  ASSERT_EQ(buckets.status, 200);
+  EXPECT_NE(buckets.body.find("<Name>images</Name>"), std::string::npos);
+  EXPECT_NE(buckets.body.find("<Name>other</Name>"), std::string::npos);
+
+  options_.virtual_host_domains = {"s3.example.test"};
+  Restart();
+  EXPECT_EQ(DoAt("images.s3.example.test:9000", "GET", "/k").body, "v");
+  // localhost is no longer a virtual-host domain: "images.localhost" is path style.
+  EXPECT_EQ(DoAt("images.localhost:9000", "GET", "/images/k").body, "v");
+}
+
+TEST_F(S3HandlerTest, UnknownBucketInHostOrPath) {
+  for (const auto& [host, target] :
+       std::vector<std::pair<std::string, std::string>>{{"missing.localhost:9000", "/k"},
+                                                        {"a.b.localhost:9000", "/k"},
+                                                        {"..localhost:9000", "/k"},
+                                                        {"...localhost:9000", "/k"},
+                                                        {kHost, "/missing/k"},
+                                                        {kHost, "/../images/k"},
+                                                        {kHost, "/./k"}}) {
+    EXPECT_EQ(DoAt(host, "PUT", target, "x").Code(), "NoSuchBucket") << host << target;
+    EXPECT_EQ(DoAt(host, "GET", target).Code(), "NoSuchBucket") << host << target;
+  }
+  EXPECT_EQ(DoAt("missing.localhost:9000", "GET", "/?list-type=2").Code(), "NoSuchBucket");
+  EXPECT_EQ(Do("GET", "/missing?list-type=2").status, 404);
+}
+
+// ---- keys ------------------------------------------------------------------------------
+
+TEST_F(S3HandlerTest, KeysAreValidated) {
+  Response nul = Do("PUT", "/images/nul%00byte", "x");
+  EXPECT_EQ(nul.Code(), "InvalidArgument") << nul.body;
+  EXPECT_EQ(Do("PUT", "/images/bad%FFutf8", "x").Code(), "InvalidArgument");
+  EXPECT_EQ(Do("PUT", "/images/" + std::string(1025, 'k'), "x").Code(), "KeyTooLongError");
+  EXPECT_EQ(Do("PUT", "/images/" + std::string(1024, 'k'), "x").status, 200);
+  EXPECT_EQ(Anonymous("GET", "/images/bad%zzescape").Code(), "InvalidURI");
+  Response list = Do("GET", "/images?list-type=2");
+  EXPECT_EQ(ListedKeys(list), std::vector<std::string>{std::string(1024, 'k')});
+  // The refused keys reached nothing: the copy source and DeleteObjects check keys too.
+  EXPECT_EQ(Do("PUT", "/images/copy", "", {{"x-amz-copy-source", "/images/a%00b"}}).Code(),
+            "InvalidArgument");
+}
+
+TEST_F(S3HandlerTest, DotSegmentsAreKeysNeverPaths) {
+  ASSERT_EQ(Do("PUT", "/images/private/secret", "secret").status, 200);
+  ASSERT_EQ(Do("PUT", "/images/../x", "dots").status, 200);
+  EXPECT_EQ(Stored("images", "../x"), "dots");
+  EXPECT_EQ(Do("PUT", "/images/a/%2E%2E/b", "encoded").status, 200);
+  EXPECT_EQ(Stored("images", "a/../b"), "encoded");
+  EXPECT_EQ(Do("PUT", "/images//lead", "slash").status, 200);
+  EXPECT_EQ(Stored("images", "/lead"), "slash");
+  EXPECT_EQ(Stored("images", "x"), "<absent>");
+  EXPECT_EQ(Stored("images", "b"), "<absent>");
+  // Reading through dot segments never reaches another key.
+  EXPECT_EQ(Do("GET", "/images/public/../private/secret").Code(), "NoSuchKey");
+  EXPECT_EQ(Do("GET", "/images/./private/secret").Code(), "NoSuchKey");
+  EXPECT_EQ(Do("GET", "/other/../images/private/secret").Code(), "NoSuchKey");
+  EXPECT_EQ(Do("GET", "/images/../x").body, "dots");
+  // No bytes were written outside the staging folder the backend was given.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    EXPECT_TRUE(entry.is_directory()) << entry.path();
+  }
+}
+
+// ---- ranges and conditions -------------------------------------------------------------
+
+TEST_F(S3HandlerTest, RangeHeaders) {
+  ASSERT_EQ(Do("PUT", "/images/r", "0123456789").status, 200);
+  struct Case {
+    const char* range;
+    int status;
+    const char* body;
+    const char* content_range;
+  };
+  for (const Case& c :
+       {Case{"bytes=2-5", 206, "2345", "bytes 2-5/10"},
+        Case{"bytes=7-", 206, "789", "bytes 7-9/10"}, Case{"bytes=-3", 206, "789", "bytes 7-9/10"},
+        Case{"bytes=-30", 206, "0123456789", "bytes 0-9/10"},
+        Case{"bytes=2-100", 206, "23456789", "bytes 2-9/10"},
+        Case{"bytes=9-9", 206, "9", "bytes 9-9/10"},
+        // Not a single satisfiable byte range: ignored, as S3 does.
+        Case{"bytes=5-2", 200, "0123456789", ""}, Case{"bytes=-0", 200, "0123456789", ""},
+        Case{"bytes=0-1,3-4", 200, "0123456789", ""}, Case{"bytes=abc", 200, "0123456789", ""},
+        Case{"bytes=1-2x", 200, "0123456789", ""}, Case{"items=0-1", 200, "0123456789", ""},
+        Case{"bytes=-", 200, "0123456789", ""},
+        Case{"bytes=99999999999999999999-", 200, "0123456789", ""}}) {
+    Response r = Do("GET", "/images/r", "", {{"Range", c.range}});
+    EXPECT_EQ(r.status, c.status) << c.range;
+    EXPECT_EQ(r.body, c.body) << c.range;
+    EXPECT_EQ(r.Header("Content-Range"), c.content_range) << c.range;
+  }
+  Response unsatisfiable = Do("GET", "/images/r", "", {{"Range", "bytes=10-"}});
+  EXPECT_EQ(unsatisfiable.status, 416);
+  EXPECT_EQ(unsatisfiable.Code(), "InvalidRange");
+  Response head = Do("HEAD", "/images/r", "", {{"Range", "bytes=2-5"}});
+  EXPECT_EQ(head.status, 206);
+  EXPECT_EQ(head.Header("Content-Range"), "bytes 2-5/10");
+  EXPECT_TRUE(head.body.empty());
+}
+
+TEST_F(S3HandlerTest, ConditionalGets) {
+  Response put = Do("PUT", "/images/c", "conditional");
+  const std::string etag = put.Header("ETag");
+  EXPECT_EQ(etag, QuoteEtag(Md5Hex("conditional")));
+  EXPECT_EQ(Do("GET", "/images/c", "", {{"If-None-Match", etag}}).status, 304);
+  EXPECT_EQ(Do("GET", "/images/c", "", {{"If-Match", etag}}).status, 200);
+  EXPECT_EQ(Do("GET", "/images/c", "", {{"If-Match", "\"other\""}}).Code(), "PreconditionFailed");
+  EXPECT_EQ(Do("HEAD", "/images/c", "", {{"If-Match", "\"other\""}}).status, 412);
+}
+
+// ---- listing ---------------------------------------------------------------------------
+
+TEST_F(S3HandlerTest, ListingEscapesAndUrlEncodesKeys) {
+  const std::vector<std::string> keys = {"dir/a&b<c>.txt", "dir/sub/x y+z%.txt", "dir/ü\n.txt",
+                                         "top.txt"};
+  for (const auto& key : keys) {
+    ASSERT_EQ(Do("PUT", "/images/" + aws::UriEncode(key, false), "v").status, 200) << key;
+  }
+  Response plain = Do("GET", "/images?list-type=2&prefix=dir%2F");
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(ListedKeys(plain),
+            (std::vector<std::string>{"dir/a&b<c>.txt", "dir/sub/x y+z%.txt", "dir/ü\n.txt"}));
+
+  Response url = Do("GET", "/images?list-type=2&encoding-type=url&delimiter=%2F&prefix=dir%2F");
+  ASSERT_EQ(url.status, 200) << url.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_buffer(url.body.data(), url.body.size()));
+  pugi::xml_node root = doc.child("ListBucketResult");
+  EXPECT_STREQ(root.child_value("EncodingType"), "url");
+  EXPECT_STREQ(root.child_value("Prefix"), "dir/");
+  EXPECT_STREQ(root.child_value("Delimiter"), "/");
+  EXPECT_STREQ(root.child_value("KeyCount"), "3");
+  std::vector<std::string> listed;
+  for (pugi::xml_node c : root.children("Contents")) listed.push_back(c.child_value("Key"));
+  EXPECT_EQ(listed, (std::vector<std::string>{"dir/a%26b%3Cc%3E.txt", "dir/%C3%BC%0A.txt"}));
+  EXPECT_STREQ(root.child("CommonPrefixes").child_value("Prefix"), "dir/sub/");
+
+  EXPECT_EQ(Do("GET", "/images?list-type=2&encoding-type=xml").Code(), "InvalidArgument");
+  EXPECT_EQ(Do("GET", "/images?list-type=2&max-keys=ten").Code(), "InvalidArgument");
+  EXPECT_EQ(Do("GET", "/images?list-type=2&max-keys=-1").Code(), "InvalidArgument");
+  Response none = Do("GET", "/images?list-type=2&max-keys=0");
+  ASSERT_EQ(none.status, 200);
+  EXPECT_TRUE(ListedKeys(none).empty());
+}
+
+TEST_F(S3HandlerTest, ListingPaginatesWithContinuationTokens) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Do("PUT", "/images/p/" + std::to_string(i), "v").status, 200);
+  }
+  std::vector<std::string> all;
+  std::string token;
+  for (int page = 0; page < 10; ++page) {
+    std::string target = "/images?list-type=2&max-keys=2";
+    if (!token.empty()) target += "&continuation-token=" + aws::UriEncode(token, true);
+    Response r = Do("GET", target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (auto& k : ListedKeys(r)) all.push_back(k);
+    pugi::xml_document doc;
+    doc.load_buffer(r.body.data(), r.body.size());
+    token = doc.child("ListBucketResult").child_value("NextContinuationToken");
+    if (std::string(doc.child("ListBucketResult").child_value("IsTruncated")) != "true") break;
+    ASSERT_FALSE(token.empty());
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"p/0", "p/1", "p/2", "p/3", "p/4"}));
+}
+
+// ---- auth and public read --------------------------------------------------------------
+
+TEST_F(S3HandlerTest, AuthFailuresStoreNothing) {
+  Request wrong;
+  wrong.method = "PUT";
+  wrong.target = "/images/auth";
+  wrong.body = "x";
+  wrong.secret = "not-the-secret";
+  Response r = Send(wrong);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.Code(), "SignatureDoesNotMatch");
+  wrong.secret = kSecret;
+  wrong.access_key = "UNKNOWN";
+  EXPECT_EQ(Send(wrong).Code(), "InvalidAccessKeyId");
+  EXPECT_EQ(Anonymous("PUT", "/images/auth", "x").Code(), "AccessDenied");
+  Request v2;
+  v2.method = "PUT";
+  v2.target = "/images/auth";
+  v2.body = "x";
+  v2.sign = false;
+  v2.headers = {{"Authorization", "AWS key:sig"}};
+  EXPECT_EQ(Send(v2).Code(), "InvalidRequest");
+  EXPECT_EQ(Stored("images", "auth"), "<absent>");
+}
+
+TEST_F(S3HandlerTest, BodyMustMatchTheSignedPayloadHash) {
+  Request req;
+  req.method = "PUT";
+  req.target = "/images/tampered";
+  req.body = "original";
+  HttpRequestHead head = Head(req);
+  head.content_length = 8;
+  HttpReply early;
+  std::unique_ptr<HttpExchange> exchange = handler_->Begin(head, &early);
+  ASSERT_NE(exchange, nullptr) << early.body;
+  ASSERT_TRUE(exchange->OnBody("tampered").ok());
+  HttpReply reply = exchange->Finish(Status::Ok());
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(reply.body.find("XAmzContentSHA256Mismatch"), std::string::npos) << reply.body;
+  EXPECT_EQ(Stored("images", "tampered"), "<absent>");
+}
+
+TEST_F(S3HandlerTest, SignaturesOutsideTheSkewWindowAreRefused) {
+  Request req;
+  req.target = "/images?list-type=2";
+  Response ok = Send(req);
+  EXPECT_EQ(ok.status, 200);
+  // Signed now, received 16 minutes later.
+  HttpRequestHead head = Head(req);
+  clock_.AdvanceSeconds(16 * 60);
+  HttpReply early;
+  EXPECT_EQ(handler_->Begin(head, &early), nullptr);
+  EXPECT_NE(early.body.find("RequestTimeTooSkewed"), std::string::npos) << early.body;
+}
+
+TEST_F(S3HandlerTest, PublicReadIsOffByDefault) {
+  ASSERT_EQ(Do("PUT", "/images/public/p", "public").status, 200);
+  EXPECT_EQ(Anonymous("GET", "/images/public/p").Code(), "AccessDenied");
+  Response head = Anonymous("HEAD", "/images/public/p");
+  EXPECT_EQ(head.status, 403);
+  EXPECT_TRUE(head.body.empty());
+}
+
+TEST_F(S3HandlerTest, PublicReadPrefixAllowsAnonymousGetAndHeadOnly) {
+  options_.public_read_prefixes = {"images/public/"};
+  Restart();
+  ASSERT_EQ(Do("PUT", "/images/public/p", "public").status, 200);
+  ASSERT_EQ(Do("PUT", "/images/private", "private").status, 200);
+  ASSERT_EQ(Do("PUT", "/other/public/p", "other bucket").status, 200);
+
+  Response get = Anonymous("GET", "/images/public/p");
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.body, "public");
+  Response head = Anonymous("HEAD", "/images/public/p");
+  EXPECT_EQ(head.status, 200);
+  Request vhost;
+  vhost.host = "images.localhost:9000";
+  vhost.target = "/public/p";
+  vhost.sign = false;
+  EXPECT_EQ(Send(vhost).body, "public");
+  EXPECT_EQ(Anonymous("GET", "/images/public/missing").Code(), "NoSuchKey");
+
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/images/private"},
+           {"GET", "/images/publicity"},
+           {"GET", "/other/public/p"},
+           {"PUT", "/images/public/new"},
+           {"DELETE", "/images/public/p"},
+           {"POST", "/images/public/m?uploads"},
+           {"GET", "/images?list-type=2&prefix=public%2F"},
+           {"GET", "/images/public/p?acl"},
+           {"GET", "/"}}) {
+    Response r = Anonymous(method, target, method == "PUT" ? "anonymous" : "");
+    EXPECT_EQ(r.status, 403) << method << " " << target;
+    EXPECT_EQ(r.Code(), "AccessDenied") << method << " " << target;
+  }
+  EXPECT_EQ(Stored("images", "public/new"), "<absent>");
+  EXPECT_EQ(Stored("images", "public/p"), "public");
+  // Dot segments do not climb out of the public prefix.
+  EXPECT_EQ(Anonymous("GET", "/images/public/../private").Code(), "NoSuchKey");
+}
+
+TEST_F(S3HandlerTest, PublicReadPrefixesNeverSpanBuckets) {
+  // "bucket" alone makes the whole bucket public, and only that bucket.
+  options_.public_read_prefixes = {"images"};
+  Restart();
+  ASSERT_EQ(store_.CreateBucket("images-private").ok(), true);
+  ASSERT_EQ(Do("PUT", "/images-private", "").status, 200);
+  ASSERT_EQ(Do("PUT", "/images/any/key", "public").status, 200);
+  ASSERT_EQ(Do("PUT", "/images-private/secret", "secret").status, 200);
+  EXPECT_EQ(Anonymous("GET", "/images/any/key").body, "public");
+  EXPECT_EQ(Anonymous("GET", "/images-private/secret").Code(), "AccessDenied");
+
+  options_.public_read_prefixes = {"images/pub"};
+  Restart();
+  ASSERT_EQ(Do("PUT", "/images/pub-x", "pub").status, 200);
+  EXPECT_EQ(Anonymous("GET", "/images/pub-x").body, "pub");
+  EXPECT_EQ(Anonymous("GET", "/images-private/secret").Code(), "AccessDenied");
+  EXPECT_EQ(Anonymous("GET", "/images/any/key").Code(), "AccessDenied");
+}
+
+// ---- limits ----------------------------------------------------------------------------
+
+TEST_F(S3HandlerTest, PutSizeLimit) {
+  EXPECT_EQ(Do("PUT", "/images/exact", std::string(1000, 'e')).status, 200);
+  Response over = Do("PUT", "/images/over", std::string(1001, 'o'));
+  EXPECT_EQ(over.status, 400);
+  EXPECT_EQ(over.Code(), "EntityTooLarge");
+  // Without a declared length the limit trips while the body arrives.
+  Request chunked;
+  chunked.method = "PUT";
+  chunked.target = "/images/chunked";
+  chunked.body = std::string(1001, 'c');
+  chunked.declare_length = false;
+  chunked.piece = 100;
+  EXPECT_EQ(Send(chunked).Code(), "EntityTooLarge");
+  // The decoded length of an aws-chunked body is what counts.
+  EXPECT_EQ(Do("PUT", "/images/decoded", "x", {{"x-amz-decoded-content-length", "1001"}}).Code(),
+            "EntityTooLarge");
+  EXPECT_EQ(Stored("images", "over"), "<absent>");
+  EXPECT_EQ(Stored("images", "chunked"), "<absent>");
+  EXPECT_EQ(Stored("images", "decoded"), "<absent>");
+  EXPECT_EQ(Stored("images", "exact"), std::string(1000, 'e'));
+}
+
+TEST_F(S3HandlerTest, PutWithoutLengthIsRefused) {
+  Request req;
+  req.method = "PUT";
+  req.target = "/images/nolength";
+  HttpRequestHead head = Head(req);
+  HttpReply early;
+  EXPECT_EQ(handler_->Begin(head, &early), nullptr);
+  EXPECT_EQ(early.status, 411);
+}
+
+// ---- multipart -------------------------------------------------------------------------
+
+TEST_F(S3HandlerTest, MultipartUploadRules) {
+  Response created = Do("POST", "/images/mp?uploads");
+  ASSERT_EQ(created.status, 200) << created.body;
+  pugi::xml_document doc;
+  doc.load_buffer(created.body.data(), created.body.size());
+  const std::string id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+  ASSERT_EQ(id.size(), 32u);
+  const std::string q = "?uploadId=" + id;
+
+  EXPECT_EQ(Do("PUT", "/images/mp" + q + "&partNumber=0", "x").Code(), "InvalidArgument");
+  EXPECT_EQ(Do("PUT", "/images/mp" + q + "&partNumber=10001", "x").Code(), "InvalidArgument");
+  EXPECT_EQ(Do("PUT", "/images/mp" + q + "&partNumber=abc", "x").Code(), "InvalidArgument");
+  // The upload belongs to one key.
+  EXPECT_EQ(Do("PUT", "/images/elsewhere" + q + "&partNumber=1", "x").Code(), "NoSuchUpload");
+  EXPECT_EQ(Do("PUT", "/images/mp?uploadId=..%2F..%2Fx&partNumber=1", "x").Code(), "NoSuchUpload");
+  EXPECT_EQ(Do("PUT", "/images/mp" + q + "&partNumber=1", std::string(1001, 'p')).Code(),
+            "EntityTooLarge");
+
+  Response p1 = Do("PUT", "/images/mp" + q + "&partNumber=1", "part1");
+  Response p2 = Do("PUT", "/images/mp" + q + "&partNumber=2", "p2");
+  Response p3 = Do("PUT", "/images/mp" + q + "&partNumber=3", "part-3");
+  ASSERT_EQ(p1.status, 200);
+  EXPECT_EQ(p1.Header("ETag"), QuoteEtag(Md5Hex("part1")));
+  auto complete = [&](const std::vector<std::pair<int, std::string>>& parts) {
+    std::string xml = "<CompleteMultipartUpload>";
+    for (const auto& [n, etag] : parts) {
+      xml += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + etag +
+             "</ETag></Part>";
+    }
+    xml += "</CompleteMultipartUpload>";
+    return Do("POST", "/images/mp" + q, xml);
+  };
+  EXPECT_EQ(complete({{1, p1.Header("ETag")}, {2, "\"0000\""}}).Code(), "InvalidPart");
+  EXPECT_EQ(complete({{3, p3.Header("ETag")}, {1, p1.Header("ETag")}}).Code(), "InvalidPartOrder");
+  // Part 2 is below the minimum (5 bytes here) and not last.
+  EXPECT_EQ(
+      complete({{1, p1.Header("ETag")}, {2, p2.Header("ETag")}, {3, p3.Header("ETag")}}).Code(),
+      "EntityTooSmall");
+  EXPECT_EQ(Do("POST", "/images/mp" + q, "<not xml").Code(), "MalformedXML");
+  EXPECT_EQ(Do("POST", "/images/mp" + q, "<CompleteMultipartUpload/>").Code(), "MalformedXML");
+  EXPECT_EQ(Stored("images", "mp"), "<absent>");
+
+  Response done = complete({{1, p1.Header("ETag")}, {3, p3.Header("ETag")}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(Stored("images", "mp"), "part1part-3");
+  // Completed: the upload id is gone.
+  EXPECT_EQ(Do("GET", "/images/mp" + q).Code(), "NoSuchUpload");
+  EXPECT_EQ(Do("DELETE", "/images/mp" + q).Code(), "NoSuchUpload");
+}
+
+// ---- operations and errors -------------------------------------------------------------
+
+TEST_F(S3HandlerTest, ErrorsAreS3XmlWithTheRequestIdAndResource) {
+  Response r = Do("GET", "/images/no/such%20key");
+  EXPECT_EQ(r.status, 404);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+  EXPECT_STREQ(doc.child("Error").child_value("Code"), "NoSuchKey");
+  EXPECT_STREQ(doc.child("Error").child_value("Resource"), "/images/no/such key");
+  EXPECT_EQ(doc.child("Error").child_value("RequestId"), r.Header("x-amz-request-id"));
+  EXPECT_EQ(r.Header("Content-Type"), "application/xml");
+  Response again = Do("GET", "/images/no/such%20key");
+  EXPECT_NE(again.Header("x-amz-request-id"), r.Header("x-amz-request-id"));
+  Response head = Do("HEAD", "/images/no/such%20key");
+  EXPECT_EQ(head.status, 404);
+  EXPECT_TRUE(head.head);
+}
+
+TEST_F(S3HandlerTest, MethodsAndSubresources) {
+  EXPECT_EQ(Do("PATCH", "/images/k").Code(), "MethodNotAllowed");
+  EXPECT_EQ(Do("POST", "/").Code(), "MethodNotAllowed");
+  EXPECT_EQ(Do("GET", "/images?policy").Code(), "NotImplemented");
+  EXPECT_EQ(Do("GET", "/images/k?tagging").Code(), "NotImplemented");
+  EXPECT_EQ(Do("PUT", "/images/k?acl", "x").Code(), "NotImplemented");
+  EXPECT_EQ(Stored("images", "k"), "<absent>");
+  EXPECT_EQ(Do("GET", "/images?location").status, 200);
+  // Operational endpoints need no signature, on path style only.
+  Request health;
+  health.target = "/healthz";
+  health.sign = false;
+  Response h = Send(health);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "ok\n");
+  health.host = "images.localhost:9000";
+  EXPECT_EQ(Send(health).Code(), "AccessDenied");
+}
+
+TEST_F(S3HandlerTest, DeleteObjectsChecksEveryKey) {
+  ASSERT_EQ(Do("PUT", "/images/d1", "1").status, 200);
+  ASSERT_EQ(Do("PUT", "/images/d2", "2").status, 200);
+  std::string xml =
+      "<Delete><Object><Key>d1</Key></Object><Object><Key>d2</Key></Object>"
+      "<Object><Key>" +
+      std::string(1100, 'k') + "</Key></Object></Delete>";
+  Response r = Do("POST", "/images?delete", xml);
+  ASSERT_EQ(r.status, 200) << r.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_buffer(r.body.data(), r.body.size()));
+  int deleted = 0, errors = 0;
+  for (pugi::xml_node n : doc.child("DeleteResult").children()) {
+    if (std::string(n.name()) == "Deleted") ++deleted;
+    if (std::string(n.name()) == "Error") ++errors;
+  }
+  EXPECT_EQ(deleted, 2);
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ(Stored("images", "d1"), "<absent>");
+  EXPECT_EQ(Do("POST", "/images?delete", "<Delete></Delete>").Code(), "MalformedXML");
+}
+
+}  // namespace
+}  // namespace thumbflow::server

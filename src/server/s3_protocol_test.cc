@@ -1,0 +1,151 @@
+#include "server/s3_protocol.h"
+
+#include <gtest/gtest.h>
+#include <pugixml.hpp>
+
+namespace thumbflow::server {
+namespace {
+
+TEST(S3ProtocolTest, KnownErrorsCarryTheirHttpStatusAndDefaultMessage) {
+  struct Case {
+    const char* code;
+    int status;
+  };
+  for (const Case& c :
+       {Case{"NoSuchKey", 404}, Case{"NoSuchBucket", 404}, Case{"AccessDenied", 403},
+        Case{"SignatureDoesNotMatch", 403}, Case{"EntityTooLarge", 400}, Case{"InvalidRange", 416},
+        Case{"MethodNotAllowed", 405}, Case{"MissingContentLength", 411},
+        Case{"PreconditionFailed", 412}, Case{"NotImplemented", 501}, Case{"SlowDown", 503},
+        Case{"BucketNotEmpty", 409}, Case{"RequestHeaderSectionTooLarge", 400}}) {
+    S3Error e = MakeError(c.code);
+    EXPECT_EQ(e.http_status, c.status) << c.code;
+    EXPECT_EQ(e.code, c.code);
+    EXPECT_FALSE(e.message.empty()) << c.code;
+  }
+  EXPECT_EQ(MakeError("NoSuchKey", "custom").message, "custom");
+  // An unknown code is an internal error, not a success.
+  EXPECT_EQ(MakeError("NoSuchThing").http_status, 500);
+}
+
+TEST(S3ProtocolTest, StatusesMapToTheErrorsClientsExpect) {
+  EXPECT_EQ(ErrorFromStatus(NotFoundError("no object k"), false).code, "NoSuchKey");
+  EXPECT_EQ(ErrorFromStatus(NotFoundError("no object k"), true).code, "NoSuchBucket");
+  EXPECT_EQ(ErrorFromStatus(NotFoundError("no such bucket b"), false).code, "NoSuchBucket");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kNotFound, "x", "no-such-upload"), false).code,
+            "NoSuchUpload");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kInvalidArgument, "x", "invalid-range"), false)
+                .http_status,
+            416);
+  EXPECT_EQ(
+      ErrorFromStatus(Status(StatusCode::kFailedPrecondition, "x", "not-modified"), false).code,
+      "NotModified");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kFailedPrecondition, "x"), false).code,
+            "PreconditionFailed");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kFailedPrecondition, "x"), true).code,
+            "BucketNotEmpty");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kResourceExhausted, "big"), false).code,
+            "EntityTooLarge");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kUnauthenticated, "sig"), false).code,
+            "SignatureDoesNotMatch");
+  EXPECT_EQ(ErrorFromStatus(InternalError("disk"), false).http_status, 500);
+  // A reason naming an S3 code wins, with the status's message.
+  S3Error e =
+      ErrorFromStatus(Status(StatusCode::kInvalidArgument, "md5 differs", "BadDigest"), false);
+  EXPECT_EQ(e.code, "BadDigest");
+  EXPECT_EQ(e.http_status, 400);
+  EXPECT_EQ(e.message, "md5 differs");
+}
+
+TEST(S3ProtocolTest, ErrorXmlIsWellFormedAndEscaped) {
+  S3Error e = MakeError("NoSuchKey", "no key <a&b> \"q\"");
+  e.resource = "/images/a&b<c>.jpg";
+  std::string xml = ErrorXml(e, "REQ&1");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str())) << xml;
+  pugi::xml_node root = doc.child("Error");
+  ASSERT_TRUE(root) << xml;
+  EXPECT_STREQ(root.child_value("Code"), "NoSuchKey");
+  EXPECT_STREQ(root.child_value("Message"), "no key <a&b> \"q\"");
+  EXPECT_STREQ(root.child_value("Resource"), "/images/a&b<c>.jpg");
+  EXPECT_STREQ(root.child_value("RequestId"), "REQ&1");
+  EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 0), 0u);
+  // No resource: no element.
+  EXPECT_EQ(ErrorXml(MakeError("AccessDenied"), "r").find("<Resource>"), std::string::npos);
+}
+
+TEST(S3ProtocolTest, ErrorXmlStaysParseableForAnyResourceBytes) {
+  for (const std::string& resource :
+       {std::string("/images/nul\0byte", 16), std::string("/images/bad\xFFutf8"),
+        std::string("/images/ctl\x01char")}) {
+    S3Error e = MakeError("InvalidArgument");
+    e.resource = resource;
+    std::string xml = ErrorXml(e, "r");
+    EXPECT_EQ(xml.find('\0'), std::string::npos);
+    EXPECT_EQ(xml.find('\xFF'), std::string::npos);
+    EXPECT_EQ(xml.find("&#x"), std::string::npos) << "strict parsers refuse control references";
+    pugi::xml_document doc;
+    ASSERT_TRUE(doc.load_buffer(xml.data(), xml.size())) << xml;
+    std::string decoded;
+    ASSERT_TRUE(UrlDecode(doc.child("Error").child_value("Resource"), &decoded, false));
+    EXPECT_EQ(decoded, resource);
+  }
+  S3Error plain = MakeError("NoSuchKey");
+  plain.resource = "/images/ü b+c";
+  EXPECT_NE(ErrorXml(plain, "r").find("<Resource>/images/ü b+c</Resource>"), std::string::npos);
+}
+
+TEST(S3ProtocolTest, XmlEscapeWritesControlCharactersAsReferences) {
+  EXPECT_EQ(XmlEscape("a\x01"
+                      "b\x1f\tc"),
+            "a&#x1;b&#x1F;\tc");
+  EXPECT_EQ(XmlEscape(std::string("a\0b", 3)),
+            "a\xEF\xBF\xBD"
+            "b");
+}
+
+TEST(S3ProtocolTest, XmlEscapeKeepsLineBreaksAndQuotesIntact) {
+  EXPECT_EQ(XmlEscape("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
+  EXPECT_EQ(XmlEscape("line\r\nbreak"), "line&#13;&#10;break");
+  EXPECT_EQ(XmlEscape("ü日本"), "ü日本");
+  std::string xml = "<K>" + XmlEscape("a\r\nb\tc") + "</K>";
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str()));
+  EXPECT_STREQ(doc.child_value("K"), "a\r\nb\tc");
+}
+
+TEST(S3ProtocolTest, UrlEncodeIsRfc3986AndRoundTrips) {
+  EXPECT_EQ(UrlEncode("a b+c%/ü~._-", true), "a%20b%2Bc%25/%C3%BC~._-");
+  EXPECT_EQ(UrlEncode("a/b", false), "a%2Fb");
+  std::string all;
+  for (int c = 1; c < 256; ++c) all += static_cast<char>(c);
+  std::string decoded;
+  ASSERT_TRUE(UrlDecode(UrlEncode(all, false), &decoded, false));
+  EXPECT_EQ(decoded, all);
+}
+
+TEST(S3ProtocolTest, UrlDecodeRejectsMalformedEscapes) {
+  std::string out;
+  EXPECT_TRUE(UrlDecode("a+b%20c", &out, true));
+  EXPECT_EQ(out, "a b c");
+  EXPECT_TRUE(UrlDecode("a+b", &out, false));
+  EXPECT_EQ(out, "a+b");
+  EXPECT_TRUE(UrlDecode("%2e%2E", &out, false));
+  EXPECT_EQ(out, "..");
+  EXPECT_FALSE(UrlDecode("%", &out, false));
+  EXPECT_FALSE(UrlDecode("%4", &out, false));
+  EXPECT_FALSE(UrlDecode("ab%", &out, false));
+  EXPECT_FALSE(UrlDecode("%zz", &out, false));
+  EXPECT_FALSE(UrlDecode("%4g", &out, false));
+}
+
+TEST(S3ProtocolTest, DatesInBothS3Formats) {
+  const int64_t ms = 1'795'763'922'123;  // 2026-11-27T07:18:42.123Z
+  EXPECT_EQ(Iso8601Millis(ms), "2026-11-27T07:18:42.123Z");
+  EXPECT_EQ(HttpDate(ms), "Fri, 27 Nov 2026 07:18:42 GMT");
+  EXPECT_EQ(ParseHttpDate(HttpDate(ms)), ms - 123);
+  EXPECT_EQ(ParseHttpDate("not a date"), -1);
+  EXPECT_EQ(Iso8601Millis(0), "1970-01-01T00:00:00.000Z");
+}
+
+}  // namespace
+}  // namespace thumbflow::server
