@@ -46,7 +46,10 @@ void AddHeaders(Fields& fields, const HeaderList& headers) {
 
 struct HttpServer::Impl {
   Impl(HttpServerOptions o, HttpHandler* h, MetricsRegistry* m)
-      : options(std::move(o)), handler(h), ioc(std::max(1, options.threads)) {
+      : options(std::move(o)),
+        handler(h),
+        ioc(std::max(1, options.threads)),
+        blocking(static_cast<size_t>(std::max(1, options.blocking_threads))) {
     if (m) {
       connections_gauge = &m->GetGauge("thumbflow_http_connections", "Open HTTP connections.");
       rejected = &m->GetCounter("thumbflow_http_connections_rejected_total",
@@ -60,12 +63,16 @@ struct HttpServer::Impl {
   asio::awaitable<void> Session(tcp::socket socket);
   asio::awaitable<bool> WriteReply(beast::tcp_stream& stream, HttpReply& reply,
                                    std::vector<char>& buf);
+  asio::awaitable<HttpReply> FinishExchange(HttpExchange& exchange, const Status& body_status,
+                                            const std::string& method);
 
   HttpServerOptions options;
   HttpHandler* handler;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
+  // After ioc: destroyed (joined) first, since its tasks refer to sessions of ioc.
+  asio::thread_pool blocking;
   std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -131,16 +138,14 @@ asio::awaitable<bool> HttpServer::Impl::WriteReply(beast::tcp_stream& stream, Ht
   res.body().data = nullptr;
   res.body().more = true;
   http::response_serializer<http::buffer_body> serializer{res};
-  stream.expires_after(idle);
-  co_await http::async_write_header(stream, serializer,
-                                    asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return false;
+  // The header goes out with the first piece of the body (one send, one segment for a small
+  // object) rather than on its own.
   int64_t remaining = reply.stream_length;
   while (remaining > 0) {
     size_t want = static_cast<size_t>(std::min<int64_t>(remaining, buf.size()));
     Result<size_t> got = reply.stream->Read(buf.data(), want);
-    // A read failure after the header is out cannot become an error reply: the connection
-    // is closed and the client sees a short body.
+    // A read failure cannot become an error reply (the status line is committed to, and
+    // may be out): the connection is closed and the client sees a short body.
     if (!got.ok() || *got == 0) co_return false;
     remaining -= static_cast<int64_t>(*got);
     res.body().data = buf.data();
@@ -159,6 +164,19 @@ asio::awaitable<bool> HttpServer::Impl::WriteReply(beast::tcp_stream& stream, Ht
     if (ec == http::error::need_buffer) ec = {};
   }
   co_return !ec;
+}
+
+asio::awaitable<HttpReply> HttpServer::Impl::FinishExchange(HttpExchange& exchange,
+                                                            const Status& body_status,
+                                                            const std::string& method) {
+  if (method == "GET" || method == "HEAD") co_return exchange.Finish(body_status);
+  // The session waits here without holding its I/O thread; it resumes on its own strand.
+  co_return co_await asio::co_spawn(
+      blocking.get_executor(),
+      [&exchange, &body_status]() -> asio::awaitable<HttpReply> {
+        co_return exchange.Finish(body_status);
+      },
+      asio::use_awaitable);
 }
 
 asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
@@ -184,6 +202,12 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     co_return;
   }
 
+  std::string remote;  // once per connection, not a getpeername per request
+  {
+    error_code ep_ec;
+    auto endpoint = stream.socket().remote_endpoint(ep_ec);
+    if (!ep_ec) remote = endpoint.address().to_string();
+  }
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::buffer_body> parser;
@@ -225,9 +249,7 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     if (auto length = parser.content_length()) head.content_length = *length;
     head.chunked = parser.chunked();
     head.keep_alive = req.keep_alive();
-    error_code ep_ec;
-    auto endpoint = stream.socket().remote_endpoint(ep_ec);
-    if (!ep_ec) head.remote = endpoint.address().to_string();
+    head.remote = remote;
 
     HttpReply early;
     std::unique_ptr<HttpExchange> exchange = handler->Begin(head, &early);
@@ -281,7 +303,7 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
         break;
       }
     }
-    HttpReply reply = exchange->Finish(body_status);
+    HttpReply reply = co_await FinishExchange(*exchange, body_status, head.method);
     if (!body_status.ok() || !parser.is_done()) reply.close = true;
     if (!head.keep_alive || stopping) reply.close = true;
     bool client_gone = ec && ec != http::error::body_limit;
@@ -348,6 +370,7 @@ void HttpServer::Stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->blocking.join();
 }
 
 }  // namespace thumbflow::server

@@ -6,9 +6,14 @@
 // slow-loris client is disconnected), and a maximum number of open connections (beyond it
 // new connections get 503 and are closed).
 //
-// Threads: Start() spawns `threads` I/O threads. Handlers run on them and may block briefly
-// (disk, SQLite). Stop() may be called from any thread (a signal watcher): it stops
-// accepting, lets requests in flight finish (up to drain_timeout_ms), then stops the threads.
+// Threads: Start() spawns `threads` I/O threads, which run Begin, OnBody and the Finish of
+// GET and HEAD requests; those may block only briefly (an SQLite read, opening a file).
+// The Finish of every other method (PUT, POST, DELETE: fsync and a durable commit) runs on
+// a separate pool of `blocking_threads`, so a request waiting for the disk never stalls the
+// connections of an I/O thread, and as many writes as that pool has threads can wait for
+// the disk at once (their fsyncs and SQLite commits are then shared). Stop() may be called
+// from any thread (a signal watcher): it stops accepting, lets requests in flight finish (up
+// to drain_timeout_ms), then stops the threads.
 // No Boost types appear in this header.
 #pragma once
 
@@ -80,6 +85,9 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9000;  // 0: any free port (see HttpServer::port())
   int threads = 4;
+  // Threads for the Finish of write requests (see above); at least 1. Sized for the number
+  // of concurrent writers whose commits should share one fsync, not for the cores.
+  int blocking_threads = 32;
   uint32_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = (5ull << 30) + (64ull << 20);  // a 5 GiB PUT plus chunk framing
   int header_timeout_ms = 30'000;  // from connection/keep-alive start to the end of the header
