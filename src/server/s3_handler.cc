@@ -442,7 +442,12 @@ S3Handler::S3Handler(S3HandlerOptions options, S3Backend* backend, const Clock* 
       metrics_(metrics),
       ready_(std::move(ready)),
       uploads_(backend->StagingDir() + "/multipart", clock),
-      request_id_prefix_(RandomHex(4)) {}
+      request_id_prefix_(RandomHex(4)) {
+  // Host names compare case-insensitively; Begin lower-cases the Host it receives.
+  for (auto& domain : options_.virtual_host_domains) {
+    for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+}
 
 S3Handler::~S3Handler() = default;
 
@@ -694,6 +699,15 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
     bool anonymous_ok = (r->operation == "GetObject" || r->operation == "HeadObject") &&
                         IsPublicRead(options_.public_read_prefixes, r->bucket, r->key);
     if (!anonymous_ok) return fail(MakeError("AccessDenied"));
+    // As on S3: an anonymous link cannot make the endpoint serve a public object under
+    // another Content-Type (text/html) or disposition.
+    for (const auto& [name, value] : r->query) {
+      if (StartsWith(name, "response-")) {
+        return fail(MakeError("InvalidRequest",
+                              "Request specific response headers cannot be used for anonymous "
+                              "GET requests."));
+      }
+    }
   }
 
   if (unsupported) {

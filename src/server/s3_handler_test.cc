@@ -233,9 +233,10 @@ TEST_F(S3HandlerTest, OnlyConfiguredDomainsSelectABucket) {
   EXPECT_NE(buckets.body.find("<Name>images</Name>"), std::string::npos);
   EXPECT_NE(buckets.body.find("<Name>other</Name>"), std::string::npos);
 
-  options_.virtual_host_domains = {"s3.example.test"};
+  options_.virtual_host_domains = {"S3.Example.Test"};
   Restart();
   EXPECT_EQ(DoAt("images.s3.example.test:9000", "GET", "/k").body, "v");
+  EXPECT_EQ(DoAt("IMAGES.S3.EXAMPLE.TEST", "GET", "/k").body, "v");
   // localhost is no longer a virtual-host domain: "images.localhost" is path style.
   EXPECT_EQ(DoAt("images.localhost:9000", "GET", "/images/k").body, "v");
 }
@@ -493,6 +494,13 @@ TEST_F(S3HandlerTest, PublicReadPrefixAllowsAnonymousGetAndHeadOnly) {
   }
   EXPECT_EQ(Stored("images", "public/new"), "<absent>");
   EXPECT_EQ(Stored("images", "public/p"), "public");
+  // Anonymous reads cannot override the reply's headers (signed ones can).
+  Response override = Anonymous("GET", "/images/public/p?response-content-type=text%2Fhtml");
+  EXPECT_EQ(override.status, 400);
+  EXPECT_EQ(override.Code(), "InvalidRequest");
+  Response signed_override = Do("GET", "/images/public/p?response-content-type=text%2Fplain");
+  EXPECT_EQ(signed_override.status, 200);
+  EXPECT_EQ(signed_override.Header("Content-Type"), "text/plain");
   // Dot segments do not climb out of the public prefix.
   EXPECT_EQ(Anonymous("GET", "/images/public/../private").Code(), "NoSuchKey");
 }

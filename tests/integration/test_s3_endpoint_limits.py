@@ -453,6 +453,10 @@ class LimitsTest(unittest.TestCase):
                    ("POST", "/images/public/m.bin?uploads", b""),
                    ("GET", "/images?list-type=2&prefix=public%2F", b""),
                    ("GET", "/images/?list-type=2&prefix=public%2F", b""), ("GET", "/", b"")]
+        status, _, reply = send(self.s.port, "GET",
+                                "/images/public/p.txt?response-content-type=text%2Fhtml",
+                                {"Host": self.host})
+        self.assertEqual((status, error_code(reply)), (400, "InvalidRequest"))
         for method, path, body in refused:
             status, _, reply = send(self.s.port, method, path, {"Host": self.host}, body)
             self.assertEqual(status, 403, (method, path, reply))
