@@ -43,7 +43,7 @@ import botocore.config
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-import harness  # noqa: E402  (Peer, free_port, moto_server, set_up_reference)
+import harness  # noqa: E402  (Peer, free_port, MOTO_ENV, set_up_reference)
 
 SIZES = ("small", "medium", "large")
 ACCESS_KEY = "TFBENCHACCESSKEY0001"
@@ -123,7 +123,10 @@ class ServeSide:
     name = "thumbflow serve"
     config = None  # TOML text for --config, or None
 
-    def __init__(self, args, tmp):
+    def __init__(self, args, tmp, peers):
+        """`peers` is owned by the caller, which stops them all (in reverse order) even when
+        this constructor fails; every process is added to it as soon as it starts."""
+        self.peers = peers
         self.data = os.path.join(tmp, "data")
         port = harness.free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
@@ -136,14 +139,10 @@ class ServeSide:
                 f.write(self.config)
             argv += ["--config", os.path.join(tmp, "thumbflow.toml")]
         self.peer = harness.Peer(argv, env=env, log_dir=tmp, name="serve")
-        self.peers = [self.peer]
+        peers.append(self.peer)
         self.peer.wait_http(self.endpoint + "/healthz", timeout=60)
         self.client = s3_client(self.endpoint, ACCESS_KEY, SECRET_KEY)
         self.log = RecordLog(self.peer.log_path)
-
-    def stop(self):
-        for p in reversed(self.peers):
-            p.stop(timeout=30)
 
 
 class ServeNoFsyncSide(ServeSide):
@@ -154,18 +153,26 @@ class ServeNoFsyncSide(ServeSide):
 
 
 class MotoSide(ServeSide):
-    """moto_server with the reference set-up and one consumer process."""
+    """moto_server with the reference set-up and one consumer process. moto is started
+    here rather than with harness.moto_server() so that its log stays inside `tmp`."""
 
-    def __init__(self, args, tmp, moto_endpoint, moto_env):
-        self.endpoint = moto_endpoint
-        self.client = s3_client(moto_endpoint, "testing", "testing")
-        sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1",
+    def __init__(self, args, tmp, peers):
+        self.peers = peers
+        port = harness.free_port()
+        moto = harness.Peer(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                            env=harness.MOTO_ENV, log_dir=tmp, name="moto")
+        peers.append(moto)
+        self.endpoint = f"http://127.0.0.1:{port}"
+        moto.wait_http(self.endpoint + "/moto-api/", timeout=60)
+        self.client = s3_client(self.endpoint, "testing", "testing")
+        sqs = boto3.client("sqs", endpoint_url=self.endpoint, region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
         self.queue_url, _ = harness.set_up_reference(self.client, sqs)
         # Drain moto's s3:TestEvent so it is not part of the first timed batch.
         sqs.purge_queue(QueueUrl=self.queue_url)
-        self.peer = self.start_consumer(args, tmp, dict(moto_env))
-        self.peers = [self.peer]
+        env = dict(harness.MOTO_ENV, AWS_ENDPOINT_URL=self.endpoint,
+                   AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        self.peer = self.start_consumer(args, tmp, env)
         self.log = RecordLog(self.peer.log_path)
 
 
@@ -174,9 +181,11 @@ class ReferenceSide(MotoSide):
 
     def start_consumer(self, args, tmp, env):
         env["NODE_PATH"] = os.path.join(args.node_dir, "node_modules")
-        return harness.Peer(["node", os.path.join(HERE, "reference_consumer.js"),
+        peer = harness.Peer(["node", os.path.join(HERE, "reference_consumer.js"),
                              self.queue_url, str(args.workers)],
                             env=env, log_dir=tmp, name="reference")
+        self.peers.append(peer)
+        return peer
 
 
 class WorkerSide(MotoSide):
@@ -187,6 +196,7 @@ class WorkerSide(MotoSide):
         peer = harness.Peer([args.bin, "worker", "--queue-url", self.queue_url, "--workers",
                              str(args.workers), "--metrics-listen", f"127.0.0.1:{metrics}"],
                             env=env, log_dir=tmp, name="worker")
+        self.peers.append(peer)
         peer.wait_http(f"http://127.0.0.1:{metrics}/readyz", timeout=60)
         return peer
 
@@ -274,22 +284,17 @@ def latency(side, image, args):
 
 def run_side(kind, args, images, latency_image, round_no):
     tmp = tempfile.mkdtemp(prefix="tf-pipebench-")
-    side = None
+    peers = []
     try:
-        if kind in SERVE_SIDES:
-            side = SERVE_SIDES[kind](args, tmp)
-            return measure(side, args, images, latency_image, round_no)
-        with harness.moto_server() as (endpoint, moto_env):
-            side = SIDES[kind](args, tmp, endpoint, moto_env)
-            return measure(side, args, images, latency_image, round_no)
+        side = SIDES[kind](args, tmp, peers)
+        return measure(side, args, images, latency_image, round_no)
     except Exception:
-        if side:
-            for p in side.peers:
-                sys.stderr.write(f"--- {p.name} log ---\n{p.log()[-3000:]}\n")
+        for p in peers:
+            sys.stderr.write(f"--- {p.name} log ---\n{p.log()[-3000:]}\n")
         raise
     finally:
-        if side:
-            side.stop()
+        for p in reversed(peers):
+            p.stop(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
