@@ -3,12 +3,14 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace thumbflow::sqlite {
@@ -169,10 +171,22 @@ class Connection {
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, options.busy_timeout_ms);
     // journal_mode=WAL is persistent in the file; setting it needs a moment of exclusive
-    // access, which the busy timeout covers when another process is starting too.
+    // access. When two processes open a new file at once, SQLite can answer SQLITE_BUSY at
+    // once, without calling the busy handler (the connection already holds a read lock and
+    // wants to upgrade it), so this waits and retries itself, within the busy timeout.
     std::string setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
     if (writer) {
-      RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL", "set WAL mode on " + path));
+      const auto give_up =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+      for (;;) {
+        Status wal = conn->Exec("PRAGMA journal_mode=WAL", "set WAL mode on " + path);
+        if (wal.ok()) break;
+        if ((sqlite3_extended_errcode(conn->db()) & 0xff) != SQLITE_BUSY ||
+            std::chrono::steady_clock::now() >= give_up) {
+          return wal;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     } else {
       setup += " PRAGMA query_only=ON;";
     }

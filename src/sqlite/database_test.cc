@@ -155,5 +155,27 @@ TEST_F(DatabaseTest, ErrorsNameTheOperation) {
   EXPECT_NE(bad.status().message().find("/nonexistent-dir/x/thumbflow.db"), std::string::npos);
 }
 
+TEST_F(DatabaseTest, TwoOpenersOfANewFileBothSucceed) {
+  // Two openers of a new file race to switch it to WAL; neither may fail with "database is
+  // locked" (SQLite answers that at once, without the busy handler, in this race).
+  for (int round = 0; round < 20; ++round) {
+    const std::string path = (dir_ / ("fresh-" + std::to_string(round) + ".db")).string();
+    std::atomic<int> ready{0};
+    std::vector<Status> results(2);
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 2; ++i) {
+      openers.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < 2) {
+        }
+        auto db = Database::Open(path);
+        results[static_cast<size_t>(i)] = db.ok() ? Status::Ok() : db.status();
+      });
+    }
+    for (auto& t : openers) t.join();
+    for (const auto& r : results) ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.ToString();
+  }
+}
+
 }  // namespace
 }  // namespace thumbflow::sqlite
