@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <strings.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -321,6 +322,17 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler, MetricsR
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
+  // Every connection holds a descriptor and its request may hold one more (object or staging
+  // file); SQLite and the rest of the process need some too. Past RLIMIT_NOFILE accept()
+  // fails and a new client waits unanswered in the backlog, so the limit is capped to what
+  // the descriptors allow: the excess gets its 503 SlowDown instead.
+  struct rlimit files {};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    const int64_t soft = static_cast<int64_t>(files.rlim_cur);
+    const int64_t cap = std::max<int64_t>(1, (soft - std::min<int64_t>(64, soft / 4)) / 2);
+    impl_->options.max_connections =
+        static_cast<int>(std::min<int64_t>(impl_->options.max_connections, cap));
+  }
   error_code ec;
   auto address = asio::ip::make_address(impl_->options.host, ec);
   if (ec)
