@@ -4,8 +4,10 @@
 - virtual-host-style addressing (bucket.localhost:PORT) without DNS: boto3 with a resolver
   hook that sends *.localhost to 127.0.0.1, and raw SigV4-signed requests whose Host header
   names the bucket;
-- header timeout, idle timeout in the middle of a body, max_connections, header size and
-  single-PUT size limits; a stalled client never stops another from being served;
+- header timeout (also against a trickling header), idle timeout in the middle of a body
+  (while a slow body that keeps arriving completes), max_connections (also as capped by a low
+  descriptor limit), header size and single-PUT size limits; a stalled client never stops
+  another from being served;
 - public-read prefixes: off by default; when configured, anonymous GET/HEAD under the prefix
   only.
 
