@@ -100,7 +100,7 @@ std::string EnvOrEmpty(const char* name) {
 }
 
 int RunServe(const ServeOptions& opts) {
-  // Block the stop signals before any thread starts, so only sigwait() below sees them.
+  // Block the stop signals before any thread starts, so only sigtimedwait() below sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -220,8 +220,15 @@ int RunServe(const ServeOptions& opts) {
                credentials->generated ? " (generated; profile [thumbflow])" : "");
   std::fflush(stderr);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  // Waits a second at a time so that an idle server still writes the throughput counts of
+  // its last messages (the observer flushes only when another message finishes): `thumbflow
+  // status` is then at most about a second behind. Flush() without pending counts is a no-op.
+  int signal_number = -1;
+  const timespec flush_interval{1, 0};
+  while (signal_number < 0) {
+    signal_number = sigtimedwait(&stop_signals, nullptr, &flush_interval);
+    if (signal_number < 0 && throughput) (void)throughput->Flush();
+  }
   std::fprintf(stderr, "thumbflow: signal %d, draining\n", signal_number);
   server.Stop();
   if (pool) {
