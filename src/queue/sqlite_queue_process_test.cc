@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "queue/sqlite_queue.h"
 
@@ -66,26 +67,51 @@ std::vector<std::string> ReadLines(const std::filesystem::path& path) {
   auto queue = SqliteQueue::Open(*db, options, clock);
   if (!queue.ok()) _exit(5);
   std::vector<std::thread> senders;
-  // Two concurrent senders so group commit batches are in flight when the kill lands.
+  // Two concurrent senders so group commit batches are in flight when the kill lands; one
+  // sends single messages, the other batches of 3 (one multi-row INSERT each).
   for (int t = 0; t < 2; ++t) {
     senders.emplace_back([&, t] {
       for (int n = 0;; ++n) {
-        SendRequest r;
-        r.body = "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" + std::to_string(n);
-        auto id = (*queue)->Send(r);
-        if (!id.ok()) _exit(6);
-        AppendLine(fd, "S " + *id);
+        const std::string body =
+            "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" + std::to_string(n);
+        if (t == 0) {
+          auto id = (*queue)->Send(SendRequest{body, {}, 0});
+          if (!id.ok()) _exit(6);
+          AppendLine(fd, "S " + *id);
+          continue;
+        }
+        std::vector<SendRequest> batch;
+        for (int k = 0; k < 3; ++k) batch.push_back(SendRequest{body + "-" + std::to_string(k)});
+        auto ids = (*queue)->SendBatch(batch);
+        if (!ids.ok()) _exit(6);
+        for (const auto& id : *ids) {
+          if (!id.ok()) _exit(6);
+          AppendLine(fd, "S " + *id);
+        }
       }
     });
   }
-  for (;;) {
+  // The consumer alternates single deletes and batch deletes (one statement each).
+  for (int pass = 0;; ++pass) {
     ReceiveOptions ro;
     ro.max_messages = 5;
     auto got = (*queue)->Receive(ro);
     if (!got.ok()) _exit(7);
+    std::vector<std::string> receipts;
     for (const auto& m : *got) {
       AppendLine(fd, "X " + m.id);
-      if (!(*queue)->Delete(m.receipt).ok()) _exit(8);
+      if (pass % 2 == 0) {
+        if (!(*queue)->Delete(m.receipt).ok()) _exit(8);
+      } else {
+        receipts.push_back(m.receipt);
+      }
+    }
+    if (!receipts.empty()) {
+      auto deleted = (*queue)->DeleteBatch(receipts);
+      if (!deleted.ok()) _exit(8);
+      for (const auto& d : *deleted) {
+        if (!d.ok()) _exit(8);
+      }
     }
   }
 }
