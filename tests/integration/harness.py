@@ -60,7 +60,9 @@ class Peer:
         return self.proc.pid
 
     def log(self):
-        self._log.flush()
+        """The peer's output so far; also readable after stop()."""
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -119,7 +121,9 @@ def moto_server():
     """Starts moto_server on a free port; yields (endpoint_url, env for AWS clients)."""
     require_tool("moto_server")
     port = free_port()
-    peer = Peer(["moto_server", "-H", "127.0.0.1", "-p", str(port)], env=MOTO_ENV, name="moto")
+    log_dir = tempfile.mkdtemp(prefix="tf-moto-")
+    peer = Peer(["moto_server", "-H", "127.0.0.1", "-p", str(port)], env=MOTO_ENV,
+                log_dir=log_dir, name="moto")
     endpoint = f"http://127.0.0.1:{port}"
     try:
         peer.wait_http(endpoint + "/moto-api/", timeout=60)
@@ -131,6 +135,7 @@ def moto_server():
         yield endpoint, env
     finally:
         peer.stop()
+        shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def run_thumbflow(args, env=None, timeout=300, input=None, check=False):

@@ -89,22 +89,7 @@ class PipelineCloudTest(unittest.TestCase):
                   aws_access_key_id="testing", aws_secret_access_key="testing")
         self.s3 = boto3.client("s3", **kw)
         self.sqs = boto3.client("sqs", **kw)
-        self.dlq_url = self.sqs.create_queue(
-            QueueName="thumbnails-dlq",
-            Attributes={"MessageRetentionPeriod": "864000"})["QueueUrl"]
-        dlq_arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.queue_url = self.sqs.create_queue(QueueName="thumbnails", Attributes={
-            "VisibilityTimeout": "60",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                         "maxReceiveCount": "3"})})["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.s3.create_bucket(Bucket="images")
-        self.s3.put_bucket_notification_configuration(
-            Bucket="images", NotificationConfiguration={"QueueConfigurations": [{
-                "Id": "thumbnails", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
+        self.queue_url, self.dlq_url = harness.set_up_reference(self.s3, self.sqs)
 
     def start_worker(self, env, name, metrics_port=None):
         argv = [harness.BIN, "worker", "--config", self.config, "--queue-url", self.queue_url]

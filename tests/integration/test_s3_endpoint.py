@@ -242,22 +242,6 @@ class S3EndpointTest(unittest.TestCase):
         self.assertEqual(len(virtual.list_objects_v2(Bucket="images", Prefix="rt/")["Contents"]),
                          len(keys))
 
-    def test_virtual_host_style(self):
-        import boto3
-        import botocore.config
-        c = boto3.client("s3", endpoint_url=f"http://localhost:{self.s.port}",
-                         region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
-                         aws_secret_access_key=SECRET_KEY,
-                         config=botocore.config.Config(s3={"addressing_style": "virtual"}))
-        try:
-            c.put_object(Bucket="images", Key="vhost/a.txt", Body=b"virtual")
-        except Exception as e:  # images.localhost must resolve to 127.0.0.1
-            if "Could not connect" in str(e) or "Name or service" in str(e):
-                self.skipTest("images.localhost does not resolve here")
-            raise
-        self.assertEqual(c.get_object(Bucket="images", Key="vhost/a.txt")["Body"].read(),
-                         b"virtual")
-
     def test_ranges_and_conditions(self):
         import botocore.exceptions
         c = self.s.client()
