@@ -49,6 +49,9 @@ Status FileError(int err, std::string_view operation, std::string_view what) {
   }
 }
 
+// Bytes of a streamed upload after which their writeback is started (see LocalUpload).
+constexpr int64_t kWritebackBytes = int64_t{1} << 20;
+
 bool IsBlobName(std::string_view name) {
   if (name.size() != 32) return false;
   for (char c : name) {
@@ -175,6 +178,11 @@ Status LocalUpload::Write(std::string_view bytes) {
   }
   md5_.Update(bytes);
   size_ += static_cast<int64_t>(bytes.size());
+  if (early_writeback_ && size_ - writeback_started_ >= kWritebackBytes) {
+    // Only starts the writeback (no wait); failures surface in the fsync at commit.
+    ::sync_file_range(fd_, writeback_started_, size_ - writeback_started_, SYNC_FILE_RANGE_WRITE);
+    writeback_started_ = size_;
+  }
   return Status::Ok();
 }
 
@@ -488,8 +496,10 @@ Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::stri
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
   if (fd < 0) return FileError(errno, "create temporary file for", bucket);
-  return std::unique_ptr<LocalUpload>(
+  std::unique_ptr<LocalUpload> upload(
       new LocalUpload(bucket, blob, path, fd, options_.max_object_bytes));
+  upload->early_writeback_ = options_.fsync;
+  return upload;
 }
 
 Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> upload,

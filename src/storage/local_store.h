@@ -114,6 +114,11 @@ class LocalUpload {
   Md5Hasher md5_;
   bool md5_valid_ = true;
   bool failed_ = false;
+  // Large bodies: the writeback of each further MiB written is started while the rest is
+  // still arriving, so the fsync at commit waits mostly for the tail. Off when the store does
+  // not fsync. writeback_started_: bytes whose writeback was started.
+  bool early_writeback_ = false;
+  int64_t writeback_started_ = 0;
 };
 
 // An object opened for reading without loading it into memory (GET of large objects). The
