@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -90,71 +91,64 @@ MessageAttributes DecodeAttributes(const std::string& text) {
 
 std::string Topic(const std::string& queue_name) { return "queue:" + queue_name; }
 
-// The SQL of one INSERT of `rows` messages: ?1 is the queue name, row r binds
-// ?(2+5r)..?(6+5r) (id, body, attributes, sent_ms, visible_at_ms). One statement per batch
-// instead of one per message.
+// The texts of one statement for 1..kMaxBatch rows (index = rows), built once each; the
+// statements below act on a whole batch at once instead of once per message.
+using SqlByRows = std::vector<std::string>;
+SqlByRows BuildSqlByRows(const std::function<std::string(int rows)>& build) {
+  SqlByRows out(kMaxBatch + 1);
+  for (int n = 1; n <= kMaxBatch; ++n) out[static_cast<size_t>(n)] = build(n);
+  return out;
+}
+
+std::string Param(int index) { return "?" + std::to_string(index); }
+
+// INSERT of `rows` messages: ?1 is the queue name, row r binds ?(2+5r)..?(6+5r) (id, body,
+// attributes, sent_ms, visible_at_ms).
 const std::string& InsertSql(size_t rows) {
-  static const std::vector<std::string> kSql = [] {
-    std::vector<std::string> out(kMaxBatch + 1);
-    for (int n = 1; n <= kMaxBatch; ++n) {
-      std::string sql =
-          "INSERT INTO queue_messages(queue, id, body, attributes, sent_ms, visible_at_ms) "
-          "VALUES";
-      for (int r = 0; r < n; ++r) {
-        const int b = 2 + 5 * r;
-        sql += r == 0 ? "(?1" : ", (?1";
-        for (int k = 0; k < 5; ++k) sql += ", ?" + std::to_string(b + k);
-        sql += ")";
-      }
-      out[static_cast<size_t>(n)] = std::move(sql);
+  static const SqlByRows kSql = BuildSqlByRows([](int n) {
+    std::string sql =
+        "INSERT INTO queue_messages(queue, id, body, attributes, sent_ms, visible_at_ms) VALUES";
+    for (int r = 0; r < n; ++r) {
+      sql += r == 0 ? "(?1" : ", (?1";
+      for (int k = 0; k < 5; ++k) sql += ", " + Param(2 + 5 * r + k);
+      sql += ")";
     }
-    return out;
-  }();
+    return sql;
+  });
   return kSql.at(rows);
 }
 
-// The SQL of one DELETE of `rows` deliveries: ?1 is the queue name, row r binds ?(2+2r)
-// (sequence) and ?(3+2r) (delivery token); a row goes only while its token still matches
-// (not received again since). SQLite looks each term up by primary key ("multi-index OR",
-// no temporary b-tree); the unary + keeps it from scanning the queue's index instead.
+// DELETE of `rows` deliveries: ?1 is the queue name, row r binds ?(2+2r) (sequence) and
+// ?(3+2r) (delivery token); a row goes only while its token still matches (not received
+// again since). SQLite looks each term up by primary key ("multi-index OR", no temporary
+// b-tree); the unary + keeps it from scanning the queue's index instead.
 const std::string& DeleteSql(size_t rows) {
-  static const std::vector<std::string> kSql = [] {
-    std::vector<std::string> out(kMaxBatch + 1);
-    for (int n = 1; n <= kMaxBatch; ++n) {
-      std::string terms;
-      for (int r = 0; r < n; ++r) {
-        terms += (r == 0 ? "(seq = ?" : " OR (seq = ?") + std::to_string(2 + 2 * r) +
-                 " AND receipt = ?" + std::to_string(3 + 2 * r) + ")";
-      }
-      out[static_cast<size_t>(n)] =
-          "DELETE FROM queue_messages WHERE (" + terms + ") AND +queue = ?1 AND +dead = 0";
+  static const SqlByRows kSql = BuildSqlByRows([](int n) {
+    std::string terms;
+    for (int r = 0; r < n; ++r) {
+      terms += (r == 0 ? "(seq = " : " OR (seq = ") + Param(2 + 2 * r) +
+               " AND receipt = " + Param(3 + 2 * r) + ")";
     }
-    return out;
-  }();
+    return "DELETE FROM queue_messages WHERE (" + terms + ") AND +queue = ?1 AND +dead = 0";
+  });
   return kSql.at(rows);
 }
 
-// The SQL of one UPDATE that hands out `rows` messages: ?1 is now, ?2 when they become
-// visible again, row r binds ?(3+2r) (sequence) and ?(4+2r) (its new delivery token).
+// UPDATE that hands out `rows` messages: ?1 is now, ?2 when they become visible again, row
+// r binds ?(3+2r) (sequence) and ?(4+2r) (its new delivery token).
 const std::string& DeliverSql(size_t rows) {
-  static const std::vector<std::string> kSql = [] {
-    std::vector<std::string> out(kMaxBatch + 1);
-    for (int n = 1; n <= kMaxBatch; ++n) {
-      std::string tokens;
-      std::string terms;
-      for (int r = 0; r < n; ++r) {
-        const std::string seq = "?" + std::to_string(3 + 2 * r);
-        tokens += " WHEN " + seq + " THEN ?" + std::to_string(4 + 2 * r);
-        terms += (r == 0 ? "(seq = " : " OR (seq = ") + seq + " AND dead = 0)";
-      }
-      out[static_cast<size_t>(n)] =
-          "UPDATE queue_messages SET receive_count = receive_count + 1, first_receive_ms = "
-          "CASE WHEN first_receive_ms = 0 THEN ?1 ELSE first_receive_ms END, visible_at_ms = ?2, "
-          "receipt = CASE seq" +
-          tokens + " END WHERE " + terms;
+  static const SqlByRows kSql = BuildSqlByRows([](int n) {
+    std::string tokens;
+    std::string terms;
+    for (int r = 0; r < n; ++r) {
+      tokens += " WHEN " + Param(3 + 2 * r) + " THEN " + Param(4 + 2 * r);
+      terms += (r == 0 ? "(seq = " : " OR (seq = ") + Param(3 + 2 * r) + " AND dead = 0)";
     }
-    return out;
-  }();
+    return "UPDATE queue_messages SET receive_count = receive_count + 1, first_receive_ms = "
+           "CASE WHEN first_receive_ms = 0 THEN ?1 ELSE first_receive_ms END, visible_at_ms = "
+           "?2, receipt = CASE seq" +
+           tokens + " END WHERE " + terms;
+  });
   return kSql.at(rows);
 }
 
