@@ -10,9 +10,15 @@
 //
 // Time (visibility, delay, retention) comes from the injected Clock. Long-poll waits are
 // real time: an in-process send wakes a waiting Receive() at once (commit hook); a send from
-// another process is seen within kCrossProcessPollMs.
+// another process is seen within kCrossProcessPollMs. The first attempt of a Receive() goes
+// straight to a write transaction; the polls of a waiting one look in a read snapshot first,
+// so an idle long-poll does not take the file's write lock.
 //
-// Storage: table queue_messages (component "queue" of sqlite::Database's schema registry).
+// Batches: SendBatch, DeleteBatch and each pass of a Receive() run one SQL statement for the
+// whole batch (not one per message).
+//
+// Storage: table queue_messages (component "queue" of sqlite::Database's schema registry;
+// version 2: no index on the message id, see the migrations in sqlite_queue.cc).
 // A dead letter stays in the same table, flagged, with its reason; its body is never
 // rewritten. Retention is enforced when reading (expired messages are never handed out nor
 // counted) and expired rows are deleted by Receive() at most once a minute.
