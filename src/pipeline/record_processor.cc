@@ -1,6 +1,7 @@
 #include "pipeline/record_processor.h"
 
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <utility>
 
@@ -239,26 +240,44 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const CancelFlag*
   }
 
   const std::string encoded_key = UrlEncodeS3Key(record.key);
-  for (const Thumbnail& thumbnail : thumbnails->outputs) {
-    std::string key = OutputKey(thumbnail.size_name, ThumbnailName(path, thumbnail));
-    if (Status valid = ValidatePipelineKey(key); !valid.ok()) {
+  const std::vector<Thumbnail>& outputs = thumbnails->outputs;
+  std::vector<std::string> keys;
+  for (const Thumbnail& thumbnail : outputs) {
+    keys.push_back(OutputKey(thumbnail.size_name, ThumbnailName(path, thumbnail)));
+    if (Status valid = ValidatePipelineKey(keys.back()); !valid.ok()) {
       return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey,
                     "output key: " + valid.message());
     }
+  }
+  auto put_output = [&](size_t i) -> Status {
     PutOptions put;
-    put.content_type = thumbnail.content_type;
+    put.content_type = outputs[i].content_type;
     put.metadata = {{"source-key", encoded_key},
                     {"source-etag", etag},
-                    {"width", std::to_string(thumbnail.width)},
-                    {"height", std::to_string(thumbnail.height)}};
-    Result<ObjectInfo> written = output_store_.Put(result.output_bucket, key, thumbnail.bytes, put);
-    if (!written.ok()) {
-      auto [outcome, reason] = ClassifyStoreError(written.status());
+                    {"width", std::to_string(outputs[i].width)},
+                    {"height", std::to_string(outputs[i].height)}};
+    return output_store_.Put(result.output_bucket, keys[i], outputs[i].bytes, put).status();
+  };
+  // The first output is written on this thread, the others beside it. Every future is
+  // waited for before returning: the lambdas borrow this frame.
+  std::vector<std::future<Status>> others;
+  for (size_t i = 1; i < outputs.size(); ++i) {
+    others.push_back(std::async(std::launch::async, put_output, i));
+  }
+  std::vector<Status> written;
+  written.push_back(outputs.empty() ? Status::Ok() : put_output(0));
+  for (std::future<Status>& other : others) written.push_back(other.get());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!written[i].ok()) {
+      auto [outcome, reason] = ClassifyStoreError(written[i]);
       return Finish(std::move(result), outcome, reason,
-                    "put " + result.output_bucket + "/" + key + ": " + written.status().message());
+                    "put " + result.output_bucket + "/" + keys[i] + ": " + written[i].message());
     }
-    result.outputs.push_back({thumbnail.size_name, key, thumbnail.content_type, thumbnail.width,
-                              thumbnail.height, static_cast<int64_t>(thumbnail.bytes.size())});
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    result.outputs.push_back({outputs[i].size_name, keys[i], outputs[i].content_type,
+                              outputs[i].width, outputs[i].height,
+                              static_cast<int64_t>(outputs[i].bytes.size())});
   }
   return Finish(std::move(result), Outcome::kOk, "", "");
 }
@@ -275,10 +294,13 @@ bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::strin
     return it != info->metadata.end() && UnquoteEtag(it->second) == etag;
   };
   for (const std::string& name : ExpectedNames(path, expected.back())) {
-    if (current(expected.back(), name)) {
-      // Every size shares the format setting, so the first output has the same name.
-      return expected.size() == 1 || current(expected.front(), name);
+    if (!current(expected.back(), name)) continue;
+    // Every size shares the format setting, so the other outputs have the same name. They
+    // are written concurrently, so one being there says nothing of the others.
+    for (size_t i = 0; i + 1 < expected.size(); ++i) {
+      if (!current(expected[i], name)) return false;
     }
+    return true;
   }
   return false;
 }

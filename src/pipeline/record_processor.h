@@ -9,9 +9,10 @@
 //      are `skipped` (acknowledged, nothing written);
 //   4. a source larger than max_source_bytes according to the event is `permanent`
 //      "too-large" without being fetched;
-//   5. idempotency: when the record carries an ETag and the last and the first expected
-//      outputs exist with that ETag in their "source-etag" metadata, the record is `ok`
-//      (duplicate = true) without fetching or decoding anything;
+//   5. idempotency: when the record carries an ETag and every expected output exists with
+//      that ETag in its "source-etag" metadata, the record is `ok` (duplicate = true)
+//      without fetching or decoding anything (the largest output is looked up first, so a
+//      new image costs one HEAD);
 //   6. the source is fetched: NotFound is `gone` ("source-missing"); a transport failure is
 //      `transient`; if the fetched ETag differs from the event's, step 5 is repeated with it;
 //   7. the thumbnailer runs; its classified errors become `permanent` with its reason, or
@@ -20,8 +21,9 @@
 //      prefix, sub-folders kept, ThumbnailName appends the format's extension when it
 //      changed), Content-Type of the real format, metadata "source-key" (URL-encoded as in
 //      S3 events, so it is plain ASCII), "source-etag" (no quotes), "width", "height".
-//      Outputs are written in configuration order, which is why step 5 checks the last
-//      one first.
+//      The outputs are written concurrently (so durable puts share their fsyncs and S3
+//      round trips overlap); the first failure in configuration order decides the outcome,
+//      after every put has returned.
 //
 // Every call logs one JSON line (see LogSink) and updates the metrics of PipelineMetrics.
 //

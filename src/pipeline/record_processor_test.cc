@@ -194,6 +194,29 @@ TEST_F(RecordProcessorTest, PartialOutputsAreCompleted) {
   EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/x.jpg").ok());
 }
 
+TEST_F(RecordProcessorTest, MissingMiddleOutputIsNotTakenForADuplicate) {
+  // Outputs are written concurrently: the largest being there says nothing of the others.
+  std::string etag = PutSource("uploads/y.jpg", "y");
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/y.jpg", etag)).outcome, Outcome::kOk);
+  ASSERT_TRUE(memory_.Delete(kBucket, "thumbnails/medium/y.jpg").ok());
+  auto result = Process(CreatedRecord(kBucket, "uploads/y.jpg", etag));
+  EXPECT_EQ(result.outcome, Outcome::kOk);
+  EXPECT_FALSE(result.duplicate);
+  EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/medium/y.jpg").ok());
+}
+
+TEST_F(RecordProcessorTest, EveryOutputIsAttemptedAndTheFirstFailureIsReported) {
+  PutSource("uploads/z.jpg", "z");
+  store_.put_fault = [](const std::string& key) {
+    return key.find("/medium/") != std::string::npos ? UnavailableError("503 SlowDown")
+                                                     : Status::Ok();
+  };
+  auto result = Process(CreatedRecord(kBucket, "uploads/z.jpg"));
+  EXPECT_EQ(result.outcome, Outcome::kTransient);
+  EXPECT_NE(result.message.find("thumbnails/medium/z.jpg"), std::string::npos) << result.message;
+  EXPECT_TRUE(result.outputs.empty());
+}
+
 TEST_F(RecordProcessorTest, ThumbnailerErrorsKeepTheirClass) {
   PutSource("uploads/bad.jpg", "fail:not-an-image");
   PutSource("uploads/oom.jpg", "retry:internal");
