@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,16 @@ std::string EnvOrEmpty(const char* name) {
   return value ? value : "";
 }
 
+// Every connection costs a descriptor and the server caps max_connections to what the
+// soft limit allows, so the soft limit is raised to the hard one (often 1024 -> 1M).
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int RunServe(const ServeOptions& opts) {
   // Block the stop signals before any thread starts, so only sigtimedwait() below sees them.
   sigset_t stop_signals;
@@ -164,6 +175,7 @@ int RunServe(const ServeOptions& opts) {
       std::min(config->server.max_put_bytes, config->store.max_object_bytes);
   server::S3Handler handler(handler_options, &backend, &clock, &metrics);
 
+  RaiseOpenFileLimit();
   server::HttpServerOptions http;
   http.host = host;
   http.port = static_cast<uint16_t>(port);
