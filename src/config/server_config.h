@@ -6,7 +6,7 @@
 //   region = "us-east-1"           # reported by GetBucketLocation; signatures of any region
 //                                  # are accepted
 //   virtual_host_domains = ["localhost"]  # bucket.<domain>[:port] selects the bucket
-//   public_read_prefixes = []      # "bucket/prefix" allowing anonymous GET/HEAD
+//   public_read_prefixes = []      # "bucket/prefix" or "bucket": anonymous GET/HEAD
 //   max_put_bytes = 5368709120     # single PUT (and part) size limit
 //   max_header_bytes = 16384
 //   header_timeout_s = 30          # to receive a request header
