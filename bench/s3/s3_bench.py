@@ -129,6 +129,7 @@ def main():
     ap.add_argument("--compare-bin", action="append", default=[],
                     help="another thumbflow binary measured in the same run (repeatable)")
     ap.add_argument("--sizes", default="100000,5000000", help="object sizes in bytes")
+    ap.add_argument("--keep", action="store_true", help="keep the data folders and logs")
     ap.add_argument("--clients", default="1,16", help="client counts")
     args = ap.parse_args()
     build_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))))
@@ -182,6 +183,8 @@ def main():
     finally:
         for _, _, peer in servers:
             peer.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)  # the 5 MB cases leave gigabytes
     print()
     print("| case | " + " | ".join(n for n, _, _ in servers) + " |")
     print("|---|" + "---|" * len(servers))
