@@ -7,6 +7,7 @@ class LocalBackendUpload final : public BackendUpload {
  public:
   explicit LocalBackendUpload(std::unique_ptr<LocalUpload> local) : upload(std::move(local)) {}
   Status Write(std::string_view bytes) override { return upload->Write(bytes); }
+  std::string Md5Hex() override { return upload->Md5Hex(); }
   std::unique_ptr<LocalUpload> upload;
 };
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "storage/etag.h"
 #include "storage/keys.h"
 #include "storage/s3_semantics.h"
 
@@ -90,10 +91,17 @@ class MemoryUpload final : public BackendUpload {
   explicit MemoryUpload(std::string name) : bucket(std::move(name)) {}
   Status Write(std::string_view data) override {
     bytes.append(data);
+    md5.Update(data);
     return Status::Ok();
+  }
+  std::string Md5Hex() override {
+    if (md5_hex.empty()) md5_hex = md5.FinishHex();
+    return md5_hex;
   }
   std::string bucket;
   std::string bytes;
+  Md5Hasher md5;
+  std::string md5_hex;
 };
 
 }  // namespace

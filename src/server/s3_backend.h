@@ -58,6 +58,9 @@ class BackendUpload {
   virtual ~BackendUpload() = default;
   // ResourceExhausted once the store's object size limit is passed.
   virtual Status Write(std::string_view bytes) = 0;
+  // Hex MD5 of every byte written, after the last Write(): the upload hashes what it
+  // stores, so the handler need not hash the body a second time.
+  virtual std::string Md5Hex() = 0;
 };
 
 class S3Backend {

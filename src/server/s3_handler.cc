@@ -136,7 +136,7 @@ class BodySink {
                       "The provided 'x-amz-content-sha256' header does not match what was "
                       "computed.");
     }
-    md5_hex_ = md5_.FinishHex();
+    md5_hex_ = upload_ ? upload_->Md5Hex() : md5_.FinishHex();
     if (!expected_md5_.empty() && expected_md5_ != md5_hex_) {
       return S3Status(StatusCode::kInvalidArgument, "BadDigest",
                       "The Content-MD5 you specified did not match what we received.");
@@ -188,9 +188,9 @@ class BodySink {
       return S3Status(StatusCode::kResourceExhausted, limit_code_,
                       "Your proposed upload exceeds the maximum allowed size");
     }
-    md5_.Update(data);
     if (checksummer_) checksummer_->Update(data);
-    if (upload_) return upload_->Write(data);
+    if (upload_) return upload_->Write(data);  // the upload hashes what it stores
+    md5_.Update(data);
     if (fd_ < 0) {
       memory_.append(data);
       return Status::Ok();

@@ -249,7 +249,11 @@ Status LocalUpload::AppendFile(const std::string& path) {
   return Status::Ok();
 }
 
-std::string LocalUpload::Md5Hex() { return md5_valid_ ? md5_.FinishHex() : std::string(); }
+std::string LocalUpload::Md5Hex() {
+  if (!md5_valid_) return std::string();
+  if (md5_hex_.empty()) md5_hex_ = md5_.FinishHex();
+  return md5_hex_;
+}
 
 // ---------------------------------------------------------------------------------------------
 // LocalObjectReader

@@ -97,6 +97,7 @@ class LocalUpload {
 
   int64_t size() const { return size_; }
   // Hex MD5 of what Write() appended (to check a Content-MD5); empty after AppendFile().
+  // Ends the hashing: call it after the last Write() (any number of times).
   std::string Md5Hex();
   const std::string& bucket() const { return bucket_; }
 
@@ -113,6 +114,7 @@ class LocalUpload {
   int64_t max_bytes_ = 0;
   Md5Hasher md5_;
   bool md5_valid_ = true;
+  std::string md5_hex_;  // set by the first Md5Hex()
   bool failed_ = false;
   // Large bodies: the writeback of each further MiB written is started while the rest is
   // still arriving, so the fsync at commit waits mostly for the tail. Off when the store does
