@@ -706,7 +706,10 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
                        CanonicalQuery(query), ch, payload_hash);
   v.scope = CredentialScope(auth.date8, auth.region, auth.service);
   v.signing_key =
-      DeriveSigningKey(credentials->secret_access_key, auth.date8, auth.region, auth.service);
+      options.signing_keys
+          ? options.signing_keys->Get(credentials->secret_access_key, auth.date8, auth.region,
+                                      auth.service)
+          : DeriveSigningKey(credentials->secret_access_key, auth.date8, auth.region, auth.service);
   std::string expected = SignatureHex(v.signing_key, StringToSign(v.amz_date, v.scope, canonical));
   if (!ConstantTimeEquals(expected, auth.signature)) {
     return SigError(StatusCode::kUnauthenticated, "SignatureDoesNotMatch",

@@ -217,6 +217,9 @@ struct VerifyOptions {
   int64_t now_ms = 0;  // from the injected Clock
   int64_t max_clock_skew_ms = 15 * 60 * 1000;
   bool normalize_path = false;  // S3: false
+  // Optional (may be null): signing keys derived once per secret, day, region and service
+  // instead of on every request. Must outlive the call.
+  SigningKeyCache* signing_keys = nullptr;
 };
 
 struct VerifiedRequest {

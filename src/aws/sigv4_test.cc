@@ -375,12 +375,37 @@ TEST(SigV4S3, SignAddsContentSha256AndToken) {
             "AuthorizationHeaderMalformed");
 }
 
-TEST(SigV4S3, VerifierRejections) {
+// GET /bucket/key on host "h", header-signed with kS3Creds at kT0.
+SignableRequest SignedAtT0() {
   SignableRequest r;
   r.path = "/bucket/key";
   r.headers = {{"Host", "h"}};
   Signer signer;
-  ASSERT_TRUE(signer.Sign(r, kS3Creds, S3SigningParams("us-east-1", kT0)).ok());
+  EXPECT_TRUE(signer.Sign(r, kS3Creds, S3SigningParams("us-east-1", kT0)).ok());
+  return r;
+}
+
+TEST(SigV4S3, VerificationWithAKeyCacheMatchesWithout) {
+  SignableRequest r = SignedAtT0();
+  SigningKeyCache cache;
+  VerifyOptions options;
+  options.now_ms = kT0;
+  options.signing_keys = &cache;
+  for (int i = 0; i < 2; ++i) {  // the second pass takes the cached key
+    auto verified = VerifyRequest(r, LookupFor(kS3Creds), options);
+    ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+    EXPECT_EQ(verified->signing_key,
+              DeriveSigningKey(kS3Creds.secret_access_key, "20130524", "us-east-1", "s3"));
+  }
+  // The cache is keyed by the secret too: a key cached for the right secret never
+  // vouches for a wrong one.
+  Credentials wrong = kS3Creds;
+  wrong.secret_access_key = "not-the-secret";
+  EXPECT_EQ(VerifyRequest(r, LookupFor(wrong), options).status().reason(), "SignatureDoesNotMatch");
+}
+
+TEST(SigV4S3, VerifierRejections) {
+  SignableRequest r = SignedAtT0();
   VerifyOptions options;
   options.now_ms = kT0 + 16 * 60 * 1000;
   EXPECT_EQ(VerifyRequest(r, LookupFor(kS3Creds), options).status().reason(),

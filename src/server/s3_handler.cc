@@ -673,6 +673,7 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
     aws::VerifyOptions verify;
     verify.now_ms = clock_->NowMillis();
     verify.max_clock_skew_ms = options_.max_clock_skew_ms;
+    verify.signing_keys = &signing_keys_;
     const std::string& id = options_.access_key_id;
     const std::string& secret = options_.secret_access_key;
     aws::SecretLookup lookup = [&id, &secret](std::string_view key) -> Result<aws::Credentials> {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "aws/sigv4.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "server/http_server.h"
@@ -62,6 +63,7 @@ class S3Handler final : public HttpHandler {
   MetricsRegistry* metrics_;
   std::function<bool()> ready_;
   MultipartUploads uploads_;
+  aws::SigningKeyCache signing_keys_;  // verification derives each day's key once
   std::atomic<uint64_t> request_counter_{0};
   std::string request_id_prefix_;
 };
