@@ -487,7 +487,9 @@ Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::stri
   Status exists = HeadBucket(bucket);
   if (!exists.ok()) return exists.WithContext("upload to " + bucket);
   const std::string blob = RandomHex(16);
-  const std::string path = BlobPath(blob);
+  // Written as <blob>.tmp and renamed to <blob> once complete and fsynced: only a whole
+  // file ever carries a blob name, even before a row points at it.
+  const std::string path = BlobPath(blob) + ".tmp";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
     // The 256 sub-folders are made on first use (creating them all up front is slow on
@@ -523,12 +525,17 @@ Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> u
     }
     etag = QuoteEtag(md5);
   }
-  // Bytes and their name in the folder first: durable before any row can point at them. On
-  // a failure here `upload` still owns the file and removes it.
+  // Bytes, then their final name in the folder: durable before any row can point at them.
+  // On a failure here `upload` still owns the file (under whichever name) and removes it.
   if (options_.fsync && ::fsync(upload->fd_) != 0) return FileError(errno, "fsync", what);
   int fd = upload->fd_;
   upload->fd_ = -1;
   if (::close(fd) != 0) return FileError(errno, "close", what);
+  const std::string final_path = BlobPath(upload->blob_);
+  if (::rename(upload->path_.c_str(), final_path.c_str()) != 0) {
+    return FileError(errno, "rename", what);
+  }
+  upload->path_ = final_path;
   if (options_.fsync) {
     Status synced = SyncDirectory(objects_dir_ + "/" + upload->blob_.substr(0, 2));
     if (!synced.ok()) return synced.WithContext("put " + what);
