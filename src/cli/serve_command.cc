@@ -186,6 +186,7 @@ int RunServe(const ServeOptions& opts) {
   http.header_timeout_ms = config->server.header_timeout_s * 1000;
   http.idle_timeout_ms = config->server.idle_timeout_s * 1000;
   http.max_connections = config->server.max_connections;
+  http.blocking_threads = config->server.blocking_threads;
   server::HttpServer server(http, &handler, &metrics);
   Status started = server.Start();
   if (!started.ok()) return ReportFailure(started);

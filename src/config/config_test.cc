@@ -5,9 +5,7 @@
 namespace thumbflow {
 namespace {
 
-TEST(ConfigTest, EmptyDocumentIsValid) {
-  EXPECT_TRUE(ParseConfig("", "test").ok());
-}
+TEST(ConfigTest, EmptyDocumentIsValid) { EXPECT_TRUE(ParseConfig("", "test").ok()); }
 
 TEST(ConfigTest, UnknownTopLevelFieldIsNamed) {
   auto r = ParseConfig("bogus = 1\n", "test.toml");
@@ -27,6 +25,17 @@ TEST(ConfigTest, MissingFileIsNamed) {
   auto r = LoadConfigFile("/nonexistent/thumbflow.toml");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("/nonexistent/thumbflow.toml"), std::string::npos);
+}
+
+TEST(ConfigTest, ServerBlockingThreadsIsReadAndBounded) {
+  auto good = ParseConfig("[server]\nblocking_threads = 8\n", "test.toml");
+  ASSERT_TRUE(good.ok()) << good.status().message();
+  EXPECT_EQ(good->server.blocking_threads, 8);
+  EXPECT_EQ(ParseConfig("", "test.toml")->server.blocking_threads, 32);
+  auto bad = ParseConfig("[server]\nblocking_threads = 0\n", "test.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("server.blocking_threads"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(FieldReaderTest, RangeAndTypeErrorsNameTheField) {

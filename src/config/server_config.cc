@@ -17,6 +17,7 @@ Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
   RETURN_IF_ERROR(r.Int("idle_timeout_s", &out->idle_timeout_s, 1, 3600));
   RETURN_IF_ERROR(r.Int("max_connections", &out->max_connections, 1, 1'000'000));
   RETURN_IF_ERROR(r.Int("threads", &out->threads, 0, 256));
+  RETURN_IF_ERROR(r.Int("blocking_threads", &out->blocking_threads, 1, 1024));
   if (out->access_key_id.empty() != out->secret_access_key.empty()) {
     return r.Error("access_key_id", "access_key_id and secret_access_key go together");
   }

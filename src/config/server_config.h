@@ -13,6 +13,8 @@
 //   idle_timeout_s = 30            # without progress while reading a body / writing a reply
 //   max_connections = 1024
 //   threads = 0                    # I/O threads; 0: 2 x cores, at least 4
+//   blocking_threads = 32          # finish writes (fsync, commit); PUTs waiting on the disk
+//                                  # at once, sharing commits
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,7 @@ struct ServerConfig {
   int idle_timeout_s = 30;
   int max_connections = 1024;
   int threads = 0;
+  int blocking_threads = 32;
 };
 
 // Reads this section's top-level keys from the root table; leaves defaults for absent ones.
