@@ -3,6 +3,7 @@
 Everything listens on 127.0.0.1 only. Peers are started with their output in a log file
 inside a temporary folder, so a failing test can print it.
 """
+import atexit
 import contextlib
 import json
 import os
@@ -20,6 +21,14 @@ ROOT = os.environ.get("THUMBFLOW_ROOT") or os.path.abspath(
 SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
 CORPUS = os.path.join(SHARED, "corpus")
 BIN = os.environ.get("THUMBFLOW_BIN") or os.path.join(ROOT, "build", "src", "cli", "thumbflow")
+
+# Every temporary folder of a test process (data folders, peer logs, configs) is made inside
+# one scratch folder that goes when the process exits, so runs leave nothing in /tmp. Failure
+# messages carry the logs they need; THUMBFLOW_KEEP_TMP=1 keeps the folder for a post-mortem.
+SCRATCH = tempfile.mkdtemp(prefix="tf-test-")
+tempfile.tempdir = SCRATCH
+if os.environ.get("THUMBFLOW_KEEP_TMP") != "1":
+    atexit.register(shutil.rmtree, SCRATCH, True)
 
 
 def free_port():
