@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -78,6 +79,7 @@ std::unique_ptr<MotoServer> MotoServer::StartOrSkip() {
   server->endpoint_ = "http://127.0.0.1:" + std::to_string(server->port_);
   char dir_template[] = "/tmp/tf-moto-XXXXXX";
   const char* dir = mkdtemp(dir_template);
+  if (dir) server->log_dir_ = dir;
   server->log_path_ = std::string(dir ? dir : "/tmp") + "/moto.log";
   std::string port = std::to_string(server->port_);
   pid_t pid = fork();
@@ -128,15 +130,27 @@ std::unique_ptr<MotoServer> MotoServer::StartOrSkip() {
   return nullptr;
 }
 
-MotoServer::~MotoServer() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
+namespace {
+
+void StopByPid(pid_t pid) {
+  kill(pid, SIGTERM);
   for (int i = 0; i < 100; ++i) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+MotoServer::~MotoServer() {
+  if (pid_ > 0) StopByPid(pid_);
+  const char* keep = std::getenv("THUMBFLOW_KEEP_TMP");
+  if (!log_dir_.empty() && !(keep && std::string(keep) == "1")) {
+    std::error_code ec;
+    std::filesystem::remove_all(log_dir_, ec);
+  }
 }
 
 Credentials MotoServer::TestCredentials() {

@@ -31,7 +31,9 @@ class MotoServer {
   // Why the last StartOrSkip returned nullptr.
   static std::string SkipReason();
 
-  ~MotoServer();  // SIGTERM, then SIGKILL after 5 s; by PID, never by name
+  // SIGTERM, then SIGKILL after 5 s; by PID, never by name. Then removes the log folder
+  // (kept when THUMBFLOW_KEEP_TMP=1).
+  ~MotoServer();
   MotoServer(const MotoServer&) = delete;
   MotoServer& operator=(const MotoServer&) = delete;
 
@@ -52,6 +54,7 @@ class MotoServer {
   int port_ = 0;
   std::string endpoint_;
   std::string log_path_;
+  std::string log_dir_;  // empty when no folder of our own was made
 };
 
 }  // namespace thumbflow::aws::testing
