@@ -1,5 +1,7 @@
 #include "aws/aws_settings.h"
 
+#include <algorithm>
+
 namespace thumbflow::aws {
 namespace {
 
@@ -69,6 +71,24 @@ Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environmen
 Environment EnvironmentForConfig(const AwsConfig& config, Environment env) {
   if (!config.profile.empty()) env["AWS_PROFILE"] = config.profile;
   return env;
+}
+
+std::shared_ptr<HttpClient> NewHttpClientForSettings(const AwsSettings& settings,
+                                                     int min_total_timeout_ms) {
+  CurlHttpClientOptions options;
+  options.connect_timeout_ms = settings.connect_timeout_ms;
+  options.total_timeout_ms = std::max(settings.request_timeout_ms, min_total_timeout_ms);
+  RetryPolicy retry;
+  retry.max_attempts = settings.max_attempts;
+  return NewDefaultHttpClient(options, retry);
+}
+
+S3StoreOptions S3StoreOptionsForSettings(const AwsSettings& settings) {
+  S3StoreOptions options;
+  options.endpoint = settings.s3_endpoint;
+  options.region = settings.region;
+  options.path_style = settings.s3_path_style;
+  return options;
 }
 
 }  // namespace thumbflow::aws

@@ -19,6 +19,8 @@
 #include <string>
 
 #include "aws/credentials.h"
+#include "aws/http_client.h"
+#include "aws/s3_store.h"
 #include "config/aws_config.h"
 #include "core/result.h"
 
@@ -39,6 +41,15 @@ struct AwsSettings {
 // InvalidArgument (naming the variable or field) for a URL without http:// or https://.
 Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environment& env,
                                        const std::string& endpoint_flag = {});
+
+// The retrying HTTP client the settings describe (connect and request timeouts, attempts).
+// `min_total_timeout_ms` raises the request timeout for callers whose requests wait on
+// purpose (an SQS long poll holds a request open for up to 20 s).
+std::shared_ptr<HttpClient> NewHttpClientForSettings(const AwsSettings& settings,
+                                                     int min_total_timeout_ms = 0);
+
+// The S3 store options the settings describe (endpoint, region, addressing style).
+S3StoreOptions S3StoreOptionsForSettings(const AwsSettings& settings);
 
 // The environment the credentials chain should see: `env` with AWS_PROFILE set from
 // [aws] profile when that is given.

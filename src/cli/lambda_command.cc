@@ -65,18 +65,9 @@ int RunLambdaWithConfig(const std::string& config_override) {
 
   std::shared_ptr<aws::CredentialsProvider> credentials =
       aws::NewDefaultCredentialsChain(env, &clock);
-  aws::CurlHttpClientOptions http_options;
-  http_options.connect_timeout_ms = aws_settings->connect_timeout_ms;
-  http_options.total_timeout_ms = aws_settings->request_timeout_ms;
-  aws::RetryPolicy retry;
-  retry.max_attempts = aws_settings->max_attempts;
-  std::shared_ptr<aws::HttpClient> http = aws::NewDefaultHttpClient(http_options, retry);
-
-  aws::S3StoreOptions s3_options;
-  s3_options.endpoint = aws_settings->s3_endpoint;
-  s3_options.region = aws_settings->region;
-  s3_options.path_style = aws_settings->s3_path_style;
-  auto store = aws::NewS3Store(s3_options, http, credentials, &clock);
+  std::shared_ptr<aws::HttpClient> http = aws::NewHttpClientForSettings(*aws_settings);
+  auto store =
+      aws::NewS3Store(aws::S3StoreOptionsForSettings(*aws_settings), http, credentials, &clock);
   if (!store.ok()) return init_failed(lambda::kErrorTypeInit, store.status());
 
   VipsRuntimeOptions vips_options;

@@ -48,20 +48,12 @@ Result<std::unique_ptr<S3Client>> MakeS3Client(const S3Options& o) {
   aws::Environment env = aws::ProcessEnvironment();
   ASSIGN_OR_RETURN(aws::AwsSettings settings, aws::ResolveAwsSettings(config.aws, env, o.endpoint));
   auto client = std::make_unique<S3Client>();
-  aws::CurlHttpClientOptions http_options;
-  http_options.connect_timeout_ms = settings.connect_timeout_ms;
-  http_options.total_timeout_ms = settings.request_timeout_ms;
-  aws::RetryPolicy retry;
-  retry.max_attempts = settings.max_attempts;
-  client->http = aws::NewDefaultHttpClient(http_options, retry);
+  client->http = aws::NewHttpClientForSettings(settings);
   client->credentials = aws::NewDefaultCredentialsChain(
       aws::EnvironmentForConfig(config.aws, std::move(env)), &client->clock);
-  aws::S3StoreOptions store_options;
-  store_options.endpoint = settings.s3_endpoint;
-  store_options.region = settings.region;
-  store_options.path_style = settings.s3_path_style;
-  ASSIGN_OR_RETURN(client->store, aws::NewS3Store(store_options, client->http, client->credentials,
-                                                  &client->clock));
+  ASSIGN_OR_RETURN(client->store,
+                   aws::NewS3Store(aws::S3StoreOptionsForSettings(settings), client->http,
+                                   client->credentials, &client->clock));
   return client;
 }
 

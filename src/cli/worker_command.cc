@@ -141,19 +141,10 @@ int RunWorker(const WorkerFlags& flags) {
   if (!settings.ok()) return ReportFailure(settings.status());
   std::shared_ptr<aws::CredentialsProvider> credentials =
       aws::NewDefaultCredentialsChain(env, &clock);
-  aws::CurlHttpClientOptions http_options;
-  http_options.connect_timeout_ms = settings->connect_timeout_ms;
   // A long poll holds the request open for up to 20 s; leave room for it.
-  http_options.total_timeout_ms = std::max(settings->request_timeout_ms, 30'000);
-  aws::RetryPolicy http_retry;
-  http_retry.max_attempts = settings->max_attempts;
-  std::shared_ptr<aws::HttpClient> http = aws::NewDefaultHttpClient(http_options, http_retry);
-
-  aws::S3StoreOptions s3_options;
-  s3_options.endpoint = settings->s3_endpoint;
-  s3_options.region = settings->region;
-  s3_options.path_style = settings->s3_path_style;
-  auto store = aws::NewS3Store(s3_options, http, credentials, &clock);
+  std::shared_ptr<aws::HttpClient> http = aws::NewHttpClientForSettings(*settings, 30'000);
+  auto store =
+      aws::NewS3Store(aws::S3StoreOptionsForSettings(*settings), http, credentials, &clock);
   if (!store.ok()) return ReportFailure(store.status().WithContext("s3"));
 
   aws::SqsQueueOptions queue_options;
