@@ -1,5 +1,7 @@
 #include "aws/credentials.h"
 
+#include "core/civil_time.h"
+
 #include <nlohmann/json.hpp>
 
 #include <ctime>
@@ -360,22 +362,16 @@ std::string ProfileConfigValue(const Environment& env, const std::string& key) {
 }
 
 Result<int64_t> ParseRfc3339Ms(std::string_view text) {
-  std::tm tm{};
   int year, month, day, hour, minute, second;
   char t;
   std::string s(text);
   if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &year, &month, &day, &t, &hour, &minute,
                   &second) != 7 ||
-      (t != 'T' && t != 't' && t != ' ')) {
+      (t != 'T' && t != 't' && t != ' ') || month < 1 || month > 12 || day < 1 || day > 31 ||
+      hour > 23 || minute > 59 || second > 60) {
     return InvalidArgumentError("malformed timestamp \"" + s + "\"");
   }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  int64_t ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  int64_t ms = UtcMillis(year, month, day, hour, minute, second);
   // Offset: "Z", "+hh:mm" or "-hh:mm" after optional fractions.
   size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {

@@ -1,5 +1,7 @@
 #include "aws/sigv4.h"
 
+#include "core/civil_time.h"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -246,7 +248,6 @@ Result<int64_t> ParseAmzDate(std::string_view amz_date) {
     *out = v;
     return true;
   };
-  std::tm tm{};
   int year, month, day, hour, minute, second;
   if (!num(0, 4, &year) || !num(4, 2, &month) || !num(6, 2, &day) || !num(9, 2, &hour) ||
       !num(11, 2, &minute) || !num(13, 2, &second)) {
@@ -255,13 +256,7 @@ Result<int64_t> ParseAmzDate(std::string_view amz_date) {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
+  return UtcMillis(year, month, day, hour, minute, second);
 }
 
 Result<RequestTarget> ParseRequestTarget(std::string_view target) {
