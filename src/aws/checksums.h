@@ -21,6 +21,7 @@ std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string Md5(std::string_view data);
 std::string Sha1(std::string_view data);
+std::string HmacSha1(std::string_view key, std::string_view data);  // S3 SigV2
 // `previous` chains calls over consecutive pieces: Crc32(b, Crc32(a)) == Crc32(a + b).
 uint32_t Crc32(std::string_view data, uint32_t previous = 0);
 uint32_t Crc32c(std::string_view data, uint32_t previous = 0);

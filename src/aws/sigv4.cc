@@ -566,8 +566,47 @@ Result<ParsedAuthorization> ParseAuthorizationHeader(std::string_view value) {
   return out;
 }
 
+namespace {
+
+bool IsHexDigest(std::string_view value) {
+  return value.size() == 64 &&
+         std::all_of(value.begin(), value.end(), [](char c) { return HexValue(c) >= 0; });
+}
+
+void SetDetails(ErrorDetails* details, ErrorDetails values) {
+  if (details != nullptr) *details = std::move(values);
+}
+
+}  // namespace
+
+bool IsValidPayloadHash(std::string_view value) {
+  static constexpr std::string_view kNamed[] = {kUnsignedPayload,
+                                                kStreamingUnsignedPayloadTrailer,
+                                                kStreamingPayload,
+                                                kStreamingPayloadTrailer,
+                                                "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+                                                "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"};
+  return IsHexDigest(value) ||
+         std::find(std::begin(kNamed), std::end(kNamed), value) != std::end(kNamed);
+}
+
+std::vector<std::string> UnsignedAmzHeaders(const HttpHeaders& headers,
+                                            const std::vector<std::string>& signed_headers) {
+  std::vector<std::string> missing;
+  for (const auto& [name, value] : headers) {
+    std::string lower = Lower(name);
+    // Its value is bound by the canonical request's payload-hash line whether listed or not.
+    if (!lower.starts_with("x-amz-") || lower == "x-amz-content-sha256") continue;
+    if (std::find(signed_headers.begin(), signed_headers.end(), lower) != signed_headers.end()) {
+      continue;
+    }
+    if (std::find(missing.begin(), missing.end(), lower) == missing.end()) missing.push_back(lower);
+  }
+  return missing;
+}
+
 Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const SecretLookup& lookup,
-                                      const VerifyOptions& options) {
+                                      const VerifyOptions& options, ErrorDetails* details) {
   const std::string* authorization = FindHeader(request.headers, "authorization");
   const std::string* query_signature = FindQuery(request.query, "X-Amz-Signature");
   VerifiedRequest v;
@@ -611,12 +650,23 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
     ASSIGN_OR_RETURN(auth.signed_headers, SplitSignedHeaders(signed_headers, reason));
     ASSIGN_OR_RETURN(v.amz_date, param("X-Amz-Date"));
     ASSIGN_OR_RETURN(std::string expires, param("X-Amz-Expires"));
-    if (expires.size() > 7 || !std::all_of(expires.begin(), expires.end(), ::isdigit) ||
-        std::stoll(expires) < 1 || std::stoll(expires) > kMaxPresignExpirySeconds) {
-      return SigError(StatusCode::kInvalidArgument, reason,
-                      "X-Amz-Expires must be a number of seconds from 1 to 604800");
+    // S3's answers: not a number; negative; more than a week. 0 is a URL that expired
+    // when it was signed (AccessDenied below).
+    std::string_view digits = expires;
+    bool negative = digits.starts_with('-');
+    if (negative) digits.remove_prefix(1);
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+      return SigError(StatusCode::kInvalidArgument, reason, "X-Amz-Expires should be a number");
     }
-    expires_seconds = std::stoll(expires);
+    if (negative) {
+      return SigError(StatusCode::kInvalidArgument, reason, "X-Amz-Expires must be non-negative");
+    }
+    if (digits.size() > 7 || std::stoll(std::string(digits)) > kMaxPresignExpirySeconds) {
+      return SigError(StatusCode::kInvalidArgument, reason,
+                      "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                      "X-Amz-Expires must be less than 604800 seconds");
+    }
+    expires_seconds = std::stoll(std::string(digits));
     auth.signature = Lower(*query_signature);
     if (const std::string* t = FindQuery(request.query, "X-Amz-Security-Token")) {
       token = *t;
@@ -627,20 +677,31 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
                     "the request is not signed (no Authorization header or X-Amz-Signature)");
   }
 
+  // S3's wording: the header form prefixes "The authorization header is malformed; ", the
+  // query form "Error parsing the X-Amz-Credential parameter; " to scope errors.
+  const std::string prefix = v.presigned ? "Error parsing the X-Amz-Credential parameter; "
+                                         : "The authorization header is malformed; ";
   Result<int64_t> signed_at = ParseAmzDate(v.amz_date);
-  if (!signed_at.ok() || Date8(v.amz_date) != auth.date8) {
+  if (!signed_at.ok()) {
     return SigError(StatusCode::kInvalidArgument, reason,
-                    "the request date does not match the credential scope date");
+                    std::string(v.presigned ? "X-Amz-Date" : "x-amz-date") +
+                        " must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+  }
+  if (Date8(v.amz_date) != auth.date8) {
+    return SigError(StatusCode::kInvalidArgument, reason,
+                    (v.presigned ? std::string() : prefix) +
+                        "Invalid credential date. Date is not the same as X-Amz-Date.");
+  }
+  if (!options.region.empty() && auth.region != options.region) {
+    SetDetails(details, {{"Region", options.region}});
+    return SigError(
+        StatusCode::kInvalidArgument, reason,
+        prefix + "the region '" + auth.region + "' is wrong; expecting '" + options.region + "'");
   }
   if (auth.service != options.service) {
     return SigError(StatusCode::kInvalidArgument, reason,
-                    "the credential scope names service \"" + auth.service + "\", expected \"" +
-                        options.service + "\"");
-  }
-  if (!options.region.empty() && auth.region != options.region) {
-    return SigError(StatusCode::kInvalidArgument, reason,
-                    "the credential scope names region \"" + auth.region + "\", expected \"" +
-                        options.region + "\"");
+                    prefix + "incorrect service \"" + auth.service +
+                        "\". This endpoint belongs to \"" + options.service + "\".");
   }
   if (std::find(auth.signed_headers.begin(), auth.signed_headers.end(), "host") ==
       auth.signed_headers.end()) {
@@ -689,6 +750,12 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
       payload_hash = kEmptyPayloadSha256;
     }
   }
+  if (!IsValidPayloadHash(payload_hash)) {
+    SetDetails(details,
+               {{"ArgumentName", "x-amz-content-sha256"}, {"ArgumentValue", payload_hash}});
+    return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
+                    std::string(kPayloadHashMessage));
+  }
 
   QueryParams query;
   for (const auto& kv : request.query) {
@@ -712,9 +779,24 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
                     "provided; canonical request:\n" +
                         canonical);
   }
+  // Only now is the request known to come from the key's owner; headers it did not sign
+  // may have been added on the way (x-amz-copy-source turns a PUT into a copy).
+  // (An S3 rule: other services let a session token header go unsigned, for instance.)
+  std::vector<std::string> unsigned_headers;
+  if (options.service == "s3") {
+    unsigned_headers = UnsignedAmzHeaders(request.headers, auth.signed_headers);
+  }
+  if (!unsigned_headers.empty()) {
+    std::string joined;
+    for (const auto& name : unsigned_headers) joined += (joined.empty() ? "" : ", ") + name;
+    SetDetails(details, {{"HeadersNotSigned", joined}});
+    return SigError(StatusCode::kPermissionDenied, "AccessDenied",
+                    "There were headers present in the request which were not signed");
+  }
   v.access_key_id = auth.access_key_id;
   v.signature = expected;
-  v.payload_hash = std::move(payload_hash);
+  // A hex digest is compared with the body's SHA-256 in lower case.
+  v.payload_hash = IsHexDigest(payload_hash) ? Lower(payload_hash) : std::move(payload_hash);
   return v;
 }
 

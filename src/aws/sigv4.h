@@ -242,8 +242,38 @@ struct VerifiedRequest {
 // x-amz-date within max_clock_skew_ms (header auth), not expired (query auth), token match,
 // host signed, signature equal (constant-time). The body hash is NOT checked here: compare
 // Sha256Hex(body) with VerifiedRequest::payload_hash when it is a hex hash.
+// On a refusal, `details` (optional) receives the extra elements S3 puts in its error
+// document: HeadersNotSigned, Region (wrong scope region), ArgumentName / ArgumentValue.
+//
+// S3's rules enforced beyond the signature itself:
+// - (service "s3") every x-amz-* header present must be signed (x-amz-content-sha256
+//   excepted, its value is the canonical request's payload line): otherwise AccessDenied
+//   (PermissionDenied), "There were headers present in the request which were not signed",
+//   HeadersNotSigned lists them;
+// - x-amz-content-sha256 is a 64-hex digest, UNSIGNED-PAYLOAD or a STREAMING-* value:
+//   otherwise InvalidArgument;
+// - the scope's region is options.region (when set) and its service options.service;
+// - X-Amz-Expires is a number from 0 to 604800 (0: expired at once).
+using ErrorDetails = std::vector<std::pair<std::string, std::string>>;
 Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const SecretLookup& lookup,
-                                      const VerifyOptions& options);
+                                      const VerifyOptions& options,
+                                      ErrorDetails* details = nullptr);
+
+// The values S3 accepts in x-amz-content-sha256: a 64-hex digest (either case),
+// UNSIGNED-PAYLOAD, or a STREAMING-* value. The ECDSA (SigV4a) forms are accepted by S3 and
+// listed so that a refusal names them; AwsChunkedDecoder refuses them.
+bool IsValidPayloadHash(std::string_view value);
+// S3's message for any other value (400 InvalidArgument).
+inline constexpr std::string_view kPayloadHashMessage =
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+    "or a valid sha256 value.";
+
+// Lower-case names of the x-amz-* headers in `headers` that `signed_headers` does not list
+// (x-amz-content-sha256 never counts), each once, in order of appearance.
+std::vector<std::string> UnsignedAmzHeaders(const HttpHeaders& headers,
+                                            const std::vector<std::string>& signed_headers);
 
 // ---- aws-chunked streaming payloads ----------------------------------------------------
 //

@@ -422,8 +422,6 @@ TEST(SigV4S3, VerifierRejections) {
             "AccessDenied");
 
   SignableRequest wrong_body = r;
-  wrong_body.headers.emplace_back("x-amz-meta-a", "1");  // unsigned extra header is fine
-  EXPECT_TRUE(VerifyRequest(wrong_body, LookupFor(kS3Creds), options).ok());
   SetHeader(wrong_body.headers, "x-amz-content-sha256", Sha256Hex("other"));
   EXPECT_EQ(VerifyRequest(wrong_body, LookupFor(kS3Creds), options).status().reason(),
             "SignatureDoesNotMatch");
@@ -577,6 +575,176 @@ TEST(SigV4Time, AmzDateRoundTrip) {
   EXPECT_EQ(ParseAmzDate("20130524T000000Z").value_or(0), kT0);
   EXPECT_FALSE(ParseAmzDate("2013-05-24T00:00:00Z").ok());
   EXPECT_FALSE(ParseAmzDate("20131324T000000Z").ok());
+}
+
+
+// ---- S3's rules beyond the signature ---------------------------------------------------
+
+TEST(SigV4S3Rules, UnsignedAmzHeadersAreRefusedAndNamed) {
+  SignableRequest r = SignedAtT0();
+  VerifyOptions options;
+  options.now_ms = kT0;
+  ASSERT_TRUE(VerifyRequest(r, LookupFor(kS3Creds), options).ok());
+  SignableRequest added = r;
+  added.headers.emplace_back("X-Amz-Copy-Source", "/bucket/secret");
+  added.headers.emplace_back("x-amz-meta-a", "1");
+  added.headers.emplace_back("x-amz-meta-a", "2");
+  added.headers.emplace_back("x-amzn-trace-id", "not an x-amz- header");
+  added.headers.emplace_back("Content-Type", "text/html");  // not x-amz-*: S3 lets it pass
+  ErrorDetails details;
+  auto refused = VerifyRequest(added, LookupFor(kS3Creds), options, &details);
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().reason(), "AccessDenied");
+  EXPECT_EQ(refused.status().message(),
+            "There were headers present in the request which were not signed");
+  EXPECT_EQ(details, (ErrorDetails{{"HeadersNotSigned", "x-amz-copy-source, x-amz-meta-a"}}));
+  // The same for a presigned URL and the headers sent with it.
+  auto url = PresignUrl("PUT", "http://h", "/bucket/key", {}, kS3Creds,
+                        S3SigningParams("us-east-1", kT0), 600);
+  ASSERT_TRUE(url.ok());
+  auto target = ParseRequestTarget(url->substr(8));
+  ASSERT_TRUE(target.ok());
+  SignableRequest presigned;
+  presigned.method = "PUT";
+  presigned.path = target->path;
+  presigned.query = target->query;
+  presigned.headers = {{"Host", "h"}};
+  ASSERT_TRUE(VerifyRequest(presigned, LookupFor(kS3Creds), options).ok());
+  presigned.headers.emplace_back("x-amz-meta-b", "1");
+  EXPECT_EQ(VerifyRequest(presigned, LookupFor(kS3Creds), options).status().reason(),
+            "AccessDenied");
+  EXPECT_EQ(UnsignedAmzHeaders({{"X-AMZ-DATE", "d"}, {"x-amz-content-sha256", "h"}}, {"host"}),
+            std::vector<std::string>{"x-amz-date"});
+}
+
+TEST(SigV4S3Rules, PayloadHashMustBeADigestOrANamedValue) {
+  VerifyOptions options;
+  options.now_ms = kT0;
+  for (std::string value :
+       {std::string("nothex"), std::string(""), std::string(63, 'a'), std::string(64, 'g'),
+        std::string("unsigned-payload"), std::string("STREAMING-FOO")}) {
+    SignableRequest r;
+    r.method = "PUT";
+    r.path = "/bucket/key";
+    r.headers = {{"Host", "h"}};
+    r.payload_hash = value.empty() ? std::string(" ") : value;
+    Signer signer;
+    ASSERT_TRUE(signer.Sign(r, kS3Creds, S3SigningParams("us-east-1", kT0)).ok());
+    SignableRequest incoming = r;
+    incoming.payload_hash.clear();  // the verifier reads x-amz-content-sha256
+    ErrorDetails details;
+    auto refused = VerifyRequest(incoming, LookupFor(kS3Creds), options, &details);
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << value;
+    EXPECT_EQ(refused.status().reason(), "InvalidArgument") << value;
+    ASSERT_EQ(details.size(), 2u);
+    EXPECT_EQ(details[0],
+              (std::pair<std::string, std::string>("ArgumentName", "x-amz-content-sha256")));
+  }
+  for (std::string value : {std::string(kUnsignedPayload), Sha256Hex("x"),
+                            std::string("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B"
+                                        "7852B855")}) {
+    SignableRequest r;
+    r.method = "PUT";
+    r.path = "/bucket/key";
+    r.headers = {{"Host", "h"}};
+    r.payload_hash = value;
+    Signer signer;
+    ASSERT_TRUE(signer.Sign(r, kS3Creds, S3SigningParams("us-east-1", kT0)).ok());
+    r.payload_hash.clear();
+    auto verified = VerifyRequest(r, LookupFor(kS3Creds), options);
+    ASSERT_TRUE(verified.ok()) << value << ": " << verified.status().ToString();
+    // A digest is handed on in lower case, ready to compare with the body's.
+    if (value.size() == 64) {
+      EXPECT_EQ(verified->payload_hash, value == Sha256Hex("x") ? value : kEmptyPayloadSha256);
+    }
+  }
+}
+
+TEST(SigV4S3Rules, ScopeMustNameTheEndpointsRegionServiceAndDate) {
+  VerifyOptions options;
+  options.now_ms = kT0;
+  options.region = "us-east-1";
+  auto sign = [](std::string region, std::string service) {
+    SignableRequest r;
+    r.path = "/bucket/key";
+    r.headers = {{"Host", "h"}};
+    SigningParams params = S3SigningParams(std::move(region), kT0);
+    params.service = std::move(service);
+    Signer signer;
+    EXPECT_TRUE(signer.Sign(r, kS3Creds, params).ok());
+    return r;
+  };
+  ErrorDetails details;
+  auto region = VerifyRequest(sign("eu-west-1", "s3"), LookupFor(kS3Creds), options, &details);
+  EXPECT_EQ(region.status().reason(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(region.status().message(),
+            "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting "
+            "'us-east-1'");
+  EXPECT_EQ(details, (ErrorDetails{{"Region", "us-east-1"}}));
+  auto service = VerifyRequest(sign("us-east-1", "sqs"), LookupFor(kS3Creds), options);
+  EXPECT_EQ(service.status().reason(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(service.status().message(),
+            "The authorization header is malformed; incorrect service \"sqs\". This endpoint "
+            "belongs to \"s3\".");
+  SignableRequest date = sign("us-east-1", "s3");
+  SetHeader(date.headers, "authorization", [&] {
+    std::string a = *FindHeader(date.headers, "authorization");
+    a.replace(a.find("/20130524/"), 10, "/20130523/");
+    return a;
+  }());
+  EXPECT_EQ(VerifyRequest(date, LookupFor(kS3Creds), options).status().message(),
+            "The authorization header is malformed; Invalid credential date. Date is not the same "
+            "as X-Amz-Date.");
+
+  // Presigned: the same checks, worded for the X-Amz-Credential parameter.
+  auto url = PresignUrl("GET", "http://h", "/bucket/key", {}, kS3Creds,
+                        S3SigningParams("eu-west-1", kT0), 600);
+  ASSERT_TRUE(url.ok());
+  auto target = ParseRequestTarget(url->substr(8));
+  ASSERT_TRUE(target.ok());
+  SignableRequest presigned;
+  presigned.path = target->path;
+  presigned.query = target->query;
+  presigned.headers = {{"Host", "h"}};
+  auto presigned_region = VerifyRequest(presigned, LookupFor(kS3Creds), options, &details);
+  EXPECT_EQ(presigned_region.status().reason(), "AuthorizationQueryParametersError");
+  EXPECT_EQ(presigned_region.status().message(),
+            "Error parsing the X-Amz-Credential parameter; the region 'eu-west-1' is wrong; "
+            "expecting 'us-east-1'");
+}
+
+TEST(SigV4S3Rules, PresignedExpiresOutOfRange) {
+  VerifyOptions options;
+  options.now_ms = kT0 + 1000;
+  auto url = PresignUrl("GET", "http://h", "/bucket/key", {}, kS3Creds,
+                        S3SigningParams("us-east-1", kT0), 600);
+  ASSERT_TRUE(url.ok());
+  auto target = ParseRequestTarget(url->substr(8));
+  ASSERT_TRUE(target.ok());
+  auto with_expires = [&](std::string value) {
+    SignableRequest r;
+    r.path = target->path;
+    r.query = target->query;
+    for (auto& [k, v] : r.query) {
+      if (k == "X-Amz-Expires") v = value;
+    }
+    r.headers = {{"Host", "h"}};
+    return VerifyRequest(r, LookupFor(kS3Creds), options).status();
+  };
+  Status week = with_expires("604801");
+  EXPECT_EQ(week.reason(), "AuthorizationQueryParametersError");
+  EXPECT_EQ(week.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(week.message(),
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            "X-Amz-Expires must be less than 604800 seconds");
+  EXPECT_EQ(with_expires("99999999999999999999").reason(), "AuthorizationQueryParametersError");
+  EXPECT_EQ(with_expires("abc").message(), "X-Amz-Expires should be a number");
+  EXPECT_EQ(with_expires("1.5").message(), "X-Amz-Expires should be a number");
+  EXPECT_EQ(with_expires("-1").message(), "X-Amz-Expires must be non-negative");
+  Status zero = with_expires("0");  // expired when signed; checked before the signature
+  EXPECT_EQ(zero.reason(), "AccessDenied");
+  EXPECT_EQ(zero.code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(with_expires("600").ok());
 }
 
 }  // namespace

@@ -396,6 +396,24 @@ const std::vector<std::string_view>& UnsupportedObjectSubresources() {
   return *names;
 }
 
+// S3 reads the x-amz-* parameters of a SigV4 presigned URL (x-amz-acl, x-amz-meta-*,
+// x-amz-server-side-encryption-*, ... as SDKs hoist them) as if they were headers; they are
+// signed as part of the query. A header of the same name, if sent, wins (it must be signed
+// itself). SigV2 URLs do not sign such parameters, so they are never read from there.
+void HoistPresignedAmzParameters(S3Handler::Request& r) {
+  if (r.head.Header("authorization") != nullptr || !r.Has("X-Amz-Signature")) return;
+  static constexpr std::string_view kAuthParameters[] = {
+      "x-amz-algorithm",     "x-amz-credential", "x-amz-date",          "x-amz-expires",
+      "x-amz-signedheaders", "x-amz-signature",  "x-amz-security-token"};
+  for (const auto& [name, value] : r.query) {
+    if (name.size() <= 6 || strncasecmp(name.c_str(), "x-amz-", 6) != 0) continue;
+    bool auth_parameter = false;
+    for (std::string_view a : kAuthParameters) auth_parameter = auth_parameter || IEquals(name, a);
+    if (auth_parameter || r.head.Header(name) != nullptr) continue;
+    r.head.headers.emplace_back(name, value);
+  }
+}
+
 }  // namespace
 
 class S3Handler::Exchange final : public HttpExchange {
@@ -496,9 +514,12 @@ HttpReply S3Handler::TransportError(int status, std::string_view code, std::stri
   return ErrorReply(r, *clock_, error);
 }
 
-std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, HttpReply* early) {
+std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, HttpReply* early) {
   auto r = std::make_unique<Request>();
-  r->head = head;
+  r->head = received;
+  // Everything below reads the request through `head`: the received head, plus the x-amz-*
+  // parameters of a presigned URL (see HoistPresignedAmzParameters).
+  const HttpRequestHead& head = r->head;
   r->start = std::chrono::steady_clock::now();
   r->request_id = NextRequestId();
   r->operation = "Unknown";
@@ -512,6 +533,7 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
   if (!target.ok()) return fail(MakeError("InvalidURI", "Couldn't parse the specified URI."));
   r->path = target->path;
   r->query = target->query;
+  HoistPresignedAmzParameters(*r);
 
   // Virtual-host style: <bucket>.<domain>[:port].
   std::string host;
@@ -669,8 +691,9 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
     signable.method = m;
     signable.path = r->path;
     signable.query = r->query;
-    signable.headers.assign(head.headers.begin(), head.headers.end());
+    signable.headers.assign(received.headers.begin(), received.headers.end());
     aws::VerifyOptions verify;
+    verify.region = options_.region;
     verify.now_ms = clock_->NowMillis();
     verify.max_clock_skew_ms = options_.max_clock_skew_ms;
     verify.signing_keys = &signing_keys_;
@@ -683,7 +706,8 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
       credentials.secret_access_key = secret;
       return credentials;
     };
-    Result<aws::VerifiedRequest> verified = aws::VerifyRequest(signable, lookup, verify);
+    aws::ErrorDetails details;
+    Result<aws::VerifiedRequest> verified = aws::VerifyRequest(signable, lookup, verify, &details);
     if (!verified.ok()) {
       const Status& s = verified.status();
       if (s.code() == StatusCode::kPermissionDenied && s.reason().empty()) {
@@ -693,9 +717,17 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& head, Http
       if (s.reason().empty() && s.code() == StatusCode::kNotFound) {
         error = MakeError("InvalidAccessKeyId");
       }
+      error.details = std::move(details);
       return fail(error);
     }
     r->auth = std::move(*verified);
+    // A digest of a body that is not there (a GET signed with the hash of some bytes) is a
+    // mismatch too; bodies are checked as they arrive (BodySink).
+    const std::string& hash = r->auth->payload_hash;
+    if (hash.size() == 64 && hash != aws::kEmptyPayloadSha256 && !head.has_body() &&
+        r->operation != "PutObject" && r->operation != "UploadPart") {
+      return fail(MakeError("XAmzContentSHA256Mismatch"));
+    }
   } else {
     bool anonymous_ok = (r->operation == "GetObject" || r->operation == "HeadObject") &&
                         IsPublicRead(options_.public_read_prefixes, r->bucket, r->key);

@@ -42,10 +42,11 @@ struct Response {
     return "";
   }
   // The <Code> of an S3 error body; empty when there is none.
-  std::string Code() const {
+  std::string Code() const { return ErrorElement("Code"); }
+  std::string ErrorElement(const char* name) const {
     pugi::xml_document doc;
     if (!doc.load_buffer(body.data(), body.size())) return "";
-    return doc.child("Error").child_value("Code");
+    return doc.child("Error").child_value(name);
   }
 };
 
@@ -116,6 +117,15 @@ class S3HandlerTest : public ::testing::Test {
     } else {
       head.chunked = true;
     }
+    return SendHead(head, req.body, req.piece);
+  }
+
+  // `head` as given (a test may alter a signed head, as a man in the middle would).
+  Response SendHead(const HttpRequestHead& head, const std::string& body, size_t piece = 7) {
+    struct {
+      std::string body;
+      size_t piece;
+    } req{body, piece};
     HttpReply early;
     std::unique_ptr<HttpExchange> exchange = handler_->Begin(head, &early);
     HttpReply reply;
@@ -667,6 +677,116 @@ TEST_F(S3HandlerTest, DeleteObjectsChecksEveryKey) {
   EXPECT_EQ(errors, 1);
   EXPECT_EQ(Stored("images", "d1"), "<absent>");
   EXPECT_EQ(Do("POST", "/images?delete", "<Delete></Delete>").Code(), "MalformedXML");
+}
+
+}  // namespace
+}  // namespace thumbflow::server
+
+namespace thumbflow::server {
+namespace {
+
+// ---- what a man in the middle may change -----------------------------------------------
+
+TEST_F(S3HandlerTest, UnsignedAmzHeadersAreRefusedBeforeAnythingRuns) {
+  ASSERT_EQ(Do("PUT", "/other/secret", "secret bytes").status, 200);
+  Request empty_put = Make("PUT", "/images/innocent", "");
+  HttpRequestHead head = Head(empty_put);
+  head.content_length = 0;
+  // Signed as an empty PUT; the copy source added afterwards would make it a CopyObject.
+  head.headers.emplace_back("x-amz-copy-source", "/other/secret");
+  Response copy = SendHead(head, "");
+  EXPECT_EQ(copy.status, 403);
+  EXPECT_EQ(copy.Code(), "AccessDenied");
+  EXPECT_EQ(copy.ErrorElement("Message"),
+            "There were headers present in the request which were not signed");
+  EXPECT_EQ(copy.ErrorElement("HeadersNotSigned"), "x-amz-copy-source");
+  EXPECT_EQ(Stored("images", "innocent"), "<absent>");
+
+  head = Head(Make("PUT", "/images/meta", "m"));
+  head.content_length = 1;
+  head.headers.emplace_back("X-Amz-Meta-Owner", "mallory");
+  Response meta = SendHead(head, "m");
+  EXPECT_EQ(meta.Code(), "AccessDenied");
+  EXPECT_EQ(meta.ErrorElement("HeadersNotSigned"), "x-amz-meta-owner");
+  EXPECT_EQ(Stored("images", "meta"), "<absent>");
+
+  // Signed, the same headers are honoured.
+  ASSERT_EQ(Do("PUT", "/images/meta", "m", {{"x-amz-meta-owner", "alice"}}).status, 200);
+  EXPECT_EQ(Do("HEAD", "/images/meta").Header("x-amz-meta-owner"), "alice");
+}
+
+TEST_F(S3HandlerTest, ContentSha256MustBeADigestOrANamedValue) {
+  Request req = Make("PUT", "/images/nothex", "body");
+  req.sign = false;
+  HttpRequestHead head = Head(req);
+  // Signed correctly, but with a value that is neither a digest nor a named one.
+  aws::SignableRequest signable;
+  signable.method = "PUT";
+  signable.path = "/images/nothex";
+  signable.headers.assign(head.headers.begin(), head.headers.end());
+  signable.payload_hash = "nothex";
+  aws::Credentials credentials{kAccessKey, kSecret, "", std::nullopt, "test"};
+  aws::Signer signer;
+  ASSERT_TRUE(
+      signer.Sign(signable, credentials, aws::S3SigningParams("us-east-1", clock_.NowMillis()))
+          .ok());
+  head.headers.assign(signable.headers.begin(), signable.headers.end());
+  head.content_length = 4;
+  Response r = SendHead(head, "body");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Code(), "InvalidArgument");
+  EXPECT_EQ(r.ErrorElement("ArgumentName"), "x-amz-content-sha256");
+  EXPECT_EQ(r.ErrorElement("ArgumentValue"), "nothex");
+  EXPECT_EQ(Stored("images", "nothex"), "<absent>");
+}
+
+TEST_F(S3HandlerTest, ADigestOfABodyThatIsNotThereIsAMismatch) {
+  Request req = Make("GET", "/images?list-type=2", "");
+  req.sign = false;
+  HttpRequestHead head = Head(req);
+  aws::SignableRequest signable;
+  signable.method = "GET";
+  signable.path = "/images";
+  signable.query = {{"list-type", "2"}};
+  signable.headers.assign(head.headers.begin(), head.headers.end());
+  signable.payload_hash = aws::Sha256Hex("a body never sent");
+  aws::Credentials credentials{kAccessKey, kSecret, "", std::nullopt, "test"};
+  aws::Signer signer;
+  ASSERT_TRUE(
+      signer.Sign(signable, credentials, aws::S3SigningParams("us-east-1", clock_.NowMillis()))
+          .ok());
+  head.headers.assign(signable.headers.begin(), signable.headers.end());
+  EXPECT_EQ(SendHead(head, "").Code(), "XAmzContentSHA256Mismatch");
+}
+
+TEST_F(S3HandlerTest, ScopeRegionMustBeTheEndpoints) {
+  options_.region = "eu-west-1";
+  Restart();
+  Response r = Do("GET", "/images?list-type=2");  // the test client signs for us-east-1
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Code(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(r.ErrorElement("Message"),
+            "The authorization header is malformed; the region 'us-east-1' is wrong; expecting "
+            "'eu-west-1'");
+  EXPECT_EQ(r.ErrorElement("Region"), "eu-west-1");
+}
+
+TEST_F(S3HandlerTest, PresignedUrlsCarrySignedAmzParametersAsHeaders) {
+  aws::Credentials credentials{kAccessKey, kSecret, "", std::nullopt, "test"};
+  auto url = aws::PresignUrl("PUT", std::string("http://") + kHost, "/images/hoisted",
+                             {{"x-amz-meta-origin", "presigned"}}, credentials,
+                             aws::S3SigningParams("us-east-1", clock_.NowMillis()), 600);
+  ASSERT_TRUE(url.ok());
+  HttpRequestHead head;
+  head.method = "PUT";
+  head.target = url->substr(std::string("http://").size() + std::string(kHost).size());
+  head.headers = {{"Host", kHost}};
+  head.content_length = 2;
+  ASSERT_EQ(SendHead(head, "hi").status, 200);
+  EXPECT_EQ(Do("HEAD", "/images/hoisted").Header("x-amz-meta-origin"), "presigned");
+  // A header the URL did not sign is refused.
+  head.headers.emplace_back("x-amz-meta-extra", "1");
+  EXPECT_EQ(SendHead(head, "hi").Code(), "AccessDenied");
 }
 
 }  // namespace

@@ -213,6 +213,9 @@ std::string ErrorXml(const S3Error& error, std::string_view request_id) {
   xml += "</Code><Message>";
   xml += XmlEscape(error.message);
   xml += "</Message>";
+  for (const auto& [name, value] : error.details) {
+    xml += "<" + name + ">" + XmlEscape(value) + "</" + name + ">";
+  }
   if (!error.resource.empty()) {
     // The resource is the decoded request path, which may be any bytes (a refused key):
     // percent-encoded then, so that every client can still parse the error.

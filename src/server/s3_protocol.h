@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -17,6 +19,9 @@ struct S3Error {
   std::string code;  // "NoSuchKey", "SignatureDoesNotMatch", ...
   std::string message;
   std::string resource;  // the request path; rendered as <Resource>
+  // Further elements S3 adds for some errors, after <Message>, in order: HeadersNotSigned,
+  // Region, ArgumentName / ArgumentValue, ...
+  std::vector<std::pair<std::string, std::string>> details;
 };
 
 S3Error MakeError(std::string_view code, std::string message = {});
