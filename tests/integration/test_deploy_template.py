@@ -1,5 +1,6 @@
 """deploy/aws/template.yaml: cfn-lint passes and the reference architecture's key settings hold."""
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -9,6 +10,9 @@ import yaml
 import harness
 
 TEMPLATE = os.path.join(harness.ROOT, "deploy", "aws", "template.yaml")
+# thumbflow's default [[notifications]] suffixes (README, Storage).
+IMAGE_SUFFIXES = [".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif",
+                  ".tif", ".tiff", ".jxl", ".svg"]
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -61,7 +65,8 @@ class DeployTemplateTest(unittest.TestCase):
         harness.require_tool("cfn-lint")
         with open(TEMPLATE) as f:
             text = f.read()
-        source_arn = text[text.index("aws:SourceArn: !Sub"):text.index("StringEquals:")]
+        start = text.index("aws:SourceArn: !Sub")
+        source_arn = text[start:text.index("StringEquals:", start)]
         broken = text.replace(source_arn, "aws:SourceArn: !GetAtt Bucket.Arn\n              ")
         self.assertNotEqual(broken, text)
         with tempfile.TemporaryDirectory() as d:
@@ -94,22 +99,132 @@ class DeployTemplateTest(unittest.TestCase):
         fn = self.res["Function"]["Properties"]
         self.assertEqual(fn["Timeout"], {"Ref": "FunctionTimeout"})
 
-    def test_bucket_notifies_the_queue_for_uploads_only(self):
+    def test_bucket_notifies_the_queue_for_image_uploads_only(self):
         bucket = self.res["Bucket"]
         props = bucket["Properties"]
         self.assertEqual(props["VersioningConfiguration"]["Status"], "Enabled")
-        [notification] = props["NotificationConfiguration"]["QueueConfigurations"]
-        self.assertEqual(notification["Queue"], {"Fn::GetAtt": ["Queue", "Arn"]})
-        self.assertTrue(notification["Event"].startswith("s3:ObjectCreated:"))
-        [rule] = notification["Filter"]["S3Key"]["Rules"]
-        self.assertEqual(rule["Name"], "prefix")
-        self.assertEqual(rule["Value"], {"Ref": "UploadPrefix"})
+        configs = props["NotificationConfiguration"]["QueueConfigurations"]
+        suffixes = []
+        for notification in configs:
+            self.assertEqual(notification["Queue"], {"Fn::GetAtt": ["Queue", "Arn"]})
+            self.assertEqual(notification["Event"], "s3:ObjectCreated:*")
+            rules = {r["Name"]: r["Value"] for r in notification["Filter"]["S3Key"]["Rules"]}
+            self.assertEqual(set(rules), {"prefix", "suffix"})
+            self.assertEqual(rules["prefix"], {"Ref": "UploadPrefix"})
+            suffixes.append(rules["suffix"])
+        # The suffixes of thumbflow's default notification rule, in both cases (S3's filter
+        # is case-sensitive, thumbflow's is not).
+        self.assertCountEqual(suffixes, [v for s in IMAGE_SUFFIXES for v in (s, s.upper())])
         self.assertEqual(self.params["UploadPrefix"]["Default"], "uploads/")
         self.assertEqual(bucket["DependsOn"], "QueuePolicy")
 
+    def test_suffixes_match_the_embedded_default(self):
+        # README's [[notifications]] default is what the embedded mode filters on.
+        with open(os.path.join(harness.ROOT, "README.md")) as f:
+            readme = f.read()
+        block = readme[readme.index("suffixes = ["):]
+        block = block[:block.index("]") + 1]
+        self.assertCountEqual(re.findall(r'"(\.[a-z]+)"', block), IMAGE_SUFFIXES)
+
+    def test_bucket_policy_denies_non_tls_and_lifecycle_expires_noncurrent(self):
+        [statement] = self.res["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual(self.res["BucketPolicy"]["Properties"]["Bucket"], {"Ref": "Bucket"})
+        self.assertEqual(statement["Effect"], "Deny")
+        self.assertEqual(statement["Principal"], "*")
+        self.assertEqual(statement["Action"], "s3:*")
+        self.assertEqual(statement["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+        self.assertCountEqual(statement["Resource"], [{"Fn::GetAtt": ["Bucket", "Arn"]},
+                                                      {"Fn::Sub": "${Bucket.Arn}/*"}])
+        [rule] = self.res["Bucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        self.assertEqual(rule["Status"], "Enabled")
+        self.assertEqual(rule["NoncurrentVersionExpiration"],
+                         {"NoncurrentDays": {"Ref": "NoncurrentVersionDays"}})
+        for queue in ("Queue", "DeadLetterQueue"):
+            policies = [r for r in self.res.values() if r["Type"] == "AWS::SQS::QueuePolicy"
+                        and r["Properties"]["Queues"] == [{"Ref": queue}]]
+            self.assertEqual(len(policies), 1, queue)
+            denies = [s for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]
+                      if s["Effect"] == "Deny"]
+            self.assertEqual([d["Condition"] for d in denies],
+                             [{"Bool": {"aws:SecureTransport": "false"}}], queue)
+
+    def test_queues_and_logs_survive_the_stack(self):
+        for name in ("Queue", "DeadLetterQueue", "LogGroup", "Bucket"):
+            self.assertEqual(self.res[name]["DeletionPolicy"], "Retain", name)
+            self.assertEqual(self.res[name]["UpdateReplacePolicy"], "Retain", name)
+
+    def test_alarms_to_the_topic(self):
+        alarms = self.resources_of_type("AWS::CloudWatch::Alarm")
+        by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
+        dlq = by_metric["ApproximateNumberOfMessagesVisible"]
+        self.assertEqual(dlq["Dimensions"],
+                         [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}])
+        self.assertEqual((dlq["Threshold"], dlq["ComparisonOperator"]),
+                         (1, "GreaterThanOrEqualToThreshold"))
+        age = by_metric["ApproximateAgeOfOldestMessage"]
+        self.assertEqual(age["Dimensions"],
+                         [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["Queue", "QueueName"]}}])
+        self.assertEqual(age["Threshold"], {"Ref": "MaxMessageAgeSeconds"})
+        for alarm in (dlq, age):
+            self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopic"}])
+        self.assertEqual(self.res["AlarmTopic"]["Type"], "AWS::SNS::Topic")
+        self.assertEqual(self.res["AlarmEmailSubscription"]["Condition"], "HasAlarmEmail")
+
+    def test_optional_kms_key(self):
+        self.assertEqual(self.params["KmsKey"]["Default"], "false")
+        self.assertEqual(self.res["Key"]["Condition"], "UseKms")
+        self.assertTrue(self.res["Key"]["Properties"]["EnableKeyRotation"])
+        key_arn = {"Fn::GetAtt": ["Key", "Arn"]}
+        for name in ("Queue", "DeadLetterQueue"):
+            self.assertEqual(self.res[name]["Properties"]["KmsMasterKeyId"],
+                             {"Fn::If": ["UseKms", key_arn, {"Ref": "AWS::NoValue"}]}, name)
+        self.assertEqual(self.res["AlarmTopic"]["Properties"]["KmsMasterKeyId"],
+                         {"Fn::If": ["UseKms", key_arn, {"Ref": "AWS::NoValue"}]})
+        [sse] = self.res["Bucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        condition, with_key, without = sse["Fn::If"]
+        self.assertEqual(condition, "UseKms")
+        self.assertEqual(with_key["ServerSideEncryptionByDefault"]["KMSMasterKeyID"], key_arn)
+        self.assertEqual(without["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256")
+
+    def test_deadlines_end_before_the_function_does(self):
+        table = self.t["Mappings"]["VisibilityTimeout"]
+        for timeout, row in table.items():
+            budget_ms = int(timeout) * 1000 - 3000  # [lambda] deadline_margin_ms
+            self.assertGreaterEqual(row["ImageTimeout"], 1, timeout)
+            self.assertLessEqual(row["ImageTimeout"] * 1000, budget_ms, timeout)
+            self.assertLessEqual(row["RequestTimeoutMs"], budget_ms / 2, timeout)
+            self.assertLessEqual(row["ConnectTimeoutMs"], row["RequestTimeoutMs"], timeout)
+        text, values = self.config_sub()
+        self.assertIn("deadline_margin_ms = 3000", text)
+        for name in ("ImageTimeout", "ConnectTimeoutMs", "RequestTimeoutMs"):
+            self.assertEqual(values[name],
+                             {"Fn::FindInMap": ["VisibilityTimeout", {"Ref": "FunctionTimeout"}, name]})
+
+    def test_config_parses_with_thumbflow(self):
+        # The document the function gets, with the defaults filled in, is a config thumbflow
+        # accepts: the worker reads THUMBFLOW_CONFIG the way the Lambda runtime does, and
+        # only complains about the missing queue once the config has been read.
+        text, _ = self.config_sub()
+        defaults = {k: str(v["Default"]) for k, v in self.params.items() if "Default" in v}
+        row = self.t["Mappings"]["VisibilityTimeout"][defaults["FunctionTimeout"]]
+        defaults.update({k: str(v) for k, v in row.items()})
+        document = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], text)
+        self.assertIn("timeout_s = 7\n", document)
+        r = harness.run_thumbflow(["worker"], env={"THUMBFLOW_CONFIG": document}, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--queue-url is required", r.stderr)
+        broken = harness.run_thumbflow(["worker"], env={"THUMBFLOW_CONFIG": document + "[limits]\n"},
+                                       timeout=60)
+        self.assertNotIn("--queue-url is required", broken.stderr)
+
+    def config_sub(self):
+        fn = self.res["Function"]["Properties"]
+        text, values = fn["Environment"]["Variables"]["THUMBFLOW_CONFIG"]["Fn::Sub"]
+        return text, values
+
     def test_only_the_bucket_may_send(self):
         policy = self.res["QueuePolicy"]["Properties"]
-        [statement] = policy["PolicyDocument"]["Statement"]
+        [statement] = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
         self.assertEqual(statement["Principal"], {"Service": "s3.amazonaws.com"})
         self.assertEqual(statement["Action"], "sqs:SendMessage")
         condition = statement["Condition"]
@@ -136,8 +251,7 @@ class DeployTemplateTest(unittest.TestCase):
                          {"Ref": "LogRetentionDays"})
 
     def test_config_passes_sizes_and_prefixes(self):
-        fn = self.res["Function"]["Properties"]
-        toml_text = fn["Environment"]["Variables"]["THUMBFLOW_CONFIG"]["Fn::Sub"]
+        toml_text, _ = self.config_sub()
         for param in ("OutputPrefix", "UploadPrefix", "SmallWidth", "MediumWidth", "LargeWidth"):
             self.assertIn("${" + param + "}", toml_text)
 
@@ -145,6 +259,10 @@ class DeployTemplateTest(unittest.TestCase):
         [policy] = self.res["FunctionRole"]["Properties"]["Policies"]
         statements = policy["PolicyDocument"]["Statement"]
         granted = {}
+        [kms] = [s for s in statements if "Fn::If" in s]
+        self.assertEqual(kms["Fn::If"][0], "UseKms")
+        self.assertEqual(kms["Fn::If"][1]["Resource"], {"Fn::GetAtt": ["Key", "Arn"]})
+        statements = [s for s in statements if "Fn::If" not in s]
         for s in statements:
             self.assertEqual(s["Effect"], "Allow")
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
@@ -156,6 +274,9 @@ class DeployTemplateTest(unittest.TestCase):
                               [{"Fn::Sub": "${Bucket.Arn}/${UploadPrefix}*"},
                                {"Fn::Sub": "${Bucket.Arn}/${OutputPrefix}*"}])
         self.assertEqual(granted["s3:ListBucket"], [{"Fn::GetAtt": ["Bucket", "Arn"]}])
+        [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
+        self.assertEqual(listing["Condition"],
+                         {"StringLike": {"s3:prefix": {"Fn::Sub": "${UploadPrefix}*"}}})
         queue = {"Fn::GetAtt": ["Queue", "Arn"]}
         dlq = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",

@@ -1,6 +1,6 @@
 // thumbflow as the Lambda function of the reference architecture: S3 uploads/ -> SQS ->
 // Lambda (provided.al2023, the zip from `scripts/build --target lambda-zip`) -> thumbnails/.
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -79,14 +79,7 @@ export class ThumbflowLambdaStack extends Stack {
       visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(6 * seconds),
     });
 
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
-      encryptionKey: this.pipeline.key,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    if (this.pipeline.key) {
-      this.pipeline.key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`));
-    }
+    const logGroup = this.pipeline.newLogGroup(this, 'LogGroup', props.logRetention);
 
     // Not the default role: it would carry AWSLambdaBasicExecutionRole (logs:* on every group).
     const role = new iam.Role(this, 'FunctionRole', {
@@ -122,13 +115,7 @@ export class ThumbflowLambdaStack extends Stack {
       maxConcurrency,
     }));
 
-    new CfnOutput(this, 'BucketName', {
-      value: this.pipeline.bucket.bucketName,
-      description: 'Upload images under the upload prefix; thumbnails appear under the output prefix',
-    });
-    new CfnOutput(this, 'QueueUrl', { value: this.pipeline.queue.queueUrl });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.pipeline.alarmTopic.topicArn });
+    this.pipeline.addOutputs(this);
     new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
     new CfnOutput(this, 'LogGroupName', { value: logGroup.logGroupName });
   }

@@ -1,11 +1,12 @@
 // The part both deployments share: the versioned bucket whose uploads notify an SQS queue
 // (dead letters after 3 receives, kept 10 days), the alarms on both queues, an optional KMS
 // key, and the IAM statements a thumbflow process needs (Lambda function or Fargate task).
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -163,6 +164,29 @@ export class ThumbflowPipeline extends Construct {
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
     }
+  }
+
+  /** Stack outputs for the bucket, the queues and the alarm topic. */
+  addOutputs(scope: Construct): void {
+    new CfnOutput(scope, 'BucketName', {
+      value: this.bucket.bucketName,
+      description: 'Upload images under the upload prefix; thumbnails appear under the output prefix',
+    });
+    new CfnOutput(scope, 'QueueUrl', { value: this.queue.queueUrl });
+    new CfnOutput(scope, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(scope, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+  }
+
+  /** A log group for thumbflow's output: encrypted with the key when there is one, retained. */
+  newLogGroup(scope: Construct, id: string, retention?: logs.RetentionDays): logs.LogGroup {
+    if (this.key) {
+      this.key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(scope).region}.amazonaws.com`));
+    }
+    return new logs.LogGroup(scope, id, {
+      retention: retention ?? logs.RetentionDays.TWO_WEEKS,
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 // `thumbflow worker` on ECS Fargate: the same bucket and queues as the Lambda stack, consumed
 // by long-running tasks from a container image (scripts/build-image), scaled on the backlog.
-import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -105,14 +105,7 @@ export class ThumbflowWorkerStack extends Stack {
     });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc });
 
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
-      encryptionKey: pipeline.key,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    if (pipeline.key) {
-      pipeline.key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`));
-    }
+    const logGroup = pipeline.newLogGroup(this, 'LogGroup', props.logRetention);
 
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: props.cpu ?? 1024,
@@ -202,13 +195,7 @@ export class ThumbflowWorkerStack extends Stack {
         cooldown: Duration.seconds(60),
       });
 
-    new CfnOutput(this, 'BucketName', {
-      value: pipeline.bucket.bucketName,
-      description: 'Upload images under the upload prefix; thumbnails appear under the output prefix',
-    });
-    new CfnOutput(this, 'QueueUrl', { value: pipeline.queue.queueUrl });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: pipeline.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'AlarmTopicArn', { value: pipeline.alarmTopic.topicArn });
+    pipeline.addOutputs(this);
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
     new CfnOutput(this, 'ServiceName', { value: this.service.serviceName });
     new CfnOutput(this, 'LogGroupName', { value: logGroup.logGroupName });
