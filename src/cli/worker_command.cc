@@ -4,6 +4,7 @@
 //   thumbflow worker [--config FILE] [--queue-url URL] [--dlq-url URL] [--region R]
 //                    [--metrics-listen HOST:PORT] [--workers N]
 //
+// The config is --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path).
 // The queue is --queue-url (a URL or a name). The DLQ is --dlq-url, else the dead-letter
 // target of the queue's RedrivePolicy; with neither, permanent failures are left to be
 // retried (SqsQueue::Fail says so in the log). Credentials come from the AWS chain
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -28,6 +30,7 @@
 #include "core/metrics.h"
 #include "image/vips_runtime.h"
 #include "image/vips_thumbnailer.h"
+#include "lambda/lambda_config.h"
 #include "pipeline/stop_signal.h"
 #include "pipeline/worker_pool.h"
 #include "server/http_server.h"
@@ -123,9 +126,19 @@ int RunWorker(const WorkerFlags& flags) {
   // Before any thread exists, so that only the signal thread receives SIGTERM/SIGINT.
   pipeline::StopSignal stop_signal;
 
-  auto loaded = LoadConfigOrDefault(flags.config_path);
-  if (!loaded.ok()) return ReportFailure(loaded.status());
-  Config config = std::move(loaded).value();
+  // --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path, read as the Lambda
+  // runtime reads it; a [lambda] table is ignored): a container image has no config file.
+  const char* env_config = std::getenv("THUMBFLOW_CONFIG");
+  Config config;
+  if (flags.config_path.empty() && env_config != nullptr && *env_config != '\0') {
+    auto loaded = lambda::LoadLambdaConfig(env_config);
+    if (!loaded.ok()) return ReportFailure(loaded.status());
+    config = std::move(loaded->config);
+  } else {
+    auto loaded = LoadConfigOrDefault(flags.config_path);
+    if (!loaded.ok()) return ReportFailure(loaded.status());
+    config = std::move(loaded).value();
+  }
   if (!flags.region.empty()) config.aws.region = flags.region;
   if (flags.workers > 0) config.pipeline.workers = flags.workers;
   if (flags.queue_url.empty()) return ReportUsage("worker: --queue-url is required");
