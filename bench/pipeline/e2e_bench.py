@@ -12,7 +12,7 @@ Sides, each on fresh peers (127.0.0.1, free ports, stopped by PID, scratch dirs 
   serve-nofsync  (diagnostic, not in the default set) serve with [storage] fsync = false:
              how much of serve's figures is the durability of each output on this disk.
 
-Throughput: N images (../shared/bench-corpus repeated; distinct keys) are PUT by U client
+Throughput: N images (the benchmark photos, bench/corpus, repeated; distinct keys) are PUT by U client
 threads as fast as they go, after one warm-up image has gone through. images/s = N / (first
 PUT start -> last record's thumbnails written). Per-image latency = PUT response received
 by the client -> the consumer's log line for that record, which each consumer writes after
@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -316,7 +317,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True)
     ap.add_argument("--node-dir", required=True)
-    ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "bench-corpus"))
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "bench", "corpus", "photos"),
+                    help="folder of photos (default: built by bench/corpus/build.sh if missing)")
     ap.add_argument("--images", type=int, default=68)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--uploaders", type=int, default=4)
@@ -329,6 +331,8 @@ def main():
     sides = args.sides.split(",")
     if not set(sides) <= set(SIDES):
         ap.error(f"--sides: choose from {','.join(SIDES)}")
+    subprocess.run([os.path.join(ROOT, "bench", "corpus", "build.sh"), "--if-missing", args.corpus],
+                   check=True)
     images = load_corpus(args.corpus)
     latency_image = next(i for i in images if i[0] == LATENCY_IMAGE)
 

@@ -1,10 +1,13 @@
 // Pipeline overhead benchmark: images/s and per-image latency of the WorkerPool (memory
 // queue, memory store, the real libvips thumbnailer) against the bare thumbnailer on the
-// same threads, over ../shared/bench-corpus. Both sides read sources from memory, so the
-// difference is the pipeline's own cost (queue, event parsing, idempotency HEADs, puts,
+// same threads, over the benchmark photos (bench/corpus). Both sides read sources from memory, so
+// the difference is the pipeline's own cost (queue, event parsing, idempotency HEADs, puts,
 // acknowledgement).
 //
 //   pipeline_bench [--workers N] [--rounds R] [--corpus DIR]
+//
+// Run from the repository root: the default corpus is bench/corpus/photos, built by
+// bench/corpus/build.sh when missing.
 //
 // Prints one JSON document.
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -44,12 +48,16 @@ double Percentile(std::vector<double> v, double p) {
 int Main(int argc, char** argv) {
   int workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int rounds = 2;
-  std::string corpus = "../shared/bench-corpus";
+  std::string corpus = "bench/corpus/photos";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--workers") workers = std::stoi(argv[i + 1]);
     if (flag == "--rounds") rounds = std::stoi(argv[i + 1]);
     if (flag == "--corpus") corpus = argv[i + 1];
+  }
+  if (std::system(("bench/corpus/build.sh --if-missing '" + corpus + "'").c_str()) != 0) {
+    std::fprintf(stderr, "bench/corpus/build.sh could not build %s\n", corpus.c_str());
+    return 1;
   }
   std::vector<std::pair<std::string, std::string>> images;
   for (const auto& entry : std::filesystem::directory_iterator(corpus)) {

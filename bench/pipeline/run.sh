@@ -15,7 +15,7 @@
 #                     (the consumer alone, apples to apples with the reference)
 #   serve-nofsync     only when asked for: serve with [storage] fsync = false, a diagnostic
 #                     of what the durability of every output costs on this disk
-# Prints images/s for N uploads of ../shared/bench-corpus (default 68: the corpus twice) from
+# Prints images/s for N uploads of the benchmark photos (default 68: the corpus twice) from
 # first PUT to last thumbnail written, the ratio to the reference, per-image latency p50/p99
 # in that burst, and the latency of one 2 MP JPEG into each idle side (K runs, default 30).
 # Details of what is timed: bench/pipeline/e2e_bench.py. W defaults to the core count
@@ -23,7 +23,8 @@
 #
 # sharp and the AWS SDK v3 (@aws-sdk/client-s3, @aws-sdk/client-sqs) are installed from npm
 # into a scratch folder outside the repo ($BENCH_NODE_DIR, default /tmp/thumbflow-bench-node,
-# shared with bench/thumb/run.sh). Needs node, moto_server and python3 with boto3.
+# shared with bench/thumb/run.sh). Needs node, moto_server and python3 with boto3. The photos
+# are $BENCH_CORPUS, default bench/corpus/photos, built by bench/corpus/build.sh when missing.
 #
 # The pipeline's overhead over the bare thumbnailer is the other benchmark here:
 #   build/bench/pipeline/pipeline_bench --workers 2 --rounds 4   (from the repository root)
@@ -32,6 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${THUMBFLOW_BIN:-$root/build/src/cli/thumbflow}
 node_dir=${BENCH_NODE_DIR:-/tmp/thumbflow-bench-node}
+corpus=${BENCH_CORPUS:-$root/bench/corpus/photos}
 args=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -60,4 +62,5 @@ echo "thumbflow $bin; sharp $(cd "$node_dir" && node -e \
   "node $(node --version); vips $(vips --version 2>/dev/null || echo '?')"
 export AWS_EC2_METADATA_DISABLED=true
 cd "$root"
-exec python3 "$here/e2e_bench.py" --bin "$bin" --node-dir "$node_dir" "${args[@]}"
+"$root/bench/corpus/build.sh" --if-missing "$corpus"
+exec python3 "$here/e2e_bench.py" --bin "$bin" --node-dir "$node_dir" --corpus "$corpus" "${args[@]}"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Thumbnail benchmark (not a test): thumbflow thumb against three peers on
-# ../shared/bench-corpus, interleaved runs at 1 and 2 images in flight.
+# Thumbnail benchmark (not a test): thumbflow thumb against three peers on the benchmark
+# photo corpus, interleaved runs at 1 and 2 images in flight.
 #   (a) reference: Node + sharp as the original Lambda (one pipeline per size, Promise.all)
 #   (b) sharp decode-once (decode to the largest size, derive the smaller ones)
 #   (c) the vipsthumbnail CLI (one invocation per size; it cannot share a decode)
 # Prints images/s (median of ROUNDS), thumbflow's ratio to each peer, peak RSS, and output
 # bytes per format against sharp's. sharp is installed from npm into a scratch folder
-# outside the repo ($BENCH_NODE_DIR, default /tmp/thumbflow-bench-node).
+# outside the repo ($BENCH_NODE_DIR, default /tmp/thumbflow-bench-node). The photos are
+# $BENCH_CORPUS, default bench/corpus/photos, built by bench/corpus/build.sh when missing.
 #
 # Usage: bench/thumb/run.sh [--rounds N] [--bin PATH]
 set -euo pipefail
@@ -21,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--rounds N] [--bin PATH]" >&2; exit 2 ;;
   esac
 done
-corpus=$root/../shared/bench-corpus
+corpus=${BENCH_CORPUS:-$root/bench/corpus/photos}
 node_dir=${BENCH_NODE_DIR:-/tmp/thumbflow-bench-node}
 work=$(mktemp -d /tmp/thumbflow-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -36,6 +37,7 @@ if [[ ! -d $node_dir/node_modules/sharp ]]; then
 fi
 sharp_version=$(cd "$node_dir" && node -e "const s=require('sharp');console.log(s.versions.sharp+' (libvips '+s.versions.vips+')')")
 
+"$root/bench/corpus/build.sh" --if-missing "$corpus"
 mapfile -t files < <(ls "$corpus"/*.jpg "$corpus"/*.png "$corpus"/*.webp)
 n=${#files[@]}
 

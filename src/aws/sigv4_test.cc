@@ -1,6 +1,6 @@
 // Known-answer tests over every case of the AWS signing test suite
-// (../shared/testdata/sigv4/v4) and every S3 documentation example
-// (../shared/testdata/sigv4/s3-doc-examples.json), plus verification, presigning and
+// (testdata/sigv4/v4) and every S3 documentation example
+// (testdata/sigv4/s3-doc-examples.json), plus verification, presigning and
 // aws-chunked round trips.
 #include "aws/sigv4.h"
 
@@ -15,8 +15,8 @@ namespace thumbflow::aws {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSuite = "../shared/testdata/sigv4/v4";
-const fs::path kS3Examples = "../shared/testdata/sigv4/s3-doc-examples.json";
+const fs::path kSuite = "testdata/sigv4/v4";
+const fs::path kS3Examples = "testdata/sigv4/s3-doc-examples.json";
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

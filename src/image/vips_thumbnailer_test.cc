@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -29,13 +30,57 @@ std::unique_ptr<VipsRuntime> VipsEnvironment::runtime_;
 [[maybe_unused]] ::testing::Environment* const vips_environment =
     ::testing::AddGlobalTestEnvironment(new VipsEnvironment);
 
-const std::string kCorpus = "../shared/corpus/";
+// The edge-case corpus (testdata/corpus/README.md); tests run from the source folder.
+const std::string kCorpus = "testdata/corpus/";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+nlohmann::json CorpusManifest() {
+  std::ifstream in(kCorpus + "manifest.json");
+  EXPECT_TRUE(in) << "corpus manifest missing";
+  return in ? nlohmann::json::parse(in) : nlohmann::json::array();
+}
+
+// Makes a manifest entry's "generate" recipe (a file too big to commit) with the operation
+// testdata/corpus/generate.py runs: vips thumbnail FROM WIDTH --height HEIGHT --size up
+// --crop centre, saved as "save". Empty (and a test failure) if libvips fails.
+std::string Generate(const nlohmann::json& recipe) {
+  std::string from = kCorpus + recipe["from"].get<std::string>();
+  std::string save = recipe["save"];
+  VipsImage* image = nullptr;
+  void* buffer = nullptr;
+  size_t length = 0;
+  if (vips_thumbnail(from.c_str(), &image, recipe["width"].get<int>(), "height",
+                     recipe["height"].get<int>(), "size", VIPS_SIZE_UP, "crop",
+                     VIPS_INTERESTING_CENTRE, nullptr) != 0 ||
+      vips_image_write_to_buffer(image, save.c_str(), &buffer, &length, nullptr) != 0) {
+    ADD_FAILURE() << "generating from " << from << ": " << vips_error_buffer();
+    vips_error_clear();
+  }
+  if (image != nullptr) g_object_unref(image);
+  std::string bytes(static_cast<const char*>(buffer), buffer != nullptr ? length : 0);
+  g_free(buffer);
+  return bytes;
+}
+
+// The bytes of corpus file `file`: read, or generated (once per process) when the manifest
+// says so.
+std::string CorpusBytes(const std::string& file) {
+  static std::map<std::string, std::string> generated;
+  if (auto it = generated.find(file); it != generated.end()) return it->second;
+  for (const auto& entry : CorpusManifest()) {
+    if (entry["file"] == file && entry.contains("generate")) {
+      return generated[file] = Generate(entry["generate"]);
+    }
+  }
+  std::string bytes = ReadFile(kCorpus + file);
+  EXPECT_TRUE(!bytes.empty() || file == "reject/empty.jpg") << file << " missing or empty";
+  return bytes;
 }
 
 std::unique_ptr<Thumbnailer> MakeThumbnailer(const ThumbnailConfig& config = {},
@@ -92,9 +137,7 @@ void ExpectedSize(int source_w, int source_h, int box_w, int* w, int* h) {
 }
 
 TEST(VipsThumbnailerTest, EveryCorpusEntryMatchesTheManifest) {
-  std::ifstream in(kCorpus + "manifest.json");
-  ASSERT_TRUE(in) << "corpus manifest missing";
-  nlohmann::json manifest = nlohmann::json::parse(in);
+  nlohmann::json manifest = CorpusManifest();
   ASSERT_EQ(manifest.size(), 94u);
   auto thumbnailer = MakeThumbnailer();
   int ok_files = 0;
@@ -102,7 +145,7 @@ TEST(VipsThumbnailerTest, EveryCorpusEntryMatchesTheManifest) {
   for (const auto& entry : manifest) {
     std::string file = entry["file"];
     SCOPED_TRACE(file);
-    std::string bytes = ReadFile(kCorpus + file);
+    std::string bytes = CorpusBytes(file);
     Result<Thumbnails> result = thumbnailer->Make(bytes);
     if (entry["expect"] == "reject") {
       ++rejects;
@@ -146,8 +189,7 @@ struct ColourCase {
 };
 
 TEST(VipsThumbnailerTest, ColourManagedSourcesMatchTheSrgbReference) {
-  std::ifstream in(kCorpus + "manifest.json");
-  nlohmann::json manifest = nlohmann::json::parse(in);
+  nlohmann::json manifest = CorpusManifest();
   // CMYK without a profile depends on the assumed profile (corpus README: ~30 levels);
   // ICC-tagged RGB converted correctly lands within about a level (3 allows for resizing
   // and JPEG re-encoding of the thumbnail).
@@ -167,7 +209,7 @@ TEST(VipsThumbnailerTest, ColourManagedSourcesMatchTheSrgbReference) {
       }
     }
     ASSERT_EQ(reference.size(), 3u);
-    Result<Thumbnails> result = thumbnailer->Make(ReadFile(kCorpus + c.file));
+    Result<Thumbnails> result = thumbnailer->Make(CorpusBytes(c.file));
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     Decoded d = DecodeOutput(result->outputs.back().bytes);
     ASSERT_EQ(d.bands, 3);
@@ -181,7 +223,7 @@ TEST(VipsThumbnailerTest, GreyscaleSourcesStayNeutral) {
   auto thumbnailer = MakeThumbnailer();
   for (const char* file : {"jpeg/grayscale.jpg", "jpeg/grayscale_gray_icc.jpg"}) {
     SCOPED_TRACE(file);
-    Result<Thumbnails> result = thumbnailer->Make(ReadFile(kCorpus + file));
+    Result<Thumbnails> result = thumbnailer->Make(CorpusBytes(file));
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     Decoded d = DecodeOutput(result->outputs.back().bytes);
     for (double mean : d.means) EXPECT_NEAR(mean, d.means[0], 1.0);
@@ -215,7 +257,7 @@ TEST(VipsThumbnailerTest, DecodesTheSourceOnceWhateverTheNumberOfSizes) {
     extra.width = w;
     many.sizes.push_back(extra);
   }
-  std::string source = ReadFile(kCorpus + "jpeg/subsampling_444.jpg");
+  std::string source = CorpusBytes("jpeg/subsampling_444.jpg");
 
   loaders_built = 0;
   ASSERT_TRUE(MakeThumbnailer(one)->Make(source).ok());
@@ -249,7 +291,7 @@ TEST(VipsThumbnailerTest, DeadlineStopsTheDecodeInsideLibvips) {
   ThumbnailConfig config;
   config.limits.timeout_s = 3;
   auto thumbnailer = MakeThumbnailer(config, &clock);
-  Result<Thumbnails> result = thumbnailer->Make(ReadFile(kCorpus + "dims/large_8000x6000.jpg"));
+  Result<Thumbnails> result = thumbnailer->Make(CorpusBytes("dims/large_8000x6000.jpg"));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().reason(), "timeout") << result.status().ToString();
   EXPECT_FALSE(result.status().retryable());
@@ -260,26 +302,26 @@ TEST(VipsThumbnailerTest, DeadlineStopsTheDecodeInsideLibvips) {
 TEST(VipsThumbnailerTest, LimitsAreCheckedBeforeDecoding) {
   ThumbnailConfig config;
   config.limits.max_bytes = 1000;
-  auto r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "webp/lossy.webp"));
+  auto r = MakeThumbnailer(config)->Make(CorpusBytes("webp/lossy.webp"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().reason(), "too-large");
 
   config = {};
   config.limits.max_pixels = 1280 * 800 - 1;
-  r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "webp/lossy.webp"));
+  r = MakeThumbnailer(config)->Make(CorpusBytes("webp/lossy.webp"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().reason(), "too-many-pixels");
 
   config = {};
   config.animated = true;
   config.limits.max_frames = 5;
-  r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "gif/animated_6frames.gif"));
+  r = MakeThumbnailer(config)->Make(CorpusBytes("gif/animated_6frames.gif"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().reason(), "too-many-frames");
 }
 
 TEST(VipsThumbnailerTest, AnimationIsKeptOnlyWhenAsked) {
-  std::string gif = ReadFile(kCorpus + "gif/animated_6frames.gif");
+  std::string gif = CorpusBytes("gif/animated_6frames.gif");
   auto still = MakeThumbnailer()->Make(gif);
   ASSERT_TRUE(still.ok()) << still.status().ToString();
   EXPECT_EQ(DecodeOutput(still->outputs[0].bytes).pages, 1);
@@ -288,7 +330,7 @@ TEST(VipsThumbnailerTest, AnimationIsKeptOnlyWhenAsked) {
   config.animated = true;
   for (const char* file : {"gif/animated_6frames.gif", "webp/animated_8frames.webp"}) {
     SCOPED_TRACE(file);
-    auto moving = MakeThumbnailer(config)->Make(ReadFile(kCorpus + file));
+    auto moving = MakeThumbnailer(config)->Make(CorpusBytes(file));
     ASSERT_TRUE(moving.ok()) << moving.status().ToString();
     for (const Thumbnail& t : moving->outputs) {
       Decoded d = DecodeOutput(t.bytes);
@@ -321,14 +363,14 @@ TEST(VipsThumbnailerTest, AutoFormatKeepsWebFormatsAndConvertsTheRest) {
   auto thumbnailer = MakeThumbnailer();
   for (const Case& c : cases) {
     SCOPED_TRACE(c.file);
-    auto r = thumbnailer->Make(ReadFile(kCorpus + c.file));
+    auto r = thumbnailer->Make(CorpusBytes(c.file));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->source_format, c.source);
     EXPECT_EQ(r->outputs[0].format, c.output);
   }
   ThumbnailConfig config;
   config.format = "webp";
-  auto r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "png/rgba_vignette.png"));
+  auto r = MakeThumbnailer(config)->Make(CorpusBytes("png/rgba_vignette.png"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outputs[0].format, "webp");
   EXPECT_EQ(r->outputs[0].content_type, "image/webp");
@@ -338,7 +380,7 @@ TEST(VipsThumbnailerTest, AutoFormatKeepsWebFormatsAndConvertsTheRest) {
 TEST(VipsThumbnailerTest, AlphaIsFlattenedForJpeg) {
   ThumbnailConfig config;
   config.format = "jpeg";
-  auto r = MakeThumbnailer(config)->Make(ReadFile(kCorpus + "png/rgba_binary_alpha.png"));
+  auto r = MakeThumbnailer(config)->Make(CorpusBytes("png/rgba_binary_alpha.png"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(DecodeOutput(r->outputs[2].bytes).bands, 3);
 }
@@ -361,8 +403,7 @@ TEST(VipsThumbnailerTest, CoverAndContainGiveExactBoxes) {
   inside.name = "inside";
   inside.fit = "inside";
   config.sizes = {cover, attention, contain, inside};
-  auto r =
-      MakeThumbnailer(config)->Make(ReadFile(kCorpus + "orientation/portrait_fallenleaf_6.jpg"));
+  auto r = MakeThumbnailer(config)->Make(CorpusBytes("orientation/portrait_fallenleaf_6.jpg"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(r->outputs[i].size_name);
@@ -376,7 +417,7 @@ TEST(VipsThumbnailerTest, CoverAndContainGiveExactBoxes) {
 }
 
 TEST(VipsThumbnailerTest, PolyglotPayloadIsNotCarriedOver) {
-  auto r = MakeThumbnailer()->Make(ReadFile(kCorpus + "reject/polyglot_jpeg_zip.jpg"));
+  auto r = MakeThumbnailer()->Make(CorpusBytes("reject/polyglot_jpeg_zip.jpg"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   for (const Thumbnail& t : r->outputs) {
     EXPECT_EQ(t.bytes.find("PK\x03\x04"), std::string::npos);

@@ -365,7 +365,7 @@ TEST_F(ProcessMessageTest, MayStartRecordStopsTheMessage) {
   EXPECT_EQ(result.records_total, 2);
 }
 
-// The real thumbnailer behind the processor, on files from the shared corpus.
+// The real thumbnailer behind the processor, on a file from the corpus (testdata/corpus).
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -386,7 +386,7 @@ TEST(RecordProcessorVipsTest, RealImagesAndRealRejects) {
   RecordProcessor processor(counting, **thumbnailer, clock,
                             RecordProcessorOptionsFromConfig(config));
 
-  std::string jpeg = ReadFile("../shared/corpus/jpeg/progressive.jpg");
+  std::string jpeg = ReadFile("testdata/corpus/jpeg/progressive.jpg");
   ASSERT_FALSE(jpeg.empty());
   auto info = store.Put(kBucket, "uploads/p.jpg", jpeg);
   ASSERT_TRUE(info.ok());

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -18,8 +19,10 @@ import urllib.request
 
 ROOT = os.environ.get("THUMBFLOW_ROOT") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
-CORPUS = os.path.join(SHARED, "corpus")
+# The edge-case corpus committed with the repository (testdata/corpus/README.md). A few
+# entries of its manifest are generated at test time (too big to commit): full_corpus()
+# gives a folder with every file.
+CORPUS = os.path.join(ROOT, "testdata", "corpus")
 BIN = os.environ.get("THUMBFLOW_BIN") or os.path.join(ROOT, "build", "src", "cli", "thumbflow")
 
 # Every temporary folder of a test process (data folders, peer logs, configs) is made inside
@@ -49,6 +52,33 @@ def require_tool(name):
 def corpus_manifest():
     with open(os.path.join(CORPUS, "manifest.json")) as f:
         return json.load(f)
+
+
+_full_corpus = None
+
+
+def make_photo(source, dest, width, height):
+    """Writes a width x height JPEG (Q90) made from corpus photo `source` with vips (upscaled,
+    centre-cropped): the large photos the tests need are not committed."""
+    require_tool("vips")
+    argv = ["vips", "thumbnail", os.path.join(CORPUS, source), dest + "[Q=90,strip]", str(width),
+            "--height", str(height), "--size", "up", "--crop", "centre"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed:\n{proc.stderr}")
+
+
+def full_corpus():
+    """A folder holding exactly the manifest's files: links to the committed ones and the
+    generated ones (testdata/corpus/generate.py, which needs the `vips` command), made once
+    per test process in the scratch folder."""
+    global _full_corpus
+    if _full_corpus is None:
+        require_tool("vips")
+        sys.path.insert(0, CORPUS)
+        import generate  # testdata/corpus/generate.py
+        _full_corpus = generate.materialize(os.path.join(SCRATCH, "corpus"), CORPUS)
+    return _full_corpus
 
 
 class Peer:

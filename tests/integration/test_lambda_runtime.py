@@ -14,7 +14,7 @@ import unittest
 import harness
 from lambda_emulator import RuntimeApiEmulator, s3_event, sqs_event
 
-GOOD = os.path.join(harness.CORPUS, "orientation", "landscape_eveningglow_1.jpg")  # 1200x750
+GOOD = os.path.join(harness.CORPUS, "orientation", "landscape_eveningglow_1.jpg")  # 600x375
 NOT_AN_IMAGE = os.path.join(harness.CORPUS, "reject", "text_named.jpg")
 ACCOUNT = "123456789012"
 BUCKET = "images"

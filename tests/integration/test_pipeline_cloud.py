@@ -25,7 +25,13 @@ import boto3
 
 import harness
 
-BENCH = os.path.join(harness.SHARED, "bench-corpus")
+# Photos from the corpus (testdata/corpus): four JPEGs and a PNG of 1-2 MP for the normal
+# run; for the SIGTERM run, 12 MP JPEGs made from them with vips, so that each takes a while.
+PHOTOS = ("jpeg/progressive.jpg", "jpeg/subsampling_420.jpg", "jpeg/subsampling_444.jpg",
+          "jpeg/grayscale.jpg", "png/gray_alpha.png")
+BIG_SOURCES = ("jpeg/progressive.jpg", "jpeg/subsampling_420.jpg", "jpeg/subsampling_444.jpg",
+               "jpeg/grayscale.jpg", "jpeg/progressive_restart_markers.jpg",
+               "jpeg/subsampling_422_odd_size.jpg")
 SIZES = ("small", "medium", "large")
 GRACE_S = 5
 
@@ -127,13 +133,12 @@ class PipelineCloudTest(unittest.TestCase):
             w2 = self.start_worker(env, "worker2")
             w1.wait_http(f"http://127.0.0.1:{metrics_port}/readyz", timeout=30)
 
-            images = sorted(f for f in os.listdir(BENCH) if f.startswith("j02_"))[:4]
-            images += sorted(f for f in os.listdir(BENCH) if f.startswith("p_"))[:1]
+            images = [os.path.basename(p) for p in PHOTOS]
             cli_env = dict(os.environ)
             cli_env.update(moto_env)
-            for i, name in enumerate(images):
-                aws_cli(cli_env, endpoint, "s3", "cp", os.path.join(BENCH, name),
-                        f"s3://images/uploads/set{i % 2}/{name}")
+            for i, path in enumerate(PHOTOS):
+                aws_cli(cli_env, endpoint, "s3", "cp", os.path.join(harness.CORPUS, path),
+                        f"s3://images/uploads/set{i % 2}/{images[i]}")
             notes = os.path.join(self.tmp, "notes.jpg")
             with open(notes, "w") as f:
                 f.write("this is not a picture\n")
@@ -181,10 +186,14 @@ class PipelineCloudTest(unittest.TestCase):
         with harness.moto_server() as (endpoint, moto_env):
             env = dict(moto_env)
             self.set_up_reference(endpoint)
+            big = []
+            for i, source in enumerate(BIG_SOURCES):
+                name = f"big{i}_{os.path.basename(source)}"
+                harness.make_photo(source, os.path.join(self.tmp, name), 4000, 3000)
+                big.append(name)
             worker = self.start_worker(env, "worker-term")
-            big = sorted(f for f in os.listdir(BENCH) if f.startswith(("j12_", "j24_")))[:6]
             for name in big:
-                with open(os.path.join(BENCH, name), "rb") as f:
+                with open(os.path.join(self.tmp, name), "rb") as f:
                     self.s3.put_object(Bucket="images", Key=f"uploads/{name}", Body=f.read())
             # Stop in the middle: after the first record, before the last.
             wait_for(lambda: record_lines(worker.log()), what="a first processed record")

@@ -26,7 +26,6 @@ SECRET_KEY = "tf-e2e-secret-key-0123456789abcdefghijk"
 SIZES = {"small": 50, "medium": 150, "large": 300}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif", ".tif",
                   ".tiff", ".jxl", ".svg")
-NON_CORPUS = ("README.md", "manifest.json", "verify_manifest.py")
 
 
 def sniff(data):
@@ -179,11 +178,8 @@ class PipelineEmbeddedTest(unittest.TestCase):
         cls = type(self)
         if cls.corpus_done:
             return
-        args = ["s3", "cp", "--recursive", "--only-show-errors", harness.CORPUS,
-                "s3://images/uploads/"]
-        for name in NON_CORPUS:
-            args += ["--exclude", name]
-        self.serve.aws(*args)
+        self.serve.aws("s3", "cp", "--recursive", "--only-show-errors", harness.full_corpus(),
+                       "s3://images/uploads/")
         rejects = [e for e in self.manifest if e["expect"] == "reject"]
         stats = wait_drained(self.serve, len(rejects), timeout=240)
         self.assertEqual((stats["visible"], stats["in_flight"], stats["delayed"], stats["dlq"]),
