@@ -28,7 +28,12 @@ def generate(entry, out_path, root=HERE):
     """Writes the generated file of `entry` to `out_path`; raises if vips fails."""
     g = entry["generate"]
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    argv = ["vips", "thumbnail", os.path.join(root, g["from"]), out_path + g["save"],
+    # "save" is a saver suffix with options (".jpg[Q=82,strip]"); the CLI takes the options
+    # after the output file's name, whose extension must be that suffix.
+    suffix, bracket, options = g["save"].partition("[")
+    if not out_path.endswith(suffix):
+        raise ValueError(f"{out_path}: a generated {suffix} file needs that extension")
+    argv = ["vips", "thumbnail", os.path.join(root, g["from"]), out_path + bracket + options,
             str(g["width"]), "--height", str(g["height"]), "--size", "up", "--crop", "centre"]
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
