@@ -80,11 +80,11 @@ radial_alpha() {
   local in=$1 dest=$2 w h
   w=$(vipsheader -f width "$in")
   h=$(vipsheader -f height "$in")
-  vips xyz "$w" "$h" "$work/xy.v"
-  vips linear "$work/xy.v" "$work/d.v" "$(python3 -c "print(2/$w, 2/$h)")" "-1 -1"
+  vips xyz "$work/xy.v" "$w" "$h"
+  vips linear "$work/xy.v" "$work/d.v" "$(python3 -c "print(2/$w, 2/$h)")" " -1 -1"  # (a leading space: not an option)
   vips multiply "$work/d.v" "$work/d.v" "$work/d2.v"
   vips bandmean "$work/d2.v" "$work/m.v"          # (dx^2 + dy^2) / 2, 1 at the corners
-  vips linear "$work/m.v" "$work/a.v" -425 425    # 255 inside r^2 < 0.8, 0 at the corners
+  vips linear "$work/m.v" "$work/a.v" " -425" 425  # 255 inside r^2 < 0.4, 0 at the corners
   vips cast "$work/a.v" "$work/alpha.v" uchar
   vips bandjoin "$in $work/alpha.v" "$dest"
 }
