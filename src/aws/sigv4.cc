@@ -40,25 +40,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Trims and folds every run of whitespace (including folded continuation lines) into one
-// space, as the canonical header value requires.
-std::string CanonicalHeaderValue(std::string_view value) {
-  value = Trim(value);
-  std::string out;
-  out.reserve(value.size());
-  bool in_space = false;
-  for (char c : value) {
-    if (IsSpace(c)) {
-      in_space = true;
-      continue;
-    }
-    if (in_space) out += ' ';
-    in_space = false;
-    out += c;
-  }
-  return out;
-}
-
 // Headers that are never signed when the signer chooses: hop-by-hop headers, headers a
 // proxy or the HTTP library may add or rewrite, and the signature itself.
 bool IsUnsignable(std::string_view lower_name) {
@@ -163,6 +144,23 @@ Result<ParsedAuthorization> ParseCredentialValue(std::string_view value, std::st
 }
 
 }  // namespace
+
+std::string CanonicalHeaderValue(std::string_view value) {
+  value = Trim(value);
+  std::string out;
+  out.reserve(value.size());
+  bool in_space = false;
+  for (char c : value) {
+    if (IsSpace(c)) {
+      in_space = true;
+      continue;
+    }
+    if (in_space) out += ' ';
+    in_space = false;
+    out += c;
+  }
+  return out;
+}
 
 // ---- encoding and time -----------------------------------------------------------------
 

@@ -96,6 +96,10 @@ std::string CanonicalUri(std::string_view decoded_path, bool normalize);
 // Parameters encoded with '/' encoded, sorted by encoded name then value, joined by '&'.
 std::string CanonicalQuery(const QueryParams& query);
 
+// A header value as SigV4 and SigV2 sign it: trimmed, every run of whitespace (folded
+// continuation lines included) made one space.
+std::string CanonicalHeaderValue(std::string_view value);
+
 struct CanonicalHeaders {
   std::string block;           // "name:value\n" per header, names lower-case and sorted
   std::string signed_headers;  // "host;x-amz-date"

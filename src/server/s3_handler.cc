@@ -12,6 +12,7 @@
 #include <pugixml.hpp>
 
 #include "aws/checksums.h"
+#include "aws/sigv2.h"
 #include "aws/sigv4.h"
 #include "core/random.h"
 #include "server/port_backend.h"
@@ -399,19 +400,62 @@ const std::vector<std::string_view>& UnsupportedObjectSubresources() {
 // S3 reads the x-amz-* parameters of a SigV4 presigned URL (x-amz-acl, x-amz-meta-*,
 // x-amz-server-side-encryption-*, ... as SDKs hoist them) as if they were headers; they are
 // signed as part of the query. A header of the same name, if sent, wins (it must be signed
-// itself). SigV2 URLs do not sign such parameters, so they are never read from there.
+// itself). SigV2 URLs sign them too, and Content-Type / Content-MD5 parameters (aws/sigv2.h:
+// botocore copies those signed headers into the query; the verifier signs them as headers).
 void HoistPresignedAmzParameters(S3Handler::Request& r) {
-  if (r.head.Header("authorization") != nullptr || !r.Has("X-Amz-Signature")) return;
+  if (r.head.Header("authorization") != nullptr) return;
+  const bool sigv2 = r.Has("AWSAccessKeyId");
+  if (!sigv2 && !r.Has("X-Amz-Signature")) return;
   static constexpr std::string_view kAuthParameters[] = {
       "x-amz-algorithm",     "x-amz-credential", "x-amz-date",          "x-amz-expires",
       "x-amz-signedheaders", "x-amz-signature",  "x-amz-security-token"};
   for (const auto& [name, value] : r.query) {
-    if (name.size() <= 6 || strncasecmp(name.c_str(), "x-amz-", 6) != 0) continue;
+    bool header_like = name.size() > 6 && strncasecmp(name.c_str(), "x-amz-", 6) == 0;
+    if (sigv2)
+      header_like = header_like || IEquals(name, "content-type") || IEquals(name, "content-md5");
+    if (!header_like) continue;
     bool auth_parameter = false;
-    for (std::string_view a : kAuthParameters) auth_parameter = auth_parameter || IEquals(name, a);
+    for (std::string_view a : kAuthParameters) {
+      auth_parameter = auth_parameter || (!sigv2 && IEquals(name, a));
+    }
     if (auth_parameter || r.head.Header(name) != nullptr) continue;
     r.head.headers.emplace_back(name, value);
   }
+}
+
+// Server-side encryption requests are never silently ignored: thumbflow keeps objects as
+// plain files, so SSE-C and SSE-KMS, and SSE-S3 (AES256) too, are refused rather than
+// accepted and claimed. Returns the error for the first such header, if any.
+std::optional<S3Error> RefuseServerSideEncryption(const HttpRequestHead& head) {
+  for (const auto& [name, value] : head.headers) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool sse = lower.starts_with("x-amz-server-side-encryption") ||
+               lower.starts_with("x-amz-copy-source-server-side-encryption");
+    if (!sse) continue;
+    if (lower == "x-amz-server-side-encryption" && !IEquals(value, "AES256") &&
+        !IEquals(value, "aws:kms") && !IEquals(value, "aws:kms:dsse")) {
+      S3Error error =
+          MakeError("InvalidArgument", "The encryption method specified is not supported");
+      error.details = {{"ArgumentName", "x-amz-server-side-encryption"}, {"ArgumentValue", value}};
+      return error;
+    }
+    std::string what = lower.find("customer") != std::string::npos
+                           ? "server-side encryption with customer-provided keys (SSE-C)"
+                       : lower.find("aws-kms") != std::string::npos ||
+                               lower.find("context") != std::string::npos ||
+                               lower.find("bucket-key") != std::string::npos ||
+                               !IEquals(value, "AES256")
+                           ? "server-side encryption with KMS keys (SSE-KMS)"
+                           : "server-side encryption (SSE-S3): objects are stored unencrypted";
+    S3Error error = MakeError("NotImplemented",
+                              "A header you provided implies functionality that is not "
+                              "implemented: " +
+                                  lower + " (thumbflow does not implement " + what + ")");
+    error.details = {{"Header", lower}};
+    return error;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -679,24 +723,17 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
   }
 
   // Authenticate before anything is read or stored.
-  bool signed_request = head.Header("authorization") != nullptr || r->Has("X-Amz-Signature") ||
-                        r->Has("X-Amz-Credential");
-  const std::string* authorization = head.Header("authorization");
-  if (r->Has("AWSAccessKeyId") || (authorization && StartsWith(*authorization, "AWS "))) {
-    return fail(
-        MakeError("InvalidRequest", "Signature Version 2 is not supported; use AWS4-HMAC-SHA256."));
+  aws::HttpHeaders received_headers(received.headers.begin(), received.headers.end());
+  const bool sigv2 = aws::IsSigV2(received_headers, r->query);
+  bool signed_request = sigv2 || head.Header("authorization") != nullptr ||
+                        r->Has("X-Amz-Signature") || r->Has("X-Amz-Credential");
+  if (sigv2 && !aws::SigV2Region(options_.region)) {
+    // What S3 answers in the regions created after January 2014.
+    return fail(MakeError("InvalidRequest",
+                          "The authorization mechanism you have provided is not supported. "
+                          "Please use AWS4-HMAC-SHA256."));
   }
   if (signed_request) {
-    aws::SignableRequest signable;
-    signable.method = m;
-    signable.path = r->path;
-    signable.query = r->query;
-    signable.headers.assign(received.headers.begin(), received.headers.end());
-    aws::VerifyOptions verify;
-    verify.region = options_.region;
-    verify.now_ms = clock_->NowMillis();
-    verify.max_clock_skew_ms = options_.max_clock_skew_ms;
-    verify.signing_keys = &signing_keys_;
     const std::string& id = options_.access_key_id;
     const std::string& secret = options_.secret_access_key;
     aws::SecretLookup lookup = [&id, &secret](std::string_view key) -> Result<aws::Credentials> {
@@ -707,7 +744,37 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
       return credentials;
     };
     aws::ErrorDetails details;
-    Result<aws::VerifiedRequest> verified = aws::VerifyRequest(signable, lookup, verify, &details);
+    Result<aws::VerifiedRequest> verified = InternalError("unverified");
+    if (sigv2) {
+      aws::SigV2Request v2;
+      v2.method = m;
+      size_t question = received.target.find('?');
+      v2.raw_path = received.target.substr(0, question);
+      if (question != std::string::npos) v2.raw_query = received.target.substr(question + 1);
+      if (virtual_host) v2.virtual_host_bucket = r->bucket;
+      // The resource of a bucket is "/bucket/" however the path was written (botocore signs
+      // GET /images?list-type=2 as "/images/").
+      if (!virtual_host && !r->bucket.empty() && r->key.empty() && !v2.raw_path.ends_with('/')) {
+        v2.raw_path += '/';
+      }
+      v2.headers = std::move(received_headers);
+      aws::SigV2Options verify;
+      verify.now_ms = clock_->NowMillis();
+      verify.max_clock_skew_ms = options_.max_clock_skew_ms;
+      verified = aws::VerifySigV2(v2, lookup, verify, &details);
+    } else {
+      aws::SignableRequest signable;
+      signable.method = m;
+      signable.path = r->path;
+      signable.query = r->query;
+      signable.headers = std::move(received_headers);
+      aws::VerifyOptions verify;
+      verify.region = options_.region;
+      verify.now_ms = clock_->NowMillis();
+      verify.max_clock_skew_ms = options_.max_clock_skew_ms;
+      verify.signing_keys = &signing_keys_;
+      verified = aws::VerifyRequest(signable, lookup, verify, &details);
+    }
     if (!verified.ok()) {
       const Status& s = verified.status();
       if (s.code() == StatusCode::kPermissionDenied && s.reason().empty()) {
@@ -743,6 +810,7 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
     }
   }
 
+  if (std::optional<S3Error> sse = RefuseServerSideEncryption(head)) return fail(std::move(*sse));
   if (unsupported) {
     return fail(MakeError("NotImplemented", "thumbflow does not implement " + r->operation + " (" +
                                                 m + " " + head.target.substr(0, 200) + ")."));

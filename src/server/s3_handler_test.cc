@@ -9,9 +9,11 @@
 #include <filesystem>
 
 #include "aws/checksums.h"
+#include "aws/sigv2.h"
 #include "aws/sigv4.h"
 #include "core/clock.h"
 #include "server/port_backend.h"
+#include "server/s3_protocol.h"
 #include "storage/etag.h"
 #include "storage/memory_store.h"
 #include "storage/testing/temp_dir.h"
@@ -426,8 +428,8 @@ TEST_F(S3HandlerTest, AuthFailuresStoreNothing) {
   v2.target = "/images/auth";
   v2.body = "x";
   v2.sign = false;
-  v2.headers = {{"Authorization", "AWS key:sig"}};
-  EXPECT_EQ(Send(v2).Code(), "InvalidRequest");
+  v2.headers = {{"Authorization", "AWS key:sig"}};  // SigV2 without a date
+  EXPECT_EQ(Send(v2).Code(), "AccessDenied");
   EXPECT_EQ(Stored("images", "auth"), "<absent>");
 }
 
@@ -787,6 +789,126 @@ TEST_F(S3HandlerTest, PresignedUrlsCarrySignedAmzParametersAsHeaders) {
   // A header the URL did not sign is refused.
   head.headers.emplace_back("x-amz-meta-extra", "1");
   EXPECT_EQ(SendHead(head, "hi").Code(), "AccessDenied");
+}
+
+// ---- Signature Version 2 ----------------------------------------------------------------
+
+// `target` signed with SigV2 in the header form (Date now) or, with `expires_s`, the query
+// form.
+HttpRequestHead SigV2Head(const std::string& method, const std::string& target, HeaderList headers,
+                          int64_t now_ms, std::optional<int64_t> expires_s) {
+  HttpRequestHead head;
+  head.method = method;
+  head.headers = std::move(headers);
+  head.headers.emplace_back("Host", kHost);
+  if (!expires_s) head.headers.emplace_back("Date", HttpDate(now_ms));
+  size_t q = target.find('?');
+  std::string path = target.substr(0, q);
+  std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  aws::HttpHeaders signed_headers(head.headers.begin(), head.headers.end());
+  std::string expires = expires_s ? std::to_string(*expires_s) : "";
+  std::string sts = aws::SigV2StringToSign(
+      method, signed_headers, aws::SigV2CanonicalizedResource("", path, query),
+      expires_s ? std::optional<std::string_view>(expires) : std::nullopt);
+  std::string signature = aws::SigV2Signature(kSecret, sts);
+  if (expires_s) {
+    head.target = target + (query.empty() ? "?" : "&") + "AWSAccessKeyId=" + kAccessKey +
+                  "&Expires=" + expires + "&Signature=" + aws::UriEncode(signature, true);
+  } else {
+    head.target = target;
+    head.headers.emplace_back("Authorization", std::string("AWS ") + kAccessKey + ":" + signature);
+  }
+  return head;
+}
+
+TEST_F(S3HandlerTest, SigV2HeaderAndQueryAuthentication) {
+  HttpRequestHead put =
+      SigV2Head("PUT", "/images/v2/a%20b", {{"Content-Type", "text/plain"}, {"x-amz-meta-v", "2"}},
+                clock_.NowMillis(), std::nullopt);
+  put.content_length = 5;
+  Response stored = SendHead(put, "hello");
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(Stored("images", "v2/a b"), "hello");
+  EXPECT_EQ(Do("HEAD", "/images/v2/a%20b").Header("x-amz-meta-v"), "2");
+
+  const int64_t expires = clock_.NowMillis() / 1000 + 60;
+  HttpRequestHead get = SigV2Head("GET", "/images/v2/a%20b", {}, clock_.NowMillis(), expires);
+  Response got = SendHead(get, "");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.body, "hello");
+  // The URL names its key; another one is a signature mismatch.
+  HttpRequestHead other = get;
+  other.target.replace(other.target.find("a%20b"), 5, "other");
+  Response mismatch = SendHead(other, "");
+  EXPECT_EQ(mismatch.status, 403);
+  EXPECT_EQ(mismatch.Code(), "SignatureDoesNotMatch");
+  EXPECT_EQ(mismatch.ErrorElement("StringToSign"),
+            "GET\n\n\n" + std::to_string(expires) + "\n/images/v2/other");
+  clock_.AdvanceSeconds(61);
+  Response expired = SendHead(get, "");
+  EXPECT_EQ(expired.status, 403);
+  EXPECT_EQ(expired.Code(), "AccessDenied");
+  EXPECT_EQ(expired.ErrorElement("Message"), "Request has expired");
+
+  // A header added to a SigV2 request is part of what it signs.
+  HttpRequestHead added =
+      SigV2Head("PUT", "/images/v2/added", {}, clock_.NowMillis(), std::nullopt);
+  added.content_length = 1;
+  added.headers.emplace_back("x-amz-copy-source", "/images/v2/a%20b");
+  EXPECT_EQ(SendHead(added, "x").Code(), "SignatureDoesNotMatch");
+  EXPECT_EQ(Stored("images", "v2/added"), "<absent>");
+}
+
+TEST_F(S3HandlerTest, SigV2OnlyWhereS3StillAcceptsIt) {
+  options_.region = "eu-central-1";
+  Restart();
+  HttpRequestHead get =
+      SigV2Head("GET", "/images?list-type=2", {}, clock_.NowMillis(), std::nullopt);
+  Response r = SendHead(get, "");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Code(), "InvalidRequest");
+  EXPECT_EQ(r.ErrorElement("Message"),
+            "The authorization mechanism you have provided is not supported. Please use "
+            "AWS4-HMAC-SHA256.");
+}
+
+// ---- server-side encryption is never silently ignored -----------------------------------
+
+TEST_F(S3HandlerTest, ServerSideEncryptionHeadersAreRefusedByName) {
+  ASSERT_EQ(Do("PUT", "/images/plain", "plain").status, 200);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"x-amz-server-side-encryption-customer-algorithm", "AES256"},
+      {"x-amz-server-side-encryption-customer-key", "a2V5"},
+      {"x-amz-server-side-encryption", "aws:kms"},
+      {"x-amz-server-side-encryption-aws-kms-key-id", "alias/k"},
+      {"x-amz-server-side-encryption-context", "e30="},
+      {"x-amz-server-side-encryption-bucket-key-enabled", "true"},
+      {"x-amz-server-side-encryption", "AES256"},
+  };
+  for (const auto& header : refused) {
+    for (const auto& [method, target] :
+         std::vector<std::pair<std::string, std::string>>{{"PUT", "/images/sse"},
+                                                          {"POST", "/images/sse?uploads"},
+                                                          {"GET", "/images/plain"},
+                                                          {"HEAD", "/images/plain"}}) {
+      Response r = Do(method, target, method == "PUT" ? "secret" : "", {header});
+      EXPECT_EQ(r.status, 501) << method << " " << header.first;
+      if (method == "HEAD") continue;
+      EXPECT_EQ(r.Code(), "NotImplemented");
+      EXPECT_EQ(r.ErrorElement("Header"), header.first);
+      EXPECT_NE(r.ErrorElement("Message").find(header.first), std::string::npos);
+    }
+  }
+  Response copy = Do("PUT", "/images/sse", "",
+                     {{"x-amz-copy-source", "/images/plain"},
+                      {"x-amz-copy-source-server-side-encryption-customer-algorithm", "AES256"}});
+  EXPECT_EQ(copy.status, 501);
+  Response unknown = Do("PUT", "/images/sse", "x", {{"x-amz-server-side-encryption", "ROT13"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.Code(), "InvalidArgument");
+  EXPECT_EQ(Stored("images", "sse"), "<absent>");
+  // No reply ever claims encryption at rest.
+  EXPECT_EQ(Do("GET", "/images/plain").Header("x-amz-server-side-encryption"), "");
 }
 
 }  // namespace

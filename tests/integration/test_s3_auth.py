@@ -244,6 +244,119 @@ class S3AuthTest(unittest.TestCase):
         with urllib.request.urlopen(week, timeout=30) as r:
             self.assertEqual(r.status, 200)
 
+    # ---- 4. Signature Version 2 -------------------------------------------------------------
+
+    def default_client(self, **config):
+        """boto3 as a user would make it: no signature_version, so presigned URLs for a custom
+        endpoint are SigV2 (botocore 1.43)."""
+        import boto3
+        import botocore.config
+        return boto3.client("s3", endpoint_url=self.s.endpoint, region_name="us-east-1",
+                            aws_access_key_id=endpoint.ACCESS_KEY,
+                            aws_secret_access_key=endpoint.SECRET_KEY,
+                            config=botocore.config.Config(**config))
+
+    def test_aws_cli_v1_presign_url_works_with_urllib(self):
+        url = self.s.aws("s3", "presign", f"s3://{BUCKET}/secret/source").stdout.strip()
+        self.assertIn("AWSAccessKeyId=", url)  # what the CLI v1 produces: SigV2
+        self.assertIn("Signature=", url)
+        with urllib.request.urlopen(url, timeout=30) as r:
+            self.assertEqual(r.read(), b"the secret bytes")
+        # The same URL for another key fails.
+        other = url.replace("secret/source", "secret/other")
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(other, timeout=30)
+        self.assertError(cm.exception.code, cm.exception.read(), 403, "SignatureDoesNotMatch")
+
+    def test_boto3_default_presigned_urls_get_and_put(self):
+        client = self.default_client()
+        get = client.generate_presigned_url("get_object",
+                                            Params={"Bucket": BUCKET, "Key": "secret/source"})
+        self.assertIn("AWSAccessKeyId=", get)
+        with urllib.request.urlopen(get, timeout=30) as r:
+            self.assertEqual(r.read(), b"the secret bytes")
+        put = client.generate_presigned_url(
+            "put_object", Params={"Bucket": BUCKET, "Key": "v2/put.txt",
+                                  "ContentType": "text/plain", "Metadata": {"via": "sigv2"}})
+        self.assertIn("AWSAccessKeyId=", put)
+        request = urllib.request.Request(put, data=b"uploaded", method="PUT",
+                                         headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            self.assertEqual(r.status, 200)
+        head = self.s3.head_object(Bucket=BUCKET, Key="v2/put.txt")
+        self.assertEqual(head["ContentType"], "text/plain")
+        self.assertEqual(head["Metadata"], {"via": "sigv2"})
+        # Another Content-Type than the signed one is refused.
+        request = urllib.request.Request(put, data=b"other", method="PUT",
+                                         headers={"Content-Type": "text/html"})
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(request, timeout=30)
+        self.assertError(cm.exception.code, cm.exception.read(), 403, "SignatureDoesNotMatch")
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="v2/put.txt")["Body"].read(),
+                         b"uploaded")
+
+    def test_sigv2_presigned_url_that_has_expired(self):
+        url = self.default_client().generate_presigned_url(
+            "get_object", Params={"Bucket": BUCKET, "Key": "secret/source"}, ExpiresIn=-60)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(url, timeout=30)
+        error = self.assertError(cm.exception.code, cm.exception.read(), 403, "AccessDenied")
+        self.assertEqual(error["Message"], "Request has expired")
+
+    def test_boto3_sigv2_header_auth(self):
+        client = self.default_client(signature_version="s3")
+        client.put_object(Bucket=BUCKET, Key="v2/header é.bin", Body=b"v2 body",
+                          Metadata={"k": "v"})
+        got = client.get_object(Bucket=BUCKET, Key="v2/header é.bin")
+        self.assertEqual(got["Body"].read(), b"v2 body")
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix="v2/")["Contents"]]
+        self.assertIn("v2/header é.bin", keys)
+        client.delete_object(Bucket=BUCKET, Key="v2/header é.bin")
+        self.assertAbsent("v2/header é.bin")
+
+    # ---- 5. server-side encryption --------------------------------------------------------------
+
+    def test_sse_c_and_kms_and_aes256_are_refused_not_ignored(self):
+        from botocore.exceptions import ClientError
+        cases = {
+            "x-amz-server-side-encryption-customer-algorithm": {
+                "SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32},
+            "x-amz-server-side-encryption": {"ServerSideEncryption": "aws:kms"},
+            "x-amz-server-side-encryption-aws-kms-key-id": {
+                "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/key"},
+        }
+        for header, params in cases.items():
+            for call, extra in ((self.s3.put_object, {"Body": b"secret"}),
+                                (self.s3.create_multipart_upload, {})):
+                with self.assertRaises(ClientError) as cm:
+                    call(Bucket=BUCKET, Key="sse/object", **params, **extra)
+                response = cm.exception.response
+                self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 501, header)
+                self.assertEqual(response["Error"]["Code"], "NotImplemented")
+                self.assertIn("x-amz-server-side-encryption", response["Error"]["Message"])
+        with self.assertRaises(ClientError) as cm:
+            self.s3.get_object(Bucket=BUCKET, Key="secret/source", SSECustomerAlgorithm="AES256",
+                               SSECustomerKey="k" * 32)
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 501)
+        with self.assertRaises(ClientError) as cm:
+            self.s3.copy_object(Bucket=BUCKET, Key="sse/copy", ServerSideEncryption="AES256",
+                                CopySource={"Bucket": BUCKET, "Key": "secret/source"})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+        self.assertAbsent("sse/object")
+        self.assertAbsent("sse/copy")
+        # The aws CLI's --sse is refused the same way, and says so.
+        src = os.path.join(self.s.tmp, "sse.txt")
+        with open(src, "wb") as f:
+            f.write(b"x")
+        proc = self.s.aws("s3", "cp", "--sse", "AES256", src, f"s3://{BUCKET}/sse/cli.txt",
+                          check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("NotImplemented", proc.stderr)
+        self.assertAbsent("sse/cli.txt")
+        # Nothing stored ever claims encryption at rest.
+        head = self.s3.head_object(Bucket=BUCKET, Key="secret/source")
+        self.assertNotIn("ServerSideEncryption", head)
+
 
 if __name__ == "__main__":
     unittest.main()
