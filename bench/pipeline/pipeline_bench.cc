@@ -5,6 +5,13 @@
 // acknowledgement).
 //
 //   pipeline_bench [--workers N] [--rounds R] [--corpus DIR]
+//                  [--thumbnailer in-process|isolated] [--helper-bin PATH]
+//
+// --thumbnailer chooses what both sides use: libvips in this process (the default) or the
+// pool of sandboxed codec helpers (image/isolated_thumbnailer.h, one per worker, started
+// from --helper-bin, default $THUMBFLOW_BIN or build/src/cli/thumbflow). `--thumbnailer
+// compare` instead runs the bare thumbnailer R rounds per side, in-process and isolated
+// interleaved round by round, and reports both and the isolation overhead.
 //
 // Run from the repository root: the default corpus is bench/corpus/photos, built by
 // bench/corpus/build.sh when missing.
@@ -28,6 +35,7 @@
 
 #include "config/config.h"
 #include "events/s3_event.h"
+#include "image/isolated_thumbnailer.h"
 #include "image/vips_thumbnailer.h"
 #include "pipeline/worker_pool.h"
 #include "queue/memory_queue.h"
@@ -49,11 +57,20 @@ int Main(int argc, char** argv) {
   int workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int rounds = 2;
   std::string corpus = "bench/corpus/photos";
+  std::string mode = "in-process";
+  std::string helper_bin =
+      std::getenv("THUMBFLOW_BIN") ? std::getenv("THUMBFLOW_BIN") : "build/src/cli/thumbflow";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--workers") workers = std::stoi(argv[i + 1]);
     if (flag == "--rounds") rounds = std::stoi(argv[i + 1]);
     if (flag == "--corpus") corpus = argv[i + 1];
+    if (flag == "--thumbnailer") mode = argv[i + 1];
+    if (flag == "--helper-bin") helper_bin = argv[i + 1];
+  }
+  if (mode != "in-process" && mode != "isolated" && mode != "compare") {
+    std::fprintf(stderr, "--thumbnailer: in-process, isolated or compare\n");
+    return 2;
   }
   if (std::system(("bench/corpus/build.sh --if-missing '" + corpus + "'").c_str()) != 0) {
     std::fprintf(stderr, "bench/corpus/build.sh could not build %s\n", corpus.c_str());
@@ -84,30 +101,74 @@ int Main(int argc, char** argv) {
   if (!runtime.ok()) return 1;
   Config config;
   SystemClock clock;
-  auto thumbnailer = MakeVipsThumbnailer(config.thumbnails, **runtime, &clock);
-  if (!thumbnailer.ok()) return 1;
+  auto in_process = MakeVipsThumbnailer(config.thumbnails, **runtime, &clock);
+  if (!in_process.ok()) return 1;
+  std::unique_ptr<Thumbnailer> isolated;
+  if (mode != "in-process") {
+    IsolationOptions isolation;
+    isolation.helper_binary = helper_bin;
+    isolation.helpers = workers;
+    auto pool = IsolatedThumbnailer::Start(config.thumbnails, isolation);
+    if (!pool.ok()) {
+      std::fprintf(stderr, "%s\n", pool.status().ToString().c_str());
+      return 1;
+    }
+    isolated = std::move(pool).value();
+  }
 
   // Bare: the same work items on `workers` threads, each calling Make() directly.
-  std::vector<double> bare_ms;
   std::mutex mu;
-  auto bare_start = Clock::now();
-  for (int round = 0; round < rounds; ++round) {
+  struct Bare {
+    std::vector<double> ms;
+    double seconds = 0;
+    double ImagesPerSecond() const { return static_cast<double>(ms.size()) / seconds; }
+  };
+  auto bare_round = [&](const Thumbnailer& thumbnailer, Bare* bare) {
+    auto start = Clock::now();
     std::atomic<size_t> next{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < workers; ++t) {
       threads.emplace_back([&] {
         for (size_t i; (i = next++) < images.size();) {
-          auto start = Clock::now();
-          auto out = (*thumbnailer)->Make(images[i].second);
-          double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+          auto image_start = Clock::now();
+          auto out = thumbnailer.Make(images[i].second);
+          double ms = std::chrono::duration<double, std::milli>(Clock::now() - image_start).count();
           std::lock_guard<std::mutex> lock(mu);
-          if (out.ok()) bare_ms.push_back(ms);
+          if (out.ok()) bare->ms.push_back(ms);
         }
       });
     }
     for (auto& t : threads) t.join();
+    bare->seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  if (mode == "compare") {
+    Bare local, helpers;
+    for (int round = 0; round < rounds; ++round) {
+      bare_round(**in_process, &local);
+      bare_round(*isolated, &helpers);
+    }
+    nlohmann::json doc = {{"corpus", corpus},
+                          {"images", images.size()},
+                          {"rounds", rounds},
+                          {"workers", workers},
+                          {"in_process",
+                           {{"images_per_s", local.ImagesPerSecond()},
+                            {"p50_ms", Percentile(local.ms, 0.5)},
+                            {"p99_ms", Percentile(local.ms, 0.99)}}},
+                          {"isolated",
+                           {{"images_per_s", helpers.ImagesPerSecond()},
+                            {"p50_ms", Percentile(helpers.ms, 0.5)},
+                            {"p99_ms", Percentile(helpers.ms, 0.99)}}},
+                          {"isolation_overhead_pct",
+                           (local.ImagesPerSecond() / helpers.ImagesPerSecond() - 1.0) * 100.0}};
+    std::printf("%s\n", doc.dump(2).c_str());
+    return 0;
   }
-  double bare_s = std::chrono::duration<double>(Clock::now() - bare_start).count();
+  const Thumbnailer& chosen = mode == "isolated" ? *isolated : **in_process;
+  Bare bare;
+  for (int round = 0; round < rounds; ++round) bare_round(chosen, &bare);
+  std::vector<double>& bare_ms = bare.ms;
+  double bare_s = bare.seconds;
 
   // Pipeline: one S3 event per image on the queue, the pool draining it.
   MemoryObjectStore store({"images"}, &clock);
@@ -118,7 +179,7 @@ int Main(int argc, char** argv) {
   std::condition_variable cv;
   size_t finished = 0;
   size_t total = images.size() * static_cast<size_t>(rounds);
-  pipeline::WorkerPool pool(*queue, store, **thumbnailer, config, clock, nullptr, {});
+  pipeline::WorkerPool pool(*queue, store, chosen, config, clock, nullptr, {});
   pool.SetMessageObserver([&](const Message&, const pipeline::MessageResult& r) {
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& record : r.records) {
@@ -155,6 +216,7 @@ int Main(int argc, char** argv) {
   double bare_ips = static_cast<double>(bare_ms.size()) / bare_s;
   double pipeline_ips = static_cast<double>(pipeline_ms.size()) / pipeline_s;
   nlohmann::json doc = {{"corpus", corpus},
+                        {"thumbnailer", mode},
                         {"images", images.size()},
                         {"rounds", rounds},
                         {"workers", workers},

@@ -1,6 +1,7 @@
 // The libcurl adapter of the HttpClient port, and the retrying decorator.
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include "aws/http_client.h"
+#include "core/clock.h"
+#include "core/request_deadline.h"
 
 namespace thumbflow::aws {
 namespace {
@@ -86,7 +89,18 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_ms));
+    // A caller's deadline (core/request_deadline.h) shortens the request's own timeout.
+    int64_t timeout_ms = options_.total_timeout_ms;
+    if (int64_t deadline = RequestDeadlineMillis(); deadline > 0) {
+      int64_t left = deadline - SystemClock().NowMillis();
+      if (left <= 0) {
+        return Status(StatusCode::kDeadlineExceeded,
+                      request.method + " " + request.url + ": the caller's deadline has passed",
+                      "timeout", true);
+      }
+      timeout_ms = timeout_ms > 0 ? std::min(timeout_ms, left) : left;
+    }
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
@@ -166,7 +180,11 @@ class RetryingHttpClient final : public HttpClient {
       Result<HttpResponse> result = inner_->Send(request);
       bool retry = result.ok() ? IsRetryableResponse(*result) : result.status().retryable();
       if (!retry || attempt >= policy_.max_attempts) return result;
-      sleeper_(BackoffDelayMs(policy_, attempt, NextRandom()));
+      int64_t delay = BackoffDelayMs(policy_, attempt, NextRandom());
+      // No retry that would start past the caller's deadline (core/request_deadline.h).
+      int64_t deadline = RequestDeadlineMillis();
+      if (deadline > 0 && SystemClock().NowMillis() + delay >= deadline) return result;
+      sleeper_(delay);
     }
   }
 

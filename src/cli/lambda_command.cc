@@ -17,8 +17,8 @@
 #include "aws/http_client.h"
 #include "aws/s3_store.h"
 #include "cli/cli.h"
+#include "cli/thumbnailer_factory.h"
 #include "image/vips_runtime.h"
-#include "image/vips_thumbnailer.h"
 #include "lambda/lambda_config.h"
 #include "lambda/runtime.h"
 #include "lambda/runtime_api.h"
@@ -70,15 +70,14 @@ int RunLambdaWithConfig(const std::string& config_override) {
       aws::NewS3Store(aws::S3StoreOptionsForSettings(*aws_settings), http, credentials, &clock);
   if (!store.ok()) return init_failed(lambda::kErrorTypeInit, store.status());
 
-  VipsRuntimeOptions vips_options;
-  vips_options.concurrency = config.pipeline.vips_threads;
-  auto vips = VipsRuntime::Start(vips_options);
-  if (!vips.ok()) return init_failed(lambda::kErrorTypeInit, vips.status());
-  auto thumbnailer = MakeVipsThumbnailer(config.thumbnails, **vips, &clock);
+  const int concurrency =
+      settings.concurrency > 0 ? settings.concurrency : EffectiveWorkers(config.pipeline);
+  auto thumbnailer =
+      MakeConfiguredThumbnailer(config, concurrency, config.pipeline.vips_threads, &clock);
   if (!thumbnailer.ok()) return init_failed(lambda::kErrorTypeInit, thumbnailer.status());
 
   pipeline::LogSink log = pipeline::StderrLogSink();
-  pipeline::RecordProcessor processor(**store, **thumbnailer, clock,
+  pipeline::RecordProcessor processor(**store, *thumbnailer->thumbnailer, clock,
                                       pipeline::RecordProcessorOptionsFromConfig(config),
                                       /*metrics=*/nullptr, log);
   lambda::SqsDeadLettersOptions dlq_options;
@@ -89,8 +88,8 @@ int RunLambdaWithConfig(const std::string& config_override) {
 
   lambda::BatchOptions batch_options;
   batch_options.deadline_margin_ms = settings.deadline_margin_ms;
-  batch_options.concurrency =
-      settings.concurrency > 0 ? settings.concurrency : EffectiveWorkers(config.pipeline);
+  batch_options.concurrency = concurrency;
+  batch_options.max_receive_count = config.queue.max_receive_count;
   Status status = lambda::RunRuntimeLoop(
       api, lambda::SqsBatchHandler(processor, &dead_letters, clock, batch_options, log));
   if (!status.ok()) return ReportFailure(status.WithContext("lambda runtime"));

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/cli.h"
+#include "image/codec_helper.h"
 
 namespace thumbflow::cli {
 
@@ -43,6 +44,11 @@ namespace {
 
 int Main(int argc, char** argv) {
   CliContext ctx;
+  // Codec helpers (image/codec_helper.h) skip the command line machinery; checked before
+  // the `bootstrap` name, which the Lambda package also starts helpers under.
+  if (argc >= 2 && std::strcmp(argv[1], codec::kHelperCommand) == 0) {
+    return codec::RunCodecHelper(argc, argv);
+  }
   const char* base = std::strrchr(argv[0], '/');
   base = base ? base + 1 : argv[0];
   if (std::strcmp(base, "bootstrap") == 0) return RunLambda(ctx);

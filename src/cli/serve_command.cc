@@ -18,10 +18,10 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "cli/thumbnailer_factory.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "image/vips_runtime.h"
-#include "image/vips_thumbnailer.h"
 #include "pipeline/throughput_stats.h"
 #include "pipeline/worker_pool.h"
 #include "queue/sqlite_queue.h"
@@ -194,8 +194,7 @@ int RunServe(const ServeOptions& opts) {
   // ---- worker pool ---------------------------------------------------------------------
   // Same process and database as the store, so an upload's event wakes a waiting receive
   // the moment its transaction commits. Started after the endpoint, stopped after it.
-  std::unique_ptr<VipsRuntime> vips;
-  std::unique_ptr<Thumbnailer> thumbnailer;
+  ConfiguredThumbnailer thumbnailer;
   std::unique_ptr<pipeline::ThroughputStats> throughput;
   std::unique_ptr<pipeline::WorkerPool> pool;
   Config pool_config = *config;
@@ -204,21 +203,17 @@ int RunServe(const ServeOptions& opts) {
   // costs nothing in latency and lets a stop signal end an idle poll within a second.
   pool_config.queue.receive_wait_s = std::min(pool_config.queue.receive_wait_s, 1);
   if (opts.workers != 0) {
-    VipsRuntimeOptions vips_options;
-    vips_options.concurrency = pool_config.pipeline.vips_threads;
-    Result<std::unique_ptr<VipsRuntime>> started_vips = VipsRuntime::Start(vips_options);
-    if (!started_vips.ok()) return ReportFailure(started_vips.status());
-    vips = std::move(started_vips).value();
-    Result<std::unique_ptr<Thumbnailer>> made =
-        MakeVipsThumbnailer(pool_config.thumbnails, *vips, &clock);
+    Result<ConfiguredThumbnailer> made =
+        MakeConfiguredThumbnailer(pool_config, EffectiveWorkers(pool_config.pipeline),
+                                  pool_config.pipeline.vips_threads, &clock);
     if (!made.ok()) return ReportFailure(made.status());
     thumbnailer = std::move(made).value();
     Result<std::unique_ptr<pipeline::ThroughputStats>> stats =
         pipeline::ThroughputStats::Open(*db, clock);
     if (!stats.ok()) return ReportFailure(stats.status());
     throughput = std::move(stats).value();
-    pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer, pool_config,
-                                                  clock, &metrics);
+    pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer.thumbnailer,
+                                                  pool_config, clock, &metrics);
     pool->SetMessageObserver(throughput->Observer());
     Status pool_started = pool->Start();
     if (!pool_started.ok()) return ReportFailure(pool_started);

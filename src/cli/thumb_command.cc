@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cli/cli.h"
-#include "image/vips_thumbnailer.h"
+#include "cli/thumbnailer_factory.h"
 
 namespace thumbflow::cli {
 namespace {
@@ -100,14 +100,10 @@ int RunThumb(const ThumbOptions& options) {
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   jobs = std::min<int>(jobs, static_cast<int>(options.inputs.size()));
 
-  VipsRuntimeOptions runtime_options;
   // Several images in flight already use every core; libvips' own threads would only
-  // oversubscribe them.
-  runtime_options.concurrency = jobs > 1 ? 1 : 0;
-  Result<std::unique_ptr<VipsRuntime>> runtime = VipsRuntime::Start(runtime_options);
-  if (!runtime.ok()) return ReportFailure(runtime.status());
-  Result<std::unique_ptr<Thumbnailer>> thumbnailer =
-      MakeVipsThumbnailer(config->thumbnails, **runtime);
+  // oversubscribe them. One codec helper per job.
+  Result<ConfiguredThumbnailer> thumbnailer =
+      MakeConfiguredThumbnailer(*config, jobs, jobs > 1 ? 1 : 0, nullptr);
   if (!thumbnailer.ok()) return ReportFailure(thumbnailer.status());
 
   // Lines are printed in input order as soon as every earlier input is done.
@@ -118,7 +114,8 @@ int RunThumb(const ThumbOptions& options) {
   std::atomic<size_t> next_input{0};
   auto worker = [&] {
     for (size_t i = next_input++; i < options.inputs.size(); i = next_input++) {
-      nlohmann::ordered_json line = ProcessOne(**thumbnailer, options.inputs[i], options.out_dir);
+      nlohmann::ordered_json line =
+          ProcessOne(*thumbnailer->thumbnailer, options.inputs[i], options.out_dir);
       std::lock_guard<std::mutex> lock(mu);
       if (!line["ok"].get<bool>()) any_failed = true;
       lines[i] = std::move(line);
@@ -133,7 +130,7 @@ int RunThumb(const ThumbOptions& options) {
   for (int i = 1; i < jobs; ++i) threads.emplace_back(worker);
   worker();
   for (std::thread& t : threads) t.join();
-  thumbnailer->reset();
+  thumbnailer->thumbnailer.reset();
   return any_failed ? kExitFailed : kExitOk;
 }
 

@@ -27,9 +27,9 @@
 #include "aws/s3_store.h"
 #include "aws/sqs_queue.h"
 #include "cli/cli.h"
+#include "cli/thumbnailer_factory.h"
 #include "core/metrics.h"
 #include "image/vips_runtime.h"
-#include "image/vips_thumbnailer.h"
 #include "lambda/lambda_config.h"
 #include "pipeline/stop_signal.h"
 #include "pipeline/worker_pool.h"
@@ -168,16 +168,14 @@ int RunWorker(const WorkerFlags& flags) {
   auto queue = aws::NewSqsQueue(queue_options, http, credentials, &clock);
   if (!queue.ok()) return ReportFailure(queue.status().WithContext("sqs"));
 
-  VipsRuntimeOptions vips_options;
-  vips_options.concurrency = config.pipeline.vips_threads;
-  auto vips = VipsRuntime::Start(vips_options);
-  if (!vips.ok()) return ReportFailure(vips.status());
-  auto thumbnailer = MakeVipsThumbnailer(config.thumbnails, **vips, &clock);
+  auto thumbnailer = MakeConfiguredThumbnailer(config, EffectiveWorkers(config.pipeline),
+                                               config.pipeline.vips_threads, &clock);
   if (!thumbnailer.ok()) return ReportFailure(thumbnailer.status());
 
   MetricsRegistry registry;
   pipeline::LogSink log = pipeline::StderrLogSink();
-  pipeline::WorkerPool pool(**queue, **store, **thumbnailer, config, clock, &registry, log);
+  pipeline::WorkerPool pool(**queue, **store, *thumbnailer->thumbnailer, config, clock, &registry,
+                            log);
 
   std::atomic<bool> ready{false};
   MetricsHandler handler(registry, ready);

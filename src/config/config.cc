@@ -22,6 +22,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
     RETURN_IF_ERROR(ParseStoreConfig(reader, &config.store));
     RETURN_IF_ERROR(ParsePipelineConfig(reader, &config.pipeline));
     RETURN_IF_ERROR(ParseServerConfig(reader, &config.server));
+    RETURN_IF_ERROR(ParseIsolationConfig(reader, &config.isolation));
     RETURN_IF_ERROR(reader.Finish());
     return ValidateConfig(config);
   };

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/aws_config.h"
+#include "config/isolation_config.h"
 #include "config/pipeline_config.h"
 #include "config/queue_config.h"
 #include "config/server_config.h"
@@ -23,6 +24,7 @@ struct Config {
   StoreConfig store;
   PipelineConfig pipeline;
   ServerConfig server;
+  IsolationConfig isolation;
 };
 
 // Parses a TOML document. `origin` names it in error messages (a path or "THUMBFLOW_CONFIG").

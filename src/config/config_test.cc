@@ -38,6 +38,27 @@ TEST(ConfigTest, ServerBlockingThreadsIsReadAndBounded) {
       << bad.status().message();
 }
 
+TEST(ConfigTest, IsolationDefaultsAndErrorsNameTheField) {
+  Config defaults = *ParseConfig("", "test.toml");
+  EXPECT_TRUE(defaults.isolation.isolated());
+  EXPECT_TRUE(defaults.isolation.sandbox);
+  EXPECT_EQ(defaults.isolation.max_images_per_helper, 1000);
+  auto good = ParseConfig(
+      "[isolation]\nmode = \"in-process\"\nmax_images_per_helper = 5\nsandbox = false\n",
+      "test.toml");
+  ASSERT_TRUE(good.ok()) << good.status().message();
+  EXPECT_FALSE(good->isolation.isolated());
+  EXPECT_EQ(good->isolation.max_images_per_helper, 5);
+  EXPECT_FALSE(good->isolation.sandbox);
+  for (const char* bad :
+       {"[isolation]\nmode = \"threads\"\n", "[isolation]\nmemory_limit_mb = 100\n",
+        "[isolation]\nmax_rss_mb = -1\n", "[isolation]\nbogus = 1\n"}) {
+    auto r = ParseConfig(bad, "test.toml");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("isolation."), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(FieldReaderTest, RangeAndTypeErrorsNameTheField) {
   toml::value v = toml::table{{"width", 0}, {"name", 3}};
   FieldReader r(v, "thumbnails.sizes[0]");

@@ -7,10 +7,16 @@
 // Errors: a Status whose reason() is one of the stable codes "not-an-image", "truncated",
 // "corrupt", "unsupported-format", "too-many-pixels", "too-large", "too-many-frames",
 // "timeout", "internal"; retryable() is false for all of them except "internal" failures
-// that come from resource exhaustion in the process (for example out of memory).
+// that come from resource exhaustion in the process (for example out of memory), and
+// "crashed": the process that decoded the image died (isolated_thumbnailer.h).
 // Implementations are thread-safe: Make() may be called from many threads at once.
+//
+// Deadline: Make() returns by the earlier of limits.timeout_s after it starts and
+// MakeOptions::deadline_ms (a caller's own bound, e.g. the Lambda invocation's remaining
+// time); a source that cannot be finished by then fails with reason "timeout".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,10 +42,20 @@ struct Thumbnails {
   std::vector<Thumbnail> outputs;  // one per configured size, in config order
 };
 
+// The reason of an image whose codec process died while processing it (retryable).
+inline constexpr char kReasonCrashed[] = "crashed";
+
+struct MakeOptions {
+  // Unix time in ms (Clock::NowMillis) by which Make() must return; 0: no bound beyond
+  // limits.timeout_s.
+  int64_t deadline_ms = 0;
+};
+
 class Thumbnailer {
  public:
   virtual ~Thumbnailer() = default;
-  virtual Result<Thumbnails> Make(std::string_view encoded) const = 0;
+  virtual Result<Thumbnails> Make(std::string_view encoded, const MakeOptions& options) const = 0;
+  Result<Thumbnails> Make(std::string_view encoded) const { return Make(encoded, MakeOptions{}); }
 };
 
 // The name a thumbnail is stored under: `source_name` unchanged when its extension already

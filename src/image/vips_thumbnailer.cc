@@ -257,7 +257,7 @@ class VipsThumbnailer final : public Thumbnailer {
   VipsThumbnailer(ThumbnailConfig config, const Clock* clock, std::unique_ptr<Clock> owned_clock)
       : config_(std::move(config)), clock_(clock), owned_clock_(std::move(owned_clock)) {}
 
-  Result<Thumbnails> Make(std::string_view encoded) const override;
+  Result<Thumbnails> Make(std::string_view encoded, const MakeOptions& options) const override;
 
  private:
   struct Header {
@@ -685,7 +685,8 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const FormatInfo& 
   return bytes;
 }
 
-Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded) const {
+Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
+                                         const MakeOptions& options) const {
   Result<Header> header_or = ReadHeader(encoded);
   if (!header_or.ok()) {
     vips_error_clear();
@@ -707,6 +708,9 @@ Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded) const {
   Deadline deadline;
   deadline.clock = clock_;
   deadline.deadline_millis = clock_->NowMillis() + int64_t{config_.limits.timeout_s} * 1000;
+  if (options.deadline_ms > 0) {
+    deadline.deadline_millis = std::min(deadline.deadline_millis, options.deadline_ms);
+  }
 
   ASSIGN_OR_RETURN(ImagePtr decoded, Decode(encoded, header, target_width, &deadline));
 

@@ -10,7 +10,8 @@ namespace thumbflow::lambda {
 namespace {
 
 MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterSender* dead_letters,
-                         const SqsEventRecord& message, const std::function<bool()>& may_start) {
+                         const SqsEventRecord& message, const std::function<bool()>& may_start,
+                         int64_t record_deadline_ms, int max_receive_count) {
   MessageOutcome outcome;
   outcome.message_id = message.message_id;
   if (!may_start()) {
@@ -20,7 +21,8 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
     return outcome;
   }
   outcome.started = true;
-  pipeline::RecordContext context{message.message_id, message.receive_count};
+  pipeline::RecordContext context{message.message_id, message.receive_count, record_deadline_ms,
+                                  max_receive_count};
   pipeline::MessageOptions options;
   options.may_start_record = may_start;
   pipeline::MessageResult result =
@@ -92,7 +94,9 @@ BatchResult HandleSqsBatch(const pipeline::RecordProcessor& processor,
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next.fetch_add(1); i < messages.size(); i = next.fetch_add(1)) {
-      batch.messages[i] = HandleOne(processor, dead_letters, messages[i], may_start);
+      batch.messages[i] =
+          HandleOne(processor, dead_letters, messages[i], may_start,
+                    deadline_ms - options.answer_margin_ms, options.max_receive_count);
       Log(log, batch.messages[i]);
     }
   };

@@ -10,8 +10,10 @@
 //   release (deadline reached before a record) ... listed
 // Messages whose turn comes when less than `deadline_margin_ms` is left before the
 // invocation's deadline are not started and are listed; ProcessMessage asks the same
-// question before each record, so a message is never cut in the middle of a record by the
-// deadline check (a record already running finishes or fails on its own timeouts).
+// question before each record. A record that has started is bounded by the invocation's
+// deadline minus `answer_margin_ms` (its decode and its S3 requests); one that cannot finish
+// by then is listed for retry (reason "timeout"), or dead-lettered as "timeout" on its last
+// receive (pipeline/record_processor.h).
 //
 // Thread-safety: HandleSqsBatch may run concurrently with itself if its arguments allow it
 // (the processor and the sender are thread-safe by contract).
@@ -34,6 +36,12 @@ struct BatchOptions {
   int64_t deadline_margin_ms = 3'000;
   // Messages processed at once (each on its own thread); 1: one after the other.
   int concurrency = 1;
+  // Every record's work (decode, S3 requests and their retries) is bounded by the
+  // invocation's deadline minus this, so the invocation answers before it is killed.
+  int64_t answer_margin_ms = 1'000;
+  // The source queue's maxReceiveCount (0: unknown): on that receive a record the deadline
+  // cut short is dead-lettered as "timeout" instead of listed for retry.
+  int max_receive_count = 0;
 };
 
 enum class Disposition {

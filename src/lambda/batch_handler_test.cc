@@ -21,7 +21,7 @@ constexpr char kQueueArn[] = "arn:aws:sqs:us-east-1:123456789012:uploads";
 class FakeThumbnailer : public Thumbnailer {
  public:
   mutable std::atomic<int> calls{0};
-  Result<Thumbnails> Make(std::string_view encoded) const override {
+  Result<Thumbnails> Make(std::string_view encoded, const MakeOptions&) const override {
     ++calls;
     if (encoded.substr(0, 3) != "IMG") {
       return Status(StatusCode::kInvalidArgument, "not an image", "not-an-image", false);
@@ -179,9 +179,9 @@ TEST_F(BatchHandlerTest, NothingStartsWhenTheDeadlineIsTooClose) {
 class AdvancingThumbnailer : public FakeThumbnailer {
  public:
   explicit AdvancingThumbnailer(ManualClock& clock) : clock_(clock) {}
-  Result<Thumbnails> Make(std::string_view encoded) const override {
+  Result<Thumbnails> Make(std::string_view encoded, const MakeOptions&) const override {
     clock_.AdvanceMillis(5'000);
-    return FakeThumbnailer::Make(encoded);
+    return FakeThumbnailer::Make(encoded, {});
   }
 
  private:

@@ -19,7 +19,7 @@ namespace thumbflow::pipeline::testing {
 // scripted. Can hold calls at a gate so tests control how long a job runs.
 class FakeThumbnailer final : public Thumbnailer {
  public:
-  Result<Thumbnails> Make(std::string_view encoded) const override {
+  Result<Thumbnails> Make(std::string_view encoded, const MakeOptions&) const override {
     {
       std::unique_lock<std::mutex> lock(mu_);
       ++calls_;

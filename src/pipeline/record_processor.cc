@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/request_deadline.h"
 #include "pipeline/pipeline_metrics.h"
 #include "storage/etag.h"
 #include "storage/keys.h"
@@ -123,6 +124,7 @@ RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config) {
   options.output_prefix = config.pipeline.output_prefix;
   options.output_bucket = config.pipeline.output_bucket;
   options.max_source_bytes = config.thumbnails.limits.max_bytes;
+  options.image_timeout_ms = int64_t{config.thumbnails.limits.timeout_s} * 1000;
   std::string format = config.thumbnails.format == "auto" ? "" : config.thumbnails.format;
   for (const auto& size : config.thumbnails.sizes) {
     options.expected_outputs.push_back({size.name, format, ExtensionOf(format)});
@@ -150,8 +152,9 @@ RecordResult RecordProcessor::Process(const S3EventRecord& record, const RecordC
                                       const CancelFlag* cancel) const {
   int64_t start_ms = clock_.NowMillis();
   RecordResult result;
+  ScopedRequestDeadline request_deadline(context.deadline_ms);
   try {
-    result = Run(record, cancel);
+    result = Run(record, context, cancel);
   } catch (const std::exception& e) {
     // Adapters must not throw; if one does, the message is retried rather than lost.
     result.bucket = record.bucket;
@@ -168,7 +171,8 @@ RecordResult RecordProcessor::Process(const S3EventRecord& record, const RecordC
   return result;
 }
 
-RecordResult RecordProcessor::Run(const S3EventRecord& record, const CancelFlag* cancel) const {
+RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordContext& context,
+                                  const CancelFlag* cancel) const {
   RecordResult result;
   result.bucket = record.bucket;
   result.key = record.key;
@@ -228,12 +232,29 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const CancelFlag*
   if (cancel && cancel->load()) {
     return Finish(std::move(result), Outcome::kAborted, kReasonShutdown, "before decoding");
   }
-  Result<Thumbnails> thumbnails = thumbnailer_.Make(source->bytes);
+  MakeOptions make;
+  make.deadline_ms = context.deadline_ms;
+  const int64_t make_start_ms = clock_.NowMillis();
+  if (context.deadline_ms > 0 && make_start_ms >= context.deadline_ms) {
+    return Finish(std::move(result), Outcome::kTransient, kReasonTimeout,
+                  "the caller's deadline passed before decoding");
+  }
+  Result<Thumbnails> thumbnails = thumbnailer_.Make(source->bytes, make);
   if (!thumbnails.ok()) {
     const Status& s = thumbnails.status();
     std::string reason = s.reason().empty() ? kReasonInternal : s.reason();
-    return Finish(std::move(result), s.retryable() ? Outcome::kTransient : Outcome::kPermanent,
-                  reason, s.message());
+    Outcome outcome = s.retryable() ? Outcome::kTransient : Outcome::kPermanent;
+    bool last_receive =
+        context.max_receive_count > 0 && context.receive_count >= context.max_receive_count;
+    if (reason == kReasonCrashed) {
+      // Once may be bad luck (a helper killed from outside); twice is the image.
+      outcome = context.receive_count >= 2 ? Outcome::kPermanent : Outcome::kTransient;
+    } else if (reason == kReasonTimeout && context.deadline_ms > 0 &&
+               context.deadline_ms < make_start_ms + options_.image_timeout_ms) {
+      // The caller's deadline, not the image's limit, cut it short.
+      outcome = last_receive ? Outcome::kPermanent : Outcome::kTransient;
+    }
+    return Finish(std::move(result), outcome, reason, s.message());
   }
   if (cancel && cancel->load()) {
     return Finish(std::move(result), Outcome::kAborted, kReasonShutdown, "before writing");
@@ -250,6 +271,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const CancelFlag*
     }
   }
   auto put_output = [&](size_t i) -> Status {
+    ScopedRequestDeadline output_deadline(context.deadline_ms);  // also on the other threads
     PutOptions put;
     put.content_type = outputs[i].content_type;
     put.metadata = {{"source-key", encoded_key},

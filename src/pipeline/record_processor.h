@@ -15,8 +15,13 @@
 //      new image costs one HEAD);
 //   6. the source is fetched: NotFound is `gone` ("source-missing"); a transport failure is
 //      `transient`; if the fetched ETag differs from the event's, step 5 is repeated with it;
-//   7. the thumbnailer runs; its classified errors become `permanent` with its reason, or
-//      `transient` when the status is retryable;
+//   7. the thumbnailer runs (bounded by the context's deadline when it has one); its
+//      classified errors become `permanent` with its reason, or `transient` when the
+//      status is retryable, with two exceptions decided by the receive count:
+//      "crashed" (the codec helper died on the image) is transient on the first receive
+//      and permanent from the second (retried once, then dead-lettered); "timeout" caused
+//      by the caller's deadline rather than limits.timeout_s is transient, and permanent
+//      on the last receive (context.max_receive_count);
 //   8. every output is put at {output_prefix}{size}/{path} (path = key below the upload
 //      prefix, sub-folders kept, ThumbnailName appends the format's extension when it
 //      changed), Content-Type of the real format, metadata "source-key" (URL-encoded as in
@@ -67,6 +72,7 @@ inline constexpr char kReasonInternal[] = "internal";
 inline constexpr char kReasonUnavailable[] = "unavailable";     // transient: store/queue
 inline constexpr char kReasonAccessDenied[] = "access-denied";  // transient: fix and retry
 inline constexpr char kReasonShutdown[] = "shutdown";           // aborted
+inline constexpr char kReasonTimeout[] = "timeout";
 
 enum class Outcome {
   kOk,         // outputs written (or already there: duplicate)
@@ -119,16 +125,24 @@ struct RecordProcessorOptions {
   std::string output_bucket;     // empty: the record's bucket
   int64_t max_source_bytes = 0;  // 0: no check before fetching (the thumbnailer checks)
   std::vector<ExpectedOutput> expected_outputs;  // empty: no idempotency pre-check
+  int64_t image_timeout_ms = 30'000;             // limits.timeout_s: the thumbnailer's own bound
 };
 
 // Options derived from the config file ([output], [pipeline].suffixes, [thumbnails] sizes
 // and format, [limits].max_bytes).
 RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config);
 
-// Per-call context: used only for logging.
+// Per-call context.
 struct RecordContext {
-  std::string message_id;
-  int receive_count = 0;
+  std::string message_id;  // for logging
+  int receive_count = 0;   // this delivery's, 1 for the first; 0 when unknown
+  // The caller's bound on this record (Unix ms; 0: none): the thumbnailer's deadline and
+  // that of every store request (core/request_deadline.h). The Lambda sets it from the
+  // invocation's deadline.
+  int64_t deadline_ms = 0;
+  // Receives after which the queue dead-letters the message (0: unknown): on that last
+  // receive a deadline-caused timeout is permanent.
+  int max_receive_count = 0;
 };
 
 // Lets a long-running caller stop work between steps (before decoding, before writing).
@@ -153,7 +167,8 @@ class RecordProcessor {
   const RecordProcessorOptions& options() const { return options_; }
 
  private:
-  RecordResult Run(const S3EventRecord& record, const CancelFlag* cancel) const;
+  RecordResult Run(const S3EventRecord& record, const RecordContext& context,
+                   const CancelFlag* cancel) const;
   bool OutputsCurrent(const std::string& bucket, const std::string& path,
                       const std::string& etag) const;
   void Report(const RecordResult& result, const RecordContext& context) const;

@@ -229,6 +229,44 @@ TEST_F(RecordProcessorTest, ThumbnailerErrorsKeepTheirClass) {
   EXPECT_FALSE(memory_.Head(kBucket, "thumbnails/small/bad.jpg").ok());
 }
 
+TEST_F(RecordProcessorTest, ACrashedImageIsRetriedOnceThenDeadLettered) {
+  PutSource("uploads/crash.jpg", "retry:crashed");
+  S3EventRecord record = CreatedRecord(kBucket, "uploads/crash.jpg");
+  RecordResult first = processor_->Process(record, {"m1", 1});
+  EXPECT_EQ(first.outcome, Outcome::kTransient);
+  EXPECT_EQ(first.reason, "crashed");
+  RecordResult second = processor_->Process(record, {"m1", 2});
+  EXPECT_EQ(second.outcome, Outcome::kPermanent);
+  EXPECT_EQ(second.reason, "crashed");
+}
+
+TEST_F(RecordProcessorTest, ATimeoutOfTheCallersDeadlineIsRetriedUntilTheLastReceive) {
+  PutSource("uploads/slow.jpg", "fail:timeout");
+  S3EventRecord record = CreatedRecord(kBucket, "uploads/slow.jpg");
+  // The caller's deadline (5 s) is shorter than limits.timeout_s (30 s): not the image's fault.
+  RecordContext context{"m1", 1, clock_.NowMillis() + 5000, 3};
+  RecordResult early = processor_->Process(record, context);
+  EXPECT_EQ(early.outcome, Outcome::kTransient);
+  EXPECT_EQ(early.reason, "timeout");
+  context.receive_count = 3;
+  RecordResult last = processor_->Process(record, context);
+  EXPECT_EQ(last.outcome, Outcome::kPermanent);
+  EXPECT_EQ(last.reason, "timeout");
+  // Without a caller deadline the image used its whole limit: permanent at once.
+  RecordResult own = processor_->Process(record, {"m1", 1, 0, 3});
+  EXPECT_EQ(own.outcome, Outcome::kPermanent);
+}
+
+TEST_F(RecordProcessorTest, APassedDeadlineStopsBeforeDecoding) {
+  PutSource("uploads/late.jpg", "late");
+  int calls = thumbnailer_.calls();
+  RecordResult late = processor_->Process(CreatedRecord(kBucket, "uploads/late.jpg"),
+                                          {"m1", 1, clock_.NowMillis()});
+  EXPECT_EQ(late.outcome, Outcome::kTransient);
+  EXPECT_EQ(late.reason, "timeout");
+  EXPECT_EQ(thumbnailer_.calls(), calls);
+}
+
 TEST_F(RecordProcessorTest, StoreOutagesAreTransient) {
   PutSource("uploads/x.jpg", "x");
   store_.get_fault = [](const std::string&) { return UnavailableError("connection refused"); };

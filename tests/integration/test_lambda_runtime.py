@@ -104,9 +104,15 @@ class LambdaRuntimeTest(unittest.TestCase):
         cls.s3.put_object(Bucket=BUCKET, Key="uploads/text.jpg", Body=cls.text_bytes)
         cls.s3.put_object(Bucket=BUCKET, Key="uploads/late.jpg", Body=cls.good_bytes)
 
+        # A source the codec helper never finishes (the test marker of
+        # image/codec_helper.h): the deliberately slow image of test_5.
+        cls.s3.put_object(Bucket=BUCKET, Key="uploads/slow.jpg",
+                          Body=b"THUMBFLOW-TEST-HANG" + b"\0" * 64)
+
         cls.emulator = RuntimeApiEmulator().__enter__()
         cls.log_dir = tempfile.mkdtemp(prefix="tf-lambda-")
-        cls.runtime = start_runtime(cls.emulator, cls.env, cls.log_dir)
+        runtime_env = dict(cls.env, THUMBFLOW_TEST_CODEC_HOOKS="1")
+        cls.runtime = start_runtime(cls.emulator, runtime_env, cls.log_dir)
 
     @classmethod
     def tearDownClass(cls):
@@ -189,6 +195,35 @@ class LambdaRuntimeTest(unittest.TestCase):
         self.assertEqual(self.failures(body), sorted(ids.values()))
         listed = self.s3.list_objects_v2(Bucket=BUCKET, Prefix="thumbnails/")
         self.assertFalse([o for o in listed.get("Contents", []) if "late" in o["Key"]])
+
+    def test_5_slow_image_is_cut_at_the_invocation_deadline(self):
+        # Issue 13 item 4: a record is bounded by the invocation's remaining time (minus a
+        # margin), not by limits.timeout_s (30 s): the invocation answers before its deadline
+        # and lists the record for retry; on its last receive it is dead-lettered as timeout.
+        slow = s3_event(BUCKET, "uploads/slow.jpg", 83)
+        good = s3_event(BUCKET, "uploads/good.jpg", len(self.good_bytes))
+        event, ids = self.deliver(self.queue_url, "uploads", [slow, good])
+        deadline = int(time.time() * 1000) + 5000
+        kind, body = self.answer(event, deadline_ms=deadline)
+        answered_ms = int(time.time() * 1000)
+        self.assertEqual(kind, "response", body)
+        self.assertLess(answered_ms, deadline, self.runtime.log()[-3000:])
+        self.assertEqual(self.failures(body), [ids[slow]], self.runtime.log()[-3000:])
+
+        for record in event["Records"]:
+            record["attributes"]["ApproximateReceiveCount"] = "3"  # maxReceiveCount
+        event["Records"] = [r for r in event["Records"] if r["body"] == slow]
+        deadline = int(time.time() * 1000) + 5000
+        kind, body = self.answer(event, deadline_ms=deadline)
+        self.assertLess(int(time.time() * 1000), deadline)
+        self.assertEqual((kind, body), ("response", {"batchItemFailures": []}),
+                         self.runtime.log()[-3000:])
+        dead = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10,
+                                        MessageAttributeNames=["All"]).get("Messages", [])
+        reasons = {d["Body"]: d["MessageAttributes"]["thumbflow-reason"]["StringValue"]
+                   for d in dead}
+        self.assertEqual(reasons.get(slow), "timeout", self.runtime.log()[-3000:])
+        self.assertIsNone(self.runtime.proc.poll(), "the runtime keeps serving")
 
     def test_4_event_that_is_not_sqs_goes_to_the_error_endpoint(self):
         kind, (error_type, body) = self.answer({"detail-type": "Scheduled Event"})
