@@ -9,8 +9,6 @@
 #include <cstring>
 #include <random>
 
-#include <pugixml.hpp>
-
 #include "aws/checksums.h"
 #include "aws/sigv2.h"
 #include "aws/sigv4.h"
@@ -1004,17 +1002,11 @@ HttpReply S3Handler::Execute(Request& r) {
     return XmlReply(r, clock, xml);
   }
   if (op == "DeleteObjects") {
-    pugi::xml_document doc;
-    const std::string& body = r.body ? r.body->memory() : std::string();
-    if (!doc.load_buffer(body.data(), body.size())) {
-      return ErrorReply(r, clock, MakeError("MalformedXML"));
-    }
-    pugi::xml_node root = doc.child("Delete");
-    if (!root) return ErrorReply(r, clock, MakeError("MalformedXML"));
-    bool quiet = std::string(root.child_value("Quiet")) == "true";
-    std::vector<std::string> keys;
-    for (pugi::xml_node o : root.children("Object")) keys.push_back(o.child_value("Key"));
-    if (keys.empty() || keys.size() > 1000) return ErrorReply(r, clock, MakeError("MalformedXML"));
+    Result<DeleteObjectsBody> parsed =
+        ParseDeleteObjectsXml(r.body ? r.body->memory() : std::string_view());
+    if (!parsed.ok()) return ErrorReply(r, clock, MakeError("MalformedXML"));
+    const bool quiet = parsed->quiet;
+    const std::vector<std::string>& keys = parsed->keys;
     Status bucket = backend_->HeadBucket(r.bucket);
     if (!bucket.ok()) return error(bucket, true);
     std::string xml = std::string("<DeleteResult xmlns=\"") + kXmlNs + "\">";
@@ -1099,7 +1091,8 @@ HttpReply S3Handler::Execute(Request& r) {
         {"response-content-language", "Content-Language"},
         {"response-cache-control", "Cache-Control"},
         {"response-expires", "Expires"}};
-    for (const auto& [param, header] : kOverrides) {
+    for (const auto& [param, name] : kOverrides) {
+      const char* header = name;  // clang 14 cannot capture a structured binding
       if (const std::string* v = r.Query(param)) {
         std::erase_if(reply.headers, [&](const auto& h) { return IEquals(h.first, header); });
         reply.headers.emplace_back(header, *v);
@@ -1232,19 +1225,11 @@ HttpReply S3Handler::Execute(Request& r) {
                         "<StorageClass>STANDARD</StorageClass>" + items + "</ListPartsResult>";
       return XmlReply(r, clock, xml);
     }
-    pugi::xml_document doc;
-    const std::string& body = r.body ? r.body->memory() : std::string();
-    if (!doc.load_buffer(body.data(), body.size())) {
-      return ErrorReply(r, clock, MakeError("MalformedXML"));
-    }
-    pugi::xml_node root = doc.child("CompleteMultipartUpload");
-    if (!root) return ErrorReply(r, clock, MakeError("MalformedXML"));
-    std::vector<std::pair<int, std::string>> parts;
-    for (pugi::xml_node p : root.children("Part")) {
-      parts.emplace_back(std::atoi(p.child_value("PartNumber")), p.child_value("ETag"));
-    }
+    Result<std::vector<std::pair<int, std::string>>> parts =
+        ParseCompleteMultipartXml(r.body ? r.body->memory() : std::string_view());
+    if (!parts.ok()) return ErrorReply(r, clock, MakeError("MalformedXML"));
     Result<MultipartUploads::ResolvedParts> resolved =
-        uploads_.Resolve(id, parts, options_.min_part_bytes);
+        uploads_.Resolve(id, *parts, options_.min_part_bytes);
     if (!resolved.ok()) return error(resolved.status(), false);
     Result<ObjectInfo> info = backend_->CompleteMultipart(r.bucket, r.key, resolved->paths,
                                                           resolved->etags, upload->options);

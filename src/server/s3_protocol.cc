@@ -1,8 +1,11 @@
 #include "server/s3_protocol.h"
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <map>
+
+#include <pugixml.hpp>
 
 #include "core/utf8.h"
 
@@ -299,6 +302,46 @@ int64_t ParseHttpDate(std::string_view text) {
   const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr) return -1;
   return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+namespace {
+
+Status MalformedXml(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message), "MalformedXML");
+}
+
+}  // namespace
+
+Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size())) return MalformedXml("the body is not XML");
+  pugi::xml_node root = doc.child("Delete");
+  if (!root) return MalformedXml("the root element is not Delete");
+  DeleteObjectsBody parsed;
+  parsed.quiet = std::string_view(root.child_value("Quiet")) == "true";
+  for (pugi::xml_node o : root.children("Object")) parsed.keys.emplace_back(o.child_value("Key"));
+  if (parsed.keys.empty() || parsed.keys.size() > 1000) {
+    return MalformedXml("Delete must name 1 to 1000 objects");
+  }
+  return parsed;
+}
+
+Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::string_view body) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size())) return MalformedXml("the body is not XML");
+  pugi::xml_node root = doc.child("CompleteMultipartUpload");
+  if (!root) return MalformedXml("the root element is not CompleteMultipartUpload");
+  std::vector<std::pair<int, std::string>> parts;
+  for (pugi::xml_node p : root.children("Part")) {
+    std::string_view text = p.child_value("PartNumber");
+    int number = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return MalformedXml("PartNumber is not an integer");
+    }
+    parts.emplace_back(number, p.child_value("ETag"));
+  }
+  return parts;
 }
 
 }  // namespace thumbflow::server

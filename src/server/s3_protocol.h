@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/result.h"
 #include "core/status.h"
 
 namespace thumbflow::server {
@@ -48,5 +49,22 @@ std::string Iso8601Millis(int64_t epoch_ms);  // 2026-11-27T07:18:42.000Z
 std::string HttpDate(int64_t epoch_ms);       // Fri, 27 Nov 2026 07:18:42 GMT
 // Parses the RFC 1123 HTTP date; -1 when malformed.
 int64_t ParseHttpDate(std::string_view text);
+
+// Request bodies. Both fail with InvalidArgument, reason "MalformedXML", when the body is
+// not XML of the expected shape.
+//
+// DeleteObjects: <Delete><Quiet>true</Quiet><Object><Key>k</Key></Object>...</Delete>, 1 to
+// 1000 objects. Keys are returned as sent (the handler validates each one).
+struct DeleteObjectsBody {
+  bool quiet = false;
+  std::vector<std::string> keys;
+};
+Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body);
+
+// CompleteMultipartUpload: <CompleteMultipartUpload><Part><PartNumber>1</PartNumber>
+// <ETag>"…"</ETag></Part>...</CompleteMultipartUpload>. Returns (part number, ETag as sent)
+// in document order; a PartNumber that is not a decimal int is MalformedXML. The parts'
+// order and existence are MultipartUploads::Resolve's business.
+Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::string_view body);
 
 }  // namespace thumbflow::server

@@ -147,5 +147,32 @@ TEST(S3ProtocolTest, DatesInBothS3Formats) {
   EXPECT_EQ(Iso8601Millis(0), "1970-01-01T00:00:00.000Z");
 }
 
+TEST(S3XmlBodiesTest, DeleteObjects) {
+  auto parsed = ParseDeleteObjectsXml(
+      "<Delete><Quiet>true</Quiet><Object><Key>a &amp; b</Key></Object><Object><Key>c</Key>"
+      "</Object></Delete>");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_TRUE(parsed->quiet);
+  EXPECT_EQ(parsed->keys, (std::vector<std::string>{"a & b", "c"}));
+  for (const char* bad : {"", "<not xml", "<Other/>", "<Delete></Delete>"}) {
+    EXPECT_EQ(ParseDeleteObjectsXml(bad).status().reason(), "MalformedXML") << bad;
+  }
+}
+
+TEST(S3XmlBodiesTest, CompleteMultipartUpload) {
+  auto parsed = ParseCompleteMultipartXml(
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>"
+      "<Part><ETag>e2</ETag><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(*parsed, (std::vector<std::pair<int, std::string>>{{1, "\"e1\""}, {2, "e2"}}));
+  // atoi read these as 1, 12 and an overflowed int; they are not part numbers.
+  for (const char* number : {"1x", "12 ", "99999999999", ""}) {
+    std::string body = std::string("<CompleteMultipartUpload><Part><PartNumber>") + number +
+                       "</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>";
+    EXPECT_EQ(ParseCompleteMultipartXml(body).status().reason(), "MalformedXML") << number;
+  }
+  EXPECT_EQ(ParseCompleteMultipartXml("<Delete/>").status().reason(), "MalformedXML");
+}
+
 }  // namespace
 }  // namespace thumbflow::server
