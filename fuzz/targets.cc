@@ -76,6 +76,7 @@ void SigV4Target(std::string_view data) {
   }
   aws::VerifyOptions options;
   options.service = "service";
+  options.region = "us-east-1";
   options.now_ms = 1440938160000;  // 2015-08-30T12:36:00Z
   aws::SecretLookup lookup = [](std::string_view key) -> Result<aws::Credentials> {
     if (key != "AKIDEXAMPLE") return NotFoundError("unknown access key");
@@ -84,7 +85,8 @@ void SigV4Target(std::string_view data) {
     credentials.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     return credentials;
   };
-  Result<aws::VerifiedRequest> verified = aws::VerifyRequest(signable, lookup, options);
+  aws::ErrorDetails details;
+  Result<aws::VerifiedRequest> verified = aws::VerifyRequest(signable, lookup, options, &details);
   if (!verified.ok()) {
     FuzzCheck(verified.status().code() != StatusCode::kOk, "sigv4: failure without a code");
     return;
