@@ -139,7 +139,20 @@ Status ApplySandbox(const SandboxOptions& options) {
   ::signal(SIGXFSZ, SIG_IGN);
   RETURN_IF_ERROR(SetLimit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"));
   RETURN_IF_ERROR(SetLimit(RLIMIT_CORE, 0, "RLIMIT_CORE"));
-  if (options.memory_limit_bytes > 0) {
+  // AddressSanitizer and ThreadSanitizer reserve terabytes of shadow address space: an
+  // address-space limit would stop a sanitizer build's helpers from starting.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  constexpr bool kSanitized = true;
+#else
+  constexpr bool kSanitized = false;
+#endif
+#else
+  constexpr bool kSanitized = false;
+#endif
+  if (options.memory_limit_bytes > 0 && !kSanitized) {
     RETURN_IF_ERROR(
         SetLimit(RLIMIT_AS, static_cast<rlim_t>(options.memory_limit_bytes), "RLIMIT_AS"));
   }

@@ -22,7 +22,7 @@ inline constexpr int kSandboxExitCode = 97;
 
 struct SandboxOptions {
   bool seccomp = true;
-  int64_t memory_limit_bytes = 0;  // 0: no RLIMIT_AS (sanitizer builds need none)
+  int64_t memory_limit_bytes = 0;  // 0: no RLIMIT_AS; ignored in ASan/TSan builds
   int max_open_files = 0;          // 0: unchanged
 };
 
