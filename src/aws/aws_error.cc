@@ -87,6 +87,29 @@ bool IsDeniedCode(std::string_view code) {
          code == "RequestTimeTooSkewed" || code == "AllAccessDisabled";
 }
 
+// The request reached a service that cannot serve it as configured: a wrong region or
+// endpoint, an account that cannot use the service, a bucket name the service refuses.
+// Nothing about the object or message involved; the same request succeeds once the set-up
+// is fixed.
+bool IsMisconfiguredCode(std::string_view code) {
+  static constexpr std::string_view kCodes[] = {
+      "AuthorizationHeaderMalformed",  // S3: the credential scope names the wrong region
+      "AuthorizationQueryParametersError",
+      "PermanentRedirect",  // S3: the bucket is in another region (virtual-host style)
+      "TemporaryRedirect",
+      "Redirect",
+      "IllegalLocationConstraintException",
+      "InvalidRegion",
+      "AccountProblem",
+      "NotSignedUp",
+      "OptInRequired",
+      "InvalidBucketName",
+      "InvalidSecurity",
+      "InvalidAddress",  // SQS: the queue URL's host does not match the endpoint
+  };
+  return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
+}
+
 std::string Describe(const AwsCall& call) {
   std::string out(call.operation.empty() ? "request" : call.operation);
   if (!call.resource.empty() || !call.key.empty()) {
@@ -185,6 +208,9 @@ Status MapAwsFailure(const AwsCall& call, const Result<HttpResponse>& response,
   }
   if (http == 403 || IsDeniedCode(d.code)) {
     return Status(StatusCode::kPermissionDenied, "access denied: " + detail, d.code, false);
+  }
+  if (http == 301 || http == 307 || http == 308 || IsMisconfiguredCode(d.code)) {
+    return Status(StatusCode::kFailedPrecondition, "misconfigured: " + detail, d.code, false);
   }
   if (http == 412 || http == 304 || d.code == "PreconditionFailed" ||
       d.code == "ConditionalRequestConflict") {

@@ -39,12 +39,19 @@ struct AwsCall {
 //     NonExistentQueue, QueueDoesNotExist   -> NotFound
 //   403, AccessDenied, InvalidAccessKeyId,
 //     SignatureDoesNotMatch, ExpiredToken.. -> PermissionDenied
-//   412 / PreconditionFailed, 304           -> FailedPrecondition
+//   301 / 307 / 308 redirects, wrong region
+//     (AuthorizationHeaderMalformed,
+//     PermanentRedirect, InvalidRegion...),
+//     account problems, InvalidBucketName   -> FailedPrecondition ("misconfigured: ...")
+//   412 / PreconditionFailed, 304, 409      -> FailedPrecondition
 //   416 InvalidRange                        -> InvalidArgument
 //   other 4xx                               -> InvalidArgument (the request was wrong)
-// The message reads "<operation> <scheme>://<resource>/<key>: HTTP <status> <code>: <message>
-// (request id <id>)"; for 403 it starts with "access denied: ". The Status reason holds the
-// AWS error code (or "" when none).
+// None of these says the object named is at fault: callers that decide a message's fate
+// (pipeline/record_processor.cc) treat only the port's object reasons as permanent
+// (storage/object_store.h). The message reads "<operation> <scheme>://<resource>/<key>:
+// HTTP <status> <code>: <message> (request id <id>)"; for 403 it starts with
+// "access denied: ", for a misconfiguration with "misconfigured: ". The Status reason holds
+// the AWS error code (or "" when none).
 Status MapAwsFailure(const AwsCall& call, const Result<HttpResponse>& response,
                      std::string_view url = {});
 

@@ -73,6 +73,37 @@ TEST(Retry, BackoffIsCappedFullJitter) {
   EXPECT_EQ(BackoffDelayMs(policy, 9, 0.999999), 1000);
 }
 
+// A wrong region, a redirect or an account problem says nothing about the object: the
+// mapper names it a misconfiguration (FailedPrecondition), never InvalidArgument, so the
+// pipeline retries the message instead of dead-lettering it as a bad key.
+TEST(AwsError, MisconfigurationIsNotAnInvalidArgument) {
+  AwsCall call{"GetObject", "images", "uploads/a.jpg"};
+  auto region = MapAwsFailure(
+      call, Answer(400,
+                   "<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization "
+                   "header is malformed; the region 'us-east-1' is wrong; expecting "
+                   "'eu-west-1'</Message></Error>"));
+  EXPECT_EQ(region.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(region.reason(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(region.message().rfind("misconfigured: GetObject s3://images/uploads/a.jpg", 0), 0u)
+      << region.message();
+  EXPECT_FALSE(region.retryable()) << "the HTTP client must not spin on it";
+  auto redirect =
+      MapAwsFailure(call, Answer(301,
+                                 "<Error><Code>PermanentRedirect</Code><Message>use the "
+                                 "eu-west-1 endpoint</Message></Error>"));
+  EXPECT_EQ(redirect.code(), StatusCode::kFailedPrecondition);
+  auto head_redirect = MapAwsFailure(AwsCall{"HeadObject", "images", "a"}, Answer(301));
+  EXPECT_EQ(head_redirect.code(), StatusCode::kFailedPrecondition);
+  auto bucket_name =
+      MapAwsFailure(call, Answer(400, "<Error><Code>InvalidBucketName</Code></Error>"));
+  EXPECT_EQ(bucket_name.code(), StatusCode::kFailedPrecondition);
+  // Other 4xx stay InvalidArgument, without the "invalid-key" reason of the store port.
+  auto other = MapAwsFailure(call, Answer(400, "<Error><Code>InvalidArgument</Code></Error>"));
+  EXPECT_EQ(other.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(other.reason(), "invalid-key");
+}
+
 TEST(AwsError, MapsStatusesCodesAndRequestIds) {
   AwsCall call{"GetObject", "images", "uploads/a.jpg"};
   auto denied = MapAwsFailure(

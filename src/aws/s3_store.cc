@@ -3,11 +3,12 @@
 #include <pugixml.hpp>
 
 #include <cctype>
-#include <ctime>
 
 #include "aws/aws_error.h"
 #include "aws/checksums.h"
 #include "aws/sigv4.h"
+#include "core/civil_time.h"
+#include "storage/keys.h"
 
 namespace thumbflow::aws {
 namespace {
@@ -18,12 +19,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-int64_t ParseHttpDateMs(const std::string& text) {
-  std::tm tm{};
-  if (strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm) == nullptr) return 0;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
 }
 
 int64_t ParseInt(const std::string* text) {
@@ -50,7 +45,7 @@ ObjectInfo InfoFromHeaders(const std::string& key, const HttpResponse& r) {
   if (const std::string* etag = r.Header("etag")) info.etag = *etag;
   if (const std::string* type = r.Header("content-type")) info.content_type = *type;
   if (const std::string* modified = r.Header("last-modified")) {
-    info.last_modified_ms = ParseHttpDateMs(*modified);
+    info.last_modified_ms = ParseHttpDate(*modified).value_or(0);  // 0: unknown
   }
   for (const auto& [name, value] : r.headers) {
     std::string lower = Lower(name);
@@ -131,8 +126,8 @@ class S3StoreImpl final : public S3Store {
     AwsCall call{"DeleteObject", bucket, key};
     Result<HttpResponse> r = Call(call, "DELETE", bucket, key, {}, {}, "");
     // S3 answers 204 for a missing key; a 404 (NoSuchKey) from a compatible store is the same.
-    if (r.ok() ||
-        (r.status().code() == StatusCode::kNotFound && r.status().reason() != "NoSuchBucket")) {
+    if (r.ok() || (r.status().code() == StatusCode::kNotFound &&
+                   r.status().reason() != kReasonNoSuchBucket)) {
       return Status::Ok();
     }
     return r.status();
@@ -202,9 +197,13 @@ class S3StoreImpl final : public S3Store {
     if (bucket.empty()) {
       return InvalidArgumentError(std::string(operation) + ": the bucket name is empty");
     }
-    if (key.empty()) return InvalidArgumentError(std::string(operation) + ": the key is empty");
-    if (key.size() > 1024) {
-      return InvalidArgumentError(std::string(operation) + ": the key is longer than 1024 bytes");
+    if (key.empty()) {
+      return InvalidArgumentError(std::string(operation) + ": the key is empty")
+          .WithReason(kReasonInvalidKey);
+    }
+    if (key.size() > kMaxKeyBytes) {
+      return InvalidArgumentError(std::string(operation) + ": the key is longer than 1024 bytes")
+          .WithReason(kReasonInvalidKey);
     }
     return Status::Ok();
   }
@@ -240,7 +239,15 @@ class S3StoreImpl final : public S3Store {
     http.body = std::move(body);
     Result<HttpResponse> response = http_->Send(http);
     if (response.ok() && response->status >= 200 && response->status < 300) return response;
-    return MapAwsFailure(call, response, options_.endpoint);
+    return PortStatus(MapAwsFailure(call, response, options_.endpoint));
+  }
+
+  // The S3 error codes the ObjectStore port has its own reasons for (storage/object_store.h):
+  // a missing bucket is the set-up's fault, a key S3 refuses is the object's.
+  static Status PortStatus(Status status) {
+    if (status.reason() == "NoSuchBucket") return status.WithReason(kReasonNoSuchBucket);
+    if (status.reason() == "KeyTooLongError") return status.WithReason(kReasonInvalidKey);
+    return status;
   }
 
   S3StoreOptions options_;

@@ -6,7 +6,9 @@
 // (prefix, delimiter, continuation token, start-after, max-keys). Keys are sent encoded once
 // and never normalised, so any byte sequence S3 accepts round-trips. Failures are mapped by
 // aws::MapAwsFailure (NoSuchKey / 404 -> NotFound, 412 -> FailedPrecondition, 403 ->
-// PermissionDenied, 5xx / throttling / unreachable -> retryable Unavailable); retries are the
+// PermissionDenied, wrong region / redirects -> FailedPrecondition, 5xx / throttling /
+// unreachable -> retryable Unavailable), then put in the port's words (NoSuchBucket ->
+// reason "no-such-bucket", KeyTooLongError -> reason "invalid-key"); retries are the
 // HttpClient's business (NewRetryingHttpClient).
 // Thread-safe: one store may be shared by all workers.
 #pragma once

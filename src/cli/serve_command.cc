@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -164,7 +165,7 @@ int RunServe(const ServeOptions& opts) {
   if (!credentials.ok()) return ReportFailure(credentials.status());
 
   MetricsRegistry metrics;
-  server::LocalBackend backend(store->get(), staging);
+  server::LocalBackend backend(store->get(), staging, config->store.min_free_bytes);
   server::S3HandlerOptions handler_options;
   handler_options.access_key_id = credentials->access_key_id;
   handler_options.secret_access_key = credentials->secret_access_key;
@@ -173,7 +174,18 @@ int RunServe(const ServeOptions& opts) {
   handler_options.public_read_prefixes = config->server.public_read_prefixes;
   handler_options.max_put_bytes =
       std::min(config->server.max_put_bytes, config->store.max_object_bytes);
-  server::S3Handler handler(handler_options, &backend, &clock, &metrics);
+  // Not ready while the disk is below the reserve (new uploads are refused) or the workers
+  // are paused for a fault of the environment (a full disk); the pool is set below.
+  std::atomic<pipeline::WorkerPool*> running_pool{nullptr};  // read by I/O threads
+  auto readiness = [&backend, &running_pool]() -> Status {
+    RETURN_IF_ERROR(backend.FreeSpaceStatus());
+    pipeline::WorkerPool* pool = running_pool.load();
+    return pool ? pool->Readiness() : Status::Ok();
+  };
+  server::S3Handler handler(handler_options, &backend, &clock, &metrics, readiness);
+  if (Status room = backend.FreeSpaceStatus(); !room.ok()) {
+    std::fprintf(stderr, "thumbflow: warning: %s\n", room.message().c_str());
+  }
 
   RaiseOpenFileLimit();
   server::HttpServerOptions http;
@@ -217,6 +229,7 @@ int RunServe(const ServeOptions& opts) {
     pool->SetMessageObserver(throughput->Observer());
     Status pool_started = pool->Start();
     if (!pool_started.ok()) return ReportFailure(pool_started);
+    running_pool.store(pool.get());
   }
 
   std::fprintf(stderr,
@@ -239,6 +252,7 @@ int RunServe(const ServeOptions& opts) {
   }
   std::fprintf(stderr, "thumbflow: signal %d, draining\n", signal_number);
   server.Stop();
+  running_pool.store(nullptr);
   if (pool) {
     pool->Shutdown();
     Status flushed = throughput->Flush();

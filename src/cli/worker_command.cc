@@ -13,11 +13,13 @@
 // [pipeline] grace_period, give the rest back at once, exit 0.
 //
 // --metrics-listen serves GET /metrics (Prometheus text), /healthz (alive) and /readyz
-// (200 while receiving, 503 once stopping).
+// (200 while receiving; 503 with the reason once stopping, or while paused because the
+// store is misconfigured or refuses the credentials: see pipeline/worker_pool.h).
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,8 +52,10 @@ struct WorkerFlags {
 // GET /metrics, /healthz, /readyz; everything else 404.
 class MetricsHandler final : public server::HttpHandler {
  public:
-  MetricsHandler(MetricsRegistry& registry, const std::atomic<bool>& ready)
-      : registry_(registry), ready_(ready) {}
+  // /readyz: 200 while `ready` and `health` says OK; else 503 with the reason.
+  MetricsHandler(MetricsRegistry& registry, const std::atomic<bool>& ready,
+                 std::function<Status()> health)
+      : registry_(registry), ready_(ready), health_(std::move(health)) {}
 
   std::unique_ptr<server::HttpExchange> Begin(const server::HttpRequestHead& head,
                                               server::HttpReply* early) override {
@@ -65,7 +69,9 @@ class MetricsHandler final : public server::HttpHandler {
     } else if (path == "/healthz") {
       *early = Text(200, "ok\n");
     } else if (path == "/readyz") {
-      *early = ready_.load() ? Text(200, "ready\n") : Text(503, "not ready\n");
+      Status health = ready_.load() ? health_() : UnavailableError("stopping");
+      *early =
+          health.ok() ? Text(200, "ready\n") : Text(503, "not ready: " + health.message() + "\n");
     } else {
       *early = Text(404, "not found\n");
     }
@@ -89,6 +95,7 @@ class MetricsHandler final : public server::HttpHandler {
 
   MetricsRegistry& registry_;
   const std::atomic<bool>& ready_;
+  std::function<Status()> health_;
 };
 
 // "host:port", ":port" or "port" -> options; InvalidArgument otherwise.
@@ -178,7 +185,7 @@ int RunWorker(const WorkerFlags& flags) {
                             log);
 
   std::atomic<bool> ready{false};
-  MetricsHandler handler(registry, ready);
+  MetricsHandler handler(registry, ready, [&pool] { return pool.Readiness(); });
   std::unique_ptr<server::HttpServer> metrics_server;
   if (!flags.metrics_listen.empty()) {
     metrics_server = std::make_unique<server::HttpServer>(listen_options, &handler, nullptr);

@@ -45,6 +45,7 @@ Status ParseStoreConfig(FieldReader& root, StoreConfig* out) {
     RETURN_IF_ERROR(r.String("default_bucket", &out->default_bucket));
     RETURN_IF_ERROR(r.Int("max_object_bytes", &out->max_object_bytes, 1, int64_t{5} << 40));
     RETURN_IF_ERROR(r.Bool("fsync", &out->fsync));
+    RETURN_IF_ERROR(r.Int("min_free_bytes", &out->min_free_bytes, 0, int64_t{1} << 50));
     RETURN_IF_ERROR(r.String("region", &out->region));
     RETURN_IF_ERROR(r.Finish());
     Status bucket = ValidateBucketName(out->default_bucket);

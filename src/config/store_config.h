@@ -5,6 +5,9 @@
 //   default_bucket = "images"        # exists from the first start of `serve`
 //   max_object_bytes = 5368709120    # largest single PUT (5 GiB, as S3)
 //   fsync = true                     # fsync object bytes before they become visible
+//   min_free_bytes = 67108864        # free-space reserve of the data folder's disk (64 MiB);
+//                                    # below it `serve` refuses new uploads (503 SlowDown)
+//                                    # and /readyz is 503; 0: no reserve
 //   region = "us-east-1"             # awsRegion written in upload events
 //
 //   [[notifications]]                # zero or more; absent: the one default rule below
@@ -32,6 +35,11 @@ struct StoreConfig {
   std::string default_bucket = "images";
   int64_t max_object_bytes = int64_t{5} << 30;
   bool fsync = true;
+  // Room kept free for what was already accepted: the queue database's commits and WAL
+  // (checkpoints at about 4 MB), and the thumbnails of queued images (3 outputs, about
+  // 10-100 KB per image: 64 MiB covers some 1,000 queued images). Refusing new uploads
+  // below it means a full disk never stops the acknowledged ones from finishing.
+  int64_t min_free_bytes = int64_t{64} << 20;
   std::string region = "us-east-1";
   std::vector<NotificationRule> notifications = {NotificationRule{}};
 };

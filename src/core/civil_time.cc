@@ -1,6 +1,123 @@
 #include "core/civil_time.h"
 
+#include <array>
+#include <cstdio>
+
 namespace thumbflow {
+namespace {
+
+constexpr std::array<std::string_view, 7> kDayNames = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 7> kLongDayNames = {
+    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// A left-to-right reader of one date; every method consumes on success only.
+class DateReader {
+ public:
+  explicit DateReader(std::string_view text) : text_(text) {}
+
+  bool AtEnd() const { return pos_ == text_.size(); }
+  bool Char(char c) {
+    if (pos_ >= text_.size() || text_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+  void Spaces() {
+    while (pos_ < text_.size() && text_[pos_] == ' ') ++pos_;
+  }
+  // min_digits..max_digits decimal digits.
+  bool Number(size_t min_digits, size_t max_digits, int* out) {
+    size_t end = pos_;
+    int value = 0;
+    while (end < text_.size() && end - pos_ < max_digits && text_[end] >= '0' &&
+           text_[end] <= '9') {
+      value = value * 10 + (text_[end] - '0');
+      ++end;
+    }
+    if (end - pos_ < min_digits) return false;
+    pos_ = end;
+    *out = value;
+    return true;
+  }
+  std::string_view Word() {
+    size_t end = pos_;
+    while (end < text_.size() &&
+           ((text_[end] >= 'A' && text_[end] <= 'Z') || (text_[end] >= 'a' && text_[end] <= 'z'))) {
+      ++end;
+    }
+    std::string_view word = text_.substr(pos_, end - pos_);
+    pos_ = end;
+    return word;
+  }
+  // "Jan".."Dec" -> 1..12.
+  bool Month(int* out) {
+    size_t start = pos_;
+    std::string_view word = Word();
+    for (size_t i = 0; i < kMonthNames.size(); ++i) {
+      if (EqualsIgnoreCase(word, kMonthNames[i])) {
+        *out = static_cast<int>(i) + 1;
+        return true;
+      }
+    }
+    pos_ = start;
+    return false;
+  }
+  // HH:MM:SS
+  bool Time(int* hour, int* minute, int* second) {
+    return Number(2, 2, hour) && Char(':') && Number(2, 2, minute) && Char(':') &&
+           Number(2, 2, second);
+  }
+  // The zone of the fixdate and RFC 850 forms: only UTC spellings.
+  bool UtcZone() {
+    size_t start = pos_;
+    std::string_view word = Word();
+    if (EqualsIgnoreCase(word, "GMT") || EqualsIgnoreCase(word, "UT") ||
+        EqualsIgnoreCase(word, "UTC") || EqualsIgnoreCase(word, "Z")) {
+      return true;
+    }
+    pos_ = start;
+    int offset = 0;
+    if ((Char('+') || Char('-')) && Number(4, 4, &offset) && offset == 0) return true;
+    pos_ = start;
+    return false;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+bool IsDayName(std::string_view word, bool long_form) {
+  for (size_t i = 0; i < kDayNames.size(); ++i) {
+    if (EqualsIgnoreCase(word, long_form ? kLongDayNames[i] : kDayNames[i])) return true;
+  }
+  return false;
+}
+
+bool ValidFields(int year, int month, int day, int hour, int minute, int second) {
+  static constexpr std::array<int, 12> kDaysInMonth = {31, 29, 31, 30, 31, 30,
+                                                       31, 31, 30, 31, 30, 31};
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1]) {
+    return false;
+  }
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month == 2 && day == 29 && !leap) return false;
+  return hour <= 23 && minute <= 59 && second <= 60;
+}
+
+}  // namespace
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2 ? 1 : 0;
@@ -26,6 +143,67 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
 int64_t UtcMillis(int year, int month, int day, int hour, int minute, int second) {
   int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return ((days * 24 + hour) * 60 + minute) * 60'000 + int64_t{second} * 1000;
+}
+
+Result<int64_t> ParseHttpDate(std::string_view text) {
+  auto bad = [&] {
+    return InvalidArgumentError("not an HTTP date: \"" + std::string(text.substr(0, 64)) + "\"");
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  DateReader r(text);
+  r.Spaces();
+  std::string_view weekday = r.Word();
+  bool parsed = false;
+  if (r.Char(',')) {
+    r.Spaces();
+    DateReader fixdate = r;
+    if (IsDayName(weekday, false) && fixdate.Number(1, 2, &day) && fixdate.Char(' ') &&
+        fixdate.Month(&month) && fixdate.Char(' ') && fixdate.Number(4, 4, &year) &&
+        fixdate.Char(' ') && fixdate.Time(&hour, &minute, &second) && fixdate.Char(' ') &&
+        fixdate.UtcZone()) {
+      r = fixdate;
+      parsed = true;
+    } else if (IsDayName(weekday, true) && r.Number(2, 2, &day) && r.Char('-') && r.Month(&month) &&
+               r.Char('-') && r.Number(2, 2, &year) && r.Char(' ') &&
+               r.Time(&hour, &minute, &second) && r.Char(' ') && r.UtcZone()) {
+      year += year < 70 ? 2000 : 1900;
+      parsed = true;
+    }
+  } else if (IsDayName(weekday, false) && r.Char(' ') && r.Month(&month) && r.Char(' ')) {
+    r.Spaces();  // asctime pads a one-digit day with a space
+    parsed = r.Number(1, 2, &day) && r.Char(' ') && r.Time(&hour, &minute, &second) &&
+             r.Char(' ') && r.Number(4, 4, &year);
+  }
+  r.Spaces();
+  if (!parsed || !r.AtEnd() || !ValidFields(year, month, day, hour, minute, second)) return bad();
+  return UtcMillis(year, month, day, hour, minute, second);
+}
+
+CivilTime CivilFromMillis(int64_t epoch_ms) {
+  int64_t days = epoch_ms / 86'400'000;
+  int64_t rem = epoch_ms % 86'400'000;
+  if (rem < 0) {
+    rem += 86'400'000;
+    --days;
+  }
+  CivilTime t;
+  CivilFromDays(days, &t.year, &t.month, &t.day);
+  t.millis = static_cast<int>(rem % 1000);
+  t.second = static_cast<int>(rem / 1000 % 60);
+  t.minute = static_cast<int>(rem / 60'000 % 60);
+  t.hour = static_cast<int>(rem / 3'600'000);
+  t.weekday = static_cast<int>(((days % 7) + 7 + 4) % 7);
+  return t;
+}
+
+std::string FormatHttpDate(int64_t epoch_ms) {
+  const CivilTime t = CivilFromMillis(epoch_ms);
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%s, %02u %s %04lld %02d:%02d:%02d GMT",
+                kDayNames[static_cast<size_t>(t.weekday)].data(), t.day,
+                kMonthNames[t.month - 1].data(), static_cast<long long>(t.year), t.hour, t.minute,
+                t.second);
+  return buf;
 }
 
 }  // namespace thumbflow

@@ -422,22 +422,11 @@ Result<int64_t> ParseIso8601Millis(std::string_view text) {
 }
 
 std::string FormatIso8601Millis(int64_t epoch_ms) {
-  int64_t days = epoch_ms / 86'400'000;
-  int64_t rem = epoch_ms % 86'400'000;
-  if (rem < 0) {
-    rem += 86'400'000;
-    --days;
-  }
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  CivilFromDays(days, &y, &m, &d);
-  const auto ms = static_cast<int>(rem % 1000);
-  const auto s = static_cast<int>(rem / 1000 % 60);
-  const auto mi = static_cast<int>(rem / 60'000 % 60);
-  const auto h = static_cast<int>(rem / 3'600'000);
+  const CivilTime t = CivilFromMillis(epoch_ms);
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<long long>(y), m, d, h, mi, s, ms);
+                static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute, t.second,
+                t.millis);
   return buf;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/disk.h"
 #include "core/request_deadline.h"
 #include "pipeline/pipeline_metrics.h"
 #include "storage/etag.h"
@@ -41,18 +42,36 @@ RecordResult Finish(RecordResult result, Outcome outcome, std::string reason, st
   return result;
 }
 
-// A store failure while reading a source or writing an output: the object's own fault
-// (its key) is permanent; everything else is the environment's and may pass.
-std::pair<Outcome, std::string> ClassifyStoreError(const Status& status) {
-  if (status.code() == StatusCode::kInvalidArgument) {
-    return {Outcome::kPermanent, kReasonInvalidKey};
-  }
-  if (status.code() == StatusCode::kPermissionDenied ||
-      status.code() == StatusCode::kUnauthenticated) {
-    return {Outcome::kTransient, kReasonAccessDenied};
-  }
-  if (status.code() == StatusCode::kResourceExhausted && !status.retryable()) {
-    return {Outcome::kPermanent, kReasonTooLarge};
+// A store failure while reading a source or writing an output, classified by what happened
+// (storage/object_store.h), never by the code's shape alone: only a fault of the object
+// itself is permanent. A fault of the store's set-up (credentials, region, a missing bucket,
+// a request refused for a reason that is not the key) or of the machine (a full disk) is the
+// environment's: transient, and the worker pool holds the message and pauses instead of
+// spending its receives (IsEnvironmentReason). `source` tells a GET of the event's object
+// from a PUT of an output.
+std::pair<Outcome, std::string> ClassifyStoreError(const Status& status, bool source) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      if (status.reason() == kReasonInvalidKey) return {Outcome::kPermanent, kReasonInvalidKey};
+      return {Outcome::kTransient, kReasonMisconfigured};
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kUnauthenticated:
+      return {Outcome::kTransient, kReasonAccessDenied};
+    case StatusCode::kNotFound:
+      // The event's object missing is `gone` (handled by the caller); a missing bucket, or
+      // NotFound for a PUT, is the set-up's.
+      if (source && status.reason() != kReasonNoSuchBucket) {
+        return {Outcome::kGone, kReasonSourceMissing};
+      }
+      return {Outcome::kTransient, kReasonMisconfigured};
+    case StatusCode::kFailedPrecondition:  // the pipeline sends no conditions: the set-up's
+      return {Outcome::kTransient, kReasonMisconfigured};
+    case StatusCode::kResourceExhausted:
+      if (IsNoSpace(status)) return {Outcome::kTransient, kReasonNoSpace};
+      if (!status.retryable()) return {Outcome::kPermanent, kReasonTooLarge};
+      break;
+    default:
+      break;
   }
   return {Outcome::kTransient, status.reason().empty() ? kReasonUnavailable : status.reason()};
 }
@@ -84,6 +103,11 @@ LogSink StderrLogSink() {
     std::fwrite(text.data(), 1, text.size(), stderr);
     std::fflush(stderr);
   };
+}
+
+bool IsEnvironmentReason(std::string_view reason) {
+  return reason == kReasonNoSpace || reason == kReasonMisconfigured ||
+         reason == kReasonAccessDenied;
 }
 
 const char* OutcomeName(Outcome outcome) {
@@ -212,10 +236,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
   if (!source.ok()) {
     const Status& s = source.status();
     std::string message = "get " + record.bucket + "/" + record.key + ": " + s.message();
-    if (s.code() == StatusCode::kNotFound) {
-      return Finish(std::move(result), Outcome::kGone, kReasonSourceMissing, message);
-    }
-    auto [outcome, reason] = ClassifyStoreError(s);
+    auto [outcome, reason] = ClassifyStoreError(s, /*source=*/true);
     return Finish(std::move(result), outcome, reason, message);
   }
   result.source_bytes = static_cast<int64_t>(source->bytes.size());
@@ -291,7 +312,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
   for (std::future<Status>& other : others) written.push_back(other.get());
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (!written[i].ok()) {
-      auto [outcome, reason] = ClassifyStoreError(written[i]);
+      auto [outcome, reason] = ClassifyStoreError(written[i], /*source=*/false);
       return Finish(std::move(result), outcome, reason,
                     "put " + result.output_bucket + "/" + keys[i] + ": " + written[i].message());
     }

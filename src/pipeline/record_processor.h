@@ -13,8 +13,11 @@
 //      that ETag in its "source-etag" metadata, the record is `ok` (duplicate = true)
 //      without fetching or decoding anything (the largest output is looked up first, so a
 //      new image costs one HEAD);
-//   6. the source is fetched: NotFound is `gone` ("source-missing"); a transport failure is
-//      `transient`; if the fetched ETag differs from the event's, step 5 is repeated with it;
+//   6. the source is fetched: the object missing is `gone` ("source-missing"); a key the
+//      store refuses is `permanent` "invalid-key"; a fault of the store's set-up or of the
+//      machine (credentials, region, missing bucket, full disk) or of the transport is
+//      `transient` (IsEnvironmentReason); if the fetched ETag differs from the event's,
+//      step 5 is repeated with it;
 //   7. the thumbnailer runs (bounded by the context's deadline when it has one); its
 //      classified errors become `permanent` with its reason, or `transient` when the
 //      status is retryable, with two exceptions decided by the receive count:
@@ -28,7 +31,8 @@
 //      S3 events, so it is plain ASCII), "source-etag" (no quotes), "width", "height".
 //      The outputs are written concurrently (so durable puts share their fsyncs and S3
 //      round trips overlap); the first failure in configuration order decides the outcome,
-//      after every put has returned.
+//      after every put has returned, classified as in step 6 (a full disk or a missing
+//      output bucket is `transient`, never permanent).
 //
 // Every call logs one JSON line (see LogSink) and updates the metrics of PipelineMetrics.
 //
@@ -46,8 +50,10 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/disk.h"
 #include "events/s3_event.h"
 #include "image/thumbnailer.h"
+#include "storage/keys.h"
 #include "storage/object_store.h"
 
 namespace thumbflow {
@@ -66,13 +72,23 @@ LogSink StderrLogSink();
 
 // Reason codes the pipeline adds to those of DESIGN.md and the thumbnailer.
 inline constexpr char kReasonSourceMissing[] = "source-missing";
-inline constexpr char kReasonInvalidKey[] = "invalid-key";
 inline constexpr char kReasonTooLarge[] = "too-large";
 inline constexpr char kReasonInternal[] = "internal";
 inline constexpr char kReasonUnavailable[] = "unavailable";     // transient: store/queue
-inline constexpr char kReasonAccessDenied[] = "access-denied";  // transient: fix and retry
 inline constexpr char kReasonShutdown[] = "shutdown";           // aborted
 inline constexpr char kReasonTimeout[] = "timeout";
+// Transient faults of the environment, not of the message: the credentials or policy
+// refuse ("access-denied"), the store is not set up for the request ("misconfigured":
+// wrong region or endpoint, missing bucket), the disk is full ("no-space", core/disk.h).
+// Every message fails alike until an operator or the disk recovers, so the worker pool
+// holds such messages and stops receiving rather than spend their receive counts
+// (worker_pool.h); they are never dead-lettered for it.
+inline constexpr char kReasonAccessDenied[] = "access-denied";
+inline constexpr char kReasonMisconfigured[] = "misconfigured";
+// kReasonNoSpace: core/disk.h.
+
+// True for the reasons above.
+bool IsEnvironmentReason(std::string_view reason);
 
 enum class Outcome {
   kOk,         // outputs written (or already there: duplicate)

@@ -1,5 +1,6 @@
 #include "pipeline/record_processor.h"
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/disk.h"
 #include "core/metrics.h"
 #include "image/vips_thumbnailer.h"
 #include "pipeline/message_processor.h"
@@ -281,6 +283,72 @@ TEST_F(RecordProcessorTest, StoreOutagesAreTransient) {
   auto put = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
   EXPECT_EQ(put.outcome, Outcome::kTransient);
   EXPECT_NE(put.message.find("thumbnails/large/x.jpg"), std::string::npos) << put.message;
+}
+
+TEST_F(RecordProcessorTest, AFullDiskIsTransientNeverTooLarge) {
+  PutSource("uploads/x.jpg", "x");
+  store_.put_fault = [](const std::string& key) {
+    return key.find("/small/") != std::string::npos
+               ? FileError(ENOSPC, "write", "upload of bucket images")
+               : Status::Ok();
+  };
+  auto result = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
+  EXPECT_EQ(result.outcome, Outcome::kTransient);
+  EXPECT_EQ(result.reason, kReasonNoSpace);
+  EXPECT_TRUE(IsEnvironmentReason(result.reason));
+  EXPECT_NE(result.message.find("No space left on device"), std::string::npos) << result.message;
+  // The store's size limit stays permanent.
+  store_.put_fault = [](const std::string&) {
+    return ResourceExhaustedError("object is larger than the store accepts")
+        .WithReason("too-large");
+  };
+  auto too_large = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
+  EXPECT_EQ(too_large.outcome, Outcome::kPermanent);
+  EXPECT_EQ(too_large.reason, kReasonTooLarge);
+}
+
+// Only a fault of the object itself is permanent; the store's set-up (credentials, region,
+// bucket) is the environment's, whatever code it arrives with.
+TEST_F(RecordProcessorTest, StoreErrorsAreClassifiedByWhatHappened) {
+  PutSource("uploads/x.jpg", "x");
+  struct Case {
+    Status fault;
+    bool on_get;
+    Outcome outcome;
+    std::string reason;
+  };
+  const Case cases[] = {
+      {InvalidArgumentError("key refused").WithReason(kReasonInvalidKey), false,
+       Outcome::kPermanent, kReasonInvalidKey},
+      {InvalidArgumentError("KeyTooLongError").WithReason(kReasonInvalidKey), true,
+       Outcome::kPermanent, kReasonInvalidKey},
+      // "other 4xx" of the AWS mapper: the request, not the object, was refused.
+      {InvalidArgumentError("HTTP 400 InvalidArgument").WithReason("InvalidArgument"), false,
+       Outcome::kTransient, kReasonMisconfigured},
+      {Status(StatusCode::kFailedPrecondition,
+              "misconfigured: HTTP 400 "
+              "AuthorizationHeaderMalformed",
+              "AuthorizationHeaderMalformed"),
+       true, Outcome::kTransient, kReasonMisconfigured},
+      {PermissionDeniedError("access denied: HTTP 403 InvalidAccessKeyId"), true,
+       Outcome::kTransient, kReasonAccessDenied},
+      {UnauthenticatedError("no credentials"), false, Outcome::kTransient, kReasonAccessDenied},
+      {NotFoundError("no such bucket: out").WithReason(kReasonNoSuchBucket), false,
+       Outcome::kTransient, kReasonMisconfigured},
+      {NotFoundError("no such bucket: images").WithReason(kReasonNoSuchBucket), true,
+       Outcome::kTransient, kReasonMisconfigured},
+      {NotFoundError("no such key"), true, Outcome::kGone, kReasonSourceMissing},
+  };
+  for (const Case& c : cases) {
+    store_.get_fault = [&](const std::string&) { return c.on_get ? c.fault : Status::Ok(); };
+    store_.put_fault = [&](const std::string&) { return c.on_get ? Status::Ok() : c.fault; };
+    auto result = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
+    EXPECT_EQ(result.outcome, c.outcome) << c.fault.ToString();
+    EXPECT_EQ(result.reason, c.reason) << c.fault.ToString();
+    EXPECT_EQ(IsEnvironmentReason(result.reason),
+              c.reason == kReasonMisconfigured || c.reason == kReasonAccessDenied)
+        << c.fault.ToString();
+  }
 }
 
 TEST_F(RecordProcessorTest, OversizedSourceIsRefusedFromTheEvent) {

@@ -10,6 +10,22 @@
 //                                with the reason; SqsQueue sends it to the DLQ and deletes it
 //   malformed body ............. Fail(permanent, "not-an-event")
 //   s3:TestEvent ............... Delete
+//   fault of the environment ... held: see below
+//
+// Faults of the environment (IsEnvironmentReason: a full disk, a misconfigured store,
+// credentials or policy refusing) fail every message alike, so retrying through the queue
+// would only spend receive counts until healthy messages reached the DLQ as "max-receives".
+// Instead the pool pauses: the receiver stops receiving (so no further receive is counted),
+// the failed message stays held (its visibility extended by the heartbeat) and is retried
+// in this process after the RetryPolicy back-off (capped at kMaxEnvironmentRetryS), never
+// returned to the queue for it; Readiness() reports the fault, and one "error" line is
+// logged when the pause begins and one "info" line when it ends. The first message that
+// ends any other way (written, dead-lettered for a reason of its own...) ends the pause:
+// held messages are retried at once and receiving resumes. Only a crash while paused
+// returns a held message to the queue (after its visibility timeout, one receive counted,
+// as for any crash). An acknowledgement (or retry, or dead-lettering) that the queue
+// cannot commit for lack of space is held the same way. Store outages (Unavailable) are
+// not paused for: they are retried through the queue per message.
 //
 // Flow control: one receiver thread long-polls (wait_seconds, so the embedded queue wakes
 // it as soon as an event commits; no fixed polling sleep) for at most as many messages as
@@ -92,12 +108,18 @@ struct WorkerPoolCounters {
   int64_t retried = 0;
   int64_t dead_lettered = 0;
   int64_t released = 0;
+  int64_t held_back = 0;  // retries held in the process for a fault of the environment
+  int64_t pauses = 0;     // times receiving paused for a fault of the environment
   int64_t heartbeats = 0;
   int64_t held = 0;  // right now
 };
 
 // Called once per finished message (after the queue was told), on a worker thread.
 using MessageObserver = std::function<void(const Message&, const MessageResult&)>;
+
+// The longest in-process back-off between retries of a message held for a fault of the
+// environment: once the disk has room again (or the set-up is fixed) work resumes within it.
+inline constexpr int kMaxEnvironmentRetryS = 30;
 
 class WorkerPool {
  public:
@@ -131,6 +153,12 @@ class WorkerPool {
   // `heartbeat` old by the Clock; returns how many were extended. The heartbeat thread
   // calls it every tick; tests call it after moving a ManualClock.
   int HeartbeatOnce();
+  // Hands every message held for a fault of the environment whose back-off is over (by the
+  // Clock) back to the workers; returns how many. The heartbeat thread calls it every tick.
+  int RetryHeldOnce();
+
+  // OK while receiving; Unavailable naming the fault while paused for the environment.
+  Status Readiness() const;
 
   // Called after each message; set before Start().
   void SetMessageObserver(MessageObserver observer) { observer_ = std::move(observer); }
@@ -140,18 +168,26 @@ class WorkerPool {
   const WorkerPoolOptions& options() const { return options_; }
 
  private:
-  enum class HeldState { kPending, kActive, kFinishing, kAbandoned };
+  // kWaiting: failed for a fault of the environment, retried in this process at retry_at_ms.
+  enum class HeldState { kPending, kActive, kWaiting, kFinishing, kAbandoned };
   struct Held {
     Message message;
     int64_t received_ms = 0;
     int64_t extended_ms = 0;  // when the visibility timeout was last (re)set, by the Clock
     HeldState state = HeldState::kPending;
+    int environment_attempts = 0;
+    int64_t retry_at_ms = 0;
   };
 
   void ReceiverLoop();
   void WorkerLoop();
   void HeartbeatLoop();
   void Finish(uint64_t id, const Message& message, const MessageResult& result);
+  // Keeps a message that failed for a fault of the environment; false when stopping (then
+  // it goes back to the queue as usual).
+  bool HoldForEnvironment(uint64_t id, const MessageResult& result);
+  // Ends a pause (a message ended otherwise); held messages become due at once.
+  void ResumeLocked();
   void ReleaseNow(const std::vector<std::string>& receipts);
   int AllowedInFlightLocked() const;
   void UpdateInFlightMetricLocked();
@@ -178,6 +214,9 @@ class WorkerPool {
   bool shut_down_ = false;
   bool heartbeat_stop_ = false;
   double ewma_message_ms_ = 0;
+  bool paused_ = false;  // receiving stopped for a fault of the environment
+  std::string pause_reason_;
+  std::string pause_detail_;
   WorkerPoolCounters counters_;
   CancelFlag cancel_{false};
 

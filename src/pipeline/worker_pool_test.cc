@@ -1,11 +1,13 @@
 #include "pipeline/worker_pool.h"
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "core/disk.h"
 #include "core/metrics.h"
 #include "pipeline/pipeline_test_util.h"
 #include "queue/memory_queue.h"
@@ -55,9 +57,13 @@ class WorkerPoolTest : public ::testing::Test {
 
   void StartPool() {
     Config config;
+    LogSink log = [this](std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      log_lines_.emplace_back(line);
+    };
     pool_ = std::make_unique<WorkerPool>(*queue_, store_, thumbnailer_,
                                          RecordProcessorOptionsFromConfig(config), options_, clock_,
-                                         &registry_, LogSink{});
+                                         &registry_, log);
     pool_->SetMessageObserver([this](const Message& m, const MessageResult& r) {
       std::lock_guard<std::mutex> lock(mu_);
       finished_.push_back({m, r});
@@ -97,6 +103,17 @@ class WorkerPoolTest : public ::testing::Test {
   std::unique_ptr<WorkerPool> pool_;
   std::mutex mu_;
   std::vector<std::pair<Message, MessageResult>> finished_;
+  std::vector<std::string> log_lines_;
+
+  // Log lines whose "msg" starts with `prefix`.
+  int LogLinesStartingWith(const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (const std::string& line : log_lines_) {
+      if (line.find("\"msg\":\"" + prefix) != std::string::npos) ++n;
+    }
+    return n;
+  }
 };
 
 TEST_F(WorkerPoolTest, EveryRecordOfEveryMessageIsProcessed) {
@@ -172,6 +189,111 @@ TEST_F(WorkerPoolTest, RepeatedTransientFailureEndsInTheDlqAfterMaxReceives) {
   auto dead = queue_->ListDeadLetters(10).value();
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].reason, "max-receives");
+}
+
+// A full disk fails every output write: the messages are held and retried here (the
+// queue never counts another receive for them), receiving pauses, readiness says why, and
+// once space is back every image gets its thumbnails with nothing dead-lettered.
+TEST_F(WorkerPoolTest, AFullDiskHoldsMessagesUntilSpaceIsBackAndDeadLettersNothing) {
+  options_.tick = std::chrono::hours(1);  // the test drives heartbeats and retries
+  std::atomic<bool> full{true};
+  store_.put_fault = [&](const std::string&) {
+    return full.load() ? FileError(ENOSPC, "write", "upload of bucket images") : Status::Ok();
+  };
+  for (const char* key : {"uploads/a.jpg", "uploads/b.jpg", "uploads/c.jpg"}) {
+    PutSource(key, key);
+    Send({CreatedRecord(kBucket, key)});
+  }
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return pool_->counters().held_back == 3; }));
+  Status ready = pool_->Readiness();
+  EXPECT_EQ(ready.code(), StatusCode::kUnavailable);
+  EXPECT_NE(ready.message().find("no-space"), std::string::npos) << ready.message();
+  EXPECT_NE(ready.message().find("No space left on device"), std::string::npos);
+  // Far past max_receive_count x the visibility timeout: the heartbeat keeps the held
+  // messages invisible, and each in-process retry fails again.
+  for (int round = 1; round <= 8; ++round) {
+    clock_.AdvanceSeconds(30);
+    EXPECT_EQ(pool_->HeartbeatOnce(), 3) << round;
+    ASSERT_EQ(pool_->RetryHeldOnce(), 3) << "back-off is capped at 30 s";
+    ASSERT_TRUE(WaitUntil([&] { return pool_->counters().held_back == 3 + 3 * round; })) << round;
+  }
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.dlq, 0);
+  EXPECT_EQ(stats.in_flight, 3);
+  EXPECT_EQ(stats.visible, 0);
+  EXPECT_EQ(pool_->counters().received, 3) << "no message was received a second time";
+  EXPECT_EQ(pool_->counters().retried + pool_->counters().dead_lettered, 0);
+  EXPECT_EQ(Finished(), 0u);
+  EXPECT_EQ(LogLinesStartingWith("paused"), 1) << "one loud line, not one per message";
+
+  full = false;
+  clock_.AdvanceSeconds(30);
+  pool_->RetryHeldOnce();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 3; }));
+  EXPECT_TRUE(pool_->Readiness().ok());
+  EXPECT_EQ(pool_->counters().deleted, 3);
+  EXPECT_EQ(LogLinesStartingWith("resumed"), 1);
+  for (const char* name : {"a.jpg", "b.jpg", "c.jpg"}) {
+    for (const char* size : {"small", "medium", "large"}) {
+      EXPECT_TRUE(memory_.Head(kBucket, std::string("thumbnails/") + size + "/" + name).ok())
+          << size << "/" << name;
+    }
+  }
+  stats = Stats();
+  EXPECT_EQ(stats.visible + stats.in_flight + stats.delayed + stats.dlq, 0);
+}
+
+TEST_F(WorkerPoolTest, AMisconfiguredStoreIsNotReadyAndABadKeyIsStillDeadLettered) {
+  options_.tick = std::chrono::hours(1);
+  std::atomic<bool> misconfigured{true};
+  store_.get_fault = [&](const std::string& key) -> Status {
+    if (key == "uploads/refused.jpg") {
+      return InvalidArgumentError("HTTP 400 KeyTooLongError").WithReason(kReasonInvalidKey);
+    }
+    return misconfigured.load()
+               ? Status(StatusCode::kFailedPrecondition,
+                        "misconfigured: HTTP 400 AuthorizationHeaderMalformed: the region "
+                        "'us-east-1' is wrong; expecting 'eu-west-1'",
+                        "AuthorizationHeaderMalformed")
+               : Status::Ok();
+  };
+  PutSource("uploads/x.jpg", "x");
+  Send({CreatedRecord(kBucket, "uploads/x.jpg")});
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return pool_->counters().held_back == 1; }));
+  Status ready = pool_->Readiness();
+  EXPECT_FALSE(ready.ok());
+  EXPECT_NE(ready.message().find("misconfigured"), std::string::npos) << ready.message();
+  EXPECT_NE(ready.message().find("expecting 'eu-west-1'"), std::string::npos);
+  EXPECT_EQ(Stats().dlq, 0);
+
+  // Fixed: the held message is written, receiving resumes, and a key the store refuses is
+  // the object's own fault: dead-lettered at once.
+  misconfigured = false;
+  PutSource("uploads/refused.jpg", "r");
+  Send({CreatedRecord(kBucket, "uploads/refused.jpg")});
+  clock_.AdvanceSeconds(30);
+  pool_->RetryHeldOnce();
+  ASSERT_TRUE(WaitUntil([&] { return Finished() == 2; }));
+  EXPECT_TRUE(pool_->Readiness().ok());
+  EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/small/x.jpg").ok());
+  auto dead = queue_->ListDeadLetters(10).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].reason, kReasonInvalidKey);
+}
+
+TEST_F(WorkerPoolTest, ShutdownReturnsHeldMessagesToTheQueueAtOnce) {
+  options_.tick = std::chrono::hours(1);
+  store_.put_fault = [](const std::string&) { return NoSpaceError("disk full"); };
+  PutSource("uploads/x.jpg", "x");
+  Send({CreatedRecord(kBucket, "uploads/x.jpg")});
+  StartPool();
+  ASSERT_TRUE(WaitUntil([&] { return pool_->counters().held_back == 1; }));
+  pool_->Shutdown(std::chrono::seconds(60));  // returns without waiting for the held one
+  QueueStats stats = Stats();
+  EXPECT_EQ(stats.visible, 1);
+  EXPECT_EQ(stats.dlq, 0);
 }
 
 TEST_F(WorkerPoolTest, PermanentFailureGoesToTheDlqWithItsReason) {

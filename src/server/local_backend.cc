@@ -1,5 +1,9 @@
 #include "server/local_backend.h"
 
+#include <algorithm>
+
+#include "core/disk.h"
+
 namespace thumbflow::server {
 namespace {
 
@@ -24,8 +28,28 @@ class ReaderSource final : public ByteSource {
 
 }  // namespace
 
-LocalBackend::LocalBackend(LocalObjectStore* store, std::string staging_dir)
-    : store_(store), staging_dir_(std::move(staging_dir)) {}
+LocalBackend::LocalBackend(LocalObjectStore* store, std::string staging_dir, int64_t min_free_bytes)
+    : store_(store), staging_dir_(std::move(staging_dir)), min_free_bytes_(min_free_bytes) {}
+
+Status LocalBackend::FreeSpaceStatus(int64_t incoming_bytes) const {
+  if (min_free_bytes_ <= 0) return Status::Ok();
+  Result<int64_t> free_bytes = FreeBytes(store_->dir());
+  // A folder that cannot be examined is not a reason to refuse: the write itself reports
+  // whatever is wrong.
+  if (!free_bytes.ok() || *free_bytes - incoming_bytes >= min_free_bytes_) return Status::Ok();
+  std::string message = "the disk of the data folder " + store_->dir() + " has " +
+                        std::to_string(*free_bytes) + " bytes free";
+  if (incoming_bytes > 0) message += " (" + std::to_string(incoming_bytes) + " more requested)";
+  message +=
+      ", below the reserve of [storage] min_free_bytes = " + std::to_string(min_free_bytes_) +
+      ": new uploads are refused until space is freed; uploads already accepted are "
+      "still processed";
+  return NoSpaceError(std::move(message));
+}
+
+Status LocalBackend::AdmitWrite(int64_t incoming_bytes) {
+  return FreeSpaceStatus(std::max<int64_t>(0, incoming_bytes));
+}
 
 Result<std::vector<BucketInfo>> LocalBackend::ListBuckets() {
   ASSIGN_OR_RETURN(std::vector<thumbflow::BucketInfo> buckets, store_->ListBuckets());

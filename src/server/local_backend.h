@@ -13,9 +13,17 @@ namespace thumbflow::server {
 class LocalBackend final : public S3Backend {
  public:
   // `store` must outlive the backend. `staging_dir` must be on the data folder's filesystem.
-  LocalBackend(LocalObjectStore* store, std::string staging_dir);
+  // `min_free_bytes`: the free-space reserve of the data folder's file system ([storage]
+  // min_free_bytes); 0: none.
+  LocalBackend(LocalObjectStore* store, std::string staging_dir, int64_t min_free_bytes = 0);
 
   std::string StagingDir() const override { return staging_dir_; }
+  // NoSpaceError when the data folder's free space minus `incoming_bytes` is below the
+  // reserve (FreeSpaceStatus explains the shortfall).
+  Status AdmitWrite(int64_t incoming_bytes) override;
+  // OK while the data folder has at least the reserve free; else a NoSpaceError that says
+  // how much is free and what the reserve is. For /readyz.
+  Status FreeSpaceStatus(int64_t incoming_bytes = 0) const;
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status CreateBucket(const std::string& bucket) override;
   Status DeleteBucket(const std::string& bucket) override;
@@ -39,6 +47,7 @@ class LocalBackend final : public S3Backend {
  private:
   LocalObjectStore* store_;
   std::string staging_dir_;
+  int64_t min_free_bytes_;
 };
 
 }  // namespace thumbflow::server

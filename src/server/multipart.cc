@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/disk.h"
 #include "core/random.h"
 #include "storage/etag.h"
 
@@ -29,15 +30,16 @@ bool IsHex(std::string_view text) {
 }
 
 Status IoError(const std::string& what, const std::string& path) {
-  return InternalError(what + " " + path + ": " + std::strerror(errno));
+  return FileError(errno, what, path);
 }
 
 Status FsyncPath(const std::string& path, bool directory) {
   int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
   if (fd < 0) return IoError("open", path);
   int rc = ::fsync(fd);
+  int err = errno;
   ::close(fd);
-  if (rc != 0) return IoError("fsync", path);
+  if (rc != 0) return FileError(err, "fsync", path);
   return Status::Ok();
 }
 

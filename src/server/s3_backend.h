@@ -70,6 +70,15 @@ class S3Backend {
   // A folder on the same filesystem as the objects, for bodies being received.
   virtual std::string StagingDir() const = 0;
 
+  // Asked before a request that creates an object (PutObject, UploadPart, CopyObject,
+  // CompleteMultipartUpload) reads its body: OK to go on, or a NoSpaceError (core/disk.h,
+  // answered 503 SlowDown) when taking on `incoming_bytes` more would leave less free space
+  // than the backend keeps in reserve. Default: always OK.
+  virtual Status AdmitWrite(int64_t incoming_bytes) {
+    (void)incoming_bytes;
+    return Status::Ok();
+  }
+
   virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;
   virtual Status CreateBucket(const std::string& bucket) = 0;
   virtual Status DeleteBucket(const std::string& bucket) = 0;

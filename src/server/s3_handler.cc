@@ -12,6 +12,8 @@
 #include "aws/checksums.h"
 #include "aws/sigv2.h"
 #include "aws/sigv4.h"
+#include "core/civil_time.h"
+#include "core/disk.h"
 #include "core/random.h"
 #include "server/port_backend.h"
 #include "server/s3_protocol.h"
@@ -71,7 +73,7 @@ class BodySink {
       path_ = staging_dir + "/put-" + RandomHex(12);
       fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd_ < 0) {
-        Status s = InternalError("create " + path_ + ": " + std::strerror(errno));
+        Status s = FileError(errno, "create", path_);
         path_.clear();
         return s;
       }
@@ -152,7 +154,7 @@ class BodySink {
     if (fd_ >= 0) {
       if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
         fd_ = -1;
-        return InternalError("fsync " + path_ + ": " + std::strerror(errno));
+        return FileError(errno, "fsync", path_);
       }
       fd_ = -1;
     }
@@ -197,7 +199,7 @@ class BodySink {
     while (!data.empty()) {
       ssize_t n = ::write(fd_, data.data(), data.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return InternalError("write " + path_ + ": " + std::strerror(errno));
+      if (n < 0) return FileError(errno, "write", path_);
       data.remove_prefix(static_cast<size_t>(n));
     }
     return Status::Ok();
@@ -495,7 +497,7 @@ class S3Handler::Exchange final : public HttpExchange {
 };
 
 S3Handler::S3Handler(S3HandlerOptions options, S3Backend* backend, const Clock* clock,
-                     MetricsRegistry* metrics, std::function<bool()> ready)
+                     MetricsRegistry* metrics, std::function<Status()> ready)
     : options_(std::move(options)),
       backend_(backend),
       clock_(clock),
@@ -613,9 +615,11 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
     if (r->bucket == "metrics") {
       reply.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       reply.body = metrics_ ? metrics_->RenderText() : "";
-    } else if (r->bucket == "readyz" && ready_ && !ready_()) {
+    } else if (Status ready = r->bucket == "readyz" && ready_ ? ready_() : Status::Ok();
+               !ready.ok()) {
       reply.status = 503;
-      reply.body = "not ready\n";
+      reply.headers.emplace_back("Content-Type", "text/plain");
+      reply.body = "not ready: " + ready.message() + "\n";
     } else {
       reply.headers.emplace_back("Content-Type", "text/plain");
       reply.body = r->bucket == "healthz" ? "ok\n" : "ready\n";
@@ -823,6 +827,13 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
 
   // Object bodies go to a staging file; the size limit is checked before reading.
   const bool file_body = r->operation == "PutObject" || r->operation == "UploadPart";
+  if (file_body || r->operation == "CopyObject" || r->operation == "CompleteMultipartUpload") {
+    // Below the free-space reserve no new object is taken on (503 SlowDown, retried by the
+    // SDKs): the room left finishes what was already accepted.
+    int64_t incoming = file_body ? static_cast<int64_t>(head.content_length.value_or(0)) : 0;
+    Status room = backend_->AdmitWrite(incoming);
+    if (!room.ok()) return fail(ErrorFromStatus(room, false));
+  }
   if (file_body) {
     if (!head.content_length && !head.chunked) return fail(MakeError("MissingContentLength"));
     int64_t declared = static_cast<int64_t>(head.content_length.value_or(0));
@@ -1062,15 +1073,15 @@ HttpReply S3Handler::Execute(Request& r) {
     const int64_t modified_s = reader.info.last_modified_ms / 1000;
     if (const std::string* v = r.head.Header("if-unmodified-since");
         v && options.if_match.empty()) {
-      int64_t since = ParseHttpDate(*v);
-      if (since >= 0 && modified_s * 1000 > since) {
+      Result<int64_t> since = ParseHttpDate(*v);  // a malformed date is ignored, as S3 does
+      if (since.ok() && modified_s * 1000 > *since) {
         return ErrorReply(r, clock, MakeError("PreconditionFailed"));
       }
     }
     if (const std::string* v = r.head.Header("if-modified-since");
         v && options.if_none_match.empty()) {
-      int64_t since = ParseHttpDate(*v);
-      if (since >= 0 && modified_s * 1000 <= since) {
+      Result<int64_t> since = ParseHttpDate(*v);
+      if (since.ok() && modified_s * 1000 <= *since) {
         HttpReply reply = EmptyReply(r, clock, 304);
         reply.headers.emplace_back("ETag", reader.info.etag);
         return reply;

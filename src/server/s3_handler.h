@@ -39,9 +39,10 @@ struct S3HandlerOptions {
 
 class S3Handler final : public HttpHandler {
  public:
-  // `ready` answers /readyz (nullptr: always ready). `metrics` may be nullptr.
+  // `ready` answers /readyz: OK is 200 "ready", any other status 503 "not ready: " and its
+  // message (nullptr: always ready). `metrics` may be nullptr.
   S3Handler(S3HandlerOptions options, S3Backend* backend, const Clock* clock,
-            MetricsRegistry* metrics, std::function<bool()> ready = nullptr);
+            MetricsRegistry* metrics, std::function<Status()> ready = nullptr);
   ~S3Handler() override;
 
   std::unique_ptr<HttpExchange> Begin(const HttpRequestHead& head, HttpReply* early) override;
@@ -61,7 +62,7 @@ class S3Handler final : public HttpHandler {
   S3Backend* backend_;
   const Clock* clock_;
   MetricsRegistry* metrics_;
-  std::function<bool()> ready_;
+  std::function<Status()> ready_;
   MultipartUploads uploads_;
   aws::SigningKeyCache signing_keys_;  // verification derives each day's key once
   std::atomic<uint64_t> request_counter_{0};

@@ -12,9 +12,11 @@
 #include "aws/sigv2.h"
 #include "aws/sigv4.h"
 #include "core/clock.h"
+#include "server/local_backend.h"
 #include "server/port_backend.h"
 #include "server/s3_protocol.h"
 #include "storage/etag.h"
+#include "storage/local_store.h"
 #include "storage/memory_store.h"
 #include "storage/testing/temp_dir.h"
 
@@ -208,6 +210,40 @@ class S3HandlerTest : public ::testing::Test {
   std::unique_ptr<PortBackend> backend_;
   std::unique_ptr<S3Handler> handler_;
 };
+
+// ---- the free-space reserve ----------------------------------------------------------
+
+// Below [storage] min_free_bytes (here: more than any disk has) new objects are refused
+// before their body is read, with a 503 every SDK retries; reads and deletes still work,
+// and /readyz says why it is not ready.
+TEST_F(S3HandlerTest, BelowTheFreeSpaceReserveNewObjectsAre503AndReadyzSaysWhy) {
+  LocalStoreOptions store_options;
+  auto local = LocalObjectStore::Open(dir_.path() + "/data", store_options, clock_);
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  ASSERT_TRUE((*local)->Put("images", "kept.txt", "kept").ok());
+  std::filesystem::create_directories(dir_.path() + "/staging");
+  LocalBackend backend(local->get(), dir_.path() + "/staging", int64_t{1} << 60);
+  handler_ = std::make_unique<S3Handler>(options_, &backend, &clock_, nullptr,
+                                         [&backend] { return backend.FreeSpaceStatus(); });
+
+  Response put = Send({.method = "PUT", .target = "/images/uploads/a.jpg", .body = "x"});
+  EXPECT_EQ(put.status, 503);
+  EXPECT_EQ(put.Code(), "SlowDown");
+  EXPECT_NE(put.body.find("min_free_bytes"), std::string::npos) << put.body;
+  EXPECT_EQ(Send({.method = "PUT",
+                  .target = "/images/copy.txt",
+                  .headers = {{"x-amz-copy-source", "/images/kept.txt"}}})
+                .status,
+            503);
+  EXPECT_EQ(Send({.target = "/images/kept.txt"}).body, "kept");
+  EXPECT_EQ(Send({.method = "DELETE", .target = "/images/kept.txt"}).status, 204);
+
+  Response ready = Send({.target = "/readyz", .sign = false});
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("not ready: the disk of the data folder"), std::string::npos)
+      << ready.body;
+  handler_.reset();
+}
 
 // ---- addressing ------------------------------------------------------------------------
 

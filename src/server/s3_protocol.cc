@@ -7,6 +7,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/civil_time.h"
 #include "core/utf8.h"
 
 namespace thumbflow::server {
@@ -50,6 +51,7 @@ const std::map<std::string_view, ErrorSpec>& ErrorSpecs() {
        {400,
         "The XML you provided was not well-formed or did not validate "
         "against our published schema."}},
+      {"MaxMessageLengthExceeded", {400, "Your request was too big."}},
       {"MethodNotAllowed", {405, "The specified method is not allowed against this resource."}},
       {"MissingContentLength", {411, "You must provide the Content-Length HTTP header."}},
       {"NoSuchBucket", {404, "The specified bucket does not exist"}},
@@ -139,6 +141,12 @@ S3Error ErrorFromStatus(const Status& status, bool is_bucket_op) {
     case StatusCode::kInvalidArgument:
       return MakeError("InvalidArgument", status.message());
     case StatusCode::kResourceExhausted:
+      // A limit of the request (the configured size) is EntityTooLarge; a retryable
+      // exhaustion (a full disk, the free-space reserve) is the server's condition,
+      // answered with a 503 that every SDK retries, in the status's own words.
+      if (status.retryable() && reason != "too-large") {
+        return MakeError("SlowDown", status.message());
+      }
       return MakeError("EntityTooLarge");
     case StatusCode::kUnauthenticated:
       return MakeError("SignatureDoesNotMatch");
@@ -287,22 +295,7 @@ std::string Iso8601Millis(int64_t epoch_ms) {
   return buf;
 }
 
-std::string HttpDate(int64_t epoch_ms) {
-  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
-int64_t ParseHttpDate(std::string_view text) {
-  std::tm tm{};
-  std::string copy(text);
-  const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr) return -1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
+std::string HttpDate(int64_t epoch_ms) { return FormatHttpDate(epoch_ms); }
 
 namespace {
 

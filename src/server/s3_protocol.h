@@ -47,8 +47,7 @@ bool UrlDecode(std::string_view text, std::string* out, bool plus_is_space);
 
 std::string Iso8601Millis(int64_t epoch_ms);  // 2026-11-27T07:18:42.000Z
 std::string HttpDate(int64_t epoch_ms);       // Fri, 27 Nov 2026 07:18:42 GMT
-// Parses the RFC 1123 HTTP date; -1 when malformed.
-int64_t ParseHttpDate(std::string_view text);
+// Parsing HTTP dates: ParseHttpDate in core/civil_time.h.
 
 // Request bodies. Both fail with InvalidArgument, reason "MalformedXML", when the body is
 // not XML of the expected shape.

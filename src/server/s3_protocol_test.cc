@@ -1,7 +1,12 @@
 #include "server/s3_protocol.h"
 
+#include <cerrno>
+
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
+
+#include "core/civil_time.h"
+#include "core/disk.h"
 
 namespace thumbflow::server {
 namespace {
@@ -25,6 +30,28 @@ TEST(S3ProtocolTest, KnownErrorsCarryTheirHttpStatusAndDefaultMessage) {
   EXPECT_EQ(MakeError("NoSuchKey", "custom").message, "custom");
   // An unknown code is an internal error, not a success.
   EXPECT_EQ(MakeError("NoSuchThing").http_status, 500);
+}
+
+// A full disk is the server's condition: 503 SlowDown (every SDK retries it) naming the
+// disk; EntityTooLarge only for the configured size limit.
+TEST(S3ProtocolTest, AFullDiskIsA503NotEntityTooLarge) {
+  S3Error full = ErrorFromStatus(FileError(ENOSPC, "write", "upload of bucket images"), false);
+  EXPECT_EQ(full.code, "SlowDown");
+  EXPECT_EQ(full.http_status, 503);
+  EXPECT_NE(full.message.find("No space left on device"), std::string::npos) << full.message;
+  EXPECT_EQ(ErrorFromStatus(NoSpaceError("below [storage] min_free_bytes"), false).http_status,
+            503);
+  S3Error limit = ErrorFromStatus(
+      ResourceExhaustedError("object is larger than 10 bytes").WithReason("too-large"), false);
+  EXPECT_EQ(limit.code, "EntityTooLarge");
+  EXPECT_EQ(limit.http_status, 400);
+  EXPECT_EQ(
+      ErrorFromStatus(Status(StatusCode::kResourceExhausted, "x", "EntityTooLarge"), false).code,
+      "EntityTooLarge");
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kResourceExhausted, "x", "MaxMessageLengthExceeded"),
+                            false)
+                .http_status,
+            400);
 }
 
 TEST(S3ProtocolTest, StatusesMapToTheErrorsClientsExpect) {
@@ -142,8 +169,7 @@ TEST(S3ProtocolTest, DatesInBothS3Formats) {
   const int64_t ms = 1'795'763'922'123;  // 2026-11-27T07:18:42.123Z
   EXPECT_EQ(Iso8601Millis(ms), "2026-11-27T07:18:42.123Z");
   EXPECT_EQ(HttpDate(ms), "Fri, 27 Nov 2026 07:18:42 GMT");
-  EXPECT_EQ(ParseHttpDate(HttpDate(ms)), ms - 123);
-  EXPECT_EQ(ParseHttpDate("not a date"), -1);
+  EXPECT_EQ(*ParseHttpDate(HttpDate(ms)), ms - 123);
   EXPECT_EQ(Iso8601Millis(0), "1970-01-01T00:00:00.000Z");
 }
 

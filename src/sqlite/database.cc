@@ -13,6 +13,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/disk.h"
+
 namespace thumbflow::sqlite {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view operation) {
@@ -31,8 +33,8 @@ Status SqliteError(sqlite3* db, int rc, std::string_view operation) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return UnavailableError(std::move(message));
-    case SQLITE_FULL:
-      return ResourceExhaustedError(std::move(message));
+    case SQLITE_FULL:  // the disk (or max_page_count) is full: retryable once space is freed
+      return NoSpaceError(std::move(message));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return DataLossError(std::move(message));

@@ -183,9 +183,9 @@ class Database {
 
 // Maps an SQLite result code to a Status whose message names `operation` (and, through
 // sqlite3_errmsg, the detail). SQLITE_BUSY/LOCKED become Unavailable (retryable), FULL
-// ResourceExhausted, CORRUPT/NOTADB DataLoss, CANTOPEN/PERM/READONLY/AUTH as
-// PermissionDenied or Unavailable, CONSTRAINT AlreadyExists/FailedPrecondition, everything
-// else Internal.
+// NoSpaceError (core/disk.h: retryable, reason "no-space"), CORRUPT/NOTADB DataLoss,
+// CANTOPEN/PERM/READONLY/AUTH as PermissionDenied or Unavailable, CONSTRAINT
+// AlreadyExists/FailedPrecondition, everything else Internal.
 Status SqliteError(sqlite3* db, int rc, std::string_view operation);
 
 }  // namespace thumbflow::sqlite

@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/disk.h"
+
 namespace thumbflow::sqlite {
 namespace {
 
@@ -153,6 +155,40 @@ TEST_F(DatabaseTest, ErrorsNameTheOperation) {
   auto bad = Database::Open("/nonexistent-dir/x/thumbflow.db");
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("/nonexistent-dir/x/thumbflow.db"), std::string::npos);
+}
+
+// A full database file system (SQLITE_FULL; here through max_page_count, which SQLite
+// reports exactly as a full disk) fails the write cleanly and retryably: nothing committed
+// before is lost, and the same write succeeds once there is room.
+TEST_F(DatabaseTest, AFullDiskFailsTheWriteCleanlyAndRetryably) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) { return Insert(tx, "before"); }).ok());
+  auto set_max_pages = [&](const std::string& pages) {
+    return db_->Write([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(Statement * st, tx.Prepare("PRAGMA max_page_count = " + pages));
+      return st->Step().status();
+    });
+  };
+  int64_t pages = 0;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Statement * st, tx.Prepare("PRAGMA page_count"));
+                   ASSIGN_OR_RETURN(bool row, st->Step());
+                   if (row) pages = st->ColumnInt(0);
+                   return Status::Ok();
+                 })
+                  .ok());
+  ASSERT_TRUE(set_max_pages(std::to_string(pages)).ok());
+  const std::string big(256 * 1024, 'x');
+  Status full = db_->Write([&](Transaction& tx) { return Insert(tx, big); });
+  ASSERT_FALSE(full.ok());
+  EXPECT_TRUE(IsNoSpace(full)) << full.ToString();
+  EXPECT_TRUE(full.retryable());
+  auto count = Count(*db_);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1) << "the committed row survives, the failed one is not half there";
+
+  ASSERT_TRUE(set_max_pages("1073741823").ok());
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) { return Insert(tx, big); }).ok());
+  EXPECT_EQ(*Count(*db_), 2);
 }
 
 TEST_F(DatabaseTest, TwoOpenersOfANewFileBothSucceed) {

@@ -16,35 +16,39 @@ std::string Excerpt(std::string_view key) {
   return out;
 }
 
+Status KeyRefused(std::string message) {
+  return InvalidArgumentError(std::move(message)).WithReason(kReasonInvalidKey);
+}
+
 }  // namespace
 
 Status ValidateObjectKey(std::string_view key) {
-  if (key.empty()) return InvalidArgumentError("object key is empty");
+  if (key.empty()) return KeyRefused("object key is empty");
   if (key.size() > kMaxKeyBytes) {
-    return InvalidArgumentError("object key is longer than 1024 bytes (" +
-                                std::to_string(key.size()) + "): " + Excerpt(key));
+    return KeyRefused("object key is longer than 1024 bytes (" + std::to_string(key.size()) +
+                      "): " + Excerpt(key));
   }
   if (key.find('\0') != std::string_view::npos) {
-    return InvalidArgumentError("object key contains a NUL byte: " + Excerpt(key));
+    return KeyRefused("object key contains a NUL byte: " + Excerpt(key));
   }
-  if (!IsValidUtf8(key)) return InvalidArgumentError("object key is not UTF-8: " + Excerpt(key));
+  if (!IsValidUtf8(key)) return KeyRefused("object key is not UTF-8: " + Excerpt(key));
   return Status::Ok();
 }
 
 Status ValidatePipelineKey(std::string_view key) {
   RETURN_IF_ERROR(ValidateObjectKey(key));
-  if (key.front() == '/') return InvalidArgumentError("key starts with '/': " + Excerpt(key));
+  if (key.front() == '/') return KeyRefused("key starts with '/': " + Excerpt(key));
   if (key.find('\\') != std::string_view::npos) {
-    return InvalidArgumentError("key contains a backslash: " + Excerpt(key));
+    return KeyRefused("key contains a backslash: " + Excerpt(key));
   }
   size_t start = 0;
   while (true) {
     size_t end = key.find('/', start);
     std::string_view segment =
         key.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (segment == "..") return InvalidArgumentError("key has a '..' segment: " + Excerpt(key));
-    if (segment == ".") return InvalidArgumentError("key has a '.' segment: " + Excerpt(key));
-    if (segment.empty()) return InvalidArgumentError("key has an empty segment: " + Excerpt(key));
+    if (segment == "..") return KeyRefused("key has a '..' segment: " + Excerpt(key));
+    if (segment == ".") return KeyRefused("key has a '.' segment: " + Excerpt(key));
+    if (segment.empty()) return KeyRefused("key has an empty segment: " + Excerpt(key));
     if (end == std::string_view::npos) break;
     start = end + 1;
   }

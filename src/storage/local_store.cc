@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/disk.h"
 #include "core/random.h"
 #include "events/s3_event.h"
 #include "queue/sqlite_queue.h"
@@ -22,32 +23,6 @@
 
 namespace thumbflow {
 namespace {
-
-// The one place where errno becomes a Status: names the operation and the object.
-Status FileError(int err, std::string_view operation, std::string_view what) {
-  std::string message =
-      std::string(operation) + " " + std::string(what) + ": " + std::strerror(err);
-  switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-      return ResourceExhaustedError(std::move(message));
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return PermissionDeniedError(std::move(message));
-    case ENOENT:
-      return NotFoundError(std::move(message));
-    case EIO:
-    case EMFILE:
-    case ENFILE:
-    case EAGAIN:
-    case ENOMEM:
-      return UnavailableError(std::move(message));
-    default:
-      return InternalError(std::move(message));
-  }
-}
 
 // Bytes of a streamed upload after which their writeback is started (see LocalUpload).
 constexpr int64_t kWritebackBytes = int64_t{1} << 20;
@@ -405,7 +380,8 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     found.info.last_modified_ms = select->ColumnInt(7);
     return Status::Ok();
   }));
-  if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
+  if (!bucket_exists)
+    return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
   if (!object_exists) return NotFoundError(bucket + "/" + key + ": no such key");
   if (!IsBlobName(found.blob)) {
     return DataLossError(bucket + "/" + key + ": index row names no valid file");
@@ -576,7 +552,8 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
     Status inner = [&]() -> Status {
       old_blob.clear();
       ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
-      if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
+      if (!bucket_exists)
+        return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
 
       ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
       if (current && *current != blob && IsBlobName(*current)) old_blob = *current;
@@ -665,7 +642,8 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
   }
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
-    if (!bucket_exists) return NotFoundError("no such bucket: " + bucket);
+    if (!bucket_exists)
+      return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
     ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
     if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
     std::string old_blob = *current;
@@ -716,7 +694,8 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
 }
 
 Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListOptions& options) {
-  Result<ListResult> result = NotFoundError("no such bucket: " + bucket);
+  Result<ListResult> result =
+      NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
   Status status = db_->Read([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists) return Status::Ok();
@@ -782,7 +761,8 @@ Status LocalObjectStore::DeleteBucket(const std::string& bucket) {
                          tx.Prepare("DELETE FROM store_buckets WHERE name = ?1"));
         remove->Bind(1, bucket);
         RETURN_IF_ERROR(remove->Run());
-        if (tx.Changes() == 0) return NotFoundError("no such bucket: " + bucket);
+        if (tx.Changes() == 0)
+          return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
         return Status::Ok();
       })
       .WithContext("delete bucket " + bucket);
@@ -809,7 +789,7 @@ Status LocalObjectStore::HeadBucket(const std::string& bucket) {
     ASSIGN_OR_RETURN(exists, BucketExists(tx, bucket));
     return Status::Ok();
   }));
-  if (!exists) return NotFoundError("no such bucket: " + bucket);
+  if (!exists) return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
   return Status::Ok();
 }
 

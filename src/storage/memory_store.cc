@@ -22,7 +22,8 @@ Status MemoryObjectStore::CreateBucket(const std::string& bucket) {
 
 Result<MemoryObjectStore::Bucket*> MemoryObjectStore::FindBucket(const std::string& bucket) {
   auto it = buckets_.find(bucket);
-  if (it == buckets_.end()) return NotFoundError("no such bucket: " + bucket);
+  if (it == buckets_.end())
+    return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
   return &it->second;
 }
 

@@ -1,15 +1,28 @@
 // ObjectStore: the port for everything that stores objects (S3, the local folder, memory).
 //
 // Keys and bucket names are passed as given (not URL-encoded). All methods are thread-safe.
-// Failures are reported as Status, never as exceptions:
-//   NotFound            the bucket or key does not exist (reason "source-missing" is added by
-//                       callers that read sources, not by the store)
-//   FailedPrecondition  If-Match did not hold (reason "precondition-failed", HTTP 412) or
-//                       If-None-Match did (reason "not-modified", HTTP 304)
-//   InvalidArgument     the key or bucket name is not valid; a range that starts past the
-//                       end of the object has reason "invalid-range" (HTTP 416)
-//   ResourceExhausted   the object is larger than the store accepts
-//   Unavailable         the backing service could not be reached (retryable)
+// Failures are reported as Status, never as exceptions. The code and reason say what
+// happened, so a caller can tell a fault of the object it named (permanent for that object)
+// from a fault of the store's set-up or of the machine (transient: the same call succeeds
+// once it is fixed):
+//   about the object:
+//     NotFound            the key does not exist (reason "source-missing" is added by
+//                         callers that read sources, not by the store)
+//     InvalidArgument     reason "invalid-key" (storage/keys.h): the store refuses this key;
+//                         reason "invalid-range": a range past the end of the object (416)
+//     ResourceExhausted   reason "too-large": the object is larger than the store accepts
+//     FailedPrecondition  If-Match did not hold (reason "precondition-failed", HTTP 412) or
+//                         If-None-Match did (reason "not-modified", HTTP 304)
+//   about the store's set-up (configuration, credentials):
+//     NotFound            reason "no-such-bucket": the bucket does not exist
+//     PermissionDenied / Unauthenticated   credentials or policy refuse the call
+//     FailedPrecondition  (no reason above) the store is not set up for the request: wrong
+//                         region or endpoint, a redirect (aws/aws_error.h)
+//     InvalidArgument     (no "invalid-key" / "invalid-range" reason) the request was refused
+//                         for a reason not about the key: a bad bucket name, a setting
+//   about the machine or the service (retryable() is true):
+//     ResourceExhausted   reason "no-space" (core/disk.h): the disk is full
+//     Unavailable         the backing service could not be reached, throttled, 5xx
 #pragma once
 
 #include <cstdint>
@@ -24,6 +37,8 @@
 namespace thumbflow {
 
 using Metadata = std::map<std::string, std::string>;
+
+inline constexpr char kReasonNoSuchBucket[] = "no-such-bucket";
 
 struct ObjectInfo {
   std::string key;

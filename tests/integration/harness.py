@@ -205,3 +205,21 @@ def set_up_reference(s3, sqs, bucket="images"):
             "Id": "thumbnails", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
     return queue_url, dlq_url
+
+
+def make_gradient_png(path, width, height):
+    """Writes a `width` x `height` RGB gradient PNG made with the vips CLI (libvips-tools):
+    small on disk, while its decode (PNG has no shrink-on-load) keeps a worker busy."""
+    require_tool("vips")
+    work = tempfile.mkdtemp(prefix="tf-png-")
+    steps = [["vips", "xyz", f"{work}/xy.v", str(width), str(height)],
+             ["vips", "extract_band", f"{work}/xy.v", f"{work}/x.v", "0"],
+             ["vips", "linear", f"{work}/x.v", f"{work}/g.v", str(255.0 / width), "0",
+              "--uchar"],
+             ["vips", "bandjoin_const", f"{work}/g.v", f"{work}/rgb.v", "40 90"],
+             ["vips", "copy", f"{work}/rgb.v", path]]
+    try:
+        for argv in steps:
+            subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
