@@ -223,3 +223,26 @@ def make_gradient_png(path, width, height):
             subprocess.run(argv, check=True, capture_output=True, timeout=120)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def http_get(url):
+    """(status, body) of a GET; HTTP errors are answers, a connection failure is (0, why)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+    except OSError as e:
+        return 0, str(e)
+
+
+def wait_for(predicate, timeout=120.0, what="condition"):
+    """Polls `predicate` until it returns something true, and returns that; raises naming
+    `what` after `timeout` seconds (a bound against hanging, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -16,8 +16,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 import harness
 from test_pipeline_embedded import Serve, dlq_list, queue_stats
@@ -25,15 +23,6 @@ from test_pipeline_embedded import Serve, dlq_list, queue_stats
 TMPFS_BYTES = 48 << 20
 RESERVE_BYTES = 4 << 20
 SIZES = ("small", "medium", "large")
-
-
-def http_get(url):
-    """(status, body) of a GET, HTTP errors included."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", "replace")
 
 
 class TmpfsMount:
@@ -101,7 +90,7 @@ class DiskFullTest(unittest.TestCase):
         serve = Serve(self.tmp, self.data, workers=2, config=self.config)
         self.addCleanup(serve.peer.stop)
         client = serve.client(retries={"max_attempts": 1, "mode": "standard"})
-        self.assertEqual(http_get(serve.endpoint + "/readyz")[0], 200)
+        self.assertEqual(harness.http_get(serve.endpoint + "/readyz")[0], 200)
 
         total = 120
         acknowledged, refused = [], []
@@ -141,7 +130,7 @@ class DiskFullTest(unittest.TestCase):
             self.assertEqual((status, code), (503, "SlowDown"), (key, message))
             self.assertTrue("min_free_bytes" in message or "No space left" in message,
                             (key, message))
-        status, body = http_get(serve.endpoint + "/readyz")
+        status, body = harness.http_get(serve.endpoint + "/readyz")
         self.assertEqual(status, 503, body)
         self.assertIn("not ready", body)
         # A 1-byte upload is refused the same way (the issue's EntityTooLarge case).
@@ -177,7 +166,7 @@ class DiskFullTest(unittest.TestCase):
         stats = queue_stats(self.data)
         self.assertEqual(stats["dlq"], 0, dlq_list(self.data))
         self.assertEqual(stats["visible"] + stats["in_flight"] + stats["delayed"], 0, stats)
-        self.assertEqual(http_get(serve.endpoint + "/readyz")[0], 200)
+        self.assertEqual(harness.http_get(serve.endpoint + "/readyz")[0], 200)
         self.assertIn('"msg":"paused', log.replace(" ", ""))
         self.assertNotIn("EntityTooLarge", log)
         # Refused uploads stored nothing; acknowledged ones are all there.

@@ -43,14 +43,7 @@ def aws_cli(env, endpoint, *args):
         raise AssertionError(f"aws {' '.join(args)} failed:\n{proc.stderr}")
 
 
-def wait_for(predicate, timeout=120.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = harness.wait_for
 
 
 def stop(peer, timeout):

@@ -10,37 +10,14 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import unittest
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import boto3
 
 import harness
 
 SIZES = ("small", "medium", "large")
-
-
-def http_get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", "replace")
-    except OSError as e:
-        return 0, str(e)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def bad_key_event(bucket, key):
@@ -99,21 +76,21 @@ class StoreMisconfiguredTest(unittest.TestCase):
             keys = [f"uploads/m/{i}.png" for i in range(4)]
             for key in keys:
                 self.s3.put_object(Bucket="images", Key=key, Body=body, ContentType="image/png")
-            wait_for(lambda: self.attributes(self.queue_url)[0] == len(keys), 60,
+            harness.wait_for(lambda: self.attributes(self.queue_url)[0] == len(keys), 60,
                      "the upload events")
 
             # 1. The output bucket does not exist: a fault of the set-up, not of the images.
             port = harness.free_port()
             wrong = self.start_worker(moto_env, self.write_config("wrong.toml", "no-such-out"),
                                       "worker-wrong", port)
-            status, body = wait_for(
+            status, body = harness.wait_for(
                 lambda: (lambda r: r if r[0] == 503 else None)(
-                    http_get(f"http://127.0.0.1:{port}/readyz")),
+                    harness.http_get(f"http://127.0.0.1:{port}/readyz")),
                 120, "/readyz to report the misconfiguration")
             self.assertIn("misconfigured", body)
             self.assertIn("no-such-out", body)
             # Held, not spending receives: past several back-offs nothing reaches the DLQ.
-            wait_for(lambda: wrong.log().count('"reason":"misconfigured"') >= 3 * len(keys),
+            harness.wait_for(lambda: wrong.log().count('"reason":"misconfigured"') >= 3 * len(keys),
                      120, "several rounds of retries")
             self.assertEqual(self.attributes(self.dlq_url), (0, 0))
             visible, in_flight = self.attributes(self.queue_url)
@@ -144,7 +121,7 @@ class StoreMisconfiguredTest(unittest.TestCase):
                 want = {f"thumbnails/{s}/{k[len('uploads/'):]}" for k in keys for s in SIZES}
                 return want <= listed and self.attributes(self.queue_url) == (0, 0)
 
-            wait_for(done, 180, "thumbnails of every image")
+            harness.wait_for(done, 180, "thumbnails of every image")
             dead = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10,
                                             VisibilityTimeout=0,
                                             MessageAttributeNames=["All"]).get("Messages", [])
@@ -152,7 +129,7 @@ class StoreMisconfiguredTest(unittest.TestCase):
             reasons = {name: a.get("StringValue") for name, a in
                        dead[0].get("MessageAttributes", {}).items()}
             self.assertIn("invalid-key", reasons.values(), reasons)
-            self.assertEqual(http_get(f"http://127.0.0.1:{port}/readyz")[0], 200)
+            self.assertEqual(harness.http_get(f"http://127.0.0.1:{port}/readyz")[0], 200)
             self.assertEqual(fixed.stop(timeout=30), 0)
 
 
