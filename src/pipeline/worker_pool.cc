@@ -376,7 +376,16 @@ void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult
         break;
     }
     held_.erase(id);
-    if (paused_ &&
+    // The pause ends when a record is written again (a test event or a skipped key proves
+    // nothing about the store), or when no held message is left to prove it.
+    bool wrote = false;
+    for (const RecordResult& record : result.records)
+      wrote = wrote || record.outcome == Outcome::kOk;
+    bool still_held = false;
+    for (const auto& [other_id, other] : held_) {
+      still_held = still_held || other.state == HeldState::kWaiting;
+    }
+    if (paused_ && (wrote || !still_held) &&
         !(result.action == MessageAction::kRetry && IsEnvironmentReason(result.reason)) &&
         result.action != MessageAction::kRelease) {
       ResumeLocked();
@@ -437,11 +446,12 @@ void WorkerPool::ResumeLocked() {
     ++due;
   }
   if (log_) {
-    log_(nlohmann::json{{"time", FormatIso8601Millis(clock_.NowMillis())},
-                        {"level", "info"},
-                        {"msg", "resumed: a message succeeded again; receiving resumes"},
-                        {"reason", pause_reason_},
-                        {"retried_now", due}}
+    log_(nlohmann::json{
+        {"time", FormatIso8601Millis(clock_.NowMillis())},
+        {"level", "info"},
+        {"msg", "resumed: the fault cleared (a message was written again); receiving resumes"},
+        {"reason", pause_reason_},
+        {"retried_now", due}}
              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   pause_reason_.clear();

@@ -19,9 +19,9 @@
 // the failed message stays held (its visibility extended by the heartbeat) and is retried
 // in this process after the RetryPolicy back-off (capped at kMaxEnvironmentRetryS), never
 // returned to the queue for it; Readiness() reports the fault, and one "error" line is
-// logged when the pause begins and one "info" line when it ends. The first message that
-// ends any other way (written, dead-lettered for a reason of its own...) ends the pause:
-// held messages are retried at once and receiving resumes. Only a crash while paused
+// logged when the pause begins and one "info" line when it ends. The first message whose
+// thumbnails are written again ends the pause (or the last held message ending any other
+// way): held messages are retried at once and receiving resumes. Only a crash while paused
 // returns a held message to the queue (after its visibility timeout, one receive counted,
 // as for any crash). An acknowledgement (or retry, or dead-lettering) that the queue
 // cannot commit for lack of space is held the same way. Store outages (Unavailable) are
