@@ -4,6 +4,8 @@
 
 #include <vips/vips.h>
 
+#include "image/vips_warnings.h"
+
 namespace thumbflow {
 namespace {
 
@@ -40,10 +42,13 @@ Result<std::unique_ptr<VipsRuntime>> VipsRuntime::Start(const VipsRuntimeOptions
     vips_operation_block_set(*name, FALSE);
   }
   if (options.concurrency > 0) vips_concurrency_set(options.concurrency);
+  // Warnings are attributed to the image being made (damage libvips only warns about).
+  vips_warnings::InstallVipsWarningHandler();
   return std::unique_ptr<VipsRuntime>(new VipsRuntime());
 }
 
 VipsRuntime::~VipsRuntime() {
+  vips_warnings::RemoveVipsWarningHandler();
   vips_shutdown();
   runtime_alive = false;
 }

@@ -9,6 +9,8 @@
 
 #include <vips/vips.h>
 
+#include "image/vips_warnings.h"
+
 namespace thumbflow {
 namespace {
 
@@ -88,6 +90,40 @@ bool IsKnownOtherFormat(std::string_view data) {
     if (StartsWith(data, magic)) return true;
   }
   return false;
+}
+
+// The allowed format the first bytes announce, or nullptr. A file that announces one but
+// that its loader cannot even open is a damaged image of that format, not a non-image.
+const char* AnnouncedFormat(std::string_view data) {
+  using namespace std::string_view_literals;
+  if (StartsWith(data, "\xff\xd8\xff"sv)) return "jpeg";
+  if (StartsWith(data, "\x89PNG\r\n\x1a\n"sv)) return "png";
+  if (StartsWith(data, "GIF87a"sv) || StartsWith(data, "GIF89a"sv)) return "gif";
+  if (StartsWith(data, "II*\0"sv) || StartsWith(data, "MM\0*"sv) || StartsWith(data, "II+\0"sv) ||
+      StartsWith(data, "MM\0+"sv)) {
+    return "tiff";
+  }
+  if (StartsWith(data, "RIFF"sv) && data.size() >= 12 && data.substr(8, 4) == "WEBP"sv) {
+    return "webp";
+  }
+  if (StartsWith(data, "\xff\x0a"sv) || StartsWith(data, "\0\0\0\x0cJXL \r\n\x87\n"sv))
+    return "jxl";
+  if (data.size() >= 12 && data.substr(4, 4) == "ftyp"sv) {
+    static constexpr std::string_view kBrands[] = {"heic"sv, "heix"sv, "heim"sv, "heis"sv,
+                                                   "mif1"sv, "msf1"sv, "avif"sv, "avis"sv};
+    for (std::string_view brand : kBrands) {
+      if (data.substr(8, 4) == brand) return "heif";
+    }
+  }
+  return nullptr;
+}
+
+// A RIFF container (WebP) whose size field says more than the file holds was cut short.
+bool RiffCutShort(std::string_view data) {
+  if (data.size() < 12) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  uint64_t declared = p[4] | (p[5] << 8) | (p[6] << 16) | (uint64_t{p[7]} << 24);
+  return declared + 8 > data.size();
 }
 
 struct LoaderInfo {
@@ -260,6 +296,8 @@ class VipsThumbnailer final : public Thumbnailer {
   Result<Thumbnails> Make(std::string_view encoded, const MakeOptions& options) const override;
 
  private:
+  // One run of every step; `deadline_millis` by the clock bounds it.
+  Result<Thumbnails> MakeOnce(std::string_view encoded, int64_t deadline_millis) const;
   struct Header {
     const char* format = nullptr;  // "jpeg", "heif", ...
     std::string source_format;     // "heif" split into "heic" / "avif"
@@ -295,8 +333,23 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
   if (encoded.empty()) {
     return Permanent(StatusCode::kInvalidArgument, "not-an-image", "source is empty");
   }
+  const char* announced = AnnouncedFormat(encoded);
+  if (announced != nullptr && std::strcmp(announced, "webp") == 0 && RiffCutShort(encoded)) {
+    return Permanent(StatusCode::kInvalidArgument, "truncated",
+                     "WebP file is cut short: its RIFF header declares more bytes than the " +
+                         std::to_string(encoded.size()) + " it holds");
+  }
   const char* nickname = vips_foreign_find_load_buffer(encoded.data(), encoded.size());
+  if (nickname != nullptr && announced != nullptr && FormatOfLoader(nickname) == nullptr) {
+    nickname = nullptr;  // another loader (ImageMagick) claimed what its own loader refused
+  }
   if (nickname == nullptr) {
+    if (announced != nullptr) {
+      // Its structure is broken before any pixel (a bogus TIFF strip table, say).
+      return Permanent(StatusCode::kInvalidArgument, "corrupt",
+                       std::string("starts like ") + announced +
+                           " but its loader cannot open it: " + TakeVipsError());
+    }
     vips_error_clear();
     if (IsKnownOtherFormat(encoded)) {
       return Permanent(StatusCode::kInvalidArgument, "unsupported-format",
@@ -685,8 +738,29 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const FormatInfo& 
   return bytes;
 }
 
+// Runs the steps under a shared warning watch; an image during whose run libvips warned
+// (about it or about another image in flight) runs again alone, where every warning is its
+// own and decides (image/vips_warnings.h). Damage libvips only warns about is refused.
 Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
                                          const MakeOptions& options) const {
+  using vips_warnings::WarningWatch;
+  int64_t deadline_millis = clock_->NowMillis() + int64_t{config_.limits.timeout_s} * 1000;
+  if (options.deadline_ms > 0) deadline_millis = std::min(deadline_millis, options.deadline_ms);
+  {
+    WarningWatch shared(WarningWatch::Mode::kShared);
+    Result<Thumbnails> result = MakeOnce(encoded, deadline_millis);
+    // A failure is already a refusal with its reason; a quiet success is clean.
+    if (!result.ok() || shared.heard().empty()) return result;
+  }
+  WarningWatch alone(WarningWatch::Mode::kExclusive);
+  Result<Thumbnails> result = MakeOnce(encoded, deadline_millis);
+  if (!result.ok()) return result;
+  RETURN_IF_ERROR(vips_warnings::JudgeWarnings(alone.heard()));
+  return result;
+}
+
+Result<Thumbnails> VipsThumbnailer::MakeOnce(std::string_view encoded,
+                                             int64_t deadline_millis) const {
   Result<Header> header_or = ReadHeader(encoded);
   if (!header_or.ok()) {
     vips_error_clear();
@@ -707,10 +781,7 @@ Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
 
   Deadline deadline;
   deadline.clock = clock_;
-  deadline.deadline_millis = clock_->NowMillis() + int64_t{config_.limits.timeout_s} * 1000;
-  if (options.deadline_ms > 0) {
-    deadline.deadline_millis = std::min(deadline.deadline_millis, options.deadline_ms);
-  }
+  deadline.deadline_millis = deadline_millis;
 
   ASSIGN_OR_RETURN(ImagePtr decoded, Decode(encoded, header, target_width, &deadline));
 

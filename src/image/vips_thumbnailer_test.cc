@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <vips/vips.h>
@@ -433,6 +434,170 @@ TEST(VipsThumbnailerTest, GarbageInputsAreClassified) {
   // A valid signature followed by nothing.
   std::string reason = thumbnailer->Make(std::string("\xff\xd8\xff\xe0", 4)).status().reason();
   EXPECT_TRUE(reason == "corrupt" || reason == "truncated") << reason;
+}
+
+// ---- images that lie, made here ----------------------------------------------------
+
+// Encodes a w x h grey ramp with `saver` ("jpeg", "webp", "png").
+std::string MakeImage(int w, int h, const std::string& saver) {
+  VipsImage* xyz = nullptr;
+  VipsImage* band = nullptr;
+  VipsImage* grey = nullptr;
+  void* buffer = nullptr;
+  size_t length = 0;
+  EXPECT_EQ(vips_xyz(&xyz, w, h, nullptr), 0);
+  EXPECT_EQ(vips_extract_band(xyz, &band, 0, nullptr), 0);
+  EXPECT_EQ(vips_cast(band, &grey, VIPS_FORMAT_UCHAR, nullptr), 0);
+  int rc = saver == "jpeg"   ? vips_jpegsave_buffer(grey, &buffer, &length, "Q", 90, nullptr)
+           : saver == "webp" ? vips_webpsave_buffer(grey, &buffer, &length, nullptr)
+                             : vips_pngsave_buffer(grey, &buffer, &length, nullptr);
+  EXPECT_EQ(rc, 0) << vips_error_buffer();
+  std::string out(static_cast<const char*>(buffer), length);
+  g_free(buffer);
+  g_object_unref(grey);
+  g_object_unref(band);
+  g_object_unref(xyz);
+  return out;
+}
+
+// A JPEG whose SOF claims width x height while its data is that of the image it was made
+// from: libjpeg pads the missing rows with grey and only warns.
+std::string WithSofSize(std::string jpeg, int width, int height) {
+  size_t i = 2;
+  while (i + 9 < jpeg.size()) {
+    auto byte = [&](size_t at) { return static_cast<unsigned char>(jpeg[at]); };
+    int marker = byte(i + 1);
+    size_t length = (byte(i + 2) << 8) | byte(i + 3);
+    if (marker == 0xc0 || marker == 0xc1 || marker == 0xc2) {
+      jpeg[i + 5] = static_cast<char>(height >> 8);
+      jpeg[i + 6] = static_cast<char>(height & 0xff);
+      jpeg[i + 7] = static_cast<char>(width >> 8);
+      jpeg[i + 8] = static_cast<char>(width & 0xff);
+      return jpeg;
+    }
+    i += 2 + length;
+  }
+  ADD_FAILURE() << "no SOF marker";
+  return jpeg;
+}
+
+// A valid JPEG with junk bytes after its first segment (APP0): libjpeg skips them, warns
+// "Corrupt JPEG data: 3 extraneous bytes before marker 0x..", and the image is complete.
+std::string WithExtraneousBytes(std::string jpeg) {
+  size_t first_segment_end =
+      4 + ((static_cast<unsigned char>(jpeg[4]) << 8) | static_cast<unsigned char>(jpeg[5]));
+  jpeg.insert(first_segment_end, "\x01\x02\x03");
+  return jpeg;
+}
+
+void ExpectRefusedAsDamaged(const Result<Thumbnails>& result) {
+  ASSERT_FALSE(result.ok()) << "a lying image was accepted";
+  EXPECT_TRUE(result.status().reason() == "truncated" || result.status().reason() == "corrupt")
+      << result.status().ToString();
+  EXPECT_FALSE(result.status().retryable());
+}
+
+TEST(VipsThumbnailerLiesTest, JpegWhoseSofClaimsMoreThanItsDataIsRefused) {
+  auto thumbnailer = MakeThumbnailer();
+  Result<Thumbnails> big = thumbnailer->Make(WithSofSize(MakeImage(64, 48, "jpeg"), 6000, 16000));
+  ExpectRefusedAsDamaged(big);
+  EXPECT_NE(big.status().message().find("premature end of data segment"), std::string::npos)
+      << big.status().ToString();
+  ExpectRefusedAsDamaged(thumbnailer->Make(WithSofSize(MakeImage(400, 300, "jpeg"), 4000, 3000)));
+  // The honest originals pass.
+  EXPECT_TRUE(thumbnailer->Make(MakeImage(64, 48, "jpeg")).ok());
+  EXPECT_TRUE(thumbnailer->Make(MakeImage(400, 300, "jpeg")).ok());
+}
+
+TEST(VipsThumbnailerLiesTest, HarmlessWarningsDoNotRefuse) {
+  std::string jpeg = WithExtraneousBytes(MakeImage(400, 300, "jpeg"));
+  // libvips does warn about it (the warning reaches GLib's default handler here).
+  VipsImage* image = vips_image_new_from_buffer(jpeg.data(), jpeg.size(), "", nullptr);
+  ASSERT_NE(image, nullptr);
+  double mean = 0;
+  EXPECT_EQ(vips_avg(image, &mean, nullptr), 0);
+  g_object_unref(image);
+  EXPECT_NE(std::string(vips_error_buffer()).find("extraneous bytes"), std::string::npos);
+  vips_error_clear();
+
+  Result<Thumbnails> result = MakeThumbnailer()->Make(jpeg);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->source_width, 400);
+}
+
+TEST(VipsThumbnailerLiesTest, WarningsAreAttributedToTheirImageUnderConcurrency) {
+  // Lying, harmlessly-warning and clean images made at once on many threads: every lie is
+  // refused and every good image passes, whichever thread libvips warned on.
+  auto thumbnailer = MakeThumbnailer();
+  const std::string lie = WithSofSize(MakeImage(64, 48, "jpeg"), 600, 1600);
+  const std::string harmless = WithExtraneousBytes(MakeImage(300, 200, "jpeg"));
+  const std::string clean = MakeImage(320, 240, "jpeg");
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 8;
+  std::atomic<int> accepted_lies{0};
+  std::atomic<int> refused_good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        int kind = (t + round) % 3;
+        const std::string& bytes = kind == 0 ? lie : kind == 1 ? harmless : clean;
+        Result<Thumbnails> result = thumbnailer->Make(bytes);
+        if (kind == 0 && result.ok()) ++accepted_lies;
+        if (kind != 0 && !result.ok()) ++refused_good;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(accepted_lies.load(), 0);
+  EXPECT_EQ(refused_good.load(), 0);
+}
+
+TEST(VipsThumbnailerLiesTest, WebpCutShortIsTruncated) {
+  std::string webp = MakeImage(400, 300, "webp");
+  Result<Thumbnails> whole = MakeThumbnailer()->Make(webp);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  for (double kept : {0.3, 0.6, 0.95}) {
+    SCOPED_TRACE(kept);
+    Result<Thumbnails> cut =
+        MakeThumbnailer()->Make(webp.substr(0, static_cast<size_t>(webp.size() * kept)));
+    ASSERT_FALSE(cut.ok());
+    EXPECT_EQ(cut.status().reason(), "truncated") << cut.status().ToString();
+  }
+}
+
+// A little-endian TIFF header whose one IFD claims `strips` strips of 64-pixel rows.
+std::string TiffWithStrips(uint32_t strips) {
+  std::string out("II*\0\x08\0\0\0", 8);
+  auto u16 = [&](uint16_t v) {
+    out.append({static_cast<char>(v & 0xff), static_cast<char>(v >> 8)});
+  };
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  struct Entry {
+    uint16_t tag, type;
+    uint32_t count, value;
+  };
+  const Entry entries[] = {{256, 3, 1, 64}, {257, 4, 1, strips}, {258, 3, 1, 8},
+                           {259, 3, 1, 1},  {262, 3, 1, 1},      {273, 4, strips, 4096},
+                           {277, 3, 1, 1},  {278, 4, 1, 1},      {279, 4, strips, 4096}};
+  u16(std::size(entries));
+  for (const Entry& e : entries) {
+    u16(e.tag);
+    u16(e.type);
+    u32(e.count);
+    u32(e.value);
+  }
+  u32(0);
+  out.resize(8192, '\0');
+  return out;
+}
+
+TEST(VipsThumbnailerLiesTest, TiffWithABogusStripTableIsCorrupt) {
+  Result<Thumbnails> result = MakeThumbnailer()->Make(TiffWithStrips(50'000'000));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().reason(), "corrupt") << result.status().ToString();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "pipeline/record_processor.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <mutex>
@@ -220,6 +221,20 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
     return Finish(std::move(result), Outcome::kSkipped, "suffix", "");
   }
   const std::string path = record.key.substr(prefix.size());
+  // The output keys are known before anything is fetched, up to the extension "auto" may
+  // append once the content is known: a key whose shortest possible output key is already
+  // refused (over 1024 bytes) is refused here, without fetching or decoding the source. The
+  // exact keys are checked again after decoding.
+  for (const ExpectedOutput& output : options_.expected_outputs) {
+    std::vector<std::string> names = ExpectedNames(path, output);
+    auto shortest = std::min_element(names.begin(), names.end(), [](const auto& a, const auto& b) {
+      return a.size() < b.size();
+    });
+    if (Status valid = ValidatePipelineKey(OutputKey(output.size_name, *shortest)); !valid.ok()) {
+      return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey,
+                    "output key: " + valid.message());
+    }
+  }
   if (options_.max_source_bytes > 0 && record.size > options_.max_source_bytes) {
     result.source_bytes = record.size;
     return Finish(std::move(result), Outcome::kPermanent, kReasonTooLarge,

@@ -129,6 +129,28 @@ TEST_F(RecordProcessorTest, UnsafeKeysArePermanent) {
   EXPECT_EQ(thumbnailer_.calls(), 0);
 }
 
+TEST_F(RecordProcessorTest, KeyWhoseOutputKeyWouldBeTooLongIsRefusedBeforeFetching) {
+  // The source key fits in 1024 bytes; "thumbnails/medium/" + its path does not.
+  std::string path = std::string(1024 - 8 - 4 - 4, 'a') + ".jpg";
+  std::string key = "uploads/" + path;
+  ASSERT_LE(key.size(), 1024u);
+  ASSERT_GT(("thumbnails/medium/" + path).size(), 1024u);
+  PutSource(key, "image");
+  auto result = Process(CreatedRecord(kBucket, key, "e", 5));
+  EXPECT_EQ(result.outcome, Outcome::kPermanent);
+  EXPECT_EQ(result.reason, kReasonInvalidKey);
+  EXPECT_NE(result.message.find("output key"), std::string::npos) << result.message;
+  EXPECT_EQ(store_.gets.load(), 0);
+  EXPECT_EQ(store_.heads.load(), 0);
+  EXPECT_EQ(thumbnailer_.calls(), 0);
+
+  // One byte shorter than the longest output key allows is still processed.
+  std::string fits = std::string(1024 - std::string("thumbnails/medium/").size() - 4, 'b') + ".jpg";
+  PutSource("uploads/" + fits, "image");
+  auto ok = Process(CreatedRecord(kBucket, "uploads/" + fits));
+  EXPECT_EQ(ok.outcome, Outcome::kOk) << ok.message;
+}
+
 TEST_F(RecordProcessorTest, KeysThatAreNotOurWorkAreSkipped) {
   PutSource("other/x.jpg", "x");
   PutSource("uploads/notes.txt", "x");

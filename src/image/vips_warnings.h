@@ -1,0 +1,69 @@
+// Per-image capture of libvips warnings (internal to the image library).
+//
+// libvips reports much damage only as a warning: a JPEG whose SOF claims more rows than its
+// data holds decodes "successfully", padded with grey, and the only sign is the warning
+// "Corrupt JPEG data: premature end of data segment". Warnings go through g_log, which is
+// process-global; they are emitted on whichever thread runs the loader (often one of
+// libvips' own worker threads), and libjpeg's text even travels through libvips' global
+// error buffer. So a warning cannot be tied to an image by thread or by text alone.
+//
+// The protocol that does attribute them:
+//   - Every thumbnailing run holds a WarningWatch for its whole duration (header, decode,
+//     every size, every encode). The g_log handler (InstallVipsWarningHandler) hands each
+//     warning that is not known to be harmless to every watch active at that moment.
+//   - A shared watch (many at once) that heard nothing proves its image clean: its own
+//     warnings would have reached it, since it was active whenever its image was touched.
+//   - A shared watch that heard something cannot tell whose warning it was; the image is
+//     made again under an exclusive watch, which waits until no other run is active and
+//     keeps new ones out (writers first, so it is never starved). Everything it hears is
+//     its own image's, and libvips' error buffer holds only its image's text.
+// Damaged images thus cost a second, serialised run; clean images run fully in parallel.
+//
+// Thread-safety: everything here may be used from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace thumbflow::vips_warnings {
+
+// Routes libvips' warnings (log domain "VIPS") through the watches. Warnings heard while no
+// watch is active go to GLib's default handler (stderr), as before. Idempotent; VipsRuntime
+// installs it at start and removes it at shutdown.
+void InstallVipsWarningHandler();
+void RemoveVipsWarningHandler();
+
+class WarningWatch {
+ public:
+  enum class Mode { kShared, kExclusive };
+  // Blocks in kExclusive mode until no other watch is active; a kShared watch waits while an
+  // exclusive one is active or waiting. kExclusive clears libvips' error buffer.
+  explicit WarningWatch(Mode mode);
+  ~WarningWatch();
+  WarningWatch(const WarningWatch&) = delete;
+  WarningWatch& operator=(const WarningWatch&) = delete;
+
+  // Warnings heard so far, one entry per line. Harmless lines never reach a watch, except
+  // libjpeg's (JudgeWarnings compares them with libjpeg's warning count).
+  std::vector<std::string> heard() const;
+
+ private:
+  friend struct WatchRegistry;
+  Mode mode_;
+  std::vector<std::string> heard_;  // guarded by the registry's mutex
+};
+
+// Whether a libvips warning line is known to be harmless: the pixels are complete and
+// correct (libjpeg's "N extraneous bytes before marker", libheif's "ignoring nclx profile",
+// libtiff's unknown or malformed private tags, libpng's complaints about an ICC profile).
+bool IsHarmlessWarning(const std::string& line);
+
+// What an exclusive watch's warnings say about its image: OK when nothing but harmless
+// lines (and libjpeg's counts, when every counted warning was shown); else a permanent
+// error, reason "truncated" when a line says the data ends early, else "corrupt", whose
+// message quotes the first damaging line.
+Status JudgeWarnings(const std::vector<std::string>& heard);
+
+}  // namespace thumbflow::vips_warnings
