@@ -86,6 +86,9 @@ class CurlHttpClient final : public HttpClient {
     headers.reset(list);
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    // The path goes on the wire exactly as given, which is what was signed: without this,
+    // libcurl squashes "/./" and "/../" (an S3 key "a/./b/../c" would become "a/c").
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));

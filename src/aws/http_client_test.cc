@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <deque>
+#include <thread>
 
 #include "aws/aws_error.h"
 #include "aws/http_client.h"
@@ -27,6 +32,74 @@ HttpResponse Answer(int status, std::string body = {}, HttpHeaders headers = {})
   r.body = std::move(body);
   r.headers = std::move(headers);
   return r;
+}
+
+// A one-connection HTTP peer on 127.0.0.1: records the request head it receives, then
+// answers 200 at once, or never (a long poll that nothing ends but the client).
+class RawPeer {
+ public:
+  explicit RawPeer(bool answer) : answer_(answer) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    EXPECT_EQ(::listen(fd_, 1), 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~RawPeer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url(const std::string& target) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + target;
+  }
+  // The request line, once received.
+  std::string request_line() const { return request_line_; }
+
+ private:
+  void Serve() {
+    int conn = ::accept(fd_, nullptr, nullptr);
+    if (conn < 0) return;
+    std::string head;
+    char buffer[4096];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::read(conn, buffer, sizeof(buffer));
+      if (n <= 0) break;
+      head.append(buffer, static_cast<size_t>(n));
+    }
+    request_line_ = head.substr(0, head.find("\r\n"));
+    if (answer_) {
+      const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      (void)!::write(conn, response.data(), response.size());
+    }
+    // Without an answer: hold the connection until the client gives up and closes it.
+    while (::read(conn, buffer, sizeof(buffer)) > 0) {
+    }
+    ::close(conn);
+  }
+
+  bool answer_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::string request_line_;
+  std::thread thread_;
+};
+
+TEST(CurlHttpClient, SendsThePathExactlyAsGiven) {
+  // libcurl would squash "/./" and "/../"; a signed S3 key must reach the server as signed.
+  RawPeer peer(/*answer=*/true);
+  auto client = NewCurlHttpClient();
+  HttpRequest request;
+  request.url = peer.url("/images/dir/./x/../y.jpg//z%2F%2e%2E");
+  Result<HttpResponse> response = client->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(peer.request_line(), "GET /images/dir/./x/../y.jpg//z%2F%2e%2E HTTP/1.1");
 }
 
 TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -207,6 +208,38 @@ class PipelineCloudTest(unittest.TestCase):
             self.assertEqual(self.dead_letters(), [])
             code, log = stop(second, GRACE_S + 15)
             self.assertEqual(code, 0, log)
+
+    # Keys the pipeline accepts whose text looks like percent-encoding, with dots that are
+    # not dot segments, spaces and reserved characters: the worker HEADs, GETs and PUTs each
+    # under exactly its own bytes (its requests are signed and sent byte for byte).
+    LITERAL_PATHS = ["enc/%2F..%2Fx.jpg", "enc/%25%32%46.jpg", "sp ace/ a +plus %20.jpg",
+                     "..dots/x..y/....jpg", "res/!$&'()*,;=:@[]{}~.jpg",
+                     "q/what?x=1&y=2#frag.jpg"]
+
+    def test_keys_are_sent_literally(self):
+        with harness.moto_server() as (endpoint, moto_env):
+            self.set_up_reference(endpoint)
+            with open(os.path.join(harness.CORPUS, "jpeg/grayscale.jpg"), "rb") as f:
+                image = f.read()
+            for path in self.LITERAL_PATHS:
+                self.s3.put_object(Bucket="images", Key="uploads/" + path, Body=image)
+            worker = self.start_worker(dict(moto_env), "worker-literal")
+            expected = {f"thumbnails/{size}/{path}" for path in self.LITERAL_PATHS
+                        for size in SIZES}
+            wait_for(lambda: expected <= set(self.thumbnails()),
+                     what="thumbnails under the literal keys")
+            wait_for(self.queue_empty, what="an empty queue")
+            self.assertEqual(self.dead_letters(), [])
+            self.assertEqual(set(self.thumbnails()), expected, "no thumbnail under another key")
+            for path in self.LITERAL_PATHS:
+                head = self.s3.head_object(Bucket="images", Key=f"thumbnails/small/{path}")
+                self.assertEqual(urllib.parse.unquote_plus(head["Metadata"]["source-key"]),
+                                 "uploads/" + path)
+            code, log = stop(worker, GRACE_S + 15)
+            self.assertEqual(code, 0, log)
+            # Each record was done once, none skipped as a duplicate or gone.
+            done = sorted(r["key"] for r in record_lines(log) if r["outcome"] == "ok")
+            self.assertEqual(done, sorted("uploads/" + p for p in self.LITERAL_PATHS))
 
 
 if __name__ == "__main__":
