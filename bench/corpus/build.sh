@@ -4,8 +4,8 @@
 # `apt-get download` (no root needed, nothing installed), `dpkg-deb -x`, resize/re-encode
 # with the vips CLI. The photos are not committed; the benchmarks build them when missing.
 # Usage: bench/corpus/build.sh [--if-missing] [OUT_DIR]  (default bench/corpus/photos,
-#   git-ignored). --if-missing: do nothing when OUT_DIR holds a complete build (the
-#   benchmarks call it so). A complete build leaves OUT_DIR/.complete.
+#   git-ignored). --if-missing: do nothing when OUT_DIR holds a complete build, or any files
+#   this script did not build (the benchmarks call it so). A complete build leaves OUT_DIR/.complete.
 # Needs: apt-get with Debian 12 sources, dpkg-deb, vips (libvips-tools), python3.
 # Ends by checking every file against MANIFEST.md (size in pixels must match; byte counts are
 # compared and differences reported, see "check" below).
@@ -15,11 +15,18 @@ if_missing=0
 [[ ${1:-} == --if-missing ]] && { if_missing=1; shift; }
 out=$(realpath -m "${1:-$here/photos}")
 [[ $if_missing == 1 && -f $out/.complete ]] && exit 0
+# A folder of photos that this script neither built nor started (no .complete, no .building)
+# is someone's own corpus: use it as it is rather than overwrite it.
+if [[ $if_missing == 1 && ! -f $out/.building && -n $(ls -A "$out" 2>/dev/null) ]]; then
+  echo "build.sh: $out is not empty and was not built here; using it as it is" >&2
+  exit 0
+fi
 for tool in apt-get dpkg-deb vips vipsheader python3; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing" >&2; exit 2; }
 done
 mkdir -p "$out"
 rm -f "$out/.complete"
+touch "$out/.building"
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-corpus.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"  # apt-get run as root downloads as user _apt
@@ -159,3 +166,4 @@ print(f"build.sh: {len(rows)} files in {out}: {len(rows) - bad} of the MANIFEST'
 sys.exit(1 if bad or len(rows) != 34 else 0)
 PY
 touch "$out/.complete"
+rm -f "$out/.building"
