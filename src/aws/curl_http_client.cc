@@ -60,6 +60,12 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// Progress callback: a non-zero return makes libcurl abort the transfer. libcurl calls it
+// often while data moves and about once a second while the connection is idle (a long poll).
+int CheckAbort(void* abort, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(abort)->load() ? 1 : 0;
+}
+
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(CurlHttpClientOptions options) : options_(std::move(options)) {
@@ -112,6 +118,16 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (request.abort != nullptr) {
+      if (request.abort->load()) {
+        return Status(StatusCode::kAborted,
+                      "HTTP " + request.method + " " + request.url + ": aborted before sending", "",
+                      false);
+      }
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, CheckAbort);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.abort));
+    }
     if (request.method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (request.method == "GET") {
@@ -128,6 +144,9 @@ class CurlHttpClient final : public HttpClient {
       std::string message =
           "HTTP " + request.method + " " + request.url + ": " + curl_easy_strerror(rc);
       // The connection may be broken; do not pool this handle.
+      if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        return Status(StatusCode::kAborted, message, "", /*retryable=*/false);
+      }
       if (rc == CURLE_OPERATION_TIMEDOUT) {
         return Status(StatusCode::kDeadlineExceeded, message, "", true);
       }

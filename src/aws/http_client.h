@@ -8,10 +8,12 @@
 //     AWS services).
 //   - A failed Result means no HTTP answer was received: connection refused, DNS failure,
 //     TLS failure, timeout. Those are Unavailable (or DeadlineExceeded for timeouts), always
-//     retryable, and the message names the URL.
+//     retryable, and the message names the URL. An exchange cut off through
+//     HttpRequest::abort is Aborted, never retried.
 //   - Implementations are thread-safe: many threads may call Send() on one client.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +44,9 @@ struct HttpRequest {
   // Sent as given. Set "Host" when it was signed: the adapter then sends exactly that value.
   HttpHeaders headers;
   std::string body;
+  // When set and it becomes true, the exchange is cut off (within about a second: libcurl
+  // checks it from its progress callback) and Send() fails with Aborted, not retryable.
+  const std::atomic<bool>* abort = nullptr;
 };
 
 struct HttpResponse {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
 #include <thread>
 
@@ -100,6 +101,27 @@ TEST(CurlHttpClient, SendsThePathExactlyAsGiven) {
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(peer.request_line(), "GET /images/dir/./x/../y.jpg//z%2F%2e%2E HTTP/1.1");
+}
+
+TEST(CurlHttpClient, AbortCutsOffAWaitingExchange) {
+  RawPeer peer(/*answer=*/false);
+  auto client = NewCurlHttpClient();
+  std::atomic<bool> abort{false};
+  HttpRequest request;
+  request.method = "POST";
+  request.url = peer.url("/");
+  request.body = "{}";
+  request.abort = &abort;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    abort.store(true);
+  });
+  // Without the abort this would wait for the client's 60 s total timeout.
+  Result<HttpResponse> response = client->Send(request);
+  stopper.join();
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kAborted) << response.status().ToString();
+  EXPECT_FALSE(response.status().retryable());
 }
 
 TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {

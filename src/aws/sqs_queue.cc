@@ -229,7 +229,7 @@ Result<std::unique_ptr<SqsClient>> SqsClient::Create(
 }
 
 Result<std::string> SqsClient::Call(std::string_view operation, const std::string& body,
-                                    std::string_view queue) {
+                                    std::string_view queue, const std::atomic<bool>* abort) {
   const AwsCall call{operation, QueueLabel(queue), {}, "sqs"};
   Result<Credentials> credentials = credentials_->GetCredentials();
   if (!credentials.ok()) {
@@ -255,7 +255,11 @@ Result<std::string> SqsClient::Call(std::string_view operation, const std::strin
   request.url = endpoint_ + "/";
   request.headers = std::move(signable.headers);
   request.body = body;
+  request.abort = abort;
   Result<HttpResponse> response = http_->Send(request);
+  if (!response.ok() && response.status().code() == StatusCode::kAborted) {
+    return response.status();
+  }
   if (!response.ok() || response->status < 200 || response->status >= 300) {
     return MapAwsFailure(call, response, request.url);
   }
@@ -266,9 +270,9 @@ namespace {
 
 // Runs one action with a JSON request and returns the parsed JSON answer.
 Result<json> CallJson(SqsClient& client, std::string_view operation, const json& request,
-                      std::string_view queue) {
+                      std::string_view queue, const std::atomic<bool>* abort = nullptr) {
   ASSIGN_OR_RETURN(std::string body, Dump(request));
-  ASSIGN_OR_RETURN(std::string answer, client.Call(operation, body, queue));
+  ASSIGN_OR_RETURN(std::string answer, client.Call(operation, body, queue, abort));
   return ParseResponse(operation, answer);
 }
 
@@ -388,7 +392,8 @@ Result<std::vector<Message>> SqsClient::ReceiveMessage(const std::string& queue_
     }
     request["VisibilityTimeout"] = *options.visibility_timeout_s;
   }
-  ASSIGN_OR_RETURN(json answer, CallJson(*this, "ReceiveMessage", request, queue_url));
+  ASSIGN_OR_RETURN(json answer,
+                   CallJson(*this, "ReceiveMessage", request, queue_url, options.abort));
   std::vector<Message> out;
   if (auto it = answer.find("Messages"); it != answer.end() && it->is_array()) {
     for (const json& m : *it) {

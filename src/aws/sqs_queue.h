@@ -97,8 +97,10 @@ class SqsClient {
   // (raw text). Non-2xx answers and transport failures are mapped with MapAwsFailure, naming
   // `operation` and `queue` (a URL or name, for the message). Public for tests and for actions
   // the methods above do not cover.
+  // `abort`: when it becomes true the exchange is cut off (see ReceiveOptions::abort) and
+  // the call fails with Aborted.
   Result<std::string> Call(std::string_view operation, const std::string& body,
-                           std::string_view queue);
+                           std::string_view queue, const std::atomic<bool>* abort = nullptr);
 
  private:
   SqsClient() = default;

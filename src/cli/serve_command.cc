@@ -1,6 +1,6 @@
 // `thumbflow serve`: the embedded mode. Opens the store and the queue in the data folder,
 // serves the S3-compatible endpoint, and runs the worker pool (unless --workers 0), until
-// SIGTERM or SIGINT; then stops accepting, drains requests in flight and exits 0.
+// SIGTERM, SIGINT or SIGHUP; then stops accepting, drains requests in flight and exits 0.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +22,7 @@
 #include "cli/thumbnailer_factory.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/random.h"
 #include "image/vips_runtime.h"
 #include "pipeline/throughput_stats.h"
 #include "pipeline/worker_pool.h"
@@ -47,6 +48,8 @@ class OffsetClock final : public Clock {
   SystemClock system_;
   int64_t offset_ms_;
 };
+
+constexpr char kServeLeasePrefix[] = "serve:";
 
 struct ServeOptions {
   std::string data_dir;
@@ -117,6 +120,9 @@ int RunServe(const ServeOptions& opts) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  // SIGHUP stops gracefully as well (no reload: the config is read at start); its default
+  // action would kill the process mid-request.
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   Result<Config> config = LoadConfigOrDefault(opts.config_path);
@@ -158,6 +164,17 @@ int RunServe(const ServeOptions& opts) {
   QueueOptions queue_options = QueueOptionsFromConfig(config->queue);
   Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(*db, queue_options, clock);
   if (!queue.ok()) return ReportFailure(queue.status());
+  // Each lease records the serve that took it. Holding DIR/serve.lock proves that no other
+  // serve is alive, so what an earlier one held when it died (SIGKILL, power cut) goes back
+  // on the queue now instead of after its visibility timeout. Leases of other processes
+  // (`thumbflow queue receive`) carry no serve owner and are left alone.
+  (*queue)->SetLeaseOwner(std::string(kServeLeasePrefix) + RandomHex(8));
+  Result<int64_t> released = (*queue)->ReleaseLeasesOfOthers(kServeLeasePrefix);
+  if (!released.ok()) return ReportFailure(released.status());
+  if (*released > 0) {
+    std::fprintf(stderr, "thumbflow: %lld messages held by a previous serve are visible again\n",
+                 static_cast<long long>(*released));
+  }
 
   Result<server::EndpointCredentials> credentials = server::LoadEndpointCredentials(
       EnvOrEmpty("THUMBFLOW_ACCESS_KEY_ID"), EnvOrEmpty("THUMBFLOW_SECRET_ACCESS_KEY"),

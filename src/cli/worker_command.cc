@@ -9,8 +9,9 @@
 // target of the queue's RedrivePolicy; with neither, permanent failures are left to be
 // retried (SqsQueue::Fail says so in the log). Credentials come from the AWS chain
 // (environment, profile, container, IMDS); endpoints and region from [aws] and the AWS_*
-// variables (aws/aws_settings.h). SIGTERM / SIGINT: stop receiving, finish within
-// [pipeline] grace_period, give the rest back at once, exit 0.
+// variables (aws/aws_settings.h). SIGTERM / SIGINT / SIGHUP: stop receiving (the waiting
+// long poll is cut off), finish within [pipeline] grace_period, give the rest back at once,
+// exit 0. SIGHUP is a stop, not a reload: the config is read once, at start.
 //
 // --metrics-listen serves GET /metrics (Prometheus text), /healthz (alive) and /readyz
 // (200 while receiving; 503 with the reason once stopping, or while paused because the
@@ -130,7 +131,7 @@ Status ParseListen(const std::string& text, server::HttpServerOptions* options) 
 }
 
 int RunWorker(const WorkerFlags& flags) {
-  // Before any thread exists, so that only the signal thread receives SIGTERM/SIGINT.
+  // Before any thread exists, so that only the signal thread receives the stop signals.
   pipeline::StopSignal stop_signal;
 
   // --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path, read as the Lambda

@@ -13,6 +13,10 @@ sigset_t StopSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  // SIGHUP (terminal closed, or an operator's "reload") stops gracefully too: the config is
+  // read only at start, so a restart is the reload; the default action would kill the
+  // process without giving its messages back.
+  sigaddset(&set, SIGHUP);
   return set;
 }
 

@@ -1,9 +1,10 @@
-// StopSignal: turns SIGTERM and SIGINT into a plain function call on a dedicated thread
-// (sigwait), so no pipeline code ever runs in signal context.
+// StopSignal: turns SIGTERM, SIGINT and SIGHUP into a plain function call on a dedicated
+// thread (sigwait), so no pipeline code ever runs in signal context. SIGHUP is a graceful
+// stop too, not a reload (the config is read once, at start).
 //
 // Construct it in the controlling thread BEFORE any other thread starts: the constructor
-// blocks SIGTERM and SIGINT in the calling thread, and threads started afterwards inherit
-// that mask, so the signals reach only the waiting thread.
+// blocks those signals in the calling thread, and threads started afterwards inherit that
+// mask, so the signals reach only the waiting thread.
 //
 // The first signal calls the callback once. A second signal exits the process at once with
 // status 130 (the impatient Ctrl-C): messages not yet acknowledged then reappear after

@@ -116,6 +116,7 @@ void WorkerPool::Shutdown(std::optional<std::chrono::milliseconds> grace) {
     shut_down_ = true;
     stopping_ = true;
     stop_requested_ = true;
+    abort_receive_.store(true);  // an idle long poll ends now, not after its 20 s
     for (uint64_t id : pending_) {
       auto it = held_.find(id);
       if (it == held_.end()) continue;
@@ -216,7 +217,9 @@ void WorkerPool::ReceiverLoop() {
     receive.max_messages = std::min(room, kMaxBatch);
     receive.visibility_timeout_s = options_.visibility_timeout_s;
     receive.wait_seconds = options_.receive_wait_s;
+    receive.abort = &abort_receive_;
     Result<std::vector<Message>> batch = queue_.Receive(receive);
+    if (!batch.ok() && abort_receive_.load()) return;  // cut off by the shutdown
     if (!batch.ok()) {
       if (log_) {
         log_(nlohmann::json{{"time", FormatIso8601Millis(clock_.NowMillis())},

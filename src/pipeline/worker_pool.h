@@ -34,12 +34,13 @@
 // per-message time. A heartbeat thread extends the visibility of every held message each
 // `heartbeat` seconds (default: half the timeout), so long jobs are not redelivered.
 //
-// Shutdown: stop receiving; messages received but not started are made visible again at
-// once (ChangeVisibility 0); messages being processed get the grace period to finish and
-// be acknowledged; those still running when it ends are made visible again at once and
-// their workers stop at the next step (before decoding or writing), without acknowledging.
-// Nothing acknowledged is unfinished; nothing finished is lost (a finished but
-// unacknowledged message is redelivered and recognised as a duplicate).
+// Shutdown: stop receiving (a waiting long poll is cut off, ReceiveOptions::abort, so an
+// idle pool stops within about a second); messages received but not started are made visible again
+// at once (ChangeVisibility 0); messages being processed get the grace period to finish and be
+// acknowledged; those still running when it ends are made visible again at once and their workers
+// stop at the next step (before decoding or writing), without acknowledging. Nothing acknowledged
+// is unfinished; nothing finished is lost (a finished but unacknowledged message is redelivered and
+// recognised as a duplicate).
 //
 // Wiring (cli/worker_command.cc, and `thumbflow serve`):
 //
@@ -56,6 +57,7 @@
 // clock and registry must outlive the pool and be thread-safe (the ports promise it).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -219,6 +221,7 @@ class WorkerPool {
   std::string pause_detail_;
   WorkerPoolCounters counters_;
   CancelFlag cancel_{false};
+  std::atomic<bool> abort_receive_{false};  // set by Shutdown(): cuts off a waiting Receive()
 
   std::thread receiver_;
   std::vector<std::thread> workers_;

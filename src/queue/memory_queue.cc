@@ -111,6 +111,7 @@ Result<std::vector<Message>> MemoryQueue::Receive(const ReceiveOptions& options)
   for (;;) {
     auto out = ReceiveLocked(options, clock_.NowMillis());
     if (!out.empty() || std::chrono::steady_clock::now() >= deadline) return out;
+    if (options.abort != nullptr && options.abort->load()) return out;
     // Also re-check periodically: delayed messages come due as the clock moves.
     cv_.wait_until(
         lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));

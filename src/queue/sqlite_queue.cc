@@ -67,6 +67,9 @@ const std::vector<std::string>& QueueMigrations() {
       "DROP TABLE queue_messages;"
       "ALTER TABLE queue_messages_new RENAME TO queue_messages;"
       "CREATE INDEX queue_messages_ready ON queue_messages(queue, dead, visible_at_ms);",
+      // 3: who holds the current delivery's lease ('' when unknown or not leased), so a
+      // restarted serve can give back at once what its dead predecessor held.
+      "ALTER TABLE queue_messages ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';",
   };
   return kMigrations;
 }
@@ -141,7 +144,8 @@ const std::string& DeleteSql(size_t rows) {
 }
 
 // UPDATE that hands out `rows` messages: ?1 is now, ?2 when they become visible again, row
-// r binds ?(3+2r) (sequence) and ?(4+2r) (its new delivery token).
+// r binds ?(3+2r) (sequence) and ?(4+2r) (its new delivery token), ?(3+2*rows) the lease
+// owner.
 const std::string& DeliverSql(size_t rows) {
   static const SqlByRows kSql = BuildSqlByRows([](int n) {
     std::string tokens;
@@ -152,8 +156,8 @@ const std::string& DeliverSql(size_t rows) {
     }
     return "UPDATE queue_messages SET receive_count = receive_count + 1, first_receive_ms = "
            "CASE WHEN first_receive_ms = 0 THEN ?1 ELSE first_receive_ms END, visible_at_ms = "
-           "?2, receipt = CASE seq" +
-           tokens + " END WHERE " + terms;
+           "?2, lease_owner = " +
+           Param(3 + 2 * n) + ", receipt = CASE seq" + tokens + " END WHERE " + terms;
   });
   return kSql.at(rows);
 }
@@ -365,6 +369,7 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
       if (!deliveries.empty()) {
         ASSIGN_OR_RETURN(Statement * deliver, tx.Prepare(DeliverSql(deliveries.size())));
         deliver->Bind(1, now).Bind(2, hidden_until);
+        deliver->BindTextRef(3 + 2 * static_cast<int>(deliveries.size()), lease_owner_);
         for (size_t r = 0; r < deliveries.size(); ++r) {
           const int b = 3 + 2 * static_cast<int>(r);
           deliver->Bind(b, deliveries[r].first).Bind(b + 1, deliveries[r].second);
@@ -378,6 +383,30 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
   });
   if (!done.ok()) return done;
   return out;
+}
+
+void SqliteQueue::SetLeaseOwner(std::string owner) { lease_owner_ = std::move(owner); }
+
+Result<int64_t> SqliteQueue::ReleaseLeasesOfOthers(std::string_view owner_prefix) {
+  if (owner_prefix.empty()) return InvalidArgumentError("lease owner prefix is empty");
+  int64_t released = 0;
+  Status done = db_->Write([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(
+        Statement * st,
+        tx.Prepare("UPDATE queue_messages SET visible_at_ms = ?2, lease_owner = '' WHERE "
+                   "queue = ?1 AND dead = 0 AND visible_at_ms > ?2 AND lease_owner <> '' AND "
+                   "lease_owner <> ?3 AND substr(lease_owner, 1, length(?4)) = ?4"));
+    RETURN_IF_ERROR(st->BindTextRef(1, options_.name)
+                        .Bind(2, clock_.NowMillis())
+                        .BindTextRef(3, lease_owner_)
+                        .Bind(4, owner_prefix)
+                        .Run());
+    released = tx.Changes();
+    if (released > 0) tx.Signal(topic_);
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return released;
 }
 
 Result<std::vector<Message>> SqliteQueue::Receive(const ReceiveOptions& options) {
@@ -397,6 +426,7 @@ Result<std::vector<Message>> SqliteQueue::Receive(const ReceiveOptions& options)
     first = false;
     const auto now = std::chrono::steady_clock::now();
     if (!messages.empty() || now >= deadline) return messages;
+    if (options.abort != nullptr && options.abort->load()) return messages;
     // Wake on an in-process commit to this queue, else poll for other processes' sends
     // (and for delayed messages coming due).
     const auto poll_until =
@@ -446,17 +476,21 @@ Result<std::vector<Status>> SqliteQueue::DeleteBatch(const std::vector<std::stri
   return results;
 }
 
-Status SqliteQueue::ChangeVisibilityIn(Transaction& tx, const std::string& receipt, int seconds) {
+Status SqliteQueue::ChangeVisibilityIn(Transaction& tx, const std::string& receipt, int seconds,
+                                       bool keep_lease) {
   RETURN_IF_ERROR(CheckVisibility(seconds));
   int64_t seq, token;
   RETURN_IF_ERROR(ParseReceipt(receipt, &seq, &token));
+  // A heartbeat keeps the lease (and its owner); a retry back-off ends it.
   ASSIGN_OR_RETURN(Statement * st,
-                   tx.Prepare("UPDATE queue_messages SET visible_at_ms = ?4 WHERE seq = ?1 AND "
+                   tx.Prepare("UPDATE queue_messages SET visible_at_ms = ?4, lease_owner = "
+                              "CASE WHEN ?5 THEN lease_owner ELSE '' END WHERE seq = ?1 AND "
                               "receipt = ?2 AND queue = ?3 AND dead = 0"));
   RETURN_IF_ERROR(st->Bind(1, seq)
                       .Bind(2, token)
                       .Bind(3, options_.name)
                       .Bind(4, clock_.NowMillis() + int64_t{seconds} * 1000)
+                      .Bind(5, int64_t{keep_lease ? 1 : 0})
                       .Run());
   if (tx.Changes() == 0) {
     return FailedPreconditionError("receipt " + receipt +
@@ -468,7 +502,8 @@ Status SqliteQueue::ChangeVisibilityIn(Transaction& tx, const std::string& recei
 
 Status SqliteQueue::ChangeVisibility(const std::string& receipt, int seconds) {
   RETURN_IF_ERROR(CheckVisibility(seconds));
-  return db_->Write([&](Transaction& tx) { return ChangeVisibilityIn(tx, receipt, seconds); });
+  return db_->Write(
+      [&](Transaction& tx) { return ChangeVisibilityIn(tx, receipt, seconds, true); });
 }
 
 Result<std::vector<Status>> SqliteQueue::ChangeVisibilityBatch(
@@ -478,7 +513,7 @@ Result<std::vector<Status>> SqliteQueue::ChangeVisibilityBatch(
   Status done = db_->Write([&](Transaction& tx) -> Status {
     results.clear();
     for (const auto& [receipt, seconds] : receipts_and_seconds) {
-      Status s = ChangeVisibilityIn(tx, receipt, seconds);
+      Status s = ChangeVisibilityIn(tx, receipt, seconds, /*keep_lease=*/true);
       if (!s.ok() && s.code() != StatusCode::kInvalidArgument &&
           s.code() != StatusCode::kFailedPrecondition) {
         return s;
@@ -493,7 +528,10 @@ Result<std::vector<Status>> SqliteQueue::ChangeVisibilityBatch(
 
 Status SqliteQueue::Fail(const Message& message, const Failure& failure) {
   if (!failure.permanent) {
-    return ChangeVisibility(message.receipt, failure.retry_after_s);
+    RETURN_IF_ERROR(CheckVisibility(failure.retry_after_s));
+    return db_->Write([&](Transaction& tx) {
+      return ChangeVisibilityIn(tx, message.receipt, failure.retry_after_s, /*keep_lease=*/false);
+    });
   }
   int64_t seq, token;
   RETURN_IF_ERROR(ParseReceipt(message.receipt, &seq, &token));

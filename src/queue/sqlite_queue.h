@@ -18,7 +18,8 @@
 // whole batch (not one per message).
 //
 // Storage: table queue_messages (component "queue" of sqlite::Database's schema registry;
-// version 2: no index on the message id, see the migrations in sqlite_queue.cc).
+// version 3: no index on the message id; each lease records its owner; see the migrations
+// in sqlite_queue.cc).
 // A dead letter stays in the same table, flagged, with its reason; its body is never
 // rewritten. Retention is enforced when reading (expired messages are never handed out nor
 // counted) and expired rows are deleted by Receive() at most once a minute.
@@ -29,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "queue/queue.h"
@@ -75,6 +77,17 @@ class SqliteQueue final : public Queue {
   Status Purge() override;
   Status PurgeDeadLetters() override;
 
+  // Lease owners: every delivery this object hands out records `owner` with its lease
+  // (cleared when the delivery ends in a retry back-off). Set it before the first
+  // Receive(); empty (the default) records no owner. `thumbflow serve` uses
+  // "serve:<random per start>".
+  void SetLeaseOwner(std::string owner);
+  // Makes visible at once every in-flight delivery of this queue whose lease owner starts
+  // with `owner_prefix` and is not this object's owner; returns how many. Call it only when
+  // those owners are known to be dead (serve: it holds DIR/serve.lock, so no other serve is
+  // alive); leases of other owners (none, or another prefix) are never touched.
+  Result<int64_t> ReleaseLeasesOfOthers(std::string_view owner_prefix);
+
   const QueueOptions& options() const { return options_; }
   sqlite::Database& database() const { return *db_; }
 
@@ -85,13 +98,15 @@ class SqliteQueue final : public Queue {
   // the write when nothing is visible.
   Result<std::vector<Message>> ReceiveOnce(const ReceiveOptions& options, bool check_first);
   Result<bool> AnyVisible();
-  Status ChangeVisibilityIn(sqlite::Transaction& tx, const std::string& receipt, int seconds);
+  Status ChangeVisibilityIn(sqlite::Transaction& tx, const std::string& receipt, int seconds,
+                            bool keep_lease);
   Status DeleteIn(sqlite::Transaction& tx, const std::string& receipt);
 
   std::shared_ptr<sqlite::Database> db_;
   QueueOptions options_;
   const Clock& clock_;
   std::string topic_;
+  std::string lease_owner_;
   int64_t listener_id_ = 0;
   std::atomic<int64_t> last_cleanup_ms_{0};
 

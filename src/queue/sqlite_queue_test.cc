@@ -198,5 +198,45 @@ TEST_F(SqliteQueueTest, UpgradeFromTheFirstSchemaKeepsMessages) {
   EXPECT_EQ(indexes, 1);  // queue_messages_ready only
 }
 
+TEST_F(SqliteQueueTest, LeasesOfADeadServeAreReleasedAndOthersAreNot) {
+  // Four messages: leased by a serve that died, by the live serve, by a client that records
+  // no owner, and one the dead serve put into a retry back-off.
+  auto dead = OpenQueue("thumbnails");
+  auto live = OpenQueue("thumbnails");
+  auto client = OpenQueue("thumbnails");
+  ASSERT_TRUE(dead && live && client);
+  dead->SetLeaseOwner("serve:dead");
+  live->SetLeaseOwner("serve:live");
+  for (const char* body : {"dead-1", "backoff", "live-1", "client-1"}) {
+    ASSERT_TRUE(dead->Send(SendRequest{body, {}, 0}).ok());
+  }
+  auto held_by_dead = dead->Receive(ReceiveOptions{2, 600, 0});
+  ASSERT_TRUE(held_by_dead.ok());
+  ASSERT_EQ(held_by_dead->size(), 2u);
+  ASSERT_TRUE(dead->Fail((*held_by_dead)[1], Failure{"unavailable", false, 300}).ok());
+  auto held_by_live = live->Receive(ReceiveOptions{1, 600, 0});
+  auto held_by_client = client->Receive(ReceiveOptions{1, 600, 0});
+  ASSERT_TRUE(held_by_live.ok() && held_by_client.ok());
+  ASSERT_EQ(held_by_live->size() + held_by_client->size(), 2u);
+
+  auto released = live->ReleaseLeasesOfOthers("serve:");
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
+  EXPECT_EQ(*released, 1);
+  // Only the dead serve's lease is visible again, at once (the clock has not moved).
+  auto again = live->Receive(ReceiveOptions{10, 600, 0});
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].body, (*held_by_dead)[0].body);
+  EXPECT_EQ((*again)[0].receive_count, 2);
+  // The live serve's own leases (that one included) stay.
+  released = live->ReleaseLeasesOfOthers("serve:");
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 0);
+  auto stats = live->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->visible, 0);
+  EXPECT_EQ(stats->in_flight + stats->delayed, 4);
+}
+
 }  // namespace
 }  // namespace thumbflow

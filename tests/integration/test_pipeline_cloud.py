@@ -209,6 +209,57 @@ class PipelineCloudTest(unittest.TestCase):
             code, log = stop(second, GRACE_S + 15)
             self.assertEqual(code, 0, log)
 
+    def start_idle_worker(self, env, name):
+        """A worker with the default 20 s long poll, waited for until it is polling."""
+        config = os.path.join(self.tmp, f"{name}.toml")
+        with open(config, "w") as f:
+            f.write("[pipeline]\nworkers = 1\n")  # [queue] receive_wait_s: the default 20
+        port = harness.free_port()
+        argv = [harness.BIN, "worker", "--config", config, "--queue-url", self.queue_url,
+                "--metrics-listen", f"127.0.0.1:{port}"]
+        peer = harness.Peer(argv, env=env, log_dir=self.tmp, name=name)
+        self.workers.append(peer)
+        peer.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=30)
+        time.sleep(1)  # well into its first 20 s poll
+        return peer
+
+    def test_idle_worker_stops_at_once_on_sigterm(self):
+        # The 20 s long poll is cut off: the old behaviour (waiting it out, 17.5 s measured)
+        # cannot pass the bound below, which is generous for a prompt stop (about 1 s).
+        with harness.moto_server() as (endpoint, moto_env):
+            self.set_up_reference(endpoint)
+            worker = self.start_idle_worker(dict(moto_env), "worker-idle")
+            started = time.monotonic()
+            worker.signal(signal.SIGTERM)
+            code = worker.proc.wait(timeout=30)
+            elapsed = time.monotonic() - started
+            code, log = stop(worker, 1)
+            print(f"\n  idle worker exited {elapsed:.2f} s after SIGTERM", flush=True)
+            self.assertEqual(code, 0, log)
+            self.assertLess(elapsed, 10, f"an idle worker took {elapsed:.1f} s to stop:\n{log}")
+            self.assertIn("worker stopped", log)
+            self.assertNotIn("receive failed", log)
+            # Nothing lost: an upload made now is processed by the next worker.
+            with open(os.path.join(harness.CORPUS, "jpeg/grayscale.jpg"), "rb") as f:
+                self.s3.put_object(Bucket="images", Key="uploads/after-stop.jpg", Body=f.read())
+            following = self.start_worker(dict(moto_env), "worker-next")
+            expected = {f"thumbnails/{size}/after-stop.jpg" for size in SIZES}
+            wait_for(lambda: expected <= set(self.thumbnails()),
+                     what="the next upload's thumbnails")
+            code, log = stop(following, GRACE_S + 15)
+            self.assertEqual(code, 0, log)
+
+    def test_sighup_stops_gracefully(self):
+        # SIGHUP is a graceful stop (documented), never the default kill.
+        with harness.moto_server() as (endpoint, moto_env):
+            self.set_up_reference(endpoint)
+            worker = self.start_idle_worker(dict(moto_env), "worker-hup")
+            worker.signal(signal.SIGHUP)
+            worker.proc.wait(timeout=30)
+            code, log = stop(worker, 1)
+            self.assertEqual(code, 0, log)
+            self.assertIn("worker stopped", log)
+
     # Keys the pipeline accepts whose text looks like percent-encoding, with dots that are
     # not dot segments, spaces and reserved characters: the worker HEADs, GETs and PUTs each
     # under exactly its own bytes (its requests are signed and sent byte for byte).

@@ -12,6 +12,7 @@ import json
 import os
 import queue as pyqueue
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -422,6 +423,92 @@ class CrashRecoveryTest(unittest.TestCase):
             tail = f.read().decode("utf-8", "replace")[-4000:]
         self.assertEqual(code, 0, tail)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class PromptRestartTest(unittest.TestCase):
+    """A serve restarted after SIGKILL gives back at once what its dead predecessor held.
+
+    The visibility timeout is 600 s here: waiting it out (the old behaviour) cannot finish
+    within the generous bound below, while a prompt restart drains in seconds."""
+    TOTAL = 40
+    SOURCE = "jpeg/subsampling_422_odd_size.jpg"  # 1003x627, 84 KB
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tf-e2e-restart-")
+        self.data = os.path.join(self.tmp, "data")
+        self.config = os.path.join(self.tmp, "thumbflow.toml")
+        with open(self.config, "w") as f:
+            f.write("[queue]\nvisibility_timeout_s = 600\n")
+        self.serves = []
+
+    def tearDown(self):
+        for serve in self.serves:
+            serve.peer.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, name, workers=2):
+        serve = Serve(self.tmp, self.data, workers=workers, config=self.config, name=name)
+        self.serves.append(serve)
+        return serve
+
+    def test_restart_after_sigkill_resumes_in_flight_messages_at_once(self):
+        with open(os.path.join(harness.CORPUS, self.SOURCE), "rb") as f:
+            image = f.read()
+        # Uploads first (no workers), so the burst is all queued when the workers start.
+        serve = self.start("serve-upload", workers=0)
+        client = serve.client()
+        keys = [f"uploads/restart/img-{i:03d}.jpg" for i in range(self.TOTAL)]
+        for key in keys:
+            client.put_object(Bucket="images", Key=key, Body=image, ContentType="image/jpeg")
+        self.assertEqual(serve.peer.stop(timeout=30), 0, serve.peer.log())
+
+        # Workers start; kill -9 while they hold leases.
+        serve = self.start("serve-1")
+        deadline = time.monotonic() + 120
+        held = 0
+        while time.monotonic() < deadline and held == 0:
+            held = queue_stats(self.data)["in_flight"]
+        serve.peer.kill()
+        serve.peer._log.close()
+        stats = queue_stats(self.data)
+        self.assertGreater(stats["in_flight"], 0,
+                           f"no lease was held when serve was killed: {stats}")
+
+        serve = self.start("serve-2")
+        stats = wait_drained(serve, 0, timeout=120)
+        self.assertEqual((stats["visible"], stats["in_flight"], stats["delayed"], stats["dlq"]),
+                         (0, 0, 0, 0),
+                         f"the killed serve's leases were not given back at once: {stats}\n"
+                         f"{serve.peer.log()[-3000:]}")
+        self.assertIn("held by a previous serve are visible again", serve.peer.log())
+        thumbs = set(list_keys(serve.client(), "thumbnails/"))
+        missing = [f"thumbnails/{size}/{key[len('uploads/'):]}" for key in keys for size in SIZES
+                   if f"thumbnails/{size}/{key[len('uploads/'):]}" not in thumbs]
+        self.assertEqual(missing, [])
+        self.assertEqual(serve.peer.stop(timeout=30), 0, serve.peer.log())
+
+    def test_a_lease_of_another_live_process_is_never_touched(self):
+        # A lease taken with `thumbflow queue receive` (no serve owns it) survives a serve
+        # start, which releases only leases of dead serves.
+        cli_json("queue", "send", "--data", self.data, '{"not": "an event"}')
+        got = cli_json("queue", "receive", "--data", self.data, "--visibility", "600")
+        self.assertEqual(len(got), 1)
+        serve = self.start("serve-lease")
+        self.assertEqual(queue_stats(self.data)["in_flight"], 1)
+        self.assertNotIn("held by a previous serve", serve.peer.log())
+        # The lease holder can still finish its work with its receipt.
+        done = cli_json("queue", "delete", "--data", self.data, got[0]["receipt"])
+        self.assertEqual(done["deleted"], 1)
+        self.assertEqual(serve.peer.stop(timeout=30), 0, serve.peer.log())
+
+    def test_sighup_stops_gracefully(self):
+        serve = self.start("serve-hup")
+        serve.peer.signal(signal.SIGHUP)
+        serve.peer.proc.wait(timeout=30)
+        log = serve.peer.log()
+        code = serve.peer.stop()
+        self.assertEqual(code, 0, log)
+        self.assertIn("stopped", log)
 
 
 if __name__ == "__main__":
