@@ -72,8 +72,10 @@ bool RunTestHook(std::string_view source, Result<Thumbnails>* out) {
   }
   if (StartsWith(source, "THUMBFLOW-TEST-LEAK")) {
     constexpr size_t kLeak = 64 << 20;
-    char* leak = static_cast<char*>(std::malloc(kLeak));
-    if (leak != nullptr) std::memset(leak, 1, kLeak);  // never freed: that is the point
+    // Never freed: that is the point. Kept in a static, or clang elides the unused malloc.
+    static char* leak = nullptr;
+    leak = static_cast<char*>(std::malloc(kLeak));
+    if (leak != nullptr) std::memset(leak, 1, kLeak);
     *out = ProbeFailure("leak", leak == nullptr ? ENOMEM : 0);
     return true;
   }

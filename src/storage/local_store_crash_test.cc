@@ -197,8 +197,9 @@ TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
     ASSERT_NE(it, version_of_etag.end()) << "visible bytes match no version written";
     const int64_t shown = it->second;
     EXPECT_EQ(got->info.etag, "\"" + Md5Hex(got->bytes) + "\"");
+    const auto& begun = h.begun;  // clang 14 cannot capture a structured binding
     const auto position = [&](int64_t v) {
-      return std::find(h.begun.begin(), h.begun.end(), v) - h.begun.begin();
+      return std::find(begun.begin(), begun.end(), v) - begun.begin();
     };
     // Nothing acknowledged was lost: the visible version is the last acknowledged or newer.
     if (!h.acked.empty()) {
