@@ -753,22 +753,31 @@ TEST_F(S3HandlerTest, UnsignedAmzHeadersAreRefusedBeforeAnythingRuns) {
   EXPECT_EQ(Do("HEAD", "/images/meta").Header("x-amz-meta-owner"), "alice");
 }
 
+// Signs `head` in place (SigV4, the test key) with `payload_hash` as x-amz-content-sha256,
+// whatever the body: for requests whose declared digest is the point of the test.
+bool SignWithPayloadHash(HttpRequestHead& head, const std::string& method, const std::string& path,
+                         aws::QueryParams query, const std::string& payload_hash, int64_t now_ms) {
+  aws::SignableRequest signable;
+  signable.method = method;
+  signable.path = path;
+  signable.query = std::move(query);
+  signable.headers.assign(head.headers.begin(), head.headers.end());
+  signable.payload_hash = payload_hash;
+  aws::Credentials credentials{kAccessKey, kSecret, "", std::nullopt, "test"};
+  aws::Signer signer;
+  if (!signer.Sign(signable, credentials, aws::S3SigningParams("us-east-1", now_ms)).ok()) {
+    return false;
+  }
+  head.headers.assign(signable.headers.begin(), signable.headers.end());
+  return true;
+}
+
 TEST_F(S3HandlerTest, ContentSha256MustBeADigestOrANamedValue) {
   Request req = Make("PUT", "/images/nothex", "body");
   req.sign = false;
   HttpRequestHead head = Head(req);
   // Signed correctly, but with a value that is neither a digest nor a named one.
-  aws::SignableRequest signable;
-  signable.method = "PUT";
-  signable.path = "/images/nothex";
-  signable.headers.assign(head.headers.begin(), head.headers.end());
-  signable.payload_hash = "nothex";
-  aws::Credentials credentials{kAccessKey, kSecret, "", std::nullopt, "test"};
-  aws::Signer signer;
-  ASSERT_TRUE(
-      signer.Sign(signable, credentials, aws::S3SigningParams("us-east-1", clock_.NowMillis()))
-          .ok());
-  head.headers.assign(signable.headers.begin(), signable.headers.end());
+  ASSERT_TRUE(SignWithPayloadHash(head, "PUT", "/images/nothex", {}, "nothex", clock_.NowMillis()));
   head.content_length = 4;
   Response r = SendHead(head, "body");
   EXPECT_EQ(r.status, 400);
@@ -782,18 +791,8 @@ TEST_F(S3HandlerTest, ADigestOfABodyThatIsNotThereIsAMismatch) {
   Request req = Make("GET", "/images?list-type=2", "");
   req.sign = false;
   HttpRequestHead head = Head(req);
-  aws::SignableRequest signable;
-  signable.method = "GET";
-  signable.path = "/images";
-  signable.query = {{"list-type", "2"}};
-  signable.headers.assign(head.headers.begin(), head.headers.end());
-  signable.payload_hash = aws::Sha256Hex("a body never sent");
-  aws::Credentials credentials{kAccessKey, kSecret, "", std::nullopt, "test"};
-  aws::Signer signer;
-  ASSERT_TRUE(
-      signer.Sign(signable, credentials, aws::S3SigningParams("us-east-1", clock_.NowMillis()))
-          .ok());
-  head.headers.assign(signable.headers.begin(), signable.headers.end());
+  ASSERT_TRUE(SignWithPayloadHash(head, "GET", "/images", {{"list-type", "2"}},
+                                  aws::Sha256Hex("a body never sent"), clock_.NowMillis()));
   EXPECT_EQ(SendHead(head, "").Code(), "XAmzContentSHA256Mismatch");
 }
 
