@@ -3,20 +3,14 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "aws/checksums.h"
 #include "core/civil_time.h"
+#include "core/strings.h"
 
 namespace thumbflow::aws {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -132,7 +126,7 @@ bool SigV2Region(std::string_view region) {
 std::string SigV2CanonicalizedAmzHeaders(const HttpHeaders& headers) {
   std::map<std::string, std::string> amz;
   for (const auto& [name, value] : headers) {
-    std::string lower = Lower(name);
+    std::string lower = ToLowerAscii(name);
     if (!lower.starts_with("x-amz-")) continue;
     auto [it, inserted] = amz.emplace(lower, CanonicalHeaderValue(value));
     if (!inserted) it->second += "," + CanonicalHeaderValue(value);
@@ -306,7 +300,7 @@ Result<VerifiedRequest> VerifySigV2(const SigV2Request& request, const SecretLoo
     // What botocore moved from the signed headers into the query string signs as headers
     // (a header sent as well wins).
     for (const auto& [name, value] : parsed->query) {
-      std::string lower = Lower(name);
+      std::string lower = ToLowerAscii(name);
       bool header_like =
           lower.starts_with("x-amz-") || lower == "content-type" || lower == "content-md5";
       if (header_like && FindHeader(headers, lower) == nullptr) headers.emplace_back(lower, value);
@@ -353,7 +347,7 @@ Result<VerifiedRequest> VerifySigV2(const SigV2Request& request, const SecretLoo
       return SigError(StatusCode::kInvalidArgument, "InvalidRequest",
                       "aws-chunked uploads must be signed with AWS4-HMAC-SHA256");
     }
-    if (payload_hash.size() == 64) payload_hash = Lower(payload_hash);
+    if (payload_hash.size() == 64) payload_hash = ToLowerAscii(payload_hash);
   }
   v.access_key_id = access_key_id;
   v.signature = expected;

@@ -1,36 +1,18 @@
 #include "aws/sigv4.h"
 
 #include "core/civil_time.h"
+#include "core/strings.h"
 
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 
 namespace thumbflow::aws {
 namespace {
 
-constexpr char kHexUpper[] = "0123456789ABCDEF";
 constexpr std::string_view kChunkSignaturePrefix = ";chunk-signature=";
 constexpr std::string_view kTrailerSignatureName = "x-amz-trailer-signature";
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool IsUnreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -111,7 +93,7 @@ Result<std::vector<std::string>> SplitSignedHeaders(std::string_view list, std::
   while (start <= list.size()) {
     size_t end = list.find(';', start);
     if (end == std::string_view::npos) end = list.size();
-    std::string name = Lower(list.substr(start, end - start));
+    std::string name = ToLowerAscii(list.substr(start, end - start));
     if (name.empty()) {
       return SigError(StatusCode::kInvalidArgument, reason, "empty name in SignedHeaders");
     }
@@ -163,40 +145,6 @@ std::string CanonicalHeaderValue(std::string_view value) {
 }
 
 // ---- encoding and time -----------------------------------------------------------------
-
-std::string UriEncode(std::string_view bytes, bool encode_slash) {
-  std::string out;
-  out.reserve(bytes.size() * 3 / 2);
-  for (unsigned char c : bytes) {
-    if (IsUnreserved(c) || (c == '/' && !encode_slash)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHexUpper[c >> 4];
-      out += kHexUpper[c & 0xF];
-    }
-  }
-  return out;
-}
-
-Result<std::string> UriDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    int hi = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
-    int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) {
-      return InvalidArgumentError("malformed percent-escape in \"" + std::string(text) + "\"");
-    }
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 std::string NormalizePath(std::string_view path) {
   std::vector<std::string_view> segments;
@@ -323,7 +271,7 @@ CanonicalHeaders CanonicalizeHeaders(const HttpHeaders& headers,
   // name -> values in request order
   std::map<std::string, std::vector<std::string>> grouped;
   for (const auto& [name, value] : headers) {
-    std::string lower = Lower(Trim(name));
+    std::string lower = ToLowerAscii(Trim(name));
     if (only != nullptr) {
       if (std::find(only->begin(), only->end(), lower) == only->end()) continue;
     } else if (IsUnsignable(lower)) {
@@ -560,7 +508,7 @@ Result<ParsedAuthorization> ParseAuthorizationHeader(std::string_view value) {
   }
   ASSIGN_OR_RETURN(ParsedAuthorization out, ParseCredentialValue(credential, reason));
   ASSIGN_OR_RETURN(out.signed_headers, SplitSignedHeaders(signed_headers, reason));
-  out.signature = Lower(signature);
+  out.signature = ToLowerAscii(signature);
   return out;
 }
 
@@ -568,7 +516,7 @@ namespace {
 
 bool IsHexDigest(std::string_view value) {
   return value.size() == 64 &&
-         std::all_of(value.begin(), value.end(), [](char c) { return HexValue(c) >= 0; });
+         std::all_of(value.begin(), value.end(), [](char c) { return HexDigitValue(c) >= 0; });
 }
 
 void SetDetails(ErrorDetails* details, ErrorDetails values) {
@@ -592,7 +540,7 @@ std::vector<std::string> UnsignedAmzHeaders(const HttpHeaders& headers,
                                             const std::vector<std::string>& signed_headers) {
   std::vector<std::string> missing;
   for (const auto& [name, value] : headers) {
-    std::string lower = Lower(name);
+    std::string lower = ToLowerAscii(name);
     // Its value is bound by the canonical request's payload-hash line whether listed or not.
     if (!lower.starts_with("x-amz-") || lower == "x-amz-content-sha256") continue;
     if (std::find(signed_headers.begin(), signed_headers.end(), lower) != signed_headers.end()) {
@@ -665,7 +613,7 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
                       "X-Amz-Expires must be less than 604800 seconds");
     }
     expires_seconds = std::stoll(std::string(digits));
-    auth.signature = Lower(*query_signature);
+    auth.signature = ToLowerAscii(*query_signature);
     if (const std::string* t = FindQuery(request.query, "X-Amz-Security-Token")) {
       token = *t;
       token_present = true;
@@ -794,7 +742,7 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
   v.access_key_id = auth.access_key_id;
   v.signature = expected;
   // A hex digest is compared with the body's SHA-256 in lower case.
-  v.payload_hash = IsHexDigest(payload_hash) ? Lower(payload_hash) : std::move(payload_hash);
+  v.payload_hash = IsHexDigest(payload_hash) ? ToLowerAscii(payload_hash) : std::move(payload_hash);
   return v;
 }
 
@@ -821,7 +769,7 @@ std::string TrailerStringToSign(std::string_view amz_date, std::string_view scop
 std::string CanonicalTrailer(const HttpHeaders& trailers) {
   std::string out;
   for (const auto& [name, value] : trailers) {
-    out.append(Lower(name)).append(":").append(Trim(value)).append("\n");
+    out.append(ToLowerAscii(name)).append(":").append(Trim(value)).append("\n");
   }
   return out;
 }
@@ -868,7 +816,7 @@ std::string ChunkSigner::SignTrailer(const HttpHeaders& trailers) {
 std::string ChunkSigner::EncodeTrailer(const HttpHeaders& trailers) {
   std::string out;
   for (const auto& [name, value] : trailers)
-    out.append(Lower(name)).append(":").append(value).append("\r\n");
+    out.append(ToLowerAscii(name)).append(":").append(value).append("\r\n");
   out.append(kTrailerSignatureName).append(":").append(SignTrailer(trailers)).append("\r\n\r\n");
   return out;
 }
@@ -1043,10 +991,10 @@ class AwsChunkedDecoderImpl final : public AwsChunkedDecoder {
         }
         size_t colon = line.find(':');
         if (colon == std::string::npos) return Fail("IncompleteBody", "malformed trailer line");
-        std::string name = Lower(Trim(std::string_view(line).substr(0, colon)));
+        std::string name = ToLowerAscii(Trim(std::string_view(line).substr(0, colon)));
         std::string value(Trim(std::string_view(line).substr(colon + 1)));
         if (name == kTrailerSignatureName) {
-          trailer_signature_ = Lower(value);
+          trailer_signature_ = ToLowerAscii(value);
         } else {
           trailers_.emplace_back(std::move(name), std::move(value));
         }
@@ -1068,7 +1016,7 @@ class AwsChunkedDecoderImpl final : public AwsChunkedDecoder {
     if (hex.empty() || hex.size() > 16) return Fail("InvalidChunkSizeError", "bad chunk size");
     int64_t size = 0;
     for (char c : hex) {
-      int d = HexValue(c);
+      int d = HexDigitValue(c);
       if (d < 0)
         return Fail("InvalidChunkSizeError", "bad chunk size \"" + std::string(hex) + "\"");
       size = size * 16 + d;
@@ -1079,7 +1027,7 @@ class AwsChunkedDecoderImpl final : public AwsChunkedDecoder {
     if (semicolon != std::string::npos) {
       std::string_view ext = std::string_view(line).substr(semicolon);
       if (ext.starts_with(kChunkSignaturePrefix)) {
-        chunk_signature_ = Lower(ext.substr(kChunkSignaturePrefix.size()));
+        chunk_signature_ = ToLowerAscii(ext.substr(kChunkSignaturePrefix.size()));
       }
     }
     if (signed_ && chunk_signature_.empty()) {
@@ -1156,7 +1104,7 @@ Result<std::unique_ptr<AwsChunkedDecoder>> AwsChunkedDecoder::Create(
   std::string trailer;
   if (with_trailer) {
     if (const std::string* h = FindHeader(request_headers, "x-amz-trailer"))
-      trailer = Lower(Trim(*h));
+      trailer = ToLowerAscii(Trim(*h));
   }
   return std::unique_ptr<AwsChunkedDecoder>(
       new AwsChunkedDecoderImpl(verified, signed_chunks, decoded_length, std::move(trailer)));

@@ -38,6 +38,7 @@
 #include "aws/credentials.h"
 #include "aws/http_client.h"
 #include "core/result.h"
+#include "core/uri.h"
 
 namespace thumbflow::aws {
 
@@ -57,9 +58,11 @@ inline constexpr int64_t kMaxPresignExpirySeconds = 7 * 24 * 3600;
 
 // RFC 3986 percent-encoding as SigV4 defines it: A-Z a-z 0-9 - . _ ~ kept, every other byte
 // as %XX (upper-case hex); '/' kept unless `encode_slash`. Space is %20, never '+'.
-std::string UriEncode(std::string_view bytes, bool encode_slash);
+inline std::string UriEncode(std::string_view bytes, bool encode_slash) {
+  return PercentEncode(bytes, {.keep_slash = !encode_slash});
+}
 // Decodes %XX; '+' stays '+'. InvalidArgument on a malformed escape.
-Result<std::string> UriDecode(std::string_view text);
+inline Result<std::string> UriDecode(std::string_view text) { return PercentDecode(text); }
 // Removes "." and ".." segments and collapses repeated '/', keeping a trailing '/'.
 std::string NormalizePath(std::string_view path);
 

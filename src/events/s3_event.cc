@@ -1,6 +1,7 @@
 #include "events/s3_event.h"
 
 #include "core/civil_time.h"
+#include "core/uri.h"
 #include "core/utf8.h"
 
 #include <array>
@@ -23,13 +24,6 @@ constexpr int kMaxUnwrapDepth = 1;
 Status NotAnEvent(std::string message) {
   return Status(StatusCode::kInvalidArgument, "not an S3 event: " + std::move(message),
                 kNotAnEventReason, /*retryable=*/false);
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool ParseDigits(std::string_view text, size_t pos, size_t count, int* out) {
@@ -326,47 +320,13 @@ std::string BuildS3TestEvent(std::string_view bucket, int64_t time_ms) {
 }
 
 std::string UrlEncodeS3Key(std::string_view key) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(key.size() * 3);
-  for (char ch : key) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                            c == '*' || c == '/';
-    if (unreserved) {
-      out.push_back(ch);
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0x0F]);
-    }
-  }
-  return out;
+  return PercentEncode(key, {.keep_slash = true, .form = true});
 }
 
 Result<std::string> UrlDecodeS3Key(std::string_view encoded) {
-  std::string out;
-  out.reserve(encoded.size());
-  for (size_t i = 0; i < encoded.size(); ++i) {
-    const char c = encoded[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      const int hi = i + 1 < encoded.size() ? HexValue(encoded[i + 1]) : -1;
-      const int lo = i + 2 < encoded.size() ? HexValue(encoded[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        return NotAnEvent("invalid escape at offset " + std::to_string(i) + " of object key");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  if (!IsValidUtf8(out)) return NotAnEvent("decoded object key is not UTF-8");
+  Result<std::string> out = PercentDecode(encoded, /*plus_is_space=*/true);
+  if (!out.ok()) return NotAnEvent("object key: " + out.status().message());
+  if (!IsValidUtf8(*out)) return NotAnEvent("decoded object key is not UTF-8");
   return out;
 }
 
