@@ -6,19 +6,12 @@
 #include <fstream>
 
 #include "aws/aws_settings.h"
+#include "aws/testing/scripted_http_client.h"
 
 namespace thumbflow::aws {
 namespace {
 
-class FakeHttp : public HttpClient {
- public:
-  std::vector<HttpRequest> sent;
-  std::function<HttpResponse(const HttpRequest&)> answer;
-  Result<HttpResponse> Send(const HttpRequest& request) override {
-    sent.push_back(request);
-    return answer(request);
-  }
-};
+using testing::ScriptedHttpClient;
 
 std::string TempFile(const std::string& text) {
   char name[] = "/tmp/tf-aws-credsXXXXXX";
@@ -82,8 +75,8 @@ TEST(Credentials, SharedFilesWithProfile) {
 }
 
 TEST(Credentials, ContainerRelativeAndFullUri) {
-  FakeHttp http;
-  http.answer = [](const HttpRequest&) {
+  ScriptedHttpClient http;
+  http.respond = [](const HttpRequest&) {
     HttpResponse r;
     r.status = 200;
     r.body = R"({"AccessKeyId":"CK","SecretAccessKey":"CS","Token":"CT",)"
@@ -94,7 +87,7 @@ TEST(Credentials, ContainerRelativeAndFullUri) {
       {{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds"}}, &http);
   auto c = relative->GetCredentials();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(http.sent.back().url, "http://169.254.170.2/v2/creds");  // fake: nothing is sent
+  EXPECT_EQ(http.requests().back().url, "http://169.254.170.2/v2/creds");  // fake: nothing is sent
   EXPECT_EQ(c->session_token, "CT");
   EXPECT_EQ(c->expiry_ms, 1'893'456'000'000);
   auto full = NewContainerCredentialsProvider(
@@ -102,15 +95,15 @@ TEST(Credentials, ContainerRelativeAndFullUri) {
        {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "secret-token"}},
       &http);
   ASSERT_TRUE(full->GetCredentials().ok());
-  EXPECT_EQ(http.sent.back().url, "http://127.0.0.1:9/creds");
-  EXPECT_EQ(*FindHeader(http.sent.back().headers, "authorization"), "secret-token");
+  EXPECT_EQ(http.requests().back().url, "http://127.0.0.1:9/creds");
+  EXPECT_EQ(*FindHeader(http.requests().back().headers, "authorization"), "secret-token");
   EXPECT_EQ(NewContainerCredentialsProvider({}, &http)->GetCredentials().status().code(),
             StatusCode::kNotFound);
 }
 
 TEST(Credentials, ImdsV2TokenThenRoleThenCredentials) {
-  FakeHttp http;
-  http.answer = [](const HttpRequest& request) {
+  ScriptedHttpClient http;
+  http.respond = [](const HttpRequest& request) {
     HttpResponse r;
     r.status = 200;
     if (request.url.ends_with("/latest/api/token")) {
@@ -128,15 +121,15 @@ TEST(Credentials, ImdsV2TokenThenRoleThenCredentials) {
   auto c = NewImdsCredentialsProvider(env, &http)->GetCredentials();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_key_id, "IK");
-  ASSERT_EQ(http.sent.size(), 3u);
-  EXPECT_EQ(http.sent[0].method, "PUT");
-  EXPECT_EQ(*FindHeader(http.sent[2].headers, "x-aws-ec2-metadata-token"), "TOKEN");
-  EXPECT_EQ(http.sent[2].url,
+  ASSERT_EQ(http.requests().size(), 3u);
+  EXPECT_EQ(http.request(0).method, "PUT");
+  EXPECT_EQ(*FindHeader(http.request(2).headers, "x-aws-ec2-metadata-token"), "TOKEN");
+  EXPECT_EQ(http.request(2).url,
             "http://127.0.0.1:1/latest/meta-data/iam/security-credentials/my-role");
   env["AWS_EC2_METADATA_DISABLED"] = "true";
   EXPECT_EQ(NewImdsCredentialsProvider(env, &http)->GetCredentials().status().code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(http.sent.size(), 3u);
+  EXPECT_EQ(http.requests().size(), 3u);
 }
 
 TEST(Credentials, ChainOrderSkipsNotFoundAndStopsOnErrors) {

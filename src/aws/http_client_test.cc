@@ -10,30 +10,13 @@
 
 #include "aws/aws_error.h"
 #include "aws/http_client.h"
+#include "aws/testing/scripted_http_client.h"
 
 namespace thumbflow::aws {
 namespace {
 
-// Answers from a script; records what it was sent.
-class ScriptedHttpClient : public HttpClient {
- public:
-  std::deque<Result<HttpResponse>> answers;
-  int calls = 0;
-  Result<HttpResponse> Send(const HttpRequest&) override {
-    ++calls;
-    Result<HttpResponse> r = answers.front();
-    if (answers.size() > 1) answers.pop_front();
-    return r;
-  }
-};
-
-HttpResponse Answer(int status, std::string body = {}, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  return r;
-}
+using testing::Reply;
+using testing::ScriptedHttpClient;
 
 // A one-connection HTTP peer on 127.0.0.1: records the request head it receives, then
 // answers 200 at once, or never (a long poll that nothing ends but the client).
@@ -126,8 +109,9 @@ TEST(CurlHttpClient, AbortCutsOffAWaitingExchange) {
 
 TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {
   ScriptedHttpClient inner;
-  inner.answers = {Status(StatusCode::kUnavailable, "refused", "", true), Answer(503),
-                   Answer(400, "<Error><Code>SlowDown</Code></Error>"), Answer(200, "ok")};
+  inner.repeat_last = true;
+  inner.answers = {Status(StatusCode::kUnavailable, "refused", "", true), Reply(503),
+                   Reply(400, "<Error><Code>SlowDown</Code></Error>"), Reply(200, "ok")};
   std::vector<int64_t> delays;
   RetryPolicy policy{5, 100, 1000};
   auto client = NewRetryingHttpClient(
@@ -135,7 +119,7 @@ TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {
   auto r = client->Send(HttpRequest{});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->body, "ok");
-  EXPECT_EQ(inner.calls, 4);
+  EXPECT_EQ(inner.calls(), 4);
   ASSERT_EQ(delays.size(), 3u);
   EXPECT_LE(delays[0], 100);
   EXPECT_LE(delays[1], 200);
@@ -144,20 +128,22 @@ TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {
 
 TEST(Retry, GivesUpAfterMaxAttemptsAndNeverRetriesClientErrors) {
   ScriptedHttpClient inner;
-  inner.answers = {Answer(500)};
+  inner.repeat_last = true;
+  inner.answers = {Reply(500)};
   auto client = NewRetryingHttpClient(
       &inner, RetryPolicy{3, 1, 1}, [](int64_t) {}, 1);
   auto r = client->Send(HttpRequest{});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 500);
-  EXPECT_EQ(inner.calls, 3);
+  EXPECT_EQ(inner.calls(), 3);
 
   ScriptedHttpClient denied;
-  denied.answers = {Answer(403, "<Error><Code>AccessDenied</Code></Error>")};
+  denied.repeat_last = true;
+  denied.answers = {Reply(403, "<Error><Code>AccessDenied</Code></Error>")};
   auto client2 = NewRetryingHttpClient(
       &denied, RetryPolicy{3, 1, 1}, [](int64_t) {}, 1);
   EXPECT_EQ(client2->Send(HttpRequest{})->status, 403);
-  EXPECT_EQ(denied.calls, 1);
+  EXPECT_EQ(denied.calls(), 1);
 }
 
 TEST(Retry, BackoffIsCappedFullJitter) {
@@ -174,27 +160,26 @@ TEST(Retry, BackoffIsCappedFullJitter) {
 TEST(AwsError, MisconfigurationIsNotAnInvalidArgument) {
   AwsCall call{"GetObject", "images", "uploads/a.jpg"};
   auto region = MapAwsFailure(
-      call, Answer(400,
-                   "<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization "
-                   "header is malformed; the region 'us-east-1' is wrong; expecting "
-                   "'eu-west-1'</Message></Error>"));
+      call, Reply(400,
+                  "<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization "
+                  "header is malformed; the region 'us-east-1' is wrong; expecting "
+                  "'eu-west-1'</Message></Error>"));
   EXPECT_EQ(region.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(region.reason(), "AuthorizationHeaderMalformed");
   EXPECT_EQ(region.message().rfind("misconfigured: GetObject s3://images/uploads/a.jpg", 0), 0u)
       << region.message();
   EXPECT_FALSE(region.retryable()) << "the HTTP client must not spin on it";
-  auto redirect =
-      MapAwsFailure(call, Answer(301,
-                                 "<Error><Code>PermanentRedirect</Code><Message>use the "
-                                 "eu-west-1 endpoint</Message></Error>"));
+  auto redirect = MapAwsFailure(call, Reply(301,
+                                            "<Error><Code>PermanentRedirect</Code><Message>use the "
+                                            "eu-west-1 endpoint</Message></Error>"));
   EXPECT_EQ(redirect.code(), StatusCode::kFailedPrecondition);
-  auto head_redirect = MapAwsFailure(AwsCall{"HeadObject", "images", "a"}, Answer(301));
+  auto head_redirect = MapAwsFailure(AwsCall{"HeadObject", "images", "a"}, Reply(301));
   EXPECT_EQ(head_redirect.code(), StatusCode::kFailedPrecondition);
   auto bucket_name =
-      MapAwsFailure(call, Answer(400, "<Error><Code>InvalidBucketName</Code></Error>"));
+      MapAwsFailure(call, Reply(400, "<Error><Code>InvalidBucketName</Code></Error>"));
   EXPECT_EQ(bucket_name.code(), StatusCode::kFailedPrecondition);
   // Other 4xx stay InvalidArgument, without the "invalid-key" reason of the store port.
-  auto other = MapAwsFailure(call, Answer(400, "<Error><Code>InvalidArgument</Code></Error>"));
+  auto other = MapAwsFailure(call, Reply(400, "<Error><Code>InvalidArgument</Code></Error>"));
   EXPECT_EQ(other.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(other.reason(), "invalid-key");
 }
@@ -202,9 +187,9 @@ TEST(AwsError, MisconfigurationIsNotAnInvalidArgument) {
 TEST(AwsError, MapsStatusesCodesAndRequestIds) {
   AwsCall call{"GetObject", "images", "uploads/a.jpg"};
   auto denied = MapAwsFailure(
-      call, Answer(403,
-                   "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access "
-                   "Denied</Message><RequestId>REQ1</RequestId></Error>"));
+      call, Reply(403,
+                  "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access "
+                  "Denied</Message><RequestId>REQ1</RequestId></Error>"));
   EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(denied.reason(), "AccessDenied");
   EXPECT_EQ(denied.message(),
@@ -212,30 +197,30 @@ TEST(AwsError, MapsStatusesCodesAndRequestIds) {
             "Denied (request id REQ1)");
   EXPECT_FALSE(denied.retryable());
 
-  auto missing = MapAwsFailure(call, Answer(404, "", {{"x-amz-request-id", "R2"}}));
+  auto missing = MapAwsFailure(call, Reply(404, "", {{"x-amz-request-id", "R2"}}));
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
   EXPECT_NE(missing.message().find("request id R2"), std::string::npos);
 
-  auto no_such_key = MapAwsFailure(call, Answer(404, "<Error><Code>NoSuchKey</Code></Error>"));
+  auto no_such_key = MapAwsFailure(call, Reply(404, "<Error><Code>NoSuchKey</Code></Error>"));
   EXPECT_EQ(no_such_key.reason(), "NoSuchKey");
 
-  auto slow = MapAwsFailure(call, Answer(503, "<Error><Code>SlowDown</Code></Error>"));
+  auto slow = MapAwsFailure(call, Reply(503, "<Error><Code>SlowDown</Code></Error>"));
   EXPECT_EQ(slow.code(), StatusCode::kUnavailable);
   EXPECT_TRUE(slow.retryable());
 
   auto throttled = MapAwsFailure(
       AwsCall{"SendMessage", "q", "", "sqs"},
-      Answer(400, R"({"__type":"com.amazonaws.sqs#ThrottlingException","message":"slow"})"));
+      Reply(400, R"({"__type":"com.amazonaws.sqs#ThrottlingException","message":"slow"})"));
   EXPECT_TRUE(throttled.retryable());
   EXPECT_EQ(throttled.reason(), "ThrottlingException");
 
   auto queue = MapAwsFailure(
       AwsCall{"GetQueueUrl", "q", "", "sqs"},
-      Answer(400, R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no"})",
-             {{"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}}));
+      Reply(400, R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no"})",
+            {{"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}}));
   EXPECT_EQ(queue.code(), StatusCode::kNotFound);
 
-  auto precondition = MapAwsFailure(call, Answer(412));
+  auto precondition = MapAwsFailure(call, Reply(412));
   EXPECT_EQ(precondition.code(), StatusCode::kFailedPrecondition);
 
   auto unreachable = MapAwsFailure(call, Status(StatusCode::kUnavailable, "refused", "", true),

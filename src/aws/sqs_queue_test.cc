@@ -3,6 +3,8 @@
 // DLQ resolution) without a network.
 #include "aws/sqs_queue.h"
 
+#include "aws/testing/scripted_http_client.h"
+
 #include <deque>
 #include <map>
 #include <mutex>
@@ -33,51 +35,41 @@ class FixedCredentials : public CredentialsProvider {
   std::string Name() const override { return "fixed"; }
 };
 
-// Answers each action (by X-Amz-Target) from a script and records every request.
-class ScriptedHttp : public HttpClient {
+// Answers each action (by X-Amz-Target) from a script; an action without one gets 200.
+class ScriptedSqs : public testing::ScriptedHttpClient {
  public:
-  Result<HttpResponse> Send(const HttpRequest& request) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    requests.push_back(request);
-    const std::string* target = FindHeader(request.headers, "X-Amz-Target");
-    const std::string action =
-        target ? target->substr(std::string("AmazonSQS.").size()) : std::string("?");
-    auto it = script.find(action);
-    if (it == script.end() || it->second.empty()) {
-      HttpResponse r;
-      r.status = 200;
-      r.body = action == "SendMessage" ? R"({"MessageId":"auto"})" : "{}";
+  ScriptedSqs() {
+    respond = [this](const HttpRequest& request) -> Result<HttpResponse> {
+      const std::string* target = FindHeader(request.headers, "X-Amz-Target");
+      const std::string action =
+          target ? target->substr(std::string("AmazonSQS.").size()) : std::string("?");
+      auto it = script.find(action);
+      if (it == script.end() || it->second.empty()) {
+        return testing::Reply(200, action == "SendMessage" ? R"({"MessageId":"auto"})" : "{}");
+      }
+      Result<HttpResponse> r = it->second.front();
+      if (it->second.size() > 1) it->second.pop_front();
       return r;
-    }
-    Result<HttpResponse> r = it->second.front();
-    if (it->second.size() > 1) it->second.pop_front();
-    return r;
+    };
   }
 
   void Answer(const std::string& action, int status, const json& body) {
-    HttpResponse r;
-    r.status = status;
-    r.headers.emplace_back("Content-Type", "application/x-amz-json-1.0");
-    r.body = body.dump();
-    script[action].push_back(r);
+    script[action].push_back(
+        testing::Reply(status, body.dump(), {{"Content-Type", "application/x-amz-json-1.0"}}));
   }
   void Fail(const std::string& action, Status status) { script[action].push_back(status); }
 
-  json BodyOf(size_t i) const { return json::parse(requests.at(i).body); }
+  json BodyOf(size_t i) const { return json::parse(request(i).body); }
   std::string ActionOf(size_t i) const {
-    return FindHeader(requests.at(i).headers, "X-Amz-Target")->substr(10);
+    return FindHeader(request(i).headers, "X-Amz-Target")->substr(10);
   }
   std::vector<std::string> Actions() const {
     std::vector<std::string> out;
-    for (size_t i = 0; i < requests.size(); ++i) out.push_back(ActionOf(i));
+    for (size_t i = 0; i < static_cast<size_t>(calls()); ++i) out.push_back(ActionOf(i));
     return out;
   }
 
   std::map<std::string, std::deque<Result<HttpResponse>>> script;
-  std::vector<HttpRequest> requests;
-
- private:
-  std::mutex mu_;
 };
 
 class SqsQueueTest : public ::testing::Test {
@@ -104,13 +96,13 @@ class SqsQueueTest : public ::testing::Test {
     options.queue = kQueueUrl;
     auto queue = NewSqsQueue(options, http_, credentials_, &clock_);
     EXPECT_TRUE(queue.ok()) << queue.status().ToString();
-    http_->requests.clear();
+    http_->ClearRequests();
     http_->script.clear();
     return std::move(queue).value();
   }
 
   ManualClock clock_{1'700'000'000'000};  // 2023-11-14T22:13:20Z
-  std::shared_ptr<ScriptedHttp> http_ = std::make_shared<ScriptedHttp>();
+  std::shared_ptr<ScriptedSqs> http_ = std::make_shared<ScriptedSqs>();
   std::shared_ptr<CredentialsProvider> credentials_ = std::make_shared<FixedCredentials>();
 };
 
@@ -119,8 +111,8 @@ TEST_F(SqsQueueTest, RequestsAreSignedAwsJson10) {
   Result<std::string> id = Client()->SendMessage(kQueueUrl, {"hello", {{"k", "v"}}, 5});
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_EQ(*id, "m-1");
-  ASSERT_EQ(http_->requests.size(), 1u);
-  const HttpRequest& r = http_->requests[0];
+  ASSERT_EQ(http_->requests().size(), 1u);
+  const HttpRequest r = http_->request(0);
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, std::string(kEndpoint) + "/");
   EXPECT_EQ(*FindHeader(r.headers, "Host"), "127.0.0.1:4566");
@@ -143,8 +135,8 @@ TEST_F(SqsQueueTest, SignatureChangesWithTheBody) {
   auto client = Client();
   ASSERT_TRUE(client->SendMessage(kQueueUrl, {"a", {}, 0}).ok());
   ASSERT_TRUE(client->SendMessage(kQueueUrl, {"b", {}, 0}).ok());
-  EXPECT_NE(*FindHeader(http_->requests[0].headers, "Authorization"),
-            *FindHeader(http_->requests[1].headers, "Authorization"));
+  EXPECT_NE(*FindHeader(http_->request(0).headers, "Authorization"),
+            *FindHeader(http_->request(1).headers, "Authorization"));
 }
 
 TEST_F(SqsQueueTest, ReceiveAsksForEveryAttributeAndReadsThem) {
@@ -208,11 +200,11 @@ TEST_F(SqsQueueTest, BadInputFailsBeforeAnyRequest) {
             StatusCode::kInvalidArgument);
   Result<std::string> not_utf8 = client->SendMessage(kQueueUrl, {"bad \xff byte", {}, 0});
   EXPECT_EQ(not_utf8.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(http_->requests.empty());
+  EXPECT_TRUE(http_->requests().empty());
   EXPECT_EQ(client->SendMessageBatch(kQueueUrl, {}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(client->DeleteMessageBatch(kQueueUrl, {}).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_TRUE(http_->requests.empty());
+  EXPECT_TRUE(http_->requests().empty());
 }
 
 TEST_F(SqsQueueTest, BatchEntriesFailOnTheirOwn) {
@@ -417,7 +409,7 @@ TEST_F(SqsQueueTest, PermanentFailureWithoutDlqLeavesTheMessage) {
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.reason(), "not-an-image");
   EXPECT_THAT(s.message(), HasSubstr("left to be retried"));
-  EXPECT_TRUE(http_->requests.empty());
+  EXPECT_TRUE(http_->requests().empty());
   EXPECT_EQ(queue->PurgeDeadLetters().code(), StatusCode::kFailedPrecondition);
 }
 
