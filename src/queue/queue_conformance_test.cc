@@ -1,6 +1,7 @@
 // The Queue conformance suite for the in-memory fake and the embedded SQLite queue.
 #include <filesystem>
 
+#include "core/testing/temp_dir.h"
 #include "queue/memory_queue.h"
 #include "queue/queue_conformance.h"
 #include "queue/sqlite_queue.h"
@@ -24,25 +25,15 @@ QueueUnderTest MakeMemory(const QueueOptions& options) {
 
 // Owns the temporary folder, the database and the clock of one SQLite queue under test.
 struct SqliteFixture {
-  std::filesystem::path dir;
+  testing::TempDir dir;
   ManualClock clock;
   std::shared_ptr<sqlite::Database> db;
-  ~SqliteFixture() {
-    db.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
 };
 
 QueueUnderTest MakeSqlite(const QueueOptions& options) {
-  static int counter = 0;
   auto fixture = std::make_shared<SqliteFixture>();
-  fixture->dir = std::filesystem::temp_directory_path() /
-                 ("tf-queue-conf-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-  std::filesystem::remove_all(fixture->dir);
-  std::filesystem::create_directories(fixture->dir);
   QueueUnderTest out;
-  auto db = sqlite::Database::Open((fixture->dir / "thumbflow.db").string());
+  auto db = sqlite::Database::Open(fixture->dir.path() + "/thumbflow.db");
   if (!db.ok()) {
     out.error = db.status().ToString();
     return out;

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/testing/temp_dir.h"
 #include "queue/sqlite_queue.h"
 
 namespace thumbflow {
@@ -27,15 +28,11 @@ namespace {
 class ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tf-queue-proc-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     db_path_ = (dir_ / "thumbflow.db").string();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
+  testing::TempDir tmp_;
   std::filesystem::path dir_;
   std::string db_path_;
 };

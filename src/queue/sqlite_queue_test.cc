@@ -7,25 +7,21 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/testing/temp_dir.h"
+
 namespace thumbflow {
 namespace {
 
 class SqliteQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tf-sqlite-queue-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     auto db = sqlite::Database::Open((dir_ / "thumbflow.db").string());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = *db;
   }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { db_.reset(); }
   std::unique_ptr<SqliteQueue> OpenQueue(const std::string& name) {
     QueueOptions options;
     options.name = name;
@@ -34,6 +30,7 @@ class SqliteQueueTest : public ::testing::Test {
     return q.ok() ? std::move(q).value() : nullptr;
   }
 
+  testing::TempDir tmp_;
   std::filesystem::path dir_;
   std::shared_ptr<sqlite::Database> db_;
   ManualClock clock_;

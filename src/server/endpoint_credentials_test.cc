@@ -8,7 +8,7 @@
 #include <fstream>
 #include <regex>
 
-#include "storage/testing/temp_dir.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow::server {
 namespace {

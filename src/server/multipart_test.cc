@@ -8,7 +8,7 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "storage/etag.h"
-#include "storage/testing/temp_dir.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow::server {
 namespace {

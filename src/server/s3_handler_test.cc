@@ -18,7 +18,7 @@
 #include "storage/etag.h"
 #include "storage/local_store.h"
 #include "storage/memory_store.h"
-#include "storage/testing/temp_dir.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow::server {
 namespace {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/disk.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow::sqlite {
 namespace {
@@ -15,11 +16,8 @@ namespace {
 class DatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tf-sqlite-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     path_ = (dir_ / "thumbflow.db").string();
     auto db = Database::Open(path_);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
@@ -27,10 +25,7 @@ class DatabaseTest : public ::testing::Test {
     ASSERT_TRUE(
         db_->Write([](Transaction& tx) { return tx.EnsureSchema("test", kMigrations); }).ok());
   }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { db_.reset(); }
 
   Status Insert(Transaction& tx, const std::string& v) {
     ASSIGN_OR_RETURN(Statement * st, tx.Prepare("INSERT INTO items(v) VALUES(?1)"));
@@ -53,6 +48,7 @@ class DatabaseTest : public ::testing::Test {
       "CREATE TABLE items(id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)",
       "ALTER TABLE items ADD COLUMN extra INTEGER NOT NULL DEFAULT 0",
   };
+  testing::TempDir tmp_;
   std::filesystem::path dir_;
   std::string path_;
   std::shared_ptr<Database> db_;

@@ -20,7 +20,7 @@
 #include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
 #include "storage/local_store.h"
-#include "storage/testing/temp_dir.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow {
 namespace {

@@ -9,7 +9,7 @@
 #include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
 #include "storage/object_store_conformance.h"
-#include "storage/testing/temp_dir.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow {
 namespace {

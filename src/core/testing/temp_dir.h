@@ -14,7 +14,7 @@ class TempDir {
   TempDir() {
     const char* base = std::getenv("TMPDIR");
     std::string pattern =
-        std::string(base != nullptr && *base ? base : "/tmp") + "/thumbflow-storage-XXXXXX";
+        std::string(base != nullptr && *base ? base : "/tmp") + "/thumbflow-test-XXXXXX";
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
