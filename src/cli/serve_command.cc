@@ -29,7 +29,6 @@
 #include "queue/sqlite_queue.h"
 #include "server/endpoint_credentials.h"
 #include "server/http_server.h"
-#include "server/local_backend.h"
 #include "server/s3_handler.h"
 #include "sqlite/database.h"
 #include "storage/local_store.h"
@@ -158,6 +157,8 @@ int RunServe(const ServeOptions& opts) {
   store_options.max_object_bytes = config->store.max_object_bytes;
   store_options.fsync = config->store.fsync;
   store_options.region = config->store.region;
+  store_options.staging_dir = staging;
+  store_options.min_free_bytes = config->store.min_free_bytes;
   Result<std::unique_ptr<LocalObjectStore>> store =
       LocalObjectStore::Open(*db, opts.data_dir, store_options, clock);
   if (!store.ok()) return ReportFailure(store.status());
@@ -182,7 +183,7 @@ int RunServe(const ServeOptions& opts) {
   if (!credentials.ok()) return ReportFailure(credentials.status());
 
   MetricsRegistry metrics;
-  server::LocalBackend backend(store->get(), staging, config->store.min_free_bytes);
+  LocalObjectStore* local_store = store->get();
   server::S3HandlerOptions handler_options;
   handler_options.access_key_id = credentials->access_key_id;
   handler_options.secret_access_key = credentials->secret_access_key;
@@ -194,13 +195,13 @@ int RunServe(const ServeOptions& opts) {
   // Not ready while the disk is below the reserve (new uploads are refused) or the workers
   // are paused for a fault of the environment (a full disk); the pool is set below.
   std::atomic<pipeline::WorkerPool*> running_pool{nullptr};  // read by I/O threads
-  auto readiness = [&backend, &running_pool]() -> Status {
-    RETURN_IF_ERROR(backend.FreeSpaceStatus());
+  auto readiness = [local_store, &running_pool]() -> Status {
+    RETURN_IF_ERROR(local_store->FreeSpaceStatus());
     pipeline::WorkerPool* pool = running_pool.load();
     return pool ? pool->Readiness() : Status::Ok();
   };
-  server::S3Handler handler(handler_options, &backend, &clock, &metrics, readiness);
-  if (Status room = backend.FreeSpaceStatus(); !room.ok()) {
+  server::S3Handler handler(handler_options, local_store, &clock, &metrics, readiness);
+  if (Status room = local_store->FreeSpaceStatus(); !room.ok()) {
     std::fprintf(stderr, "thumbflow: warning: %s\n", room.message().c_str());
   }
 

@@ -27,7 +27,7 @@
 
 #include "core/metrics.h"
 #include "core/result.h"
-#include "server/s3_backend.h"
+#include "storage/byte_source.h"
 
 namespace thumbflow::server {
 

@@ -15,7 +15,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "server/s3_backend.h"
+#include "storage/streaming_object_store.h"
 
 namespace thumbflow::server {
 

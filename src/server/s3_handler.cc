@@ -15,7 +15,6 @@
 #include "core/civil_time.h"
 #include "core/disk.h"
 #include "core/random.h"
-#include "server/port_backend.h"
 #include "server/s3_protocol.h"
 #include "storage/etag.h"
 #include "storage/keys.h"
@@ -67,7 +66,7 @@ class BodySink {
   // `auth` is null for anonymous requests. `staging_dir` empty: keep the body in memory.
   // `upload` (may be null) receives the decoded body instead of a staging file.
   Status Init(const std::string& staging_dir, const aws::VerifiedRequest* auth,
-              const HttpRequestHead& head, std::unique_ptr<BackendUpload> upload = nullptr) {
+              const HttpRequestHead& head, std::unique_ptr<ObjectUpload> upload = nullptr) {
     upload_ = std::move(upload);
     if (!upload_ && !staging_dir.empty()) {
       path_ = staging_dir + "/put-" + RandomHex(12);
@@ -171,7 +170,7 @@ class BodySink {
     return file;
   }
   // Upload mode, after Finish(): the upload, ready to commit.
-  std::unique_ptr<BackendUpload> TakeUpload() { return std::move(upload_); }
+  std::unique_ptr<ObjectUpload> TakeUpload() { return std::move(upload_); }
   const std::string& memory() const { return memory_; }
   const HeaderList& echo_headers() const { return echo_; }
 
@@ -210,7 +209,7 @@ class BodySink {
   std::string path_;
   int fd_ = -1;
   bool taken_ = false;
-  std::unique_ptr<BackendUpload> upload_;
+  std::unique_ptr<ObjectUpload> upload_;
   int64_t size_ = 0;
   std::string memory_;
   std::string scratch_;
@@ -496,7 +495,7 @@ class S3Handler::Exchange final : public HttpExchange {
   std::unique_ptr<Request> request_;
 };
 
-S3Handler::S3Handler(S3HandlerOptions options, S3Backend* backend, const Clock* clock,
+S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, const Clock* clock,
                      MetricsRegistry* metrics, std::function<Status()> ready)
     : options_(std::move(options)),
       backend_(backend),
@@ -859,9 +858,9 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
   if (head.has_body() || file_body) {
     r->body = std::make_unique<BodySink>(file_body ? options_.max_put_bytes : kMaxSmallBody,
                                          file_body ? "EntityTooLarge" : "MaxMessageLengthExceeded");
-    std::unique_ptr<BackendUpload> upload;
+    std::unique_ptr<ObjectUpload> upload;
     if (r->operation == "PutObject") {
-      Result<std::unique_ptr<BackendUpload>> created = backend_->NewUpload(r->bucket);
+      Result<std::unique_ptr<ObjectUpload>> created = backend_->NewUpload(r->bucket);
       if (!created.ok()) return fail(ErrorFromStatus(created.status(), true));
       upload = std::move(*created);
     }
@@ -964,7 +963,7 @@ HttpReply S3Handler::Execute(Request& r) {
     }
     ListResult listed;
     if (max_keys > 0) {
-      Result<ListResult> result = backend_->ListObjects(r.bucket, options);
+      Result<ListResult> result = backend_->List(r.bucket, options);
       if (!result.ok()) return error(result.status(), true);
       listed = std::move(*result);
     } else {
@@ -1023,7 +1022,7 @@ HttpReply S3Handler::Execute(Request& r) {
     std::string xml = std::string("<DeleteResult xmlns=\"") + kXmlNs + "\">";
     for (const auto& key : keys) {
       Status s = ValidateObjectKey(key);
-      if (s.ok()) s = backend_->DeleteObject(r.bucket, key);
+      if (s.ok()) s = backend_->Delete(r.bucket, key);
       if (s.ok()) {
         if (!quiet) xml += "<Deleted>" + Tag("Key", XmlEscape(key)) + "</Deleted>";
       } else {
@@ -1036,8 +1035,7 @@ HttpReply S3Handler::Execute(Request& r) {
     return XmlReply(r, clock, xml);
   }
   if (op == "PutObject") {
-    Result<ObjectInfo> info =
-        backend_->CommitUpload(r.body->TakeUpload(), r.key, PutOptionsFromHeaders(r.head));
+    Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, PutOptionsFromHeaders(r.head));
     if (!info.ok()) return error(info.status(), false);
     HttpReply reply = EmptyReply(r, clock, 200);
     reply.headers.emplace_back("ETag", info->etag);
@@ -1055,7 +1053,7 @@ HttpReply S3Handler::Execute(Request& r) {
       if (!opened.ok()) return error(opened.status(), false);
       reader = std::move(*opened);
     } else {
-      Result<ObjectInfo> info = backend_->HeadObject(r.bucket, r.key);
+      Result<ObjectInfo> info = backend_->Head(r.bucket, r.key);
       if (!info.ok()) return error(info.status(), false);
       Status cond = CheckGetConditions(*info, options);
       if (!cond.ok()) return error(cond, false);
@@ -1116,7 +1114,7 @@ HttpReply S3Handler::Execute(Request& r) {
     return reply;
   }
   if (op == "DeleteObject") {
-    Status s = backend_->DeleteObject(r.bucket, r.key);
+    Status s = backend_->Delete(r.bucket, r.key);
     if (!s.ok()) return error(s, false);
     return EmptyReply(r, clock, 204);
   }
@@ -1150,7 +1148,7 @@ HttpReply S3Handler::Execute(Request& r) {
     }
     if (r.head.Header("x-amz-copy-source-if-match") ||
         r.head.Header("x-amz-copy-source-if-none-match")) {
-      Result<ObjectInfo> src = backend_->HeadObject(src_bucket, src_key);
+      Result<ObjectInfo> src = backend_->Head(src_bucket, src_key);
       if (!src.ok()) return error(src.status(), false);
       GetOptions conditions;
       if (const std::string* v = r.head.Header("x-amz-copy-source-if-match"))
@@ -1164,7 +1162,7 @@ HttpReply S3Handler::Execute(Request& r) {
     }
     PutOptions put = PutOptionsFromHeaders(r.head);
     Result<ObjectInfo> info =
-        backend_->CopyObject(src_bucket, src_key, r.bucket, r.key, replace ? &put : nullptr);
+        backend_->Copy(src_bucket, src_key, r.bucket, r.key, replace ? &put : nullptr);
     if (!info.ok()) return error(info.status(), false);
     return XmlReply(r, clock,
                     std::string("<CopyObjectResult xmlns=\"") + kXmlNs + "\">" +

@@ -22,7 +22,7 @@
 #include "core/metrics.h"
 #include "server/http_server.h"
 #include "server/multipart.h"
-#include "server/s3_backend.h"
+#include "storage/streaming_object_store.h"
 
 namespace thumbflow::server {
 
@@ -41,7 +41,7 @@ class S3Handler final : public HttpHandler {
  public:
   // `ready` answers /readyz: OK is 200 "ready", any other status 503 "not ready: " and its
   // message (nullptr: always ready). `metrics` may be nullptr.
-  S3Handler(S3HandlerOptions options, S3Backend* backend, const Clock* clock,
+  S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, const Clock* clock,
             MetricsRegistry* metrics, std::function<Status()> ready = nullptr);
   ~S3Handler() override;
 
@@ -59,7 +59,7 @@ class S3Handler final : public HttpHandler {
   void Record(const Request& request, const HttpReply& reply);
 
   S3HandlerOptions options_;
-  S3Backend* backend_;
+  StreamingObjectStore* backend_;
   const Clock* clock_;
   MetricsRegistry* metrics_;
   std::function<Status()> ready_;

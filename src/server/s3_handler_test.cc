@@ -1,5 +1,6 @@
 // S3Handler driven directly (no sockets): requests are built, SigV4-signed with the shared
-// signer and fed through Begin / OnBody / Finish, over a PortBackend on the in-memory store.
+// signer and fed through Begin / OnBody / Finish, over the streaming adapter on the in-memory
+// store.
 #include "server/s3_handler.h"
 
 #include <gtest/gtest.h>
@@ -12,13 +13,12 @@
 #include "aws/sigv2.h"
 #include "aws/sigv4.h"
 #include "core/clock.h"
-#include "server/local_backend.h"
-#include "server/port_backend.h"
+#include "core/testing/temp_dir.h"
 #include "server/s3_protocol.h"
 #include "storage/etag.h"
 #include "storage/local_store.h"
 #include "storage/memory_store.h"
-#include "core/testing/temp_dir.h"
+#include "storage/testing/streaming_adapter.h"
 
 namespace thumbflow::server {
 namespace {
@@ -80,7 +80,7 @@ class S3HandlerTest : public ::testing::Test {
 
   void Restart() {
     handler_.reset();
-    backend_ = std::make_unique<PortBackend>(
+    backend_ = std::make_unique<testing::StreamingAdapter>(
         &store_, dir_.path(), std::vector<std::string>{"images", "other"}, nullptr, &clock_);
     handler_ = std::make_unique<S3Handler>(options_, backend_.get(), &clock_, nullptr);
   }
@@ -207,7 +207,7 @@ class S3HandlerTest : public ::testing::Test {
   MemoryObjectStore store_{{"images", "other"}, &clock_};
   testing::TempDir dir_;
   S3HandlerOptions options_;
-  std::unique_ptr<PortBackend> backend_;
+  std::unique_ptr<testing::StreamingAdapter> backend_;
   std::unique_ptr<S3Handler> handler_;
 };
 
@@ -218,13 +218,15 @@ class S3HandlerTest : public ::testing::Test {
 // and /readyz says why it is not ready.
 TEST_F(S3HandlerTest, BelowTheFreeSpaceReserveNewObjectsAre503AndReadyzSaysWhy) {
   LocalStoreOptions store_options;
+  store_options.staging_dir = dir_.path() + "/staging";
+  store_options.min_free_bytes = int64_t{1} << 60;
   auto local = LocalObjectStore::Open(dir_.path() + "/data", store_options, clock_);
   ASSERT_TRUE(local.ok()) << local.status().ToString();
   ASSERT_TRUE((*local)->Put("images", "kept.txt", "kept").ok());
   std::filesystem::create_directories(dir_.path() + "/staging");
-  LocalBackend backend(local->get(), dir_.path() + "/staging", int64_t{1} << 60);
-  handler_ = std::make_unique<S3Handler>(options_, &backend, &clock_, nullptr,
-                                         [&backend] { return backend.FreeSpaceStatus(); });
+  LocalObjectStore* store = local->get();
+  handler_ = std::make_unique<S3Handler>(options_, store, &clock_, nullptr,
+                                         [store] { return store->FreeSpaceStatus(); });
 
   Response put = Send({.method = "PUT", .target = "/images/uploads/a.jpg", .body = "x"});
   EXPECT_EQ(put.status, 503);
@@ -336,7 +338,7 @@ TEST_F(S3HandlerTest, DotSegmentsAreKeysNeverPaths) {
   EXPECT_EQ(Do("GET", "/images/./private/secret").Code(), "NoSuchKey");
   EXPECT_EQ(Do("GET", "/other/../images/private/secret").Code(), "NoSuchKey");
   EXPECT_EQ(Do("GET", "/images/../x").body, "dots");
-  // No bytes were written outside the staging folder the backend was given.
+  // No bytes were written outside the staging folder the store was given.
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
     EXPECT_TRUE(entry.is_directory()) << entry.path();
   }

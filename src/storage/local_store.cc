@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -125,9 +126,10 @@ Result<std::optional<std::string>> CurrentBlob(sqlite::Transaction& tx, const st
 // ---------------------------------------------------------------------------------------------
 // LocalUpload
 
-LocalUpload::LocalUpload(std::string bucket, std::string blob, std::string path, int fd,
-                         int64_t max_bytes)
-    : bucket_(std::move(bucket)),
+LocalUpload::LocalUpload(LocalObjectStore* store, std::string bucket, std::string blob,
+                         std::string path, int fd, int64_t max_bytes)
+    : store_(store),
+      bucket_(std::move(bucket)),
       blob_(std::move(blob)),
       path_(std::move(path)),
       fd_(fd),
@@ -228,6 +230,16 @@ std::string LocalUpload::Md5Hex() {
   if (!md5_valid_) return std::string();
   if (md5_hex_.empty()) md5_hex_ = md5_.FinishHex();
   return md5_hex_;
+}
+
+Result<ObjectInfo> LocalUpload::Commit(const std::string& key, const PutOptions& options) {
+  CommitOptions commit;
+  commit.put = options;
+  return Commit(key, commit);
+}
+
+Result<ObjectInfo> LocalUpload::Commit(const std::string& key, const CommitOptions& options) {
+  return store_->CommitUploaded(*this, key, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,13 +465,18 @@ Result<ObjectInfo> LocalObjectStore::PutWith(const std::string& bucket, const st
                                              std::string_view bytes, const CommitOptions& options) {
   Status valid = ValidateObjectKey(key);
   if (!valid.ok()) return valid.WithContext("put " + bucket);
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewUpload(bucket));
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewLocalUpload(bucket));
   Status written = upload->Write(bytes);
   if (!written.ok()) return written.WithContext("put " + bucket + "/" + key);
   return CommitUpload(std::move(upload), key, options);
 }
 
-Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::string& bucket) {
+Result<std::unique_ptr<ObjectUpload>> LocalObjectStore::NewUpload(const std::string& bucket) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewLocalUpload(bucket));
+  return std::unique_ptr<ObjectUpload>(std::move(upload));
+}
+
+Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewLocalUpload(const std::string& bucket) {
   Status exists = HeadBucket(bucket);
   if (!exists.ok()) return exists.WithContext("upload to " + bucket);
   const std::string blob = RandomHex(16);
@@ -479,7 +496,7 @@ Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::stri
   }
   if (fd < 0) return FileError(errno, "create temporary file for", bucket);
   std::unique_ptr<LocalUpload> upload(
-      new LocalUpload(bucket, blob, path, fd, options_.max_object_bytes));
+      new LocalUpload(this, bucket, blob, path, fd, options_.max_object_bytes));
   upload->early_writeback_ = options_.fsync;
   return upload;
 }
@@ -487,15 +504,20 @@ Result<std::unique_ptr<LocalUpload>> LocalObjectStore::NewUpload(const std::stri
 Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> upload,
                                                   const std::string& key,
                                                   const CommitOptions& options) {
-  const std::string what = upload->bucket() + "/" + key;
+  return CommitUploaded(*upload, key, options);
+}
+
+Result<ObjectInfo> LocalObjectStore::CommitUploaded(LocalUpload& upload, const std::string& key,
+                                                    const CommitOptions& options) {
+  const std::string what = upload.bucket() + "/" + key;
   Status valid = ValidateObjectKey(key);
-  if (!valid.ok()) return valid.WithContext("put " + upload->bucket());
-  if (upload->failed_ || upload->fd_ < 0) {
+  if (!valid.ok()) return valid.WithContext("put " + upload.bucket());
+  if (upload.failed_ || upload.fd_ < 0) {
     return FailedPreconditionError("put " + what + ": the upload failed earlier");
   }
   std::string etag = options.etag;
   if (etag.empty()) {
-    std::string md5 = upload->Md5Hex();
+    std::string md5 = upload.Md5Hex();
     if (md5.empty()) {
       return InvalidArgumentError("put " + what + ": an upload built from files needs an ETag");
     }
@@ -503,21 +525,21 @@ Result<ObjectInfo> LocalObjectStore::CommitUpload(std::unique_ptr<LocalUpload> u
   }
   // Bytes, then their final name in the folder: durable before any row can point at them.
   // On a failure here `upload` still owns the file (under whichever name) and removes it.
-  if (options_.fsync && ::fsync(upload->fd_) != 0) return FileError(errno, "fsync", what);
-  int fd = upload->fd_;
-  upload->fd_ = -1;
+  if (options_.fsync && ::fsync(upload.fd_) != 0) return FileError(errno, "fsync", what);
+  int fd = upload.fd_;
+  upload.fd_ = -1;
   if (::close(fd) != 0) return FileError(errno, "close", what);
-  const std::string final_path = BlobPath(upload->blob_);
-  if (::rename(upload->path_.c_str(), final_path.c_str()) != 0) {
+  const std::string final_path = BlobPath(upload.blob_);
+  if (::rename(upload.path_.c_str(), final_path.c_str()) != 0) {
     return FileError(errno, "rename", what);
   }
-  upload->path_ = final_path;
+  upload.path_ = final_path;
   if (options_.fsync) {
-    Status synced = SyncDirectory(objects_dir_ + "/" + upload->blob_.substr(0, 2));
+    Status synced = SyncDirectory(objects_dir_ + "/" + upload.blob_.substr(0, 2));
     if (!synced.ok()) return synced.WithContext("put " + what);
   }
-  upload->path_.clear();  // CommitRow owns the file now
-  return CommitRow(upload->bucket(), key, upload->blob_, upload->size(), etag, options);
+  upload.path_.clear();  // CommitRow owns the file now
+  return CommitRow(upload.bucket(), key, upload.blob_, upload.size(), etag, options);
 }
 
 Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const std::string& key,
@@ -755,7 +777,7 @@ Status LocalObjectStore::DeleteBucket(const std::string& bucket) {
         ASSIGN_OR_RETURN(bool has_objects, any->Step());
         if (has_objects) {
           return FailedPreconditionError("bucket " + bucket + " is not empty")
-              .WithReason("bucket-not-empty");
+              .WithReason(kReasonBucketNotEmpty);
         }
         ASSIGN_OR_RETURN(sqlite::Statement * remove,
                          tx.Prepare("DELETE FROM store_buckets WHERE name = ?1"));
@@ -806,7 +828,7 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipart(const std::string& bucket
   if (!valid.ok()) return valid.WithContext("complete multipart " + bucket);
   ASSIGN_OR_RETURN(options.etag, MultipartEtag(part_etags));
   options.event_name = "ObjectCreated:CompleteMultipartUpload";
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewUpload(bucket));
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewLocalUpload(bucket));
   for (const std::string& part : part_paths) {
     Status appended = upload->AppendFile(part);
     if (!appended.ok()) return appended.WithContext("complete multipart " + bucket + "/" + key);
@@ -820,7 +842,7 @@ Result<ObjectInfo> LocalObjectStore::Copy(const std::string& src_bucket, const s
   Status valid = ValidateObjectKey(dst_key);
   if (!valid.ok()) return valid.WithContext("copy to " + dst_bucket);
   ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectReader> reader, OpenForRead(src_bucket, src_key));
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewUpload(dst_bucket));
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewLocalUpload(dst_bucket));
   std::string buffer(1 << 20, '\0');
   while (true) {
     ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.data(), buffer.size()));
@@ -836,6 +858,52 @@ Result<ObjectInfo> LocalObjectStore::Copy(const std::string& src_bucket, const s
   }
   options.event_name = "ObjectCreated:Copy";
   return CommitUpload(std::move(upload), dst_key, options);
+}
+
+Result<ObjectInfo> LocalObjectStore::CompleteMultipart(const std::string& bucket,
+                                                       const std::string& key,
+                                                       const std::vector<std::string>& part_paths,
+                                                       const std::vector<std::string>& part_etags,
+                                                       const PutOptions& options) {
+  CommitOptions commit;
+  commit.put = options;
+  return CompleteMultipart(bucket, key, part_paths, part_etags, std::move(commit));
+}
+
+Result<ObjectReader> LocalObjectStore::OpenObject(const std::string& bucket, const std::string& key,
+                                                  const GetOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectReader> opened, OpenForRead(bucket, key, options));
+  ObjectReader reader;
+  reader.info = opened->info();
+  reader.offset = opened->offset();
+  reader.length = opened->length();
+  reader.partial = options.range.has_value();
+  reader.source = std::move(opened);
+  return reader;
+}
+
+std::string LocalObjectStore::StagingDir() const {
+  return options_.staging_dir.empty() ? dir_ + "/staging" : options_.staging_dir;
+}
+
+Status LocalObjectStore::FreeSpaceStatus(int64_t incoming_bytes) const {
+  const int64_t reserve = options_.min_free_bytes;
+  if (reserve <= 0) return Status::Ok();
+  Result<int64_t> free_bytes = FreeBytes(dir_);
+  // A folder that cannot be examined is not a reason to refuse: the write itself reports
+  // whatever is wrong.
+  if (!free_bytes.ok() || *free_bytes - incoming_bytes >= reserve) return Status::Ok();
+  std::string message =
+      "the disk of the data folder " + dir_ + " has " + std::to_string(*free_bytes) + " bytes free";
+  if (incoming_bytes > 0) message += " (" + std::to_string(incoming_bytes) + " more requested)";
+  message += ", below the reserve of [storage] min_free_bytes = " + std::to_string(reserve) +
+             ": new uploads are refused until space is freed; uploads already accepted are "
+             "still processed";
+  return NoSpaceError(std::move(message));
+}
+
+Status LocalObjectStore::AdmitWrite(int64_t incoming_bytes) {
+  return FreeSpaceStatus(std::max<int64_t>(0, incoming_bytes));
 }
 
 }  // namespace thumbflow

@@ -1,4 +1,6 @@
-// LocalObjectStore: the ObjectStore of the embedded mode, in a data folder DIR.
+// LocalObjectStore: the ObjectStore of the embedded mode, in a data folder DIR. It implements
+// the whole storage port (storage/streaming_object_store.h) itself: uploads stream into
+// files in the data folder and reads stream from the object's file.
 //
 // Layout: object bytes in DIR/objects/XX/<32 hex> (random names, never derived from keys, so
 // no key can reach outside the folder), the index (bucket, key, size, ETag, Content-Type,
@@ -37,7 +39,7 @@
 #include "core/clock.h"
 #include "storage/etag.h"
 #include "storage/notification_rules.h"
-#include "storage/object_store.h"
+#include "storage/streaming_object_store.h"
 
 namespace thumbflow {
 
@@ -55,11 +57,12 @@ struct LocalStoreOptions {
   // do not care about power loss turn it off; a killed process loses nothing either way.
   bool fsync = true;
   std::string region = "us-east-1";  // awsRegion of the events
-};
-
-struct BucketInfo {
-  std::string name;
-  int64_t created_ms = 0;
+  // StagingDir(): where the S3 endpoint stages bodies (multipart parts). Must be on the data
+  // folder's file system; the caller creates it. Empty: DIR/staging (not created).
+  std::string staging_dir;
+  // The free-space reserve of the data folder's file system ([storage] min_free_bytes) that
+  // AdmitWrite keeps; 0: none.
+  int64_t min_free_bytes = 0;
 };
 
 // How a write commits, beyond the object's bytes.
@@ -82,15 +85,15 @@ class LocalObjectStore;
 // A body being streamed into a temporary file inside the data folder, on its way to
 // becoming an object (LocalObjectStore::CommitUpload). Destroying an uncommitted upload
 // removes the file. Not thread-safe: one writer.
-class LocalUpload {
+class LocalUpload final : public ObjectUpload {
  public:
-  ~LocalUpload();
+  ~LocalUpload() override;
   LocalUpload(const LocalUpload&) = delete;
   LocalUpload& operator=(const LocalUpload&) = delete;
 
   // Appends bytes. ResourceExhausted (reason "too-large") once the total would pass the
   // store's max_object_bytes; the upload is then unusable.
-  Status Write(std::string_view bytes);
+  Status Write(std::string_view bytes) override;
   // Appends the whole content of the file at `path` (a multipart part), copied in the
   // kernel. The MD5 of the upload is then unknown: CommitUpload needs an explicit etag.
   Status AppendFile(const std::string& path);
@@ -98,13 +101,20 @@ class LocalUpload {
   int64_t size() const { return size_; }
   // Hex MD5 of what Write() appended (to check a Content-MD5); empty after AppendFile().
   // Ends the hashing: call it after the last Write() (any number of times).
-  std::string Md5Hex();
+  std::string Md5Hex() override;
   const std::string& bucket() const { return bucket_; }
+
+  // LocalObjectStore::CommitUpload with event ObjectCreated:Put.
+  Result<ObjectInfo> Commit(const std::string& key, const PutOptions& options) override;
+  // The same with explicit commit options (event name, ETag, identity).
+  Result<ObjectInfo> Commit(const std::string& key, const CommitOptions& options);
 
  private:
   friend class LocalObjectStore;
-  LocalUpload(std::string bucket, std::string blob, std::string path, int fd, int64_t max_bytes);
+  LocalUpload(LocalObjectStore* store, std::string bucket, std::string blob, std::string path,
+              int fd, int64_t max_bytes);
 
+  LocalObjectStore* store_;
   std::string bucket_;
   std::string blob_;  // file name (32 hex)
   // DIR/objects/XX/<blob>.tmp, then (renamed) DIR/objects/XX/<blob>; removed by the
@@ -127,9 +137,9 @@ class LocalUpload {
 // An object opened for reading without loading it into memory (GET of large objects). The
 // file stays readable even if the object is overwritten or deleted meanwhile. Not
 // thread-safe.
-class LocalObjectReader {
+class LocalObjectReader final : public ByteSource {
  public:
-  ~LocalObjectReader();
+  ~LocalObjectReader() override;
   LocalObjectReader(const LocalObjectReader&) = delete;
   LocalObjectReader& operator=(const LocalObjectReader&) = delete;
 
@@ -137,7 +147,7 @@ class LocalObjectReader {
   int64_t offset() const { return offset_; }        // the selected range within it
   int64_t length() const { return length_; }
   // Reads the next bytes of the range into `buffer`; 0 at the end of the range.
-  Result<size_t> Read(char* buffer, size_t capacity);
+  Result<size_t> Read(char* buffer, size_t capacity) override;
   // The open file (for sendfile); reads must use pread at offset() + position.
   int fd() const { return fd_; }
 
@@ -152,7 +162,7 @@ class LocalObjectReader {
   int64_t position_ = 0;
 };
 
-class LocalObjectStore final : public ObjectStore {
+class LocalObjectStore final : public StreamingObjectStore {
  public:
   // Opens the data folder `dir` (created when missing) on an open database — normally
   // sqlite::Database::Open(dir + "/thumbflow.db"), shared with the SqliteQueue of the same
@@ -179,20 +189,43 @@ class LocalObjectStore final : public ObjectStore {
   Status Delete(const std::string& bucket, const std::string& key) override;
   Result<ListResult> List(const std::string& bucket, const ListOptions& options) override;
 
-  // --- Buckets (for the S3 endpoint) ---
-  Status CreateBucket(const std::string& bucket);  // AlreadyExists when it exists
-  // NotFound when missing; FailedPrecondition, reason "bucket-not-empty", when it has objects.
-  Status DeleteBucket(const std::string& bucket);
-  Result<std::vector<BucketInfo>> ListBuckets();  // by name
-  Status HeadBucket(const std::string& bucket);   // OK or NotFound
+  // --- StreamingObjectStore port ---
+  std::string StagingDir() const override;
+  // NoSpaceError when the data folder's free space minus `incoming_bytes` is below
+  // options.min_free_bytes (FreeSpaceStatus explains the shortfall).
+  Status AdmitWrite(int64_t incoming_bytes) override;
+  Result<std::vector<BucketInfo>> ListBuckets() override;
+  Status CreateBucket(const std::string& bucket) override;
+  Status DeleteBucket(const std::string& bucket) override;
+  Status HeadBucket(const std::string& bucket) override;
+  // A LocalUpload (NewLocalUpload).
+  Result<std::unique_ptr<ObjectUpload>> NewUpload(const std::string& bucket) override;
+  // CompleteMultipart below with only Content-Type and metadata.
+  Result<ObjectInfo> CompleteMultipart(const std::string& bucket, const std::string& key,
+                                       const std::vector<std::string>& part_paths,
+                                       const std::vector<std::string>& part_etags,
+                                       const PutOptions& options) override;
+  // CopyObject: the bytes of src (its Content-Type and metadata unless `replace` is given)
+  // become dst, with event ObjectCreated:Copy and the MD5 ETag of the bytes.
+  Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
+                          const std::string& dst_bucket, const std::string& dst_key,
+                          const PutOptions* replace = nullptr) override;
+  // OpenForRead, its source the LocalObjectReader.
+  Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
+                                  const GetOptions& options) override;
 
-  // --- Writes beyond Put ---
+  // OK while the data folder has at least options.min_free_bytes free (after taking on
+  // `incoming_bytes`); else a NoSpaceError that says how much is free and what the reserve
+  // is. For /readyz.
+  Status FreeSpaceStatus(int64_t incoming_bytes = 0) const;
+
+  // --- Writes beyond the port ---
   // Put with explicit commit options (event name, ETag, identity).
   Result<ObjectInfo> PutWith(const std::string& bucket, const std::string& key,
                              std::string_view bytes, const CommitOptions& options);
   // Starts a streamed body: a temporary file inside the data folder. NotFound for a missing
   // bucket (checked again at commit).
-  Result<std::unique_ptr<LocalUpload>> NewUpload(const std::string& bucket);
+  Result<std::unique_ptr<LocalUpload>> NewLocalUpload(const std::string& bucket);
   // Makes the upload the object bucket/key: fsync of the file and its folder, then one
   // transaction with the index row and the events of matching rules; the old object's file
   // (if any) is removed after the commit. On failure nothing is visible and the file is removed.
@@ -206,13 +239,8 @@ class LocalObjectStore final : public ObjectStore {
                                        const std::vector<std::string>& part_paths,
                                        const std::vector<std::string>& part_etags,
                                        CommitOptions options);
-  // CopyObject: the bytes of src (its Content-Type and metadata unless `replace` is given)
-  // become dst, with event ObjectCreated:Copy and the MD5 ETag of the bytes.
-  Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
-                          const std::string& dst_bucket, const std::string& dst_key,
-                          const PutOptions* replace = nullptr);
 
-  // --- Reads beyond Get ---
+  // --- Reads beyond the port ---
   // Opens the object (or the range of it that options.range selects, after the conditions)
   // for streaming. Same failures as Get.
   Result<std::unique_ptr<LocalObjectReader>> OpenForRead(const std::string& bucket,
@@ -224,6 +252,7 @@ class LocalObjectStore final : public ObjectStore {
   const LocalStoreOptions& options() const { return options_; }
 
  private:
+  friend class LocalUpload;
   struct Row;
   LocalObjectStore(std::shared_ptr<sqlite::Database> db, std::string dir, LocalStoreOptions options,
                    const Clock& clock, int lock_fd);
@@ -235,6 +264,9 @@ class LocalObjectStore final : public ObjectStore {
   Result<std::unique_ptr<LocalObjectReader>> OpenRow(const std::string& bucket,
                                                      const std::string& key,
                                                      const GetOptions& options);
+  // CommitUpload on an upload its owner keeps (LocalUpload::Commit).
+  Result<ObjectInfo> CommitUploaded(LocalUpload& upload, const std::string& key,
+                                    const CommitOptions& options);
   Result<ObjectInfo> CommitRow(const std::string& bucket, const std::string& key,
                                const std::string& blob, int64_t size, const std::string& etag,
                                const CommitOptions& options);

@@ -183,7 +183,7 @@ TEST_F(LocalObjectStoreTest, OneEventPerDestinationQueue) {
 }
 
 TEST_F(LocalObjectStoreTest, StreamedUploadCommits) {
-  auto upload = store_->NewUpload("images");
+  auto upload = store_->NewLocalUpload("images");
   ASSERT_TRUE(upload.ok()) << upload.status().ToString();
   std::string all;
   for (int i = 0; i < 100; ++i) {
@@ -203,6 +203,39 @@ TEST_F(LocalObjectStoreTest, StreamedUploadCommits) {
   EXPECT_EQ(got->bytes, all);
   EXPECT_EQ(got->info.content_type, "image/webp");
   EXPECT_EQ(DrainEvents().size(), 1u);
+}
+
+// Through the port: the upload commits itself (event ObjectCreated:Put) and the object
+// opens as a stream of the selected range.
+TEST_F(LocalObjectStoreTest, PortUploadCommitsItselfAndOpensAsAStream) {
+  StreamingObjectStore& port = *store_;
+  auto upload = port.NewUpload("images");
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  ASSERT_TRUE((*upload)->Write("0123").ok());
+  ASSERT_TRUE((*upload)->Write("456789").ok());
+  EXPECT_EQ((*upload)->Md5Hex(), Md5Hex("0123456789"));
+  auto info = (*upload)->Commit("uploads/port.jpg", PutOptions{.content_type = "x/y"});
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->etag, SinglePartEtag("0123456789"));
+  EXPECT_FALSE((*upload)->Commit("uploads/again.jpg", {}).ok());  // spent
+  auto records = DrainEvents();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].event_name, "ObjectCreated:Put");
+
+  GetOptions range;
+  range.range = ByteRange{.first = 3, .last = 5};
+  auto reader = port.OpenObject("images", "uploads/port.jpg", range);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_TRUE(reader->partial);
+  EXPECT_EQ(reader->offset, 3);
+  EXPECT_EQ(reader->length, 3);
+  EXPECT_EQ(reader->info.content_type, "x/y");
+  char buffer[16];
+  auto n = reader->source->Read(buffer, sizeof buffer);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buffer, *n), "345");
+  EXPECT_EQ(*reader->source->Read(buffer, sizeof buffer), 0u);
+  EXPECT_EQ(port.StagingDir(), dir_.path() + "/staging");  // the default
 }
 
 TEST_F(LocalObjectStoreTest, AbandonedUploadLeavesNothing) {
@@ -402,7 +435,7 @@ TEST_F(LocalObjectStoreTest, OpenSweepsOrphanFiles) {
 }
 
 TEST_F(LocalObjectStoreTest, SecondStoreOnTheFolderDoesNotSweep) {
-  auto upload = store_->NewUpload("images");  // in flight in the first store
+  auto upload = store_->NewLocalUpload("images");  // in flight in the first store
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE((*upload)->Write("in flight").ok());
   auto second = LocalObjectStore::Open(db_, dir_.path(), {}, clock_);

@@ -1,0 +1,115 @@
+// StreamingObjectStore: the storage port with everything the S3 endpoint needs beyond whole
+// objects (storage/object_store.h): buckets, reads that stream, bodies streamed in, copies,
+// and objects completed from staged files (multipart parts), so a large body is never held
+// in memory. As Arrow's FileSystem keeps its streams in its port, the streams belong to the
+// store that makes them: an upload commits itself (ObjectUpload::Commit), so no store has
+// to cast an upload it is handed back.
+//
+// Implementations: LocalObjectStore (storage/local_store.h) directly; any ObjectStore
+// through the test-only adapter in storage/testing/streaming_adapter.h.
+//
+// Thread-safety: every method of the store may be called from any thread concurrently; an
+// ObjectUpload or an ObjectReader's source belongs to one thread at a time.
+// Failures follow storage/object_store.h (NotFound, FailedPrecondition with reasons
+// "precondition-failed" / "not-modified", InvalidArgument with reason "invalid-range", ...);
+// bucket operations add AlreadyExists (CreateBucket) and FailedPrecondition with reason
+// "bucket-not-empty" (DeleteBucket).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "storage/byte_source.h"
+#include "storage/object_store.h"
+
+namespace thumbflow {
+
+inline constexpr char kReasonBucketNotEmpty[] = "bucket-not-empty";
+
+struct BucketInfo {
+  std::string name;
+  int64_t created_ms = 0;
+};
+
+// An object's selected bytes, opened for streaming.
+struct ObjectReader {
+  ObjectInfo info;       // the whole object
+  int64_t offset = 0;    // first byte served
+  int64_t length = 0;    // bytes served
+  bool partial = false;  // a Range was applied
+  std::unique_ptr<ByteSource> source;
+};
+
+// A body already written (and fsynced) to a file in StagingDir() (multipart parts).
+struct StagedFile {
+  std::string path;
+  int64_t size = 0;
+  std::string etag;  // quoted MD5
+};
+
+// An object body being streamed into the store, for one bucket. Destroying it without a
+// commit discards it. Not thread-safe: one writer.
+class ObjectUpload {
+ public:
+  virtual ~ObjectUpload() = default;
+  // ResourceExhausted (reason "too-large") once the store's object size limit is passed;
+  // the upload is then unusable.
+  virtual Status Write(std::string_view bytes) = 0;
+  // Hex MD5 of every byte written, after the last Write(): the upload hashes what it
+  // stores, so the caller need not hash the body a second time.
+  virtual std::string Md5Hex() = 0;
+  // Makes the body the object `key` of the upload's bucket atomically (readers see the old
+  // or the new object), together with its event ObjectCreated:Put when a notification rule
+  // matches. Call at most once; the upload is spent afterwards.
+  virtual Result<ObjectInfo> Commit(const std::string& key, const PutOptions& options) = 0;
+};
+
+class StreamingObjectStore : public ObjectStore {
+ public:
+  // A folder on the same filesystem as the objects, for bodies being received.
+  virtual std::string StagingDir() const = 0;
+
+  // Asked before a request that creates an object (PutObject, UploadPart, CopyObject,
+  // CompleteMultipartUpload) reads its body: OK to go on, or a NoSpaceError (core/disk.h,
+  // answered 503 SlowDown) when taking on `incoming_bytes` more would leave less free space
+  // than the store keeps in reserve. Default: always OK.
+  virtual Status AdmitWrite(int64_t incoming_bytes) {
+    (void)incoming_bytes;
+    return Status::Ok();
+  }
+
+  // --- Buckets ---
+  virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;   // by name
+  virtual Status CreateBucket(const std::string& bucket) = 0;  // AlreadyExists when it exists
+  // NotFound when missing; FailedPrecondition, reason "bucket-not-empty", when it has objects.
+  virtual Status DeleteBucket(const std::string& bucket) = 0;
+  virtual Status HeadBucket(const std::string& bucket) = 0;  // OK or NotFound
+
+  // --- Writes beyond Put ---
+  // Starts a streamed body. NotFound for a missing bucket (checked again at commit).
+  virtual Result<std::unique_ptr<ObjectUpload>> NewUpload(const std::string& bucket) = 0;
+  // Concatenates the staged part files (in part order, left in place) into the object, with
+  // the multipart ETag MultipartEtag(part_etags) where the store computes its own ETags,
+  // and the event ObjectCreated:CompleteMultipartUpload.
+  virtual Result<ObjectInfo> CompleteMultipart(const std::string& bucket, const std::string& key,
+                                               const std::vector<std::string>& part_paths,
+                                               const std::vector<std::string>& part_etags,
+                                               const PutOptions& options) = 0;
+  // The bytes of src become dst (event ObjectCreated:Copy); Content-Type and metadata are
+  // the source's unless `replace` is given.
+  virtual Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
+                                  const std::string& dst_bucket, const std::string& dst_key,
+                                  const PutOptions* replace) = 0;
+
+  // --- Reads beyond Get ---
+  // Opens the object (or the range of it that options.range selects, after the conditions)
+  // for streaming. Same failures as Get.
+  virtual Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
+                                          const GetOptions& options) = 0;
+};
+
+}  // namespace thumbflow
