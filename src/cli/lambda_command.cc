@@ -18,6 +18,7 @@
 #include "aws/s3_store.h"
 #include "cli/cli.h"
 #include "cli/thumbnailer_factory.h"
+#include "core/log.h"
 #include "image/vips_runtime.h"
 #include "lambda/lambda_config.h"
 #include "lambda/runtime.h"
@@ -76,7 +77,7 @@ int RunLambdaWithConfig(const std::string& config_override) {
       MakeConfiguredThumbnailer(config, concurrency, config.pipeline.vips_threads, &clock);
   if (!thumbnailer.ok()) return init_failed(lambda::kErrorTypeInit, thumbnailer.status());
 
-  pipeline::LogSink log = pipeline::StderrLogSink();
+  const Logger log = Logger::Stderr(&clock);
   pipeline::RecordProcessor processor(**store, *thumbnailer->thumbnailer, clock,
                                       pipeline::RecordProcessorOptionsFromConfig(config),
                                       /*metrics=*/nullptr, log);

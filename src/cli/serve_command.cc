@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/thumbnailer_factory.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "core/random.h"
 #include "image/vips_runtime.h"
@@ -243,7 +244,8 @@ int RunServe(const ServeOptions& opts) {
     if (!stats.ok()) return ReportFailure(stats.status());
     throughput = std::move(stats).value();
     pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer.thumbnailer,
-                                                  pool_config, clock, &metrics);
+                                                  pool_config, clock, &metrics,
+                                                  Logger::Stderr(&clock));
     pool->SetMessageObserver(throughput->Observer());
     Status pool_started = pool->Start();
     if (!pool_started.ok()) return ReportFailure(pool_started);

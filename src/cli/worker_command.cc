@@ -31,6 +31,7 @@
 #include "aws/sqs_queue.h"
 #include "cli/cli.h"
 #include "cli/thumbnailer_factory.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "image/vips_runtime.h"
 #include "lambda/lambda_config.h"
@@ -181,7 +182,7 @@ int RunWorker(const WorkerFlags& flags) {
   if (!thumbnailer.ok()) return ReportFailure(thumbnailer.status());
 
   MetricsRegistry registry;
-  pipeline::LogSink log = pipeline::StderrLogSink();
+  const Logger log = Logger::Stderr(&clock);
   pipeline::WorkerPool pool(**queue, **store, *thumbnailer->thumbnailer, config, clock, &registry,
                             log);
 
@@ -198,27 +199,23 @@ int RunWorker(const WorkerFlags& flags) {
     ready.store(false);
     pool.RequestStop();
   });
-  log(nlohmann::json{{"level", "info"},
-                     {"msg", "worker started"},
-                     {"queue", (*queue)->queue_url()},
-                     {"dlq", (*queue)->dlq_url()},
-                     {"workers", pool.options().workers},
-                     {"max_in_flight", pool.options().max_in_flight},
-                     {"visibility_timeout_s", pool.options().visibility_timeout_s}}
-          .dump());
+  log.Info("worker started", LogFields()
+                                 .Add("queue", (*queue)->queue_url())
+                                 .Add("dlq", (*queue)->dlq_url())
+                                 .Add("workers", pool.options().workers)
+                                 .Add("max_in_flight", pool.options().max_in_flight)
+                                 .Add("visibility_timeout_s", pool.options().visibility_timeout_s));
   ready.store(true);
   Status status = pool.Run();
   ready.store(false);
   if (metrics_server) metrics_server->Stop();
   pipeline::WorkerPoolCounters counters = pool.counters();
-  log(nlohmann::json{{"level", "info"},
-                     {"msg", "worker stopped"},
-                     {"received", counters.received},
-                     {"deleted", counters.deleted},
-                     {"retried", counters.retried},
-                     {"dead_lettered", counters.dead_lettered},
-                     {"released", counters.released}}
-          .dump());
+  log.Info("worker stopped", LogFields()
+                                 .Add("received", counters.received)
+                                 .Add("deleted", counters.deleted)
+                                 .Add("retried", counters.retried)
+                                 .Add("dead_lettered", counters.dead_lettered)
+                                 .Add("released", counters.released));
   if (!status.ok()) return ReportFailure(status);
   return kExitOk;
 }

@@ -30,6 +30,9 @@ struct CivilTime {
 };
 CivilTime CivilFromMillis(int64_t epoch_ms);
 
+// Milliseconds since the epoch to "YYYY-MM-DDTHH:MM:SS.mmmZ" (S3 event times, log lines).
+std::string FormatIso8601Millis(int64_t epoch_ms);
+
 // The one HTTP-date parser (Last-Modified, If-Modified-Since, If-Unmodified-Since, Date):
 // milliseconds since the epoch. Accepts the three forms RFC 9110 section 5.6.7 says a
 // recipient must accept, with the leniency real S3 clients need:

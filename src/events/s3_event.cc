@@ -381,13 +381,4 @@ Result<int64_t> ParseIso8601Millis(std::string_view text) {
   return seconds * 1000 + millis;
 }
 
-std::string FormatIso8601Millis(int64_t epoch_ms) {
-  const CivilTime t = CivilFromMillis(epoch_ms);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute, t.second,
-                t.millis);
-  return buf;
-}
-
 }  // namespace thumbflow

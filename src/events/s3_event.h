@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/civil_time.h"
 #include "core/result.h"
 
 namespace thumbflow {
@@ -97,7 +98,6 @@ Result<std::string> UrlDecodeS3Key(std::string_view encoded);
 // ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]" (no zone means UTC) to
 // milliseconds since the epoch; fractions beyond milliseconds are truncated.
 Result<int64_t> ParseIso8601Millis(std::string_view text);
-// Milliseconds since the epoch to "YYYY-MM-DDTHH:MM:SS.mmmZ".
-std::string FormatIso8601Millis(int64_t epoch_ms);
+// FormatIso8601Millis: core/civil_time.h.
 
 }  // namespace thumbflow

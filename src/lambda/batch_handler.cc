@@ -4,8 +4,6 @@
 #include <atomic>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 namespace thumbflow::lambda {
 namespace {
 
@@ -55,15 +53,17 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
   return outcome;
 }
 
-void Log(const pipeline::LogSink& log, const MessageOutcome& outcome) {
-  if (!log || outcome.disposition == Disposition::kDone) return;
-  nlohmann::json line = {{"event", "lambda-message"},
-                         {"message_id", outcome.message_id},
-                         {"disposition", DispositionName(outcome.disposition)},
-                         {"action", pipeline::MessageActionName(outcome.action)},
-                         {"reason", outcome.reason}};
-  if (!outcome.detail.empty()) line["detail"] = outcome.detail;
-  log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+// "event" predates the logger's "msg" and is kept for readers that match on it.
+void Log(const Logger& log, const MessageOutcome& outcome) {
+  if (outcome.disposition == Disposition::kDone) return;
+  LogFields line;
+  line.Add("event", "lambda-message")
+      .Add("message_id", outcome.message_id)
+      .Add("disposition", DispositionName(outcome.disposition))
+      .Add("action", pipeline::MessageActionName(outcome.action))
+      .Add("reason", outcome.reason);
+  if (!outcome.detail.empty()) line.Add("detail", outcome.detail);
+  log.Warn("lambda-message", line);
 }
 
 }  // namespace
@@ -83,7 +83,7 @@ const char* DispositionName(Disposition disposition) {
 BatchResult HandleSqsBatch(const pipeline::RecordProcessor& processor,
                            DeadLetterSender* dead_letters, const Clock& clock, int64_t deadline_ms,
                            const std::vector<SqsEventRecord>& messages, const BatchOptions& options,
-                           const pipeline::LogSink& log) {
+                           const Logger& log) {
   const std::function<bool()> may_start = [&clock, deadline_ms, &options] {
     return deadline_ms - clock.NowMillis() >= options.deadline_margin_ms;
   };

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "lambda/dead_letters.h"
 #include "lambda/sqs_event.h"
 #include "pipeline/message_processor.h"
@@ -71,10 +72,10 @@ struct BatchResult {
 inline constexpr char kReasonDeadline[] = "deadline";
 
 // `dead_letters` may be null (no DLQ: permanent failures are listed for retry). `log` gets
-// one JSON line per message that is not simply done (may be empty).
+// one "warn" line ("msg":"lambda-message") per message that is not simply done.
 BatchResult HandleSqsBatch(const pipeline::RecordProcessor& processor,
                            DeadLetterSender* dead_letters, const Clock& clock, int64_t deadline_ms,
                            const std::vector<SqsEventRecord>& messages, const BatchOptions& options,
-                           const pipeline::LogSink& log = {});
+                           const Logger& log = {});
 
 }  // namespace thumbflow::lambda

@@ -30,7 +30,7 @@ Status RunRuntimeLoop(RuntimeApiClient& api, const InvocationHandler& handler,
 
 InvocationHandler SqsBatchHandler(const pipeline::RecordProcessor& processor,
                                   DeadLetterSender* dead_letters, const Clock& clock,
-                                  BatchOptions options, pipeline::LogSink log) {
+                                  BatchOptions options, Logger log) {
   return [&processor, dead_letters, &clock, options,
           log = std::move(log)](const Invocation& invocation) -> Result<std::string> {
     ASSIGN_OR_RETURN(auto messages, ParseSqsEvent(invocation.event));

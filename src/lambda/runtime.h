@@ -40,6 +40,6 @@ Status RunRuntimeLoop(RuntimeApiClient& api, const InvocationHandler& handler,
 // {"batchItemFailures": [...]}. Everything passed must outlive the returned function.
 InvocationHandler SqsBatchHandler(const pipeline::RecordProcessor& processor,
                                   DeadLetterSender* dead_letters, const Clock& clock,
-                                  BatchOptions options, pipeline::LogSink log = {});
+                                  BatchOptions options, Logger log = {});
 
 }  // namespace thumbflow::lambda

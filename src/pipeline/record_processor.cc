@@ -1,12 +1,8 @@
 #include "pipeline/record_processor.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <future>
-#include <mutex>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 #include "core/disk.h"
@@ -95,17 +91,6 @@ std::vector<std::string> ExpectedNames(const std::string& path, const ExpectedOu
 
 }  // namespace
 
-LogSink StderrLogSink() {
-  auto mu = std::make_shared<std::mutex>();
-  return [mu](std::string_view line) {
-    std::string text(line);
-    text += '\n';
-    std::lock_guard<std::mutex> lock(*mu);
-    std::fwrite(text.data(), 1, text.size(), stderr);
-    std::fflush(stderr);
-  };
-}
-
 bool IsEnvironmentReason(std::string_view reason) {
   return reason == kReasonNoSpace || reason == kReasonMisconfigured ||
          reason == kReasonAccessDenied;
@@ -159,7 +144,7 @@ RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config) {
 
 RecordProcessor::RecordProcessor(ObjectStore& store, const Thumbnailer& thumbnailer,
                                  const Clock& clock, RecordProcessorOptions options,
-                                 PipelineMetrics* metrics, LogSink log, ObjectStore* output_store)
+                                 PipelineMetrics* metrics, Logger log, ObjectStore* output_store)
     : store_(store),
       output_store_(output_store ? *output_store : store),
       thumbnailer_(thumbnailer),
@@ -368,36 +353,35 @@ void RecordProcessor::Report(const RecordResult& result, const RecordContext& co
     metrics_->RecordDone(result.outcome, result.reason, result.duplicate, result.duration_ms,
                          result.end_to_end_ms);
   }
-  if (!log_) return;
-  nlohmann::json line;
-  line["time"] = FormatIso8601Millis(clock_.NowMillis());
-  line["level"] =
-      (result.outcome == Outcome::kOk || result.outcome == Outcome::kSkipped) ? "info" : "warn";
-  line["msg"] = "record";
-  line["bucket"] = result.bucket;
-  line["key"] = result.key;
-  line["outcome"] = OutcomeName(result.outcome);
-  if (!result.reason.empty()) line["reason"] = result.reason;
-  if (!result.message.empty()) line["detail"] = result.message;
-  if (result.duplicate) line["duplicate"] = true;
-  line["duration_ms"] = result.duration_ms;
-  if (result.end_to_end_ms >= 0) line["end_to_end_ms"] = result.end_to_end_ms;
-  if (result.source_bytes > 0) line["source_bytes"] = result.source_bytes;
+  const LogLevel level = (result.outcome == Outcome::kOk || result.outcome == Outcome::kSkipped)
+                             ? LogLevel::kInfo
+                             : LogLevel::kWarn;
+  if (!log_.Enabled(level)) return;
+  LogFields line;
+  line.Add("bucket", result.bucket)
+      .Add("key", result.key)
+      .Add("outcome", OutcomeName(result.outcome));
+  if (!result.reason.empty()) line.Add("reason", result.reason);
+  if (!result.message.empty()) line.Add("detail", result.message);
+  if (result.duplicate) line.Add("duplicate", true);
+  line.Add("duration_ms", result.duration_ms);
+  if (result.end_to_end_ms >= 0) line.Add("end_to_end_ms", result.end_to_end_ms);
+  if (result.source_bytes > 0) line.Add("source_bytes", result.source_bytes);
   if (!result.outputs.empty()) {
-    nlohmann::json sizes = nlohmann::json::array();
+    std::vector<LogFields> sizes;
     for (const auto& o : result.outputs) {
-      sizes.push_back({{"size", o.size_name},
-                       {"key", o.key},
-                       {"width", o.width},
-                       {"height", o.height},
-                       {"bytes", o.bytes}});
+      sizes.push_back(LogFields()
+                          .Add("size", o.size_name)
+                          .Add("key", o.key)
+                          .Add("width", o.width)
+                          .Add("height", o.height)
+                          .Add("bytes", o.bytes));
     }
-    line["output_bucket"] = result.output_bucket;
-    line["sizes"] = std::move(sizes);
+    line.Add("output_bucket", result.output_bucket).Add("sizes", sizes);
   }
-  if (!context.message_id.empty()) line["message_id"] = context.message_id;
-  if (context.receive_count > 0) line["receive_count"] = context.receive_count;
-  log_(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!context.message_id.empty()) line.Add("message_id", context.message_id);
+  if (context.receive_count > 0) line.Add("receive_count", context.receive_count);
+  log_.Log(level, "record", line);
 }
 
 }  // namespace thumbflow::pipeline

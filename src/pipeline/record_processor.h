@@ -34,7 +34,8 @@
 //      after every put has returned, classified as in step 6 (a full disk or a missing
 //      output bucket is `transient`, never permanent).
 //
-// Every call logs one JSON line (see LogSink) and updates the metrics of PipelineMetrics.
+// Every call logs one JSON line (core/log.h, "msg":"record") and updates the metrics of
+// PipelineMetrics.
 //
 // Thread-safety: Process() may be called from many threads at once; the store, the
 // thumbnailer, the clock and the sinks must be thread-safe (the ports promise it).
@@ -51,6 +52,7 @@
 
 #include "core/clock.h"
 #include "core/disk.h"
+#include "core/log.h"
 #include "events/s3_event.h"
 #include "image/thumbnailer.h"
 #include "storage/keys.h"
@@ -65,17 +67,12 @@ namespace pipeline {
 
 class PipelineMetrics;
 
-// Receives one complete JSON document per call (no trailing newline). Must be thread-safe.
-using LogSink = std::function<void(std::string_view line)>;
-// Writes each line to stderr with a newline, whole lines never interleaved.
-LogSink StderrLogSink();
-
 // Reason codes the pipeline adds to those of DESIGN.md and the thumbnailer.
 inline constexpr char kReasonSourceMissing[] = "source-missing";
 inline constexpr char kReasonTooLarge[] = "too-large";
 inline constexpr char kReasonInternal[] = "internal";
-inline constexpr char kReasonUnavailable[] = "unavailable";     // transient: store/queue
-inline constexpr char kReasonShutdown[] = "shutdown";           // aborted
+inline constexpr char kReasonUnavailable[] = "unavailable";  // transient: store/queue
+inline constexpr char kReasonShutdown[] = "shutdown";        // aborted
 inline constexpr char kReasonTimeout[] = "timeout";
 // Transient faults of the environment, not of the message: the credentials or policy
 // refuse ("access-denied"), the store is not set up for the request ("misconfigured":
@@ -167,10 +164,10 @@ using CancelFlag = std::atomic<bool>;
 class RecordProcessor {
  public:
   // `output_store` receives the thumbnails; nullptr: the same store as the sources.
-  // `metrics` and `log` may be null/empty (then nothing is counted / logged).
+  // `metrics` may be null (nothing is counted); a default Logger logs nothing.
   RecordProcessor(ObjectStore& store, const Thumbnailer& thumbnailer, const Clock& clock,
                   RecordProcessorOptions options, PipelineMetrics* metrics = nullptr,
-                  LogSink log = {}, ObjectStore* output_store = nullptr);
+                  Logger log = {}, ObjectStore* output_store = nullptr);
 
   // Never throws; every failure is in the result. `cancel` may be null.
   RecordResult Process(const S3EventRecord& record, const RecordContext& context = {},
@@ -195,7 +192,7 @@ class RecordProcessor {
   const Clock& clock_;
   RecordProcessorOptions options_;
   PipelineMetrics* metrics_;
-  LogSink log_;
+  Logger log_;
 };
 
 // Pure helpers, exposed for tests and for other callers that map keys.

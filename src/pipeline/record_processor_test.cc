@@ -39,8 +39,8 @@ class RecordProcessorTest : public ::testing::Test {
         processor_(std::make_unique<RecordProcessor>(store_, thumbnailer_, clock_, DefaultOptions(),
                                                      &metrics_, Sink())) {}
 
-  LogSink Sink() {
-    return [this](std::string_view line) { lines_.emplace_back(line); };
+  Logger Sink() {
+    return Logger([this](std::string_view line) { lines_.emplace_back(line); }, &clock_);
   }
 
   // Puts a source and returns its ETag without quotes.
@@ -407,6 +407,9 @@ TEST_F(RecordProcessorTest, OneJsonLogLinePerRecordAndMetrics) {
   Process(CreatedRecord(kBucket, "uploads/gone.jpg"));
   ASSERT_EQ(lines_.size(), 2u);
   auto ok = nlohmann::json::parse(lines_[0]);
+  EXPECT_EQ(ok["msg"], "record");
+  EXPECT_EQ(ok["level"], "info");
+  EXPECT_EQ(ok["time"], FormatIso8601Millis(clock_.NowMillis()));
   EXPECT_EQ(ok["bucket"], kBucket);
   EXPECT_EQ(ok["key"], "uploads/x.jpg");
   EXPECT_EQ(ok["outcome"], "ok");
@@ -415,6 +418,7 @@ TEST_F(RecordProcessorTest, OneJsonLogLinePerRecordAndMetrics) {
   EXPECT_EQ(ok["sizes"][0]["width"], 50);
   auto gone = nlohmann::json::parse(lines_[1]);
   EXPECT_EQ(gone["outcome"], "gone");
+  EXPECT_EQ(gone["level"], "warn");
   EXPECT_EQ(gone["reason"], "source-missing");
   std::string text = registry_.RenderText();
   EXPECT_NE(text.find("thumbflow_pipeline_records_total{outcome=\"ok\"} 1"), std::string::npos)

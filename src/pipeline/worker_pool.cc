@@ -4,8 +4,6 @@
 #include <cmath>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "config/config.h"
 #include "core/disk.h"
 #include "events/s3_event.h"
@@ -47,14 +45,14 @@ WorkerPoolOptions WorkerPoolOptionsFromConfig(const Config& full) {
 
 WorkerPool::WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer,
                        const Config& config, const Clock& clock, MetricsRegistry* metrics,
-                       LogSink log, ObjectStore* output_store)
+                       Logger log, ObjectStore* output_store)
     : WorkerPool(queue, store, thumbnailer, RecordProcessorOptionsFromConfig(config),
                  WorkerPoolOptionsFromConfig(config), clock, metrics, std::move(log),
                  output_store) {}
 
 WorkerPool::WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer,
                        RecordProcessorOptions record_options, WorkerPoolOptions options,
-                       const Clock& clock, MetricsRegistry* metrics, LogSink log,
+                       const Clock& clock, MetricsRegistry* metrics, Logger log,
                        ObjectStore* output_store)
     : queue_(queue),
       clock_(clock),
@@ -172,11 +170,9 @@ void WorkerPool::ReleaseNow(const std::vector<std::string>& receipts) {
     std::vector<std::pair<std::string, int>> entries;
     for (const auto& receipt : chunk) entries.emplace_back(receipt, 0);
     auto result = queue_.ChangeVisibilityBatch(entries);
-    if (!result.ok() && log_) {
-      log_(nlohmann::json{{"level", "error"},
-                          {"msg", "release failed; messages reappear after their timeout"},
-                          {"error", result.status().ToString()}}
-               .dump());
+    if (!result.ok()) {
+      log_.Error("release failed; messages reappear after their timeout",
+                 LogFields().Add("error", result.status().ToString()));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -221,13 +217,7 @@ void WorkerPool::ReceiverLoop() {
     Result<std::vector<Message>> batch = queue_.Receive(receive);
     if (!batch.ok() && abort_receive_.load()) return;  // cut off by the shutdown
     if (!batch.ok()) {
-      if (log_) {
-        log_(nlohmann::json{{"time", FormatIso8601Millis(clock_.NowMillis())},
-                            {"level", "error"},
-                            {"msg", "receive failed"},
-                            {"error", batch.status().ToString()}}
-                 .dump());
-      }
+      log_.Error("receive failed", LogFields().Add("error", batch.status().ToString()));
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait_for(lock, error_backoff, [this] { return stopping_; });
       error_backoff = std::min(error_backoff * 2, std::chrono::milliseconds(10000));
@@ -350,14 +340,12 @@ void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult
     held.message = "queue " + std::string(MessageActionName(result.action)) + ": " + told.message();
     if (HoldForEnvironment(id, held)) return;
   }
-  if (!told.ok() && log_) {
-    log_(nlohmann::json{{"time", FormatIso8601Millis(clock_.NowMillis())},
-                        {"level", "error"},
-                        {"msg", "queue update failed; the message will be delivered again"},
-                        {"message_id", message.id},
-                        {"action", MessageActionName(result.action)},
-                        {"error", told.ToString()}}
-             .dump());
+  if (!told.ok()) {
+    log_.Error("queue update failed; the message will be delivered again",
+               LogFields()
+                   .Add("message_id", message.id)
+                   .Add("action", MessageActionName(result.action))
+                   .Add("error", told.ToString()));
   }
   LogMessage(message, result);
   if (metrics_) metrics_->MessageDone(MessageActionName(result.action));
@@ -423,18 +411,15 @@ bool WorkerPool::HoldForEnvironment(uint64_t id, const MessageResult& result) {
     finished_cv_.notify_all();
   }
   if (metrics_) metrics_->MessageDone("hold");
-  if (pause_began && log_) {
+  if (pause_began) {
     // The one loud line of the episode; each record still logs its own "warn" line.
-    log_(nlohmann::json{{"time", FormatIso8601Millis(clock_.NowMillis())},
-                        {"level", "error"},
-                        {"msg",
-                         "paused: a fault of the environment fails every message; "
-                         "receiving stops and failed messages are held and retried "
-                         "here until it clears (none is dead-lettered for it)"},
-                        {"reason", result.reason},
-                        {"detail", result.message},
-                        {"held", held_count}}
-             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    log_.Error(
+        "paused: a fault of the environment fails every message; receiving stops and failed "
+        "messages are held and retried here until it clears (none is dead-lettered for it)",
+        LogFields()
+            .Add("reason", result.reason)
+            .Add("detail", result.message)
+            .Add("held", held_count));
   }
   return true;
 }
@@ -448,15 +433,8 @@ void WorkerPool::ResumeLocked() {
     pending_.push_back(id);
     ++due;
   }
-  if (log_) {
-    log_(nlohmann::json{
-        {"time", FormatIso8601Millis(clock_.NowMillis())},
-        {"level", "info"},
-        {"msg", "resumed: the fault cleared (a message was written again); receiving resumes"},
-        {"reason", pause_reason_},
-        {"retried_now", due}}
-             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  }
+  log_.Info("resumed: the fault cleared (a message was written again); receiving resumes",
+            LogFields().Add("reason", pause_reason_).Add("retried_now", due));
   pause_reason_.clear();
   pause_detail_.clear();
   work_cv_.notify_all();
@@ -487,21 +465,19 @@ Status WorkerPool::Readiness() const {
 void WorkerPool::LogMessage(const Message& message, const MessageResult& result) {
   // Records log themselves; a message line is written only when there is no record line
   // that explains what happened to the message.
-  if (!log_) return;
   bool explained =
       result.action == MessageAction::kDelete && !result.test_event && !result.records.empty();
   if (explained) return;
-  nlohmann::json line{{"time", FormatIso8601Millis(clock_.NowMillis())},
-                      {"level", result.action == MessageAction::kDelete ? "info" : "warn"},
-                      {"msg", "message"},
-                      {"message_id", message.id},
-                      {"receive_count", message.receive_count},
-                      {"action", MessageActionName(result.action)},
-                      {"records", result.records_total}};
-  if (result.test_event) line["test_event"] = true;
-  if (!result.reason.empty()) line["reason"] = result.reason;
-  if (!result.message.empty()) line["detail"] = result.message;
-  log_(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  LogFields line;
+  line.Add("message_id", message.id)
+      .Add("receive_count", message.receive_count)
+      .Add("action", MessageActionName(result.action))
+      .Add("records", result.records_total);
+  if (result.test_event) line.Add("test_event", true);
+  if (!result.reason.empty()) line.Add("reason", result.reason);
+  if (!result.message.empty()) line.Add("detail", result.message);
+  log_.Log(result.action == MessageAction::kDelete ? LogLevel::kInfo : LogLevel::kWarn, "message",
+           line);
 }
 
 int WorkerPool::HeartbeatOnce() {

@@ -129,12 +129,12 @@ class WorkerPool {
   // [thumbnails], [limits]) and pool options from [pipeline]. `metrics` may be null.
   // `output_store`: where thumbnails go when not in `store` (nullptr: `store`).
   WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer, const Config& config,
-             const Clock& clock, MetricsRegistry* metrics, LogSink log = StderrLogSink(),
+             const Clock& clock, MetricsRegistry* metrics, Logger log,
              ObjectStore* output_store = nullptr);
   // Explicit options (tests, custom wiring).
   WorkerPool(Queue& queue, ObjectStore& store, const Thumbnailer& thumbnailer,
              RecordProcessorOptions record_options, WorkerPoolOptions options, const Clock& clock,
-             MetricsRegistry* metrics, LogSink log = {}, ObjectStore* output_store = nullptr);
+             MetricsRegistry* metrics, Logger log = {}, ObjectStore* output_store = nullptr);
   // Shuts down (with the configured grace period) if still running.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -199,7 +199,7 @@ class WorkerPool {
   const Clock& clock_;
   WorkerPoolOptions options_;
   std::unique_ptr<PipelineMetrics> metrics_;
-  LogSink log_;
+  Logger log_;
   RecordProcessor processor_;
   RetryPolicy retry_;
   MessageObserver observer_;

@@ -57,10 +57,10 @@ class WorkerPoolTest : public ::testing::Test {
 
   void StartPool() {
     Config config;
-    LogSink log = [this](std::string_view line) {
+    Logger log([this](std::string_view line) {
       std::lock_guard<std::mutex> lock(mu_);
       log_lines_.emplace_back(line);
-    };
+    });
     pool_ = std::make_unique<WorkerPool>(*queue_, store_, thumbnailer_,
                                          RecordProcessorOptionsFromConfig(config), options_, clock_,
                                          &registry_, log);
@@ -465,7 +465,7 @@ TEST_F(WorkerPoolTest, RunReturnsAfterRequestStop) {
   config.pipeline.workers = 1;
   config.queue.receive_wait_s = 1;
   config.pipeline.grace_period_s = 5;
-  WorkerPool pool(*queue_, store_, thumbnailer_, config, clock_, nullptr, LogSink{});
+  WorkerPool pool(*queue_, store_, thumbnailer_, config, clock_, nullptr, Logger{});
   PutSource("uploads/x.jpg", "x");
   Send({CreatedRecord(kBucket, "uploads/x.jpg")});
   std::thread stopper([&] {
