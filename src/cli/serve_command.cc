@@ -30,6 +30,7 @@
 #include "queue/sqlite_queue.h"
 #include "server/endpoint_credentials.h"
 #include "server/http_server.h"
+#include "server/listen_address.h"
 #include "server/s3_handler.h"
 #include "sqlite/database.h"
 #include "storage/local_store.h"
@@ -128,13 +129,8 @@ int RunServe(const ServeOptions& opts) {
   Result<Config> config = LoadConfigOrDefault(opts.config_path);
   if (!config.ok()) return ReportFailure(config.status());
   if (opts.data_dir.empty()) return ReportUsage("serve: --data is required");
-  size_t colon = opts.listen.rfind(':');
-  if (colon == std::string::npos) return ReportUsage("serve: --listen must be HOST:PORT");
-  std::string host = opts.listen.substr(0, colon);
-  int port = std::atoi(opts.listen.c_str() + colon + 1);
-  if (port < 0 || port > 65535 || host.empty()) {
-    return ReportUsage("serve: --listen must be HOST:PORT");
-  }
+  Result<server::ListenAddress> listen = server::ParseListenAddress(opts.listen);
+  if (!listen.ok()) return ReportUsage("serve: --listen: " + listen.status().message());
   if (opts.workers < -1) return ReportUsage("serve: --workers must be >= 0");
 
   std::error_code ec;
@@ -208,8 +204,8 @@ int RunServe(const ServeOptions& opts) {
 
   RaiseOpenFileLimit();
   server::HttpServerOptions http;
-  http.host = host;
-  http.port = static_cast<uint16_t>(port);
+  http.host = listen->host;
+  http.port = listen->port;
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   http.threads = config->server.threads > 0 ? config->server.threads : std::max(4, 2 * cores);
   http.max_header_bytes = static_cast<uint32_t>(config->server.max_header_bytes);
@@ -252,10 +248,13 @@ int RunServe(const ServeOptions& opts) {
     running_pool.store(pool.get());
   }
 
+  // An IPv6 address is written in brackets in a URL.
+  std::string url_host =
+      listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
   std::fprintf(stderr,
                "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d workers)\n"
                "thumbflow: credentials: %s%s\n",
-               host.c_str(), server.port(), opts.data_dir.c_str(),
+               url_host.c_str(), server.port(), opts.data_dir.c_str(),
                config->store.default_bucket.c_str(), pool ? pool->options().workers : 0,
                credentials->source.c_str(),
                credentials->generated ? " (generated; profile [thumbflow])" : "");

@@ -38,6 +38,8 @@
 #include "pipeline/stop_signal.h"
 #include "pipeline/worker_pool.h"
 #include "server/http_server.h"
+#include "server/listen_address.h"
+#include "server/operational_endpoints.h"
 
 namespace thumbflow::cli {
 namespace {
@@ -51,80 +53,13 @@ struct WorkerFlags {
   int workers = 0;
 };
 
-// GET /metrics, /healthz, /readyz; everything else 404.
-class MetricsHandler final : public server::HttpHandler {
- public:
-  // /readyz: 200 while `ready` and `health` says OK; else 503 with the reason.
-  MetricsHandler(MetricsRegistry& registry, const std::atomic<bool>& ready,
-                 std::function<Status()> health)
-      : registry_(registry), ready_(ready), health_(std::move(health)) {}
-
-  std::unique_ptr<server::HttpExchange> Begin(const server::HttpRequestHead& head,
-                                              server::HttpReply* early) override {
-    std::string path = head.target.substr(0, head.target.find('?'));
-    early->close = head.has_body();
-    if (head.method != "GET" && head.method != "HEAD") {
-      *early = Text(405, "method not allowed\n");
-    } else if (path == "/metrics") {
-      *early = Text(200, registry_.RenderText());
-      early->headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
-    } else if (path == "/healthz") {
-      *early = Text(200, "ok\n");
-    } else if (path == "/readyz") {
-      Status health = ready_.load() ? health_() : UnavailableError("stopping");
-      *early =
-          health.ok() ? Text(200, "ready\n") : Text(503, "not ready: " + health.message() + "\n");
-    } else {
-      *early = Text(404, "not found\n");
-    }
-    early->head = head.method == "HEAD";
-    return nullptr;
-  }
-
-  server::HttpReply TransportError(int status, std::string_view,
-                                   std::string_view message) override {
-    return Text(status, std::string(message) + "\n");
-  }
-
- private:
-  static server::HttpReply Text(int status, std::string body) {
-    server::HttpReply reply;
-    reply.status = status;
-    reply.headers = {{"Content-Type", "text/plain; charset=utf-8"}};
-    reply.body = std::move(body);
-    return reply;
-  }
-
-  MetricsRegistry& registry_;
-  const std::atomic<bool>& ready_;
-  std::function<Status()> health_;
-};
-
-// "host:port", ":port" or "port" -> options; InvalidArgument otherwise.
-Status ParseListen(const std::string& text, server::HttpServerOptions* options) {
-  std::string host = "127.0.0.1";
-  std::string port = text;
-  size_t colon = text.rfind(':');
-  if (colon != std::string::npos) {
-    if (colon > 0) host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (!host.empty() && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  int value = -1;
-  try {
-    size_t used = 0;
-    value = std::stoi(port, &used);
-    if (used != port.size()) value = -1;
-  } catch (const std::exception&) {
-    value = -1;
-  }
-  if (value < 0 || value > 65535) {
-    return InvalidArgumentError("--metrics-listen: expected HOST:PORT, got \"" + text + "\"");
-  }
-  options->host = host;
-  options->port = static_cast<uint16_t>(value);
+// --metrics-listen HOST:PORT -> the options of the metrics server (one thread: it serves a
+// scraper and a health check).
+Status MetricsServerOptions(const std::string& text, server::HttpServerOptions* options) {
+  Result<server::ListenAddress> address = server::ParseListenAddress(text);
+  if (!address.ok()) return address.status().WithContext("--metrics-listen");
+  options->host = address->host;
+  options->port = address->port;
   options->threads = 1;
   options->max_connections = 64;
   options->drain_timeout_ms = 1000;
@@ -153,7 +88,7 @@ int RunWorker(const WorkerFlags& flags) {
   if (flags.queue_url.empty()) return ReportUsage("worker: --queue-url is required");
   server::HttpServerOptions listen_options;
   if (!flags.metrics_listen.empty()) {
-    Status s = ParseListen(flags.metrics_listen, &listen_options);
+    Status s = MetricsServerOptions(flags.metrics_listen, &listen_options);
     if (!s.ok()) return ReportFailure(s);
   }
 
@@ -187,7 +122,11 @@ int RunWorker(const WorkerFlags& flags) {
                             log);
 
   std::atomic<bool> ready{false};
-  MetricsHandler handler(registry, ready, [&pool] { return pool.Readiness(); });
+  // /readyz: 200 while receiving and the pool is not paused; 503 with the reason otherwise.
+  server::OperationalHttpHandler handler({&registry, [&pool, &ready]() -> Status {
+                                            return ready.load() ? pool.Readiness()
+                                                                : UnavailableError("stopping");
+                                          }});
   std::unique_ptr<server::HttpServer> metrics_server;
   if (!flags.metrics_listen.empty()) {
     metrics_server = std::make_unique<server::HttpServer>(listen_options, &handler, nullptr);

@@ -7,8 +7,8 @@
 
 #include "core/clock.h"
 #include "core/random.h"
-#include "storage/etag.h"
 #include "core/testing/temp_dir.h"
+#include "storage/etag.h"
 
 namespace thumbflow::server {
 namespace {

@@ -2,10 +2,11 @@
 // (/bucket/key) and virtual-host-style (bucket.<domain>:port/key) addressing; SigV4 header
 // and presigned-URL auth (aws/sigv4.h); aws-chunked bodies decoded and verified; Content-MD5
 // and x-amz-checksum-* verified; S3 XML errors with a request id. Also answers /healthz,
-// /readyz and /metrics (no auth).
+// /readyz and /metrics (no auth; operational_endpoints.h).
 //
-// Bodies of PUT Object and UploadPart are written to a file in the backend's staging folder
-// as they arrive (never held whole in memory), fsynced, then committed.
+// Bodies are never held whole in memory: PutObject streams into the backend
+// (ObjectUpload), UploadPart into a file in the backend's staging folder, fsynced, then
+// committed.
 //
 // Thread-safety: Begin() and the exchanges it returns may run on any I/O thread; one
 // exchange is used by one thread at a time. Everything passed in must outlive the handler.
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,8 @@
 #include "core/metrics.h"
 #include "server/http_server.h"
 #include "server/multipart.h"
+#include "server/operational_endpoints.h"
+#include "server/s3_protocol.h"
 #include "storage/streaming_object_store.h"
 
 namespace thumbflow::server {
@@ -37,6 +41,15 @@ struct S3HandlerOptions {
   int64_t max_clock_skew_ms = 15 * 60 * 1000;
 };
 
+struct S3Context;
+struct S3Request;
+class S3Authenticator;
+class S3RequestMetrics;
+
+// Serves one request in steps: parse the target and address (path or virtual-host style),
+// answer the operational endpoints, route (s3_operation.h), authenticate (s3_auth.h), check
+// and admit the body (size, free space, upload), receive it (S3BodySink), then run the
+// operation's function (s3_operations.h).
 class S3Handler final : public HttpHandler {
  public:
   // `ready` answers /readyz: OK is 200 "ready", any other status 503 "not ready: " and its
@@ -48,23 +61,26 @@ class S3Handler final : public HttpHandler {
   std::unique_ptr<HttpExchange> Begin(const HttpRequestHead& head, HttpReply* early) override;
   HttpReply TransportError(int status, std::string_view code, std::string_view message) override;
 
-  // Implementation details shared with the exchanges in s3_handler.cc.
-  struct Request;
-  class Exchange;
+  class Exchange;  // receives the body, then runs the operation (s3_handler.cc)
 
  private:
   friend class Exchange;
   std::string NextRequestId();
-  HttpReply Execute(Request& request);
-  void Record(const Request& request, const HttpReply& reply);
+  std::optional<S3Error> ParseAddress(S3Request& r) const;
+  std::optional<HttpReply> AnswerOperational(const S3Request& r) const;
+  std::optional<S3Error> CheckRequest(const S3Request& r) const;
+  std::optional<S3Error> AdmitBody(S3Request& r);
+  HttpReply Execute(S3Request& request);
+  void Record(const S3Request& request, const HttpReply& reply);
 
   S3HandlerOptions options_;
   StreamingObjectStore* backend_;
   const Clock* clock_;
-  MetricsRegistry* metrics_;
-  std::function<Status()> ready_;
+  OperationalEndpoints operational_;
   MultipartUploads uploads_;
-  aws::SigningKeyCache signing_keys_;  // verification derives each day's key once
+  std::unique_ptr<S3Context> context_;
+  std::unique_ptr<S3Authenticator> authenticator_;
+  std::unique_ptr<S3RequestMetrics> metrics_;
   std::atomic<uint64_t> request_counter_{0};
   std::string request_id_prefix_;
 };

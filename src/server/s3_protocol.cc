@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <map>
 
 #include <pugixml.hpp>
@@ -335,6 +336,152 @@ Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::
     parts.emplace_back(number, p.child_value("ETag"));
   }
   return parts;
+}
+
+// ---- Response documents -------------------------------------------------------------------
+
+namespace {
+
+std::string Tag(std::string_view name, std::string_view escaped_value) {
+  std::string out = "<";
+  out += name;
+  out += '>';
+  out += escaped_value;
+  out += "</";
+  out += name;
+  out += '>';
+  return out;
+}
+
+std::string Open(std::string_view root) {
+  return "<" + std::string(root) + " xmlns=\"" + kS3XmlNamespace + "\">";
+}
+
+constexpr char kOwner[] = "<Owner><ID>thumbflow</ID><DisplayName>thumbflow</DisplayName></Owner>";
+
+}  // namespace
+
+std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets) {
+  std::string xml = Open("ListAllMyBucketsResult") + kOwner + "<Buckets>";
+  for (const auto& b : buckets) {
+    xml += "<Bucket>" + Tag("Name", XmlEscape(b.name)) +
+           Tag("CreationDate", Iso8601Millis(b.created_ms)) + "</Bucket>";
+  }
+  xml += "</Buckets></ListAllMyBucketsResult>";
+  return xml;
+}
+
+std::string LocationConstraintXml(std::string_view region) {
+  std::string text = region == "us-east-1" ? "" : XmlEscape(region);
+  return Open("LocationConstraint") + text + "</LocationConstraint>";
+}
+
+std::string VersioningConfigurationXml() {
+  return std::string("<VersioningConfiguration xmlns=\"") + kS3XmlNamespace + "\"/>";
+}
+
+namespace {
+
+// The elements between IsTruncated and the first Contents: V2's continuation, V1's markers.
+std::string ListBucketPaging(const ListBucketQuery& q, const ListResult& listed,
+                             const std::function<std::string(const std::string&)>& enc) {
+  std::string xml;
+  if (q.v2) {
+    xml += Tag("KeyCount", std::to_string(listed.objects.size() + listed.common_prefixes.size()));
+    if (!q.continuation_token.empty()) {
+      xml += Tag("ContinuationToken", XmlEscape(q.continuation_token));
+    }
+    if (listed.truncated) {
+      xml += Tag("NextContinuationToken", XmlEscape(listed.next_continuation_token));
+    }
+    if (q.start_after) xml += Tag("StartAfter", enc(*q.start_after));
+    return xml;
+  }
+  xml += Tag("Marker", enc(q.marker));
+  if (listed.truncated && !q.delimiter.empty()) {
+    std::string last_key = listed.objects.empty() ? "" : listed.objects.back().key;
+    std::string last_prefix = listed.common_prefixes.empty() ? "" : listed.common_prefixes.back();
+    xml += Tag("NextMarker", enc(std::max(last_key, last_prefix)));
+  }
+  return xml;
+}
+
+}  // namespace
+
+std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& listed) {
+  auto enc = [&q](const std::string& text) {
+    return q.url_encoding ? UrlEncode(text, true) : XmlEscape(text);
+  };
+  std::string xml = Open("ListBucketResult");
+  xml += Tag("Name", XmlEscape(q.bucket));
+  xml += Tag("Prefix", enc(q.prefix));
+  if (!q.delimiter.empty()) xml += Tag("Delimiter", enc(q.delimiter));
+  xml += Tag("MaxKeys", std::to_string(q.max_keys));
+  if (q.url_encoding) xml += Tag("EncodingType", "url");
+  xml += Tag("IsTruncated", listed.truncated ? "true" : "false");
+  xml += ListBucketPaging(q, listed, enc);
+  for (const auto& o : listed.objects) {
+    xml += "<Contents>" + Tag("Key", enc(o.key)) +
+           Tag("LastModified", Iso8601Millis(o.last_modified_ms)) + Tag("ETag", XmlEscape(o.etag)) +
+           Tag("Size", std::to_string(o.size)) + kOwner +
+           "<StorageClass>STANDARD</StorageClass></Contents>";
+  }
+  for (const auto& p : listed.common_prefixes) {
+    xml += "<CommonPrefixes>" + Tag("Prefix", enc(p)) + "</CommonPrefixes>";
+  }
+  xml += "</ListBucketResult>";
+  return xml;
+}
+
+std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool quiet) {
+  std::string xml = Open("DeleteResult");
+  for (const auto& o : outcomes) {
+    if (o.code.empty()) {
+      if (!quiet) xml += "<Deleted>" + Tag("Key", XmlEscape(o.key)) + "</Deleted>";
+    } else {
+      xml += "<Error>" + Tag("Key", XmlEscape(o.key)) + Tag("Code", o.code) +
+             Tag("Message", XmlEscape(o.message)) + "</Error>";
+    }
+  }
+  xml += "</DeleteResult>";
+  return xml;
+}
+
+std::string CopyObjectResultXml(const ObjectInfo& copied) {
+  return Open("CopyObjectResult") + Tag("LastModified", Iso8601Millis(copied.last_modified_ms)) +
+         Tag("ETag", XmlEscape(copied.etag)) + "</CopyObjectResult>";
+}
+
+std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::string_view key,
+                                             std::string_view upload_id) {
+  return Open("InitiateMultipartUploadResult") + Tag("Bucket", XmlEscape(bucket)) +
+         Tag("Key", XmlEscape(key)) + Tag("UploadId", upload_id) +
+         "</InitiateMultipartUploadResult>";
+}
+
+std::string ListPartsResultXml(const ListPartsPage& page) {
+  std::string items;
+  int last = 0;
+  for (const auto& p : page.parts) {
+    items += "<Part>" + Tag("PartNumber", std::to_string(p.part_number)) +
+             Tag("LastModified", Iso8601Millis(p.last_modified_ms)) +
+             Tag("ETag", XmlEscape(p.etag)) + Tag("Size", std::to_string(p.size)) + "</Part>";
+    last = p.part_number;
+  }
+  return Open("ListPartsResult") + Tag("Bucket", XmlEscape(page.bucket)) +
+         Tag("Key", XmlEscape(page.key)) + Tag("UploadId", page.upload_id) +
+         Tag("PartNumberMarker", std::to_string(page.part_number_marker)) +
+         Tag("NextPartNumberMarker", std::to_string(last)) +
+         Tag("MaxParts", std::to_string(page.max_parts)) +
+         Tag("IsTruncated", page.truncated ? "true" : "false") +
+         "<StorageClass>STANDARD</StorageClass>" + items + "</ListPartsResult>";
+}
+
+std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
+                                             std::string_view key, std::string_view etag) {
+  return Open("CompleteMultipartUploadResult") + Tag("Location", XmlEscape(location)) +
+         Tag("Bucket", XmlEscape(bucket)) + Tag("Key", XmlEscape(key)) +
+         Tag("ETag", XmlEscape(etag)) + "</CompleteMultipartUploadResult>";
 }
 
 }  // namespace thumbflow::server

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,6 +12,9 @@
 
 #include "core/result.h"
 #include "core/status.h"
+#include "server/multipart.h"
+#include "storage/object_store.h"
+#include "storage/streaming_object_store.h"
 
 namespace thumbflow::server {
 
@@ -65,5 +69,58 @@ Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body);
 // in document order; a PartNumber that is not a decimal int is MalformedXML. The parts'
 // order and existence are MultipartUploads::Resolve's business.
 Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::string_view body);
+
+// ---- Response documents -------------------------------------------------------------------
+// Each returns the root element and its content, without the XML declaration (the reply
+// adds it), in the element order S3 uses; text is escaped here.
+
+inline constexpr char kS3XmlNamespace[] = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets);
+// An empty LocationConstraint for us-east-1, as S3 answers.
+std::string LocationConstraintXml(std::string_view region);
+std::string VersioningConfigurationXml();  // never enabled
+
+// What a ListObjects / ListObjectsV2 request asked, as the result echoes it.
+struct ListBucketQuery {
+  std::string bucket;
+  bool v2 = false;
+  bool url_encoding = false;  // encoding-type=url: keys, prefixes, markers percent-encoded
+  int max_keys = 1000;
+  std::string prefix;
+  std::string delimiter;
+  std::string continuation_token;          // v2
+  std::optional<std::string> start_after;  // v2, as sent
+  std::string marker;                      // v1, as sent
+};
+std::string ListBucketResultXml(const ListBucketQuery& query, const ListResult& listed);
+
+// One key of a DeleteObjects request: deleted (code empty) or the error it met.
+struct DeleteOutcome {
+  std::string key;
+  std::string code;
+  std::string message;
+};
+// Quiet: deleted keys are not listed, errors are.
+std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool quiet);
+
+std::string CopyObjectResultXml(const ObjectInfo& copied);
+std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::string_view key,
+                                             std::string_view upload_id);
+
+// One page of ListParts: `parts` are the parts after `part_number_marker`, at most
+// `max_parts` of them; `truncated` when more follow.
+struct ListPartsPage {
+  std::string bucket;
+  std::string key;
+  std::string upload_id;
+  int part_number_marker = 0;
+  int max_parts = 1000;
+  bool truncated = false;
+  std::vector<PartInfo> parts;
+};
+std::string ListPartsResultXml(const ListPartsPage& page);
+std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
+                                             std::string_view key, std::string_view etag);
 
 }  // namespace thumbflow::server

@@ -1,0 +1,160 @@
+#include "server/s3_auth.h"
+
+#include <strings.h>
+
+#include "aws/sigv2.h"
+
+namespace thumbflow::server {
+
+std::optional<S3Error> S3Authenticator::Authenticate(S3Request& r,
+                                                     const HttpRequestHead& received) {
+  aws::HttpHeaders received_headers(received.headers.begin(), received.headers.end());
+  const bool sigv2 = aws::IsSigV2(received_headers, r.query);
+  const bool signed_request = sigv2 || r.head.Header("authorization") != nullptr ||
+                              r.Has("X-Amz-Signature") || r.Has("X-Amz-Credential");
+  if (sigv2 && !aws::SigV2Region(options_.region)) {
+    // What S3 answers in the regions created after January 2014.
+    return MakeError("InvalidRequest",
+                     "The authorization mechanism you have provided is not supported. "
+                     "Please use AWS4-HMAC-SHA256.");
+  }
+  if (signed_request) return AuthenticateSigned(r, received, sigv2);
+  return AuthenticateAnonymous(r);
+}
+
+aws::SecretLookup S3Authenticator::Lookup() const {
+  const std::string& id = options_.access_key_id;
+  const std::string& secret = options_.secret_access_key;
+  return [&id, &secret](std::string_view key) -> Result<aws::Credentials> {
+    if (key != id || id.empty()) return NotFoundError("unknown access key");
+    aws::Credentials credentials;
+    credentials.access_key_id = id;
+    credentials.secret_access_key = secret;
+    return credentials;
+  };
+}
+
+std::optional<S3Error> S3Authenticator::AuthenticateSigned(S3Request& r,
+                                                           const HttpRequestHead& received,
+                                                           bool sigv2) {
+  aws::ErrorDetails details;
+  Result<aws::VerifiedRequest> verified =
+      sigv2 ? VerifySigV2(r, received, &details) : VerifySigV4(r, received, &details);
+  if (!verified.ok()) {
+    const Status& s = verified.status();
+    if (s.code() == StatusCode::kPermissionDenied && s.reason().empty()) {
+      return MakeError("AccessDenied", s.message());
+    }
+    S3Error error = ErrorFromStatus(s, false);
+    if (s.reason().empty() && s.code() == StatusCode::kNotFound) {
+      error = MakeError("InvalidAccessKeyId");
+    }
+    error.details = std::move(details);
+    return error;
+  }
+  r.auth = std::move(*verified);
+  // A digest of a body that is not there (a GET signed with the hash of some bytes) is a
+  // mismatch too; bodies are checked as they arrive (S3BodySink).
+  const std::string& hash = r.auth->payload_hash;
+  if (hash.size() == 64 && hash != aws::kEmptyPayloadSha256 && !r.head.has_body() &&
+      r.operation() != S3Operation::kPutObject && r.operation() != S3Operation::kUploadPart) {
+    return MakeError("XAmzContentSHA256Mismatch");
+  }
+  return std::nullopt;
+}
+
+Result<aws::VerifiedRequest> S3Authenticator::VerifySigV2(const S3Request& r,
+                                                          const HttpRequestHead& received,
+                                                          aws::ErrorDetails* details) {
+  aws::SigV2Request v2;
+  v2.method = r.head.method;
+  size_t question = received.target.find('?');
+  v2.raw_path = received.target.substr(0, question);
+  if (question != std::string::npos) v2.raw_query = received.target.substr(question + 1);
+  if (r.virtual_host) v2.virtual_host_bucket = r.bucket;
+  // The resource of a bucket is "/bucket/" however the path was written (botocore signs
+  // GET /images?list-type=2 as "/images/").
+  if (!r.virtual_host && !r.bucket.empty() && r.key.empty() && !v2.raw_path.ends_with('/')) {
+    v2.raw_path += '/';
+  }
+  v2.headers = aws::HttpHeaders(received.headers.begin(), received.headers.end());
+  aws::SigV2Options verify;
+  verify.now_ms = clock_.NowMillis();
+  verify.max_clock_skew_ms = options_.max_clock_skew_ms;
+  return aws::VerifySigV2(v2, Lookup(), verify, details);
+}
+
+Result<aws::VerifiedRequest> S3Authenticator::VerifySigV4(const S3Request& r,
+                                                          const HttpRequestHead& received,
+                                                          aws::ErrorDetails* details) {
+  aws::SignableRequest signable;
+  signable.method = r.head.method;
+  signable.path = r.path;
+  signable.query = r.query;
+  signable.headers = aws::HttpHeaders(received.headers.begin(), received.headers.end());
+  aws::VerifyOptions verify;
+  verify.region = options_.region;
+  verify.now_ms = clock_.NowMillis();
+  verify.max_clock_skew_ms = options_.max_clock_skew_ms;
+  verify.signing_keys = &signing_keys_;
+  return aws::VerifyRequest(signable, Lookup(), verify, details);
+}
+
+std::optional<S3Error> S3Authenticator::AuthenticateAnonymous(const S3Request& r) const {
+  bool anonymous_ok =
+      (r.operation() == S3Operation::kGetObject || r.operation() == S3Operation::kHeadObject) &&
+      IsPublicRead(options_.public_read_prefixes, r.bucket, r.key);
+  if (!anonymous_ok) return MakeError("AccessDenied");
+  // As on S3: an anonymous link cannot make the endpoint serve a public object under
+  // another Content-Type (text/html) or disposition.
+  for (const auto& [name, value] : r.query) {
+    if (StartsWith(name, "response-")) {
+      return MakeError("InvalidRequest",
+                       "Request specific response headers cannot be used for anonymous "
+                       "GET requests.");
+    }
+  }
+  return std::nullopt;
+}
+
+// S3 reads the x-amz-* parameters of a SigV4 presigned URL (x-amz-acl, x-amz-meta-*,
+// x-amz-server-side-encryption-*, ... as SDKs hoist them) as if they were headers; they are
+// signed as part of the query. A header of the same name, if sent, wins (it must be signed
+// itself). SigV2 URLs sign them too, and Content-Type / Content-MD5 parameters (aws/sigv2.h:
+// botocore copies those signed headers into the query; the verifier signs them as headers).
+void HoistPresignedAmzParameters(S3Request& r) {
+  if (r.head.Header("authorization") != nullptr) return;
+  const bool sigv2 = r.Has("AWSAccessKeyId");
+  if (!sigv2 && !r.Has("X-Amz-Signature")) return;
+  static constexpr std::string_view kAuthParameters[] = {
+      "x-amz-algorithm",     "x-amz-credential", "x-amz-date",          "x-amz-expires",
+      "x-amz-signedheaders", "x-amz-signature",  "x-amz-security-token"};
+  for (const auto& [name, value] : r.query) {
+    bool header_like = name.size() > 6 && strncasecmp(name.c_str(), "x-amz-", 6) == 0;
+    if (sigv2)
+      header_like = header_like || IEquals(name, "content-type") || IEquals(name, "content-md5");
+    if (!header_like) continue;
+    bool auth_parameter = false;
+    for (std::string_view a : kAuthParameters) {
+      auth_parameter = auth_parameter || (!sigv2 && IEquals(name, a));
+    }
+    if (auth_parameter || r.head.Header(name) != nullptr) continue;
+    r.head.headers.emplace_back(name, value);
+  }
+}
+
+bool IsPublicRead(const std::vector<std::string>& prefixes, const std::string& bucket,
+                  const std::string& key) {
+  for (const auto& entry : prefixes) {
+    size_t slash = entry.find('/');
+    std::string_view entry_bucket = std::string_view(entry).substr(0, slash);
+    std::string_view key_prefix =
+        slash == std::string::npos ? std::string_view() : std::string_view(entry).substr(slash + 1);
+    if (!entry_bucket.empty() && entry_bucket == bucket && StartsWith(key, key_prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace thumbflow::server

@@ -1,0 +1,143 @@
+// Bucket-level S3 operations (s3_operations.h).
+#include <algorithm>
+#include <cstdlib>
+
+#include "server/s3_operations.h"
+#include "storage/keys.h"
+
+namespace thumbflow::server {
+namespace {
+
+// max-keys, encoding-type, prefix, delimiter and the V1 / V2 paging parameters.
+// Returns the error for a malformed max-keys or an unknown encoding-type.
+std::optional<S3Error> ParseListQuery(const S3Request& r, ListBucketQuery* q) {
+  q->bucket = r.bucket;
+  q->v2 = r.operation() == S3Operation::kListObjectsV2;
+  if (const std::string* p = r.Query("prefix")) q->prefix = *p;
+  if (const std::string* d = r.Query("delimiter")) q->delimiter = *d;
+  if (const std::string* mk = r.Query("max-keys")) {
+    char* end = nullptr;
+    long v = std::strtol(mk->c_str(), &end, 10);
+    if (mk->empty() || *end != '\0' || v < 0) {
+      return MakeError("InvalidArgument",
+                       "Provided max-keys not an integer or within integer range");
+    }
+    q->max_keys = static_cast<int>(std::min<long>(v, 1000));
+  }
+  if (const std::string* e = r.Query("encoding-type")) {
+    if (*e != "url")
+      return MakeError("InvalidArgument", "Invalid Encoding Method specified in Request");
+    q->url_encoding = true;
+  }
+  if (q->v2) {
+    if (const std::string* t = r.Query("continuation-token")) q->continuation_token = *t;
+    if (const std::string* s = r.Query("start-after")) q->start_after = *s;
+  } else if (const std::string* mk = r.Query("marker")) {
+    q->marker = *mk;
+  }
+  return std::nullopt;
+}
+
+ListOptions ListOptionsFor(const ListBucketQuery& q) {
+  ListOptions options;
+  options.prefix = q.prefix;
+  options.delimiter = q.delimiter;
+  options.max_keys = q.max_keys;
+  options.continuation_token = q.continuation_token;
+  if (q.v2) {
+    options.start_after = q.start_after.value_or("");
+  } else {
+    options.start_after = q.marker;
+    // A marker that is a common prefix skips the whole prefix (no valid UTF-8 key holds
+    // the byte 0xFF, so prefix + 0xFF sorts after every key under it).
+    if (!q.marker.empty() && !q.delimiter.empty() && q.marker.ends_with(q.delimiter)) {
+      options.start_after = q.marker + "\xff";
+    }
+  }
+  return options;
+}
+
+}  // namespace
+
+HttpReply ListBuckets(const S3Context& cx, S3Request& r) {
+  Result<std::vector<BucketInfo>> buckets = cx.backend.ListBuckets();
+  if (!buckets.ok()) return StatusReply(r, cx.clock, buckets.status(), true);
+  return XmlReply(r, cx.clock, ListAllMyBucketsResultXml(*buckets));
+}
+
+HttpReply CreateBucket(const S3Context& cx, S3Request& r) {
+  Status valid = ValidateBucketName(r.bucket);
+  if (!valid.ok()) return ErrorReply(r, cx.clock, MakeError("InvalidBucketName", valid.message()));
+  Status s = cx.backend.CreateBucket(r.bucket);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  HttpReply reply = EmptyReply(r, cx.clock, 200);
+  reply.headers.emplace_back("Location", "/" + r.bucket);
+  return reply;
+}
+
+HttpReply HeadBucket(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.HeadBucket(r.bucket);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  HttpReply reply = EmptyReply(r, cx.clock, 200);
+  reply.headers.emplace_back("x-amz-bucket-region", cx.options.region);
+  reply.head = true;
+  return reply;
+}
+
+HttpReply DeleteBucket(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.DeleteBucket(r.bucket);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  return EmptyReply(r, cx.clock, 204);
+}
+
+HttpReply GetBucketLocation(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.HeadBucket(r.bucket);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  return XmlReply(r, cx.clock, LocationConstraintXml(cx.options.region));
+}
+
+HttpReply GetBucketVersioning(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.HeadBucket(r.bucket);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  return XmlReply(r, cx.clock, VersioningConfigurationXml());
+}
+
+HttpReply ListObjects(const S3Context& cx, S3Request& r) {
+  ListBucketQuery query;
+  if (std::optional<S3Error> bad = ParseListQuery(r, &query)) {
+    return ErrorReply(r, cx.clock, std::move(*bad));
+  }
+  ListResult listed;
+  if (query.max_keys > 0) {
+    Result<ListResult> result = cx.backend.List(r.bucket, ListOptionsFor(query));
+    if (!result.ok()) return StatusReply(r, cx.clock, result.status(), true);
+    listed = std::move(*result);
+  } else {
+    Status s = cx.backend.HeadBucket(r.bucket);
+    if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  }
+  return XmlReply(r, cx.clock, ListBucketResultXml(query, listed));
+}
+
+HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
+  Result<DeleteObjectsBody> parsed =
+      ParseDeleteObjectsXml(r.body ? r.body->memory() : std::string_view());
+  if (!parsed.ok()) return ErrorReply(r, cx.clock, MakeError("MalformedXML"));
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  std::vector<DeleteOutcome> outcomes;
+  for (const auto& key : parsed->keys) {
+    Status s = ValidateObjectKey(key);
+    if (s.ok()) s = cx.backend.Delete(r.bucket, key);
+    DeleteOutcome& outcome = outcomes.emplace_back();
+    outcome.key = key;
+    if (!s.ok()) {
+      S3Error e = ErrorFromStatus(s, false);
+      outcome.code = e.code;
+      outcome.message = e.message;
+    }
+  }
+  return XmlReply(r, cx.clock, DeleteResultXml(outcomes, parsed->quiet));
+}
+
+}  // namespace thumbflow::server

@@ -1,0 +1,226 @@
+// Object-level S3 operations (s3_operations.h).
+#include <charconv>
+#include <optional>
+
+#include "core/civil_time.h"
+#include "server/s3_operations.h"
+#include "storage/keys.h"
+#include "storage/s3_semantics.h"
+
+namespace thumbflow::server {
+namespace {
+
+void AddObjectHeaders(HeaderList& headers, const ObjectInfo& info) {
+  headers.emplace_back("ETag", info.etag);
+  headers.emplace_back("Last-Modified", HttpDate(info.last_modified_ms));
+  headers.emplace_back("Content-Type",
+                       info.content_type.empty() ? kDefaultContentType : info.content_type);
+  headers.emplace_back("Accept-Ranges", "bytes");
+  for (const auto& [name, value] : info.metadata) headers.emplace_back("x-amz-meta-" + name, value);
+}
+
+// Up to 18 decimal digits (no sign, no space): fits an int64_t.
+bool ParseDecimal(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 18 || s[0] < '0' || s[0] > '9') return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// "bytes=a-b", "bytes=a-", "bytes=-n". Anything else (several ranges, garbage) is ignored,
+// as S3 does.
+std::optional<ByteRange> ParseRange(const std::string* header) {
+  if (!header) return std::nullopt;
+  std::string_view text = *header;
+  if (!StartsWith(text, "bytes=")) return std::nullopt;
+  text.remove_prefix(6);
+  if (text.find(',') != std::string_view::npos) return std::nullopt;
+  size_t dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  ByteRange range;
+  std::string_view first = text.substr(0, dash), last = text.substr(dash + 1);
+  if (first.empty()) {
+    int64_t n;
+    if (!ParseDecimal(last, &n) || n == 0) return std::nullopt;
+    range.suffix_length = n;
+    return range;
+  }
+  if (!ParseDecimal(first, &range.first)) return std::nullopt;
+  if (!last.empty()) {
+    int64_t l;
+    if (!ParseDecimal(last, &l) || l < range.first) return std::nullopt;
+    range.last = l;
+  }
+  return range;
+}
+
+// HEAD reads no bytes: the object's info, its conditions and its range, without opening it.
+Result<ObjectReader> HeadForRead(const S3Context& cx, const S3Request& r,
+                                 const GetOptions& options) {
+  ASSIGN_OR_RETURN(ObjectInfo info, cx.backend.Head(r.bucket, r.key));
+  RETURN_IF_ERROR(CheckGetConditions(info, options));
+  ObjectReader reader;
+  reader.info = info;
+  reader.length = info.size;
+  if (options.range) {
+    int64_t offset = 0, length = 0;
+    RETURN_IF_ERROR(ResolveRange(info.size, *options.range, &offset, &length));
+    reader.offset = offset;
+    reader.length = length;
+    reader.partial = true;
+  }
+  return reader;
+}
+
+// If-Unmodified-Since (unless If-Match was given) and If-Modified-Since (unless
+// If-None-Match was): a 412 or 304 reply, or nullopt to serve the object. A malformed date
+// is ignored, as S3 does.
+std::optional<HttpReply> CheckDateConditions(const S3Context& cx, const S3Request& r,
+                                             const GetOptions& options, const ObjectInfo& info) {
+  const int64_t modified_s = info.last_modified_ms / 1000;
+  if (const std::string* v = r.head.Header("if-unmodified-since"); v && options.if_match.empty()) {
+    Result<int64_t> since = ParseHttpDate(*v);
+    if (since.ok() && modified_s * 1000 > *since) {
+      return ErrorReply(r, cx.clock, MakeError("PreconditionFailed"));
+    }
+  }
+  if (const std::string* v = r.head.Header("if-modified-since");
+      v && options.if_none_match.empty()) {
+    Result<int64_t> since = ParseHttpDate(*v);
+    if (since.ok() && modified_s * 1000 <= *since) {
+      HttpReply reply = EmptyReply(r, cx.clock, 304);
+      reply.headers.emplace_back("ETag", info.etag);
+      return reply;
+    }
+  }
+  return std::nullopt;
+}
+
+// response-content-type and its kin replace the stored header of that name.
+void ApplyResponseOverrides(const S3Request& r, HeaderList& headers) {
+  static const std::pair<const char*, const char*> kOverrides[] = {
+      {"response-content-type", "Content-Type"},
+      {"response-content-disposition", "Content-Disposition"},
+      {"response-content-encoding", "Content-Encoding"},
+      {"response-content-language", "Content-Language"},
+      {"response-cache-control", "Cache-Control"},
+      {"response-expires", "Expires"}};
+  for (const auto& [param, name] : kOverrides) {
+    const char* header = name;  // clang 14 cannot capture a structured binding
+    if (const std::string* v = r.Query(param)) {
+      std::erase_if(headers, [&](const auto& h) { return IEquals(h.first, header); });
+      headers.emplace_back(header, *v);
+    }
+  }
+}
+
+struct CopySource {
+  std::string bucket;
+  std::string key;
+};
+
+// x-amz-copy-source: "[/]bucket/key[?versionId=...]", percent-encoded.
+Result<CopySource> ParseCopySource(const std::string& header) {
+  std::string source = header.substr(0, header.find('?'));
+  std::string decoded;
+  if (!UrlDecode(source, &decoded, false)) {
+    return InvalidArgumentError("Invalid copy source encoding");
+  }
+  if (!decoded.empty() && decoded[0] == '/') decoded.erase(0, 1);
+  size_t slash = decoded.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == decoded.size()) {
+    return InvalidArgumentError(
+        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+  }
+  CopySource src{decoded.substr(0, slash), decoded.substr(slash + 1)};
+  Status key_ok = ValidateObjectKey(src.key);
+  if (!key_ok.ok()) return InvalidArgumentError(key_ok.message());
+  return src;
+}
+
+// x-amz-copy-source-if-match / -if-none-match against the source: a 412 or 404 error
+// reply, or nullopt to copy.
+std::optional<HttpReply> CheckCopyConditions(const S3Context& cx, const S3Request& r,
+                                             const CopySource& src) {
+  const std::string* if_match = r.head.Header("x-amz-copy-source-if-match");
+  const std::string* if_none_match = r.head.Header("x-amz-copy-source-if-none-match");
+  if (!if_match && !if_none_match) return std::nullopt;
+  Result<ObjectInfo> info = cx.backend.Head(src.bucket, src.key);
+  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  GetOptions conditions;
+  if (if_match) conditions.if_match = *if_match;
+  if (if_none_match) conditions.if_none_match = *if_none_match;
+  if (!CheckGetConditions(*info, conditions).ok()) {
+    return ErrorReply(r, cx.clock, MakeError("PreconditionFailed"));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+HttpReply PutObject(const S3Context& cx, S3Request& r) {
+  Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, PutOptionsFromHeaders(r.head));
+  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  HttpReply reply = EmptyReply(r, cx.clock, 200);
+  reply.headers.emplace_back("ETag", info->etag);
+  for (const auto& h : r.body->echo_headers()) reply.headers.push_back(h);
+  return reply;
+}
+
+HttpReply GetObject(const S3Context& cx, S3Request& r) {
+  GetOptions options;
+  options.range = ParseRange(r.head.Header("range"));
+  if (const std::string* v = r.head.Header("if-match")) options.if_match = *v;
+  if (const std::string* v = r.head.Header("if-none-match")) options.if_none_match = *v;
+  const bool head = r.operation() == S3Operation::kHeadObject;
+  Result<ObjectReader> opened =
+      head ? HeadForRead(cx, r, options) : cx.backend.OpenObject(r.bucket, r.key, options);
+  if (!opened.ok()) return StatusReply(r, cx.clock, opened.status(), false);
+  ObjectReader& reader = *opened;
+  if (std::optional<HttpReply> stop = CheckDateConditions(cx, r, options, reader.info)) {
+    return std::move(*stop);
+  }
+  HttpReply reply = EmptyReply(r, cx.clock, reader.partial ? 206 : 200);
+  AddObjectHeaders(reply.headers, reader.info);
+  if (reader.partial) {
+    reply.headers.emplace_back("Content-Range",
+                               "bytes " + std::to_string(reader.offset) + "-" +
+                                   std::to_string(reader.offset + reader.length - 1) + "/" +
+                                   std::to_string(reader.info.size));
+  }
+  ApplyResponseOverrides(r, reply.headers);
+  reply.stream = std::move(reader.source);
+  reply.stream_length = reader.length;
+  reply.head = head;
+  if (!reply.stream && !reply.head) reply.stream = StringSource("");
+  return reply;
+}
+
+HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.Delete(r.bucket, r.key);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, false);
+  return EmptyReply(r, cx.clock, 204);
+}
+
+HttpReply CopyObject(const S3Context& cx, S3Request& r) {
+  Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
+  if (!src.ok())
+    return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
+  const std::string* directive = r.head.Header("x-amz-metadata-directive");
+  bool replace = directive && IEquals(*directive, "REPLACE");
+  if (src->bucket == r.bucket && src->key == r.key && !replace) {
+    return ErrorReply(
+        r, cx.clock,
+        MakeError("InvalidRequest",
+                  "This copy request is illegal because it is trying to copy an object to "
+                  "itself without changing the object's metadata, storage class, website "
+                  "redirect location or encryption attributes."));
+  }
+  if (std::optional<HttpReply> stop = CheckCopyConditions(cx, r, *src)) return std::move(*stop);
+  PutOptions put = PutOptionsFromHeaders(r.head);
+  Result<ObjectInfo> info =
+      cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, replace ? &put : nullptr);
+  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  return XmlReply(r, cx.clock, CopyObjectResultXml(*info));
+}
+
+}  // namespace thumbflow::server

@@ -1,0 +1,61 @@
+// The S3 operations thumbflow carries out, one function each, grouped by what they address:
+// buckets (s3_bucket_operations.cc), objects (s3_object_operations.cc) and multipart uploads
+// (s3_multipart_operations.cc). S3Handler routes a request (s3_operation.h), authenticates
+// it (s3_auth.h), receives its body and then calls the operation's function.
+//
+// Contract of every function: `r` is authenticated, its key valid, its body (if any)
+// received and verified; the function returns the whole reply, errors included, and never
+// throws. Thread-safety: may run on any thread, concurrently for distinct requests.
+#pragma once
+
+#include "core/clock.h"
+#include "server/http_server.h"
+#include "server/multipart.h"
+#include "server/s3_handler.h"
+#include "server/s3_request.h"
+#include "storage/streaming_object_store.h"
+
+namespace thumbflow::server {
+
+// What the operations share; owned by the S3Handler.
+struct S3Context {
+  const S3HandlerOptions& options;
+  StreamingObjectStore& backend;
+  MultipartUploads& uploads;
+  const Clock& clock;
+};
+
+using S3OperationFunction = HttpReply (*)(const S3Context& cx, S3Request& r);
+
+// Buckets.
+HttpReply ListBuckets(const S3Context& cx, S3Request& r);
+HttpReply CreateBucket(const S3Context& cx, S3Request& r);
+HttpReply HeadBucket(const S3Context& cx, S3Request& r);
+HttpReply DeleteBucket(const S3Context& cx, S3Request& r);
+HttpReply GetBucketLocation(const S3Context& cx, S3Request& r);
+HttpReply GetBucketVersioning(const S3Context& cx, S3Request& r);
+HttpReply ListObjects(const S3Context& cx, S3Request& r);  // V1 and V2
+HttpReply DeleteObjects(const S3Context& cx, S3Request& r);
+
+// Objects.
+HttpReply PutObject(const S3Context& cx, S3Request& r);
+HttpReply GetObject(const S3Context& cx, S3Request& r);  // GET and HEAD
+HttpReply DeleteObject(const S3Context& cx, S3Request& r);
+HttpReply CopyObject(const S3Context& cx, S3Request& r);
+
+// Multipart uploads.
+HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r);
+HttpReply UploadPart(const S3Context& cx, S3Request& r);
+HttpReply ListParts(const S3Context& cx, S3Request& r);
+HttpReply AbortMultipartUpload(const S3Context& cx, S3Request& r);
+HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r);
+
+// The function that carries out `operation`; nullptr for the operations that are only
+// routed to be refused (s3_operation.h).
+S3OperationFunction OperationFunction(S3Operation operation);
+
+// Checks an UploadPart before its body is read: part number 1..10000 and an upload of this
+// bucket and key. Returns the error to answer, if any.
+std::optional<S3Error> CheckUploadPart(const S3Context& cx, const S3Request& r);
+
+}  // namespace thumbflow::server

@@ -1,0 +1,62 @@
+// What the S3 handler's parts share about one request: the parsed request (S3Request), the
+// replies every operation builds (S3 headers, XML, errors), and small header helpers.
+// Internal to server/ (s3_handler.cc, s3_auth.cc and the s3_*_operations.cc files).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aws/sigv4.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "server/http_server.h"
+#include "server/s3_body.h"
+#include "server/s3_operation.h"
+#include "server/s3_protocol.h"
+#include "storage/object_store.h"
+
+namespace thumbflow::server {
+
+struct S3Request {
+  // The received head plus the x-amz-* parameters of a presigned URL (HoistPresignedAmzParameters).
+  HttpRequestHead head;
+  std::string path;  // decoded
+  aws::QueryParams query;
+  std::string bucket;
+  std::string key;
+  bool virtual_host = false;  // the bucket came from the Host header
+  S3Route route;
+  std::string request_id;
+  std::chrono::steady_clock::time_point start;
+  std::optional<aws::VerifiedRequest> auth;  // empty: anonymous
+  std::unique_ptr<S3BodySink> body;          // null: no body expected
+  int64_t bytes_in = 0;
+
+  S3Operation operation() const { return route.operation; }
+  const std::string* Query(std::string_view name) const;
+  bool Has(std::string_view name) const { return Query(name) != nullptr; }
+  bool is_head() const { return head.method == "HEAD"; }
+};
+
+// Replies carry x-amz-request-id, x-amz-id-2, Date and Server, in that order.
+HttpReply EmptyReply(const S3Request& r, const Clock& clock, int status);
+// `xml` is a document without its declaration; the reply adds it.
+HttpReply XmlReply(const S3Request& r, const Clock& clock, std::string_view xml);
+// The error document with the request path as <Resource>; a 304 has no body.
+HttpReply ErrorReply(const S3Request& r, const Clock& clock, S3Error error);
+// ErrorReply(ErrorFromStatus(status, is_bucket_op)).
+HttpReply StatusReply(const S3Request& r, const Clock& clock, const Status& status,
+                      bool is_bucket_op);
+
+// Content-Type and x-amz-meta-* (names lower-cased) of a PUT, COPY or multipart start.
+PutOptions PutOptionsFromHeaders(const HttpRequestHead& head);
+
+Status S3Status(StatusCode code, std::string_view s3_code, std::string message);
+bool IEquals(std::string_view a, std::string_view b);
+bool StartsWith(std::string_view text, std::string_view prefix);
+std::string AsciiLower(std::string_view text);
+
+}  // namespace thumbflow::server
