@@ -37,6 +37,7 @@ const std::string* HttpRequestHead::Header(std::string_view name) const {
 namespace {
 
 constexpr size_t kIoBufferBytes = 256 * 1024;
+using RequestParser = http::request_parser<http::buffer_body>;
 
 template <typename Fields>
 void AddHeaders(Fields& fields, const HeaderList& headers) {
@@ -62,6 +63,23 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(tcp::socket socket);
+  // Reads one request, hands it to the handler and writes the reply; false when the
+  // connection is to be closed.
+  asio::awaitable<bool> ServeOneRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                        std::vector<char>& buf, const std::string& remote);
+  // A request header that could not be read: answered 400 when it was too large or
+  // malformed; a timeout is counted; a client that went away is not answered.
+  asio::awaitable<void> AnswerUnreadHeader(beast::tcp_stream& stream, const error_code& ec,
+                                           std::vector<char>& buf);
+  // Expect: 100-continue on a body not yet read: sends the interim reply. False when the
+  // client went away.
+  asio::awaitable<bool> SendContinue(beast::tcp_stream& stream, const HttpRequestHead& head,
+                                     const RequestParser& parser);
+  // Feeds the body to `exchange` in pieces of `buf`; returns what ended it (OK at its end,
+  // the OnBody failure, or the transport error, which is also left in `ec`).
+  asio::awaitable<Status> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                   RequestParser& parser, HttpExchange& exchange,
+                                   std::vector<char>& buf, error_code& ec);
   asio::awaitable<bool> WriteReply(beast::tcp_stream& stream, HttpReply& reply,
                                    std::vector<char>& buf);
   asio::awaitable<HttpReply> FinishExchange(HttpExchange& exchange, const Status& body_status,
@@ -180,6 +198,103 @@ asio::awaitable<HttpReply> HttpServer::Impl::FinishExchange(HttpExchange& exchan
       asio::use_awaitable);
 }
 
+namespace {
+
+HttpRequestHead HeadFromParser(const RequestParser& parser, const std::string& remote) {
+  const auto& req = parser.get();
+  HttpRequestHead head;
+  head.method = std::string(req.method_string());
+  head.target = std::string(req.target());
+  for (const auto& field : req) {
+    head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  if (auto length = parser.content_length()) head.content_length = *length;
+  head.chunked = parser.chunked();
+  head.keep_alive = req.keep_alive();
+  head.remote = remote;
+  return head;
+}
+
+// The status a body read ends with when the transport failed (`ec` set).
+Status BodyReadError(const error_code& ec) {
+  if (ec == http::error::body_limit) {
+    return Status(StatusCode::kResourceExhausted, "body too large", "EntityTooLarge");
+  }
+  if (ec == beast::error::timeout) {
+    return Status(StatusCode::kDeadlineExceeded, "body read timed out", "RequestTimeout");
+  }
+  return Status(StatusCode::kAborted, "body incomplete: " + ec.message(), "IncompleteBody");
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpServer::Impl::AnswerUnreadHeader(beast::tcp_stream& stream,
+                                                           const error_code& ec,
+                                                           std::vector<char>& buf) {
+  if (ec == beast::error::timeout) {
+    if (timeouts) timeouts->Increment();
+    co_return;
+  }
+  HttpReply reply;
+  if (ec == http::error::header_limit) {
+    reply = handler->TransportError(400, "RequestHeaderSectionTooLarge",
+                                    "Your request header section exceeds the "
+                                    "maximum allowed size.");
+  } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+             ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    reply = handler->TransportError(400, "BadRequest", ec.message());
+  } else {
+    co_return;  // the client went away: nobody to answer
+  }
+  reply.close = true;
+  co_await WriteReply(stream, reply, buf);
+}
+
+asio::awaitable<bool> HttpServer::Impl::SendContinue(beast::tcp_stream& stream,
+                                                     const HttpRequestHead& head,
+                                                     const RequestParser& parser) {
+  const std::string* expect = head.Header("expect");
+  if (parser.is_done() || !expect || strcasecmp(expect->c_str(), "100-continue") != 0) {
+    co_return true;
+  }
+  error_code ec;
+  http::response<http::empty_body> cont{http::status::continue_, 11};
+  stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+  co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
+asio::awaitable<Status> HttpServer::Impl::ReadBody(beast::tcp_stream& stream,
+                                                   beast::flat_buffer& buffer,
+                                                   RequestParser& parser, HttpExchange& exchange,
+                                                   std::vector<char>& buf, error_code& ec) {
+  auto& req = parser.get();
+  while (!parser.is_done()) {
+    req.body().data = buf.data();
+    req.body().size = buf.size();
+    // Fill the buffer with as many reads as it takes, restarting the idle timer on each:
+    // the timeout is for a stalled client, not a slow one (one async_read under one timer
+    // cut off every client sending less than the buffer per idle_timeout_ms).
+    while (!parser.is_done() && req.body().size > 0) {
+      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
+      co_await http::async_read_some(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    if (ec == http::error::need_buffer) ec = {};
+    size_t got = buf.size() - req.body().size;
+    if (got > 0) {
+      Status body_status = exchange.OnBody(std::string_view(buf.data(), got));
+      if (!body_status.ok()) co_return body_status;
+    }
+    if (ec) {
+      if (ec == beast::error::timeout && timeouts) timeouts->Increment();
+      co_return BodyReadError(ec);
+    }
+  }
+  co_return Status::Ok();
+}
+
 asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   int open = ++connections;
   if (connections_gauge) connections_gauge->Add(1);
@@ -202,7 +317,6 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     co_return;
   }
-
   std::string remote;  // once per connection, not a getpeername per request
   {
     error_code ep_ec;
@@ -213,110 +327,54 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   // Beast receives at most the buffer's free capacity (at least 512 bytes, at most 64 KiB)
   // at a time; left at the size of a request header, a 100 KB body took ~200 receives.
   buffer.reserve(64 * 1024);
-  for (;;) {
-    http::request_parser<http::buffer_body> parser;
-    parser.header_limit(options.max_header_bytes);
-    parser.body_limit(options.max_body_bytes);
-    stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == beast::error::timeout) {
-        if (timeouts) timeouts->Increment();
-      } else if (ec == http::error::header_limit) {
-        HttpReply reply = handler->TransportError(400, "RequestHeaderSectionTooLarge",
-                                                  "Your request header section exceeds the "
-                                                  "maximum allowed size.");
-        reply.close = true;
-        co_await WriteReply(stream, reply, buf);
-      } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        HttpReply reply = handler->TransportError(400, "BadRequest", ec.message());
-        reply.close = true;
-        co_await WriteReply(stream, reply, buf);
-      }
-      break;
-    }
-    ++in_flight;
-    struct Done {
-      std::atomic<int>* counter;
-      ~Done() { --*counter; }
-    } done{&in_flight};
-
-    auto& req = parser.get();
-    HttpRequestHead head;
-    head.method = std::string(req.method_string());
-    head.target = std::string(req.target());
-    for (const auto& field : req) {
-      head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    if (auto length = parser.content_length()) head.content_length = *length;
-    head.chunked = parser.chunked();
-    head.keep_alive = req.keep_alive();
-    head.remote = remote;
-
-    HttpReply early;
-    std::unique_ptr<HttpExchange> exchange = handler->Begin(head, &early);
-    if (!exchange) {
-      if (!parser.is_done()) early.close = true;
-      if (!head.keep_alive || stopping) early.close = true;
-      bool written = co_await WriteReply(stream, early, buf);
-      if (!written || early.close) break;
-      continue;
-    }
-    const std::string* expect = head.Header("expect");
-    if (!parser.is_done() && expect && strcasecmp(expect->c_str(), "100-continue") == 0) {
-      http::response<http::empty_body> cont{http::status::continue_, 11};
-      stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
-      co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        exchange->Finish(AbortedError("client went away"));
-        break;
-      }
-    }
-    Status body_status;
-    while (!parser.is_done()) {
-      req.body().data = buf.data();
-      req.body().size = buf.size();
-      // Fill the buffer with as many reads as it takes, restarting the idle timer on each:
-      // the timeout is for a stalled client, not a slow one (one async_read under one timer
-      // cut off every client sending less than the buffer per idle_timeout_ms).
-      while (!parser.is_done() && req.body().size > 0) {
-        stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
-        co_await http::async_read_some(stream, buffer, parser,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
-      }
-      if (ec == http::error::need_buffer) ec = {};
-      size_t got = buf.size() - req.body().size;
-      if (got > 0) {
-        body_status = exchange->OnBody(std::string_view(buf.data(), got));
-        if (!body_status.ok()) break;
-      }
-      if (ec) {
-        if (ec == http::error::body_limit) {
-          body_status = Status(StatusCode::kResourceExhausted, "body too large", "EntityTooLarge");
-        } else if (ec == beast::error::timeout) {
-          if (timeouts) timeouts->Increment();
-          body_status =
-              Status(StatusCode::kDeadlineExceeded, "body read timed out", "RequestTimeout");
-        } else {
-          body_status =
-              Status(StatusCode::kAborted, "body incomplete: " + ec.message(), "IncompleteBody");
-        }
-        break;
-      }
-    }
-    HttpReply reply = co_await FinishExchange(*exchange, body_status, head.method);
-    if (!body_status.ok() || !parser.is_done()) reply.close = true;
-    if (!head.keep_alive || stopping) reply.close = true;
-    bool client_gone = ec && ec != http::error::body_limit;
-    if (client_gone) break;
-    bool written = co_await WriteReply(stream, reply, buf);
-    if (!written || reply.close) break;
+  while (co_await ServeOneRequest(stream, buffer, buf, remote)) {
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.socket().close(ec);
+}
+
+asio::awaitable<bool> HttpServer::Impl::ServeOneRequest(beast::tcp_stream& stream,
+                                                        beast::flat_buffer& buffer,
+                                                        std::vector<char>& buf,
+                                                        const std::string& remote) {
+  error_code ec;
+  RequestParser parser;
+  parser.header_limit(options.max_header_bytes);
+  parser.body_limit(options.max_body_bytes);
+  stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+  co_await http::async_read_header(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    co_await AnswerUnreadHeader(stream, ec, buf);
+    co_return false;
+  }
+  ++in_flight;
+  struct Done {
+    std::atomic<int>* counter;
+    ~Done() { --*counter; }
+  } done{&in_flight};
+
+  HttpRequestHead head = HeadFromParser(parser, remote);
+  HttpReply early;
+  std::unique_ptr<HttpExchange> exchange = handler->Begin(head, &early);
+  if (!exchange) {
+    if (!parser.is_done()) early.close = true;
+    if (!head.keep_alive || stopping) early.close = true;
+    bool written = co_await WriteReply(stream, early, buf);
+    co_return written && !early.close;
+  }
+  if (!co_await SendContinue(stream, head, parser)) {
+    exchange->Finish(AbortedError("client went away"));
+    co_return false;
+  }
+  Status body_status = co_await ReadBody(stream, buffer, parser, *exchange, buf, ec);
+  HttpReply reply = co_await FinishExchange(*exchange, body_status, head.method);
+  if (!body_status.ok() || !parser.is_done()) reply.close = true;
+  if (!head.keep_alive || stopping) reply.close = true;
+  bool client_gone = ec && ec != http::error::body_limit;
+  if (client_gone) co_return false;
+  bool written = co_await WriteReply(stream, reply, buf);
+  co_return written && !reply.close;
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler, MetricsRegistry* metrics)
