@@ -4,7 +4,6 @@
 // pairs its own frame operator new/delete correctly).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include <strings.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -17,6 +16,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/strings.h"
+
 namespace thumbflow::server {
 
 namespace asio = boost::asio;
@@ -27,7 +28,7 @@ using boost::system::error_code;
 
 const std::string* HttpRequestHead::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
+    if (EqualsIgnoreCase(key, name)) {
       return &value;
     }
   }
@@ -254,7 +255,7 @@ asio::awaitable<bool> HttpServer::Impl::SendContinue(beast::tcp_stream& stream,
                                                      const HttpRequestHead& head,
                                                      const RequestParser& parser) {
   const std::string* expect = head.Header("expect");
-  if (parser.is_done() || !expect || strcasecmp(expect->c_str(), "100-continue") != 0) {
+  if (parser.is_done() || !expect || !EqualsIgnoreCase(*expect, "100-continue")) {
     co_return true;
   }
   error_code ec;

@@ -92,7 +92,7 @@ struct HttpServerOptions {
   uint64_t max_body_bytes = (5ull << 30) + (64ull << 20);  // a 5 GiB PUT plus chunk framing
   int header_timeout_ms = 30'000;  // from connection/keep-alive start to the end of the header
   int idle_timeout_ms = 30'000;    // per body read / response write without progress
-  int max_connections = 1024;  // capped by what RLIMIT_NOFILE allows (see Start)
+  int max_connections = 1024;      // capped by what RLIMIT_NOFILE allows (see Start)
   int drain_timeout_ms = 20'000;
 };
 

@@ -1,8 +1,8 @@
 #include "server/s3_auth.h"
 
-#include <strings.h>
 
 #include "aws/sigv2.h"
+#include "core/strings.h"
 
 namespace thumbflow::server {
 
@@ -108,7 +108,7 @@ std::optional<S3Error> S3Authenticator::AuthenticateAnonymous(const S3Request& r
   // As on S3: an anonymous link cannot make the endpoint serve a public object under
   // another Content-Type (text/html) or disposition.
   for (const auto& [name, value] : r.query) {
-    if (StartsWith(name, "response-")) {
+    if (name.starts_with("response-")) {
       return MakeError("InvalidRequest",
                        "Request specific response headers cannot be used for anonymous "
                        "GET requests.");
@@ -130,13 +130,14 @@ void HoistPresignedAmzParameters(S3Request& r) {
       "x-amz-algorithm",     "x-amz-credential", "x-amz-date",          "x-amz-expires",
       "x-amz-signedheaders", "x-amz-signature",  "x-amz-security-token"};
   for (const auto& [name, value] : r.query) {
-    bool header_like = name.size() > 6 && strncasecmp(name.c_str(), "x-amz-", 6) == 0;
+    bool header_like = name.size() > 6 && StartsWithIgnoreCase(name, "x-amz-");
     if (sigv2)
-      header_like = header_like || IEquals(name, "content-type") || IEquals(name, "content-md5");
+      header_like = header_like || EqualsIgnoreCase(name, "content-type") ||
+                    EqualsIgnoreCase(name, "content-md5");
     if (!header_like) continue;
     bool auth_parameter = false;
     for (std::string_view a : kAuthParameters) {
-      auth_parameter = auth_parameter || (!sigv2 && IEquals(name, a));
+      auth_parameter = auth_parameter || (!sigv2 && EqualsIgnoreCase(name, a));
     }
     if (auth_parameter || r.head.Header(name) != nullptr) continue;
     r.head.headers.emplace_back(name, value);
@@ -150,7 +151,7 @@ bool IsPublicRead(const std::vector<std::string>& prefixes, const std::string& b
     std::string_view entry_bucket = std::string_view(entry).substr(0, slash);
     std::string_view key_prefix =
         slash == std::string::npos ? std::string_view() : std::string_view(entry).substr(slash + 1);
-    if (!entry_bucket.empty() && entry_bucket == bucket && StartsWith(key, key_prefix)) {
+    if (!entry_bucket.empty() && entry_bucket == bucket && key.starts_with(key_prefix)) {
       return true;
     }
   }

@@ -7,6 +7,7 @@
 
 #include "core/disk.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "server/s3_request.h"
 
 namespace thumbflow::server {
@@ -31,7 +32,7 @@ Status S3BodySink::Init(const std::string& staging_dir, const aws::VerifiedReque
   if (!upload_ && !staging_dir.empty()) RETURN_IF_ERROR(OpenStagingFile(staging_dir));
   std::string payload_hash;
   if (auth) payload_hash = auth->payload_hash;
-  if (StartsWith(payload_hash, "STREAMING-")) {
+  if (payload_hash.starts_with("STREAMING-")) {
     aws::HttpHeaders headers(head.headers.begin(), head.headers.end());
     auto decoder = aws::AwsChunkedDecoder::Create(*auth, headers);
     if (!decoder.ok()) return decoder.status();
@@ -61,9 +62,9 @@ Status S3BodySink::ExpectDigests(const HttpRequestHead& head) {
   }
   for (const auto& [name, value] : head.headers) {
     std::optional<aws::ChecksumAlgorithm> algorithm =
-        aws::ChecksumAlgorithmFromHeader(AsciiLower(name));
+        aws::ChecksumAlgorithmFromHeader(ToLowerAscii(name));
     if (!algorithm) continue;
-    checksum_header_ = AsciiLower(name);
+    checksum_header_ = ToLowerAscii(name);
     checksum_expected_ = value;
     checksummer_ = aws::NewChecksummer(*algorithm);
     break;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/random.h"
+#include "core/strings.h"
 #include "server/s3_auth.h"
 #include "server/s3_metrics.h"
 #include "server/s3_operations.h"
@@ -22,12 +23,12 @@ constexpr int64_t kMaxSmallBody = 4 << 20;  // XML request bodies (DeleteObjects
 // accepted and claimed. Returns the error for the first such header, if any.
 std::optional<S3Error> RefuseServerSideEncryption(const HttpRequestHead& head) {
   for (const auto& [name, value] : head.headers) {
-    std::string lower = AsciiLower(name);
+    std::string lower = ToLowerAscii(name);
     bool sse = lower.starts_with("x-amz-server-side-encryption") ||
                lower.starts_with("x-amz-copy-source-server-side-encryption");
     if (!sse) continue;
-    if (lower == "x-amz-server-side-encryption" && !IEquals(value, "AES256") &&
-        !IEquals(value, "aws:kms") && !IEquals(value, "aws:kms:dsse")) {
+    if (lower == "x-amz-server-side-encryption" && !EqualsIgnoreCase(value, "AES256") &&
+        !EqualsIgnoreCase(value, "aws:kms") && !EqualsIgnoreCase(value, "aws:kms:dsse")) {
       S3Error error =
           MakeError("InvalidArgument", "The encryption method specified is not supported");
       error.details = {{"ArgumentName", "x-amz-server-side-encryption"}, {"ArgumentValue", value}};
@@ -38,7 +39,7 @@ std::optional<S3Error> RefuseServerSideEncryption(const HttpRequestHead& head) {
                        : lower.find("aws-kms") != std::string::npos ||
                                lower.find("context") != std::string::npos ||
                                lower.find("bucket-key") != std::string::npos ||
-                               !IEquals(value, "AES256")
+                               !EqualsIgnoreCase(value, "AES256")
                            ? "server-side encryption with KMS keys (SSE-KMS)"
                            : "server-side encryption (SSE-S3): objects are stored unencrypted";
     S3Error error = MakeError("NotImplemented",
@@ -110,7 +111,7 @@ S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, co
       metrics_(std::make_unique<S3RequestMetrics>(metrics)),
       request_id_prefix_(RandomHex(4)) {
   // Host names compare case-insensitively; ParseAddress lower-cases the Host it receives.
-  for (auto& domain : options_.virtual_host_domains) domain = AsciiLower(domain);
+  for (auto& domain : options_.virtual_host_domains) domain = ToLowerAscii(domain);
 }
 
 S3Handler::~S3Handler() = default;
@@ -150,7 +151,7 @@ std::optional<S3Error> S3Handler::ParseAddress(S3Request& r) const {
 
   std::string host;
   if (const std::string* h = r.head.Header("host")) host = *h;
-  std::string hostname = AsciiLower(
+  std::string hostname = ToLowerAscii(
       host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']' ? host.size()
                                                                                 : host.rfind(':')));
   for (const auto& domain : options_.virtual_host_domains) {

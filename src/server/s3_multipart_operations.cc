@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/uri.h"
 #include "server/s3_operations.h"
 
 namespace thumbflow::server {
@@ -102,7 +103,8 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
   (void)removed;  // the object is committed; a leftover upload folder is only garbage
   std::string host;
   if (const std::string* h = r.head.Header("host")) host = *h;
-  std::string location = "http://" + host + "/" + r.bucket + "/" + UrlEncode(r.key, true);
+  std::string location =
+      "http://" + host + "/" + r.bucket + "/" + PercentEncode(r.key, {.keep_slash = true});
   return XmlReply(r, cx.clock,
                   CompleteMultipartUploadResultXml(location, r.bucket, r.key, info->etag));
 }

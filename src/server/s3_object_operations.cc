@@ -3,6 +3,8 @@
 #include <optional>
 
 #include "core/civil_time.h"
+#include "core/strings.h"
+#include "core/uri.h"
 #include "server/s3_operations.h"
 #include "storage/keys.h"
 #include "storage/s3_semantics.h"
@@ -31,7 +33,7 @@ bool ParseDecimal(std::string_view s, int64_t* out) {
 std::optional<ByteRange> ParseRange(const std::string* header) {
   if (!header) return std::nullopt;
   std::string_view text = *header;
-  if (!StartsWith(text, "bytes=")) return std::nullopt;
+  if (!text.starts_with("bytes=")) return std::nullopt;
   text.remove_prefix(6);
   if (text.find(',') != std::string_view::npos) return std::nullopt;
   size_t dash = text.find('-');
@@ -107,7 +109,7 @@ void ApplyResponseOverrides(const S3Request& r, HeaderList& headers) {
   for (const auto& [param, name] : kOverrides) {
     const char* header = name;  // clang 14 cannot capture a structured binding
     if (const std::string* v = r.Query(param)) {
-      std::erase_if(headers, [&](const auto& h) { return IEquals(h.first, header); });
+      std::erase_if(headers, [&](const auto& h) { return EqualsIgnoreCase(h.first, header); });
       headers.emplace_back(header, *v);
     }
   }
@@ -120,18 +122,16 @@ struct CopySource {
 
 // x-amz-copy-source: "[/]bucket/key[?versionId=...]", percent-encoded.
 Result<CopySource> ParseCopySource(const std::string& header) {
-  std::string source = header.substr(0, header.find('?'));
-  std::string decoded;
-  if (!UrlDecode(source, &decoded, false)) {
-    return InvalidArgumentError("Invalid copy source encoding");
-  }
-  if (!decoded.empty() && decoded[0] == '/') decoded.erase(0, 1);
+  Result<std::string> unescaped = PercentDecode(header.substr(0, header.find('?')));
+  if (!unescaped.ok()) return InvalidArgumentError("Invalid copy source encoding");
+  std::string_view decoded = *unescaped;
+  if (decoded.starts_with('/')) decoded.remove_prefix(1);
   size_t slash = decoded.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == decoded.size()) {
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == decoded.size()) {
     return InvalidArgumentError(
         "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
   }
-  CopySource src{decoded.substr(0, slash), decoded.substr(slash + 1)};
+  CopySource src{std::string(decoded.substr(0, slash)), std::string(decoded.substr(slash + 1))};
   Status key_ok = ValidateObjectKey(src.key);
   if (!key_ok.ok()) return InvalidArgumentError(key_ok.message());
   return src;
@@ -206,7 +206,7 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
   const std::string* directive = r.head.Header("x-amz-metadata-directive");
-  bool replace = directive && IEquals(*directive, "REPLACE");
+  bool replace = directive && EqualsIgnoreCase(*directive, "REPLACE");
   if (src->bucket == r.bucket && src->key == r.key && !replace) {
     return ErrorReply(
         r, cx.clock,

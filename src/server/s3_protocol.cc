@@ -9,6 +9,7 @@
 #include <pugixml.hpp>
 
 #include "core/civil_time.h"
+#include "core/uri.h"
 #include "core/utf8.h"
 
 namespace thumbflow::server {
@@ -233,56 +234,14 @@ std::string ErrorXml(const S3Error& error, std::string_view request_id) {
     // percent-encoded then, so that every client can still parse the error.
     const std::string& resource = error.resource;
     xml += "<Resource>" +
-           XmlEscape(IsPlainXmlText(resource) ? resource : UrlEncode(resource, true)) +
+           XmlEscape(IsPlainXmlText(resource) ? resource
+                                              : PercentEncode(resource, {.keep_slash = true})) +
            "</Resource>";
   }
   xml += "<RequestId>";
   xml += XmlEscape(request_id);
   xml += "</RequestId></Error>";
   return xml;
-}
-
-std::string UrlEncode(std::string_view text, bool keep_slash) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-bool UrlDecode(std::string_view text, std::string* out, bool plus_is_space) {
-  out->clear();
-  out->reserve(text.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return false;
-      int hi = hex(text[i + 1]);
-      int lo = hex(text[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      *out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      *out += ' ';
-    } else {
-      *out += c;
-    }
-  }
-  return true;
 }
 
 std::string Iso8601Millis(int64_t epoch_ms) {
@@ -410,7 +369,7 @@ std::string ListBucketPaging(const ListBucketQuery& q, const ListResult& listed,
 
 std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& listed) {
   auto enc = [&q](const std::string& text) {
-    return q.url_encoding ? UrlEncode(text, true) : XmlEscape(text);
+    return q.url_encoding ? PercentEncode(text, {.keep_slash = true}) : XmlEscape(text);
   };
   std::string xml = Open("ListBucketResult");
   xml += Tag("Name", XmlEscape(q.bucket));

@@ -43,11 +43,8 @@ std::string ErrorXml(const S3Error& error, std::string_view request_id);
 // which XML cannot carry at all, becomes U+FFFD. Keys holding control characters still need
 // encoding-type=url for strict parsers.
 std::string XmlEscape(std::string_view text);
-// RFC 3986 percent-encoding, as S3 encodes keys for encoding-type=url ('/' kept when
-// `keep_slash`).
-std::string UrlEncode(std::string_view text, bool keep_slash);
-// Decodes %XX; `plus_is_space` for query strings. Returns false on a malformed escape.
-bool UrlDecode(std::string_view text, std::string* out, bool plus_is_space);
+// Percent-encoding (encoding-type=url, copy sources): PercentEncode / PercentDecode in
+// core/uri.h.
 
 std::string Iso8601Millis(int64_t epoch_ms);  // 2026-11-27T07:18:42.000Z
 std::string HttpDate(int64_t epoch_ms);       // Fri, 27 Nov 2026 07:18:42 GMT

@@ -7,6 +7,7 @@
 
 #include "core/civil_time.h"
 #include "core/disk.h"
+#include "core/uri.h"
 
 namespace thumbflow::server {
 namespace {
@@ -112,9 +113,9 @@ TEST(S3ProtocolTest, ErrorXmlStaysParseableForAnyResourceBytes) {
     EXPECT_EQ(xml.find("&#x"), std::string::npos) << "strict parsers refuse control references";
     pugi::xml_document doc;
     ASSERT_TRUE(doc.load_buffer(xml.data(), xml.size())) << xml;
-    std::string decoded;
-    ASSERT_TRUE(UrlDecode(doc.child("Error").child_value("Resource"), &decoded, false));
-    EXPECT_EQ(decoded, resource);
+    Result<std::string> decoded = PercentDecode(doc.child("Error").child_value("Resource"));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, resource);
   }
   S3Error plain = MakeError("NoSuchKey");
   plain.resource = "/images/ü b+c";
@@ -138,31 +139,6 @@ TEST(S3ProtocolTest, XmlEscapeKeepsLineBreaksAndQuotesIntact) {
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_string(xml.c_str()));
   EXPECT_STREQ(doc.child_value("K"), "a\r\nb\tc");
-}
-
-TEST(S3ProtocolTest, UrlEncodeIsRfc3986AndRoundTrips) {
-  EXPECT_EQ(UrlEncode("a b+c%/ü~._-", true), "a%20b%2Bc%25/%C3%BC~._-");
-  EXPECT_EQ(UrlEncode("a/b", false), "a%2Fb");
-  std::string all;
-  for (int c = 1; c < 256; ++c) all += static_cast<char>(c);
-  std::string decoded;
-  ASSERT_TRUE(UrlDecode(UrlEncode(all, false), &decoded, false));
-  EXPECT_EQ(decoded, all);
-}
-
-TEST(S3ProtocolTest, UrlDecodeRejectsMalformedEscapes) {
-  std::string out;
-  EXPECT_TRUE(UrlDecode("a+b%20c", &out, true));
-  EXPECT_EQ(out, "a b c");
-  EXPECT_TRUE(UrlDecode("a+b", &out, false));
-  EXPECT_EQ(out, "a+b");
-  EXPECT_TRUE(UrlDecode("%2e%2E", &out, false));
-  EXPECT_EQ(out, "..");
-  EXPECT_FALSE(UrlDecode("%", &out, false));
-  EXPECT_FALSE(UrlDecode("%4", &out, false));
-  EXPECT_FALSE(UrlDecode("ab%", &out, false));
-  EXPECT_FALSE(UrlDecode("%zz", &out, false));
-  EXPECT_FALSE(UrlDecode("%4g", &out, false));
 }
 
 TEST(S3ProtocolTest, DatesInBothS3Formats) {

@@ -1,8 +1,6 @@
 #include "server/s3_request.h"
 
-#include <strings.h>
-
-#include <cctype>
+#include "core/strings.h"
 
 namespace thumbflow::server {
 namespace {
@@ -58,10 +56,10 @@ HttpReply StatusReply(const S3Request& r, const Clock& clock, const Status& stat
 PutOptions PutOptionsFromHeaders(const HttpRequestHead& head) {
   PutOptions options;
   for (const auto& [name, value] : head.headers) {
-    if (IEquals(name, "content-type")) {
+    if (EqualsIgnoreCase(name, "content-type")) {
       options.content_type = value;
-    } else if (name.size() > 11 && strncasecmp(name.c_str(), "x-amz-meta-", 11) == 0) {
-      options.metadata[AsciiLower(std::string_view(name).substr(11))] = value;
+    } else if (name.size() > 11 && StartsWithIgnoreCase(name, "x-amz-meta-")) {
+      options.metadata[ToLowerAscii(std::string_view(name).substr(11))] = value;
     }
   }
   return options;
@@ -69,20 +67,6 @@ PutOptions PutOptionsFromHeaders(const HttpRequestHead& head) {
 
 Status S3Status(StatusCode code, std::string_view s3_code, std::string message) {
   return Status(code, std::move(message), std::string(s3_code));
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
-std::string AsciiLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace thumbflow::server

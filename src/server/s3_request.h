@@ -54,9 +54,7 @@ HttpReply StatusReply(const S3Request& r, const Clock& clock, const Status& stat
 // Content-Type and x-amz-meta-* (names lower-cased) of a PUT, COPY or multipart start.
 PutOptions PutOptionsFromHeaders(const HttpRequestHead& head);
 
+// A Status carrying an S3 error code as its reason (ErrorFromStatus answers that code).
 Status S3Status(StatusCode code, std::string_view s3_code, std::string message);
-bool IEquals(std::string_view a, std::string_view b);
-bool StartsWith(std::string_view text, std::string_view prefix);
-std::string AsciiLower(std::string_view text);
 
 }  // namespace thumbflow::server
