@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
-#include <map>
 
 #include <pugixml.hpp>
 
@@ -16,94 +15,87 @@ namespace thumbflow::server {
 namespace {
 
 struct ErrorSpec {
+  std::string_view code;
   int status;
   const char* message;
 };
 
-const std::map<std::string_view, ErrorSpec>& ErrorSpecs() {
-  static const auto* specs = new std::map<std::string_view, ErrorSpec>{
-      {"AccessDenied", {403, "Access Denied"}},
-      {"BadDigest", {400, "The Content-MD5 you specified did not match what we received."}},
-      {"BucketAlreadyExists", {409, "The requested bucket name is not available."}},
-      {"BucketAlreadyOwnedByYou",
-       {409,
-        "Your previous request to create the named bucket "
-        "succeeded and you already own it."}},
-      {"BucketNotEmpty", {409, "The bucket you tried to delete is not empty"}},
-      {"EntityTooLarge", {400, "Your proposed upload exceeds the maximum allowed size"}},
-      {"EntityTooSmall", {400, "Your proposed upload is smaller than the minimum allowed size"}},
-      {"IncompleteBody",
-       {400,
-        "You did not provide the number of bytes specified by the "
-        "Content-Length HTTP header."}},
-      {"InternalError", {500, "We encountered an internal error. Please try again."}},
-      {"InvalidAccessKeyId",
-       {403,
-        "The AWS access key Id you provided does not exist in our "
-        "records."}},
-      {"InvalidArgument", {400, "Invalid Argument"}},
-      {"InvalidBucketName", {400, "The specified bucket is not valid."}},
-      {"InvalidDigest", {400, "The Content-MD5 you specified is not valid."}},
-      {"InvalidPart", {400, "One or more of the specified parts could not be found."}},
-      {"InvalidPartOrder", {400, "The list of parts was not in ascending order."}},
-      {"InvalidRange", {416, "The requested range is not satisfiable"}},
-      {"InvalidRequest", {400, "Invalid Request"}},
-      {"KeyTooLongError", {400, "Your key is too long"}},
-      {"MalformedXML",
-       {400,
-        "The XML you provided was not well-formed or did not validate "
-        "against our published schema."}},
-      {"MaxMessageLengthExceeded", {400, "Your request was too big."}},
-      {"MethodNotAllowed", {405, "The specified method is not allowed against this resource."}},
-      {"MissingContentLength", {411, "You must provide the Content-Length HTTP header."}},
-      {"NoSuchBucket", {404, "The specified bucket does not exist"}},
-      {"NoSuchKey", {404, "The specified key does not exist."}},
-      {"NoSuchUpload", {404, "The specified multipart upload does not exist."}},
-      {"NotImplemented",
-       {501,
-        "A header you provided implies functionality that is not "
-        "implemented."}},
-      {"NotModified", {304, "Not Modified"}},
-      {"PreconditionFailed",
-       {412,
-        "At least one of the pre-conditions you specified did not "
-        "hold"}},
-      {"RequestHeaderSectionTooLarge",
-       {400,
-        "Your request header section exceeds the "
-        "maximum allowed size."}},
-      {"RequestTimeout",
-       {400,
-        "Your socket connection to the server was not read from or "
-        "written to within the timeout period."}},
-      {"RequestTimeTooSkewed",
-       {403,
-        "The difference between the request time and the "
-        "current time is too large."}},
-      {"ServiceUnavailable", {503, "Please reduce your request rate."}},
-      {"SignatureDoesNotMatch",
-       {403,
-        "The request signature we calculated does not match "
-        "the signature you provided. Check your key and signing "
-        "method."}},
-      {"SlowDown", {503, "Please reduce your request rate."}},
-      {"XAmzContentSHA256Mismatch",
-       {400,
-        "The provided 'x-amz-content-sha256' header does "
-        "not match what was computed."}},
-      {"XAmzContentChecksumMismatch",
-       {400,
-        "The provided checksum does not match the "
-        "computed checksum."}},
-      {"BadRequest", {400, "Bad Request"}},
-      {"AuthorizationHeaderMalformed", {400, "The authorization header is malformed."}},
-      {"AuthorizationQueryParametersError",
-       {400,
-        "Error parsing the X-Amz-Credential "
-        "parameter."}},
-      {"ExpiredToken", {400, "The provided token has expired."}},
-  };
-  return *specs;
+// Every S3 error code the endpoint answers, its HTTP status and S3's default message.
+constexpr ErrorSpec kErrorSpecs[] = {
+    {"AccessDenied", 403, "Access Denied"},
+    {"BadDigest", 400, "The Content-MD5 you specified did not match what we received."},
+    {"BucketAlreadyExists", 409, "The requested bucket name is not available."},
+    {"BucketAlreadyOwnedByYou", 409,
+     "Your previous request to create the named bucket "
+     "succeeded and you already own it."},
+    {"BucketNotEmpty", 409, "The bucket you tried to delete is not empty"},
+    {"EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"},
+    {"EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed size"},
+    {"IncompleteBody", 400,
+     "You did not provide the number of bytes specified by the "
+     "Content-Length HTTP header."},
+    {"InternalError", 500, "We encountered an internal error. Please try again."},
+    {"InvalidAccessKeyId", 403,
+     "The AWS access key Id you provided does not exist in our "
+     "records."},
+    {"InvalidArgument", 400, "Invalid Argument"},
+    {"InvalidBucketName", 400, "The specified bucket is not valid."},
+    {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
+    {"InvalidPart", 400, "One or more of the specified parts could not be found."},
+    {"InvalidPartOrder", 400, "The list of parts was not in ascending order."},
+    {"InvalidRange", 416, "The requested range is not satisfiable"},
+    {"InvalidRequest", 400, "Invalid Request"},
+    {"KeyTooLongError", 400, "Your key is too long"},
+    {"MalformedXML", 400,
+     "The XML you provided was not well-formed or did not validate "
+     "against our published schema."},
+    {"MaxMessageLengthExceeded", 400, "Your request was too big."},
+    {"MethodNotAllowed", 405, "The specified method is not allowed against this resource."},
+    {"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},
+    {"NoSuchBucket", 404, "The specified bucket does not exist"},
+    {"NoSuchKey", 404, "The specified key does not exist."},
+    {"NoSuchUpload", 404, "The specified multipart upload does not exist."},
+    {"NotImplemented", 501,
+     "A header you provided implies functionality that is not "
+     "implemented."},
+    {"NotModified", 304, "Not Modified"},
+    {"PreconditionFailed", 412,
+     "At least one of the pre-conditions you specified did not "
+     "hold"},
+    {"RequestHeaderSectionTooLarge", 400,
+     "Your request header section exceeds the "
+     "maximum allowed size."},
+    {"RequestTimeout", 400,
+     "Your socket connection to the server was not read from or "
+     "written to within the timeout period."},
+    {"RequestTimeTooSkewed", 403,
+     "The difference between the request time and the "
+     "current time is too large."},
+    {"ServiceUnavailable", 503, "Please reduce your request rate."},
+    {"SignatureDoesNotMatch", 403,
+     "The request signature we calculated does not match "
+     "the signature you provided. Check your key and signing "
+     "method."},
+    {"SlowDown", 503, "Please reduce your request rate."},
+    {"XAmzContentSHA256Mismatch", 400,
+     "The provided 'x-amz-content-sha256' header does "
+     "not match what was computed."},
+    {"XAmzContentChecksumMismatch", 400,
+     "The provided checksum does not match the "
+     "computed checksum."},
+    {"BadRequest", 400, "Bad Request"},
+    {"AuthorizationHeaderMalformed", 400, "The authorization header is malformed."},
+    {"AuthorizationQueryParametersError", 400,
+     "Error parsing the X-Amz-Credential "
+     "parameter."},
+    {"ExpiredToken", 400, "The provided token has expired."},
+};
+
+const ErrorSpec* FindErrorSpec(std::string_view code) {
+  for (const ErrorSpec& spec : kErrorSpecs) {
+    if (spec.code == code) return &spec;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -111,10 +103,9 @@ const std::map<std::string_view, ErrorSpec>& ErrorSpecs() {
 S3Error MakeError(std::string_view code, std::string message) {
   S3Error error;
   error.code = std::string(code);
-  auto it = ErrorSpecs().find(code);
-  if (it != ErrorSpecs().end()) {
-    error.http_status = it->second.status;
-    if (message.empty()) message = it->second.message;
+  if (const ErrorSpec* spec = FindErrorSpec(code)) {
+    error.http_status = spec->status;
+    if (message.empty()) message = spec->message;
   }
   error.message = std::move(message);
   return error;
@@ -123,7 +114,7 @@ S3Error MakeError(std::string_view code, std::string message) {
 S3Error ErrorFromStatus(const Status& status, bool is_bucket_op) {
   const std::string& reason = status.reason();
   // A reason that names an S3 error code wins (the endpoint and aws/ set these).
-  if (!reason.empty() && ErrorSpecs().count(reason)) return MakeError(reason, status.message());
+  if (!reason.empty() && FindErrorSpec(reason)) return MakeError(reason, status.message());
   if (reason == "invalid-range") return MakeError("InvalidRange");
   if (reason == "precondition-failed") return MakeError("PreconditionFailed");
   if (reason == "not-modified") return MakeError("NotModified");
