@@ -697,6 +697,36 @@ TEST_F(S3HandlerTest, MethodsAndSubresources) {
   EXPECT_EQ(Send(health).Code(), "AccessDenied");
 }
 
+// Every request is counted under the operation the router named, refused ones included;
+// the operational endpoints are not counted.
+TEST_F(S3HandlerTest, RequestsAreCountedByTheirOperation) {
+  MetricsRegistry registry;
+  handler_ = std::make_unique<S3Handler>(options_, backend_.get(), &clock_, &registry);
+  EXPECT_EQ(Do("PUT", "/images/a.txt", "abc").status, 200);
+  EXPECT_EQ(Do("GET", "/images/a.txt").status, 200);
+  EXPECT_EQ(Do("GET", "/images?list-type=2").status, 200);
+  EXPECT_EQ(Do("PUT", "/images/a.txt?acl", "x").status, 501);
+  EXPECT_EQ(Do("PATCH", "/images/a.txt").status, 405);
+  EXPECT_EQ(Send({.target = "/images/a.txt", .sign = false}).status, 403);
+  Response metrics = Send({.target = "/metrics", .sign = false});
+  ASSERT_EQ(metrics.status, 200);
+  const std::string& text = metrics.body;
+  for (const char* line :
+       {"thumbflow_s3_requests_total{operation=\"PutObject\",status=\"200\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"200\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"403\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"ListObjectsV2\",status=\"200\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"ObjectSubresource\",status=\"501\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"MethodNotAllowed\",status=\"405\"} 1\n",
+        "thumbflow_s3_received_bytes_total{operation=\"PutObject\"} 3\n",
+        "thumbflow_s3_sent_bytes_total{operation=\"ListObjectsV2\"} "}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  EXPECT_EQ(text.find("operation=\"metrics\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("thumbflow_s3_sent_bytes_total{operation=\"PutObject\"}"), std::string::npos);
+  handler_.reset();
+}
+
 TEST_F(S3HandlerTest, DeleteObjectsChecksEveryKey) {
   ASSERT_EQ(Do("PUT", "/images/d1", "1").status, 200);
   ASSERT_EQ(Do("PUT", "/images/d2", "2").status, 200);

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 #include <functional>
 
 #include <pugixml.hpp>
@@ -235,17 +234,6 @@ std::string ErrorXml(const S3Error& error, std::string_view request_id) {
   return xml;
 }
 
-std::string Iso8601Millis(int64_t epoch_ms) {
-  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(epoch_ms % 1000));
-  return buf;
-}
-
 std::string HttpDate(int64_t epoch_ms) { return FormatHttpDate(epoch_ms); }
 
 namespace {
@@ -315,7 +303,7 @@ std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets) {
   std::string xml = Open("ListAllMyBucketsResult") + kOwner + "<Buckets>";
   for (const auto& b : buckets) {
     xml += "<Bucket>" + Tag("Name", XmlEscape(b.name)) +
-           Tag("CreationDate", Iso8601Millis(b.created_ms)) + "</Bucket>";
+           Tag("CreationDate", FormatIso8601Millis(b.created_ms)) + "</Bucket>";
   }
   xml += "</Buckets></ListAllMyBucketsResult>";
   return xml;
@@ -372,8 +360,8 @@ std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& list
   xml += ListBucketPaging(q, listed, enc);
   for (const auto& o : listed.objects) {
     xml += "<Contents>" + Tag("Key", enc(o.key)) +
-           Tag("LastModified", Iso8601Millis(o.last_modified_ms)) + Tag("ETag", XmlEscape(o.etag)) +
-           Tag("Size", std::to_string(o.size)) + kOwner +
+           Tag("LastModified", FormatIso8601Millis(o.last_modified_ms)) +
+           Tag("ETag", XmlEscape(o.etag)) + Tag("Size", std::to_string(o.size)) + kOwner +
            "<StorageClass>STANDARD</StorageClass></Contents>";
   }
   for (const auto& p : listed.common_prefixes) {
@@ -398,7 +386,8 @@ std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool qui
 }
 
 std::string CopyObjectResultXml(const ObjectInfo& copied) {
-  return Open("CopyObjectResult") + Tag("LastModified", Iso8601Millis(copied.last_modified_ms)) +
+  return Open("CopyObjectResult") +
+         Tag("LastModified", FormatIso8601Millis(copied.last_modified_ms)) +
          Tag("ETag", XmlEscape(copied.etag)) + "</CopyObjectResult>";
 }
 
@@ -414,7 +403,7 @@ std::string ListPartsResultXml(const ListPartsPage& page) {
   int last = 0;
   for (const auto& p : page.parts) {
     items += "<Part>" + Tag("PartNumber", std::to_string(p.part_number)) +
-             Tag("LastModified", Iso8601Millis(p.last_modified_ms)) +
+             Tag("LastModified", FormatIso8601Millis(p.last_modified_ms)) +
              Tag("ETag", XmlEscape(p.etag)) + Tag("Size", std::to_string(p.size)) + "</Part>";
     last = p.part_number;
   }

@@ -46,9 +46,9 @@ std::string XmlEscape(std::string_view text);
 // Percent-encoding (encoding-type=url, copy sources): PercentEncode / PercentDecode in
 // core/uri.h.
 
-std::string Iso8601Millis(int64_t epoch_ms);  // 2026-11-27T07:18:42.000Z
-std::string HttpDate(int64_t epoch_ms);       // Fri, 27 Nov 2026 07:18:42 GMT
-// Parsing HTTP dates: ParseHttpDate in core/civil_time.h.
+std::string HttpDate(int64_t epoch_ms);  // Fri, 27 Nov 2026 07:18:42 GMT
+// ISO-8601 with milliseconds (listings): FormatIso8601Millis; parsing HTTP dates:
+// ParseHttpDate; both in core/civil_time.h.
 
 // Request bodies. Both fail with InvalidArgument, reason "MalformedXML", when the body is
 // not XML of the expected shape.

@@ -143,10 +143,10 @@ TEST(S3ProtocolTest, XmlEscapeKeepsLineBreaksAndQuotesIntact) {
 
 TEST(S3ProtocolTest, DatesInBothS3Formats) {
   const int64_t ms = 1'795'763'922'123;  // 2026-11-27T07:18:42.123Z
-  EXPECT_EQ(Iso8601Millis(ms), "2026-11-27T07:18:42.123Z");
+  EXPECT_EQ(FormatIso8601Millis(ms), "2026-11-27T07:18:42.123Z");
   EXPECT_EQ(HttpDate(ms), "Fri, 27 Nov 2026 07:18:42 GMT");
   EXPECT_EQ(*ParseHttpDate(HttpDate(ms)), ms - 123);
-  EXPECT_EQ(Iso8601Millis(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatIso8601Millis(0), "1970-01-01T00:00:00.000Z");
 }
 
 TEST(S3XmlBodiesTest, DeleteObjects) {
