@@ -6,6 +6,11 @@
 // Contract of every function: `r` is authenticated, its key valid, its body (if any)
 // received and verified; the function returns the whole reply, errors included, and never
 // throws. Thread-safety: may run on any thread, concurrently for distinct requests.
+//
+// Adding an operation: a value in S3Operation and its name (s3_operation.h/.cc), its route
+// in RouteS3Request and a case in the router test, its function here (XML documents in
+// s3_protocol.h), and its case in OperationFunction (s3_handler.cc). A body it needs is
+// admitted in S3Handler::AdmitBody.
 #pragma once
 
 #include "core/clock.h"
