@@ -1,6 +1,5 @@
 #include "server/s3_auth.h"
 
-
 #include "aws/sigv2.h"
 #include "core/strings.h"
 
