@@ -12,8 +12,39 @@
 #include <memory>
 #include <string>
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define THUMBFLOW_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define THUMBFLOW_SANITIZED 1
+#endif
+#endif
+#ifdef THUMBFLOW_SANITIZED
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace thumbflow::codec {
 namespace {
+
+#ifdef THUMBFLOW_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// ASan/TSan builds only: a sanitizer opens its report file (log_path) and starts
+// llvm-symbolizer lazily, at the first report, which the sandbox would refuse (no create,
+// no exec) and RLIMIT_FSIZE 0 would truncate. Both happen here, before the sandbox; such
+// builds skip RLIMIT_FSIZE (seccomp still refuses opening any file for writing).
+void PrepareSanitizerReports() {
+#ifdef THUMBFLOW_SANITIZED
+  (void)__sanitizer_get_report_path();  // opens log_path's file when one is set
+  char symbol[256];
+  __sanitizer_symbolize_pc(__builtin_return_address(0), "%p %F %L", symbol, sizeof symbol);
+  __sanitizer_sandbox_arguments arguments{};
+  __sanitizer_sandbox_on_notify(&arguments);  // caches /proc/self/maps for later reports
+#endif
+}
 
 // What libvips (and glib, its codecs, fontconfig for SVG text, jemalloc) and the helper's
 // own socket loop use at run time, found by running the test corpus through the sandbox.
@@ -137,21 +168,14 @@ Status ApplySandbox(const SandboxOptions& options) {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("PR_SET_NO_NEW_PRIVS");
   // A write past RLIMIT_FSIZE then fails with EFBIG instead of killing the helper.
   ::signal(SIGXFSZ, SIG_IGN);
-  RETURN_IF_ERROR(SetLimit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"));
+  if (kSanitized) {
+    PrepareSanitizerReports();
+  } else {
+    RETURN_IF_ERROR(SetLimit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"));
+  }
   RETURN_IF_ERROR(SetLimit(RLIMIT_CORE, 0, "RLIMIT_CORE"));
   // AddressSanitizer and ThreadSanitizer reserve terabytes of shadow address space: an
   // address-space limit would stop a sanitizer build's helpers from starting.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  constexpr bool kSanitized = true;
-#else
-  constexpr bool kSanitized = false;
-#endif
-#else
-  constexpr bool kSanitized = false;
-#endif
   if (options.memory_limit_bytes > 0 && !kSanitized) {
     RETURN_IF_ERROR(
         SetLimit(RLIMIT_AS, static_cast<rlim_t>(options.memory_limit_bytes), "RLIMIT_AS"));

@@ -2,7 +2,8 @@
 // the libraries they load are in memory) and before any untrusted byte is decoded.
 //
 //   - PR_SET_NO_NEW_PRIVS;
-//   - rlimits: RLIMIT_FSIZE 0 (no file grows; SIGXFSZ ignored so write() fails instead),
+//   - rlimits: RLIMIT_FSIZE 0 (no file grows; SIGXFSZ ignored so write() fails instead; not
+//     in ASan/TSan builds, whose helpers write their reports to a file opened beforehand),
 //     RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_CORE 0; RLIMIT_CPU is set per image (SetCpuBudget);
 //   - a seccomp allowlist: what libvips, its codecs, glib threads, jemalloc and the helper's
 //     socket need. Refused with an error (the library sees a failing call, the image fails):

@@ -50,6 +50,12 @@ std::vector<std::string> ReadLines(const std::filesystem::path& path) {
   return lines;
 }
 
+size_t CountAcks(const std::filesystem::path& path) {
+  size_t acks = 0;
+  for (const auto& line : ReadLines(path)) acks += line.rfind("S ", 0) == 0 ? 1 : 0;
+  return acks;
+}
+
 // The crash child: sends and consumes forever, logging "S id" after each acknowledged send
 // and "X id" before each delete (so a message deleted just before the kill is accounted).
 [[noreturn]] void CrashChild(const std::string& db_path, const std::string& log_path, int round) {
@@ -117,12 +123,22 @@ TEST_F(ProcessTest, SigkillLosesNoAcknowledgedSend) {
   const auto log_path = dir_ / "acks.log";
   std::mt19937 random(12345);
   constexpr int kRounds = 40;
+  constexpr size_t kAcksBeforeKill = 3;  // 40 rounds: at least 120 acknowledged sends
   int killed_mid_run = 0;
   for (int round = 0; round < kRounds; ++round) {
+    const size_t acks_before = CountAcks(log_path);
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) CrashChild(db_path_, log_path.string(), round);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + random() % 180));
+    // The kill lands at a random moment after the child's first few acknowledged sends: a
+    // slow child (a sanitizer build, a loaded machine) is never killed before it did anything.
+    for (int waited_ms = 0; CountAcks(log_path) < acks_before + kAcksBeforeKill; waited_ms += 5) {
+      if (waited_ms >= 120'000) ::kill(pid, SIGKILL);
+      ASSERT_LT(waited_ms, 120'000) << "round " << round << ": the child did not acknowledge "
+                                    << kAcksBeforeKill << " sends within 120 s";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 180));
     ::kill(pid, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
