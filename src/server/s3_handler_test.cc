@@ -361,19 +361,22 @@ TEST_F(S3HandlerTest, RangeHeaders) {
         Case{"bytes=2-100", 206, "23456789", "bytes 2-9/10"},
         Case{"bytes=9-9", 206, "9", "bytes 9-9/10"},
         // Not a single satisfiable byte range: ignored, as S3 does.
-        Case{"bytes=5-2", 200, "0123456789", ""}, Case{"bytes=-0", 200, "0123456789", ""},
-        Case{"bytes=0-1,3-4", 200, "0123456789", ""}, Case{"bytes=abc", 200, "0123456789", ""},
-        Case{"bytes=1-2x", 200, "0123456789", ""}, Case{"items=0-1", 200, "0123456789", ""},
-        Case{"bytes=-", 200, "0123456789", ""},
+        Case{"bytes=5-2", 200, "0123456789", ""}, Case{"bytes=0-1,3-4", 200, "0123456789", ""},
+        Case{"bytes=abc", 200, "0123456789", ""}, Case{"bytes=1-2x", 200, "0123456789", ""},
+        Case{"items=0-1", 200, "0123456789", ""}, Case{"bytes=-", 200, "0123456789", ""},
         Case{"bytes=99999999999999999999-", 200, "0123456789", ""}}) {
     Response r = Do("GET", "/images/r", "", {{"Range", c.range}});
     EXPECT_EQ(r.status, c.status) << c.range;
     EXPECT_EQ(r.body, c.body) << c.range;
     EXPECT_EQ(r.Header("Content-Range"), c.content_range) << c.range;
   }
-  Response unsatisfiable = Do("GET", "/images/r", "", {{"Range", "bytes=10-"}});
-  EXPECT_EQ(unsatisfiable.status, 416);
-  EXPECT_EQ(unsatisfiable.Code(), "InvalidRange");
+  // Past the end, and a suffix of no bytes, are 416 InvalidRange (S3 answers "bytes=-0" so).
+  for (const char* range : {"bytes=10-", "bytes=-0", "bytes=-00"}) {
+    Response unsatisfiable = Do("GET", "/images/r", "", {{"Range", range}});
+    EXPECT_EQ(unsatisfiable.status, 416) << range;
+    EXPECT_EQ(unsatisfiable.Code(), "InvalidRange") << range;
+    EXPECT_EQ(Do("HEAD", "/images/r", "", {{"Range", range}}).status, 416) << range;
+  }
   Response head = Do("HEAD", "/images/r", "", {{"Range", "bytes=2-5"}});
   EXPECT_EQ(head.status, 206);
   EXPECT_EQ(head.Header("Content-Range"), "bytes 2-5/10");
@@ -747,6 +750,15 @@ TEST_F(S3HandlerTest, DeleteObjectsChecksEveryKey) {
   EXPECT_EQ(errors, 1);
   EXPECT_EQ(Stored("images", "d1"), "<absent>");
   EXPECT_EQ(Do("POST", "/images?delete", "<Delete></Delete>").Code(), "MalformedXML");
+}
+
+// A key of whitespace only is deleted under its own name, not trimmed to "" (invalid).
+TEST_F(S3HandlerTest, DeleteObjectsKeepsWhitespaceKeys) {
+  ASSERT_EQ(Do("PUT", "/images/%20", "space").status, 200);
+  Response r = Do("POST", "/images?delete", "<Delete><Object><Key> </Key></Object></Delete>");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<Deleted><Key> </Key></Deleted>"), std::string::npos) << r.body;
+  EXPECT_EQ(Stored("images", " "), "<absent>");
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ bool ParseDecimal(std::string_view s, int64_t* out) {
 }
 
 // "bytes=a-b", "bytes=a-", "bytes=-n". Anything else (several ranges, garbage) is ignored,
-// as S3 does.
+// as S3 does. "bytes=-0" is a range, of no bytes: ResolveRange refuses it (416 InvalidRange,
+// as S3 answers), it is not ignored.
 std::optional<ByteRange> ParseRange(const std::string* header) {
   if (!header) return std::nullopt;
   std::string_view text = *header;
@@ -42,7 +43,7 @@ std::optional<ByteRange> ParseRange(const std::string* header) {
   std::string_view first = text.substr(0, dash), last = text.substr(dash + 1);
   if (first.empty()) {
     int64_t n;
-    if (!ParseDecimal(last, &n) || n == 0) return std::nullopt;
+    if (!ParseDecimal(last, &n)) return std::nullopt;
     range.suffix_length = n;
     return range;
   }

@@ -246,7 +246,12 @@ Status MalformedXml(std::string message) {
 
 Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return MalformedXml("the body is not XML");
+  // parse_ws_pcdata_single keeps text that is only whitespace when it is an element's only
+  // child: <Key> </Key> names the key " ", which pugixml's default would drop (key "").
+  if (!doc.load_buffer(body.data(), body.size(),
+                       pugi::parse_default | pugi::parse_ws_pcdata_single)) {
+    return MalformedXml("the body is not XML");
+  }
   pugi::xml_node root = doc.child("Delete");
   if (!root) return MalformedXml("the root element is not Delete");
   DeleteObjectsBody parsed;

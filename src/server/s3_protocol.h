@@ -54,7 +54,8 @@ std::string HttpDate(int64_t epoch_ms);  // Fri, 27 Nov 2026 07:18:42 GMT
 // not XML of the expected shape.
 //
 // DeleteObjects: <Delete><Quiet>true</Quiet><Object><Key>k</Key></Object>...</Delete>, 1 to
-// 1000 objects. Keys are returned as sent (the handler validates each one).
+// 1000 objects. Keys are returned as sent, whitespace included (the handler validates each
+// one).
 struct DeleteObjectsBody {
   bool quiet = false;
   std::vector<std::string> keys;

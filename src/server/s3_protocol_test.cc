@@ -156,6 +156,13 @@ TEST(S3XmlBodiesTest, DeleteObjects) {
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_TRUE(parsed->quiet);
   EXPECT_EQ(parsed->keys, (std::vector<std::string>{"a & b", "c"}));
+  // Whitespace is part of a key: " " and "\t x \t" are not trimmed.
+  parsed = ParseDeleteObjectsXml(
+      "<Delete>\n  <Object><Key> </Key></Object>\n  <Object>\n    <Key>\t x \t</Key>\n"
+      "  </Object>\n</Delete>");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_FALSE(parsed->quiet);
+  EXPECT_EQ(parsed->keys, (std::vector<std::string>{" ", "\t x \t"}));
   for (const char* bad : {"", "<not xml", "<Other/>", "<Delete></Delete>"}) {
     EXPECT_EQ(ParseDeleteObjectsXml(bad).status().reason(), "MalformedXML") << bad;
   }
