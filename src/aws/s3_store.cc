@@ -14,6 +14,13 @@ namespace thumbflow::aws {
 namespace {
 
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
+// The Range header of `range`: "bytes=F-", "bytes=F-L" or, for a suffix, "bytes=-N".
+std::string RangeHeader(const ByteRange& range) {
+  if (range.suffix_length) return "bytes=-" + std::to_string(*range.suffix_length);
+  std::string header = "bytes=" + std::to_string(range.first) + "-";
+  if (range.last) header += std::to_string(*range.last);
+  return header;
+}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -72,11 +79,7 @@ class S3StoreImpl final : public S3Store {
                          const GetOptions& options) override {
     RETURN_IF_ERROR(CheckKey(bucket, key, "GetObject"));
     HttpHeaders headers;
-    if (options.range) {
-      std::string range = "bytes=" + std::to_string(options.range->first) + "-";
-      if (options.range->last) range += std::to_string(*options.range->last);
-      headers.emplace_back("Range", range);
-    }
+    if (options.range) headers.emplace_back("Range", RangeHeader(*options.range));
     if (!options.if_match.empty()) headers.emplace_back("If-Match", options.if_match);
     if (!options.if_none_match.empty()) {
       headers.emplace_back("If-None-Match", options.if_none_match);
@@ -93,9 +96,9 @@ class S3StoreImpl final : public S3Store {
                          const PutOptions& options) override {
     RETURN_IF_ERROR(CheckKey(bucket, key, "PutObject"));
     HttpHeaders headers;
-    headers.emplace_back("Content-Type", options.content_type.empty()
-                                             ? std::string("application/octet-stream")
-                                             : options.content_type);
+    const std::string content_type =
+        options.content_type.empty() ? kDefaultContentType : options.content_type;
+    headers.emplace_back("Content-Type", content_type);
     headers.emplace_back("Content-MD5", ContentMd5(bytes));
     for (const auto& [name, value] : options.metadata) {
       headers.emplace_back(std::string(kMetaPrefix) + Lower(name), value);
@@ -107,8 +110,7 @@ class S3StoreImpl final : public S3Store {
     info.key = key;
     info.size = static_cast<int64_t>(bytes.size());
     if (const std::string* etag = r.Header("etag")) info.etag = *etag;
-    info.content_type =
-        options.content_type.empty() ? "application/octet-stream" : options.content_type;
+    info.content_type = content_type;
     for (const auto& [name, value] : options.metadata) info.metadata[Lower(name)] = value;
     info.last_modified_ms = clock_->NowMillis();
     return info;
@@ -243,10 +245,15 @@ class S3StoreImpl final : public S3Store {
   }
 
   // The S3 error codes the ObjectStore port has its own reasons for (storage/object_store.h):
-  // a missing bucket is the set-up's fault, a key S3 refuses is the object's.
+  // a missing bucket is the set-up's fault, a key S3 refuses or a range past the end is the
+  // object's, and failed conditions say which (the S3 endpoint answers 412 or 304 from them).
   static Status PortStatus(Status status) {
-    if (status.reason() == "NoSuchBucket") return status.WithReason(kReasonNoSuchBucket);
-    if (status.reason() == "KeyTooLongError") return status.WithReason(kReasonInvalidKey);
+    const std::string& code = status.reason();
+    if (code == "NoSuchBucket") return status.WithReason(kReasonNoSuchBucket);
+    if (code == "KeyTooLongError") return status.WithReason(kReasonInvalidKey);
+    if (code == "InvalidRange") return status.WithReason(kReasonInvalidRange);
+    if (code == "PreconditionFailed") return status.WithReason(kReasonPreconditionFailed);
+    if (code == "NotModified") return status.WithReason(kReasonNotModified);
     return status;
   }
 

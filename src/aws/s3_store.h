@@ -8,8 +8,11 @@
 // aws::MapAwsFailure (NoSuchKey / 404 -> NotFound, 412 -> FailedPrecondition, 403 ->
 // PermissionDenied, wrong region / redirects -> FailedPrecondition, 5xx / throttling /
 // unreachable -> retryable Unavailable), then put in the port's words (NoSuchBucket ->
-// reason "no-such-bucket", KeyTooLongError -> reason "invalid-key"); retries are the
-// HttpClient's business (NewRetryingHttpClient).
+// reason "no-such-bucket", KeyTooLongError -> reason "invalid-key", InvalidRange ->
+// "invalid-range", PreconditionFailed / NotModified -> "precondition-failed" /
+// "not-modified"); a PUT without a Content-Type stores "binary/octet-stream", as S3 does;
+// ranges include suffixes ("bytes=-N"). Retries are the HttpClient's business
+// (NewRetryingHttpClient).
 // Thread-safe: one store may be shared by all workers.
 #pragma once
 

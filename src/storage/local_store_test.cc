@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/testing/temp_dir.h"
 #include "events/s3_event.h"
 #include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
 #include "storage/object_store_conformance.h"
-#include "core/testing/temp_dir.h"
 
 namespace thumbflow {
 namespace {
@@ -33,6 +33,7 @@ Result<ObjectStoreUnderTest> MakeLocalStore() {
   ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectStore> store,
                    LocalObjectStore::Open(keep->dir.path(), options, keep->clock));
   ObjectStoreUnderTest made;
+  made.streaming = store.get();  // the local store implements the streaming port itself
   made.store = std::move(store);
   made.bucket = "conformance";
   made.keepalive = keep;

@@ -10,7 +10,10 @@ namespace {
 Result<ObjectStoreUnderTest> MakeMemoryStore() {
   ObjectStoreUnderTest made;
   made.bucket = "conformance";
-  made.store = std::make_unique<MemoryObjectStore>(std::vector<std::string>{made.bucket});
+  auto store = std::make_unique<MemoryObjectStore>(std::vector<std::string>{made.bucket});
+  MemoryObjectStore* memory = store.get();
+  made.create_bucket = [memory](const std::string& bucket) { return memory->CreateBucket(bucket); };
+  made.store = std::move(store);
   return made;
 }
 

@@ -39,6 +39,9 @@ namespace thumbflow {
 using Metadata = std::map<std::string, std::string>;
 
 inline constexpr char kReasonNoSuchBucket[] = "no-such-bucket";
+inline constexpr char kReasonInvalidRange[] = "invalid-range";
+inline constexpr char kReasonPreconditionFailed[] = "precondition-failed";
+inline constexpr char kReasonNotModified[] = "not-modified";
 
 struct ObjectInfo {
   std::string key;
@@ -69,8 +72,11 @@ struct ObjectData {
   std::string bytes;  // the requested range, or the whole object
 };
 
+// What S3 stores when a PUT names no Content-Type.
+inline constexpr char kDefaultContentType[] = "binary/octet-stream";
+
 struct PutOptions {
-  std::string content_type;  // empty: stored as "binary/octet-stream", as S3 does
+  std::string content_type;  // empty: stored as kDefaultContentType, as S3 does
   Metadata metadata;
 };
 

@@ -13,8 +13,6 @@
 
 namespace thumbflow {
 
-inline constexpr char kDefaultContentType[] = "binary/octet-stream";
-
 // OK when If-Match / If-None-Match allow returning `info`; FailedPrecondition with reason
 // "precondition-failed" (If-Match) or "not-modified" (If-None-Match) otherwise.
 Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options);

@@ -58,6 +58,9 @@ Result<ObjectStoreUnderTest> MakeS3Store() {
   std::snprintf(name, sizeof name, "conformance-%016llx", static_cast<unsigned long long>(rng()));
   made.bucket = name;
   RETURN_IF_ERROR(store->CreateBucket(made.bucket));
+  aws::S3Store* s3 = store.get();
+  made.create_bucket = [s3](const std::string& bucket) { return s3->CreateBucket(bucket); };
+  made.capabilities.if_match_star = false;  // moto answers 412 to If-Match: *
   made.store = std::move(store);
   return made;
 }
