@@ -27,6 +27,7 @@
 #include "image/vips_runtime.h"
 #include "pipeline/throughput_stats.h"
 #include "pipeline/worker_pool.h"
+#include "queue/sqlite_outbox.h"
 #include "queue/sqlite_queue.h"
 #include "server/endpoint_credentials.h"
 #include "server/http_server.h"
@@ -149,11 +150,12 @@ int RunServe(const ServeOptions& opts) {
       sqlite::Database::Open(opts.data_dir + "/thumbflow.db");
   if (!db.ok()) return ReportFailure(db.status());
   LocalStoreOptions store_options;
-  store_options.notifications = config->store.notifications;
+  // Events of matching writes go on the embedded queue in the store's transaction.
+  store_options.outbox =
+      std::make_shared<SqliteOutbox>(config->store.notifications, config->store.region, clock);
   store_options.default_bucket = config->store.default_bucket;
   store_options.max_object_bytes = config->store.max_object_bytes;
   store_options.fsync = config->store.fsync;
-  store_options.region = config->store.region;
   store_options.staging_dir = staging;
   store_options.min_free_bytes = config->store.min_free_bytes;
   Result<std::unique_ptr<LocalObjectStore>> store =

@@ -16,8 +16,6 @@
 
 #include "core/disk.h"
 #include "core/random.h"
-#include "events/s3_event.h"
-#include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
 #include "storage/keys.h"
 #include "storage/s3_semantics.h"
@@ -72,12 +70,6 @@ Metadata DecodeMetadata(const std::string& text) {
     if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
   }
   return out;
-}
-
-std::string FormatSequencer(int64_t value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%018llX", static_cast<unsigned long long>(value));
-  return text;
 }
 
 const std::vector<std::string> kSchema = {
@@ -318,7 +310,7 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(
 Status LocalObjectStore::Initialize() {
   Status created = db_->Write([&](sqlite::Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.EnsureSchema("storage", kSchema));
-    RETURN_IF_ERROR(EnsureQueueSchema(tx));
+    if (options_.outbox) RETURN_IF_ERROR(options_.outbox->Prepare(tx));
     if (options_.default_bucket.empty()) return Status::Ok();
     ASSIGN_OR_RETURN(sqlite::Statement * insert,
                      tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms) "
@@ -555,18 +547,16 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   info.metadata = NormalizeMetadata(options.put.metadata);
   info.last_modified_ms = clock_.NowMillis();
 
-  // The rules that fire, one event per destination queue (as S3 sends one per destination).
-  std::vector<const NotificationRule*> fired;
-  for (const NotificationRule& rule : options_.notifications) {
-    if (rule.bucket != bucket || !RuleMatchesKey(rule, key) ||
-        !RuleSelectsEvent(rule, options.event_name)) {
-      continue;
-    }
-    bool seen = false;
-    for (const NotificationRule* other : fired) seen = seen || other->queue == rule.queue;
-    if (!seen) fired.push_back(&rule);
-  }
-  const std::string request_id = options.request_id.empty() ? RandomHex(8) : options.request_id;
+  ObjectChange change;
+  change.bucket = bucket;
+  change.key = key;
+  change.event_name = options.event_name;
+  change.size = size;
+  change.etag = etag;
+  change.time_ms = info.last_modified_ms;
+  change.principal_id = options.principal_id;
+  change.source_ip = options.source_ip;
+  change.request_id = options.request_id;
 
   bool rolled_back = false;
   std::string old_blob;  // the overwritten object's file, removed once the new row is durable
@@ -597,42 +587,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           .Bind(7, EncodeMetadata(info.metadata))
           .Bind(8, info.last_modified_ms);
       RETURN_IF_ERROR(upsert->Run());
-
-      if (!fired.empty()) {
-        ASSIGN_OR_RETURN(sqlite::Statement * next,
-                         tx.Prepare("INSERT INTO store_counters(name, value) "
-                                    "VALUES('sequencer', 1) ON CONFLICT(name) "
-                                    "DO UPDATE SET value = value + 1 RETURNING value"));
-        ASSIGN_OR_RETURN(bool got, next->Step());
-        if (!got) return InternalError("sequencer did not advance");
-        const std::string sequencer = FormatSequencer(next->ColumnInt(0));
-        while (true) {  // finish the statement so it releases its row
-          ASSIGN_OR_RETURN(bool more, next->Step());
-          if (!more) break;
-        }
-        for (const NotificationRule* rule : fired) {
-          S3EventRecord record;
-          record.aws_region = options_.region;
-          record.event_time_ms = info.last_modified_ms;
-          record.event_name = options.event_name;
-          record.principal_id = options.principal_id;
-          record.source_ip = options.source_ip;
-          record.request_id = request_id;
-          record.host_id = request_id;
-          record.configuration_id = rule->id;
-          record.bucket = bucket;
-          record.bucket_owner = options.principal_id;
-          record.key = key;
-          record.size = size;
-          record.etag = UnquoteEtag(etag);
-          record.sequencer = sequencer;
-          SendRequest message;
-          message.body = BuildS3Event({record});
-          RETURN_IF_ERROR(EnqueueInTransaction(tx, rule->queue, message, clock_, nullptr)
-                              .WithContext("queue " + rule->queue));
-        }
-      }
-      return Status::Ok();
+      return Publish(tx, change);
     }();
     rolled_back = !inner.ok();
     return inner;
@@ -651,17 +606,11 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   return info;
 }
 
+Status LocalObjectStore::Publish(sqlite::Transaction& tx, const ObjectChange& change) {
+  return options_.outbox ? options_.outbox->Publish(tx, change) : Status::Ok();
+}
+
 Status LocalObjectStore::Delete(const std::string& bucket, const std::string& key) {
-  std::vector<const NotificationRule*> fired;
-  for (const NotificationRule& rule : options_.notifications) {
-    if (rule.bucket != bucket || !RuleMatchesKey(rule, key) ||
-        !RuleSelectsEvent(rule, "ObjectRemoved:Delete")) {
-      continue;
-    }
-    bool seen = false;
-    for (const NotificationRule* other : fired) seen = seen || other->queue == rule.queue;
-    if (!seen) fired.push_back(&rule);
-  }
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists)
@@ -673,39 +622,12 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
                      tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
     remove->Bind(1, bucket).Bind(2, key);
     RETURN_IF_ERROR(remove->Run());
-    if (!fired.empty()) {
-      ASSIGN_OR_RETURN(sqlite::Statement * next,
-                       tx.Prepare("INSERT INTO store_counters(name, value) "
-                                  "VALUES('sequencer', 1) ON CONFLICT(name) "
-                                  "DO UPDATE SET value = value + 1 RETURNING value"));
-      ASSIGN_OR_RETURN(bool got, next->Step());
-      if (!got) return InternalError("sequencer did not advance");
-      const std::string sequencer = FormatSequencer(next->ColumnInt(0));
-      while (true) {
-        ASSIGN_OR_RETURN(bool more, next->Step());
-        if (!more) break;
-      }
-      const std::string request_id = RandomHex(8);
-      for (const NotificationRule* rule : fired) {
-        S3EventRecord record;
-        record.aws_region = options_.region;
-        record.event_time_ms = clock_.NowMillis();
-        record.event_name = "ObjectRemoved:Delete";
-        record.principal_id = "thumbflow";
-        record.source_ip = "127.0.0.1";
-        record.request_id = request_id;
-        record.host_id = request_id;
-        record.configuration_id = rule->id;
-        record.bucket = bucket;
-        record.bucket_owner = "thumbflow";
-        record.key = key;
-        record.sequencer = sequencer;
-        SendRequest message;
-        message.body = BuildS3Event({record});
-        RETURN_IF_ERROR(EnqueueInTransaction(tx, rule->queue, message, clock_, nullptr)
-                            .WithContext("queue " + rule->queue));
-      }
-    }
+    ObjectChange change;
+    change.bucket = bucket;
+    change.key = key;
+    change.event_name = "ObjectRemoved:Delete";
+    change.time_ms = clock_.NowMillis();
+    RETURN_IF_ERROR(Publish(tx, change));
     if (IsBlobName(old_blob)) {
       std::string old_path = BlobPath(old_blob);
       tx.OnCommit([old_path] { ::unlink(old_path.c_str()); });

@@ -7,17 +7,18 @@
 // user metadata, last-modified, which file) in DIR/thumbflow.db, the same SQLite file as the
 // embedded queue (tables store_buckets, store_objects, store_counters).
 //
-// The outbox: when a write matches a notification rule, its S3 event notification is
-// enqueued (EnqueueInTransaction) in the same SQLite transaction that commits the index row.
-// So an object is visible exactly when its event is queued. Bytes are written to a temporary
-// file (<random name>.tmp) in the objects folder, fsynced, renamed to the random name, and
-// the folder fsynced, all before the row that names the file commits: a crash at any instant
-// leaves the old object or the new one with its event, never a partial file behind a row,
-// and a file under a blob name is always whole. (The rename costs about 15% of small-PUT
-// throughput against writing under the final name: bench/s3/s3_bench.py --compare-bin.)
-// Files that no row names (a crash before the commit, or between the commit and removing an
-// overwritten file) are swept when a store opens the folder while no other store has it
-// open.
+// The outbox: every write and delete hands its change to the Outbox the store is given
+// (storage/outbox.h) inside the SQLite transaction that commits the index row; the embedded
+// mode's SqliteOutbox (queue/sqlite_outbox.h) enqueues the S3 event notification of the
+// matching rules there. So an object is visible exactly when its event is queued.
+// Bytes are written to a temporary file (<random name>.tmp) in the objects folder, fsynced,
+// renamed to the random name, and the folder fsynced, all before the row that names the file
+// commits: a crash at any instant leaves the old object or the new one with its event,
+// never a partial file behind a row, and a file under a blob name is always whole. (The
+// rename costs about 15% of small-PUT throughput against writing under the final name:
+// bench/s3/s3_bench.py --compare-bin.) Files that no row names (a crash before the commit,
+// or between the commit and removing an overwritten file) are swept when a store opens the
+// folder while no other store has it open.
 //
 // Thread-safety: every method of LocalObjectStore may be called from any thread; writes of
 // concurrent callers share SQLite commits (group commit). A LocalUpload or
@@ -38,7 +39,7 @@
 
 #include "core/clock.h"
 #include "storage/etag.h"
-#include "storage/notification_rules.h"
+#include "storage/outbox.h"
 #include "storage/streaming_object_store.h"
 
 namespace thumbflow {
@@ -48,15 +49,15 @@ class Database;
 }
 
 struct LocalStoreOptions {
-  // Rules that put an event on a queue (DESIGN.md's default rule unless replaced).
-  std::vector<NotificationRule> notifications = {NotificationRule{}};
+  // Publishes the event of each change in the transaction that commits it (storage/outbox.h);
+  // null: no events. Shared with whoever else needs it; used from any thread.
+  std::shared_ptr<Outbox> outbox;
   // Created at open when missing; empty: none.
   std::string default_bucket = "images";
   int64_t max_object_bytes = int64_t{5} << 30;
   // fsync bytes and folders before an object becomes visible. Only tests and benchmarks that
   // do not care about power loss turn it off; a killed process loses nothing either way.
   bool fsync = true;
-  std::string region = "us-east-1";  // awsRegion of the events
   // StagingDir(): where the S3 endpoint stages bodies (multipart parts). Must be on the data
   // folder's file system; the caller creates it. Empty: DIR/staging (not created).
   std::string staging_dir;
@@ -264,6 +265,8 @@ class LocalObjectStore final : public StreamingObjectStore {
   Result<std::unique_ptr<LocalObjectReader>> OpenRow(const std::string& bucket,
                                                      const std::string& key,
                                                      const GetOptions& options);
+  // The outbox's Publish, or nothing without one.
+  Status Publish(sqlite::Transaction& tx, const ObjectChange& change);
   // CommitUpload on an upload its owner keeps (LocalUpload::Commit).
   Result<ObjectInfo> CommitUploaded(LocalUpload& upload, const std::string& key,
                                     const CommitOptions& options);

@@ -16,11 +16,12 @@
 #include <sstream>
 #include <thread>
 
+#include "core/testing/temp_dir.h"
 #include "events/s3_event.h"
+#include "queue/sqlite_outbox.h"
 #include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
 #include "storage/local_store.h"
-#include "core/testing/temp_dir.h"
 
 namespace thumbflow {
 namespace {
@@ -53,7 +54,10 @@ void WriteLine(int fd, const std::string& line) {
 // each put that returned OK.
 [[noreturn]] void RunChild(const std::string& dir, int round, int out_fd) {
   SystemClock clock;
-  auto store = LocalObjectStore::Open(dir, {}, clock);
+  LocalStoreOptions options;
+  options.outbox = std::make_shared<SqliteOutbox>(std::vector<NotificationRule>{NotificationRule{}},
+                                                  "us-east-1", clock);
+  auto store = LocalObjectStore::Open(dir, options, clock);
   if (!store.ok()) {
     WriteLine(out_fd, "E " + store.status().ToString() + "\n");
     _exit(3);

@@ -7,6 +7,7 @@
 
 #include "core/testing/temp_dir.h"
 #include "events/s3_event.h"
+#include "queue/sqlite_outbox.h"
 #include "queue/sqlite_queue.h"
 #include "sqlite/database.h"
 #include "storage/object_store_conformance.h"
@@ -29,7 +30,8 @@ Result<ObjectStoreUnderTest> MakeLocalStore() {
   NotificationRule rule;
   rule.bucket = "conformance";
   rule.prefix = "uploads/";
-  options.notifications = {rule};
+  options.outbox =
+      std::make_shared<SqliteOutbox>(std::vector<NotificationRule>{rule}, "us-east-1", keep->clock);
   ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectStore> store,
                    LocalObjectStore::Open(keep->dir.path(), options, keep->clock));
   ObjectStoreUnderTest made;
@@ -62,7 +64,10 @@ class LocalObjectStoreTest : public ::testing::Test {
     Reopen();
   }
 
-  void Reopen(LocalStoreOptions options = {}) {
+  // With an outbox of `rules` on the embedded queue (DESIGN.md's default rule unless given).
+  void Reopen(LocalStoreOptions options = {},
+              std::vector<NotificationRule> rules = {NotificationRule{}}) {
+    options.outbox = std::make_shared<SqliteOutbox>(std::move(rules), "us-east-1", clock_);
     queue_.reset();
     store_.reset();
     db_.reset();
@@ -163,6 +168,76 @@ TEST_F(LocalObjectStoreTest, SequencersIncrease) {
   }
 }
 
+// An Outbox that records what the store hands it, and fails when told to.
+class RecordingOutbox final : public Outbox {
+ public:
+  Status Prepare(sqlite::Transaction&) override { return Status::Ok(); }
+  Status Publish(sqlite::Transaction&, const ObjectChange& change) override {
+    if (fail) return UnavailableError("outbox refused " + change.key);
+    changes.push_back(change);
+    return Status::Ok();
+  }
+  bool fail = false;
+  std::vector<ObjectChange> changes;
+};
+
+// A second store on the test's folder, with `outbox`.
+class LocalObjectStoreOutboxTest : public LocalObjectStoreTest {
+ protected:
+  Result<std::unique_ptr<LocalObjectStore>> OpenWithOutbox(std::shared_ptr<Outbox> outbox) {
+    LocalStoreOptions options;
+    options.outbox = std::move(outbox);
+    return LocalObjectStore::Open(db_, dir_.path(), options, clock_);
+  }
+};
+
+TEST_F(LocalObjectStoreOutboxTest, EveryChangeIsHandedToTheOutbox) {
+  auto outbox = std::make_shared<RecordingOutbox>();
+  auto store = OpenWithOutbox(outbox);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  LocalObjectStore& local = **store;
+  CommitOptions commit;
+  commit.principal_id = "alice";
+  commit.request_id = "R1";
+  ASSERT_TRUE(local.PutWith("images", "a.txt", "abc", commit).ok());
+  ASSERT_TRUE(local.Copy("images", "a.txt", "images", "b.txt").ok());
+  ASSERT_TRUE(local.Delete("images", "a.txt").ok());
+  ASSERT_TRUE(local.Delete("images", "never-was").ok());  // nothing changed: no event
+  ASSERT_EQ(outbox->changes.size(), 3u);
+  const ObjectChange& put = outbox->changes[0];
+  EXPECT_EQ(put.event_name, "ObjectCreated:Put");
+  EXPECT_EQ(put.bucket, "images");
+  EXPECT_EQ(put.key, "a.txt");
+  EXPECT_EQ(put.size, 3);
+  EXPECT_EQ(put.etag, SinglePartEtag("abc"));
+  EXPECT_EQ(put.time_ms, clock_.NowMillis());
+  EXPECT_EQ(put.principal_id, "alice");
+  EXPECT_EQ(put.request_id, "R1");
+  EXPECT_EQ(outbox->changes[1].event_name, "ObjectCreated:Copy");
+  EXPECT_EQ(outbox->changes[1].key, "b.txt");
+  EXPECT_EQ(outbox->changes[2].event_name, "ObjectRemoved:Delete");
+  EXPECT_EQ(outbox->changes[2].size, 0);
+  EXPECT_EQ(outbox->changes[2].etag, "");
+}
+
+// The outbox runs in the transaction that commits the row: when it fails, the write is
+// rolled back and leaves no file.
+TEST_F(LocalObjectStoreOutboxTest, AFailingOutboxRollsTheChangeBack) {
+  auto outbox = std::make_shared<RecordingOutbox>();
+  auto store = OpenWithOutbox(outbox);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Put("images", "kept.txt", "kept").ok());
+  outbox->fail = true;
+  auto put = (*store)->Put("images", "refused.txt", "x");
+  EXPECT_EQ(put.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*store)->Head("images", "refused.txt").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*store)->Delete("images", "kept.txt").code(), StatusCode::kUnavailable);
+  auto kept = (*store)->Get("images", "kept.txt");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->bytes, "kept");
+  EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
+}
+
 TEST_F(LocalObjectStoreTest, OneEventPerDestinationQueue) {
   LocalStoreOptions options;
   NotificationRule second;
@@ -170,8 +245,7 @@ TEST_F(LocalObjectStoreTest, OneEventPerDestinationQueue) {
   second.prefix = "";
   second.suffixes = {};
   second.id = "audit-all";
-  options.notifications = {NotificationRule{}, second, NotificationRule{}};
-  Reopen(options);
+  Reopen(options, {NotificationRule{}, second, NotificationRule{}});
   ASSERT_TRUE(store_->Put("images", "uploads/x.gif", "gif").ok());
   EXPECT_EQ(DrainEvents().size(), 1u);
   QueueOptions audit_options;
@@ -452,8 +526,7 @@ TEST_F(LocalObjectStoreTest, RemovalRulesQueueDeleteEvents) {
   LocalStoreOptions options;
   NotificationRule rule;
   rule.events = {"s3:ObjectRemoved:*"};
-  options.notifications = {rule};
-  Reopen(options);
+  Reopen(options, {rule});
   ASSERT_TRUE(store_->Put("images", "uploads/gone.jpg", "x").ok());
   EXPECT_TRUE(DrainEvents().empty());
   ASSERT_TRUE(store_->Delete("images", "uploads/gone.jpg").ok());
