@@ -8,7 +8,8 @@
 namespace thumbflow::server {
 namespace {
 
-// max-keys, encoding-type, prefix, delimiter and the V1 / V2 paging parameters.
+// max-keys, encoding-type, prefix, delimiter and the V1 / V2 / versions paging parameters
+// (ListObjectVersions' key-marker is a V1 marker).
 // Returns the error for a malformed max-keys or an unknown encoding-type.
 std::optional<S3Error> ParseListQuery(const S3Request& r, ListBucketQuery* q) {
   q->bucket = r.bucket;
@@ -32,7 +33,8 @@ std::optional<S3Error> ParseListQuery(const S3Request& r, ListBucketQuery* q) {
   if (q->v2) {
     if (const std::string* t = r.Query("continuation-token")) q->continuation_token = *t;
     if (const std::string* s = r.Query("start-after")) q->start_after = *s;
-  } else if (const std::string* mk = r.Query("marker")) {
+  } else if (const std::string* mk = r.Query(
+                 r.operation() == S3Operation::kListObjectVersions ? "key-marker" : "marker")) {
     q->marker = *mk;
   }
   return std::nullopt;
@@ -55,6 +57,14 @@ ListOptions ListOptionsFor(const ListBucketQuery& q) {
     }
   }
   return options;
+}
+
+// The page `q` asks for; max-keys=0 lists nothing but still needs the bucket.
+Result<ListResult> ListPage(const S3Context& cx, const std::string& bucket,
+                            const ListBucketQuery& q) {
+  if (q.max_keys > 0) return cx.backend.List(bucket, ListOptionsFor(q));
+  RETURN_IF_ERROR(cx.backend.HeadBucket(bucket));
+  return ListResult{};
 }
 
 }  // namespace
@@ -107,16 +117,39 @@ HttpReply ListObjects(const S3Context& cx, S3Request& r) {
   if (std::optional<S3Error> bad = ParseListQuery(r, &query)) {
     return ErrorReply(r, cx.clock, std::move(*bad));
   }
-  ListResult listed;
-  if (query.max_keys > 0) {
-    Result<ListResult> result = cx.backend.List(r.bucket, ListOptionsFor(query));
-    if (!result.ok()) return StatusReply(r, cx.clock, result.status(), true);
-    listed = std::move(*result);
-  } else {
-    Status s = cx.backend.HeadBucket(r.bucket);
-    if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  Result<ListResult> listed = ListPage(cx, r.bucket, query);
+  if (!listed.ok()) return StatusReply(r, cx.clock, listed.status(), true);
+  return XmlReply(r, cx.clock, ListBucketResultXml(query, *listed));
+}
+
+// Buckets are never versioned: each object is its own only version, "null". A
+// version-id-marker is "null" (or empty) after a key-marker, as S3 requires.
+HttpReply ListObjectVersions(const S3Context& cx, S3Request& r) {
+  ListBucketQuery query;
+  if (std::optional<S3Error> bad = ParseListQuery(r, &query)) {
+    return ErrorReply(r, cx.clock, std::move(*bad));
   }
-  return XmlReply(r, cx.clock, ListBucketResultXml(query, listed));
+  const std::string* version_marker = r.Query("version-id-marker");
+  std::string version_id_marker = version_marker ? *version_marker : "";
+  if (!version_id_marker.empty()) {
+    if (query.marker.empty()) {
+      return ErrorReply(r, cx.clock,
+                        MakeError("InvalidArgument",
+                                  "A version-id marker cannot be specified without a key marker."));
+    }
+    if (version_id_marker != "null") {
+      return ErrorReply(r, cx.clock, MakeError("InvalidArgument", "Invalid version id specified"));
+    }
+  }
+  Result<ListResult> listed = ListPage(cx, r.bucket, query);
+  if (!listed.ok()) return StatusReply(r, cx.clock, listed.status(), true);
+  return XmlReply(r, cx.clock, ListVersionsResultXml(query, version_id_marker, *listed));
+}
+
+HttpReply GetBucketAcl(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.HeadBucket(r.bucket);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  return XmlReply(r, cx.clock, AccessControlPolicyXml());
 }
 
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {

@@ -295,6 +295,12 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return ListObjects;
     case Op::kDeleteObjects:
       return DeleteObjects;
+    case Op::kListObjectVersions:
+      return ListObjectVersions;
+    case Op::kGetBucketAcl:
+      return GetBucketAcl;
+    case Op::kGetObjectAcl:
+      return GetObjectAcl;
     case Op::kPutObject:
       return PutObject;
     case Op::kGetObject:

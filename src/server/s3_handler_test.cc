@@ -719,7 +719,7 @@ TEST_F(S3HandlerTest, RequestsAreCountedByTheirOperation) {
         "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"200\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"403\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"ListObjectsV2\",status=\"200\"} 1\n",
-        "thumbflow_s3_requests_total{operation=\"ObjectSubresource\",status=\"501\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"PutObjectAcl\",status=\"501\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"MethodNotAllowed\",status=\"405\"} 1\n",
         "thumbflow_s3_received_bytes_total{operation=\"PutObject\"} 3\n",
         "thumbflow_s3_sent_bytes_total{operation=\"ListObjectsV2\"} "}) {
@@ -750,6 +750,101 @@ TEST_F(S3HandlerTest, DeleteObjectsChecksEveryKey) {
   EXPECT_EQ(errors, 1);
   EXPECT_EQ(Stored("images", "d1"), "<absent>");
   EXPECT_EQ(Do("POST", "/images?delete", "<Delete></Delete>").Code(), "MalformedXML");
+}
+
+// Calls that stay unsupported are refused with S3's name for them, and store nothing.
+TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
+  ASSERT_EQ(Do("PUT", "/images/k", "v").status, 200);
+  struct Case {
+    const char* method;
+    const char* target;
+    const char* operation;
+  };
+  for (const Case& c : {Case{"PUT", "/images?acl", "PutBucketAcl"},
+                        Case{"PUT", "/images?versioning", "PutBucketVersioning"},
+                        Case{"PUT", "/images?object-lock", "PutObjectLockConfiguration"},
+                        Case{"GET", "/images?lifecycle", "GetBucketLifecycleConfiguration"},
+                        Case{"DELETE", "/images?policy", "DeleteBucketPolicy"},
+                        Case{"PUT", "/images?website", "PutBucketWebsite"},
+                        Case{"GET", "/images?logging", "GetBucketLogging"},
+                        Case{"PUT", "/images/k?acl", "PutObjectAcl"},
+                        Case{"PUT", "/images/k?tagging", "PutObjectTagging"},
+                        Case{"GET", "/images/k?versionId=3HL4kqtJ", "GetObject"}}) {
+    Response r = Do(c.method, c.target, std::string(c.method) == "PUT" ? "<x/>" : "");
+    EXPECT_EQ(r.status, 501) << c.target;
+    EXPECT_EQ(r.Code(), "NotImplemented") << c.target;
+    EXPECT_EQ(r.ErrorElement("Message"), std::string("thumbflow does not implement ") +
+                                             c.operation + " (" + c.method + " " + c.target + ").");
+  }
+  EXPECT_EQ(Stored("images", "k"), "v");
+}
+
+TEST_F(S3HandlerTest, AclsAreTheOwnersFullControl) {
+  ASSERT_EQ(Do("PUT", "/images/k", "v").status, 200);
+  for (const char* target : {"/images?acl", "/images/k?acl"}) {
+    Response r = Do("GET", target);
+    ASSERT_EQ(r.status, 200) << target;
+    pugi::xml_document doc;
+    ASSERT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+    pugi::xml_node policy = doc.child("AccessControlPolicy");
+    EXPECT_STREQ(policy.child("Owner").child_value("ID"), "thumbflow");
+    pugi::xml_node grant = policy.child("AccessControlList").child("Grant");
+    EXPECT_STREQ(grant.child("Grantee").attribute("xsi:type").value(), "CanonicalUser");
+    EXPECT_STREQ(grant.child("Grantee").child_value("ID"), "thumbflow");
+    EXPECT_STREQ(grant.child_value("Permission"), "FULL_CONTROL");
+  }
+  EXPECT_EQ(Do("GET", "/images/absent?acl").Code(), "NoSuchKey");
+  EXPECT_EQ(Do("GET", "/nobucket?acl").Code(), "NoSuchBucket");
+}
+
+TEST_F(S3HandlerTest, ListObjectVersionsListsEveryObjectOnceAsVersionNull) {
+  for (const char* key : {"a", "b/1", "b/2", "c"})
+    ASSERT_EQ(Do("PUT", "/images/" + std::string(key), key).status, 200);
+  auto page = [&](const std::string& query) {
+    Response r = Do("GET", "/images?versions" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto doc = std::make_shared<pugi::xml_document>();
+    EXPECT_TRUE(doc->load_buffer(r.body.data(), r.body.size())) << r.body;
+    return doc;
+  };
+  auto all = page("");
+  pugi::xml_node result = all->child("ListVersionsResult");
+  std::vector<std::string> keys;
+  for (pugi::xml_node v : result.children("Version")) {
+    keys.push_back(v.child_value("Key"));
+    EXPECT_STREQ(v.child_value("VersionId"), "null");
+    EXPECT_STREQ(v.child_value("IsLatest"), "true");
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b/1", "b/2", "c"}));
+  EXPECT_STREQ(result.child_value("IsTruncated"), "false");
+
+  auto first = page("&delimiter=/&max-keys=2");
+  result = first->child("ListVersionsResult");
+  EXPECT_STREQ(result.child_value("IsTruncated"), "true");
+  EXPECT_STREQ(result.child("Version").child_value("Key"), "a");
+  EXPECT_STREQ(result.child("CommonPrefixes").child_value("Prefix"), "b/");
+  EXPECT_STREQ(result.child_value("NextKeyMarker"), "b/");
+  EXPECT_FALSE(result.child("NextVersionIdMarker"));
+  auto second = page("&delimiter=/&max-keys=2&key-marker=b/");
+  result = second->child("ListVersionsResult");
+  EXPECT_STREQ(result.child_value("IsTruncated"), "false");
+  EXPECT_STREQ(result.child_value("KeyMarker"), "b/");
+  EXPECT_STREQ(result.child("Version").child_value("Key"), "c");
+
+  auto prefixed = page("&prefix=b/&max-keys=1");
+  result = prefixed->child("ListVersionsResult");
+  EXPECT_STREQ(result.child_value("NextKeyMarker"), "b/1");
+  EXPECT_STREQ(result.child_value("NextVersionIdMarker"), "null");
+  auto after = page("&prefix=b/&key-marker=b/1&version-id-marker=null");
+  EXPECT_STREQ(after->child("ListVersionsResult").child("Version").child_value("Key"), "b/2");
+
+  EXPECT_EQ(Do("GET", "/images?versions&version-id-marker=null").Code(), "InvalidArgument");
+  EXPECT_EQ(Do("GET", "/images?versions&key-marker=a&version-id-marker=xyz").Code(),
+            "InvalidArgument");
+  // Version "null" is the object itself.
+  EXPECT_EQ(Do("GET", "/images/a?versionId=null").body, "a");
+  EXPECT_EQ(Do("DELETE", "/images/a?versionId=null").status, 204);
+  EXPECT_EQ(Stored("images", "a"), "<absent>");
 }
 
 // A key of whitespace only is deleted under its own name, not trimmed to "" (invalid).

@@ -224,4 +224,10 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   return XmlReply(r, cx.clock, CopyObjectResultXml(*info));
 }
 
+HttpReply GetObjectAcl(const S3Context& cx, S3Request& r) {
+  Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
+  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  return XmlReply(r, cx.clock, AccessControlPolicyXml());
+}
+
 }  // namespace thumbflow::server

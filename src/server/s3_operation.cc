@@ -18,51 +18,156 @@ constexpr std::array<std::string_view, kS3OperationCount> kNames = {
     "GetBucketVersioning",
     "ListObjects",
     "ListObjectsV2",
+    "ListObjectVersions",
     "DeleteObjects",
+    "GetBucketAcl",
     "PutObject",
     "GetObject",
     "HeadObject",
     "DeleteObject",
     "CopyObject",
+    "GetObjectAcl",
     "CreateMultipartUpload",
     "UploadPart",
     "ListParts",
     "AbortMultipartUpload",
     "CompleteMultipartUpload",
     "ListMultipartUploads",
-    "BucketSubresource",
-    "PostBucket",
     "UploadPartCopy",
-    "ObjectSubresource",
+    "PutBucketAcl",
+    "PutBucketVersioning",
+    "GetBucketPolicy",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+    "GetBucketPolicyStatus",
+    "GetBucketCors",
+    "PutBucketCors",
+    "DeleteBucketCors",
+    "GetBucketLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
+    "GetBucketTagging",
+    "PutBucketTagging",
+    "DeleteBucketTagging",
+    "GetBucketEncryption",
+    "PutBucketEncryption",
+    "DeleteBucketEncryption",
+    "GetBucketNotificationConfiguration",
+    "PutBucketNotificationConfiguration",
+    "GetBucketWebsite",
+    "PutBucketWebsite",
+    "DeleteBucketWebsite",
+    "GetBucketLogging",
+    "PutBucketLogging",
+    "GetBucketReplication",
+    "PutBucketReplication",
+    "DeleteBucketReplication",
+    "GetBucketOwnershipControls",
+    "PutBucketOwnershipControls",
+    "DeleteBucketOwnershipControls",
+    "GetPublicAccessBlock",
+    "PutPublicAccessBlock",
+    "DeletePublicAccessBlock",
+    "GetObjectLockConfiguration",
+    "PutObjectLockConfiguration",
+    "GetBucketAccelerateConfiguration",
+    "PutBucketAccelerateConfiguration",
+    "GetBucketRequestPayment",
+    "PutBucketRequestPayment",
+    "GetBucketAnalyticsConfiguration",
+    "ListBucketAnalyticsConfigurations",
+    "PutBucketAnalyticsConfiguration",
+    "DeleteBucketAnalyticsConfiguration",
+    "GetBucketMetricsConfiguration",
+    "ListBucketMetricsConfigurations",
+    "PutBucketMetricsConfiguration",
+    "DeleteBucketMetricsConfiguration",
+    "GetBucketInventoryConfiguration",
+    "ListBucketInventoryConfigurations",
+    "PutBucketInventoryConfiguration",
+    "DeleteBucketInventoryConfiguration",
+    "GetBucketIntelligentTieringConfiguration",
+    "ListBucketIntelligentTieringConfigurations",
+    "PutBucketIntelligentTieringConfiguration",
+    "DeleteBucketIntelligentTieringConfiguration",
     "PostObject",
+    "PutObjectAcl",
+    "GetObjectTagging",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
+    "GetObjectAttributes",
+    "GetObjectTorrent",
+    "GetObjectRetention",
+    "PutObjectRetention",
+    "GetObjectLegalHold",
+    "PutObjectLegalHold",
+    "RestoreObject",
+    "SelectObjectContent",
 };
 
-// Sub-resources S3 has and thumbflow does not implement; a request naming one is refused
-// rather than served as the plain operation (PUT ?acl must not overwrite the object).
-constexpr std::string_view kUnsupportedBucketSubresources[] = {"acl",
-                                                               "policy",
-                                                               "cors",
-                                                               "lifecycle",
-                                                               "tagging",
-                                                               "encryption",
-                                                               "notification",
-                                                               "website",
-                                                               "logging",
-                                                               "replication",
-                                                               "ownershipControls",
-                                                               "publicAccessBlock",
-                                                               "object-lock",
-                                                               "accelerate",
-                                                               "requestPayment",
-                                                               "analytics",
-                                                               "metrics",
-                                                               "inventory",
-                                                               "intelligent-tiering",
-                                                               "versions",
-                                                               "policyStatus"};
-constexpr std::string_view kUnsupportedObjectSubresources[] = {"acl",     "tagging",   "attributes",
-                                                               "torrent", "retention", "legal-hold",
-                                                               "restore", "select",    "versionId"};
+// The operations of a sub-resource by method; kMethodNotAllowed where S3 has none.
+struct Subresource {
+  std::string_view name;
+  Op get = Op::kMethodNotAllowed;
+  Op put = Op::kMethodNotAllowed;
+  Op del = Op::kMethodNotAllowed;
+  Op post = Op::kMethodNotAllowed;
+  // GET without ?id lists the configurations (analytics, metrics, ...); kUnknown: no list.
+  Op list = Op::kUnknown;
+};
+
+// Bucket sub-resources, in the order they are looked for. ?versioning, ?location, ?uploads,
+// ?versions and ?delete are routed before these.
+constexpr Subresource kBucketSubresources[] = {
+    {"acl", Op::kGetBucketAcl, Op::kPutBucketAcl},
+    {"policy", Op::kGetBucketPolicy, Op::kPutBucketPolicy, Op::kDeleteBucketPolicy},
+    {"policyStatus", Op::kGetBucketPolicyStatus},
+    {"cors", Op::kGetBucketCors, Op::kPutBucketCors, Op::kDeleteBucketCors},
+    {"lifecycle", Op::kGetBucketLifecycleConfiguration, Op::kPutBucketLifecycleConfiguration,
+     Op::kDeleteBucketLifecycle},
+    {"tagging", Op::kGetBucketTagging, Op::kPutBucketTagging, Op::kDeleteBucketTagging},
+    {"encryption", Op::kGetBucketEncryption, Op::kPutBucketEncryption, Op::kDeleteBucketEncryption},
+    {"notification", Op::kGetBucketNotificationConfiguration,
+     Op::kPutBucketNotificationConfiguration},
+    {"website", Op::kGetBucketWebsite, Op::kPutBucketWebsite, Op::kDeleteBucketWebsite},
+    {"logging", Op::kGetBucketLogging, Op::kPutBucketLogging},
+    {"replication", Op::kGetBucketReplication, Op::kPutBucketReplication,
+     Op::kDeleteBucketReplication},
+    {"ownershipControls", Op::kGetBucketOwnershipControls, Op::kPutBucketOwnershipControls,
+     Op::kDeleteBucketOwnershipControls},
+    {"publicAccessBlock", Op::kGetPublicAccessBlock, Op::kPutPublicAccessBlock,
+     Op::kDeletePublicAccessBlock},
+    {"object-lock", Op::kGetObjectLockConfiguration, Op::kPutObjectLockConfiguration},
+    {"accelerate", Op::kGetBucketAccelerateConfiguration, Op::kPutBucketAccelerateConfiguration},
+    {"requestPayment", Op::kGetBucketRequestPayment, Op::kPutBucketRequestPayment},
+    {"analytics", Op::kGetBucketAnalyticsConfiguration, Op::kPutBucketAnalyticsConfiguration,
+     Op::kDeleteBucketAnalyticsConfiguration, Op::kMethodNotAllowed,
+     Op::kListBucketAnalyticsConfigurations},
+    {"metrics", Op::kGetBucketMetricsConfiguration, Op::kPutBucketMetricsConfiguration,
+     Op::kDeleteBucketMetricsConfiguration, Op::kMethodNotAllowed,
+     Op::kListBucketMetricsConfigurations},
+    {"inventory", Op::kGetBucketInventoryConfiguration, Op::kPutBucketInventoryConfiguration,
+     Op::kDeleteBucketInventoryConfiguration, Op::kMethodNotAllowed,
+     Op::kListBucketInventoryConfigurations},
+    {"intelligent-tiering", Op::kGetBucketIntelligentTieringConfiguration,
+     Op::kPutBucketIntelligentTieringConfiguration,
+     Op::kDeleteBucketIntelligentTieringConfiguration, Op::kMethodNotAllowed,
+     Op::kListBucketIntelligentTieringConfigurations},
+};
+
+// Object sub-resources; ?uploads, ?uploadId and ?partNumber are routed before these.
+constexpr Subresource kObjectSubresources[] = {
+    {"acl", Op::kGetObjectAcl, Op::kPutObjectAcl},
+    {"tagging", Op::kGetObjectTagging, Op::kPutObjectTagging, Op::kDeleteObjectTagging},
+    {"attributes", Op::kGetObjectAttributes},
+    {"torrent", Op::kGetObjectTorrent},
+    {"retention", Op::kGetObjectRetention, Op::kPutObjectRetention},
+    {"legal-hold", Op::kGetObjectLegalHold, Op::kPutObjectLegalHold},
+    {"restore", Op::kMethodNotAllowed, Op::kMethodNotAllowed, Op::kMethodNotAllowed,
+     Op::kRestoreObject},
+    {"select", Op::kMethodNotAllowed, Op::kMethodNotAllowed, Op::kMethodNotAllowed,
+     Op::kSelectObjectContent},
+};
 
 class Query {
  public:
@@ -75,69 +180,86 @@ class Query {
     return nullptr;
   }
   bool Has(std::string_view name) const { return Find(name) != nullptr; }
-  bool empty() const { return !params_ || params_->empty(); }
-  template <size_t N>
-  bool HasAny(const std::string_view (&names)[N]) const {
-    for (std::string_view n : names) {
-      if (Has(n)) return true;
-    }
-    return false;
-  }
 
  private:
   const aws::QueryParams* params_;
 };
 
-S3Route Implemented(Op op) { return {op, true}; }
-S3Route Refused(Op op) { return {op, false}; }
+// Whether thumbflow carries out `op` (the operations up to kCompleteMultipartUpload).
+bool CarriedOut(Op op) { return op >= Op::kListBuckets && op <= Op::kCompleteMultipartUpload; }
 
-S3Route RouteBucketGet(const Query& q) {
-  if (q.Has("location")) return Implemented(Op::kGetBucketLocation);
-  if (q.Has("versioning")) return Implemented(Op::kGetBucketVersioning);
-  if (q.Has("uploads")) return Refused(Op::kListMultipartUploads);
-  if (q.HasAny(kUnsupportedBucketSubresources)) return Refused(Op::kBucketSubresource);
-  if (const std::string* lt = q.Find("list-type"); lt && *lt == "2") {
-    return Implemented(Op::kListObjectsV2);
+S3Route Named(Op op) { return {op, CarriedOut(op)}; }
+
+// The sub-resource of `table` the query names, if any.
+template <size_t N>
+const Subresource* FindSubresource(const Query& q, const Subresource (&table)[N]) {
+  for (const Subresource& s : table) {
+    if (q.Has(s.name)) return &s;
   }
-  return Implemented(Op::kListObjects);
+  return nullptr;
+}
+
+S3Route RouteSubresource(std::string_view m, const Query& q, const Subresource& s) {
+  if (m == "GET" && s.list != Op::kUnknown && !q.Has("id")) return Named(s.list);
+  if (m == "GET") return Named(s.get);
+  if (m == "PUT") return Named(s.put);
+  if (m == "DELETE") return Named(s.del);
+  if (m == "POST") return Named(s.post);
+  return Named(Op::kMethodNotAllowed);
 }
 
 S3Route RouteBucket(std::string_view m, const Query& q) {
-  if (m == "GET") return RouteBucketGet(q);
-  if (m == "HEAD") return Implemented(Op::kHeadBucket);
-  if (m == "PUT") return {Op::kCreateBucket, q.empty()};
-  if (m == "DELETE") return {Op::kDeleteBucket, q.empty()};
-  if (m == "POST")
-    return q.Has("delete") ? Implemented(Op::kDeleteObjects) : Refused(Op::kPostBucket);
-  return Refused(Op::kMethodNotAllowed);
-}
-
-S3Route RouteObjectPut(const Query& q, bool copy_source) {
-  if (q.Has("uploadId") || q.Has("partNumber")) {
-    return copy_source ? Refused(Op::kUploadPartCopy) : Implemented(Op::kUploadPart);
+  if (q.Has("versioning")) {
+    if (m == "GET") return Named(Op::kGetBucketVersioning);
+    return Named(m == "PUT" ? Op::kPutBucketVersioning : Op::kMethodNotAllowed);
   }
-  if (q.HasAny(kUnsupportedObjectSubresources)) return Refused(Op::kObjectSubresource);
-  return Implemented(copy_source ? Op::kCopyObject : Op::kPutObject);
-}
-
-S3Route RouteObject(std::string_view m, const Query& q, bool copy_source) {
-  if (m == "PUT") return RouteObjectPut(q, copy_source);
   if (m == "GET") {
-    if (q.Has("uploadId")) return Implemented(Op::kListParts);
-    if (q.HasAny(kUnsupportedObjectSubresources)) return Refused(Op::kObjectSubresource);
-    return Implemented(Op::kGetObject);
+    if (q.Has("location")) return Named(Op::kGetBucketLocation);
+    if (q.Has("uploads")) return Named(Op::kListMultipartUploads);
+    if (q.Has("versions")) return Named(Op::kListObjectVersions);
   }
-  if (m == "HEAD") return Implemented(Op::kHeadObject);
-  if (m == "DELETE") {
-    if (q.Has("uploadId")) return Implemented(Op::kAbortMultipartUpload);
-    return {Op::kDeleteObject, !q.HasAny(kUnsupportedObjectSubresources)};
+  if (m == "POST" && q.Has("delete")) return Named(Op::kDeleteObjects);
+  if (const Subresource* s = FindSubresource(q, kBucketSubresources)) {
+    return RouteSubresource(m, q, *s);
   }
-  if (m == "POST") {
-    if (q.Has("uploads")) return Implemented(Op::kCreateMultipartUpload);
-    if (q.Has("uploadId")) return Implemented(Op::kCompleteMultipartUpload);
-    return Refused(Op::kPostObject);
+  if (m == "GET") {
+    const std::string* lt = q.Find("list-type");
+    return Named(lt && *lt == "2" ? Op::kListObjectsV2 : Op::kListObjects);
   }
-  return Refused(Op::kMethodNotAllowed);
+  if (m == "HEAD") return Named(Op::kHeadBucket);
+  if (m == "PUT") return Named(Op::kCreateBucket);
+  if (m == "DELETE") return Named(Op::kDeleteBucket);
+  if (m == "POST") return Named(Op::kPostObject);  // a browser form upload
+  return Named(Op::kMethodNotAllowed);
+}
+
+S3Route RouteObjectOperation(std::string_view m, const Query& q, bool copy_source) {
+  if (m == "PUT" && (q.Has("uploadId") || q.Has("partNumber"))) {
+    return Named(copy_source ? Op::kUploadPartCopy : Op::kUploadPart);
+  }
+  if (m == "POST" && q.Has("uploads")) return Named(Op::kCreateMultipartUpload);
+  if (q.Has("uploadId")) {
+    if (m == "GET") return Named(Op::kListParts);
+    if (m == "DELETE") return Named(Op::kAbortMultipartUpload);
+    if (m == "POST") return Named(Op::kCompleteMultipartUpload);
+  }
+  if (const Subresource* s = FindSubresource(q, kObjectSubresources)) {
+    return RouteSubresource(m, q, *s);
+  }
+  if (m == "PUT") return Named(copy_source ? Op::kCopyObject : Op::kPutObject);
+  if (m == "GET") return Named(Op::kGetObject);
+  if (m == "HEAD") return Named(Op::kHeadObject);
+  if (m == "DELETE") return Named(Op::kDeleteObject);
+  return Named(Op::kMethodNotAllowed);
+}
+
+// Buckets are never versioned: versionId "null" (what ListObjectVersions lists) is the
+// object itself; any other version is not carried out.
+S3Route RouteObject(std::string_view m, const Query& q, bool copy_source) {
+  S3Route route = RouteObjectOperation(m, q, copy_source);
+  const std::string* version = q.Find("versionId");
+  if (version && *version != "null") route.implemented = false;
+  return route;
 }
 
 }  // namespace
@@ -150,7 +272,7 @@ std::string_view S3OperationName(S3Operation operation) {
 S3Route RouteS3Request(const S3RouteInput& input) {
   Query q(input.query);
   if (input.bucket.empty()) {
-    return input.method == "GET" ? Implemented(Op::kListBuckets) : Refused(Op::kMethodNotAllowed);
+    return Named(input.method == "GET" ? Op::kListBuckets : Op::kMethodNotAllowed);
   }
   if (input.key.empty()) return RouteBucket(input.method, q);
   return RouteObject(input.method, q, input.copy_source);

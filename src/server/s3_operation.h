@@ -15,11 +15,13 @@
 
 namespace thumbflow::server {
 
-// Every value names a metric label (S3OperationName). The operations after
-// kCompleteMultipartUpload are recognised only to be refused by name (NotImplemented).
+// Every value is an S3 API operation name (S3OperationName), used as the metric label and
+// in NotImplemented messages. The operations after kCompleteMultipartUpload are recognised
+// only to be refused by name (501 NotImplemented).
 enum class S3Operation : uint8_t {
   kUnknown,           // the request target could not be parsed (InvalidURI)
   kMethodNotAllowed,  // no operation has this method at this address
+  // Carried out.
   kListBuckets,
   kCreateBucket,
   kHeadBucket,
@@ -28,25 +30,95 @@ enum class S3Operation : uint8_t {
   kGetBucketVersioning,
   kListObjects,
   kListObjectsV2,
+  kListObjectVersions,
   kDeleteObjects,
+  kGetBucketAcl,
   kPutObject,
   kGetObject,
   kHeadObject,
   kDeleteObject,
   kCopyObject,
+  kGetObjectAcl,
   kCreateMultipartUpload,
   kUploadPart,
   kListParts,
   kAbortMultipartUpload,
   kCompleteMultipartUpload,
+  // Recognised only to be refused by name (501 NotImplemented).
   kListMultipartUploads,
-  kBucketSubresource,  // ?acl, ?policy, ?cors, ... on a bucket
-  kPostBucket,         // POST on a bucket without ?delete (browser form uploads)
   kUploadPartCopy,
-  kObjectSubresource,  // ?acl, ?tagging, ?torrent, ... on an object
-  kPostObject,         // POST on an object without ?uploads or ?uploadId (S3 Select, ...)
+  kPutBucketAcl,
+  kPutBucketVersioning,
+  kGetBucketPolicy,
+  kPutBucketPolicy,
+  kDeleteBucketPolicy,
+  kGetBucketPolicyStatus,
+  kGetBucketCors,
+  kPutBucketCors,
+  kDeleteBucketCors,
+  kGetBucketLifecycleConfiguration,
+  kPutBucketLifecycleConfiguration,
+  kDeleteBucketLifecycle,
+  kGetBucketTagging,
+  kPutBucketTagging,
+  kDeleteBucketTagging,
+  kGetBucketEncryption,
+  kPutBucketEncryption,
+  kDeleteBucketEncryption,
+  kGetBucketNotificationConfiguration,
+  kPutBucketNotificationConfiguration,
+  kGetBucketWebsite,
+  kPutBucketWebsite,
+  kDeleteBucketWebsite,
+  kGetBucketLogging,
+  kPutBucketLogging,
+  kGetBucketReplication,
+  kPutBucketReplication,
+  kDeleteBucketReplication,
+  kGetBucketOwnershipControls,
+  kPutBucketOwnershipControls,
+  kDeleteBucketOwnershipControls,
+  kGetPublicAccessBlock,
+  kPutPublicAccessBlock,
+  kDeletePublicAccessBlock,
+  kGetObjectLockConfiguration,
+  kPutObjectLockConfiguration,
+  kGetBucketAccelerateConfiguration,
+  kPutBucketAccelerateConfiguration,
+  kGetBucketRequestPayment,
+  kPutBucketRequestPayment,
+  kGetBucketAnalyticsConfiguration,
+  kListBucketAnalyticsConfigurations,
+  kPutBucketAnalyticsConfiguration,
+  kDeleteBucketAnalyticsConfiguration,
+  kGetBucketMetricsConfiguration,
+  kListBucketMetricsConfigurations,
+  kPutBucketMetricsConfiguration,
+  kDeleteBucketMetricsConfiguration,
+  kGetBucketInventoryConfiguration,
+  kListBucketInventoryConfigurations,
+  kPutBucketInventoryConfiguration,
+  kDeleteBucketInventoryConfiguration,
+  kGetBucketIntelligentTieringConfiguration,
+  kListBucketIntelligentTieringConfigurations,
+  kPutBucketIntelligentTieringConfiguration,
+  kDeleteBucketIntelligentTieringConfiguration,
+  kPostObject,
+  kPutObjectAcl,
+  kGetObjectTagging,
+  kPutObjectTagging,
+  kDeleteObjectTagging,
+  kGetObjectAttributes,
+  kGetObjectTorrent,
+  kGetObjectRetention,
+  kPutObjectRetention,
+  kGetObjectLegalHold,
+  kPutObjectLegalHold,
+  kRestoreObject,
+  kSelectObjectContent,
 };
-inline constexpr size_t kS3OperationCount = static_cast<size_t>(S3Operation::kPostObject) + 1;
+inline constexpr size_t kS3OperationCount =
+    static_cast<size_t>(S3Operation::kSelectObjectContent) + 1;
 
 // "ListObjectsV2", "PutObject", ...: the S3 API name, used as the metric label and in
 // NotImplemented messages.
@@ -55,9 +127,9 @@ std::string_view S3OperationName(S3Operation operation);
 struct S3Route {
   S3Operation operation = S3Operation::kUnknown;
   // False: the request is named (for metrics and the error) but thumbflow does not carry it
-  // out; it is answered NotImplemented once authenticated. Also false for an implemented
-  // operation asked with a sub-resource it does not support (PUT /bucket?acl is
-  // CreateBucket, not implemented).
+  // out; it is answered NotImplemented once authenticated. Also false for a carried-out
+  // operation asked of a version other than "null" (GET /b/k?versionId=3HL4k is GetObject,
+  // not carried out: buckets are never versioned).
   bool implemented = true;
 };
 
@@ -72,8 +144,9 @@ struct S3RouteInput {
   bool copy_source = false;
 };
 
-// Method x (service | bucket | object) x sub-resource -> operation. A method that no
-// operation takes at that address routes to kMethodNotAllowed.
+// Method x (service | bucket | object) x sub-resource -> operation, as S3 names it
+// (PUT /bucket?acl is PutBucketAcl). A method that no operation takes at that address
+// routes to kMethodNotAllowed.
 S3Route RouteS3Request(const S3RouteInput& input);
 
 // The error for a route that is not carried out: MethodNotAllowed for kMethodNotAllowed,

@@ -39,7 +39,9 @@ HttpReply HeadBucket(const S3Context& cx, S3Request& r);
 HttpReply DeleteBucket(const S3Context& cx, S3Request& r);
 HttpReply GetBucketLocation(const S3Context& cx, S3Request& r);
 HttpReply GetBucketVersioning(const S3Context& cx, S3Request& r);
-HttpReply ListObjects(const S3Context& cx, S3Request& r);  // V1 and V2
+HttpReply ListObjects(const S3Context& cx, S3Request& r);         // V1 and V2
+HttpReply ListObjectVersions(const S3Context& cx, S3Request& r);  // every object, version "null"
+HttpReply GetBucketAcl(const S3Context& cx, S3Request& r);        // the owner's FULL_CONTROL
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r);
 
 // Objects.
@@ -47,6 +49,7 @@ HttpReply PutObject(const S3Context& cx, S3Request& r);
 HttpReply GetObject(const S3Context& cx, S3Request& r);  // GET and HEAD
 HttpReply DeleteObject(const S3Context& cx, S3Request& r);
 HttpReply CopyObject(const S3Context& cx, S3Request& r);
+HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the owner's FULL_CONTROL
 
 // Multipart uploads.
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r);

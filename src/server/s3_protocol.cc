@@ -325,6 +325,36 @@ std::string VersioningConfigurationXml() {
 
 namespace {
 
+// Keys, prefixes and markers in a listing: percent-encoded for encoding-type=url.
+std::string ListText(const ListBucketQuery& q, const std::string& text) {
+  return q.url_encoding ? PercentEncode(text, {.keep_slash = true}) : XmlEscape(text);
+}
+
+// The greater of the last key and the last common prefix of a page.
+std::string LastListed(const ListResult& listed) {
+  std::string last_key = listed.objects.empty() ? "" : listed.objects.back().key;
+  std::string last_prefix = listed.common_prefixes.empty() ? "" : listed.common_prefixes.back();
+  return std::max(last_key, last_prefix);
+}
+
+// One `element` per object (Contents, Version; `after_key` follows its Key), then the
+// CommonPrefixes.
+std::string ListedEntriesXml(const ListResult& listed, std::string_view element,
+                             std::string_view after_key,
+                             const std::function<std::string(const std::string&)>& enc) {
+  std::string xml;
+  for (const auto& o : listed.objects) {
+    xml += "<" + std::string(element) + ">" + Tag("Key", enc(o.key)) + std::string(after_key) +
+           Tag("LastModified", FormatIso8601Millis(o.last_modified_ms)) +
+           Tag("ETag", XmlEscape(o.etag)) + Tag("Size", std::to_string(o.size)) + kOwner +
+           "<StorageClass>STANDARD</StorageClass></" + std::string(element) + ">";
+  }
+  for (const auto& p : listed.common_prefixes) {
+    xml += "<CommonPrefixes>" + Tag("Prefix", enc(p)) + "</CommonPrefixes>";
+  }
+  return xml;
+}
+
 // The elements between IsTruncated and the first Contents: V2's continuation, V1's markers.
 std::string ListBucketPaging(const ListBucketQuery& q, const ListResult& listed,
                              const std::function<std::string(const std::string&)>& enc) {
@@ -342,9 +372,7 @@ std::string ListBucketPaging(const ListBucketQuery& q, const ListResult& listed,
   }
   xml += Tag("Marker", enc(q.marker));
   if (listed.truncated && !q.delimiter.empty()) {
-    std::string last_key = listed.objects.empty() ? "" : listed.objects.back().key;
-    std::string last_prefix = listed.common_prefixes.empty() ? "" : listed.common_prefixes.back();
-    xml += Tag("NextMarker", enc(std::max(last_key, last_prefix)));
+    xml += Tag("NextMarker", enc(LastListed(listed)));
   }
   return xml;
 }
@@ -352,9 +380,7 @@ std::string ListBucketPaging(const ListBucketQuery& q, const ListResult& listed,
 }  // namespace
 
 std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& listed) {
-  auto enc = [&q](const std::string& text) {
-    return q.url_encoding ? PercentEncode(text, {.keep_slash = true}) : XmlEscape(text);
-  };
+  auto enc = [&q](const std::string& text) { return ListText(q, text); };
   std::string xml = Open("ListBucketResult");
   xml += Tag("Name", XmlEscape(q.bucket));
   xml += Tag("Prefix", enc(q.prefix));
@@ -363,17 +389,44 @@ std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& list
   if (q.url_encoding) xml += Tag("EncodingType", "url");
   xml += Tag("IsTruncated", listed.truncated ? "true" : "false");
   xml += ListBucketPaging(q, listed, enc);
-  for (const auto& o : listed.objects) {
-    xml += "<Contents>" + Tag("Key", enc(o.key)) +
-           Tag("LastModified", FormatIso8601Millis(o.last_modified_ms)) +
-           Tag("ETag", XmlEscape(o.etag)) + Tag("Size", std::to_string(o.size)) + kOwner +
-           "<StorageClass>STANDARD</StorageClass></Contents>";
-  }
-  for (const auto& p : listed.common_prefixes) {
-    xml += "<CommonPrefixes>" + Tag("Prefix", enc(p)) + "</CommonPrefixes>";
-  }
+  xml += ListedEntriesXml(listed, "Contents", "", enc);
   xml += "</ListBucketResult>";
   return xml;
+}
+
+std::string ListVersionsResultXml(const ListBucketQuery& q, std::string_view version_id_marker,
+                                  const ListResult& listed) {
+  auto enc = [&q](const std::string& text) { return ListText(q, text); };
+  std::string xml = Open("ListVersionsResult");
+  xml += Tag("Name", XmlEscape(q.bucket));
+  xml += Tag("Prefix", enc(q.prefix));
+  xml += Tag("KeyMarker", enc(q.marker));
+  xml += Tag("VersionIdMarker", XmlEscape(version_id_marker));
+  if (listed.truncated) {
+    // The last entry listed: a key (its version is "null") or a common prefix (no version).
+    std::string last = LastListed(listed);
+    xml += Tag("NextKeyMarker", enc(last));
+    if (!listed.objects.empty() && listed.objects.back().key == last) {
+      xml += Tag("NextVersionIdMarker", "null");
+    }
+  }
+  xml += Tag("MaxKeys", std::to_string(q.max_keys));
+  if (!q.delimiter.empty()) xml += Tag("Delimiter", enc(q.delimiter));
+  xml += Tag("IsTruncated", listed.truncated ? "true" : "false");
+  if (q.url_encoding) xml += Tag("EncodingType", "url");
+  xml += ListedEntriesXml(listed, "Version", "<VersionId>null</VersionId><IsLatest>true</IsLatest>",
+                          enc);
+  xml += "</ListVersionsResult>";
+  return xml;
+}
+
+std::string AccessControlPolicyXml() {
+  return Open("AccessControlPolicy") + kOwner +
+         "<AccessControlList><Grant><Grantee "
+         "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">"
+         "<ID>thumbflow</ID><DisplayName>thumbflow</DisplayName></Grantee>"
+         "<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
+         "</AccessControlPolicy>";
 }
 
 std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool quiet) {

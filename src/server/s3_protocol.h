@@ -92,6 +92,15 @@ struct ListBucketQuery {
   std::string marker;                      // v1, as sent
 };
 std::string ListBucketResultXml(const ListBucketQuery& query, const ListResult& listed);
+// ListObjectVersions of an unversioned bucket: every object once, as its only version
+// (VersionId "null", IsLatest true). `query.marker` is the key-marker, `version_id_marker`
+// the version-id-marker as sent.
+std::string ListVersionsResultXml(const ListBucketQuery& query, std::string_view version_id_marker,
+                                  const ListResult& listed);
+
+// GetBucketAcl / GetObjectAcl: the owner (the endpoint's one user) with FULL_CONTROL, the
+// only grant thumbflow has.
+std::string AccessControlPolicyXml();
 
 // One key of a DeleteObjects request: deleted (code empty) or the error it met.
 struct DeleteOutcome {

@@ -57,6 +57,87 @@ class S3ExactTest(unittest.TestCase):
         got = self.s3.get_object(Bucket=BUCKET, Key="range/ten", Range="bytes=-1")
         self.assertEqual(got["Body"].read(), b"9")
 
+    # ---- item 11: what tools call routinely ---------------------------------------------------
+
+    def test_unsupported_calls_are_refused_naming_the_s3_operation(self):
+        proc = self.s.aws("s3api", "put-bucket-acl", "--bucket", BUCKET, "--acl", "private",
+                          check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("An error occurred (NotImplemented) when calling the PutBucketAcl "
+                      "operation: thumbflow does not implement PutBucketAcl (PUT /images?acl)",
+                      proc.stderr)
+        self.s3.put_object(Bucket=BUCKET, Key="refused/k", Body=b"kept")
+        calls = {
+            "PutBucketVersioning": lambda: self.s3.put_bucket_versioning(
+                Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}),
+            "PutObjectLockConfiguration": lambda: self.s3.put_object_lock_configuration(
+                Bucket=BUCKET, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}),
+            "PutBucketLifecycleConfiguration":
+                lambda: self.s3.put_bucket_lifecycle_configuration(
+                    Bucket=BUCKET, LifecycleConfiguration={"Rules": [
+                        {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""},
+                         "Expiration": {"Days": 1}}]}),
+            "GetBucketPolicy": lambda: self.s3.get_bucket_policy(Bucket=BUCKET),
+            "PutBucketPolicy": lambda: self.s3.put_bucket_policy(Bucket=BUCKET, Policy="{}"),
+            "GetBucketWebsite": lambda: self.s3.get_bucket_website(Bucket=BUCKET),
+            "GetBucketLogging": lambda: self.s3.get_bucket_logging(Bucket=BUCKET),
+            "PutObjectAcl": lambda: self.s3.put_object_acl(Bucket=BUCKET, Key="refused/k",
+                                                           ACL="public-read"),
+        }
+        for operation, call in calls.items():
+            status, code, message = client_error(self, call)
+            self.assertEqual((status, code), (501, "NotImplemented"), operation)
+            self.assertTrue(message.startswith(f"thumbflow does not implement {operation} ("),
+                            (operation, message))
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="refused/k")["Body"].read(),
+                         b"kept")
+        self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket=BUCKET))
+
+    def test_acls_are_the_owners_full_control(self):
+        self.s3.put_object(Bucket=BUCKET, Key="acl/k", Body=b"x")
+        for args in (["get-bucket-acl", "--bucket", BUCKET],
+                     ["get-object-acl", "--bucket", BUCKET, "--key", "acl/k"]):
+            acl = json.loads(self.s.aws("s3api", *args).stdout)
+            self.assertEqual(acl["Owner"]["ID"], "thumbflow", acl)
+            self.assertEqual(acl["Grants"], [{"Grantee": {"ID": "thumbflow",
+                                                          "DisplayName": "thumbflow",
+                                                          "Type": "CanonicalUser"},
+                                              "Permission": "FULL_CONTROL"}], acl)
+        status, code, _ = client_error(self, self.s3.get_object_acl, Bucket=BUCKET,
+                                       Key="acl/absent")
+        self.assertEqual((status, code), (404, "NoSuchKey"))
+
+    def test_list_object_versions_lists_every_object_once_as_version_null(self):
+        keys = ["ver/a", "ver/d/1", "ver/d/2", "ver/z"]
+        for key in keys:
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+        out = json.loads(self.s.aws("s3api", "list-object-versions", "--bucket", BUCKET,
+                                    "--prefix", "ver/").stdout)
+        self.assertEqual([v["Key"] for v in out["Versions"]], keys)
+        for v in out["Versions"]:
+            self.assertEqual((v["VersionId"], v["IsLatest"]), ("null", True), v)
+            self.assertEqual(v["Size"], len(v["Key"]))
+        self.assertNotIn("DeleteMarkers", out)
+        # Paged by hand with a delimiter: the common prefix counts as one entry.
+        page = self.s3.list_object_versions(Bucket=BUCKET, Prefix="ver/", Delimiter="/",
+                                            MaxKeys=2)
+        self.assertTrue(page["IsTruncated"])
+        self.assertEqual([v["Key"] for v in page["Versions"]], ["ver/a"])
+        self.assertEqual([p["Prefix"] for p in page["CommonPrefixes"]], ["ver/d/"])
+        self.assertEqual(page["NextKeyMarker"], "ver/d/")
+        page = self.s3.list_object_versions(Bucket=BUCKET, Prefix="ver/", Delimiter="/",
+                                            MaxKeys=2, KeyMarker=page["NextKeyMarker"])
+        self.assertFalse(page["IsTruncated"])
+        self.assertEqual([v["Key"] for v in page["Versions"]], ["ver/z"])
+        # What a tool does next with version "null": read it, delete it.
+        got = self.s3.get_object(Bucket=BUCKET, Key="ver/z", VersionId="null")
+        self.assertEqual(got["Body"].read(), b"ver/z")
+        self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [
+            {"Key": "ver/a", "VersionId": "null"}]})
+        self.s3.delete_object(Bucket=BUCKET, Key="ver/z", VersionId="null")
+        out = self.s3.list_object_versions(Bucket=BUCKET, Prefix="ver/")
+        self.assertEqual([v["Key"] for v in out["Versions"]], ["ver/d/1", "ver/d/2"])
+
 
 if __name__ == "__main__":
     unittest.main()
