@@ -215,6 +215,7 @@ int RunServe(const ServeOptions& opts) {
   http.header_timeout_ms = config->server.header_timeout_s * 1000;
   http.idle_timeout_ms = config->server.idle_timeout_s * 1000;
   http.max_connections = config->server.max_connections;
+  http.max_connections_per_address = config->server.max_connections_per_address;
   http.blocking_threads = config->server.blocking_threads;
   server::HttpServer server(http, &handler, &metrics);
   Status started = server.Start();

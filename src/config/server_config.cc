@@ -16,6 +16,8 @@ Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
   RETURN_IF_ERROR(r.Int("header_timeout_s", &out->header_timeout_s, 1, 3600));
   RETURN_IF_ERROR(r.Int("idle_timeout_s", &out->idle_timeout_s, 1, 3600));
   RETURN_IF_ERROR(r.Int("max_connections", &out->max_connections, 1, 1'000'000));
+  RETURN_IF_ERROR(
+      r.Int("max_connections_per_address", &out->max_connections_per_address, 1, 1'000'000));
   RETURN_IF_ERROR(r.Int("threads", &out->threads, 0, 256));
   RETURN_IF_ERROR(r.Int("blocking_threads", &out->blocking_threads, 1, 1024));
   if (out->access_key_id.empty() != out->secret_access_key.empty()) {

@@ -12,6 +12,7 @@
 //   header_timeout_s = 30          # to receive a request header
 //   idle_timeout_s = 30            # without progress while reading a body / writing a reply
 //   max_connections = 1024
+//   max_connections_per_address = 128  # from one peer address; idle ones give way first
 //   threads = 0                    # I/O threads; 0: 2 x cores, at least 4
 //   blocking_threads = 32          # finish writes (fsync, commit); PUTs waiting on the disk
 //                                  # at once, sharing commits
@@ -36,6 +37,7 @@ struct ServerConfig {
   int header_timeout_s = 30;
   int idle_timeout_s = 30;
   int max_connections = 1024;
+  int max_connections_per_address = 128;
   int threads = 0;
   int blocking_threads = 32;
 };

@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 
 #include "core/strings.h"
+#include "server/connection_table.h"
 
 namespace thumbflow::server {
 
@@ -56,7 +57,10 @@ struct HttpServer::Impl {
     if (m) {
       connections_gauge = &m->GetGauge("thumbflow_http_connections", "Open HTTP connections.");
       rejected = &m->GetCounter("thumbflow_http_connections_rejected_total",
-                                "Connections refused because max_connections was reached.");
+                                "Connections refused because max_connections or "
+                                "max_connections_per_address was reached with none idle.");
+      evicted = &m->GetCounter("thumbflow_http_idle_connections_closed_total",
+                               "Idle keep-alive connections closed to make room for new ones.");
       timeouts = &m->GetCounter("thumbflow_http_timeouts_total",
                                 "Connections closed because a client was too slow.");
     }
@@ -65,9 +69,14 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(tcp::socket socket);
   // Reads one request, hands it to the handler and writes the reply; false when the
-  // connection is to be closed.
+  // connection is to be closed. `connection` is its id in `table`.
   asio::awaitable<bool> ServeOneRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                        std::vector<char>& buf, const std::string& remote);
+                                        std::vector<char>& buf, const std::string& remote,
+                                        uint64_t connection);
+  // Waits, idle (evictable), for the first bytes of the next request when none are
+  // buffered. False when the connection is to close (evicted, timed out, gone).
+  asio::awaitable<bool> AwaitRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     std::vector<char>& buf, uint64_t connection);
   // A request header that could not be read: answered 400 when it was too large or
   // malformed; a timeout is counted; a client that went away is not answered.
   asio::awaitable<void> AnswerUnreadHeader(beast::tcp_stream& stream, const error_code& ec,
@@ -93,7 +102,8 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   // After ioc: destroyed (joined) first, since its tasks refer to sessions of ioc.
   asio::thread_pool blocking;
-  std::atomic<int> connections{0};
+  // Built in Start(), once max_connections is capped to the descriptors.
+  std::unique_ptr<ConnectionTable> table;
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
@@ -101,6 +111,7 @@ struct HttpServer::Impl {
   uint16_t bound_port = 0;
   Gauge* connections_gauge = nullptr;
   Counter* rejected = nullptr;
+  Counter* evicted = nullptr;
   Counter* timeouts = nullptr;
 };
 
@@ -296,53 +307,110 @@ asio::awaitable<Status> HttpServer::Impl::ReadBody(beast::tcp_stream& stream,
   co_return Status::Ok();
 }
 
+namespace {
+
+// What an eviction (another thread) and the session (its strand) share: the stream, while
+// the session has it. Touched only on the session's strand.
+struct SessionStream {
+  beast::tcp_stream* stream = nullptr;
+};
+
+}  // namespace
+
 asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
-  int open = ++connections;
+  std::string remote;  // once per connection, not a getpeername per request
+  {
+    error_code ep_ec;
+    auto endpoint = socket.remote_endpoint(ep_ec);
+    if (!ep_ec) remote = endpoint.address().to_string();
+  }
+  auto executor = socket.get_executor();
+  auto shared = std::make_shared<SessionStream>();
+  // Evicted while idle: the stream is closed on the session's strand, which ends its wait.
+  ConnectionTable::Admission admission = table->Admit(remote, [executor, shared] {
+    asio::post(executor, [shared] {
+      if (shared->stream) shared->stream->close();
+    });
+  });
+  if (admission.close_evicted) {
+    if (evicted) evicted->Increment();
+    admission.close_evicted();
+  }
+  const bool admitted = admission.outcome == ConnectionTable::Outcome::kAdmitted;
   if (connections_gauge) connections_gauge->Add(1);
   struct Release {
     Impl* impl;
+    uint64_t id;
+    SessionStream* shared;
     ~Release() {
-      --impl->connections;
+      shared->stream = nullptr;
+      if (id != 0) impl->table->Release(id);
       if (impl->connections_gauge) impl->connections_gauge->Add(-1);
     }
-  } release{this};
+  } release{this, admission.id, shared.get()};
 
   beast::tcp_stream stream(std::move(socket));
-  std::vector<char> buf(kIoBufferBytes);
+  shared->stream = &stream;
+  // Allocated when a request arrives (ServeOneRequest): an idle connection of a flood costs
+  // no 256 KiB buffer.
+  std::vector<char> buf;
   error_code ec;
-  if (open > options.max_connections) {
+  if (!admitted) {
     if (rejected) rejected->Increment();
-    HttpReply reply = handler->TransportError(503, "SlowDown", "Too many open connections.");
+    HttpReply reply =
+        handler->TransportError(503, "SlowDown",
+                                admission.outcome == ConnectionTable::Outcome::kRefusedAddressFull
+                                    ? "Too many open connections from your address."
+                                    : "Too many open connections.");
     reply.close = true;
     co_await WriteReply(stream, reply, buf);
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     co_return;
   }
-  std::string remote;  // once per connection, not a getpeername per request
-  {
-    error_code ep_ec;
-    auto endpoint = stream.socket().remote_endpoint(ep_ec);
-    if (!ep_ec) remote = endpoint.address().to_string();
-  }
   beast::flat_buffer buffer;
   // Beast receives at most the buffer's free capacity (at least 512 bytes, at most 64 KiB)
   // at a time; left at the size of a request header, a 100 KB body took ~200 receives.
   buffer.reserve(64 * 1024);
-  while (co_await ServeOneRequest(stream, buffer, buf, remote)) {
+  while (co_await ServeOneRequest(stream, buffer, buf, remote, admission.id)) {
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.socket().close(ec);
 }
 
+asio::awaitable<bool> HttpServer::Impl::AwaitRequest(beast::tcp_stream& stream,
+                                                     beast::flat_buffer& buffer,
+                                                     std::vector<char>& buf, uint64_t connection) {
+  if (buffer.size() > 0) co_return table->SetBusy(connection);  // pipelined: not idle
+  table->SetIdle(connection);
+  error_code ec;
+  size_t got = co_await stream.async_read_some(buffer.prepare(64 * 1024),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+  buffer.commit(got);
+  // Evicted: whatever arrived meanwhile is not served (the client retries on a new
+  // connection, as after any keep-alive close).
+  if (!table->SetBusy(connection)) co_return false;
+  if (ec) {
+    // A transport error or timeout: nothing is written back (AnswerUnreadHeader answers
+    // only HTTP parse errors, which a raw read cannot have), so `buf` may still be empty.
+    co_await AnswerUnreadHeader(stream, ec, buf);
+    co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<bool> HttpServer::Impl::ServeOneRequest(beast::tcp_stream& stream,
                                                         beast::flat_buffer& buffer,
                                                         std::vector<char>& buf,
-                                                        const std::string& remote) {
+                                                        const std::string& remote,
+                                                        uint64_t connection) {
   error_code ec;
   RequestParser parser;
   parser.header_limit(options.max_header_bytes);
   parser.body_limit(options.max_body_bytes);
+  // One deadline for the whole header, the idle wait for its first bytes included.
   stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+  if (!co_await AwaitRequest(stream, buffer, buf, connection)) co_return false;
+  if (buf.empty()) buf.resize(kIoBufferBytes);
   co_await http::async_read_header(stream, buffer, parser,
                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
@@ -409,6 +477,8 @@ Status HttpServer::Start() {
     return UnavailableError("listen on " + impl_->options.host + ":" +
                             std::to_string(impl_->options.port) + ": " + ec.message());
   }
+  impl_->table = std::make_unique<ConnectionTable>(impl_->options.max_connections,
+                                                   impl_->options.max_connections_per_address);
   impl_->bound_port = acceptor.local_endpoint().port();
   impl_->acceptor.emplace(std::move(acceptor));
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);

@@ -3,8 +3,10 @@
 //
 // Limits (HttpServerOptions) protect the process: header size, body size, a deadline for the
 // request header, an idle timeout on every body read and response write (a stalled or
-// slow-loris client is disconnected), and a maximum number of open connections (beyond it
-// new connections get 503 and are closed).
+// slow-loris client is disconnected), and a maximum number of open connections, in all and
+// from one peer address. When there is no room for a new connection, an idle one (waiting
+// for its next request) is closed to make it, the heaviest address's first
+// (connection_table.h); only when none is idle does the new one get 503 and is closed.
 //
 // Threads: Start() spawns `threads` I/O threads, which run Begin, OnBody and the Finish of
 // GET and HEAD requests; those may block only briefly (an SQLite read, opening a file).
@@ -93,6 +95,7 @@ struct HttpServerOptions {
   int header_timeout_ms = 30'000;  // from connection/keep-alive start to the end of the header
   int idle_timeout_ms = 30'000;    // per body read / response write without progress
   int max_connections = 1024;      // capped by what RLIMIT_NOFILE allows (see Start)
+  int max_connections_per_address = 128;
   int drain_timeout_ms = 20'000;
 };
 
