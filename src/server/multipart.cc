@@ -210,4 +210,64 @@ Status MultipartUploads::Remove(const std::string& upload_id) {
   return Status::Ok();
 }
 
+namespace {
+
+constexpr int64_t kCompletedRecordMs = 24 * 3600 * 1000;
+
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str(), nullptr, false);
+}
+
+}  // namespace
+
+Status MultipartUploads::MarkCompleted(const std::string& upload_id, const std::string& etag) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
+  nlohmann::json doc = ReadJson(dir + "/upload.json");
+  if (doc.is_discarded() || !doc.is_object()) {
+    return InternalError("upload " + upload_id + ": unreadable upload.json");
+  }
+  doc["etag"] = etag;
+  doc["completed_ms"] = clock_->NowMillis();
+  std::string tmp = dir + "/completed.json.tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << doc.dump();
+    if (!out) return InternalError("write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir + "/completed.json", ec);
+  if (ec) return InternalError("rename " + tmp + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename() != "completed.json") fs::remove(entry.path(), ec);
+  }
+  // Sweep the records of uploads completed more than a day ago (no retry comes that late).
+  const int64_t now = clock_->NowMillis();
+  for (const auto& entry : fs::directory_iterator(root_, ec)) {
+    std::string record = entry.path().string() + "/completed.json";
+    if (!fs::exists(record)) continue;
+    nlohmann::json old = ReadJson(record);
+    if (old.is_object() && now - old.value("completed_ms", now) > kCompletedRecordMs) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string> MultipartUploads::CompletedEtag(const std::string& upload_id,
+                                                    const std::string& bucket,
+                                                    const std::string& key) const {
+  Status missing(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40), "no-such-upload");
+  if (upload_id.size() != 32 || !IsHex(upload_id)) return missing;
+  nlohmann::json doc = ReadJson(root_ + "/" + upload_id + "/completed.json");
+  if (doc.is_discarded() || !doc.is_object() || doc.value("bucket", "") != bucket ||
+      doc.value("key", "") != key || !doc.contains("etag")) {
+    return missing;
+  }
+  return doc.value("etag", "");
+}
+
 }  // namespace thumbflow::server

@@ -55,6 +55,14 @@ class MultipartUploads {
                                 const std::vector<std::pair<int, std::string>>& parts,
                                 int64_t min_part_bytes) const;
   Status Remove(const std::string& upload_id);
+  // After the object is committed: the upload's parts are removed and it is remembered as
+  // completed with `etag` (upload.json becomes completed.json), so that a repeated
+  // CompleteMultipartUpload (an SDK retry after a lost reply) can answer success with the
+  // same ETag. Records older than a day are swept here.
+  Status MarkCompleted(const std::string& upload_id, const std::string& etag);
+  // The ETag of a completed upload of `bucket`/`key`; NotFound "no-such-upload" otherwise.
+  Result<std::string> CompletedEtag(const std::string& upload_id, const std::string& bucket,
+                                    const std::string& key) const;
 
  private:
   Result<std::string> UploadDir(const std::string& upload_id) const;

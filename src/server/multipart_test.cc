@@ -189,6 +189,29 @@ TEST_F(MultipartTest, RemoveDeletesTheUploadAndItsParts) {
   EXPECT_FALSE(fs::exists(root_ + "/" + id));
 }
 
+TEST_F(MultipartTest, ACompletedUploadIsRememberedForADayWithItsEtag) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string id = CreateUpload(uploads);
+  ASSERT_TRUE(uploads.AddPart(id, 1, Stage("bytes")).ok());
+  ASSERT_TRUE(uploads.MarkCompleted(id, "\"abc-1\"").ok());
+  // No longer an upload: no parts, no second completion of its parts.
+  EXPECT_EQ(uploads.Get(id).status().reason(), "no-such-upload");
+  EXPECT_EQ(uploads.ListParts(id).status().reason(), "no-such-upload");
+  EXPECT_EQ(uploads.MarkCompleted(id, "x").reason(), "no-such-upload");
+  Result<std::string> etag = uploads.CompletedEtag(id, "images", "uploads/big.jpg");
+  ASSERT_TRUE(etag.ok()) << etag.status().ToString();
+  EXPECT_EQ(*etag, "\"abc-1\"");
+  EXPECT_EQ(uploads.CompletedEtag(id, "images", "other").status().reason(), "no-such-upload");
+  EXPECT_EQ(uploads.CompletedEtag("../x", "images", "uploads/big.jpg").status().reason(),
+            "no-such-upload");
+  // A day later the next completion sweeps the record.
+  clock_.AdvanceSeconds(25 * 3600);
+  std::string next = CreateUpload(uploads);
+  ASSERT_TRUE(uploads.MarkCompleted(next, "\"def-1\"").ok());
+  EXPECT_FALSE(fs::exists(root_ + "/" + id));
+  EXPECT_TRUE(uploads.CompletedEtag(next, "images", "uploads/big.jpg").ok());
+}
+
 TEST_F(MultipartTest, UploadIdsAreUnique) {
   MultipartUploads uploads(root_, &clock_);
   std::string a = CreateUpload(uploads), b = CreateUpload(uploads);

@@ -86,10 +86,27 @@ HttpReply AbortMultipartUpload(const S3Context& cx, S3Request& r) {
   return EmptyReply(r, cx.clock, 204);
 }
 
+namespace {
+
+// Where CompleteMultipartUploadResult says the object is.
+std::string ObjectLocation(const S3Request& r) {
+  std::string host;
+  if (const std::string* h = r.head.Header("host")) host = *h;
+  return "http://" + host + "/" + r.bucket + "/" + PercentEncode(r.key, {.keep_slash = true});
+}
+
+}  // namespace
+
 HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
-  std::optional<UploadInfo> upload = FindUpload(cx, r);
-  if (!upload) return ErrorReply(r, cx.clock, MakeError("NoSuchUpload"));
   const std::string& id = *r.Query("uploadId");
+  std::optional<UploadInfo> upload = FindUpload(cx, r);
+  if (!upload) {
+    // Completed already: a retry after a lost reply gets the same success, as from S3.
+    Result<std::string> etag = cx.uploads.CompletedEtag(id, r.bucket, r.key);
+    if (!etag.ok()) return ErrorReply(r, cx.clock, MakeError("NoSuchUpload"));
+    return XmlReply(r, cx.clock,
+                    CompleteMultipartUploadResultXml(ObjectLocation(r), r.bucket, r.key, *etag));
+  }
   Result<std::vector<std::pair<int, std::string>>> parts =
       ParseCompleteMultipartXml(r.body ? r.body->memory() : std::string_view());
   if (!parts.ok()) return ErrorReply(r, cx.clock, MakeError("MalformedXML"));
@@ -99,14 +116,10 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
   Result<ObjectInfo> info = cx.backend.CompleteMultipart(r.bucket, r.key, resolved->paths,
                                                          resolved->etags, upload->options);
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  Status removed = cx.uploads.Remove(id);
-  (void)removed;  // the object is committed; a leftover upload folder is only garbage
-  std::string host;
-  if (const std::string* h = r.head.Header("host")) host = *h;
-  std::string location =
-      "http://" + host + "/" + r.bucket + "/" + PercentEncode(r.key, {.keep_slash = true});
+  Status recorded = cx.uploads.MarkCompleted(id, info->etag);
+  (void)recorded;  // the object is committed; without the record a retry gets NoSuchUpload
   return XmlReply(r, cx.clock,
-                  CompleteMultipartUploadResultXml(location, r.bucket, r.key, info->etag));
+                  CompleteMultipartUploadResultXml(ObjectLocation(r), r.bucket, r.key, info->etag));
 }
 
 }  // namespace thumbflow::server

@@ -138,6 +138,30 @@ class S3ExactTest(unittest.TestCase):
         out = self.s3.list_object_versions(Bucket=BUCKET, Prefix="ver/")
         self.assertEqual([v["Key"] for v in out["Versions"]], ["ver/d/1", "ver/d/2"])
 
+    # ---- item 7: what SDK retries rely on ------------------------------------------------------
+
+    def test_repeated_complete_multipart_upload_answers_the_same_etag(self):
+        key = "mpu/retried"
+        upload = self.s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+        part = self.s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload, PartNumber=1,
+                                   Body=b"only part")
+        parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        first = self.s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload,
+                                                  MultipartUpload=parts)
+        again = json.loads(self.s.aws(
+            "s3api", "complete-multipart-upload", "--bucket", BUCKET, "--key", key,
+            "--upload-id", upload, "--multipart-upload", json.dumps(parts)).stdout)
+        self.assertEqual(again["ETag"], first["ETag"])
+        self.assertEqual((again["Bucket"], again["Key"]), (BUCKET, key))
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read(), b"only part")
+        # Still no upload to add parts to or list, and another key is not its retry.
+        status, code, _ = client_error(self, self.s3.list_parts, Bucket=BUCKET, Key=key,
+                                       UploadId=upload)
+        self.assertEqual((status, code), (404, "NoSuchUpload"))
+        status, code, _ = client_error(self, self.s3.complete_multipart_upload, Bucket=BUCKET,
+                                       Key="mpu/other", UploadId=upload, MultipartUpload=parts)
+        self.assertEqual((status, code), (404, "NoSuchUpload"))
+
 
 if __name__ == "__main__":
     unittest.main()
