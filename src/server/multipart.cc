@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -154,6 +156,23 @@ Result<PartInfo> MultipartUploads::AddPart(const std::string& upload_id, int par
   info.size = file.size;
   info.last_modified_ms = clock_->NowMillis();
   return info;
+}
+
+Result<std::vector<UploadInfo>> MultipartUploads::List(const std::string& bucket) const {
+  std::vector<UploadInfo> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root_, ec)) {
+    Result<UploadInfo> info = Get(entry.path().filename().string());
+    if (info.ok() && info->bucket == bucket) out.push_back(std::move(*info));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return InternalError("list " + root_ + ": " + ec.message());
+  }
+  std::sort(out.begin(), out.end(), [](const UploadInfo& a, const UploadInfo& b) {
+    return std::tie(a.key, a.initiated_ms, a.upload_id) <
+           std::tie(b.key, b.initiated_ms, b.upload_id);
+  });
+  return out;
 }
 
 Result<std::vector<PartInfo>> MultipartUploads::ListParts(const std::string& upload_id) const {

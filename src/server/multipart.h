@@ -41,6 +41,8 @@ class MultipartUploads {
   Result<std::string> Create(const std::string& bucket, const std::string& key,
                              const PutOptions& options);
   Result<UploadInfo> Get(const std::string& upload_id) const;
+  // The uploads in progress of `bucket`, ordered by key, then initiation time, then id.
+  Result<std::vector<UploadInfo>> List(const std::string& bucket) const;
   // Moves the staged part file into the upload (replacing an earlier part of that number).
   Result<PartInfo> AddPart(const std::string& upload_id, int part_number, const StagedFile& file);
   Result<std::vector<PartInfo>> ListParts(const std::string& upload_id) const;

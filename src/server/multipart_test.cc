@@ -212,6 +212,22 @@ TEST_F(MultipartTest, ACompletedUploadIsRememberedForADayWithItsEtag) {
   EXPECT_TRUE(uploads.CompletedEtag(next, "images", "uploads/big.jpg").ok());
 }
 
+TEST_F(MultipartTest, ListNamesTheUploadsOfABucketInKeyOrder) {
+  MultipartUploads uploads(root_, &clock_);
+  Result<std::string> z = uploads.Create("images", "z", PutOptions());
+  Result<std::string> a = uploads.Create("images", "a", PutOptions());
+  Result<std::string> other = uploads.Create("other", "b", PutOptions());
+  Result<std::string> done = uploads.Create("images", "done", PutOptions());
+  ASSERT_TRUE(z.ok() && a.ok() && other.ok() && done.ok());
+  ASSERT_TRUE(uploads.MarkCompleted(*done, "\"e-1\"").ok());  // no longer in progress
+  Result<std::vector<UploadInfo>> listed = uploads.List("images");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].upload_id, *a);
+  EXPECT_EQ((*listed)[1].upload_id, *z);
+  EXPECT_EQ((*listed)[1].key, "z");
+}
+
 TEST_F(MultipartTest, UploadIdsAreUnique) {
   MultipartUploads uploads(root_, &clock_);
   std::string a = CreateUpload(uploads), b = CreateUpload(uploads);

@@ -316,6 +316,8 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return UploadPart;
     case Op::kListParts:
       return ListParts;
+    case Op::kListMultipartUploads:
+      return ListMultipartUploads;
     case Op::kAbortMultipartUpload:
       return AbortMultipartUpload;
     case Op::kCompleteMultipartUpload:

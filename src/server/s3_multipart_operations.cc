@@ -79,6 +79,46 @@ HttpReply ListParts(const S3Context& cx, S3Request& r) {
   return XmlReply(r, cx.clock, ListPartsResultXml(page));
 }
 
+// prefix, key-marker / upload-id-marker and max-uploads as S3 reads them. A delimiter is
+// not supported: refused rather than ignored (the listing would not be what was asked).
+HttpReply ListMultipartUploads(const S3Context& cx, S3Request& r) {
+  if (r.Has("delimiter")) {
+    return ErrorReply(r, cx.clock,
+                      MakeError("NotImplemented",
+                                "thumbflow does not implement ListMultipartUploads with a "
+                                "delimiter."));
+  }
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  ListUploadsPage page;
+  page.bucket = r.bucket;
+  if (const std::string* v = r.Query("prefix")) page.prefix = *v;
+  if (const std::string* v = r.Query("key-marker")) page.key_marker = *v;
+  if (const std::string* v = r.Query("upload-id-marker")) page.upload_id_marker = *v;
+  if (const std::string* v = r.Query("max-uploads")) {
+    page.max_uploads = std::clamp(std::atoi(v->c_str()), 0, 1000);
+  }
+  Result<std::vector<UploadInfo>> uploads = cx.uploads.List(r.bucket);
+  if (!uploads.ok()) return StatusReply(r, cx.clock, uploads.status(), true);
+  for (auto& u : *uploads) {
+    if (!u.key.starts_with(page.prefix)) continue;
+    // After the key-marker; with an upload-id-marker, the later uploads of that key too.
+    if (!page.key_marker.empty()) {
+      if (u.key < page.key_marker) continue;
+      if (u.key == page.key_marker &&
+          (page.upload_id_marker.empty() || u.upload_id <= page.upload_id_marker)) {
+        continue;
+      }
+    }
+    if (static_cast<int>(page.uploads.size()) == page.max_uploads) {
+      page.truncated = true;
+      break;
+    }
+    page.uploads.push_back(std::move(u));
+  }
+  return XmlReply(r, cx.clock, ListMultipartUploadsResultXml(page));
+}
+
 HttpReply AbortMultipartUpload(const S3Context& cx, S3Request& r) {
   if (!FindUpload(cx, r)) return ErrorReply(r, cx.clock, MakeError("NoSuchUpload"));
   Status s = cx.uploads.Remove(*r.Query("uploadId"));

@@ -185,8 +185,12 @@ class Query {
   const aws::QueryParams* params_;
 };
 
-// Whether thumbflow carries out `op` (the operations up to kCompleteMultipartUpload).
-bool CarriedOut(Op op) { return op >= Op::kListBuckets && op <= Op::kCompleteMultipartUpload; }
+// Whether thumbflow carries out `op` (the operations up to kCompleteMultipartUpload, and
+// ListMultipartUploads).
+bool CarriedOut(Op op) {
+  return (op >= Op::kListBuckets && op <= Op::kCompleteMultipartUpload) ||
+         op == Op::kListMultipartUploads;
+}
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }
 

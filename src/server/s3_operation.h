@@ -16,8 +16,8 @@
 namespace thumbflow::server {
 
 // Every value is an S3 API operation name (S3OperationName), used as the metric label and
-// in NotImplemented messages. The operations after kCompleteMultipartUpload are recognised
-// only to be refused by name (501 NotImplemented).
+// in NotImplemented messages. The operations after kCompleteMultipartUpload, but
+// kListMultipartUploads, are recognised only to be refused by name (501 NotImplemented).
 enum class S3Operation : uint8_t {
   kUnknown,           // the request target could not be parsed (InvalidURI)
   kMethodNotAllowed,  // no operation has this method at this address

@@ -65,7 +65,7 @@ const std::vector<Case>& Cases() {
       {"GET", "b", "", {{"list-type", "2"}, {"prefix", "a/"}}, false, Op::kListObjectsV2, true},
       {"GET", "b", "", {{"location", ""}}, false, Op::kGetBucketLocation, true},
       {"GET", "b", "", {{"versioning", ""}}, false, Op::kGetBucketVersioning, true},
-      {"GET", "b", "", {{"uploads", ""}}, false, Op::kListMultipartUploads, false},
+      {"GET", "b", "", {{"uploads", ""}}, false, Op::kListMultipartUploads, true},
       {"GET", "b", "", {{"acl", ""}}, false, Op::kGetBucketAcl, true},
       {"GET", "b", "", {{"policy", ""}}, false, Op::kGetBucketPolicy, false},
       {"GET", "b", "", {{"versions", ""}}, false, Op::kListObjectVersions, true},

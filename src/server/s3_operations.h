@@ -55,6 +55,7 @@ HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the owner's FULL_
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r);
 HttpReply UploadPart(const S3Context& cx, S3Request& r);
 HttpReply ListParts(const S3Context& cx, S3Request& r);
+HttpReply ListMultipartUploads(const S3Context& cx, S3Request& r);  // no delimiter
 HttpReply AbortMultipartUpload(const S3Context& cx, S3Request& r);
 HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r);
 

@@ -474,6 +474,27 @@ std::string ListPartsResultXml(const ListPartsPage& page) {
          "<StorageClass>STANDARD</StorageClass>" + items + "</ListPartsResult>";
 }
 
+std::string ListMultipartUploadsResultXml(const ListUploadsPage& page) {
+  std::string xml = Open("ListMultipartUploadsResult") + Tag("Bucket", XmlEscape(page.bucket)) +
+                    Tag("KeyMarker", XmlEscape(page.key_marker)) +
+                    Tag("UploadIdMarker", XmlEscape(page.upload_id_marker));
+  if (page.truncated && !page.uploads.empty()) {
+    xml += Tag("NextKeyMarker", XmlEscape(page.uploads.back().key)) +
+           Tag("NextUploadIdMarker", page.uploads.back().upload_id);
+  }
+  xml += Tag("Prefix", XmlEscape(page.prefix)) +
+         Tag("MaxUploads", std::to_string(page.max_uploads)) +
+         Tag("IsTruncated", page.truncated ? "true" : "false");
+  for (const auto& u : page.uploads) {
+    xml += "<Upload>" + Tag("Key", XmlEscape(u.key)) + Tag("UploadId", u.upload_id) +
+           "<Initiator><ID>thumbflow</ID><DisplayName>thumbflow</DisplayName></Initiator>" +
+           kOwner + "<StorageClass>STANDARD</StorageClass>" +
+           Tag("Initiated", FormatIso8601Millis(u.initiated_ms)) + "</Upload>";
+  }
+  xml += "</ListMultipartUploadsResult>";
+  return xml;
+}
+
 std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
                                              std::string_view key, std::string_view etag) {
   return Open("CompleteMultipartUploadResult") + Tag("Location", XmlEscape(location)) +

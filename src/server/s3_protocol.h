@@ -127,6 +127,19 @@ struct ListPartsPage {
   std::vector<PartInfo> parts;
 };
 std::string ListPartsResultXml(const ListPartsPage& page);
+
+// One page of ListMultipartUploads: the uploads after (key-marker, upload-id-marker), at most
+// max_uploads of them; `truncated` when more follow.
+struct ListUploadsPage {
+  std::string bucket;
+  std::string prefix;
+  std::string key_marker;
+  std::string upload_id_marker;
+  int max_uploads = 1000;
+  bool truncated = false;
+  std::vector<UploadInfo> uploads;
+};
+std::string ListMultipartUploadsResultXml(const ListUploadsPage& page);
 std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
                                              std::string_view key, std::string_view etag);
 

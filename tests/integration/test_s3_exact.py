@@ -162,6 +162,28 @@ class S3ExactTest(unittest.TestCase):
                                        Key="mpu/other", UploadId=upload, MultipartUpload=parts)
         self.assertEqual((status, code), (404, "NoSuchUpload"))
 
+    def test_list_multipart_uploads(self):
+        ids = {}
+        for key in ("lmu/a", "lmu/b", "lmu/c"):
+            ids[key] = self.s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+        self.s3.abort_multipart_upload(Bucket=BUCKET, Key="lmu/c", UploadId=ids["lmu/c"])
+        out = json.loads(self.s.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET,
+                                    "--prefix", "lmu/").stdout)
+        self.assertEqual([(u["Key"], u["UploadId"]) for u in out["Uploads"]],
+                         [("lmu/a", ids["lmu/a"]), ("lmu/b", ids["lmu/b"])], out)
+        self.assertEqual(out["Uploads"][0]["Initiator"]["ID"], "thumbflow")
+        page = self.s3.list_multipart_uploads(Bucket=BUCKET, Prefix="lmu/", MaxUploads=1)
+        self.assertTrue(page["IsTruncated"])
+        self.assertEqual(page["NextKeyMarker"], "lmu/a")
+        page = self.s3.list_multipart_uploads(Bucket=BUCKET, Prefix="lmu/", MaxUploads=1,
+                                              KeyMarker=page["NextKeyMarker"],
+                                              UploadIdMarker=page["NextUploadIdMarker"])
+        self.assertEqual([u["Key"] for u in page["Uploads"]], ["lmu/b"])
+        self.assertFalse(page["IsTruncated"])
+        for key in ("lmu/a", "lmu/b"):
+            self.s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=ids[key])
+        self.assertNotIn("Uploads", self.s3.list_multipart_uploads(Bucket=BUCKET, Prefix="lmu/"))
+
 
 if __name__ == "__main__":
     unittest.main()
