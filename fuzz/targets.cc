@@ -31,7 +31,7 @@ void FuzzCheck(bool condition, const char* what) {
 void S3EventTarget(std::string_view data) {
   Result<S3Event> event = ParseS3Event(data);
   if (!event.ok()) {
-    FuzzCheck(event.status().reason() == kNotAnEventReason, "s3_event: failure reason");
+    FuzzCheck(event.status().reason() == Reason::kNotAnEvent, "s3_event: failure reason");
     return;
   }
   FuzzCheck(event->test_event == event->records.empty(), "s3_event: test event xor records");
@@ -109,11 +109,11 @@ void S3XmlTarget(std::string_view data) {
   if (deleted.ok()) {
     FuzzCheck(!deleted->keys.empty() && deleted->keys.size() <= 1000, "s3_xml: Delete count");
   } else {
-    FuzzCheck(deleted.status().reason() == "MalformedXML", "s3_xml: Delete failure reason");
+    FuzzCheck(deleted.status().error_code() == "MalformedXML", "s3_xml: Delete failure reason");
   }
   auto parts = server::ParseCompleteMultipartXml(data);
   if (!parts.ok()) {
-    FuzzCheck(parts.status().reason() == "MalformedXML", "s3_xml: Complete failure reason");
+    FuzzCheck(parts.status().error_code() == "MalformedXML", "s3_xml: Complete failure reason");
   }
 }
 
@@ -180,10 +180,10 @@ void ThumbnailerTarget(std::string_view data) {
   }();
   Result<Thumbnails> thumbnails = thumbnailer->Make(data);
   if (!thumbnails.ok()) {
-    static const std::set<std::string> kReasons = {
-        "not-an-image",       "truncated", "corrupt",
-        "unsupported-format", "too-large", "too-many-pixels",
-        "too-many-frames",    "timeout",   "internal"};
+    static const std::set<Reason> kReasons = {
+        Reason::kNotAnImage,        Reason::kTruncated, Reason::kCorrupt,
+        Reason::kUnsupportedFormat, Reason::kTooLarge,  Reason::kTooManyPixels,
+        Reason::kTooManyFrames,     Reason::kTimeout,   Reason::kInternal};
     FuzzCheck(kReasons.count(thumbnails.status().reason()) == 1, "thumbnailer: unknown reason");
     return;
   }

@@ -105,7 +105,7 @@ class CurlHttpClient final : public HttpClient {
       if (left <= 0) {
         return Status(StatusCode::kDeadlineExceeded,
                       request.method + " " + request.url + ": the caller's deadline has passed",
-                      "timeout", true);
+                      Reason::kTimeout, true);
       }
       timeout_ms = timeout_ms > 0 ? std::min(timeout_ms, left) : left;
     }

@@ -165,7 +165,7 @@ TEST(AwsError, MisconfigurationIsNotAnInvalidArgument) {
                   "header is malformed; the region 'us-east-1' is wrong; expecting "
                   "'eu-west-1'</Message></Error>"));
   EXPECT_EQ(region.code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(region.reason(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(region.error_code(), "AuthorizationHeaderMalformed");
   EXPECT_EQ(region.message().rfind("misconfigured: GetObject s3://images/uploads/a.jpg", 0), 0u)
       << region.message();
   EXPECT_FALSE(region.retryable()) << "the HTTP client must not spin on it";
@@ -181,7 +181,7 @@ TEST(AwsError, MisconfigurationIsNotAnInvalidArgument) {
   // Other 4xx stay InvalidArgument, without the "invalid-key" reason of the store port.
   auto other = MapAwsFailure(call, Reply(400, "<Error><Code>InvalidArgument</Code></Error>"));
   EXPECT_EQ(other.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(other.reason(), "invalid-key");
+  EXPECT_NE(other.reason(), Reason::kInvalidKey);
 }
 
 TEST(AwsError, MapsStatusesCodesAndRequestIds) {
@@ -191,7 +191,7 @@ TEST(AwsError, MapsStatusesCodesAndRequestIds) {
                   "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access "
                   "Denied</Message><RequestId>REQ1</RequestId></Error>"));
   EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(denied.reason(), "AccessDenied");
+  EXPECT_EQ(denied.error_code(), "AccessDenied");
   EXPECT_EQ(denied.message(),
             "access denied: GetObject s3://images/uploads/a.jpg: HTTP 403 AccessDenied: Access "
             "Denied (request id REQ1)");
@@ -202,7 +202,7 @@ TEST(AwsError, MapsStatusesCodesAndRequestIds) {
   EXPECT_NE(missing.message().find("request id R2"), std::string::npos);
 
   auto no_such_key = MapAwsFailure(call, Reply(404, "<Error><Code>NoSuchKey</Code></Error>"));
-  EXPECT_EQ(no_such_key.reason(), "NoSuchKey");
+  EXPECT_EQ(no_such_key.error_code(), "NoSuchKey");
 
   auto slow = MapAwsFailure(call, Reply(503, "<Error><Code>SlowDown</Code></Error>"));
   EXPECT_EQ(slow.code(), StatusCode::kUnavailable);
@@ -212,7 +212,7 @@ TEST(AwsError, MapsStatusesCodesAndRequestIds) {
       AwsCall{"SendMessage", "q", "", "sqs"},
       Reply(400, R"({"__type":"com.amazonaws.sqs#ThrottlingException","message":"slow"})"));
   EXPECT_TRUE(throttled.retryable());
-  EXPECT_EQ(throttled.reason(), "ThrottlingException");
+  EXPECT_EQ(throttled.error_code(), "ThrottlingException");
 
   auto queue = MapAwsFailure(
       AwsCall{"GetQueueUrl", "q", "", "sqs"},

@@ -129,7 +129,7 @@ class S3StoreImpl final : public S3Store {
     Result<HttpResponse> r = Call(call, "DELETE", bucket, key, {}, {}, "");
     // S3 answers 204 for a missing key; a 404 (NoSuchKey) from a compatible store is the same.
     if (r.ok() || (r.status().code() == StatusCode::kNotFound &&
-                   r.status().reason() != kReasonNoSuchBucket)) {
+                   r.status().reason() != Reason::kNoSuchBucket)) {
       return Status::Ok();
     }
     return r.status();
@@ -189,7 +189,7 @@ class S3StoreImpl final : public S3Store {
     }
     AwsCall call{"CreateBucket", bucket, ""};
     Result<HttpResponse> r = Call(call, "PUT", bucket, "", {}, std::move(headers), body);
-    if (!r.ok() && r.status().reason() == "BucketAlreadyOwnedByYou") return Status::Ok();
+    if (!r.ok() && r.status().error_code() == "BucketAlreadyOwnedByYou") return Status::Ok();
     return r.ok() ? Status::Ok() : r.status();
   }
 
@@ -201,11 +201,11 @@ class S3StoreImpl final : public S3Store {
     }
     if (key.empty()) {
       return InvalidArgumentError(std::string(operation) + ": the key is empty")
-          .WithReason(kReasonInvalidKey);
+          .WithReason(Reason::kInvalidKey);
     }
     if (key.size() > kMaxKeyBytes) {
       return InvalidArgumentError(std::string(operation) + ": the key is longer than 1024 bytes")
-          .WithReason(kReasonInvalidKey);
+          .WithReason(Reason::kInvalidKey);
     }
     return Status::Ok();
   }
@@ -248,12 +248,12 @@ class S3StoreImpl final : public S3Store {
   // a missing bucket is the set-up's fault, a key S3 refuses or a range past the end is the
   // object's, and failed conditions say which (the S3 endpoint answers 412 or 304 from them).
   static Status PortStatus(Status status) {
-    const std::string& code = status.reason();
-    if (code == "NoSuchBucket") return status.WithReason(kReasonNoSuchBucket);
-    if (code == "KeyTooLongError") return status.WithReason(kReasonInvalidKey);
-    if (code == "InvalidRange") return status.WithReason(kReasonInvalidRange);
-    if (code == "PreconditionFailed") return status.WithReason(kReasonPreconditionFailed);
-    if (code == "NotModified") return status.WithReason(kReasonNotModified);
+    const std::string& code = status.error_code();
+    if (code == "NoSuchBucket") return status.WithReason(Reason::kNoSuchBucket);
+    if (code == "KeyTooLongError") return status.WithReason(Reason::kInvalidKey);
+    if (code == "InvalidRange") return status.WithReason(Reason::kInvalidRange);
+    if (code == "PreconditionFailed") return status.WithReason(Reason::kPreconditionFailed);
+    if (code == "NotModified") return status.WithReason(Reason::kNotModified);
     return status;
   }
 

@@ -135,7 +135,7 @@ TEST_F(S3StoreMotoTest, ListPaginatesWithDelimiterAndStartAfter) {
 TEST_F(S3StoreMotoTest, ErrorsAreMapped) {
   auto missing = store_->Get("images", "nope.jpg");
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(missing.status().reason(), "NoSuchKey");
+  EXPECT_EQ(missing.status().error_code(), "NoSuchKey");
   EXPECT_EQ(store_->Head("images", "nope.jpg").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->Get("no-bucket", "k").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(store_->Delete("images", "nope.jpg").ok());

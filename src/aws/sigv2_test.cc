@@ -163,12 +163,12 @@ TEST(SigV2Examples, VerifierAcceptsEachExampleAtItsTimeAndRejectsTampering) {
     tampered.headers.emplace_back("x-amz-meta-added", "by a man in the middle");
     ErrorDetails details;
     auto refused = VerifySigV2(tampered, DocLookup(), options, &details);
-    EXPECT_EQ(refused.status().reason(), "SignatureDoesNotMatch") << e.name;
+    EXPECT_EQ(refused.status().error_code(), "SignatureDoesNotMatch") << e.name;
     ASSERT_EQ(details.size(), 3u);
     EXPECT_EQ(details[1].first, "StringToSign");
 
     options.now_ms = *at + 16 * 60'000;
-    EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().reason(), "RequestTimeTooSkewed")
+    EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().error_code(), "RequestTimeTooSkewed")
         << e.name;
   }
 }
@@ -197,18 +197,19 @@ TEST(SigV2Examples, QueryStringAuthentication) {
   ErrorDetails details;
   auto expired = VerifySigV2(r, DocLookup(), options, &details);
   EXPECT_EQ(expired.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(expired.status().reason(), "AccessDenied");
+  EXPECT_EQ(expired.status().error_code(), "AccessDenied");
   EXPECT_EQ(expired.status().message(), "Request has expired");
   EXPECT_EQ(details, (ErrorDetails{{"Expires", "1175139620"}, {"ServerTime", "1175139621"}}));
   // Another key under the same signature.
   options.now_ms = 1175139620LL * 1000;
   SigV2Request other = r;
   other.raw_path = "/photos/kitten.jpg";
-  EXPECT_EQ(VerifySigV2(other, DocLookup(), options).status().reason(), "SignatureDoesNotMatch");
+  EXPECT_EQ(VerifySigV2(other, DocLookup(), options).status().error_code(),
+            "SignatureDoesNotMatch");
   // A missing parameter.
   SigV2Request missing = r;
   missing.raw_query = "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1175139620";
-  EXPECT_EQ(VerifySigV2(missing, DocLookup(), options).status().reason(), "AccessDenied");
+  EXPECT_EQ(VerifySigV2(missing, DocLookup(), options).status().error_code(), "AccessDenied");
 }
 
 TEST(SigV2, SubResourcesSignSortedWithDecodedValuesOthersNever) {
@@ -240,7 +241,7 @@ TEST(SigV2, QueryFormSignsTheHeadersBotocoreCopiedIntoTheQuery) {
   r.headers.emplace_back("Content-Type", "image/jpeg");
   EXPECT_TRUE(VerifySigV2(r, DocLookup(), options).ok());
   r.headers.back().second = "text/html";
-  EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().reason(), "SignatureDoesNotMatch");
+  EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().error_code(), "SignatureDoesNotMatch");
 }
 
 TEST(SigV2, MalformedHeadersAndDates) {
@@ -252,16 +253,16 @@ TEST(SigV2, MalformedHeadersAndDates) {
   r.headers = {{"Authorization", "AWS nocolon"}, {"Date", "Thu, 01 Jan 1970 00:00:00 GMT"}};
   ErrorDetails details;
   auto malformed = VerifySigV2(r, DocLookup(), options, &details);
-  EXPECT_EQ(malformed.status().reason(), "InvalidArgument");
+  EXPECT_EQ(malformed.status().error_code(), "InvalidArgument");
   EXPECT_EQ(malformed.status().message(),
             "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature");
   r.headers = {{"Authorization", std::string("AWS ") + kAkid + ":sig"}};
   EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().message(),
             "AWS authentication requires a valid Date or x-amz-date header");
   r.headers.emplace_back("Date", "yesterday");
-  EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().reason(), "AccessDenied");
+  EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().error_code(), "AccessDenied");
   r.headers = {{"Authorization", "AWS UNKNOWN:sig"}, {"Date", "Thu, 01 Jan 1970 00:00:00 GMT"}};
-  EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().reason(), "InvalidAccessKeyId");
+  EXPECT_EQ(VerifySigV2(r, DocLookup(), options).status().error_code(), "InvalidAccessKeyId");
 
   EXPECT_EQ(*ParseSigV2Date("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
   EXPECT_EQ(*ParseSigV2Date("Thu, 01 Jan 1970 01:00:00 +0100"), 0);
@@ -283,7 +284,7 @@ TEST(SigV2, PayloadHashHeaderIsCheckedAsForSigV4) {
   r.raw_path = "/b/k";
   r.headers = headers;
   r.headers.emplace_back("Authorization", std::string("AWS ") + kAkid + ":" + sig);
-  EXPECT_EQ(VerifySigV2(r, DocLookup(), SigV2Options{}).status().reason(), "InvalidArgument");
+  EXPECT_EQ(VerifySigV2(r, DocLookup(), SigV2Options{}).status().error_code(), "InvalidArgument");
   std::string digest = Sha256Hex("body");
   r.headers[1].second = digest;
   sig = SigV2Signature(kSecret, SigV2StringToSign("PUT", r.headers, "/b/k"));

@@ -206,7 +206,7 @@ TEST(SigV4Suite, VerifierAcceptsEverySignedCaseAndRejectsTampering) {
     tampered.query.emplace_back("extra", "1");
     auto rejected = VerifyRequest(tampered, LookupFor(c.credentials), options);
     ASSERT_FALSE(rejected.ok());
-    EXPECT_EQ(rejected.status().reason(), "SignatureDoesNotMatch");
+    EXPECT_EQ(rejected.status().error_code(), "SignatureDoesNotMatch");
 
     // A token added after signing is, by definition, outside the presigned signature.
     if (!c.params.sign_session_token) continue;
@@ -369,9 +369,9 @@ TEST(SigV4S3, SignAddsContentSha256AndToken) {
   Credentials other_token = creds;
   other_token.session_token = "different";
   auto bad_token = VerifyRequest(r, LookupFor(other_token), options);
-  EXPECT_EQ(bad_token.status().reason(), "InvalidToken");
+  EXPECT_EQ(bad_token.status().error_code(), "InvalidToken");
   options.region = "eu-west-1";
-  EXPECT_EQ(VerifyRequest(r, LookupFor(creds), options).status().reason(),
+  EXPECT_EQ(VerifyRequest(r, LookupFor(creds), options).status().error_code(),
             "AuthorizationHeaderMalformed");
 }
 
@@ -401,29 +401,30 @@ TEST(SigV4S3, VerificationWithAKeyCacheMatchesWithout) {
   // vouches for a wrong one.
   Credentials wrong = kS3Creds;
   wrong.secret_access_key = "not-the-secret";
-  EXPECT_EQ(VerifyRequest(r, LookupFor(wrong), options).status().reason(), "SignatureDoesNotMatch");
+  EXPECT_EQ(VerifyRequest(r, LookupFor(wrong), options).status().error_code(),
+            "SignatureDoesNotMatch");
 }
 
 TEST(SigV4S3, VerifierRejections) {
   SignableRequest r = SignedAtT0();
   VerifyOptions options;
   options.now_ms = kT0 + 16 * 60 * 1000;
-  EXPECT_EQ(VerifyRequest(r, LookupFor(kS3Creds), options).status().reason(),
+  EXPECT_EQ(VerifyRequest(r, LookupFor(kS3Creds), options).status().error_code(),
             "RequestTimeTooSkewed");
   options.now_ms = kT0;
   auto unknown = VerifyRequest(
       r, [](std::string_view) -> Result<Credentials> { return NotFoundError("no"); }, options);
-  EXPECT_EQ(unknown.status().reason(), "InvalidAccessKeyId");
+  EXPECT_EQ(unknown.status().error_code(), "InvalidAccessKeyId");
   EXPECT_EQ(unknown.status().code(), StatusCode::kUnauthenticated);
 
   SignableRequest unsigned_request;
   unsigned_request.headers = {{"Host", "h"}};
-  EXPECT_EQ(VerifyRequest(unsigned_request, LookupFor(kS3Creds), options).status().reason(),
+  EXPECT_EQ(VerifyRequest(unsigned_request, LookupFor(kS3Creds), options).status().error_code(),
             "AccessDenied");
 
   SignableRequest wrong_body = r;
   SetHeader(wrong_body.headers, "x-amz-content-sha256", Sha256Hex("other"));
-  EXPECT_EQ(VerifyRequest(wrong_body, LookupFor(kS3Creds), options).status().reason(),
+  EXPECT_EQ(VerifyRequest(wrong_body, LookupFor(kS3Creds), options).status().error_code(),
             "SignatureDoesNotMatch");
 
   EXPECT_FALSE(ParseAuthorizationHeader("AWS4-HMAC-SHA256 Credential=x").ok());
@@ -451,12 +452,12 @@ TEST(SigV4S3, PresignedUrlVerifiesUntilItExpires) {
   options.now_ms = kT0 + 601'000;
   auto expired = VerifyRequest(incoming, LookupFor(kS3Creds), options);
   EXPECT_EQ(expired.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(expired.status().reason(), "AccessDenied");
+  EXPECT_EQ(expired.status().error_code(), "AccessDenied");
 
   options.now_ms = kT0;
   SignableRequest other_host = incoming;
   other_host.headers = {{"host", "evil:9000"}};
-  EXPECT_EQ(VerifyRequest(other_host, LookupFor(kS3Creds), options).status().reason(),
+  EXPECT_EQ(VerifyRequest(other_host, LookupFor(kS3Creds), options).status().error_code(),
             "SignatureDoesNotMatch");
   EXPECT_FALSE(PresignUrl("GET", "http://h", "/", {}, kS3Creds, params, 604801).ok());
 }
@@ -521,7 +522,7 @@ TEST(SigV4Chunked, SignedStreamingRoundTripsWithAndWithoutTrailer) {
       std::string sink;
       Status s = (*d2)->Feed(bad, &sink);
       if (s.ok()) s = (*d2)->Finish();
-      EXPECT_EQ(s.reason(), "SignatureDoesNotMatch");
+      EXPECT_EQ(s.error_code(), "SignatureDoesNotMatch");
     }
     // A truncated body never passes.
     auto d3 = AwsChunkedDecoder::Create(*verified, request.headers);
@@ -553,7 +554,7 @@ TEST(SigV4Chunked, UnsignedTrailerChecksIsVerified) {
   auto bad = AwsChunkedDecoder::Create(v, headers);
   std::string sink;
   ASSERT_TRUE((*bad)->Feed(body_with("AAAAAA=="), &sink).ok());
-  EXPECT_EQ((*bad)->Finish().reason(), "BadDigest");
+  EXPECT_EQ((*bad)->Finish().error_code(), "BadDigest");
 
   v.payload_hash = Sha256Hex("x");
   EXPECT_FALSE(AwsChunkedDecoder::Create(v, headers).ok());
@@ -594,7 +595,7 @@ TEST(SigV4S3Rules, UnsignedAmzHeadersAreRefusedAndNamed) {
   ErrorDetails details;
   auto refused = VerifyRequest(added, LookupFor(kS3Creds), options, &details);
   EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(refused.status().reason(), "AccessDenied");
+  EXPECT_EQ(refused.status().error_code(), "AccessDenied");
   EXPECT_EQ(refused.status().message(),
             "There were headers present in the request which were not signed");
   EXPECT_EQ(details, (ErrorDetails{{"HeadersNotSigned", "x-amz-copy-source, x-amz-meta-a"}}));
@@ -611,7 +612,7 @@ TEST(SigV4S3Rules, UnsignedAmzHeadersAreRefusedAndNamed) {
   presigned.headers = {{"Host", "h"}};
   ASSERT_TRUE(VerifyRequest(presigned, LookupFor(kS3Creds), options).ok());
   presigned.headers.emplace_back("x-amz-meta-b", "1");
-  EXPECT_EQ(VerifyRequest(presigned, LookupFor(kS3Creds), options).status().reason(),
+  EXPECT_EQ(VerifyRequest(presigned, LookupFor(kS3Creds), options).status().error_code(),
             "AccessDenied");
   EXPECT_EQ(UnsignedAmzHeaders({{"X-AMZ-DATE", "d"}, {"x-amz-content-sha256", "h"}}, {"host"}),
             std::vector<std::string>{"x-amz-date"});
@@ -635,7 +636,7 @@ TEST(SigV4S3Rules, PayloadHashMustBeADigestOrANamedValue) {
     ErrorDetails details;
     auto refused = VerifyRequest(incoming, LookupFor(kS3Creds), options, &details);
     EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << value;
-    EXPECT_EQ(refused.status().reason(), "InvalidArgument") << value;
+    EXPECT_EQ(refused.status().error_code(), "InvalidArgument") << value;
     ASSERT_EQ(details.size(), 2u);
     EXPECT_EQ(details[0],
               (std::pair<std::string, std::string>("ArgumentName", "x-amz-content-sha256")));
@@ -676,13 +677,13 @@ TEST(SigV4S3Rules, ScopeMustNameTheEndpointsRegionServiceAndDate) {
   };
   ErrorDetails details;
   auto region = VerifyRequest(sign("eu-west-1", "s3"), LookupFor(kS3Creds), options, &details);
-  EXPECT_EQ(region.status().reason(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(region.status().error_code(), "AuthorizationHeaderMalformed");
   EXPECT_EQ(region.status().message(),
             "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting "
             "'us-east-1'");
   EXPECT_EQ(details, (ErrorDetails{{"Region", "us-east-1"}}));
   auto service = VerifyRequest(sign("us-east-1", "sqs"), LookupFor(kS3Creds), options);
-  EXPECT_EQ(service.status().reason(), "AuthorizationHeaderMalformed");
+  EXPECT_EQ(service.status().error_code(), "AuthorizationHeaderMalformed");
   EXPECT_EQ(service.status().message(),
             "The authorization header is malformed; incorrect service \"sqs\". This endpoint "
             "belongs to \"s3\".");
@@ -707,7 +708,7 @@ TEST(SigV4S3Rules, ScopeMustNameTheEndpointsRegionServiceAndDate) {
   presigned.query = target->query;
   presigned.headers = {{"Host", "h"}};
   auto presigned_region = VerifyRequest(presigned, LookupFor(kS3Creds), options, &details);
-  EXPECT_EQ(presigned_region.status().reason(), "AuthorizationQueryParametersError");
+  EXPECT_EQ(presigned_region.status().error_code(), "AuthorizationQueryParametersError");
   EXPECT_EQ(presigned_region.status().message(),
             "Error parsing the X-Amz-Credential parameter; the region 'eu-west-1' is wrong; "
             "expecting 'us-east-1'");
@@ -732,17 +733,17 @@ TEST(SigV4S3Rules, PresignedExpiresOutOfRange) {
     return VerifyRequest(r, LookupFor(kS3Creds), options).status();
   };
   Status week = with_expires("604801");
-  EXPECT_EQ(week.reason(), "AuthorizationQueryParametersError");
+  EXPECT_EQ(week.error_code(), "AuthorizationQueryParametersError");
   EXPECT_EQ(week.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(week.message(),
             "X-Amz-Expires must be less than a week (in seconds); that is, the given "
             "X-Amz-Expires must be less than 604800 seconds");
-  EXPECT_EQ(with_expires("99999999999999999999").reason(), "AuthorizationQueryParametersError");
+  EXPECT_EQ(with_expires("99999999999999999999").error_code(), "AuthorizationQueryParametersError");
   EXPECT_EQ(with_expires("abc").message(), "X-Amz-Expires should be a number");
   EXPECT_EQ(with_expires("1.5").message(), "X-Amz-Expires should be a number");
   EXPECT_EQ(with_expires("-1").message(), "X-Amz-Expires must be non-negative");
   Status zero = with_expires("0");  // expired when signed; checked before the signature
-  EXPECT_EQ(zero.reason(), "AccessDenied");
+  EXPECT_EQ(zero.error_code(), "AccessDenied");
   EXPECT_EQ(zero.code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(with_expires("600").ok());
 }

@@ -198,9 +198,9 @@ std::string DeadLetterId(const Message& m) {
 }
 
 bool IsErrorCode(const Status& status, std::string_view code) {
-  return status.reason() == code ||
-         status.reason().ends_with(std::string(".") + std::string(code)) ||
-         status.reason().ends_with(std::string("#") + std::string(code));
+  return status.error_code() == code ||
+         status.error_code().ends_with(std::string(".") + std::string(code)) ||
+         status.error_code().ends_with(std::string("#") + std::string(code));
 }
 
 }  // namespace
@@ -330,7 +330,7 @@ Status SqsClient::PurgeQueue(const std::string& queue_url) {
   if (answer.ok()) return Status::Ok();
   if (IsErrorCode(answer.status(), "PurgeQueueInProgress")) {
     return Status(StatusCode::kFailedPrecondition, answer.status().message(),
-                  answer.status().reason(), /*retryable=*/true);
+                  answer.status().error_code(), /*retryable=*/true);
   }
   return answer.status();
 }
@@ -619,7 +619,7 @@ Status SqsQueue::Fail(const Message& message, const Failure& failure) {
     return Status(StatusCode::kFailedPrecondition,
                   "queue " + queue_url_ + " has no dead-letter queue: message " + message.id +
                       " (" + reason + ") is left to be retried after its visibility timeout",
-                  reason, /*retryable=*/false);
+                  ReasonFromName(reason), /*retryable=*/false);
   }
   // Extending the delivery first refuses a stale receipt (the message was received again or
   // is gone) before anything is copied, and keeps the message hidden during the move.

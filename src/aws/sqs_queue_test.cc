@@ -407,7 +407,7 @@ TEST_F(SqsQueueTest, PermanentFailureWithoutDlqLeavesTheMessage) {
   m.receipt = "rh-1";
   Status s = queue->Fail(m, {"not-an-image", true, 0});
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(s.reason(), "not-an-image");
+  EXPECT_EQ(s.reason(), Reason::kNotAnImage);
   EXPECT_THAT(s.message(), HasSubstr("left to be retried"));
   EXPECT_TRUE(http_->requests().empty());
   EXPECT_EQ(queue->PurgeDeadLetters().code(), StatusCode::kFailedPrecondition);

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/thumbnailer_factory.h"
 #include "core/clock.h"
+#include "core/disk.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/random.h"
@@ -77,10 +78,10 @@ class DataFolderLock {
   Status Acquire(const std::string& data_dir) {
     std::string path = data_dir + "/serve.lock";
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return InternalError("open " + path + ": " + std::strerror(errno));
+    if (fd_ < 0) return FileError(errno, "open", path);
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK) {
-        return InternalError("lock " + path + ": " + std::strerror(errno));
+        return FileError(errno, "lock", path);
       }
       char holder[32] = {};
       ssize_t n = ::pread(fd_, holder, sizeof(holder) - 1, 0);
@@ -92,7 +93,7 @@ class DataFolderLock {
     std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd_, 0) != 0 ||
         ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-      return InternalError("write " + path + ": " + std::strerror(errno));
+      return FileError(errno, "write", path);
     }
     return Status::Ok();
   }

@@ -30,11 +30,11 @@ struct ThumbOptions {
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return Status(StatusCode::kNotFound, path + ": no such file", "source-missing", false);
+    return Status(StatusCode::kNotFound, path + ": no such file", Reason::kSourceMissing, false);
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status(StatusCode::kNotFound, path + ": cannot be read", "source-missing", false);
+    return Status(StatusCode::kNotFound, path + ": cannot be read", Reason::kSourceMissing, false);
   }
   std::ostringstream bytes;
   bytes << in.rdbuf();
@@ -48,7 +48,8 @@ Status WriteWholeFile(const std::filesystem::path& path, const std::string& byte
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out) {
-    return Status(StatusCode::kUnavailable, "write " + path.string() + " failed", "internal", true);
+    return Status(StatusCode::kUnavailable, "write " + path.string() + " failed", Reason::kInternal,
+                  true);
   }
   return Status::Ok();
 }
@@ -58,7 +59,8 @@ nlohmann::ordered_json ErrorLine(const std::string& input, const Status& status)
           {"ok", false},
           {"error",
            {{"class", status.retryable() ? "transient" : "permanent"},
-            {"reason", status.reason().empty() ? "internal" : status.reason()},
+            {"reason", std::string(ReasonName(status.reason() == Reason::kNone ? Reason::kInternal
+                                                                               : status.reason()))},
             {"message", status.message()}}}};
 }
 

@@ -8,12 +8,12 @@
 namespace thumbflow {
 
 Status NoSpaceError(std::string message) {
-  return Status(StatusCode::kResourceExhausted, std::move(message), kReasonNoSpace,
+  return Status(StatusCode::kResourceExhausted, std::move(message), Reason::kNoSpace,
                 /*retryable=*/true);
 }
 
 bool IsNoSpace(const Status& status) {
-  return status.code() == StatusCode::kResourceExhausted && status.reason() == kReasonNoSpace;
+  return status.code() == StatusCode::kResourceExhausted && status.reason() == Reason::kNoSpace;
 }
 
 Status FileError(int err, std::string_view operation, std::string_view what) {
@@ -24,7 +24,7 @@ Status FileError(int err, std::string_view operation, std::string_view what) {
     case EDQUOT:
       return NoSpaceError(std::move(message) + " (the disk is full)");
     case EFBIG:
-      return ResourceExhaustedError(std::move(message)).WithReason("too-large");
+      return ResourceExhaustedError(std::move(message)).WithReason(Reason::kTooLarge);
     case EACCES:
     case EPERM:
     case EROFS:

@@ -3,7 +3,7 @@
 //
 // A full disk is a fault of the machine, not of the request or of the data being written:
 // it is retryable (the same write succeeds once space is freed) and carries the reason
-// kReasonNoSpace, which the S3 endpoint answers with 503 SlowDown (every AWS SDK retries it)
+// Reason::kNoSpace, which the S3 endpoint answers with 503 SlowDown (every AWS SDK retries it)
 // and the pipeline treats as transient without ever dead-lettering for it.
 #pragma once
 
@@ -15,17 +15,17 @@
 
 namespace thumbflow {
 
-// Reason of a failure caused by a full disk or an exhausted quota (ENOSPC, EDQUOT,
-// SQLITE_FULL), or by the free-space reserve ([storage] min_free_bytes).
-inline constexpr char kReasonNoSpace[] = "no-space";
+// A failure caused by a full disk or an exhausted quota (ENOSPC, EDQUOT, SQLITE_FULL), or by
+// the free-space reserve ([storage] min_free_bytes), has the reason Reason::kNoSpace.
 
-// ResourceExhausted, retryable, reason kReasonNoSpace.
+// ResourceExhausted, retryable, reason Reason::kNoSpace.
 Status NoSpaceError(std::string message);
 // True for a status made by NoSpaceError (or FileError of ENOSPC/EDQUOT).
 bool IsNoSpace(const Status& status);
 
-// errno of a failed file operation -> Status whose message names the operation and the
-// object ("write upload of bucket images: No space left on device"):
+// errno of a failed system call -> Status: the one mapper of errno (files, sockets, locks).
+// The message names the operation and the object ("write upload of bucket images: No space
+// left on device"):
 //   ENOSPC, EDQUOT          NoSpaceError (retryable, "no-space")
 //   EFBIG                   ResourceExhausted, reason "too-large" (the file system's limit)
 //   EACCES, EPERM, EROFS    PermissionDenied

@@ -11,7 +11,7 @@ TEST(DiskTest, AFullDiskIsRetryableAndSaysSo) {
   for (int err : {ENOSPC, EDQUOT}) {
     Status s = FileError(err, "write", "upload of bucket images");
     EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
-    EXPECT_EQ(s.reason(), kReasonNoSpace);
+    EXPECT_EQ(s.reason(), Reason::kNoSpace);
     EXPECT_TRUE(s.retryable());
     EXPECT_TRUE(IsNoSpace(s));
     EXPECT_NE(s.message().find("write upload of bucket images: "), std::string::npos);
@@ -21,7 +21,7 @@ TEST(DiskTest, AFullDiskIsRetryableAndSaysSo) {
 
 TEST(DiskTest, OtherErrnosKeepTheirClass) {
   Status too_big = FileError(EFBIG, "write", "x");
-  EXPECT_EQ(too_big.reason(), "too-large");
+  EXPECT_EQ(too_big.reason(), Reason::kTooLarge);
   EXPECT_FALSE(too_big.retryable());
   EXPECT_FALSE(IsNoSpace(too_big));
   EXPECT_EQ(FileError(EACCES, "open", "x").code(), StatusCode::kPermissionDenied);
@@ -29,7 +29,7 @@ TEST(DiskTest, OtherErrnosKeepTheirClass) {
   EXPECT_TRUE(FileError(EIO, "fsync", "x").retryable());
   EXPECT_EQ(FileError(EINVAL, "open", "x").code(), StatusCode::kInternal);
   // A size limit is not a full disk.
-  EXPECT_FALSE(IsNoSpace(ResourceExhaustedError("too big").WithReason("too-large")));
+  EXPECT_FALSE(IsNoSpace(ResourceExhaustedError("too big").WithReason(Reason::kTooLarge)));
 }
 
 TEST(DiskTest, FreeBytesOfAnExistingFolder) {

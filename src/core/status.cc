@@ -29,9 +29,15 @@ Status Status::WithContext(std::string_view context) const {
   return s;
 }
 
-Status Status::WithReason(std::string reason) const {
+Status Status::WithReason(Reason reason) const {
   Status s = *this;
-  s.reason_ = std::move(reason);
+  s.reason_ = reason;
+  return s;
+}
+
+Status Status::WithErrorCode(std::string error_code) const {
+  Status s = *this;
+  s.error_code_ = std::move(error_code);
   return s;
 }
 
@@ -46,7 +52,12 @@ std::string Status::ToString() const {
   std::string out(StatusCodeName(code_));
   out += ": ";
   out += message_;
-  if (!reason_.empty()) out += " [" + reason_ + "]";
+  if (reason_ != Reason::kNone) {
+    out += " [";
+    out += ReasonName(reason_);
+    out += "]";
+  }
+  if (!error_code_.empty()) out += " [" + error_code_ + "]";
   if (retryable_) out += " (retryable)";
   return out;
 }
@@ -68,7 +79,7 @@ Status DeadlineExceededError(std::string m) {
   return {StatusCode::kDeadlineExceeded, std::move(m)};
 }
 Status UnavailableError(std::string m) {
-  return {StatusCode::kUnavailable, std::move(m), {}, /*retryable=*/true};
+  return {StatusCode::kUnavailable, std::move(m), Reason::kNone, /*retryable=*/true};
 }
 Status AbortedError(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }

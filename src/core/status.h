@@ -1,14 +1,19 @@
 // Status: the result of every fallible call that crosses a module boundary.
 //
-// A Status is OK or carries a code, a human message, a stable reason code (the strings
-// DESIGN.md lists: "not-an-image", "truncated", ...; empty when none applies) and one bit
-// that decides retry versus dead-letter: retryable() is true for transient failures.
+// A Status is OK or carries a code, a human message, a Reason in thumbflow's vocabulary
+// (core/reason.h: "not-an-image", "truncated", ...; kNone when none applies), a peer's own
+// error code (an AWS error code or an S3 wire code: "NoSuchBucket", "MalformedXML"; empty
+// when none) and one bit that decides retry versus dead-letter: retryable() is true for
+// transient failures. The reason and the error code are separate fields: a peer's code is
+// never mistaken for one of our reasons, nor the other way round.
 // Statuses are plain values: cheap to copy, safe to pass between threads.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "core/reason.h"
 
 namespace thumbflow {
 
@@ -34,10 +39,14 @@ std::string_view StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message, std::string reason = {}, bool retryable = false)
+  Status(StatusCode code, std::string message, Reason reason = Reason::kNone,
+         bool retryable = false)
+      : code_(code), message_(std::move(message)), reason_(reason), retryable_(retryable) {}
+  // A peer's failure: `error_code` is its own code (AWS, S3 wire), not a Reason.
+  Status(StatusCode code, std::string message, std::string error_code, bool retryable = false)
       : code_(code),
         message_(std::move(message)),
-        reason_(std::move(reason)),
+        error_code_(std::move(error_code)),
         retryable_(retryable) {}
 
   static Status Ok() { return Status(); }
@@ -45,29 +54,33 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // Stable machine-readable reason ("truncated", "source-missing", ...); may be empty.
-  const std::string& reason() const { return reason_; }
+  // Why, in thumbflow's vocabulary (core/reason.h); kNone when none applies.
+  Reason reason() const { return reason_; }
+  // The peer's own code ("NoSuchBucket", "SlowDown", "MalformedXML"); empty when none.
+  const std::string& error_code() const { return error_code_; }
   // True when the same operation may succeed if tried again later (transient failure).
   bool retryable() const { return retryable_; }
 
   // Returns a copy whose message is prefixed with `context` ("put uploads/a.jpg: ...").
   Status WithContext(std::string_view context) const;
-  Status WithReason(std::string reason) const;
+  Status WithReason(Reason reason) const;
+  Status WithErrorCode(std::string error_code) const;
   Status WithRetryable(bool retryable) const;
 
-  // "NotFound: message [reason] (retryable)"
+  // "NotFound: message [reason] [ErrorCode] (retryable)"
   std::string ToString() const;
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
-  std::string reason_;
+  Reason reason_ = Reason::kNone;
+  std::string error_code_;
   bool retryable_ = false;
 };
 
 inline bool operator==(const Status& a, const Status& b) {
   return a.code() == b.code() && a.message() == b.message() && a.reason() == b.reason() &&
-         a.retryable() == b.retryable();
+         a.error_code() == b.error_code() && a.retryable() == b.retryable();
 }
 
 // Constructors for the common cases. Transient failures (Unavailable, DeadlineExceeded from

@@ -1,5 +1,8 @@
 #include "core/status.h"
 
+#include <set>
+#include <string_view>
+
 #include <gtest/gtest.h>
 
 #include "core/result.h"
@@ -34,10 +37,40 @@ TEST(StatusTest, CarriesReasonAndRetryBit) {
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(s.retryable());
   EXPECT_EQ(s.message(), "get images/a.jpg: peer down");
-  Status p = InvalidArgumentError("bad").WithReason("truncated");
+  Status p = InvalidArgumentError("bad").WithReason(Reason::kTruncated);
   EXPECT_FALSE(p.retryable());
-  EXPECT_EQ(p.reason(), "truncated");
+  EXPECT_EQ(p.reason(), Reason::kTruncated);
+  EXPECT_TRUE(p.error_code().empty());
   EXPECT_EQ(p.ToString(), "InvalidArgument: bad [truncated]");
+}
+
+TEST(StatusTest, APeersErrorCodeIsNotAReason) {
+  Status s(StatusCode::kNotFound, "no bucket", "NoSuchBucket");
+  EXPECT_EQ(s.reason(), Reason::kNone);
+  EXPECT_EQ(s.error_code(), "NoSuchBucket");
+  Status both = s.WithReason(Reason::kNoSuchBucket);
+  EXPECT_EQ(both.reason(), Reason::kNoSuchBucket);
+  EXPECT_EQ(both.error_code(), "NoSuchBucket");
+  EXPECT_EQ(both.ToString(), "NotFound: no bucket [no-such-bucket] [NoSuchBucket]");
+  EXPECT_FALSE(both == s);
+}
+
+TEST(ReasonTest, EveryReasonHasOneDistinctNameThatRoundTrips) {
+  std::set<std::string_view> names;
+  for (int i = static_cast<int>(Reason::kNotAnImage); i <= static_cast<int>(Reason::kSuffix); ++i) {
+    Reason reason = static_cast<Reason>(i);
+    std::string_view name = ReasonName(reason);
+    EXPECT_FALSE(name.empty()) << i;
+    EXPECT_TRUE(names.insert(name).second) << name;
+    EXPECT_EQ(ReasonFromName(name), reason) << name;
+  }
+  EXPECT_EQ(ReasonName(Reason::kNone), "");
+  EXPECT_EQ(ReasonFromName(""), Reason::kNone);
+  EXPECT_EQ(ReasonFromName("NoSuchBucket"), Reason::kNone);
+  // Names are user contracts (DLQ entries, metric labels): a few, spelled out.
+  EXPECT_EQ(ReasonName(Reason::kNotAnImage), "not-an-image");
+  EXPECT_EQ(ReasonName(Reason::kMaxReceives), "max-receives");
+  EXPECT_EQ(ReasonName(Reason::kOutsidePrefix), "outside-prefix");
 }
 
 TEST(ResultTest, PropagatesErrors) {

@@ -23,7 +23,7 @@ constexpr int kMaxUnwrapDepth = 1;
 
 Status NotAnEvent(std::string message) {
   return Status(StatusCode::kInvalidArgument, "not an S3 event: " + std::move(message),
-                kNotAnEventReason, /*retryable=*/false);
+                Reason::kNotAnEvent, /*retryable=*/false);
 }
 
 bool ParseDigits(std::string_view text, size_t pos, size_t count, int* out) {

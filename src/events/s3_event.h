@@ -22,7 +22,6 @@ namespace thumbflow {
 // The reason code of every ParseS3Event failure (status code InvalidArgument, never
 // retryable): the body is not an S3 event notification we can act on. Retrying cannot
 // help, so the message belongs in the dead-letter queue with this reason.
-inline constexpr char kNotAnEventReason[] = "not-an-event";
 
 // One entry of `Records[]`. Field names follow S3's JSON; strings absent from a message are
 // left empty, numbers 0. The defaults are what BuildS3Event writes for an object created by
@@ -73,7 +72,7 @@ struct S3Event {
 // Required per record: eventVersion 2.x, eventSource "aws:s3", eventName, eventTime (ISO-8601,
 // UTC when no zone is given), s3.bucket.name, s3.object.key (non-empty, valid escapes, UTF-8).
 // Anything else (malformed JSON, a missing or mistyped required field, an empty Records[])
-// returns InvalidArgument with reason kNotAnEventReason, never retryable.
+// returns InvalidArgument with reason Reason::kNotAnEvent, never retryable.
 Result<S3Event> ParseS3Event(std::string_view body);
 
 // Writes one notification message holding `records`, byte for byte in S3's layout: the
@@ -92,7 +91,7 @@ std::string BuildS3TestEvent(std::string_view bucket, int64_t time_ms);
 std::string UrlEncodeS3Key(std::string_view key);
 
 // Decodes an encoded key: '+' is space, %XX (either case) a byte. A '%' not followed by two
-// hex digits, or a result that is not UTF-8, is InvalidArgument with reason kNotAnEventReason.
+// hex digits, or a result that is not UTF-8, is InvalidArgument with reason Reason::kNotAnEvent.
 Result<std::string> UrlDecodeS3Key(std::string_view encoded);
 
 // ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]" (no zone means UTC) to

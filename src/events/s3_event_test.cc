@@ -100,7 +100,7 @@ void ExpectNotAnEvent(std::string_view body) {
   Result<S3Event> event = ParseS3Event(body);
   ASSERT_FALSE(event.ok()) << body;
   EXPECT_EQ(event.status().code(), StatusCode::kInvalidArgument) << event.status().ToString();
-  EXPECT_EQ(event.status().reason(), kNotAnEventReason);
+  EXPECT_EQ(event.status().reason(), Reason::kNotAnEvent);
   EXPECT_FALSE(event.status().retryable());
 }
 
@@ -390,7 +390,7 @@ TEST(ParseS3EventTest, NeverCrashesOnHostileInput) {
   for (size_t n = 0; n < body.size(); ++n) {
     Result<S3Event> event = ParseS3Event(std::string_view(body).substr(0, n));
     ASSERT_FALSE(event.ok()) << n;
-    ASSERT_EQ(event.status().reason(), kNotAnEventReason);
+    ASSERT_EQ(event.status().reason(), Reason::kNotAnEvent);
   }
 }
 

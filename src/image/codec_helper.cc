@@ -34,7 +34,7 @@ Status ProbeFailure(const char* what, int error) {
   return Status(
       StatusCode::kInternal,
       std::string("test hook: ") + what + ": " + (error == 0 ? "succeeded" : std::strerror(error)),
-      "internal", false);
+      Reason::kInternal, false);
 }
 
 bool StartsWith(std::string_view data, std::string_view marker) {

@@ -292,7 +292,7 @@ std::string EncodeResult(const Result<Thumbnails>& result) {
   } else {
     w.Field(static_cast<int64_t>(result.status().code()));
     w.Field(result.status().message());
-    w.Field(result.status().reason());
+    w.Field(std::string(ReasonName(result.status().reason())));
     w.Field(result.status().retryable());
   }
   return w.Take();
@@ -317,7 +317,8 @@ bool DecodeResult(std::string_view payload, Result<Thumbnails>* out) {
   r.Field(reason);
   r.Field(retryable);
   if (!r.done() || code <= 0 || code > static_cast<int64_t>(StatusCode::kInternal)) return false;
-  *out = Status(static_cast<StatusCode>(code), std::move(message), std::move(reason), retryable);
+  *out =
+      Status(static_cast<StatusCode>(code), std::move(message), ReasonFromName(reason), retryable);
   return true;
 }
 

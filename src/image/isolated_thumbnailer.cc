@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/disk.h"
 #include "image/codec_helper.h"
 #include "image/codec_protocol.h"
 #include "image/sandbox.h"
@@ -51,8 +52,12 @@ int64_t ResidentBytes(pid_t pid) {
   return resident * ::sysconf(_SC_PAGESIZE);
 }
 
-Status Errno(const std::string& what) {
-  return Status(StatusCode::kInternal, what + ": " + std::strerror(errno), "internal", true);
+// A failed system call of the parent: a fault of the machine (descriptors, memory), never of
+// the image, so always retried ("internal", retryable) whatever the errno's own class.
+Status Errno(std::string_view operation) {
+  return FileError(errno, operation, "for the codec helper")
+      .WithReason(Reason::kInternal)
+      .WithRetryable(true);
 }
 
 // A memfd holding `bytes`; -1 with errno on failure.
@@ -173,7 +178,7 @@ void IsolatedThumbnailer::SupervisorLoop() {
 Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return Errno("codec helper: socketpair");
+    return Errno("socketpair");
   }
   int child = sv[1];
   if (child == 3) {  // dup2(3, 3) would keep CLOEXEC: move it out of the way first
@@ -201,7 +206,7 @@ Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
     ::close(sv[0]);
     return Status(StatusCode::kInternal,
                   "cannot start codec helper " + options_.helper_binary + ": " + std::strerror(rc),
-                  "internal", true);
+                  Reason::kInternal, true);
   }
   Helper helper{pid, sv[0], 0};
   codec::HelperInit init;
@@ -231,8 +236,8 @@ Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
                       : answer.status().message() + "; it " + DescribeExit(wait_status);
   }
   return Status(StatusCode::kInternal,
-                "codec helper " + options_.helper_binary + " failed to start: " + why, "internal",
-                true);
+                "codec helper " + options_.helper_binary + " failed to start: " + why,
+                Reason::kInternal, true);
 }
 
 int IsolatedThumbnailer::Retire(Helper& helper) {
@@ -259,7 +264,7 @@ Result<Thumbnails> IsolatedThumbnailer::Exchange(Helper& helper, std::string_vie
   int memfd = -1;
   if (request.source_in_memfd) {
     memfd = SourceMemfd(encoded);
-    if (memfd < 0) return Errno("codec helper: memfd for the source");
+    if (memfd < 0) return Errno("memfd of the source");
   } else {
     payload.append(encoded);
   }
@@ -294,12 +299,13 @@ Result<Thumbnails> IsolatedThumbnailer::Exchange(Helper& helper, std::string_vie
                              "was killed"
                            : "processing exceeded its CPU time limit (" +
                                  std::to_string(options_.cpu_limit_s) + " s)",
-                  "timeout", false);
+                  Reason::kTimeout, false);
   }
   ++stats_.crashed;
   std::string how =
       answer.ok() ? "sent a malformed answer and was killed" : DescribeExit(wait_status);
-  return Status(StatusCode::kInternal, "codec helper crashed on this image: " + how, kReasonCrashed,
+  return Status(StatusCode::kInternal, "codec helper crashed on this image: " + how,
+                Reason::kCrashed,
                 /*retryable=*/true);
 }
 
@@ -329,13 +335,13 @@ Result<Thumbnails> IsolatedThumbnailer::Make(std::string_view encoded,
       });
       if (!any_alive && consecutive_start_failures_ > 0) {
         return Status(StatusCode::kUnavailable,
-                      "no codec helper is running: " + last_start_error_.message(), "internal",
-                      true);
+                      "no codec helper is running: " + last_start_error_.message(),
+                      Reason::kInternal, true);
       }
       int64_t left = deadline - clock_.NowMillis();
       if (left <= 0) {
         return Status(StatusCode::kDeadlineExceeded,
-                      "no codec helper became free before the deadline", "timeout", true);
+                      "no codec helper became free before the deadline", Reason::kTimeout, true);
       }
       idle_cv_.wait_for(lock, milliseconds(std::min<int64_t>(left, 1000)));
     }

@@ -83,7 +83,7 @@ TEST(IsolatedThumbnailerTest, AnswersAsInProcessDecodingDoes) {
   }
   Result<Thumbnails> rejected = pool->Make("this is plain text, not an image");
   ASSERT_FALSE(rejected.ok());
-  EXPECT_EQ(rejected.status().reason(), "not-an-image");
+  EXPECT_EQ(rejected.status().reason(), Reason::kNotAnImage);
   EXPECT_FALSE(rejected.status().retryable());
   EXPECT_EQ(pool->stats().crashed, 0);
   EXPECT_EQ(pool->stats().started, 1);
@@ -95,7 +95,7 @@ TEST(IsolatedThumbnailerTest, ACrashIsThatImagesRetryableFailureAndTheHelperIsRe
   std::vector<pid_t> before = pool->HelperPids();
   Result<Thumbnails> crashed = pool->Make("THUMBFLOW-TEST-CRASH");
   ASSERT_FALSE(crashed.ok());
-  EXPECT_EQ(crashed.status().reason(), kReasonCrashed);
+  EXPECT_EQ(crashed.status().reason(), Reason::kCrashed);
   EXPECT_TRUE(crashed.status().retryable());
   EXPECT_NE(crashed.status().message().find("SIGABRT"), std::string::npos)
       << crashed.status().message();
@@ -118,7 +118,7 @@ TEST(IsolatedThumbnailerTest, AHelperKilledMidImageGivesCrashed) {
   Result<Thumbnails> killed = pool->Make("THUMBFLOW-TEST-HANG");
   killer.join();
   ASSERT_FALSE(killed.ok());
-  EXPECT_EQ(killed.status().reason(), kReasonCrashed);
+  EXPECT_EQ(killed.status().reason(), Reason::kCrashed);
   EXPECT_NE(killed.status().message().find("SIGKILL"), std::string::npos);
   EXPECT_TRUE(pool->Make(SmallJpeg()).ok());
 }
@@ -130,7 +130,7 @@ TEST(IsolatedThumbnailerTest, TheTestHookKillsTheHelperOfTheFirstSourceOfThatSiz
   ASSERT_TRUE(pool);
   Result<Thumbnails> first = pool->Make(LargeJpeg());
   ASSERT_FALSE(first.ok());
-  EXPECT_EQ(first.status().reason(), kReasonCrashed);
+  EXPECT_EQ(first.status().reason(), Reason::kCrashed);
   Result<Thumbnails> retried = pool->Make(LargeJpeg());
   EXPECT_TRUE(retried.ok()) << retried.status().ToString();
 }
@@ -144,7 +144,7 @@ TEST(IsolatedThumbnailerTest, AHelperThatDoesNotStopByTheDeadlineIsKilled) {
   make.deadline_ms = NowMillis() + 300;
   Result<Thumbnails> late = pool->Make("THUMBFLOW-TEST-HANG", make);
   ASSERT_FALSE(late.ok());
-  EXPECT_EQ(late.status().reason(), "timeout");
+  EXPECT_EQ(late.status().reason(), Reason::kTimeout);
   EXPECT_FALSE(late.status().retryable());
   EXPECT_EQ(pool->stats().timeouts, 1);
   EXPECT_TRUE(pool->Make(SmallJpeg()).ok());
@@ -160,7 +160,7 @@ TEST(IsolatedThumbnailerTest, ThePerImageTimeoutAppliesWithoutACallerDeadline) {
   ASSERT_TRUE(pool);
   Result<Thumbnails> late = pool->Make("THUMBFLOW-TEST-HANG");
   ASSERT_FALSE(late.ok());
-  EXPECT_EQ(late.status().reason(), "timeout");
+  EXPECT_EQ(late.status().reason(), Reason::kTimeout);
 }
 
 TEST(IsolatedThumbnailerTest, HelpersAreReplacedAfterNImages) {
@@ -238,7 +238,7 @@ TEST(IsolatedThumbnailerTest, ASystemCallOutsideTheAllowlistEndsThatImageClearly
   ASSERT_TRUE(pool);
   Result<Thumbnails> refused = pool->Make("THUMBFLOW-TEST-SYSCALL");
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().reason(), kReasonCrashed);
+  EXPECT_EQ(refused.status().reason(), Reason::kCrashed);
   EXPECT_NE(refused.status().message().find("sandbox"), std::string::npos)
       << refused.status().message();
   EXPECT_TRUE(pool->Make(SmallJpeg()).ok());
@@ -259,7 +259,8 @@ TEST(IsolatedThumbnailerTest, AHelperBinaryThatCannotStartIsAClearStartError) {
 // success. Equal answers mean nothing of another image leaked into this one.
 std::string Fingerprint(const Result<Thumbnails>& result) {
   if (!result.ok()) {
-    return "error reason=" + result.status().reason() + " message=" + result.status().message();
+    return "error reason=" + std::string(ReasonName(result.status().reason())) +
+           " message=" + result.status().message();
   }
   std::string text = "ok " + result->source_format + " " + std::to_string(result->source_width) +
                      "x" + std::to_string(result->source_height);

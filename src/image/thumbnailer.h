@@ -43,7 +43,6 @@ struct Thumbnails {
 };
 
 // The reason of an image whose codec process died while processing it (retryable).
-inline constexpr char kReasonCrashed[] = "crashed";
 
 struct MakeOptions {
   // Unix time in ms (Clock::NowMillis) by which Make() must return; 0: no bound beyond

@@ -30,8 +30,8 @@ using BufferPtr = std::unique_ptr<void, GFreeBuffer>;
 
 // ---- errors ---------------------------------------------------------------------------
 
-Status Permanent(StatusCode code, std::string reason, std::string message) {
-  return Status(code, std::move(message), std::move(reason), /*retryable=*/false);
+Status Permanent(StatusCode code, Reason reason, std::string message) {
+  return Status(code, std::move(message), reason, /*retryable=*/false);
 }
 
 // Takes (and clears) libvips' error buffer. libvips keeps one buffer per process, so under
@@ -58,19 +58,19 @@ Status MapVipsError(std::string_view operation, bool decoding, bool timed_out) {
   std::string message = TakeVipsError();
   std::string full = std::string(operation) + ": " + message;
   if (timed_out) {
-    return Permanent(StatusCode::kDeadlineExceeded, "timeout",
+    return Permanent(StatusCode::kDeadlineExceeded, Reason::kTimeout,
                      std::string(operation) + ": processing deadline exceeded");
   }
-  if (!decoding) return Permanent(StatusCode::kInternal, "internal", full);
+  if (!decoding) return Permanent(StatusCode::kInternal, Reason::kInternal, full);
   if (Contains(message, "Premature end") || Contains(message, "not enough data") ||
       Contains(message, "truncated") || Contains(message, "unexpected end") ||
       Contains(message, "libpng read error") || Contains(message, "Unexpected end")) {
-    return Permanent(StatusCode::kInvalidArgument, "truncated", full);
+    return Permanent(StatusCode::kInvalidArgument, Reason::kTruncated, full);
   }
   if (Contains(message, "out of memory") || Contains(message, "unable to allocate")) {
-    return Status(StatusCode::kResourceExhausted, full, "internal", /*retryable=*/true);
+    return Status(StatusCode::kResourceExhausted, full, Reason::kInternal, /*retryable=*/true);
   }
-  return Permanent(StatusCode::kInvalidArgument, "corrupt", full);
+  return Permanent(StatusCode::kInvalidArgument, Reason::kCorrupt, full);
 }
 
 // ---- content sniffing ------------------------------------------------------------------
@@ -326,16 +326,16 @@ class VipsThumbnailer final : public Thumbnailer {
 Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view encoded) const {
   const LimitsConfig& limits = config_.limits;
   if (static_cast<int64_t>(encoded.size()) > limits.max_bytes) {
-    return Permanent(StatusCode::kResourceExhausted, "too-large",
+    return Permanent(StatusCode::kResourceExhausted, Reason::kTooLarge,
                      "source is " + std::to_string(encoded.size()) + " bytes; the limit is " +
                          std::to_string(limits.max_bytes));
   }
   if (encoded.empty()) {
-    return Permanent(StatusCode::kInvalidArgument, "not-an-image", "source is empty");
+    return Permanent(StatusCode::kInvalidArgument, Reason::kNotAnImage, "source is empty");
   }
   const char* announced = AnnouncedFormat(encoded);
   if (announced != nullptr && std::strcmp(announced, "webp") == 0 && RiffCutShort(encoded)) {
-    return Permanent(StatusCode::kInvalidArgument, "truncated",
+    return Permanent(StatusCode::kInvalidArgument, Reason::kTruncated,
                      "WebP file is cut short: its RIFF header declares more bytes than the " +
                          std::to_string(encoded.size()) + " it holds");
   }
@@ -346,16 +346,16 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
   if (nickname == nullptr) {
     if (announced != nullptr) {
       // Its structure is broken before any pixel (a bogus TIFF strip table, say).
-      return Permanent(StatusCode::kInvalidArgument, "corrupt",
+      return Permanent(StatusCode::kInvalidArgument, Reason::kCorrupt,
                        std::string("starts like ") + announced +
                            " but its loader cannot open it: " + TakeVipsError());
     }
     vips_error_clear();
     if (IsKnownOtherFormat(encoded)) {
-      return Permanent(StatusCode::kInvalidArgument, "unsupported-format",
+      return Permanent(StatusCode::kInvalidArgument, Reason::kUnsupportedFormat,
                        "source is a known non-image format");
     }
-    return Permanent(StatusCode::kInvalidArgument, "not-an-image",
+    return Permanent(StatusCode::kInvalidArgument, Reason::kNotAnImage,
                      "source is not in a known image format");
   }
   Header header;
@@ -365,11 +365,11 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
     // content is a recognisable other format, that is "not an image" rather than a
     // blocked format.
     if (std::strstr(nickname, "Magick") != nullptr && !IsKnownOtherFormat(encoded)) {
-      return Permanent(StatusCode::kInvalidArgument, "not-an-image",
+      return Permanent(StatusCode::kInvalidArgument, Reason::kNotAnImage,
                        "source is not in a known image format");
     }
     return Permanent(
-        StatusCode::kInvalidArgument, "unsupported-format",
+        StatusCode::kInvalidArgument, Reason::kUnsupportedFormat,
         std::string("source needs loader ") + nickname + ", which is not in the allowlist");
   }
   header.source_format = header.format;
@@ -386,7 +386,7 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
   int height = vips_image_get_page_height(in);
   int64_t pixels = int64_t{width} * height;
   if (pixels > limits.max_pixels) {
-    return Permanent(StatusCode::kResourceExhausted, "too-many-pixels",
+    return Permanent(StatusCode::kResourceExhausted, Reason::kTooManyPixels,
                      std::to_string(width) + "x" + std::to_string(height) + " is " +
                          std::to_string(pixels) + " pixels; the limit is " +
                          std::to_string(limits.max_pixels));
@@ -394,12 +394,12 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
   if (config_.animated && header.pages > 1 &&
       (header.source_format == "gif" || header.source_format == "webp")) {
     if (header.pages > limits.max_frames) {
-      return Permanent(StatusCode::kResourceExhausted, "too-many-frames",
+      return Permanent(StatusCode::kResourceExhausted, Reason::kTooManyFrames,
                        std::to_string(header.pages) + " frames; the limit is " +
                            std::to_string(limits.max_frames));
     }
     if (pixels * header.pages > limits.max_pixels) {
-      return Permanent(StatusCode::kResourceExhausted, "too-many-pixels",
+      return Permanent(StatusCode::kResourceExhausted, Reason::kTooManyPixels,
                        std::to_string(header.pages) + " frames of " + std::to_string(pixels) +
                            " pixels exceed the limit of " + std::to_string(limits.max_pixels));
     }

@@ -202,7 +202,8 @@ Status JudgeWarnings(const std::vector<std::string>& heard) {
                             ? "the decoder reported damage: " + *first_damage
                             : "the decoder reported " + std::to_string(counted) +
                                   " warnings and showed " + std::to_string(shown);
-  return Status(StatusCode::kInvalidArgument, message, truncated ? "truncated" : "corrupt",
+  return Status(StatusCode::kInvalidArgument, message,
+                truncated ? Reason::kTruncated : Reason::kCorrupt,
                 /*retryable=*/false);
 }
 

@@ -15,7 +15,7 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
   if (!may_start()) {
     outcome.disposition = Disposition::kRetry;
     outcome.action = pipeline::MessageAction::kRelease;
-    outcome.reason = kReasonDeadline;
+    outcome.reason = ReasonName(Reason::kDeadline);
     return outcome;
   }
   outcome.started = true;
@@ -26,7 +26,7 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
   pipeline::MessageResult result =
       pipeline::ProcessMessage(processor, message.body, context, options);
   outcome.action = result.action;
-  outcome.reason = result.reason;
+  outcome.reason = result.reason_label();
   switch (result.action) {
     case pipeline::MessageAction::kDelete:
       outcome.disposition = Disposition::kDone;
@@ -36,10 +36,10 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
       break;
     case pipeline::MessageAction::kRelease:
       outcome.disposition = Disposition::kRetry;
-      if (outcome.reason.empty()) outcome.reason = kReasonDeadline;
+      if (outcome.reason.empty()) outcome.reason = ReasonName(Reason::kDeadline);
       break;
     case pipeline::MessageAction::kDeadLetter: {
-      Status sent = dead_letters ? dead_letters->Send(message, result.reason)
+      Status sent = dead_letters ? dead_letters->Send(message, outcome.reason)
                                  : FailedPreconditionError("no dead-letter queue is configured");
       if (sent.ok()) {
         outcome.disposition = Disposition::kDeadLettered;

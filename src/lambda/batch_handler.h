@@ -58,7 +58,9 @@ struct MessageOutcome {
   std::string message_id;
   Disposition disposition = Disposition::kDone;
   pipeline::MessageAction action = pipeline::MessageAction::kDelete;
-  std::string reason;  // the pipeline's reason, or "deadline" for messages not started
+  // The pipeline's reason (MessageResult::reason_label), or "deadline" for messages not
+  // started: the string the DLQ and the log get.
+  std::string reason;
   std::string detail;  // why a dead letter could not be sent, for the log
   bool started = false;
 };
@@ -67,9 +69,6 @@ struct BatchResult {
   std::vector<MessageOutcome> messages;         // one per event record, in event order
   std::vector<std::string> failed_message_ids;  // kRetry ones, in event order
 };
-
-// Reason of a message the deadline kept from starting.
-inline constexpr char kReasonDeadline[] = "deadline";
 
 // `dead_letters` may be null (no DLQ: permanent failures are listed for retry). `log` gets
 // one "warn" line ("msg":"lambda-message") per message that is not simply done.

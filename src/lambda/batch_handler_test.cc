@@ -24,7 +24,7 @@ class FakeThumbnailer : public Thumbnailer {
   Result<Thumbnails> Make(std::string_view encoded, const MakeOptions&) const override {
     ++calls;
     if (encoded.substr(0, 3) != "IMG") {
-      return Status(StatusCode::kInvalidArgument, "not an image", "not-an-image", false);
+      return Status(StatusCode::kInvalidArgument, "not an image", Reason::kNotAnImage, false);
     }
     Thumbnails out;
     out.source_format = "jpeg";
@@ -169,7 +169,7 @@ TEST_F(BatchHandlerTest, NothingStartsWhenTheDeadlineIsTooClose) {
   EXPECT_TRUE(dlq.sent.empty());
   for (const auto& m : result.messages) {
     EXPECT_FALSE(m.started);
-    EXPECT_EQ(m.reason, kReasonDeadline);
+    EXPECT_EQ(m.reason, "deadline");
   }
   EXPECT_FALSE(store_.Head(kBucket, "thumbnails/small/good.jpg").ok());
 }

@@ -22,7 +22,8 @@ MessageResult ProcessMessage(const RecordProcessor& processor, std::string_view 
   Result<S3Event> event = ParseS3Event(body);
   if (!event.ok()) {
     result.action = MessageAction::kDeadLetter;
-    result.reason = event.status().reason().empty() ? kNotAnEventReason : event.status().reason();
+    result.reason =
+        event.status().reason() == Reason::kNone ? Reason::kNotAnEvent : event.status().reason();
     result.message = event.status().message();
     return result;
   }
@@ -50,14 +51,16 @@ MessageResult ProcessMessage(const RecordProcessor& processor, std::string_view 
   }
   if (stopped) {
     result.action = MessageAction::kRelease;
-    result.reason = kReasonShutdown;
+    result.reason = Reason::kShutdown;
   } else if (first_transient) {
     result.action = MessageAction::kRetry;
     result.reason = first_transient->reason;
+    result.error_code = first_transient->error_code;
     result.message = first_transient->message;
   } else if (first_permanent) {
     result.action = MessageAction::kDeadLetter;
     result.reason = first_permanent->reason;
+    result.error_code = first_permanent->error_code;
     result.message = first_permanent->message;
   }
   return result;

@@ -31,11 +31,15 @@ const char* MessageActionName(MessageAction action);
 
 struct MessageResult {
   MessageAction action = MessageAction::kDelete;
-  std::string reason;   // for kRetry / kDeadLetter / kRelease
+  Reason reason = Reason::kNone;  // for kRetry / kDeadLetter / kRelease
+  std::string error_code;         // of the deciding record (RecordResult::error_code)
   std::string message;  // human detail (for example the parse error)
   bool test_event = false;
   std::vector<RecordResult> records;  // one per record started, in order
   int records_total = 0;              // records in the message, started or not
+
+  // ReasonLabel(reason, error_code): the reason written to the queue, the DLQ and logs.
+  std::string reason_label() const { return ReasonLabel(reason, error_code); }
 };
 
 struct MessageOptions {

@@ -51,9 +51,10 @@ void PipelineMetrics::RecordDone(Outcome outcome, const std::string& reason, boo
   if (outcome == Outcome::kGone || outcome == Outcome::kPermanent ||
       outcome == Outcome::kTransient) {
     registry_
-        .GetCounter("thumbflow_pipeline_records_failed_total",
-                    "Records not turned into thumbnails, by reason.",
-                    {{"reason", reason.empty() ? kReasonInternal : reason}})
+        .GetCounter(
+            "thumbflow_pipeline_records_failed_total",
+            "Records not turned into thumbnails, by reason.",
+            {{"reason", reason.empty() ? std::string(ReasonName(Reason::kInternal)) : reason}})
         .Increment();
   }
   if (duplicate) duplicates_.Increment();

@@ -30,10 +30,12 @@ class FakeThumbnailer final : public Thumbnailer {
     std::string text(encoded);
     if (text.rfind("fail:", 0) == 0) {
       // "fail:<reason>" permanent, "fail-retry:<reason>" is handled below.
-      return Status(StatusCode::kInvalidArgument, "scripted failure", text.substr(5), false);
+      return Status(StatusCode::kInvalidArgument, "scripted failure",
+                    ReasonFromName(text.substr(5)), false);
     }
     if (text.rfind("retry:", 0) == 0) {
-      return Status(StatusCode::kResourceExhausted, "scripted transient", text.substr(6), true);
+      return Status(StatusCode::kResourceExhausted, "scripted transient",
+                    ReasonFromName(text.substr(6)), true);
     }
     Thumbnails out;
     out.source_format = format_;

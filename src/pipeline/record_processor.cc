@@ -32,9 +32,9 @@ std::string ExtensionOf(const std::string& format) {
   return "." + format;
 }
 
-RecordResult Finish(RecordResult result, Outcome outcome, std::string reason, std::string message) {
+RecordResult Finish(RecordResult result, Outcome outcome, Reason reason, std::string message) {
   result.outcome = outcome;
-  result.reason = std::move(reason);
+  result.reason = reason;
   result.message = std::move(message);
   return result;
 }
@@ -46,31 +46,32 @@ RecordResult Finish(RecordResult result, Outcome outcome, std::string reason, st
 // environment's: transient, and the worker pool holds the message and pauses instead of
 // spending its receives (IsEnvironmentReason). `source` tells a GET of the event's object
 // from a PUT of an output.
-std::pair<Outcome, std::string> ClassifyStoreError(const Status& status, bool source) {
+std::pair<Outcome, Reason> ClassifyStoreError(const Status& status, bool source) {
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
-      if (status.reason() == kReasonInvalidKey) return {Outcome::kPermanent, kReasonInvalidKey};
-      return {Outcome::kTransient, kReasonMisconfigured};
+      if (status.reason() == Reason::kInvalidKey) return {Outcome::kPermanent, Reason::kInvalidKey};
+      return {Outcome::kTransient, Reason::kMisconfigured};
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated:
-      return {Outcome::kTransient, kReasonAccessDenied};
+      return {Outcome::kTransient, Reason::kAccessDenied};
     case StatusCode::kNotFound:
       // The event's object missing is `gone` (handled by the caller); a missing bucket, or
       // NotFound for a PUT, is the set-up's.
-      if (source && status.reason() != kReasonNoSuchBucket) {
-        return {Outcome::kGone, kReasonSourceMissing};
+      if (source && status.reason() != Reason::kNoSuchBucket) {
+        return {Outcome::kGone, Reason::kSourceMissing};
       }
-      return {Outcome::kTransient, kReasonMisconfigured};
+      return {Outcome::kTransient, Reason::kMisconfigured};
     case StatusCode::kFailedPrecondition:  // the pipeline sends no conditions: the set-up's
-      return {Outcome::kTransient, kReasonMisconfigured};
+      return {Outcome::kTransient, Reason::kMisconfigured};
     case StatusCode::kResourceExhausted:
-      if (IsNoSpace(status)) return {Outcome::kTransient, kReasonNoSpace};
-      if (!status.retryable()) return {Outcome::kPermanent, kReasonTooLarge};
+      if (IsNoSpace(status)) return {Outcome::kTransient, Reason::kNoSpace};
+      if (!status.retryable()) return {Outcome::kPermanent, Reason::kTooLarge};
       break;
     default:
       break;
   }
-  return {Outcome::kTransient, status.reason().empty() ? kReasonUnavailable : status.reason()};
+  return {Outcome::kTransient,
+          status.reason() == Reason::kNone ? Reason::kUnavailable : status.reason()};
 }
 
 // The names the outputs of `path` may have. A fixed format gives one; "auto" keeps the
@@ -91,9 +92,14 @@ std::vector<std::string> ExpectedNames(const std::string& path, const ExpectedOu
 
 }  // namespace
 
-bool IsEnvironmentReason(std::string_view reason) {
-  return reason == kReasonNoSpace || reason == kReasonMisconfigured ||
-         reason == kReasonAccessDenied;
+bool IsEnvironmentReason(Reason reason) {
+  return reason == Reason::kNoSpace || reason == Reason::kMisconfigured ||
+         reason == Reason::kAccessDenied;
+}
+
+std::string ReasonLabel(Reason reason, std::string_view error_code) {
+  if (reason == Reason::kUnavailable && !error_code.empty()) return std::string(error_code);
+  return std::string(ReasonName(reason));
 }
 
 const char* OutcomeName(Outcome outcome) {
@@ -169,7 +175,7 @@ RecordResult RecordProcessor::Process(const S3EventRecord& record, const RecordC
     // Adapters must not throw; if one does, the message is retried rather than lost.
     result.bucket = record.bucket;
     result.key = record.key;
-    result = Finish(std::move(result), Outcome::kTransient, kReasonInternal,
+    result = Finish(std::move(result), Outcome::kTransient, Reason::kInternal,
                     std::string("unexpected exception: ") + e.what());
   }
   int64_t end_ms = clock_.NowMillis();
@@ -189,21 +195,21 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
   result.output_bucket = options_.output_bucket.empty() ? record.bucket : options_.output_bucket;
 
   if (record.event_name.rfind("ObjectCreated", 0) != 0) {
-    return Finish(std::move(result), Outcome::kSkipped, "not-a-create",
+    return Finish(std::move(result), Outcome::kSkipped, Reason::kNotACreate,
                   "event " + record.event_name);
   }
   if (!record.key.empty() && record.key.back() == '/') {
-    return Finish(std::move(result), Outcome::kSkipped, "folder", "");
+    return Finish(std::move(result), Outcome::kSkipped, Reason::kFolder, "");
   }
   if (Status valid = ValidateSourceKey(record.key); !valid.ok()) {
-    return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey, valid.message());
+    return Finish(std::move(result), Outcome::kPermanent, Reason::kInvalidKey, valid.message());
   }
   const std::string& prefix = options_.upload_prefix;
   if (record.key.size() <= prefix.size() || record.key.compare(0, prefix.size(), prefix) != 0) {
-    return Finish(std::move(result), Outcome::kSkipped, "outside-prefix", "");
+    return Finish(std::move(result), Outcome::kSkipped, Reason::kOutsidePrefix, "");
   }
   if (!HasAcceptedSuffix(record.key, options_.suffixes)) {
-    return Finish(std::move(result), Outcome::kSkipped, "suffix", "");
+    return Finish(std::move(result), Outcome::kSkipped, Reason::kSuffix, "");
   }
   const std::string path = record.key.substr(prefix.size());
   // The output keys are known before anything is fetched, up to the extension "auto" may
@@ -216,20 +222,20 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
       return a.size() < b.size();
     });
     if (Status valid = ValidatePipelineKey(OutputKey(output.size_name, *shortest)); !valid.ok()) {
-      return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey,
+      return Finish(std::move(result), Outcome::kPermanent, Reason::kInvalidKey,
                     "output key: " + valid.message());
     }
   }
   if (options_.max_source_bytes > 0 && record.size > options_.max_source_bytes) {
     result.source_bytes = record.size;
-    return Finish(std::move(result), Outcome::kPermanent, kReasonTooLarge,
+    return Finish(std::move(result), Outcome::kPermanent, Reason::kTooLarge,
                   "event size " + std::to_string(record.size) + " bytes exceeds the limit");
   }
 
   std::string event_etag = UnquoteEtag(record.etag);
   if (!event_etag.empty() && OutputsCurrent(result.output_bucket, path, event_etag)) {
     result.duplicate = true;
-    return Finish(std::move(result), Outcome::kOk, "", "outputs already current");
+    return Finish(std::move(result), Outcome::kOk, Reason::kNone, "outputs already current");
   }
 
   Result<ObjectData> source = store_.Get(record.bucket, record.key);
@@ -237,40 +243,41 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
     const Status& s = source.status();
     std::string message = "get " + record.bucket + "/" + record.key + ": " + s.message();
     auto [outcome, reason] = ClassifyStoreError(s, /*source=*/true);
+    result.error_code = s.error_code();
     return Finish(std::move(result), outcome, reason, message);
   }
   result.source_bytes = static_cast<int64_t>(source->bytes.size());
   std::string etag = UnquoteEtag(source->info.etag);
   if (etag != event_etag && !etag.empty() && OutputsCurrent(result.output_bucket, path, etag)) {
     result.duplicate = true;
-    return Finish(std::move(result), Outcome::kOk, "", "outputs already current");
+    return Finish(std::move(result), Outcome::kOk, Reason::kNone, "outputs already current");
   }
   if (options_.max_source_bytes > 0 && result.source_bytes > options_.max_source_bytes) {
-    return Finish(std::move(result), Outcome::kPermanent, kReasonTooLarge,
+    return Finish(std::move(result), Outcome::kPermanent, Reason::kTooLarge,
                   std::to_string(result.source_bytes) + " bytes exceeds the limit");
   }
 
   if (cancel && cancel->load()) {
-    return Finish(std::move(result), Outcome::kAborted, kReasonShutdown, "before decoding");
+    return Finish(std::move(result), Outcome::kAborted, Reason::kShutdown, "before decoding");
   }
   MakeOptions make;
   make.deadline_ms = context.deadline_ms;
   const int64_t make_start_ms = clock_.NowMillis();
   if (context.deadline_ms > 0 && make_start_ms >= context.deadline_ms) {
-    return Finish(std::move(result), Outcome::kTransient, kReasonTimeout,
+    return Finish(std::move(result), Outcome::kTransient, Reason::kTimeout,
                   "the caller's deadline passed before decoding");
   }
   Result<Thumbnails> thumbnails = thumbnailer_.Make(source->bytes, make);
   if (!thumbnails.ok()) {
     const Status& s = thumbnails.status();
-    std::string reason = s.reason().empty() ? kReasonInternal : s.reason();
+    Reason reason = s.reason() == Reason::kNone ? Reason::kInternal : s.reason();
     Outcome outcome = s.retryable() ? Outcome::kTransient : Outcome::kPermanent;
     bool last_receive =
         context.max_receive_count > 0 && context.receive_count >= context.max_receive_count;
-    if (reason == kReasonCrashed) {
+    if (reason == Reason::kCrashed) {
       // Once may be bad luck (a helper killed from outside); twice is the image.
       outcome = context.receive_count >= 2 ? Outcome::kPermanent : Outcome::kTransient;
-    } else if (reason == kReasonTimeout && context.deadline_ms > 0 &&
+    } else if (reason == Reason::kTimeout && context.deadline_ms > 0 &&
                context.deadline_ms < make_start_ms + options_.image_timeout_ms) {
       // The caller's deadline, not the image's limit, cut it short.
       outcome = last_receive ? Outcome::kPermanent : Outcome::kTransient;
@@ -278,7 +285,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
     return Finish(std::move(result), outcome, reason, s.message());
   }
   if (cancel && cancel->load()) {
-    return Finish(std::move(result), Outcome::kAborted, kReasonShutdown, "before writing");
+    return Finish(std::move(result), Outcome::kAborted, Reason::kShutdown, "before writing");
   }
 
   const std::string encoded_key = UrlEncodeS3Key(record.key);
@@ -287,7 +294,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
   for (const Thumbnail& thumbnail : outputs) {
     keys.push_back(OutputKey(thumbnail.size_name, ThumbnailName(path, thumbnail)));
     if (Status valid = ValidatePipelineKey(keys.back()); !valid.ok()) {
-      return Finish(std::move(result), Outcome::kPermanent, kReasonInvalidKey,
+      return Finish(std::move(result), Outcome::kPermanent, Reason::kInvalidKey,
                     "output key: " + valid.message());
     }
   }
@@ -313,6 +320,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (!written[i].ok()) {
       auto [outcome, reason] = ClassifyStoreError(written[i], /*source=*/false);
+      result.error_code = written[i].error_code();
       return Finish(std::move(result), outcome, reason,
                     "put " + result.output_bucket + "/" + keys[i] + ": " + written[i].message());
     }
@@ -322,7 +330,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
                               outputs[i].width, outputs[i].height,
                               static_cast<int64_t>(outputs[i].bytes.size())});
   }
-  return Finish(std::move(result), Outcome::kOk, "", "");
+  return Finish(std::move(result), Outcome::kOk, Reason::kNone, "");
 }
 
 bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::string& path,
@@ -350,8 +358,8 @@ bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::strin
 
 void RecordProcessor::Report(const RecordResult& result, const RecordContext& context) const {
   if (metrics_) {
-    metrics_->RecordDone(result.outcome, result.reason, result.duplicate, result.duration_ms,
-                         result.end_to_end_ms);
+    metrics_->RecordDone(result.outcome, ReasonLabel(result.reason, result.error_code),
+                         result.duplicate, result.duration_ms, result.end_to_end_ms);
   }
   const LogLevel level = (result.outcome == Outcome::kOk || result.outcome == Outcome::kSkipped)
                              ? LogLevel::kInfo
@@ -361,7 +369,10 @@ void RecordProcessor::Report(const RecordResult& result, const RecordContext& co
   line.Add("bucket", result.bucket)
       .Add("key", result.key)
       .Add("outcome", OutcomeName(result.outcome));
-  if (!result.reason.empty()) line.Add("reason", result.reason);
+  if (result.reason != Reason::kNone) {
+    line.Add("reason", ReasonLabel(result.reason, result.error_code));
+  }
+  if (!result.error_code.empty()) line.Add("error_code", result.error_code);
   if (!result.message.empty()) line.Add("detail", result.message);
   if (result.duplicate) line.Add("duplicate", true);
   line.Add("duration_ms", result.duration_ms);

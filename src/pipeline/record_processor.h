@@ -67,25 +67,19 @@ namespace pipeline {
 
 class PipelineMetrics;
 
-// Reason codes the pipeline adds to those of DESIGN.md and the thumbnailer.
-inline constexpr char kReasonSourceMissing[] = "source-missing";
-inline constexpr char kReasonTooLarge[] = "too-large";
-inline constexpr char kReasonInternal[] = "internal";
-inline constexpr char kReasonUnavailable[] = "unavailable";  // transient: store/queue
-inline constexpr char kReasonShutdown[] = "shutdown";        // aborted
-inline constexpr char kReasonTimeout[] = "timeout";
-// Transient faults of the environment, not of the message: the credentials or policy
-// refuse ("access-denied"), the store is not set up for the request ("misconfigured":
-// wrong region or endpoint, missing bucket), the disk is full ("no-space", core/disk.h).
-// Every message fails alike until an operator or the disk recovers, so the worker pool
-// holds such messages and stops receiving rather than spend their receive counts
-// (worker_pool.h); they are never dead-lettered for it.
-inline constexpr char kReasonAccessDenied[] = "access-denied";
-inline constexpr char kReasonMisconfigured[] = "misconfigured";
-// kReasonNoSpace: core/disk.h.
+// Faults of the environment, not of the message (core/reason.h): the credentials or policy
+// refuse (Reason::kAccessDenied), the store is not set up for the request
+// (Reason::kMisconfigured: wrong region or endpoint, missing bucket), the disk is full
+// (Reason::kNoSpace). Every message fails alike until an operator or the disk recovers, so
+// the worker pool holds such messages and stops receiving rather than spend their receive
+// counts (worker_pool.h); they are never dead-lettered for it. True for these three.
+bool IsEnvironmentReason(Reason reason);
 
-// True for the reasons above.
-bool IsEnvironmentReason(std::string_view reason);
+// The `reason` written to logs, metric labels and queue failures: ReasonName(reason), except
+// that a transient store failure with no reason of ours (Reason::kUnavailable) carrying a
+// peer's code is labelled with that code ("SlowDown", "InternalError"), as it always was.
+// Empty for Reason::kNone.
+std::string ReasonLabel(Reason reason, std::string_view error_code);
 
 enum class Outcome {
   kOk,         // outputs written (or already there: duplicate)
@@ -110,7 +104,8 @@ struct OutputSummary {
 
 struct RecordResult {
   Outcome outcome = Outcome::kOk;
-  std::string reason;   // stable code; empty for ok
+  Reason reason = Reason::kNone;  // kNone for ok
+  std::string error_code;         // the store's own code behind a store failure; may be empty
   std::string message;  // human detail for logs; may be empty
   std::string bucket;   // of the source
   std::string key;      // of the source (decoded)

@@ -123,7 +123,7 @@ TEST_F(RecordProcessorTest, UnsafeKeysArePermanent) {
         std::string("uploads/\xff.jpg")}) {
     auto result = Process(CreatedRecord(kBucket, key));
     EXPECT_EQ(result.outcome, Outcome::kPermanent) << key.substr(0, 40);
-    EXPECT_EQ(result.reason, kReasonInvalidKey);
+    EXPECT_EQ(result.reason, Reason::kInvalidKey);
   }
   EXPECT_EQ(store_.gets.load(), 0);
   EXPECT_EQ(thumbnailer_.calls(), 0);
@@ -138,7 +138,7 @@ TEST_F(RecordProcessorTest, KeyWhoseOutputKeyWouldBeTooLongIsRefusedBeforeFetchi
   PutSource(key, "image");
   auto result = Process(CreatedRecord(kBucket, key, "e", 5));
   EXPECT_EQ(result.outcome, Outcome::kPermanent);
-  EXPECT_EQ(result.reason, kReasonInvalidKey);
+  EXPECT_EQ(result.reason, Reason::kInvalidKey);
   EXPECT_NE(result.message.find("output key"), std::string::npos) << result.message;
   EXPECT_EQ(store_.gets.load(), 0);
   EXPECT_EQ(store_.heads.load(), 0);
@@ -173,7 +173,7 @@ TEST_F(RecordProcessorTest, SuffixesCompareIgnoringCase) {
 TEST_F(RecordProcessorTest, MissingSourceIsGone) {
   auto result = Process(CreatedRecord(kBucket, "uploads/deleted.jpg", "abc"));
   EXPECT_EQ(result.outcome, Outcome::kGone);
-  EXPECT_EQ(result.reason, kReasonSourceMissing);
+  EXPECT_EQ(result.reason, Reason::kSourceMissing);
   EXPECT_EQ(thumbnailer_.calls(), 0);
 }
 
@@ -246,10 +246,10 @@ TEST_F(RecordProcessorTest, ThumbnailerErrorsKeepTheirClass) {
   PutSource("uploads/oom.jpg", "retry:internal");
   auto bad = Process(CreatedRecord(kBucket, "uploads/bad.jpg"));
   EXPECT_EQ(bad.outcome, Outcome::kPermanent);
-  EXPECT_EQ(bad.reason, "not-an-image");
+  EXPECT_EQ(bad.reason, Reason::kNotAnImage);
   auto oom = Process(CreatedRecord(kBucket, "uploads/oom.jpg"));
   EXPECT_EQ(oom.outcome, Outcome::kTransient);
-  EXPECT_EQ(oom.reason, "internal");
+  EXPECT_EQ(oom.reason, Reason::kInternal);
   EXPECT_FALSE(memory_.Head(kBucket, "thumbnails/small/bad.jpg").ok());
 }
 
@@ -258,10 +258,10 @@ TEST_F(RecordProcessorTest, ACrashedImageIsRetriedOnceThenDeadLettered) {
   S3EventRecord record = CreatedRecord(kBucket, "uploads/crash.jpg");
   RecordResult first = processor_->Process(record, {"m1", 1});
   EXPECT_EQ(first.outcome, Outcome::kTransient);
-  EXPECT_EQ(first.reason, "crashed");
+  EXPECT_EQ(first.reason, Reason::kCrashed);
   RecordResult second = processor_->Process(record, {"m1", 2});
   EXPECT_EQ(second.outcome, Outcome::kPermanent);
-  EXPECT_EQ(second.reason, "crashed");
+  EXPECT_EQ(second.reason, Reason::kCrashed);
 }
 
 TEST_F(RecordProcessorTest, ATimeoutOfTheCallersDeadlineIsRetriedUntilTheLastReceive) {
@@ -271,11 +271,11 @@ TEST_F(RecordProcessorTest, ATimeoutOfTheCallersDeadlineIsRetriedUntilTheLastRec
   RecordContext context{"m1", 1, clock_.NowMillis() + 5000, 3};
   RecordResult early = processor_->Process(record, context);
   EXPECT_EQ(early.outcome, Outcome::kTransient);
-  EXPECT_EQ(early.reason, "timeout");
+  EXPECT_EQ(early.reason, Reason::kTimeout);
   context.receive_count = 3;
   RecordResult last = processor_->Process(record, context);
   EXPECT_EQ(last.outcome, Outcome::kPermanent);
-  EXPECT_EQ(last.reason, "timeout");
+  EXPECT_EQ(last.reason, Reason::kTimeout);
   // Without a caller deadline the image used its whole limit: permanent at once.
   RecordResult own = processor_->Process(record, {"m1", 1, 0, 3});
   EXPECT_EQ(own.outcome, Outcome::kPermanent);
@@ -287,7 +287,7 @@ TEST_F(RecordProcessorTest, APassedDeadlineStopsBeforeDecoding) {
   RecordResult late = processor_->Process(CreatedRecord(kBucket, "uploads/late.jpg"),
                                           {"m1", 1, clock_.NowMillis()});
   EXPECT_EQ(late.outcome, Outcome::kTransient);
-  EXPECT_EQ(late.reason, "timeout");
+  EXPECT_EQ(late.reason, Reason::kTimeout);
   EXPECT_EQ(thumbnailer_.calls(), calls);
 }
 
@@ -296,7 +296,7 @@ TEST_F(RecordProcessorTest, StoreOutagesAreTransient) {
   store_.get_fault = [](const std::string&) { return UnavailableError("connection refused"); };
   auto get = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
   EXPECT_EQ(get.outcome, Outcome::kTransient);
-  EXPECT_EQ(get.reason, kReasonUnavailable);
+  EXPECT_EQ(get.reason, Reason::kUnavailable);
   store_.get_fault = nullptr;
   store_.put_fault = [](const std::string& key) {
     return key.find("/large/") != std::string::npos ? UnavailableError("503 SlowDown")
@@ -316,17 +316,17 @@ TEST_F(RecordProcessorTest, AFullDiskIsTransientNeverTooLarge) {
   };
   auto result = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
   EXPECT_EQ(result.outcome, Outcome::kTransient);
-  EXPECT_EQ(result.reason, kReasonNoSpace);
+  EXPECT_EQ(result.reason, Reason::kNoSpace);
   EXPECT_TRUE(IsEnvironmentReason(result.reason));
   EXPECT_NE(result.message.find("No space left on device"), std::string::npos) << result.message;
   // The store's size limit stays permanent.
   store_.put_fault = [](const std::string&) {
     return ResourceExhaustedError("object is larger than the store accepts")
-        .WithReason("too-large");
+        .WithReason(Reason::kTooLarge);
   };
   auto too_large = Process(CreatedRecord(kBucket, "uploads/x.jpg"));
   EXPECT_EQ(too_large.outcome, Outcome::kPermanent);
-  EXPECT_EQ(too_large.reason, kReasonTooLarge);
+  EXPECT_EQ(too_large.reason, Reason::kTooLarge);
 }
 
 // Only a fault of the object itself is permanent; the store's set-up (credentials, region,
@@ -337,29 +337,29 @@ TEST_F(RecordProcessorTest, StoreErrorsAreClassifiedByWhatHappened) {
     Status fault;
     bool on_get;
     Outcome outcome;
-    std::string reason;
+    Reason reason;
   };
   const Case cases[] = {
-      {InvalidArgumentError("key refused").WithReason(kReasonInvalidKey), false,
-       Outcome::kPermanent, kReasonInvalidKey},
-      {InvalidArgumentError("KeyTooLongError").WithReason(kReasonInvalidKey), true,
-       Outcome::kPermanent, kReasonInvalidKey},
+      {InvalidArgumentError("key refused").WithReason(Reason::kInvalidKey), false,
+       Outcome::kPermanent, Reason::kInvalidKey},
+      {InvalidArgumentError("KeyTooLongError").WithReason(Reason::kInvalidKey), true,
+       Outcome::kPermanent, Reason::kInvalidKey},
       // "other 4xx" of the AWS mapper: the request, not the object, was refused.
-      {InvalidArgumentError("HTTP 400 InvalidArgument").WithReason("InvalidArgument"), false,
-       Outcome::kTransient, kReasonMisconfigured},
+      {InvalidArgumentError("HTTP 400 InvalidArgument").WithErrorCode("InvalidArgument"), false,
+       Outcome::kTransient, Reason::kMisconfigured},
       {Status(StatusCode::kFailedPrecondition,
               "misconfigured: HTTP 400 "
               "AuthorizationHeaderMalformed",
               "AuthorizationHeaderMalformed"),
-       true, Outcome::kTransient, kReasonMisconfigured},
+       true, Outcome::kTransient, Reason::kMisconfigured},
       {PermissionDeniedError("access denied: HTTP 403 InvalidAccessKeyId"), true,
-       Outcome::kTransient, kReasonAccessDenied},
-      {UnauthenticatedError("no credentials"), false, Outcome::kTransient, kReasonAccessDenied},
-      {NotFoundError("no such bucket: out").WithReason(kReasonNoSuchBucket), false,
-       Outcome::kTransient, kReasonMisconfigured},
-      {NotFoundError("no such bucket: images").WithReason(kReasonNoSuchBucket), true,
-       Outcome::kTransient, kReasonMisconfigured},
-      {NotFoundError("no such key"), true, Outcome::kGone, kReasonSourceMissing},
+       Outcome::kTransient, Reason::kAccessDenied},
+      {UnauthenticatedError("no credentials"), false, Outcome::kTransient, Reason::kAccessDenied},
+      {NotFoundError("no such bucket: out").WithReason(Reason::kNoSuchBucket), false,
+       Outcome::kTransient, Reason::kMisconfigured},
+      {NotFoundError("no such bucket: images").WithReason(Reason::kNoSuchBucket), true,
+       Outcome::kTransient, Reason::kMisconfigured},
+      {NotFoundError("no such key"), true, Outcome::kGone, Reason::kSourceMissing},
   };
   for (const Case& c : cases) {
     store_.get_fault = [&](const std::string&) { return c.on_get ? c.fault : Status::Ok(); };
@@ -368,7 +368,7 @@ TEST_F(RecordProcessorTest, StoreErrorsAreClassifiedByWhatHappened) {
     EXPECT_EQ(result.outcome, c.outcome) << c.fault.ToString();
     EXPECT_EQ(result.reason, c.reason) << c.fault.ToString();
     EXPECT_EQ(IsEnvironmentReason(result.reason),
-              c.reason == kReasonMisconfigured || c.reason == kReasonAccessDenied)
+              c.reason == Reason::kMisconfigured || c.reason == Reason::kAccessDenied)
         << c.fault.ToString();
   }
 }
@@ -376,7 +376,7 @@ TEST_F(RecordProcessorTest, StoreErrorsAreClassifiedByWhatHappened) {
 TEST_F(RecordProcessorTest, OversizedSourceIsRefusedFromTheEvent) {
   auto result = Process(CreatedRecord(kBucket, "uploads/huge.jpg", "e", 60LL * 1024 * 1024));
   EXPECT_EQ(result.outcome, Outcome::kPermanent);
-  EXPECT_EQ(result.reason, kReasonTooLarge);
+  EXPECT_EQ(result.reason, Reason::kTooLarge);
   EXPECT_EQ(store_.gets.load(), 0);
 }
 
@@ -451,7 +451,7 @@ TEST_F(ProcessMessageTest, EveryRecordOfAMessageIsProcessed) {
 TEST_F(ProcessMessageTest, MalformedBodyIsDeadLettered) {
   auto result = ProcessMessage(*processor_, "{not json", {});
   EXPECT_EQ(result.action, MessageAction::kDeadLetter);
-  EXPECT_EQ(result.reason, "not-an-event");
+  EXPECT_EQ(result.reason, Reason::kNotAnEvent);
 }
 
 TEST_F(ProcessMessageTest, TestEventIsAcknowledged) {
@@ -474,12 +474,12 @@ TEST_F(ProcessMessageTest, TransientWinsOverPermanentAndGoneIsAcknowledged) {
   EXPECT_EQ(gone.action, MessageAction::kDelete);
   auto permanent = ProcessMessage(*processor_, body({"uploads/bad.jpg", "uploads/ok.jpg"}), {});
   EXPECT_EQ(permanent.action, MessageAction::kDeadLetter);
-  EXPECT_EQ(permanent.reason, "truncated");
+  EXPECT_EQ(permanent.reason, Reason::kTruncated);
   EXPECT_EQ(permanent.records.size(), 2u) << "records after a failed one still run";
   auto transient = ProcessMessage(
       *processor_, body({"uploads/bad.jpg", "uploads/slow.jpg", "uploads/ok.jpg"}), {});
   EXPECT_EQ(transient.action, MessageAction::kRetry);
-  EXPECT_EQ(transient.reason, "internal");
+  EXPECT_EQ(transient.reason, Reason::kInternal);
 }
 
 TEST_F(ProcessMessageTest, MayStartRecordStopsTheMessage) {
@@ -536,7 +536,7 @@ TEST(RecordProcessorVipsTest, RealImagesAndRealRejects) {
   ASSERT_TRUE(store.Put(kBucket, "uploads/notes.jpg", "this is plain text, not a picture").ok());
   auto reject = processor.Process(CreatedRecord(kBucket, "uploads/notes.jpg"));
   EXPECT_EQ(reject.outcome, Outcome::kPermanent);
-  EXPECT_EQ(reject.reason, "not-an-image");
+  EXPECT_EQ(reject.reason, Reason::kNotAnImage);
 }
 
 }  // namespace

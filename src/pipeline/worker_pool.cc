@@ -312,7 +312,7 @@ void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult
       break;
     case MessageAction::kRetry: {
       Failure failure;
-      failure.reason = result.reason;
+      failure.reason = result.reason_label();
       failure.permanent = false;
       failure.retry_after_s = retry_.DelaySeconds(std::max(1, message.receive_count));
       told = queue_.Fail(message, failure);
@@ -320,7 +320,7 @@ void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult
     }
     case MessageAction::kDeadLetter: {
       Failure failure;
-      failure.reason = result.reason;
+      failure.reason = result.reason_label();
       failure.permanent = true;
       told = queue_.Fail(message, failure);
       break;
@@ -336,7 +336,8 @@ void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult
     // recognised by its outputs) and acknowledged once there is room.
     MessageResult held = result;
     held.action = MessageAction::kRetry;
-    held.reason = kReasonNoSpace;
+    held.reason = Reason::kNoSpace;
+    held.error_code.clear();
     held.message = "queue " + std::string(MessageActionName(result.action)) + ": " + told.message();
     if (HoldForEnvironment(id, held)) return;
   }
@@ -417,7 +418,7 @@ bool WorkerPool::HoldForEnvironment(uint64_t id, const MessageResult& result) {
         "paused: a fault of the environment fails every message; receiving stops and failed "
         "messages are held and retried here until it clears (none is dead-lettered for it)",
         LogFields()
-            .Add("reason", result.reason)
+            .Add("reason", result.reason_label())
             .Add("detail", result.message)
             .Add("held", held_count));
   }
@@ -434,8 +435,8 @@ void WorkerPool::ResumeLocked() {
     ++due;
   }
   log_.Info("resumed: the fault cleared (a message was written again); receiving resumes",
-            LogFields().Add("reason", pause_reason_).Add("retried_now", due));
-  pause_reason_.clear();
+            LogFields().Add("reason", ReasonName(pause_reason_)).Add("retried_now", due));
+  pause_reason_ = Reason::kNone;
   pause_detail_.clear();
   work_cv_.notify_all();
 }
@@ -458,7 +459,8 @@ int WorkerPool::RetryHeldOnce() {
 Status WorkerPool::Readiness() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!paused_) return Status::Ok();
-  return Status(StatusCode::kUnavailable, "paused (" + pause_reason_ + "): " + pause_detail_,
+  return Status(StatusCode::kUnavailable,
+                "paused (" + std::string(ReasonName(pause_reason_)) + "): " + pause_detail_,
                 pause_reason_, true);
 }
 
@@ -474,7 +476,7 @@ void WorkerPool::LogMessage(const Message& message, const MessageResult& result)
       .Add("action", MessageActionName(result.action))
       .Add("records", result.records_total);
   if (result.test_event) line.Add("test_event", true);
-  if (!result.reason.empty()) line.Add("reason", result.reason);
+  if (result.reason != Reason::kNone) line.Add("reason", result.reason_label());
   if (!result.message.empty()) line.Add("detail", result.message);
   log_.Log(result.action == MessageAction::kDelete ? LogLevel::kInfo : LogLevel::kWarn, "message",
            line);

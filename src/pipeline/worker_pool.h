@@ -217,7 +217,7 @@ class WorkerPool {
   bool heartbeat_stop_ = false;
   double ewma_message_ms_ = 0;
   bool paused_ = false;  // receiving stopped for a fault of the environment
-  std::string pause_reason_;
+  Reason pause_reason_ = Reason::kNone;
   std::string pause_detail_;
   WorkerPoolCounters counters_;
   CancelFlag cancel_{false};

@@ -160,7 +160,7 @@ TEST_F(WorkerPoolTest, TransientFailureBacksOffThenSucceeds) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     EXPECT_EQ(finished_[0].second.action, MessageAction::kRetry);
-    EXPECT_EQ(finished_[0].second.reason, kReasonUnavailable);
+    EXPECT_EQ(finished_[0].second.reason, Reason::kUnavailable);
   }
   // Back-off of the first receive: base 2 s, no jitter. Invisible until then.
   QueueStats stats = Stats();
@@ -249,7 +249,7 @@ TEST_F(WorkerPoolTest, AMisconfiguredStoreIsNotReadyAndABadKeyIsStillDeadLettere
   std::atomic<bool> misconfigured{true};
   store_.get_fault = [&](const std::string& key) -> Status {
     if (key == "uploads/refused.jpg") {
-      return InvalidArgumentError("HTTP 400 KeyTooLongError").WithReason(kReasonInvalidKey);
+      return InvalidArgumentError("HTTP 400 KeyTooLongError").WithReason(Reason::kInvalidKey);
     }
     return misconfigured.load()
                ? Status(StatusCode::kFailedPrecondition,
@@ -280,7 +280,7 @@ TEST_F(WorkerPoolTest, AMisconfiguredStoreIsNotReadyAndABadKeyIsStillDeadLettere
   EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/small/x.jpg").ok());
   auto dead = queue_->ListDeadLetters(10).value();
   ASSERT_EQ(dead.size(), 1u);
-  EXPECT_EQ(dead[0].reason, kReasonInvalidKey);
+  EXPECT_EQ(dead[0].reason, "invalid-key");
 }
 
 TEST_F(WorkerPoolTest, ShutdownReturnsHeldMessagesToTheQueueAtOnce) {

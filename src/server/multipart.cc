@@ -76,11 +76,12 @@ MultipartUploads::MultipartUploads(std::string root, const Clock* clock)
 
 Result<std::string> MultipartUploads::UploadDir(const std::string& upload_id) const {
   if (upload_id.size() != 32 || !IsHex(upload_id)) {
-    return Status(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40), "no-such-upload");
+    return Status(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40),
+                  Reason::kNoSuchUpload);
   }
   std::string dir = root_ + "/" + upload_id;
   if (!fs::exists(dir + "/upload.json")) {
-    return Status(StatusCode::kNotFound, "no upload " + upload_id, "no-such-upload");
+    return Status(StatusCode::kNotFound, "no upload " + upload_id, Reason::kNoSuchUpload);
   }
   return dir;
 }
@@ -279,7 +280,8 @@ Status MultipartUploads::MarkCompleted(const std::string& upload_id, const std::
 Result<std::string> MultipartUploads::CompletedEtag(const std::string& upload_id,
                                                     const std::string& bucket,
                                                     const std::string& key) const {
-  Status missing(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40), "no-such-upload");
+  Status missing(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40),
+                 Reason::kNoSuchUpload);
   if (upload_id.size() != 32 || !IsHex(upload_id)) return missing;
   nlohmann::json doc = ReadJson(root_ + "/" + upload_id + "/completed.json");
   if (doc.is_discarded() || !doc.is_object() || doc.value("bucket", "") != bucket ||

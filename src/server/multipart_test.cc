@@ -94,7 +94,7 @@ TEST_F(MultipartTest, MalformedOrUnknownIdsNeverTouchTheFilesystem) {
     Result<UploadInfo> got = uploads.Get(bad);
     ASSERT_FALSE(got.ok()) << bad;
     EXPECT_EQ(got.status().code(), StatusCode::kNotFound) << bad;
-    EXPECT_EQ(got.status().reason(), "no-such-upload") << bad;
+    EXPECT_EQ(got.status().reason(), Reason::kNoSuchUpload) << bad;
     StagedFile staged = Stage("x");
     EXPECT_FALSE(uploads.AddPart(bad, 1, staged).ok()) << bad;
     EXPECT_TRUE(fs::exists(staged.path)) << "a refused part stays with the caller";
@@ -132,7 +132,7 @@ TEST_F(MultipartTest, PartsAreListedInOrderAndAReuploadReplacesThePart) {
   Result<MultipartUploads::ResolvedParts> old =
       uploads.Resolve(id, {{1, QuoteEtag(Md5Hex("one"))}}, 0);
   ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.status().reason(), "InvalidPart");
+  EXPECT_EQ(old.status().error_code(), "InvalidPart");
 }
 
 TEST_F(MultipartTest, ResolveChecksOrderETagsAndMinimumSize) {
@@ -147,7 +147,7 @@ TEST_F(MultipartTest, ResolveChecksOrderETagsAndMinimumSize) {
 
   auto reason = [&](const std::vector<std::pair<int, std::string>>& parts, int64_t min) {
     Result<MultipartUploads::ResolvedParts> r = uploads.Resolve(id, parts, min);
-    return r.ok() ? std::string("ok") : r.status().reason();
+    return r.ok() ? std::string("ok") : r.status().error_code();
   };
   EXPECT_EQ(reason({}, 0), "MalformedXML");
   EXPECT_EQ(reason({{2, e2}, {1, e1}}, 0), "InvalidPartOrder");
@@ -182,8 +182,8 @@ TEST_F(MultipartTest, RemoveDeletesTheUploadAndItsParts) {
   ASSERT_TRUE(uploads.AddPart(id, 1, Stage("bytes")).ok());
   ASSERT_TRUE(uploads.Remove(id).ok());
   EXPECT_FALSE(fs::exists(root_ + "/" + id));
-  EXPECT_EQ(uploads.Get(id).status().reason(), "no-such-upload");
-  EXPECT_EQ(uploads.Remove(id).reason(), "no-such-upload");
+  EXPECT_EQ(uploads.Get(id).status().reason(), Reason::kNoSuchUpload);
+  EXPECT_EQ(uploads.Remove(id).reason(), Reason::kNoSuchUpload);
   StagedFile late = Stage("late");
   EXPECT_FALSE(uploads.AddPart(id, 2, late).ok());
   EXPECT_FALSE(fs::exists(root_ + "/" + id));
@@ -195,15 +195,15 @@ TEST_F(MultipartTest, ACompletedUploadIsRememberedForADayWithItsEtag) {
   ASSERT_TRUE(uploads.AddPart(id, 1, Stage("bytes")).ok());
   ASSERT_TRUE(uploads.MarkCompleted(id, "\"abc-1\"").ok());
   // No longer an upload: no parts, no second completion of its parts.
-  EXPECT_EQ(uploads.Get(id).status().reason(), "no-such-upload");
-  EXPECT_EQ(uploads.ListParts(id).status().reason(), "no-such-upload");
-  EXPECT_EQ(uploads.MarkCompleted(id, "x").reason(), "no-such-upload");
+  EXPECT_EQ(uploads.Get(id).status().reason(), Reason::kNoSuchUpload);
+  EXPECT_EQ(uploads.ListParts(id).status().reason(), Reason::kNoSuchUpload);
+  EXPECT_EQ(uploads.MarkCompleted(id, "x").reason(), Reason::kNoSuchUpload);
   Result<std::string> etag = uploads.CompletedEtag(id, "images", "uploads/big.jpg");
   ASSERT_TRUE(etag.ok()) << etag.status().ToString();
   EXPECT_EQ(*etag, "\"abc-1\"");
-  EXPECT_EQ(uploads.CompletedEtag(id, "images", "other").status().reason(), "no-such-upload");
+  EXPECT_EQ(uploads.CompletedEtag(id, "images", "other").status().reason(), Reason::kNoSuchUpload);
   EXPECT_EQ(uploads.CompletedEtag("../x", "images", "uploads/big.jpg").status().reason(),
-            "no-such-upload");
+            Reason::kNoSuchUpload);
   // A day later the next completion sweeps the record.
   clock_.AdvanceSeconds(25 * 3600);
   std::string next = CreateUpload(uploads);

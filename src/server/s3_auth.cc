@@ -41,11 +41,11 @@ std::optional<S3Error> S3Authenticator::AuthenticateSigned(S3Request& r,
       sigv2 ? VerifySigV2(r, received, &details) : VerifySigV4(r, received, &details);
   if (!verified.ok()) {
     const Status& s = verified.status();
-    if (s.code() == StatusCode::kPermissionDenied && s.reason().empty()) {
+    if (s.code() == StatusCode::kPermissionDenied && s.error_code().empty()) {
       return MakeError("AccessDenied", s.message());
     }
     S3Error error = ErrorFromStatus(s, false);
-    if (s.reason().empty() && s.code() == StatusCode::kNotFound) {
+    if (s.error_code().empty() && s.code() == StatusCode::kNotFound) {
       error = MakeError("InvalidAccessKeyId");
     }
     error.details = std::move(details);

@@ -111,15 +111,16 @@ S3Error MakeError(std::string_view code, std::string message) {
 }
 
 S3Error ErrorFromStatus(const Status& status, bool is_bucket_op) {
-  const std::string& reason = status.reason();
-  // A reason that names an S3 error code wins (the endpoint and aws/ set these).
-  if (!reason.empty() && FindErrorSpec(reason)) return MakeError(reason, status.message());
-  if (reason == "invalid-range") return MakeError("InvalidRange");
-  if (reason == "precondition-failed") return MakeError("PreconditionFailed");
-  if (reason == "not-modified") return MakeError("NotModified");
-  if (reason == "no-such-bucket") return MakeError("NoSuchBucket");
-  if (reason == "no-such-upload") return MakeError("NoSuchUpload");
-  if (reason == "bucket-not-empty") return MakeError("BucketNotEmpty");
+  const std::string& code = status.error_code();
+  // An S3 error code wins (the endpoint and aws/ set these).
+  if (!code.empty() && FindErrorSpec(code)) return MakeError(code, status.message());
+  const Reason reason = status.reason();
+  if (reason == Reason::kInvalidRange) return MakeError("InvalidRange");
+  if (reason == Reason::kPreconditionFailed) return MakeError("PreconditionFailed");
+  if (reason == Reason::kNotModified) return MakeError("NotModified");
+  if (reason == Reason::kNoSuchBucket) return MakeError("NoSuchBucket");
+  if (reason == Reason::kNoSuchUpload) return MakeError("NoSuchUpload");
+  if (reason == Reason::kBucketNotEmpty) return MakeError("BucketNotEmpty");
   switch (status.code()) {
     case StatusCode::kNotFound: {
       bool bucket = is_bucket_op || status.message().find("bucket") != std::string::npos;
@@ -136,7 +137,7 @@ S3Error ErrorFromStatus(const Status& status, bool is_bucket_op) {
       // A limit of the request (the configured size) is EntityTooLarge; a retryable
       // exhaustion (a full disk, the free-space reserve) is the server's condition,
       // answered with a 503 that every SDK retries, in the status's own words.
-      if (status.retryable() && reason != "too-large") {
+      if (status.retryable() && reason != Reason::kTooLarge) {
         return MakeError("SlowDown", status.message());
       }
       return MakeError("EntityTooLarge");

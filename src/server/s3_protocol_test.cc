@@ -43,7 +43,8 @@ TEST(S3ProtocolTest, AFullDiskIsA503NotEntityTooLarge) {
   EXPECT_EQ(ErrorFromStatus(NoSpaceError("below [storage] min_free_bytes"), false).http_status,
             503);
   S3Error limit = ErrorFromStatus(
-      ResourceExhaustedError("object is larger than 10 bytes").WithReason("too-large"), false);
+      ResourceExhaustedError("object is larger than 10 bytes").WithReason(Reason::kTooLarge),
+      false);
   EXPECT_EQ(limit.code, "EntityTooLarge");
   EXPECT_EQ(limit.http_status, 400);
   EXPECT_EQ(
@@ -59,13 +60,14 @@ TEST(S3ProtocolTest, StatusesMapToTheErrorsClientsExpect) {
   EXPECT_EQ(ErrorFromStatus(NotFoundError("no object k"), false).code, "NoSuchKey");
   EXPECT_EQ(ErrorFromStatus(NotFoundError("no object k"), true).code, "NoSuchBucket");
   EXPECT_EQ(ErrorFromStatus(NotFoundError("no such bucket b"), false).code, "NoSuchBucket");
-  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kNotFound, "x", "no-such-upload"), false).code,
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kNotFound, "x", Reason::kNoSuchUpload), false).code,
             "NoSuchUpload");
-  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kInvalidArgument, "x", "invalid-range"), false)
+  EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kInvalidArgument, "x", Reason::kInvalidRange), false)
                 .http_status,
             416);
   EXPECT_EQ(
-      ErrorFromStatus(Status(StatusCode::kFailedPrecondition, "x", "not-modified"), false).code,
+      ErrorFromStatus(Status(StatusCode::kFailedPrecondition, "x", Reason::kNotModified), false)
+          .code,
       "NotModified");
   EXPECT_EQ(ErrorFromStatus(Status(StatusCode::kFailedPrecondition, "x"), false).code,
             "PreconditionFailed");
@@ -164,7 +166,7 @@ TEST(S3XmlBodiesTest, DeleteObjects) {
   EXPECT_FALSE(parsed->quiet);
   EXPECT_EQ(parsed->keys, (std::vector<std::string>{" ", "\t x \t"}));
   for (const char* bad : {"", "<not xml", "<Other/>", "<Delete></Delete>"}) {
-    EXPECT_EQ(ParseDeleteObjectsXml(bad).status().reason(), "MalformedXML") << bad;
+    EXPECT_EQ(ParseDeleteObjectsXml(bad).status().error_code(), "MalformedXML") << bad;
   }
 }
 
@@ -178,9 +180,9 @@ TEST(S3XmlBodiesTest, CompleteMultipartUpload) {
   for (const char* number : {"1x", "12 ", "99999999999", ""}) {
     std::string body = std::string("<CompleteMultipartUpload><Part><PartNumber>") + number +
                        "</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>";
-    EXPECT_EQ(ParseCompleteMultipartXml(body).status().reason(), "MalformedXML") << number;
+    EXPECT_EQ(ParseCompleteMultipartXml(body).status().error_code(), "MalformedXML") << number;
   }
-  EXPECT_EQ(ParseCompleteMultipartXml("<Delete/>").status().reason(), "MalformedXML");
+  EXPECT_EQ(ParseCompleteMultipartXml("<Delete/>").status().error_code(), "MalformedXML");
 }
 
 }  // namespace

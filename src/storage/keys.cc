@@ -17,7 +17,7 @@ std::string Excerpt(std::string_view key) {
 }
 
 Status KeyRefused(std::string message) {
-  return InvalidArgumentError(std::move(message)).WithReason(kReasonInvalidKey);
+  return InvalidArgumentError(std::move(message)).WithReason(Reason::kInvalidKey);
 }
 
 }  // namespace

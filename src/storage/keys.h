@@ -2,7 +2,7 @@
 //
 // Every function is pure and thread-safe; a refusal is an InvalidArgument whose message says
 // which rule the key broke (never echoing more than a short prefix of the key). Key refusals
-// carry the reason kReasonInvalidKey: the port's word for "this key, not the store's set-up,
+// carry the reason Reason::kInvalidKey: the port's word for "this key, not the store's set-up,
 // is the problem" (storage/object_store.h).
 #pragma once
 
@@ -15,7 +15,6 @@
 namespace thumbflow {
 
 inline constexpr size_t kMaxKeyBytes = 1024;
-inline constexpr char kReasonInvalidKey[] = "invalid-key";
 
 // A key any client may store: 1..1024 bytes of UTF-8 without NUL. This is S3's rule (plus
 // NUL, which S3 refuses in practice); keys never become file paths in the local store, so

@@ -138,7 +138,7 @@ Status LocalUpload::Write(std::string_view bytes) {
     failed_ = true;
     return ResourceExhaustedError("object is larger than the " + std::to_string(max_bytes_) +
                                   " bytes the store accepts")
-        .WithReason("too-large");
+        .WithReason(Reason::kTooLarge);
   }
   Status written = WriteAll(fd_, bytes, "upload of bucket " + bucket_);
   if (!written.ok()) {
@@ -170,7 +170,7 @@ Status LocalUpload::AppendFile(const std::string& path) {
     failed_ = true;
     return ResourceExhaustedError("object is larger than the " + std::to_string(max_bytes_) +
                                   " bytes the store accepts")
-        .WithReason("too-large");
+        .WithReason(Reason::kTooLarge);
   }
   md5_valid_ = false;
   int64_t remaining = st.st_size;
@@ -385,7 +385,7 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     return Status::Ok();
   }));
   if (!bucket_exists)
-    return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+    return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
   if (!object_exists) return NotFoundError(bucket + "/" + key + ": no such key");
   if (!IsBlobName(found.blob)) {
     return DataLossError(bucket + "/" + key + ": index row names no valid file");
@@ -565,7 +565,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
       old_blob.clear();
       ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
       if (!bucket_exists)
-        return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+        return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
 
       ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
       if (current && *current != blob && IsBlobName(*current)) old_blob = *current;
@@ -614,7 +614,7 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists)
-      return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+      return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
     ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
     if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
     std::string old_blob = *current;
@@ -639,7 +639,7 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
 
 Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListOptions& options) {
   Result<ListResult> result =
-      NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+      NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
   Status status = db_->Read([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists) return Status::Ok();
@@ -699,14 +699,14 @@ Status LocalObjectStore::DeleteBucket(const std::string& bucket) {
         ASSIGN_OR_RETURN(bool has_objects, any->Step());
         if (has_objects) {
           return FailedPreconditionError("bucket " + bucket + " is not empty")
-              .WithReason(kReasonBucketNotEmpty);
+              .WithReason(Reason::kBucketNotEmpty);
         }
         ASSIGN_OR_RETURN(sqlite::Statement * remove,
                          tx.Prepare("DELETE FROM store_buckets WHERE name = ?1"));
         remove->Bind(1, bucket);
         RETURN_IF_ERROR(remove->Run());
         if (tx.Changes() == 0)
-          return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+          return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
         return Status::Ok();
       })
       .WithContext("delete bucket " + bucket);
@@ -733,7 +733,7 @@ Status LocalObjectStore::HeadBucket(const std::string& bucket) {
     ASSIGN_OR_RETURN(exists, BucketExists(tx, bucket));
     return Status::Ok();
   }));
-  if (!exists) return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+  if (!exists) return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
   return Status::Ok();
 }
 

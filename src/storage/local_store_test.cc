@@ -440,7 +440,7 @@ TEST_F(LocalObjectStoreTest, Buckets) {
   ASSERT_TRUE(store_->Put("second", "x", "1").ok());
   Status not_empty = store_->DeleteBucket("second");
   EXPECT_EQ(not_empty.code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(not_empty.reason(), "bucket-not-empty");
+  EXPECT_EQ(not_empty.reason(), Reason::kBucketNotEmpty);
   ASSERT_TRUE(store_->Delete("second", "x").ok());
   EXPECT_TRUE(store_->DeleteBucket("second").ok());
   EXPECT_EQ(store_->DeleteBucket("second").code(), StatusCode::kNotFound);
@@ -454,7 +454,7 @@ TEST_F(LocalObjectStoreTest, TooLargeObjectsAreRefusedAndLeaveNothing) {
   EXPECT_TRUE(store_->Put("images", "uploads/ok.jpg", "0123456789").ok());
   auto big = store_->Put("images", "uploads/big.jpg", "0123456789A");
   EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(big.status().reason(), "too-large");
+  EXPECT_EQ(big.status().reason(), Reason::kTooLarge);
   EXPECT_EQ(store_->Head("images", "uploads/big.jpg").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
   EXPECT_EQ(DrainEvents().size(), 1u);

@@ -23,7 +23,7 @@ Status MemoryObjectStore::CreateBucket(const std::string& bucket) {
 Result<MemoryObjectStore::Bucket*> MemoryObjectStore::FindBucket(const std::string& bucket) {
   auto it = buckets_.find(bucket);
   if (it == buckets_.end())
-    return NotFoundError("no such bucket: " + bucket).WithReason(kReasonNoSuchBucket);
+    return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
   return &it->second;
 }
 

@@ -38,10 +38,6 @@ namespace thumbflow {
 
 using Metadata = std::map<std::string, std::string>;
 
-inline constexpr char kReasonNoSuchBucket[] = "no-such-bucket";
-inline constexpr char kReasonInvalidRange[] = "invalid-range";
-inline constexpr char kReasonPreconditionFailed[] = "precondition-failed";
-inline constexpr char kReasonNotModified[] = "not-modified";
 
 struct ObjectInfo {
   std::string key;

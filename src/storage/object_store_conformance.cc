@@ -270,7 +270,7 @@ TEST_P(ObjectStoreConformanceTest, RangePastTheEndIsInvalidRange) {
   auto past_end = store().Get(bucket(), "r", options);
   ASSERT_FALSE(past_end.ok());
   EXPECT_EQ(past_end.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(past_end.status().reason(), "invalid-range");
+  EXPECT_EQ(past_end.status().reason(), Reason::kInvalidRange);
 }
 
 TEST_P(ObjectStoreConformanceTest, ConditionalGets) {
@@ -313,10 +313,10 @@ TEST_P(ObjectStoreConformanceTest, FailedConditionsCarryTheirReason) {
   ASSERT_OK_RESULT(store().Put(bucket(), "c", "conditional"));
   GetOptions if_match;
   if_match.if_match = SinglePartEtag("other");
-  EXPECT_EQ(store().Get(bucket(), "c", if_match).status().reason(), "precondition-failed");
+  EXPECT_EQ(store().Get(bucket(), "c", if_match).status().reason(), Reason::kPreconditionFailed);
   GetOptions if_none_match;
   if_none_match.if_none_match = SinglePartEtag("conditional");
-  EXPECT_EQ(store().Get(bucket(), "c", if_none_match).status().reason(), "not-modified");
+  EXPECT_EQ(store().Get(bucket(), "c", if_none_match).status().reason(), Reason::kNotModified);
 }
 
 TEST_P(ObjectStoreConformanceTest, IfMatchStarMatchesAnyObject) {
@@ -556,7 +556,7 @@ TEST_P(ObjectStoreConformanceTest, AbandonedUploadIsNeverVisible) {
 TEST_P(ObjectStoreConformanceTest, StreamsToAndFromMissingBucketsAreNotFound) {
   auto upload = streaming().NewUpload(missing_bucket());
   EXPECT_EQ(upload.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(upload.status().reason(), kReasonNoSuchBucket);
+  EXPECT_EQ(upload.status().reason(), Reason::kNoSuchBucket);
   auto reader = streaming().OpenObject(missing_bucket(), "k", {});
   EXPECT_EQ(reader.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(streaming().OpenObject(bucket(), "absent", {}).status().code(), StatusCode::kNotFound);
@@ -593,7 +593,7 @@ TEST_P(ObjectStoreConformanceTest, OpenObjectStreamsTheSelectedRange) {
   past_end.range = ByteRange{.first = 20};
   auto refused = streaming().OpenObject(bucket(), "r", past_end);
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(refused.status().reason(), kReasonInvalidRange);
+  EXPECT_EQ(refused.status().reason(), Reason::kInvalidRange);
 }
 
 TEST_P(ObjectStoreConformanceTest, OpenObjectChecksConditions) {
@@ -607,11 +607,11 @@ TEST_P(ObjectStoreConformanceTest, OpenObjectChecksConditions) {
   EXPECT_EQ(*streamed, "conditional");
   if_match.if_match = SinglePartEtag("other");
   EXPECT_EQ(streaming().OpenObject(bucket(), "c", if_match).status().reason(),
-            kReasonPreconditionFailed);
+            Reason::kPreconditionFailed);
   GetOptions if_none_match;
   if_none_match.if_none_match = SinglePartEtag("conditional");
   EXPECT_EQ(streaming().OpenObject(bucket(), "c", if_none_match).status().reason(),
-            kReasonNotModified);
+            Reason::kNotModified);
 }
 
 TEST_P(ObjectStoreConformanceTest, CopyKeepsOrReplacesTypeAndMetadata) {
@@ -694,7 +694,7 @@ TEST_P(ObjectStoreConformanceTest, BucketsAreCreatedListedAndDeletedWhenEmpty) {
   ASSERT_OK_RESULT(streaming().Put(second, "k", "v"));
   Status not_empty = streaming().DeleteBucket(second);
   EXPECT_EQ(not_empty.code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(not_empty.reason(), kReasonBucketNotEmpty);
+  EXPECT_EQ(not_empty.reason(), Reason::kBucketNotEmpty);
   ASSERT_OK(streaming().Delete(second, "k"));
   ASSERT_OK(streaming().DeleteBucket(second));
   EXPECT_EQ(streaming().HeadBucket(second).code(), StatusCode::kNotFound);

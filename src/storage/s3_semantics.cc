@@ -46,12 +46,12 @@ bool DecodeToken(const std::string& token, char* kind, std::string* marker) {
 Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options) {
   if (!options.if_match.empty() && !EtagConditionMatches(options.if_match, info.etag)) {
     return FailedPreconditionError("If-Match " + options.if_match + " does not match " + info.etag)
-        .WithReason(kReasonPreconditionFailed);
+        .WithReason(Reason::kPreconditionFailed);
   }
   if (!options.if_none_match.empty() && EtagConditionMatches(options.if_none_match, info.etag)) {
     return FailedPreconditionError("If-None-Match " + options.if_none_match + " matches " +
                                    info.etag)
-        .WithReason(kReasonNotModified);
+        .WithReason(Reason::kNotModified);
   }
   return Status::Ok();
 }
@@ -60,7 +60,7 @@ Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64
   auto invalid = [&]() {
     return InvalidArgumentError("range not satisfiable for an object of " + std::to_string(size) +
                                 " bytes")
-        .WithReason(kReasonInvalidRange);
+        .WithReason(Reason::kInvalidRange);
   };
   if (range.suffix_length) {
     if (*range.suffix_length <= 0 || size == 0) return invalid();

@@ -28,8 +28,6 @@
 
 namespace thumbflow {
 
-inline constexpr char kReasonBucketNotEmpty[] = "bucket-not-empty";
-
 struct BucketInfo {
   std::string name;
   int64_t created_ms = 0;

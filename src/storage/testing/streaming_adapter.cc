@@ -52,7 +52,7 @@ StreamingAdapter::StreamingAdapter(ObjectStore* store, std::string staging_dir,
 Status StreamingAdapter::HeadBucket(const std::string& bucket) {
   std::lock_guard lock(mu_);
   if (!buckets_.count(bucket)) {
-    return Status(StatusCode::kNotFound, "no bucket " + bucket, kReasonNoSuchBucket);
+    return Status(StatusCode::kNotFound, "no bucket " + bucket, Reason::kNoSuchBucket);
   }
   return Status::Ok();
 }
@@ -106,7 +106,7 @@ Status StreamingAdapter::DeleteBucket(const std::string& bucket) {
   ASSIGN_OR_RETURN(ListResult listed, List(bucket, options));
   if (!listed.objects.empty()) {
     return Status(StatusCode::kFailedPrecondition, "bucket " + bucket + " is not empty",
-                  kReasonBucketNotEmpty);
+                  Reason::kBucketNotEmpty);
   }
   std::lock_guard lock(mu_);
   buckets_.erase(bucket);
