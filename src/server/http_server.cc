@@ -97,13 +97,14 @@ struct HttpServer::Impl {
 
   HttpServerOptions options;
   HttpHandler* handler;
+  // Built in Start(), once max_connections is capped to the descriptors. Before ioc, so it
+  // outlives it: destroying ioc destroys the sessions still open, which release their slot.
+  std::unique_ptr<ConnectionTable> table;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   // After ioc: destroyed (joined) first, since its tasks refer to sessions of ioc.
   asio::thread_pool blocking;
-  // Built in Start(), once max_connections is capped to the descriptors.
-  std::unique_ptr<ConnectionTable> table;
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
