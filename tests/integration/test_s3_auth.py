@@ -91,9 +91,7 @@ class S3AuthTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.s.stop()
-        if code != 0:
-            raise AssertionError(f"serve exited with {code}:\n{cls.s.peer.log()}")
+        cls.s.stop_cleanly()
 
     def assertAbsent(self, key):
         from botocore.exceptions import ClientError

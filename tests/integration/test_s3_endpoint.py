@@ -76,6 +76,12 @@ class ServeFixture:
     def stop(self):
         return self.peer.stop()
 
+    def stop_cleanly(self):
+        """Stops serve; a failure (with its log) unless it exited 0."""
+        code = self.stop()
+        if code != 0:
+            raise AssertionError(f"serve exited with {code}:\n{self.peer.log()}")
+
 
 class S3EndpointTest(unittest.TestCase):
     @classmethod
@@ -85,9 +91,7 @@ class S3EndpointTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.s.stop()
-        if code != 0:
-            raise AssertionError(f"serve exited with {code}:\n{cls.s.peer.log()}")
+        cls.s.stop_cleanly()
 
     def test_aws_cli_cp_ls_rm_sync(self):
         s = self.s

@@ -31,9 +31,7 @@ class S3ExactTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.s.stop()
-        if code != 0:
-            raise AssertionError(f"serve exited with {code}:\n{cls.s.peer.log()}")
+        cls.s.stop_cleanly()
 
     # ---- item 12: small correctness points --------------------------------------------------
 
