@@ -339,15 +339,21 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   }
   const bool admitted = admission.outcome == ConnectionTable::Outcome::kAdmitted;
   if (connections_gauge) connections_gauge->Add(1);
+  // The slot is released before the socket is shut down: a client that has seen the close
+  // can open a new connection and find the slot free.
   struct Release {
     Impl* impl;
     uint64_t id;
     SessionStream* shared;
-    ~Release() {
+    bool done = false;
+    void Now() {
+      if (done) return;
+      done = true;
       shared->stream = nullptr;
       if (id != 0) impl->table->Release(id);
       if (impl->connections_gauge) impl->connections_gauge->Add(-1);
     }
+    ~Release() { Now(); }
   } release{this, admission.id, shared.get()};
 
   beast::tcp_stream stream(std::move(socket));
@@ -365,6 +371,7 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
                                     : "Too many open connections.");
     reply.close = true;
     co_await WriteReply(stream, reply, buf);
+    release.Now();
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     co_return;
   }
@@ -374,6 +381,7 @@ asio::awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   buffer.reserve(64 * 1024);
   while (co_await ServeOneRequest(stream, buffer, buf, remote, admission.id)) {
   }
+  release.Now();
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.socket().close(ec);
 }
