@@ -59,7 +59,7 @@ bool HasFileBody(S3Operation op) {
 // The operations that create an object, asked for free space before their body is read.
 bool CreatesObject(S3Operation op) {
   return HasFileBody(op) || op == S3Operation::kCopyObject ||
-         op == S3Operation::kCompleteMultipartUpload;
+         op == S3Operation::kCompleteMultipartUpload || op == S3Operation::kUploadPartCopy;
 }
 
 }  // namespace
@@ -314,6 +314,8 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return CreateMultipartUpload;
     case Op::kUploadPart:
       return UploadPart;
+    case Op::kUploadPartCopy:
+      return UploadPartCopy;
     case Op::kListParts:
       return ListParts;
     case Op::kListMultipartUploads:

@@ -663,6 +663,77 @@ TEST_F(S3HandlerTest, MultipartUploadRules) {
   EXPECT_EQ(Do("DELETE", "/images/mp" + q).Code(), "NoSuchUpload");
 }
 
+// UploadPartCopy: a part from another object's bytes or a range of them, the copy-source
+// conditions checked against the version copied, S3's errors for malformed or outside ranges.
+TEST_F(S3HandlerTest, UploadPartCopyTakesASourceOrARangeOfIt) {
+  ASSERT_EQ(Do("PUT", "/images/src", "0123456789").status, 200);
+  const std::string src_etag = QuoteEtag(Md5Hex("0123456789"));
+  Response created = Do("POST", "/images/dst?uploads");
+  pugi::xml_document doc;
+  doc.load_buffer(created.body.data(), created.body.size());
+  const std::string q =
+      "?uploadId=" +
+      std::string(doc.child("InitiateMultipartUploadResult").child_value("UploadId"));
+  auto copy = [&](int part, HeaderList extra) {
+    extra.emplace_back("x-amz-copy-source", "/images/src");
+    return Do("PUT", "/images/dst" + q + "&partNumber=" + std::to_string(part), "", extra);
+  };
+  Response whole = copy(1, {});
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  pugi::xml_document result;
+  result.load_buffer(whole.body.data(), whole.body.size());
+  const std::string etag1 = result.child("CopyPartResult").child_value("ETag");
+  EXPECT_EQ(etag1, src_etag);
+  EXPECT_FALSE(std::string(result.child("CopyPartResult").child_value("LastModified")).empty());
+
+  Response ranged = copy(2, {{"x-amz-copy-source-range", "bytes=2-4"}});
+  ASSERT_EQ(ranged.status, 200) << ranged.body;
+  result.load_buffer(ranged.body.data(), ranged.body.size());
+  const std::string etag2 = result.child("CopyPartResult").child_value("ETag");
+  EXPECT_EQ(etag2, QuoteEtag(Md5Hex("234")));
+
+  for (const char* bad : {"bytes=4-2", "bytes=-3", "bytes=2-", "2-4", "bytes=a-b"}) {
+    Response r = copy(3, {{"x-amz-copy-source-range", bad}});
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(r.Code(), "InvalidArgument") << bad;
+  }
+  for (const char* outside : {"bytes=5-10", "bytes=10-12"}) {
+    Response r = copy(3, {{"x-amz-copy-source-range", outside}});
+    EXPECT_EQ(r.Code(), "InvalidArgument") << outside;
+    EXPECT_EQ(r.ErrorElement("Message"),
+              "Range specified is not valid for source object of size: 10")
+        << outside;
+  }
+  EXPECT_EQ(copy(3, {{"x-amz-copy-source-if-match", "\"other\""}}).Code(), "PreconditionFailed");
+  EXPECT_EQ(copy(3, {{"x-amz-copy-source-if-none-match", src_etag}}).Code(), "PreconditionFailed");
+  EXPECT_EQ(
+      copy(3, {{"x-amz-copy-source-if-modified-since", "Sat, 01 Jan 2050 00:00:00 GMT"}}).Code(),
+      "PreconditionFailed");
+  EXPECT_EQ(
+      copy(3, {{"x-amz-copy-source-if-unmodified-since", "Sat, 01 Jan 2000 00:00:00 GMT"}}).Code(),
+      "PreconditionFailed");
+  // A holding if-match outweighs a failing if-unmodified-since, as on S3.
+  EXPECT_EQ(copy(3, {{"x-amz-copy-source-if-match", src_etag},
+                     {"x-amz-copy-source-if-unmodified-since", "Sat, 01 Jan 2000 00:00:00 GMT"}})
+                .status,
+            200);
+  EXPECT_EQ(copy(4, {}).status, 200);
+  {
+    HeaderList missing = {{"x-amz-copy-source", "/images/nothing"}};
+    EXPECT_EQ(Do("PUT", "/images/dst" + q + "&partNumber=5", "", missing).Code(), "NoSuchKey");
+  }
+  EXPECT_EQ(Do("PUT", "/images/elsewhere" + q + "&partNumber=1", "",
+               {{"x-amz-copy-source", "/images/src"}})
+                .Code(),
+            "NoSuchUpload");
+
+  std::string xml = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + etag1 +
+                    "</ETag></Part><Part><PartNumber>2</PartNumber><ETag>" + etag2 +
+                    "</ETag></Part></CompleteMultipartUpload>";
+  ASSERT_EQ(Do("POST", "/images/dst" + q, xml).status, 200);
+  EXPECT_EQ(Stored("images", "dst"), "0123456789234");
+}
+
 // ---- operations and errors -------------------------------------------------------------
 
 TEST_F(S3HandlerTest, ErrorsAreS3XmlWithTheRequestIdAndResource) {

@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "core/uri.h"
 #include "server/s3_operations.h"
+#include "storage/etag.h"
 #include "storage/keys.h"
 #include "storage/s3_semantics.h"
 
@@ -55,6 +56,25 @@ std::optional<ByteRange> ParseRange(const std::string* header) {
   }
   return range;
 }
+
+}  // namespace
+
+std::optional<ByteRange> ParseCopySourceRange(std::string_view text) {
+  if (!text.starts_with("bytes=")) return std::nullopt;
+  text.remove_prefix(6);
+  size_t dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  ByteRange range;
+  int64_t last = 0;
+  if (!ParseDecimal(text.substr(0, dash), &range.first) ||
+      !ParseDecimal(text.substr(dash + 1), &last) || last < range.first) {
+    return std::nullopt;
+  }
+  range.last = last;
+  return range;
+}
+
+namespace {
 
 // HEAD reads no bytes: the object's info, its conditions and its range, without opening it.
 Result<ObjectReader> HeadForRead(const S3Context& cx, const S3Request& r,
@@ -116,12 +136,8 @@ void ApplyResponseOverrides(const S3Request& r, HeaderList& headers) {
   }
 }
 
-struct CopySource {
-  std::string bucket;
-  std::string key;
-};
+}  // namespace
 
-// x-amz-copy-source: "[/]bucket/key[?versionId=...]", percent-encoded.
 Result<CopySource> ParseCopySource(const std::string& header) {
   Result<std::string> unescaped = PercentDecode(header.substr(0, header.find('?')));
   if (!unescaped.ok()) return InvalidArgumentError("Invalid copy source encoding");
@@ -138,25 +154,36 @@ Result<CopySource> ParseCopySource(const std::string& header) {
   return src;
 }
 
-// x-amz-copy-source-if-match / -if-none-match against the source: a 412 or 404 error
-// reply, or nullopt to copy.
-std::optional<HttpReply> CheckCopyConditions(const S3Context& cx, const S3Request& r,
-                                             const CopySource& src) {
-  const std::string* if_match = r.head.Header("x-amz-copy-source-if-match");
-  const std::string* if_none_match = r.head.Header("x-amz-copy-source-if-none-match");
-  if (!if_match && !if_none_match) return std::nullopt;
-  Result<ObjectInfo> info = cx.backend.Head(src.bucket, src.key);
-  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  GetOptions conditions;
-  if (if_match) conditions.if_match = *if_match;
-  if (if_none_match) conditions.if_none_match = *if_none_match;
-  if (!CheckGetConditions(*info, conditions).ok()) {
-    return ErrorReply(r, cx.clock, MakeError("PreconditionFailed"));
+// S3 pairs the conditions: a holding if-match makes if-unmodified-since irrelevant, a
+// holding if-none-match makes if-modified-since irrelevant; any that fails is 412. A
+// malformed date is ignored, as S3 does.
+std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
+                                                 const ObjectInfo& source) {
+  const int64_t modified_ms = source.last_modified_ms / 1000 * 1000;
+  auto date = [&](const char* name) -> std::optional<int64_t> {
+    const std::string* v = head.Header(name);
+    if (!v) return std::nullopt;
+    Result<int64_t> parsed = ParseHttpDate(*v);
+    return parsed.ok() ? std::optional<int64_t>(*parsed) : std::nullopt;
+  };
+  const std::string* if_match = head.Header("x-amz-copy-source-if-match");
+  const std::string* if_none_match = head.Header("x-amz-copy-source-if-none-match");
+  bool holds = true;
+  if (if_match) {
+    holds = EtagConditionMatches(*if_match, source.etag);
+  } else if (std::optional<int64_t> since = date("x-amz-copy-source-if-unmodified-since")) {
+    holds = modified_ms <= *since;
   }
-  return std::nullopt;
+  if (holds && if_none_match) {
+    holds = !EtagConditionMatches(*if_none_match, source.etag);
+  } else if (holds) {
+    if (std::optional<int64_t> since = date("x-amz-copy-source-if-modified-since")) {
+      holds = modified_ms > *since;
+    }
+  }
+  if (holds) return std::nullopt;
+  return MakeError("PreconditionFailed");
 }
-
-}  // namespace
 
 HttpReply PutObject(const S3Context& cx, S3Request& r) {
   Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, PutOptionsFromHeaders(r.head));
@@ -216,7 +243,16 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
                   "itself without changing the object's metadata, storage class, website "
                   "redirect location or encryption attributes."));
   }
-  if (std::optional<HttpReply> stop = CheckCopyConditions(cx, r, *src)) return std::move(*stop);
+  if (r.head.Header("x-amz-copy-source-if-match") ||
+      r.head.Header("x-amz-copy-source-if-none-match") ||
+      r.head.Header("x-amz-copy-source-if-modified-since") ||
+      r.head.Header("x-amz-copy-source-if-unmodified-since")) {
+    Result<ObjectInfo> source = cx.backend.Head(src->bucket, src->key);
+    if (!source.ok()) return StatusReply(r, cx.clock, source.status(), false);
+    if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
+      return ErrorReply(r, cx.clock, std::move(*failed));
+    }
+  }
   PutOptions put = PutOptionsFromHeaders(r.head);
   Result<ObjectInfo> info =
       cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, replace ? &put : nullptr);

@@ -186,10 +186,10 @@ class Query {
 };
 
 // Whether thumbflow carries out `op` (the operations up to kCompleteMultipartUpload, and
-// ListMultipartUploads).
+// those named after them here).
 bool CarriedOut(Op op) {
   return (op >= Op::kListBuckets && op <= Op::kCompleteMultipartUpload) ||
-         op == Op::kListMultipartUploads;
+         op == Op::kListMultipartUploads || op == Op::kUploadPartCopy;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }

@@ -17,7 +17,8 @@ namespace thumbflow::server {
 
 // Every value is an S3 API operation name (S3OperationName), used as the metric label and
 // in NotImplemented messages. The operations after kCompleteMultipartUpload, but
-// kListMultipartUploads, are recognised only to be refused by name (501 NotImplemented).
+// kListMultipartUploads and kUploadPartCopy, are recognised only to be refused by name (501
+// NotImplemented). New values go at the end (add, don't reorder).
 enum class S3Operation : uint8_t {
   kUnknown,           // the request target could not be parsed (InvalidURI)
   kMethodNotAllowed,  // no operation has this method at this address
@@ -44,9 +45,9 @@ enum class S3Operation : uint8_t {
   kListParts,
   kAbortMultipartUpload,
   kCompleteMultipartUpload,
+  kListMultipartUploads,  // carried out too
+  kUploadPartCopy,        // carried out too
   // Recognised only to be refused by name (501 NotImplemented).
-  kListMultipartUploads,
-  kUploadPartCopy,
   kPutBucketAcl,
   kPutBucketVersioning,
   kGetBucketPolicy,

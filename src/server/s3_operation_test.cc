@@ -81,7 +81,7 @@ const std::vector<Case>& Cases() {
       {"PUT", "b", "k", {{"partNumber", "1"}, {"uploadId", "u"}}, false, Op::kUploadPart, true},
       {"PUT", "b", "k", {{"uploadId", "u"}}, false, Op::kUploadPart, true},
       {"PUT", "b", "k", {{"partNumber", "1"}}, false, Op::kUploadPart, true},
-      {"PUT", "b", "k", {{"partNumber", "1"}, {"uploadId", "u"}}, true, Op::kUploadPartCopy, false},
+      {"PUT", "b", "k", {{"partNumber", "1"}, {"uploadId", "u"}}, true, Op::kUploadPartCopy, true},
       {"PUT", "b", "k", {{"acl", ""}}, false, Op::kPutObjectAcl, false},
       {"GET", "b", "k", {{"acl", ""}}, false, Op::kGetObjectAcl, true},
       {"PUT", "b", "k", {{"tagging", ""}}, true, Op::kPutObjectTagging, false},

@@ -54,10 +54,27 @@ HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the owner's FULL_
 // Multipart uploads.
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r);
 HttpReply UploadPart(const S3Context& cx, S3Request& r);
+HttpReply UploadPartCopy(const S3Context& cx, S3Request& r);  // x-amz-copy-source(-range)
 HttpReply ListParts(const S3Context& cx, S3Request& r);
 HttpReply ListMultipartUploads(const S3Context& cx, S3Request& r);  // no delimiter
 HttpReply AbortMultipartUpload(const S3Context& cx, S3Request& r);
 HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r);
+
+// What CopyObject and UploadPartCopy share.
+// The source an x-amz-copy-source header names: "[/]bucket/key[?versionId=...]",
+// percent-encoded. InvalidArgument with S3's message when it names no bucket and key.
+struct CopySource {
+  std::string bucket;
+  std::string key;
+};
+Result<CopySource> ParseCopySource(const std::string& header);
+// x-amz-copy-source-range: exactly "bytes=first-last", first <= last (S3 takes no other
+// form, not even the suffix and open ranges of Range). nullopt when malformed.
+std::optional<ByteRange> ParseCopySourceRange(std::string_view text);
+// x-amz-copy-source-if-match / -if-none-match / -if-modified-since / -if-unmodified-since
+// checked against the source as it is copied: nullopt to copy, else 412 PreconditionFailed.
+std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
+                                                 const ObjectInfo& source);
 
 // The function that carries out `operation`; nullptr for the operations that are only
 // routed to be refused (s3_operation.h).

@@ -450,6 +450,11 @@ std::string CopyObjectResultXml(const ObjectInfo& copied) {
          Tag("ETag", XmlEscape(copied.etag)) + "</CopyObjectResult>";
 }
 
+std::string CopyPartResultXml(const PartInfo& part) {
+  return Open("CopyPartResult") + Tag("LastModified", FormatIso8601Millis(part.last_modified_ms)) +
+         Tag("ETag", XmlEscape(part.etag)) + "</CopyPartResult>";
+}
+
 std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::string_view key,
                                              std::string_view upload_id) {
   return Open("InitiateMultipartUploadResult") + Tag("Bucket", XmlEscape(bucket)) +

@@ -112,6 +112,8 @@ struct DeleteOutcome {
 std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool quiet);
 
 std::string CopyObjectResultXml(const ObjectInfo& copied);
+// UploadPartCopy: the new part's LastModified and ETag.
+std::string CopyPartResultXml(const PartInfo& part);
 std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::string_view key,
                                              std::string_view upload_id);
 
