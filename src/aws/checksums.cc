@@ -8,6 +8,8 @@
 #include <array>
 #include <cstring>
 
+#include "core/strings.h"
+
 namespace thumbflow::aws {
 namespace {
 
@@ -129,17 +131,6 @@ uint32_t Crc32c(std::string_view data, uint32_t previous) {
   uint32_t crc = ~previous;
   for (unsigned char byte : data) crc = kCrc32cTable[(crc ^ byte) & 0xFF] ^ (crc >> 8);
   return ~crc;
-}
-
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 0xF];
-  }
-  return out;
 }
 
 std::string Base64Encode(std::string_view bytes) {

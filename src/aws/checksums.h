@@ -15,7 +15,7 @@
 
 namespace thumbflow::aws {
 
-// Raw digests (binary strings) and their hex form (lower case).
+// Raw digests (binary strings) and their hex form (lower case; HexEncode in core/strings.h).
 std::string Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);
@@ -26,7 +26,6 @@ std::string HmacSha1(std::string_view key, std::string_view data);  // S3 SigV2
 uint32_t Crc32(std::string_view data, uint32_t previous = 0);
 uint32_t Crc32c(std::string_view data, uint32_t previous = 0);
 
-std::string HexEncode(std::string_view bytes);
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view bytes);
 // InvalidArgument on characters outside the alphabet or bad padding.

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "core/strings.h"
+
 namespace thumbflow::aws {
 namespace {
 

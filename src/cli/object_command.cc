@@ -16,6 +16,7 @@
 #include "aws/s3_store.h"
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/strings.h"
 
 namespace thumbflow::cli {
 namespace {
@@ -57,24 +58,20 @@ Result<std::unique_ptr<S3Client>> MakeS3Client(const S3Options& o) {
   return client;
 }
 
-bool StartsWith(const std::string& s, std::string_view prefix, size_t offset = 0) {
-  return s.size() >= offset + prefix.size() && s.compare(offset, prefix.size(), prefix) == 0;
-}
-
 // The media type of image bytes, from their signature; application/octet-stream otherwise.
 std::string SniffContentType(const std::string& b) {
-  if (StartsWith(b, "\xFF\xD8\xFF")) return "image/jpeg";
-  if (StartsWith(b, "\x89PNG\r\n\x1A\n")) return "image/png";
-  if (StartsWith(b, "GIF87a") || StartsWith(b, "GIF89a")) return "image/gif";
-  if (StartsWith(b, "RIFF") && StartsWith(b, "WEBP", 8)) return "image/webp";
-  if (StartsWith(b, std::string_view("II*\0", 4)) || StartsWith(b, std::string_view("MM\0*", 4))) {
+  if (b.starts_with("\xFF\xD8\xFF")) return "image/jpeg";
+  if (b.starts_with("\x89PNG\r\n\x1A\n")) return "image/png";
+  if (b.starts_with("GIF87a") || b.starts_with("GIF89a")) return "image/gif";
+  if (b.starts_with("RIFF") && StartsWithAt(b, 8, "WEBP")) return "image/webp";
+  if (b.starts_with(std::string_view("II*\0", 4)) || b.starts_with(std::string_view("MM\0*", 4))) {
     return "image/tiff";
   }
-  if (StartsWith(b, "\xFF\x0A") ||
-      StartsWith(b, std::string_view("\0\0\0\x0CJXL \r\n\x87\n", 12))) {
+  if (b.starts_with("\xFF\x0A") ||
+      b.starts_with(std::string_view("\0\0\0\x0CJXL \r\n\x87\n", 12))) {
     return "image/jxl";
   }
-  if (StartsWith(b, "ftyp", 4) && b.size() >= 12) {
+  if (StartsWithAt(b, 4, "ftyp") && b.size() >= 12) {
     std::string brand = b.substr(8, 4);
     if (brand == "avif" || brand == "avis") return "image/avif";
     if (brand == "heic" || brand == "heix" || brand == "heim" || brand == "heis" ||
@@ -85,14 +82,14 @@ std::string SniffContentType(const std::string& b) {
   }
   // SVG: XML text whose first element is <svg (after an XML declaration, comments, doctype).
   std::string head = b.substr(0, 4096);
-  size_t start = StartsWith(head, "\xEF\xBB\xBF") ? 3 : 0;
+  size_t start = head.starts_with("\xEF\xBB\xBF") ? 3 : 0;
   size_t first = head.find_first_not_of(" \t\r\n", start);
   if (first != std::string::npos && head[first] == '<') {
     size_t svg = head.find("<svg");
     if (svg != std::string::npos) {
       bool only_prolog = true;
       for (size_t pos = head.find('<', first); pos < svg; pos = head.find('<', pos + 1)) {
-        if (!(StartsWith(head, "<?", pos) || StartsWith(head, "<!", pos))) only_prolog = false;
+        if (!(StartsWithAt(head, pos, "<?") || StartsWithAt(head, pos, "<!"))) only_prolog = false;
       }
       if (only_prolog) return "image/svg+xml";
     }

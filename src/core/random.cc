@@ -3,6 +3,8 @@
 #include <sys/random.h>
 #include <sys/types.h>
 
+#include "core/strings.h"
+
 namespace thumbflow {
 
 std::string RandomHex(size_t bytes) {
@@ -12,13 +14,7 @@ std::string RandomHex(size_t bytes) {
     ssize_t n = getrandom(raw.data() + filled, bytes - filled, 0);
     if (n > 0) filled += static_cast<size_t>(n);
   }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0x0F];
-  }
-  return out;
+  return HexEncode(raw);
 }
 
 }  // namespace thumbflow

@@ -3,6 +3,7 @@
 // passes through unchanged.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,18 @@ constexpr int HexDigitValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// Lower-case hex of every byte: "\x01\xAB" -> "01ab" (digests, ETags, random names).
+std::string HexEncode(std::string_view bytes);
+// The bytes that pairs of hex digits (either case) stand for; nullopt for an odd length or a
+// character that is not a hex digit.
+std::optional<std::string> HexDecode(std::string_view hex);
+
+// True when `text` holds `piece` starting at byte `offset` (false when `text` is too short).
+// Case-sensitive; at offset 0 it is std::string_view::starts_with, which callers use directly.
+constexpr bool StartsWithAt(std::string_view text, size_t offset, std::string_view piece) {
+  return text.size() >= offset && text.substr(offset).starts_with(piece);
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -1,5 +1,6 @@
 #include "queue/message_checks.h"
 
+#include "core/strings.h"
 #include "core/utf8.h"
 
 #include <stdlib.h>  // arc4random_buf (glibc >= 2.36)
@@ -86,21 +87,16 @@ Status CheckQueueOptions(const QueueOptions& o) {
 std::vector<std::string> NewMessageIds(size_t count) {
   std::vector<unsigned char> random(16 * count);
   arc4random_buf(random.data(), random.size());
-  static constexpr char kHex[] = "0123456789abcdef";
   std::vector<std::string> out;
   out.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     unsigned char* b = random.data() + 16 * i;
     b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
     b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-    std::string id(36, '-');
-    size_t pos = 0;
-    for (int k = 0; k < 16; ++k) {
-      if (k == 4 || k == 6 || k == 8 || k == 10) ++pos;  // keep the '-'
-      id[pos++] = kHex[b[k] >> 4];
-      id[pos++] = kHex[b[k] & 0x0F];
-    }
-    out.push_back(std::move(id));
+    std::string hex = HexEncode(std::string_view(reinterpret_cast<const char*>(b), 16));
+    // 8-4-4-4-12, as SQS writes its UUIDs.
+    for (int dash : {20, 16, 12, 8}) hex.insert(static_cast<size_t>(dash), 1, '-');
+    out.push_back(std::move(hex));
   }
   return out;
 }

@@ -5,9 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "core/disk.h"
 
 namespace thumbflow::server {
 namespace {
@@ -84,15 +85,22 @@ Result<EndpointCredentials> LoadEndpointCredentials(const std::string& env_id,
                      "\naws_secret_access_key = " + out.secret_access_key + "\n";
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return InternalError("create " + tmp + ": " + std::strerror(errno));
-  // A temporary file left by a crash keeps its old mode through O_CREAT: set it again.
+  if (fd < 0) return FileError(errno, "create", tmp);
+  // A temporary file left by a crash keeps its old mode through O_CREAT: set it again. A short
+  // write without errno (it cannot happen on a regular file) is reported as EIO.
+  errno = EIO;
   bool ok = ::fchmod(fd, 0600) == 0 &&
             ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
+  int err = errno;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
     ::unlink(tmp.c_str());
-    return InternalError("write " + path + ": " + std::strerror(errno));
+    return FileError(err, "write", path);
   }
   out.source = path;
   out.generated = true;

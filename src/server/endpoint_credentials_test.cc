@@ -118,11 +118,14 @@ TEST(EndpointCredentialsTest, AFileWithoutTheProfileIsAnErrorNotOverwritten) {
   EXPECT_EQ(Slurp(path), text);
 }
 
-TEST(EndpointCredentialsTest, UnwritableDataFolderIsAnError) {
-  Result<EndpointCredentials> got =
-      LoadEndpointCredentials("", "", "", "", "/nonexistent/tf-endpoint-credentials-test");
+TEST(EndpointCredentialsTest, UnwritableDataFolderIsAnErrorFromTheErrnoMapper) {
+  const std::string dir = "/nonexistent/tf-endpoint-credentials-test";
+  Result<EndpointCredentials> got = LoadEndpointCredentials("", "", "", "", dir);
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.status().code(), StatusCode::kInternal);
+  // FileError(ENOENT): NotFound, naming the operation and the file.
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(got.status().message(),
+            "create " + dir + "/credentials.tmp: No such file or directory");
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ Status S3BodySink::ExpectDigests(const HttpRequestHead& head) {
       return S3Status(StatusCode::kInvalidArgument, "InvalidDigest",
                       "The Content-MD5 you specified is not valid.");
     }
-    expected_md5_ = aws::HexEncode(*raw);
+    expected_md5_ = HexEncode(*raw);
   }
   for (const auto& [name, value] : head.headers) {
     std::optional<aws::ChecksumAlgorithm> algorithm =

@@ -3,19 +3,15 @@
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <optional>
+
+#include "core/strings.h"
 
 namespace thumbflow {
 namespace {
 
 std::string Hex(const unsigned char* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 0x0F];
-  }
-  return out;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 std::string Digest(const EVP_MD* md, std::string_view bytes) {
@@ -23,13 +19,6 @@ std::string Digest(const EVP_MD* md, std::string_view bytes) {
   unsigned int size = 0;
   EVP_Digest(bytes.data(), bytes.size(), out, &size, md, nullptr);
   return Hex(out, size);
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -84,19 +73,12 @@ Result<std::string> MultipartEtag(const std::vector<std::string>& part_etags) {
   binary.reserve(part_etags.size() * 16);
   for (size_t i = 0; i < part_etags.size(); ++i) {
     std::string hex = UnquoteEtag(part_etags[i]);
-    if (hex.size() != 32) {
+    std::optional<std::string> md5 = hex.size() == 32 ? HexDecode(hex) : std::nullopt;
+    if (!md5) {
       return InvalidArgumentError("part " + std::to_string(i + 1) +
                                   " ETag is not an MD5: " + part_etags[i]);
     }
-    for (size_t k = 0; k < 32; k += 2) {
-      int hi = HexValue(hex[k]);
-      int lo = HexValue(hex[k + 1]);
-      if (hi < 0 || lo < 0) {
-        return InvalidArgumentError("part " + std::to_string(i + 1) +
-                                    " ETag is not an MD5: " + part_etags[i]);
-      }
-      binary += static_cast<char>(hi * 16 + lo);
-    }
+    binary += *md5;
   }
   return QuoteEtag(Md5Hex(binary) + "-" + std::to_string(part_etags.size()));
 }

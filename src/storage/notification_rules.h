@@ -3,15 +3,17 @@
 //
 // Header-only and free of third-party includes, because both the config layer (which
 // reads the rules and refuses recursive-trigger configs) and the local store (which applies
-// them inside its write transaction) use it, and config does not link the storage library.
+// them inside its write transaction) use it, and config does not link the storage library
+// (both link core, for EndsWithIgnoreCase).
 // Pure functions; thread-safe.
 #pragma once
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/strings.h"
 
 namespace thumbflow {
 
@@ -44,18 +46,6 @@ inline const std::vector<std::string>& KnownNotificationEvents() {
   return events;
 }
 
-inline bool EndsWithIgnoringCase(std::string_view text, std::string_view suffix) {
-  if (suffix.size() > text.size()) return false;
-  text = text.substr(text.size() - suffix.size());
-  for (size_t i = 0; i < suffix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) !=
-        std::tolower(static_cast<unsigned char>(suffix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // True when `rule` selects an event named `event_name` as S3 writes it in the message
 // ("ObjectCreated:Put", no "s3:" prefix).
 inline bool RuleSelectsEvent(const NotificationRule& rule, std::string_view event_name) {
@@ -75,7 +65,7 @@ inline bool RuleMatchesKey(const NotificationRule& rule, std::string_view key) {
   if (key.substr(0, rule.prefix.size()) != rule.prefix) return false;
   if (rule.suffixes.empty()) return true;
   return std::any_of(rule.suffixes.begin(), rule.suffixes.end(),
-                     [&](const std::string& s) { return EndsWithIgnoringCase(key, s); });
+                     [&](const std::string& s) { return EndsWithIgnoreCase(key, s); });
 }
 
 // The queues (each once, in rule order) that an event about bucket/key is sent to.

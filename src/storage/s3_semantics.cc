@@ -1,7 +1,9 @@
 #include "storage/s3_semantics.h"
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
+
+#include "core/strings.h"
 
 #include "storage/etag.h"
 #include "storage/keys.h"
@@ -12,32 +14,15 @@ namespace {
 // Continuation tokens are "k" + last key or "p" + last common prefix, hex-encoded so they
 // are plain ASCII in URLs and XML.
 std::string EncodeToken(char kind, const std::string& marker) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(1, kind);
-  for (unsigned char c : marker) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0x0F];
-  }
-  return out;
+  return std::string(1, kind) + HexEncode(marker);
 }
 
 bool DecodeToken(const std::string& token, char* kind, std::string* marker) {
-  if (token.empty() || (token[0] != 'k' && token[0] != 'p') || token.size() % 2 != 1) {
-    return false;
-  }
+  if (token.empty() || (token[0] != 'k' && token[0] != 'p')) return false;
+  std::optional<std::string> decoded = HexDecode(std::string_view(token).substr(1));
+  if (!decoded) return false;
   *kind = token[0];
-  marker->clear();
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 1; i < token.size(); i += 2) {
-    int hi = value(token[i]);
-    int lo = value(token[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    *marker += static_cast<char>(hi * 16 + lo);
-  }
+  *marker = std::move(*decoded);
   return true;
 }
 
@@ -79,10 +64,7 @@ Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64
 Metadata NormalizeMetadata(const Metadata& metadata) {
   Metadata out;
   for (const auto& [name, value] : metadata) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    out[lower] = value;
+    out[ToLowerAscii(name)] = value;
   }
   return out;
 }
