@@ -2,8 +2,6 @@
 // serves the S3-compatible endpoint, and runs the worker pool (unless --workers 0), until
 // SIGTERM, SIGINT or SIGHUP; then stops accepting, drains requests in flight and exits 0.
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -11,10 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/random.h"
+#include "core/stop_signal.h"
 #include "image/vips_runtime.h"
 #include "pipeline/throughput_stats.h"
 #include "pipeline/worker_pool.h"
@@ -118,15 +119,8 @@ void RaiseOpenFileLimit() {
 }
 
 int RunServe(const ServeOptions& opts) {
-  // Block the stop signals before any thread starts, so only sigtimedwait() below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  // SIGHUP stops gracefully as well (no reload: the config is read at start); its default
-  // action would kill the process mid-request.
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts, so that only the Wait() below takes the stop signals.
+  StopSignals stop_signals;
 
   Result<Config> config = LoadConfigOrDefault(opts.config_path);
   if (!config.ok()) return ReportFailure(config.status());
@@ -267,13 +261,11 @@ int RunServe(const ServeOptions& opts) {
   // Waits a second at a time so that an idle server still writes the throughput counts of
   // its last messages (the observer flushes only when another message finishes): `thumbflow
   // status` is then at most about a second behind. Flush() without pending counts is a no-op.
-  int signal_number = -1;
-  const timespec flush_interval{1, 0};
-  while (signal_number < 0) {
-    signal_number = sigtimedwait(&stop_signals, nullptr, &flush_interval);
-    if (signal_number < 0 && throughput) (void)throughput->Flush();
+  std::optional<int> signal_number;
+  while (!(signal_number = stop_signals.Wait(std::chrono::seconds(1)))) {
+    if (throughput) (void)throughput->Flush();
   }
-  std::fprintf(stderr, "thumbflow: signal %d, draining\n", signal_number);
+  std::fprintf(stderr, "thumbflow: signal %d, draining\n", *signal_number);
   server.Stop();
   running_pool.store(nullptr);
   if (pool) {

@@ -33,9 +33,9 @@
 #include "cli/thumbnailer_factory.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/stop_signal.h"
 #include "image/vips_runtime.h"
 #include "lambda/lambda_config.h"
-#include "pipeline/stop_signal.h"
 #include "pipeline/worker_pool.h"
 #include "server/http_server.h"
 #include "server/listen_address.h"
@@ -68,7 +68,7 @@ Status MetricsServerOptions(const std::string& text, server::HttpServerOptions* 
 
 int RunWorker(const WorkerFlags& flags) {
   // Before any thread exists, so that only the signal thread receives the stop signals.
-  pipeline::StopSignal stop_signal;
+  StopSignals stop_signal;
 
   // --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path, read as the Lambda
   // runtime reads it; a [lambda] table is ignored): a container image has no config file.

@@ -46,8 +46,8 @@
 //
 //   MetricsRegistry registry;                       // also served on /metrics
 //   pipeline::WorkerPool pool(queue, store, thumbnailer, config, clock, &registry);
-//   pipeline::StopSignal stop;                     // before any thread starts (stop_signal.h)
-//   stop.OnSignal([&pool] { pool.RequestStop(); });
+//   StopSignals stop;                               // before any thread (core/stop_signal.h)
+//   stop.OnSignal([&pool](int) { pool.RequestStop(); });
 //   Status s = pool.Run();                          // returns after SIGTERM/SIGINT + shutdown
 //
 // or Start() ... Shutdown(grace) when the caller has its own main loop.
