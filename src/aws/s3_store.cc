@@ -58,6 +58,11 @@ ObjectInfo InfoFromHeaders(const std::string& key, const HttpResponse& r) {
     std::string lower = Lower(name);
     if (lower.starts_with(kMetaPrefix)) info.metadata[lower.substr(kMetaPrefix.size())] = value;
   }
+  for (std::string_view name : kStoredHeaderNames) {
+    if (const std::string* value = r.Header(name)) {
+      info.headers[std::string(name)] = *value;
+    }
+  }
   return info;
 }
 
@@ -103,6 +108,9 @@ class S3StoreImpl final : public S3Store {
     for (const auto& [name, value] : options.metadata) {
       headers.emplace_back(std::string(kMetaPrefix) + Lower(name), value);
     }
+    for (const auto& [name, value] : StoredHeaders(options.headers)) {
+      headers.emplace_back(name, value);
+    }
     AwsCall call{"PutObject", bucket, key};
     ASSIGN_OR_RETURN(HttpResponse r,
                      Call(call, "PUT", bucket, key, {}, std::move(headers), std::string(bytes)));
@@ -112,6 +120,7 @@ class S3StoreImpl final : public S3Store {
     if (const std::string* etag = r.Header("etag")) info.etag = *etag;
     info.content_type = content_type;
     for (const auto& [name, value] : options.metadata) info.metadata[Lower(name)] = value;
+    info.headers = StoredHeaders(options.headers);
     info.last_modified_ms = clock_->NowMillis();
     return info;
   }

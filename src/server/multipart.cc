@@ -97,6 +97,7 @@ Result<std::string> MultipartUploads::Create(const std::string& bucket, const st
                         {"key", key},
                         {"content_type", options.content_type},
                         {"metadata", options.metadata},
+                        {"headers", options.headers},
                         {"initiated_ms", clock_->NowMillis()}};
   std::string tmp = dir + "/upload.json.tmp";
   {
@@ -128,6 +129,11 @@ Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
   if (doc.contains("metadata") && doc["metadata"].is_object()) {
     for (auto& [k, v] : doc["metadata"].items()) {
       if (v.is_string()) info.options.metadata[k] = v.get<std::string>();
+    }
+  }
+  if (doc.contains("headers") && doc["headers"].is_object()) {
+    for (auto& [k, v] : doc["headers"].items()) {
+      if (v.is_string()) info.options.headers[k] = v.get<std::string>();
     }
   }
   info.initiated_ms = doc.value("initiated_ms", int64_t{0});

@@ -734,6 +734,93 @@ TEST_F(S3HandlerTest, UploadPartCopyTakesASourceOrARangeOfIt) {
   EXPECT_EQ(Stored("images", "dst"), "0123456789234");
 }
 
+// The standard headers S3 stores come back on GET and HEAD (response-* overrides win), are
+// kept by a multipart upload and by CopyObject's COPY directive, replaced by REPLACE.
+TEST_F(S3HandlerTest, StandardHeadersAreStoredAndReturned) {
+  const HeaderList sent = {{"Cache-Control", "max-age=60"},
+                           {"Content-Disposition", "attachment; filename=\"a.txt\""},
+                           {"Content-Encoding", "gzip"},
+                           {"Content-Language", "fr"},
+                           {"Expires", "Thu, 01 Dec 2094 16:00:00 GMT"}};
+  auto expect_sent = [&](const Response& r, const std::string& what) {
+    for (const auto& [name, value] : sent) EXPECT_EQ(r.Header(name), value) << what << " " << name;
+  };
+  ASSERT_EQ(Do("PUT", "/images/h", "body", sent).status, 200);
+  expect_sent(Do("GET", "/images/h"), "GET");
+  expect_sent(Do("HEAD", "/images/h"), "HEAD");
+  Response overridden = Do("GET", "/images/h?response-cache-control=no-cache&response-expires=0");
+  EXPECT_EQ(overridden.Header("Cache-Control"), "no-cache");
+  EXPECT_EQ(overridden.Header("Expires"), "0");
+
+  Response created = Do("POST", "/images/hm?uploads", "", sent);
+  pugi::xml_document doc;
+  doc.load_buffer(created.body.data(), created.body.size());
+  const std::string q =
+      "?uploadId=" +
+      std::string(doc.child("InitiateMultipartUploadResult").child_value("UploadId"));
+  Response part = Do("PUT", "/images/hm" + q + "&partNumber=1", "only part");
+  ASSERT_EQ(Do("POST", "/images/hm" + q,
+               "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                   part.Header("ETag") + "</ETag></Part></CompleteMultipartUpload>")
+                .status,
+            200);
+  expect_sent(Do("HEAD", "/images/hm"), "multipart");
+
+  ASSERT_EQ(Do("PUT", "/images/hc", "", {{"x-amz-copy-source", "/images/h"}}).status, 200);
+  expect_sent(Do("HEAD", "/images/hc"), "copy");
+  ASSERT_EQ(Do("PUT", "/images/hr", "",
+               {{"x-amz-copy-source", "/images/h"},
+                {"x-amz-metadata-directive", "REPLACE"},
+                {"Cache-Control", "no-store"}})
+                .status,
+            200);
+  Response replaced = Do("HEAD", "/images/hr");
+  EXPECT_EQ(replaced.Header("Cache-Control"), "no-store");
+  EXPECT_EQ(replaced.Header("Content-Language"), "");
+}
+
+// A 304 says which object it is: ETag and Last-Modified, and the caching headers stored.
+TEST_F(S3HandlerTest, NotModifiedCarriesTheEtag) {
+  ASSERT_EQ(Do("PUT", "/images/n", "same", {{"Cache-Control", "max-age=5"}}).status, 200);
+  const std::string etag = QuoteEtag(Md5Hex("same"));
+  for (const char* method : {"GET", "HEAD"}) {
+    Response r = Do(method, "/images/n", "", {{"If-None-Match", etag}});
+    EXPECT_EQ(r.status, 304) << method;
+    EXPECT_EQ(r.Header("ETag"), etag) << method;
+    EXPECT_FALSE(r.Header("Last-Modified").empty()) << method;
+    EXPECT_EQ(r.Header("Cache-Control"), "max-age=5") << method;
+    Response since =
+        Do(method, "/images/n", "", {{"If-Modified-Since", "Sat, 01 Jan 2095 00:00:00 GMT"}});
+    EXPECT_EQ(since.status, 304) << method;
+    EXPECT_EQ(since.Header("ETag"), etag) << method;
+  }
+}
+
+// Non-ASCII metadata: UTF-8 bytes (what boto3 sends) and RFC 2047 (what S3 decodes) are
+// stored as text; returned as ISO-8859-1 bytes when every character fits, else RFC 2047.
+TEST_F(S3HandlerTest, NonAsciiMetadataComesBackAsTheTextSent) {
+  ASSERT_EQ(Do("PUT", "/images/u", "x",
+               {{"x-amz-meta-latin", "Hello World\xC3\xA9"},
+                {"x-amz-meta-han", "\xE4\xB8\xAD"},
+                {"x-amz-meta-encoded", "=?UTF-8?B?w6k=?="},
+                {"x-amz-meta-q", "=?ISO-8859-1?Q?caf=E9_au_lait?="},
+                {"x-amz-meta-plain", "=?not encoded"}})
+                .status,
+            200);
+  Result<ObjectInfo> info = store_.Head("images", "u");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->metadata.at("latin"), "Hello World\xC3\xA9");
+  EXPECT_EQ(info->metadata.at("han"), "\xE4\xB8\xAD");
+  EXPECT_EQ(info->metadata.at("encoded"), "\xC3\xA9");
+  EXPECT_EQ(info->metadata.at("q"), "caf\xC3\xA9 au lait");
+  EXPECT_EQ(info->metadata.at("plain"), "=?not encoded");
+  Response got = Do("GET", "/images/u");
+  EXPECT_EQ(got.Header("x-amz-meta-latin"), "Hello World\xE9");
+  EXPECT_EQ(got.Header("x-amz-meta-han"), "=?UTF-8?B?5Lit?=");
+  EXPECT_EQ(got.Header("x-amz-meta-encoded"), "\xE9");
+  EXPECT_EQ(got.Header("x-amz-meta-plain"), "=?not encoded");
+}
+
 // ---- operations and errors -------------------------------------------------------------
 
 TEST_F(S3HandlerTest, ErrorsAreS3XmlWithTheRequestIdAndResource) {

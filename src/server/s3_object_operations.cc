@@ -19,7 +19,23 @@ void AddObjectHeaders(HeaderList& headers, const ObjectInfo& info) {
   headers.emplace_back("Content-Type",
                        info.content_type.empty() ? kDefaultContentType : info.content_type);
   headers.emplace_back("Accept-Ranges", "bytes");
-  for (const auto& [name, value] : info.metadata) headers.emplace_back("x-amz-meta-" + name, value);
+  for (const auto& [name, value] : info.headers) headers.emplace_back(name, HeaderValueWire(value));
+  for (const auto& [name, value] : info.metadata) {
+    headers.emplace_back("x-amz-meta-" + name, HeaderValueWire(value));
+  }
+}
+
+// 304 Not Modified carries what the 200 would have said about the object's identity and
+// caching (RFC 9110 15.4.5, as S3 answers): ETag, Last-Modified, Cache-Control, Expires.
+HttpReply NotModifiedReply(const S3Context& cx, const S3Request& r, const ObjectInfo& info) {
+  HttpReply reply = EmptyReply(r, cx.clock, 304);
+  reply.headers.emplace_back("ETag", info.etag);
+  reply.headers.emplace_back("Last-Modified", HttpDate(info.last_modified_ms));
+  for (const char* name : {"Cache-Control", "Expires"}) {
+    auto it = info.headers.find(name);
+    if (it != info.headers.end()) reply.headers.emplace_back(name, HeaderValueWire(it->second));
+  }
+  return reply;
 }
 
 // Up to 18 decimal digits (no sign, no space): fits an int64_t.
@@ -109,11 +125,7 @@ std::optional<HttpReply> CheckDateConditions(const S3Context& cx, const S3Reques
   if (const std::string* v = r.head.Header("if-modified-since");
       v && options.if_none_match.empty()) {
     Result<int64_t> since = ParseHttpDate(*v);
-    if (since.ok() && modified_s * 1000 <= *since) {
-      HttpReply reply = EmptyReply(r, cx.clock, 304);
-      reply.headers.emplace_back("ETag", info.etag);
-      return reply;
-    }
+    if (since.ok() && modified_s * 1000 <= *since) return NotModifiedReply(cx, r, info);
   }
   return std::nullopt;
 }
@@ -202,7 +214,14 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
   const bool head = r.operation() == S3Operation::kHeadObject;
   Result<ObjectReader> opened =
       head ? HeadForRead(cx, r, options) : cx.backend.OpenObject(r.bucket, r.key, options);
-  if (!opened.ok()) return StatusReply(r, cx.clock, opened.status(), false);
+  if (!opened.ok()) {
+    if (opened.status().reason() == Reason::kNotModified) {
+      // The object whose ETag matched; should it have changed since, its new identity.
+      Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
+      if (info.ok()) return NotModifiedReply(cx, r, *info);
+    }
+    return StatusReply(r, cx.clock, opened.status(), false);
+  }
   ObjectReader& reader = *opened;
   if (std::optional<HttpReply> stop = CheckDateConditions(cx, r, options, reader.info)) {
     return std::move(*stop);

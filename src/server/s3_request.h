@@ -51,8 +51,21 @@ HttpReply ErrorReply(const S3Request& r, const Clock& clock, S3Error error);
 HttpReply StatusReply(const S3Request& r, const Clock& clock, const Status& status,
                       bool is_bucket_op);
 
-// Content-Type and x-amz-meta-* (names lower-cased) of a PUT, COPY or multipart start.
+// Content-Type, x-amz-meta-* (names lower-cased) and the standard headers S3 stores
+// (kStoredHeaderNames; aws-chunked is not a Content-Encoding of the object) of a PUT, COPY or
+// multipart start. Metadata and header values become text with HeaderValueText.
 PutOptions PutOptionsFromHeaders(const HttpRequestHead& head);
+
+// Non-ASCII header values (user metadata, the stored standard headers). Stored as UTF-8:
+// a value that is one or more RFC 2047 encoded-words (UTF-8, ISO-8859-1 or US-ASCII; B or Q)
+// is decoded, as S3 decodes it; other bytes that are well-formed UTF-8 (what boto3 and the
+// aws CLI send for "é") are kept; any other byte is read as ISO-8859-1, as HTTP reads it.
+std::string HeaderValueText(std::string_view raw);
+// Returned: ASCII as is; text whose characters are all at most U+00FF as ISO-8859-1 bytes,
+// which is how Python's http.client (so boto3 and the aws CLI), Node and browsers read
+// header bytes, so they get back the string they sent; anything else as one RFC 2047
+// encoded-word "=?UTF-8?B?...?=", as S3 returns every non-ASCII value.
+std::string HeaderValueWire(std::string_view text);
 
 // A Status carrying an S3 error code as its reason (ErrorFromStatus answers that code).
 Status S3Status(StatusCode code, std::string_view s3_code, std::string message);

@@ -89,10 +89,12 @@ const std::vector<std::string> kSchema = {
     "CREATE TABLE store_counters("
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL) WITHOUT ROWID;",
+    // The standard headers stored with an object (kStoredHeaderNames), a JSON object.
+    "ALTER TABLE store_objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';",
 };
 
 constexpr char kObjectColumns[] =
-    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms";
+    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers";
 
 // Within a store transaction: whether `bucket` exists.
 Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
@@ -382,6 +384,7 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     found.info.content_type = select->ColumnText(5);
     found.info.metadata = DecodeMetadata(select->ColumnText(6));
     found.info.last_modified_ms = select->ColumnInt(7);
+    found.info.headers = DecodeMetadata(select->ColumnText(8));
     return Status::Ok();
   }));
   if (!bucket_exists)
@@ -545,6 +548,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   info.content_type =
       options.put.content_type.empty() ? kDefaultContentType : options.put.content_type;
   info.metadata = NormalizeMetadata(options.put.metadata);
+  info.headers = StoredHeaders(options.put.headers);
   info.last_modified_ms = clock_.NowMillis();
 
   ObjectChange change;
@@ -573,11 +577,12 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
           tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
-                     "metadata, last_modified_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "metadata, last_modified_ms, headers) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                      "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
                      "size = excluded.size, etag = excluded.etag, "
                      "content_type = excluded.content_type, metadata = excluded.metadata, "
-                     "last_modified_ms = excluded.last_modified_ms"));
+                     "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers"));
       upsert->Bind(1, bucket)
           .Bind(2, key)
           .Bind(3, blob)
@@ -585,7 +590,8 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           .Bind(5, etag)
           .Bind(6, info.content_type)
           .Bind(7, EncodeMetadata(info.metadata))
-          .Bind(8, info.last_modified_ms);
+          .Bind(8, info.last_modified_ms)
+          .Bind(9, EncodeMetadata(info.headers));
       RETURN_IF_ERROR(upsert->Run());
       return Publish(tx, change);
     }();
@@ -772,12 +778,7 @@ Result<ObjectInfo> LocalObjectStore::Copy(const std::string& src_bucket, const s
     RETURN_IF_ERROR(upload->Write(std::string_view(buffer.data(), n)));
   }
   CommitOptions options;
-  if (replace != nullptr) {
-    options.put = *replace;
-  } else {
-    options.put.content_type = reader->info().content_type;
-    options.put.metadata = reader->info().metadata;
-  }
+  options.put = replace != nullptr ? *replace : KeptPutOptions(reader->info());
   options.event_name = "ObjectCreated:Copy";
   return CommitUpload(std::move(upload), dst_key, options);
 }

@@ -33,11 +33,17 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/strings.h"
 
 namespace thumbflow {
 
 using Metadata = std::map<std::string, std::string>;
 
+// The standard HTTP headers S3 stores with an object as they were sent (on PUT, at the start
+// of a multipart upload, by CopyObject with REPLACE) and returns with it, spelt so. Kept in
+// ObjectInfo::headers / PutOptions::headers under these names; Content-Type has its own field.
+inline constexpr std::string_view kStoredHeaderNames[] = {
+    "Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"};
 
 struct ObjectInfo {
   std::string key;
@@ -46,6 +52,7 @@ struct ObjectInfo {
   std::string content_type;
   Metadata metadata;  // user metadata, names lower-case without the x-amz-meta- prefix
   int64_t last_modified_ms = 0;
+  Metadata headers;  // those of kStoredHeaderNames stored with it, by those names
 };
 
 // HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
@@ -74,7 +81,28 @@ inline constexpr char kDefaultContentType[] = "binary/octet-stream";
 struct PutOptions {
   std::string content_type;  // empty: stored as kDefaultContentType, as S3 does
   Metadata metadata;
+  Metadata headers;  // of kStoredHeaderNames, by those names; others are not stored
 };
+
+// The entries of `headers` that S3 stores (kStoredHeaderNames, in any case), under those names.
+inline Metadata StoredHeaders(const Metadata& headers) {
+  Metadata out;
+  for (const auto& [name, value] : headers) {
+    for (std::string_view stored : kStoredHeaderNames) {
+      if (EqualsIgnoreCase(name, stored)) out[std::string(stored)] = value;
+    }
+  }
+  return out;
+}
+
+// What a copy that keeps the source's Content-Type, metadata and headers writes.
+inline PutOptions KeptPutOptions(const ObjectInfo& source) {
+  PutOptions options;
+  options.content_type = source.content_type;
+  options.metadata = source.metadata;
+  options.headers = source.headers;
+  return options;
+}
 
 struct ListOptions {
   std::string prefix;

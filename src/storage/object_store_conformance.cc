@@ -161,6 +161,36 @@ TEST_P(ObjectStoreConformanceTest, HeadAndGetReturnContentTypeAndMetadata) {
   EXPECT_EQ(got->info.metadata, options.metadata);
 }
 
+// Cache-Control, Content-Disposition, Content-Encoding, Content-Language and Expires are
+// stored as given and returned under S3's spelling; other names are not stored.
+TEST_P(ObjectStoreConformanceTest, StandardHeadersAreStoredAndReturned) {
+  PutOptions options;
+  options.headers = {{"cache-control", "max-age=60"},
+                     {"Content-Disposition", "attachment; filename=\"a b.txt\""},
+                     {"Content-Encoding", "identity"},
+                     {"Content-Language", "fr-CA"},
+                     {"Expires", "Thu, 01 Dec 2094 16:00:00 GMT"},
+                     {"X-Not-Stored", "1"}};
+  ASSERT_OK_RESULT(store().Put(bucket(), "with-headers", "x", options));
+  const Metadata expected = {{"Cache-Control", "max-age=60"},
+                             {"Content-Disposition", "attachment; filename=\"a b.txt\""},
+                             {"Content-Encoding", "identity"},
+                             {"Content-Language", "fr-CA"},
+                             {"Expires", "Thu, 01 Dec 2094 16:00:00 GMT"}};
+  auto head = store().Head(bucket(), "with-headers");
+  ASSERT_OK_RESULT(head);
+  EXPECT_EQ(head->headers, expected);
+  auto kept = streaming().Copy(bucket(), "with-headers", bucket(), "kept-headers", nullptr);
+  ASSERT_OK_RESULT(kept);
+  auto kept_head = store().Head(bucket(), "kept-headers");
+  ASSERT_OK_RESULT(kept_head);
+  EXPECT_EQ(kept_head->headers, expected);
+  ASSERT_OK_RESULT(store().Put(bucket(), "with-headers", "y"));
+  head = store().Head(bucket(), "with-headers");
+  ASSERT_OK_RESULT(head);
+  EXPECT_TRUE(head->headers.empty());
+}
+
 TEST_P(ObjectStoreConformanceTest, MetadataNamesAreLowerCased) {
   PutOptions options;
   options.metadata = {{"Source-ETag", "v1"}};

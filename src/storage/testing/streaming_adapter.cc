@@ -141,14 +141,8 @@ Result<ObjectInfo> StreamingAdapter::Copy(const std::string& src_bucket, const s
   RETURN_IF_ERROR(HeadBucket(src_bucket));
   RETURN_IF_ERROR(HeadBucket(dst_bucket));
   ASSIGN_OR_RETURN(ObjectData data, store_->Get(src_bucket, src_key));
-  PutOptions options;
-  if (replace) {
-    options = *replace;
-  } else {
-    options.content_type = data.info.content_type;
-    options.metadata = data.info.metadata;
-  }
-  return store_->Put(dst_bucket, dst_key, data.bytes, options);
+  return store_->Put(dst_bucket, dst_key, data.bytes,
+                     replace ? *replace : KeptPutOptions(data.info));
 }
 
 Result<ObjectReader> StreamingAdapter::OpenObject(const std::string& bucket, const std::string& key,
