@@ -70,7 +70,8 @@ struct DeadLetter {
   int receive_count = 0;
   std::string reason;  // stable reason code ("truncated", "max-receives", ...)
   int64_t sent_ms = 0;
-  int64_t dead_ms = 0;
+  int64_t first_receive_ms = 0;  // 0 when the queue does not know it (SQS)
+  int64_t dead_ms = 0;           // when it was dead-lettered: its last receive
 };
 
 // The settings of one named queue and its dead-letter queue (on SQS: the queue's attributes

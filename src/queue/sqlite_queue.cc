@@ -593,7 +593,7 @@ Result<std::vector<DeadLetter>> SqliteQueue::ListDeadLetters(int max_items) {
     const int64_t now = clock_.NowMillis();
     ASSIGN_OR_RETURN(Statement * st,
                      tx.Prepare("SELECT id, body, attributes, receive_count, reason, sent_ms, "
-                                "dead_ms FROM queue_messages WHERE queue = ?1 AND dead = 1 AND "
+                                "dead_ms, first_receive_ms FROM queue_messages WHERE queue = ?1 AND dead = 1 AND "
                                 "dead_ms >= ?2 ORDER BY dead_ms, seq LIMIT ?3"));
     st->Bind(1, options_.name)
         .Bind(2, now - options_.dlq_retention_s * 1000)
@@ -609,6 +609,7 @@ Result<std::vector<DeadLetter>> SqliteQueue::ListDeadLetters(int max_items) {
       d.reason = st->ColumnText(4);
       d.sent_ms = st->ColumnInt(5);
       d.dead_ms = st->ColumnInt(6);
+      d.first_receive_ms = st->ColumnInt(7);
       out.push_back(std::move(d));
     }
     return Status::Ok();
