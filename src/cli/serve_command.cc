@@ -26,6 +26,9 @@
 #include "core/metrics.h"
 #include "core/random.h"
 #include "core/stop_signal.h"
+#include "dashboard/activity.h"
+#include "dashboard/dashboard_handler.h"
+#include "dashboard/sessions.h"
 #include "image/vips_runtime.h"
 #include "pipeline/throughput_stats.h"
 #include "pipeline/worker_pool.h"
@@ -118,6 +121,27 @@ void RaiseOpenFileLimit() {
   }
 }
 
+dashboard::DashboardOptions DashboardOptionsFor(const Config& config, const ServeOptions& opts,
+                                               int64_t max_upload_bytes,
+                                               MetricsRegistry& metrics) {
+  dashboard::DashboardOptions options;
+  options.bucket = config.store.default_bucket;
+  options.upload_prefix = config.pipeline.upload_prefix;
+  options.output_bucket = config.pipeline.output_bucket;
+  options.output_prefix = config.pipeline.output_prefix;
+  for (const auto& size : config.thumbnails.sizes) options.sizes.push_back(size.name);
+  options.data_dir = opts.data_dir;
+  options.max_upload_bytes = max_upload_bytes;
+  options.workers = opts.workers == 0 ? 0
+                    : opts.workers > 0 ? opts.workers
+                                       : EffectiveWorkers(config.pipeline);
+  // The pool's own gauge (pipeline_metrics.cc): messages being processed now.
+  Gauge& in_flight = metrics.GetGauge("thumbflow_pipeline_in_flight",
+                                      "Messages received and not yet finished by this process.");
+  options.workers_busy = [&in_flight] { return static_cast<int64_t>(in_flight.Value()); };
+  return options;
+}
+
 int RunServe(const ServeOptions& opts) {
   // Before any thread starts, so that only the Wait() below takes the stop signals.
   StopSignals stop_signals;
@@ -195,6 +219,14 @@ int RunServe(const ServeOptions& opts) {
     return pool ? pool->Readiness() : Status::Ok();
   };
   server::S3Handler handler(handler_options, local_store, &clock, &metrics, readiness);
+  // The dashboard shares the listener; the S3 API keeps its rules (dashboard_handler.h).
+  dashboard::Activity activity(clock);
+  dashboard::Sessions sessions(
+      clock, {{credentials->access_key_id, credentials->secret_access_key}});
+  dashboard::DashboardHandler dashboard(
+      DashboardOptionsFor(*config, opts, handler_options.max_put_bytes, metrics), local_store,
+      queue->get(), &activity, &sessions, &clock, &metrics);
+  dashboard::RoutingHandler routing(&handler, &dashboard, config->server.virtual_host_domains);
   if (Status room = local_store->FreeSpaceStatus(); !room.ok()) {
     std::fprintf(stderr, "thumbflow: warning: %s\n", room.message().c_str());
   }
@@ -212,7 +244,7 @@ int RunServe(const ServeOptions& opts) {
   http.max_connections = config->server.max_connections;
   http.max_connections_per_address = config->server.max_connections_per_address;
   http.blocking_threads = config->server.blocking_threads;
-  server::HttpServer server(http, &handler, &metrics);
+  server::HttpServer server(http, &routing, &metrics);
   Status started = server.Start();
   if (!started.ok()) return ReportFailure(started);
 
@@ -240,7 +272,11 @@ int RunServe(const ServeOptions& opts) {
     pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer.thumbnailer,
                                                   pool_config, clock, &metrics,
                                                   Logger::Stderr(&clock));
-    pool->SetMessageObserver(throughput->Observer());
+    pool->SetMessageObserver([stats = throughput->Observer(), &activity](
+                                 const Message& message, const pipeline::MessageResult& result) {
+      stats(message, result);
+      activity.Observe(result);
+    });
     Status pool_started = pool->Start();
     if (!pool_started.ok()) return ReportFailure(pool_started);
     running_pool.store(pool.get());
@@ -256,6 +292,12 @@ int RunServe(const ServeOptions& opts) {
                config->store.default_bucket.c_str(), pool ? pool->options().workers : 0,
                credentials->source.c_str(),
                credentials->generated ? " (generated; profile [thumbflow])" : "");
+  // A wildcard address is reached on loopback from this machine.
+  std::string ui_host = listen->host == "0.0.0.0" ? "127.0.0.1"
+                        : listen->host == "::"    ? "[::1]"
+                                                  : url_host;
+  std::fprintf(stderr, "thumbflow: dashboard: http://%s:%u/ui/?token=%s\n", ui_host.c_str(),
+               server.port(), sessions.login_token().c_str());
   std::fflush(stderr);
 
   // Waits a second at a time so that an idle server still writes the throughput counts of

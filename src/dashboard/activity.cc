@@ -77,9 +77,10 @@ ActivitySnapshot Activity::Snapshot() const {
          ++number) {
       const Bucket& bucket = buckets_[static_cast<size_t>(number) % kBuckets];
       // The current bucket has lasted only part of its 10 s.
-      double seconds = number == current
-                           ? std::max<double>(1.0, static_cast<double>(now_ms / 1000 % kBucketSeconds) + 1)
-                           : static_cast<double>(kBucketSeconds);
+      double seconds =
+          number == current
+              ? std::max<double>(1.0, static_cast<double>(now_ms / 1000 % kBucketSeconds) + 1)
+              : static_cast<double>(kBucketSeconds);
       bool filled = bucket.number == number;
       out.made_per_second.push_back(filled ? static_cast<double>(bucket.made) / seconds : 0.0);
       out.failed_per_second.push_back(filled ? static_cast<double>(bucket.failed) / seconds : 0.0);

@@ -52,8 +52,7 @@ class Activity {
   void Observe(const pipeline::MessageResult& result);
   ActivitySnapshot Snapshot() const;
   // The last outcome recorded for the source object, if it was processed recently.
-  std::optional<RecordOutcome> LastOutcome(const std::string& bucket,
-                                           const std::string& key) const;
+  std::optional<RecordOutcome> LastOutcome(const std::string& bucket, const std::string& key) const;
 
  private:
   static constexpr size_t kBuckets = kWindowSeconds / kBucketSeconds;

@@ -7,8 +7,8 @@
 namespace thumbflow::dashboard {
 namespace {
 
-pipeline::RecordResult Record(std::string key, pipeline::Outcome outcome, int64_t end_to_end_ms = -1,
-                              Reason reason = Reason::kNone) {
+pipeline::RecordResult Record(std::string key, pipeline::Outcome outcome,
+                              int64_t end_to_end_ms = -1, Reason reason = Reason::kNone) {
   pipeline::RecordResult r;
   r.bucket = "images";
   r.key = std::move(key);
@@ -29,10 +29,10 @@ TEST(ActivityTest, CountsMadeAndFailedAndTheirRateInTheCurrentBucket) {
   Activity activity(clock);
   pipeline::RecordResult duplicate = Record("uploads/d.jpg", pipeline::Outcome::kOk, 5);
   duplicate.duplicate = true;
-  activity.Observe(Message({Record("uploads/a.jpg", pipeline::Outcome::kOk, 100),
-                            Record("uploads/b.jpg", pipeline::Outcome::kOk, 300), duplicate,
-                            Record("uploads/c.jpg", pipeline::Outcome::kPermanent, -1,
-                                   Reason::kNotAnImage)}));
+  activity.Observe(
+      Message({Record("uploads/a.jpg", pipeline::Outcome::kOk, 100),
+               Record("uploads/b.jpg", pipeline::Outcome::kOk, 300), duplicate,
+               Record("uploads/c.jpg", pipeline::Outcome::kPermanent, -1, Reason::kNotAnImage)}));
   clock.AdvanceMillis(1500);
   ActivitySnapshot s = activity.Snapshot();
   EXPECT_EQ(s.made_total, 2);  // the duplicate made nothing
@@ -66,8 +66,8 @@ TEST(ActivityTest, TheWindowSlidesButTotalsStay) {
 TEST(ActivityTest, RemembersTheLastOutcomePerSourceWithinItsCap) {
   ManualClock clock;
   Activity activity(clock);
-  activity.Observe(Message({Record("uploads/a.jpg", pipeline::Outcome::kPermanent, -1,
-                                   Reason::kTruncated)}));
+  activity.Observe(
+      Message({Record("uploads/a.jpg", pipeline::Outcome::kPermanent, -1, Reason::kTruncated)}));
   std::optional<RecordOutcome> a = activity.LastOutcome("images", "uploads/a.jpg");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->outcome, "permanent");

@@ -116,8 +116,7 @@ bool SameOrigin(const HttpRequestHead& head) {
   const std::string* origin = head.Header("origin");
   const std::string* host = head.Header("host");
   if (!origin || !host || host->empty()) return false;
-  if (const std::string* site = head.Header("sec-fetch-site");
-      site && *site != "same-origin") {
+  if (const std::string* site = head.Header("sec-fetch-site"); site && *site != "same-origin") {
     return false;
   }
   return *origin == "http://" + *host || *origin == "https://" + *host;
@@ -126,8 +125,10 @@ bool SameOrigin(const HttpRequestHead& head) {
 json QueueJson(Queue& queue) {
   Result<QueueStats> stats = queue.Stats();
   if (!stats.ok()) return {{"error", stats.status().message()}};
-  return {{"visible", stats->visible},   {"in_flight", stats->in_flight},
-          {"delayed", stats->delayed},   {"dlq", stats->dlq},
+  return {{"visible", stats->visible},
+          {"in_flight", stats->in_flight},
+          {"delayed", stats->delayed},
+          {"dlq", stats->dlq},
           {"oldest_age_s", stats->oldest_age_s}};
 }
 
@@ -139,9 +140,13 @@ json DiskJson(const std::string& dir) {
 }
 
 json ActivityJson(const ActivitySnapshot& a) {
-  return {{"bucket_seconds", a.bucket_seconds}, {"made_per_second", a.made_per_second},
-          {"failed_per_second", a.failed_per_second}, {"latency_samples", a.latency_samples},
-          {"p50_ms", a.p50_ms}, {"p95_ms", a.p95_ms}, {"made_total", a.made_total},
+  return {{"bucket_seconds", a.bucket_seconds},
+          {"made_per_second", a.made_per_second},
+          {"failed_per_second", a.failed_per_second},
+          {"latency_samples", a.latency_samples},
+          {"p50_ms", a.p50_ms},
+          {"p95_ms", a.p95_ms},
+          {"made_total", a.made_total},
           {"failed_total", a.failed_total}};
 }
 
@@ -251,7 +256,7 @@ struct DashboardHandler::Request {
 
 DashboardHandler::DashboardHandler(DashboardOptions options, StreamingObjectStore* store,
                                    Queue* queue, Activity* activity, Sessions* sessions,
-                                   const Clock* clock)
+                                   const Clock* clock, MetricsRegistry* metrics)
     : options_(std::move(options)),
       store_(store),
       queue_(queue),
@@ -259,6 +264,13 @@ DashboardHandler::DashboardHandler(DashboardOptions options, StreamingObjectStor
       sessions_(sessions),
       clock_(clock) {
   if (options_.output_bucket.empty()) options_.output_bucket = options_.bucket;
+  if (metrics) {
+    const char* help = "Dashboard requests refused, by why.";
+    refused_no_session_ =
+        &metrics->GetCounter("thumbflow_dashboard_refused_total", help, {{"why", "no-session"}});
+    refused_cross_origin_ =
+        &metrics->GetCounter("thumbflow_dashboard_refused_total", help, {{"why", "cross-origin"}});
+  }
 }
 
 bool DashboardHandler::Claims(const HttpRequestHead& head) {
@@ -269,7 +281,6 @@ bool DashboardHandler::Claims(const HttpRequestHead& head) {
   const std::string* accept = head.Header("accept");
   return accept && accept->find("text/html") != std::string::npos;
 }
-
 
 std::unique_ptr<HttpExchange> DashboardHandler::Begin(const HttpRequestHead& head,
                                                       HttpReply* early) {
@@ -292,8 +303,8 @@ std::unique_ptr<HttpExchange> DashboardHandler::Route(Request& r, HttpReply* ear
     *early = JsonError(405, "method-not-allowed", "The page and its assets are read-only.");
   } else if (path == "/ui/") {
     *early = Page(r);
-  } else if (const Asset* asset = path.starts_with("/ui/assets/") ? FindAsset(path.substr(11))
-                                                                  : nullptr) {
+  } else if (const Asset* asset =
+                 path.starts_with("/ui/assets/") ? FindAsset(path.substr(11)) : nullptr) {
     *early = BaseReply(200, std::string(asset->content_type));
     early->headers[1].second = "no-cache";
     early->body.assign(asset->data, asset->size);
@@ -310,6 +321,7 @@ std::unique_ptr<HttpExchange> DashboardHandler::RouteApi(Request& r, HttpReply* 
   const bool write = method != "GET" && method != "HEAD";
   if (write && !SameOrigin(r.head)) {
     *early = JsonError(403, "cross-origin", "The request did not come from the dashboard.");
+    if (refused_cross_origin_) refused_cross_origin_->Increment();
     return nullptr;
   }
   if (api == "login" && method == "POST") {
@@ -317,6 +329,7 @@ std::unique_ptr<HttpExchange> DashboardHandler::RouteApi(Request& r, HttpReply* 
   }
   if (!r.session) {
     *early = JsonError(401, "no-session", "Log in with the token serve printed, or a key pair.");
+    if (refused_no_session_) refused_no_session_->Increment();
     return nullptr;
   }
   if (api == "logout" && method == "POST") {
@@ -446,11 +459,15 @@ json DashboardHandler::UploadJson(const ObjectInfo& source,
       break;
     }
   }
-  json item = {{"key", source.key}, {"size", source.size},
-               {"last_modified_ms", source.last_modified_ms}, {"thumbnails", thumbnails}};
+  json item = {{"key", source.key},
+               {"size", source.size},
+               {"last_modified_ms", source.last_modified_ms},
+               {"thumbnails", thumbnails}};
   std::optional<RecordOutcome> last = activity_->LastOutcome(options_.bucket, source.key);
   auto letter = dead.find(source.key);
-  if (letter != dead.end() && (!last || last->time_ms <= letter->second->dead_ms)) {
+  // In the DLQ now, unless a later run made its thumbnails (a redriven copy, say).
+  if (letter != dead.end() &&
+      (!last || last->outcome != "ok" || last->time_ms <= letter->second->dead_ms)) {
     item["outcome"] = "dead-letter";
     item["reason"] = letter->second->reason;
   } else if (last) {
@@ -536,8 +553,8 @@ HttpReply DashboardHandler::ServeObject(const Request& r) {
   // Only raster images are shown inline; anything else downloads. The sandbox keeps even
   // those from running script as the dashboard.
   const std::string& type = reader->info.content_type;
-  const bool inline_image = StartsWithIgnoreCase(type, "image/") &&
-                            !StartsWithIgnoreCase(type, "image/svg");
+  const bool inline_image =
+      StartsWithIgnoreCase(type, "image/") && !StartsWithIgnoreCase(type, "image/svg");
   HttpReply reply = BaseReply(200, inline_image ? type : "application/octet-stream");
   reply.headers[1].second = "private, no-cache";
   reply.headers.emplace_back("Content-Security-Policy", "sandbox; default-src 'none'");
@@ -597,8 +614,7 @@ bool RoutingHandler::IsVirtualHosted(const HttpRequestHead& head) const {
   return false;
 }
 
-std::unique_ptr<HttpExchange> RoutingHandler::Begin(const HttpRequestHead& head,
-                                                    HttpReply* early) {
+std::unique_ptr<HttpExchange> RoutingHandler::Begin(const HttpRequestHead& head, HttpReply* early) {
   if (dashboard_ && !IsVirtualHosted(head) && DashboardHandler::Claims(head)) {
     return dashboard_->Begin(head, early);
   }

@@ -38,6 +38,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "dashboard/activity.h"
 #include "dashboard/sessions.h"
 #include "queue/queue.h"
@@ -47,12 +48,12 @@
 namespace thumbflow::dashboard {
 
 struct DashboardOptions {
-  std::string bucket;                   // where uploads arrive (the pipeline's source bucket)
+  std::string bucket;  // where uploads arrive (the pipeline's source bucket)
   std::string upload_prefix = "uploads/";
-  std::string output_bucket;            // empty: `bucket`
+  std::string output_bucket;  // empty: `bucket`
   std::string output_prefix = "thumbnails/";
-  std::vector<std::string> sizes;       // the configured size names, in order
-  std::string data_dir;                 // its filesystem's free space is shown
+  std::vector<std::string> sizes;  // the configured size names, in order
+  std::string data_dir;            // its filesystem's free space is shown
   int64_t max_upload_bytes = int64_t{5} << 30;
   int workers = 0;
   std::function<int64_t()> workers_busy;  // messages being processed now; null: 0
@@ -62,8 +63,11 @@ struct DashboardOptions {
 class DashboardHandler {
  public:
   // None of the pointers is owned; all must outlive the handler.
+  // `metrics` may be null; it counts refused requests (thumbflow_dashboard_refused_total
+  // by why: "no-session", "cross-origin").
   DashboardHandler(DashboardOptions options, StreamingObjectStore* store, Queue* queue,
-                   Activity* activity, Sessions* sessions, const Clock* clock);
+                   Activity* activity, Sessions* sessions, const Clock* clock,
+                   MetricsRegistry* metrics = nullptr);
 
   // True for the requests the dashboard answers: /ui and everything under /ui/, and an
   // unsigned browser GET of `/` (Accept: text/html), which is redirected to /ui/.
@@ -99,6 +103,8 @@ class DashboardHandler {
   Activity* activity_;
   Sessions* sessions_;
   const Clock* clock_;
+  Counter* refused_no_session_ = nullptr;
+  Counter* refused_cross_origin_ = nullptr;
 };
 
 class RoutingHandler final : public server::HttpHandler {

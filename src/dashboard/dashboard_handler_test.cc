@@ -127,8 +127,7 @@ TEST_F(DashboardHandlerTest, WithoutASessionThePageIsTheLoginAndTheApiIs401) {
   HttpReply page = Call("GET", "/ui/");
   EXPECT_EQ(page.status, 401);
   EXPECT_NE(page.body.find("login.js"), std::string::npos);
-  EXPECT_NE(HeaderOf(page, "Content-Security-Policy").find("script-src 'self'"),
-            std::string::npos);
+  EXPECT_NE(HeaderOf(page, "Content-Security-Policy").find("script-src 'self'"), std::string::npos);
   for (const char* call : {"/ui/api/overview", "/ui/api/uploads", "/ui/api/dlq",
                            "/ui/api/object?bucket=images&key=uploads/a.jpg"}) {
     EXPECT_EQ(Call("GET", call).status, 401) << call;
@@ -233,8 +232,8 @@ TEST_F(DashboardHandlerTest, UploadsGoUnderThePrefixOnlyAndAreStored) {
 TEST_F(DashboardHandlerTest, ObjectsAreServedSandboxedAndOnlyImagesInline) {
   server::HeaderList headers = LoggedIn();
   ASSERT_TRUE(memory_.Put("images", "uploads/a.jpg", "JPEG", {"image/jpeg", {}}).ok());
-  ASSERT_TRUE(memory_.Put("images", "uploads/s.svg", "<svg onload=alert(1)>", {"image/svg+xml", {}})
-                  .ok());
+  ASSERT_TRUE(
+      memory_.Put("images", "uploads/s.svg", "<svg onload=alert(1)>", {"image/svg+xml", {}}).ok());
   HttpReply jpeg = Call("GET", "/ui/api/object?bucket=images&key=uploads%2Fa.jpg", headers);
   ASSERT_EQ(jpeg.status, 200);
   EXPECT_EQ(HeaderOf(jpeg, "Content-Type"), "image/jpeg");

@@ -28,8 +28,9 @@ std::string Sessions::OpenLocked(int64_t now_ms) {
     it = now_ms - it->second >= idle_ttl_ms_ ? last_use_ms_.erase(it) : std::next(it);
   }
   if (last_use_ms_.size() >= kMaxSessions) {
-    auto oldest = std::min_element(last_use_ms_.begin(), last_use_ms_.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto oldest =
+        std::min_element(last_use_ms_.begin(), last_use_ms_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
     last_use_ms_.erase(oldest);
   }
   std::string id = RandomHex(32);
