@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/temp_dir.h"
+
 namespace thumbflow::lambda {
 namespace {
 
@@ -49,7 +51,9 @@ TEST(LambdaConfigTest, ErrorsNameTheField) {
 }
 
 TEST(LambdaConfigTest, APathIsReadAsAFile) {
-  std::string path = ::testing::TempDir() + "/lambda_config_test.toml";
+  thumbflow::testing::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string path = dir.path() + "/lambda_config_test.toml";
   {
     std::ofstream out(path);
     out << "[lambda]\ndeadline_margin_ms = 1234\n";

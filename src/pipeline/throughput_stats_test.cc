@@ -1,8 +1,8 @@
 #include "pipeline/throughput_stats.h"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow::pipeline {
 namespace {
@@ -18,10 +18,9 @@ MessageResult Done(std::vector<Outcome> outcomes) {
 }
 
 TEST(ThroughputStatsTest, CountsReachTheFileAndAreReadByWindow) {
-  auto dir =
-      std::filesystem::temp_directory_path() / ("tf-throughput-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto db = sqlite::Database::Open((dir / "thumbflow.db").string()).value();
+  thumbflow::testing::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  auto db = sqlite::Database::Open(dir.path() + "/thumbflow.db").value();
   ManualClock clock(60'000 * 1000);
   EXPECT_EQ(ThroughputStats::ReadRecent(*db, clock.NowMillis(), 60)->records, 0)
       << "no table yet reads as zero";
@@ -42,8 +41,6 @@ TEST(ThroughputStatsTest, CountsReachTheFileAndAreReadByWindow) {
   EXPECT_EQ(five.records, 5);
   EXPECT_EQ(five.ok, 3);
   EXPECT_EQ(five.gone, 1);
-  db.reset();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
