@@ -294,7 +294,7 @@ TEST_F(SqsMotoTest, RedrivePolicyMovesAfterThreeReceives) {
   ASSERT_TRUE(letters.ok()) << letters.status().ToString();
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_EQ((*letters)[0].body, "poison");
-  EXPECT_EQ((*letters)[0].reason, kSqsMaxReceivesReason);
+  EXPECT_EQ((*letters)[0].reason, ReasonName(Reason::kMaxReceives));
   EXPECT_EQ((*letters)[0].receive_count, 3);
   Result<int64_t> moved = queue->Redrive({});
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();

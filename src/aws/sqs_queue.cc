@@ -347,7 +347,7 @@ Result<std::string> SqsClient::SendMessage(const std::string& queue_url,
 
 Result<std::vector<Result<std::string>>> SqsClient::SendMessageBatch(
     const std::string& queue_url, const std::vector<SendRequest>& requests) {
-  RETURN_IF_ERROR(queue_internal::CheckBatchSize(requests.size()));
+  RETURN_IF_ERROR(internal::CheckBatchSize(requests.size()));
   // An entry that cannot be written as JSON (not UTF-8) fails alone, as SQS fails entries.
   std::vector<std::optional<Status>> refused(requests.size());
   json entries = json::array();
@@ -377,7 +377,7 @@ Result<std::vector<Result<std::string>>> SqsClient::SendMessageBatch(
 
 Result<std::vector<Message>> SqsClient::ReceiveMessage(const std::string& queue_url,
                                                        const ReceiveOptions& options) {
-  RETURN_IF_ERROR(queue_internal::CheckReceiveOptions(options));
+  RETURN_IF_ERROR(internal::CheckReceiveOptions(options));
   json request = {{"QueueUrl", queue_url},
                   {"MaxNumberOfMessages", options.max_messages},
                   {"WaitTimeSeconds", options.wait_seconds},
@@ -411,7 +411,7 @@ Status SqsClient::DeleteMessage(const std::string& queue_url, const std::string&
 
 Result<std::vector<Status>> SqsClient::DeleteMessageBatch(
     const std::string& queue_url, const std::vector<std::string>& receipts) {
-  RETURN_IF_ERROR(queue_internal::CheckBatchSize(receipts.size()));
+  RETURN_IF_ERROR(internal::CheckBatchSize(receipts.size()));
   json entries = json::array();
   for (size_t i = 0; i < receipts.size(); ++i) {
     entries.push_back({{"Id", std::to_string(i)}, {"ReceiptHandle", receipts[i]}});
@@ -439,7 +439,7 @@ Status SqsClient::ChangeMessageVisibility(const std::string& queue_url, const st
 
 Result<std::vector<Status>> SqsClient::ChangeMessageVisibilityBatch(
     const std::string& queue_url, const std::vector<std::pair<std::string, int>>& entries) {
-  RETURN_IF_ERROR(queue_internal::CheckBatchSize(entries.size()));
+  RETURN_IF_ERROR(internal::CheckBatchSize(entries.size()));
   json list = json::array();
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].second < 0 || entries[i].second > kMaxVisibilitySeconds) {
@@ -533,7 +533,7 @@ Result<std::unique_ptr<SqsQueue>> CreateSqsQueues(SqsQueueOptions options,
                                                   std::shared_ptr<HttpClient> http,
                                                   std::shared_ptr<CredentialsProvider> credentials,
                                                   const Clock* clock) {
-  RETURN_IF_ERROR(queue_internal::CheckQueueOptions(queue_options));
+  RETURN_IF_ERROR(internal::CheckQueueOptions(queue_options));
   if (options.endpoint.empty()) return InvalidArgumentError("SQS endpoint is empty");
   ASSIGN_OR_RETURN(std::unique_ptr<SqsClient> client,
                    SqsClient::Create(options.endpoint, options.region, http, credentials, clock));
@@ -561,19 +561,19 @@ Result<std::unique_ptr<SqsQueue>> CreateSqsQueues(SqsQueueOptions options,
 }
 
 Result<std::string> SqsQueue::Send(const SendRequest& request) {
-  RETURN_IF_ERROR(queue_internal::CheckSendRequest(request, max_body_bytes_));
+  RETURN_IF_ERROR(internal::CheckSendRequest(request, max_body_bytes_));
   return client_->SendMessage(queue_url_, request);
 }
 
 Result<std::vector<Result<std::string>>> SqsQueue::SendBatch(
     const std::vector<SendRequest>& requests) {
-  RETURN_IF_ERROR(queue_internal::CheckBatchSize(requests.size()));
+  RETURN_IF_ERROR(internal::CheckBatchSize(requests.size()));
   // Entries this side refuses fail alone; the others go out in one request.
   std::vector<Result<std::string>> out(requests.size(), Result<std::string>(InternalError("")));
   std::vector<SendRequest> valid;
   std::vector<size_t> where;
   for (size_t i = 0; i < requests.size(); ++i) {
-    Status checked = queue_internal::CheckSendRequest(requests[i], max_body_bytes_);
+    Status checked = internal::CheckSendRequest(requests[i], max_body_bytes_);
     if (!checked.ok()) {
       out[i] = checked;
     } else {
@@ -600,7 +600,7 @@ Result<std::vector<Status>> SqsQueue::DeleteBatch(const std::vector<std::string>
 }
 
 Status SqsQueue::ChangeVisibility(const std::string& receipt, int seconds) {
-  RETURN_IF_ERROR(queue_internal::CheckVisibility(seconds));
+  RETURN_IF_ERROR(internal::CheckVisibility(seconds));
   return client_->ChangeMessageVisibility(queue_url_, receipt, seconds);
 }
 
@@ -614,7 +614,8 @@ Status SqsQueue::Fail(const Message& message, const Failure& failure) {
     return client_->ChangeMessageVisibility(
         queue_url_, message.receipt, std::clamp(failure.retry_after_s, 0, kMaxVisibilitySeconds));
   }
-  const std::string reason = failure.reason.empty() ? "internal" : failure.reason;
+  const std::string reason =
+      failure.reason.empty() ? std::string(ReasonName(Reason::kInternal)) : failure.reason;
   if (dlq_url_.empty()) {
     return Status(StatusCode::kFailedPrecondition,
                   "queue " + queue_url_ + " has no dead-letter queue: message " + message.id +
@@ -720,7 +721,8 @@ Result<std::vector<DeadLetter>> SqsQueue::ListDeadLetters(int max_items) {
         d.id = DeadLetterId(m);
         d.body = m.body;
         d.attributes = WithoutInternalAttributes(m.attributes);
-        d.reason = AttributeOr(m.attributes, kSqsReasonAttribute, kSqsMaxReceivesReason);
+        d.reason = AttributeOr(m.attributes, kSqsReasonAttribute,
+                               std::string(ReasonName(Reason::kMaxReceives)));
         const std::string count = AttributeOr(m.attributes, kSqsReceiveCountAttribute);
         d.receive_count =
             count.empty() ? std::max(0, m.receive_count - 1) : static_cast<int>(ToInt64(count));

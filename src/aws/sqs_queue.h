@@ -41,9 +41,6 @@ inline constexpr char kSqsReasonAttribute[] = "thumbflow-reason";
 inline constexpr char kSqsMessageIdAttribute[] = "thumbflow-message-id";
 inline constexpr char kSqsReceiveCountAttribute[] = "thumbflow-receive-count";
 inline constexpr char kSqsSentMsAttribute[] = "thumbflow-sent-ms";
-// Reason of a dead letter that SQS moved itself (the queue's RedrivePolicy), so it carries
-// no thumbflow-reason.
-inline constexpr char kSqsMaxReceivesReason[] = "max-receives";
 
 // Queue attributes as SQS names them ("ApproximateNumberOfMessages", "RedrivePolicy", ...).
 using SqsAttributes = std::map<std::string, std::string>;
@@ -147,7 +144,8 @@ struct SqsQueueOptions {
 //     is always 0: SQS exposes the age of the oldest message only through CloudWatch.
 //   ListDeadLetters  -> receives from the DLQ (making each entry invisible for a moment and
 //     then visible again at once), so ApproximateReceiveCount of DLQ messages grows.
-//     reason: thumbflow-reason, or "max-receives" for messages SQS moved itself;
+//     reason: thumbflow-reason, or Reason::kMaxReceives ("max-receives") for messages SQS
+//     moved itself (the queue's RedrivePolicy);
 //     receive_count: thumbflow-receive-count, else the DLQ's count minus this look;
 //     sent_ms: thumbflow-sent-ms, else SentTimestamp; dead_ms: SentTimestamp in the DLQ (for
 //     messages SQS moved itself that is still the original send time).

@@ -475,7 +475,7 @@ TEST_F(SqsQueueTest, ListDeadLettersReadsTheReasonAndReleasesTheMessages) {
   EXPECT_EQ((*letters)[0].sent_ms, 1000);
   EXPECT_EQ((*letters)[0].dead_ms, 2000);
   EXPECT_EQ((*letters)[0].attributes, (MessageAttributes{{"origin", "o"}}));
-  EXPECT_EQ((*letters)[1].reason, kSqsMaxReceivesReason);
+  EXPECT_EQ((*letters)[1].reason, ReasonName(Reason::kMaxReceives));
   EXPECT_EQ((*letters)[1].receive_count, 3);
   EXPECT_EQ((*letters)[1].sent_ms, 500);
   ASSERT_EQ(http_->Actions(), (std::vector<std::string>{"ReceiveMessage", "ReceiveMessage",

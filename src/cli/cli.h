@@ -30,8 +30,15 @@ struct CliContext {
 int ReportFailure(const Status& status);
 int ReportUsage(const std::string& message);
 
-// Loads --config when given (else the defaults), applying environment overrides.
+// Loads --config when given, else the defaults. No environment variable changes the result:
+// the AWS variables are applied later, over [aws] (aws::EnvironmentForConfig), and serve's
+// THUMBFLOW_ACCESS_KEY_ID / THUMBFLOW_SECRET_ACCESS_KEY over [server].
 Result<Config> LoadConfigOrDefault(const std::string& path);
+
+// The worker's config: --config FILE when given, else THUMBFLOW_CONFIG (a TOML document or
+// the path of one, read as the Lambda runtime reads it; a [lambda] table is ignored), else the
+// defaults. A container image has no config file, hence the variable.
+Result<Config> LoadConfigOrEnvironment(const std::string& path);
 
 // The embedded queue's settings from [queue]: serve, status and the queue commands must
 // open the same queue the same way.

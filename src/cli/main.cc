@@ -1,9 +1,11 @@
 // thumbflow: the single binary. Chooses the subcommand; the commands wire the adapters.
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "cli/cli.h"
 #include "image/codec_helper.h"
+#include "lambda/lambda_config.h"
 
 namespace thumbflow::cli {
 
@@ -20,6 +22,15 @@ int ReportUsage(const std::string& message) {
 Result<Config> LoadConfigOrDefault(const std::string& path) {
   if (path.empty()) return Config{};
   return LoadConfigFile(path);
+}
+
+Result<Config> LoadConfigOrEnvironment(const std::string& path) {
+  const char* env_config = std::getenv("THUMBFLOW_CONFIG");
+  if (!path.empty() || env_config == nullptr || *env_config == '\0') {
+    return LoadConfigOrDefault(path);
+  }
+  ASSIGN_OR_RETURN(lambda::LambdaConfig loaded, lambda::LoadLambdaConfig(env_config));
+  return std::move(loaded.config);
 }
 
 QueueOptions QueueOptionsFromConfig(const QueueConfig& queue) {

@@ -35,7 +35,6 @@
 #include "core/metrics.h"
 #include "core/stop_signal.h"
 #include "image/vips_runtime.h"
-#include "lambda/lambda_config.h"
 #include "pipeline/worker_pool.h"
 #include "server/http_server.h"
 #include "server/listen_address.h"
@@ -70,19 +69,9 @@ int RunWorker(const WorkerFlags& flags) {
   // Before any thread exists, so that only the signal thread receives the stop signals.
   StopSignals stop_signal;
 
-  // --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path, read as the Lambda
-  // runtime reads it; a [lambda] table is ignored): a container image has no config file.
-  const char* env_config = std::getenv("THUMBFLOW_CONFIG");
-  Config config;
-  if (flags.config_path.empty() && env_config != nullptr && *env_config != '\0') {
-    auto loaded = lambda::LoadLambdaConfig(env_config);
-    if (!loaded.ok()) return ReportFailure(loaded.status());
-    config = std::move(loaded->config);
-  } else {
-    auto loaded = LoadConfigOrDefault(flags.config_path);
-    if (!loaded.ok()) return ReportFailure(loaded.status());
-    config = std::move(loaded).value();
-  }
+  Result<Config> loaded = LoadConfigOrEnvironment(flags.config_path);
+  if (!loaded.ok()) return ReportFailure(loaded.status());
+  Config config = std::move(loaded).value();
   if (!flags.region.empty()) config.aws.region = flags.region;
   if (flags.workers > 0) config.pipeline.workers = flags.workers;
   if (flags.queue_url.empty()) return ReportUsage("worker: --queue-url is required");

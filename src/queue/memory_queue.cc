@@ -7,7 +7,7 @@
 
 namespace thumbflow {
 
-using namespace queue_internal;  // NOLINT(google-build-using-namespace): checks only
+using namespace internal;  // NOLINT(google-build-using-namespace): checks only
 
 namespace {
 Status Stale(const std::string& receipt) {
@@ -81,7 +81,7 @@ std::vector<Message> MemoryQueue::ReceiveLocked(const ReceiveOptions& options, i
     Entry& e = entries_.at(seq);
     if (e.receive_count >= options_.max_receive_count) {
       e.dead = true;
-      e.reason = "max-receives";
+      e.reason = ReasonName(Reason::kMaxReceives);
       e.dead_ms = now;
       e.receipt = 0;
       continue;
@@ -178,7 +178,8 @@ Status MemoryQueue::Fail(const Message& message, const Failure& failure) {
     return Stale(message.receipt);
   }
   it->second.dead = true;
-  it->second.reason = failure.reason.empty() ? "internal" : failure.reason;
+  it->second.reason =
+      failure.reason.empty() ? std::string(ReasonName(Reason::kInternal)) : failure.reason;
   it->second.dead_ms = clock_.NowMillis();
   it->second.receipt = 0;
   return Status::Ok();

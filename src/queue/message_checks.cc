@@ -8,7 +8,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace thumbflow::queue_internal {
+namespace thumbflow::internal {
 
 Status CheckSendRequest(const SendRequest& request, int64_t max_body_bytes) {
   if (request.body.empty()) return InvalidArgumentError("message body is empty");
@@ -137,4 +137,4 @@ Status ParseReceipt(const std::string& receipt, int64_t* sequence, int64_t* toke
   return Status::Ok();
 }
 
-}  // namespace thumbflow::queue_internal
+}  // namespace thumbflow::internal

@@ -1,5 +1,6 @@
 // Checks and identifiers shared by the queue adapters so that every adapter refuses the same
-// input with the same message (the conformance suite relies on it).
+// input with the same message (the conformance suite relies on it). Namespace internal: not
+// part of the queue port; only adapters of it use these.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include "core/status.h"
 #include "queue/queue.h"
 
-namespace thumbflow::queue_internal {
+namespace thumbflow::internal {
 
 inline constexpr int kMaxBatch = 10;
 inline constexpr int kMaxDelaySeconds = 900;
@@ -40,4 +41,4 @@ std::string MakeReceipt(int64_t sequence, int64_t token);
 // InvalidArgument when `receipt` is not one this queue could have handed out.
 Status ParseReceipt(const std::string& receipt, int64_t* sequence, int64_t* token);
 
-}  // namespace thumbflow::queue_internal
+}  // namespace thumbflow::internal

@@ -10,15 +10,15 @@
 
 namespace thumbflow {
 
-using queue_internal::CheckBatchSize;
-using queue_internal::CheckReceiveOptions;
-using queue_internal::CheckSendRequest;
-using queue_internal::CheckVisibility;
-using queue_internal::kMaxBatch;
-using queue_internal::MakeReceipt;
-using queue_internal::NewDeliveryTokens;
-using queue_internal::NewMessageIds;
-using queue_internal::ParseReceipt;
+using internal::CheckBatchSize;
+using internal::CheckReceiveOptions;
+using internal::CheckSendRequest;
+using internal::CheckVisibility;
+using internal::kMaxBatch;
+using internal::MakeReceipt;
+using internal::NewDeliveryTokens;
+using internal::NewMessageIds;
+using internal::ParseReceipt;
 using sqlite::Statement;
 using sqlite::Transaction;
 
@@ -204,7 +204,7 @@ Status EnqueueInTransaction(Transaction& tx, const std::string& queue_name,
   if (!tx.is_write()) return InternalError("EnqueueInTransaction needs a write transaction");
   QueueOptions check;
   check.name = queue_name;
-  RETURN_IF_ERROR(queue_internal::CheckQueueOptions(check));
+  RETURN_IF_ERROR(internal::CheckQueueOptions(check));
   RETURN_IF_ERROR(CheckSendRequest(request, max_body_bytes));
   RETURN_IF_ERROR(EnsureQueueSchema(tx));
   return Insert(tx, queue_name, request, clock.NowMillis(), id_out);
@@ -223,7 +223,7 @@ SqliteQueue::~SqliteQueue() {
 Result<std::unique_ptr<SqliteQueue>> SqliteQueue::Open(std::shared_ptr<sqlite::Database> db,
                                                        const QueueOptions& options,
                                                        const Clock& clock) {
-  RETURN_IF_ERROR(queue_internal::CheckQueueOptions(options));
+  RETURN_IF_ERROR(internal::CheckQueueOptions(options));
   RETURN_IF_ERROR(db->Write([](Transaction& tx) { return EnsureQueueSchema(tx); }));
   std::unique_ptr<SqliteQueue> queue(new SqliteQueue(std::move(db), options, clock));
   SqliteQueue* self = queue.get();
@@ -312,7 +312,7 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
                                 "dead = 0 AND visible_at_ms <= ?2 ORDER BY visible_at_ms "
                                 "LIMIT ?3"));
     ASSIGN_OR_RETURN(Statement * kill,
-                     tx.Prepare("UPDATE queue_messages SET dead = 1, reason = 'max-receives', "
+                     tx.Prepare("UPDATE queue_messages SET dead = 1, reason = ?3, "
                                 "dead_ms = ?2, receipt = 0 WHERE seq = ?1"));
     ASSIGN_OR_RETURN(Statement * drop, tx.Prepare("DELETE FROM queue_messages WHERE seq = ?1"));
     const int want = options.max_messages;
@@ -354,7 +354,8 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
           continue;
         }
         if (m.receive_count >= options_.max_receive_count) {
-          RETURN_IF_ERROR(kill->Bind(1, seqs[i]).Bind(2, now).Run());
+          RETURN_IF_ERROR(
+              kill->Bind(1, seqs[i]).Bind(2, now).Bind(3, ReasonName(Reason::kMaxReceives)).Run());
           continue;
         }
         m.receive_count += 1;
@@ -543,7 +544,8 @@ Status SqliteQueue::Fail(const Message& message, const Failure& failure) {
     RETURN_IF_ERROR(st->Bind(1, seq)
                         .Bind(2, token)
                         .Bind(3, options_.name)
-                        .Bind(4, failure.reason.empty() ? std::string("internal") : failure.reason)
+                        .Bind(4, failure.reason.empty() ? std::string(ReasonName(Reason::kInternal))
+                                                        : failure.reason)
                         .Bind(5, clock_.NowMillis())
                         .Run());
     if (tx.Changes() == 0) {
