@@ -6,13 +6,7 @@
 namespace thumbflow {
 
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin) {
-  toml::value root;
-  try {
-    std::istringstream in{std::string(toml_text)};
-    root = toml::parse(in, origin);
-  } catch (const std::exception& e) {
-    return InvalidArgumentError("config " + origin + ": " + e.what());
-  }
+  ASSIGN_OR_RETURN(toml::value root, ParseTomlDocument(toml_text, origin));
   Config config;
   FieldReader reader(root, "");
   auto parse = [&]() -> Status {

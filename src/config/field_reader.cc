@@ -1,6 +1,7 @@
 #include "config/field_reader.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace thumbflow {
 
@@ -23,8 +24,8 @@ Status FieldReader::Int(const std::string& key, int64_t* out, int64_t min, int64
   seen_.insert(key);
   if (!Has(key)) return Status::Ok();
   const toml::value& v = table_.as_table().at(key);
-  std::string range = "must be an integer from " + std::to_string(min) + " to " +
-                      std::to_string(max);
+  std::string range =
+      "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
   if (!v.is_integer()) return Error(key, range);
   int64_t x = v.as_integer();
   if (x < min || x > max) return Error(key, range + " (got " + std::to_string(x) + ")");
@@ -52,8 +53,8 @@ Status FieldReader::Double(const std::string& key, double* out, double min, doub
     return Error(key, "must be a number");
   }
   if (!std::isfinite(x) || x < min || x > max) {
-    return Error(key, "must be a number from " + std::to_string(min) + " to " +
-                          std::to_string(max));
+    return Error(key,
+                 "must be a number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   *out = x;
   return Status::Ok();
@@ -141,6 +142,15 @@ Status FieldReader::Finish() const {
     if (seen_.count(key) == 0) return InvalidArgumentError("unknown field '" + PathOf(key) + "'");
   }
   return Status::Ok();
+}
+
+Result<toml::value> ParseTomlDocument(std::string_view text, const std::string& origin) {
+  try {
+    std::istringstream in{std::string(text)};
+    return toml::parse(in, origin);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError("config " + origin + ": " + e.what());
+  }
 }
 
 }  // namespace thumbflow

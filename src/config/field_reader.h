@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <toml.hpp>
 
+#include "core/result.h"
 #include "core/status.h"
 
 namespace thumbflow {
@@ -49,5 +51,9 @@ class FieldReader {
   std::set<std::string> seen_;
   Status deferred_;
 };
+
+// Parses a TOML document; InvalidArgument "config <origin>: <the parser's message>" when it
+// is not one. `origin` names the document (a path, or "THUMBFLOW_CONFIG").
+Result<toml::value> ParseTomlDocument(std::string_view text, const std::string& origin);
 
 }  // namespace thumbflow

@@ -15,13 +15,7 @@ bool LooksLikeTomlDocument(std::string_view value) {
 }
 
 Result<LambdaConfig> ParseLambdaConfig(std::string_view toml_text, const std::string& origin) {
-  toml::value root;
-  try {
-    std::istringstream in{std::string(toml_text)};
-    root = toml::parse(in, origin);
-  } catch (const std::exception& e) {
-    return InvalidArgumentError("config " + origin + ": " + e.what());
-  }
+  ASSIGN_OR_RETURN(toml::value root, ParseTomlDocument(toml_text, origin));
   LambdaConfig out;
   std::string rest(toml_text);
   if (root.is_table() && root.contains("lambda")) {
