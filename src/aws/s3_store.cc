@@ -2,12 +2,11 @@
 
 #include <pugixml.hpp>
 
-#include <cctype>
-
 #include "aws/aws_error.h"
 #include "aws/checksums.h"
 #include "aws/sigv4.h"
 #include "core/civil_time.h"
+#include "core/strings.h"
 #include "storage/keys.h"
 
 namespace thumbflow::aws {
@@ -20,12 +19,6 @@ std::string RangeHeader(const ByteRange& range) {
   std::string header = "bytes=" + std::to_string(range.first) + "-";
   if (range.last) header += std::to_string(*range.last);
   return header;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 int64_t ParseInt(const std::string* text) {
@@ -55,7 +48,7 @@ ObjectInfo InfoFromHeaders(const std::string& key, const HttpResponse& r) {
     info.last_modified_ms = ParseHttpDate(*modified).value_or(0);  // 0: unknown
   }
   for (const auto& [name, value] : r.headers) {
-    std::string lower = Lower(name);
+    std::string lower = ToLowerAscii(name);
     if (lower.starts_with(kMetaPrefix)) info.metadata[lower.substr(kMetaPrefix.size())] = value;
   }
   for (std::string_view name : kStoredHeaderNames) {
@@ -106,7 +99,7 @@ class S3StoreImpl final : public S3Store {
     headers.emplace_back("Content-Type", content_type);
     headers.emplace_back("Content-MD5", ContentMd5(bytes));
     for (const auto& [name, value] : options.metadata) {
-      headers.emplace_back(std::string(kMetaPrefix) + Lower(name), value);
+      headers.emplace_back(std::string(kMetaPrefix) + ToLowerAscii(name), value);
     }
     for (const auto& [name, value] : StoredHeaders(options.headers)) {
       headers.emplace_back(name, value);
@@ -119,7 +112,7 @@ class S3StoreImpl final : public S3Store {
     info.size = static_cast<int64_t>(bytes.size());
     if (const std::string* etag = r.Header("etag")) info.etag = *etag;
     info.content_type = content_type;
-    for (const auto& [name, value] : options.metadata) info.metadata[Lower(name)] = value;
+    for (const auto& [name, value] : options.metadata) info.metadata[ToLowerAscii(name)] = value;
     info.headers = StoredHeaders(options.headers);
     info.last_modified_ms = clock_->NowMillis();
     return info;
