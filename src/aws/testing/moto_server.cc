@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -77,10 +76,11 @@ std::unique_ptr<MotoServer> MotoServer::StartOrSkip() {
   std::unique_ptr<MotoServer> server(new MotoServer());
   server->port_ = FreePort();
   server->endpoint_ = "http://127.0.0.1:" + std::to_string(server->port_);
-  char dir_template[] = "/tmp/tf-moto-XXXXXX";
-  const char* dir = mkdtemp(dir_template);
-  if (dir) server->log_dir_ = dir;
-  server->log_path_ = std::string(dir ? dir : "/tmp") + "/moto.log";
+  if (server->log_dir_.path().empty()) {
+    ADD_FAILURE() << "cannot create a folder for moto_server's log";
+    return nullptr;
+  }
+  server->log_path_ = server->log_dir_.path() + "/moto.log";
   std::string port = std::to_string(server->port_);
   pid_t pid = fork();
   if (pid == 0) {
@@ -145,12 +145,7 @@ void StopByPid(pid_t pid) {
 }  // namespace
 
 MotoServer::~MotoServer() {
-  if (pid_ > 0) StopByPid(pid_);
-  const char* keep = std::getenv("THUMBFLOW_KEEP_TMP");
-  if (!log_dir_.empty() && !(keep && std::string(keep) == "1")) {
-    std::error_code ec;
-    std::filesystem::remove_all(log_dir_, ec);
-  }
+  if (pid_ > 0) StopByPid(pid_);  // before log_dir_ goes
 }
 
 Credentials MotoServer::TestCredentials() {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "aws/credentials.h"
+#include "core/testing/temp_dir.h"
 
 namespace thumbflow::aws::testing {
 
@@ -54,7 +55,7 @@ class MotoServer {
   int port_ = 0;
   std::string endpoint_;
   std::string log_path_;
-  std::string log_dir_;  // empty when no folder of our own was made
+  thumbflow::testing::TempDir log_dir_{"tf-moto-"};  // removed after the server stops
 };
 
 }  // namespace thumbflow::aws::testing

@@ -1,5 +1,6 @@
 // TempDir: a fresh folder under $TMPDIR (or /tmp) for one test, removed with everything in it
-// when the object is destroyed. Test-only; not thread-safe.
+// when the object is destroyed, unless THUMBFLOW_KEEP_TMP=1 (kept for a post-mortem, as the
+// integration tests keep theirs). Test-only; not thread-safe.
 #pragma once
 
 #include <stdlib.h>
@@ -11,15 +12,18 @@ namespace thumbflow::testing {
 
 class TempDir {
  public:
-  TempDir() {
+  // The folder's name is `prefix` and six random characters.
+  explicit TempDir(const std::string& prefix = "thumbflow-test-") {
     const char* base = std::getenv("TMPDIR");
     std::string pattern =
-        std::string(base != nullptr && *base ? base : "/tmp") + "/thumbflow-test-XXXXXX";
+        std::string(base != nullptr && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
+    const char* keep = std::getenv("THUMBFLOW_KEEP_TMP");
+    if (path_.empty() || (keep != nullptr && std::string(keep) == "1")) return;
     std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+    std::filesystem::remove_all(path_, ec);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
