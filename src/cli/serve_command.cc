@@ -122,8 +122,8 @@ void RaiseOpenFileLimit() {
 }
 
 dashboard::DashboardOptions DashboardOptionsFor(const Config& config, const ServeOptions& opts,
-                                               int64_t max_upload_bytes,
-                                               MetricsRegistry& metrics) {
+                                                int64_t max_upload_bytes,
+                                                MetricsRegistry& metrics) {
   dashboard::DashboardOptions options;
   options.bucket = config.store.default_bucket;
   options.upload_prefix = config.pipeline.upload_prefix;
@@ -132,7 +132,7 @@ dashboard::DashboardOptions DashboardOptionsFor(const Config& config, const Serv
   for (const auto& size : config.thumbnails.sizes) options.sizes.push_back(size.name);
   options.data_dir = opts.data_dir;
   options.max_upload_bytes = max_upload_bytes;
-  options.workers = opts.workers == 0 ? 0
+  options.workers = opts.workers == 0  ? 0
                     : opts.workers > 0 ? opts.workers
                                        : EffectiveWorkers(config.pipeline);
   // The pool's own gauge (pipeline_metrics.cc): messages being processed now.
@@ -205,6 +205,19 @@ int RunServe(const ServeOptions& opts) {
   server::S3HandlerOptions handler_options;
   handler_options.access_key_id = credentials->access_key_id;
   handler_options.secret_access_key = credentials->secret_access_key;
+  handler_options.first_user_name = kFirstUserName;
+  for (size_t i = 0; i < config->server.users.size(); ++i) {
+    const ServerUser& user = config->server.users[i];
+    // The config checked the users among themselves; the first key may come from the
+    // environment or the credentials file.
+    if (user.access_key_id == credentials->access_key_id) {
+      return ReportFailure(
+          InvalidArgumentError("server.users[" + std::to_string(i) +
+                               "].access_key_id: duplicate of the first user's access key (from " +
+                               credentials->source + ")"));
+    }
+    handler_options.users.push_back({user.name, user.access_key_id, user.secret_access_key});
+  }
   handler_options.region = config->server.region;
   handler_options.virtual_host_domains = config->server.virtual_host_domains;
   handler_options.public_read_prefixes = config->server.public_read_prefixes;
@@ -221,8 +234,8 @@ int RunServe(const ServeOptions& opts) {
   server::S3Handler handler(handler_options, local_store, &clock, &metrics, readiness);
   // The dashboard shares the listener; the S3 API keeps its rules (dashboard_handler.h).
   dashboard::Activity activity(clock);
-  dashboard::Sessions sessions(
-      clock, {{credentials->access_key_id, credentials->secret_access_key}});
+  dashboard::Sessions sessions(clock,
+                               {{credentials->access_key_id, credentials->secret_access_key}});
   dashboard::DashboardHandler dashboard(
       DashboardOptionsFor(*config, opts, handler_options.max_put_bytes, metrics), local_store,
       queue->get(), &activity, &sessions, &clock, &metrics);
@@ -285,13 +298,17 @@ int RunServe(const ServeOptions& opts) {
   // An IPv6 address is written in brackets in a URL.
   std::string url_host =
       listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
-  std::fprintf(stderr,
-               "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d workers)\n"
-               "thumbflow: credentials: %s%s\n",
-               url_host.c_str(), server.port(), opts.data_dir.c_str(),
-               config->store.default_bucket.c_str(), pool ? pool->options().workers : 0,
-               credentials->source.c_str(),
-               credentials->generated ? " (generated; profile [thumbflow])" : "");
+  std::fprintf(
+      stderr,
+      "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d workers)\n"
+      "thumbflow: credentials: %s%s%s\n",
+      url_host.c_str(), server.port(), opts.data_dir.c_str(), config->store.default_bucket.c_str(),
+      pool ? pool->options().workers : 0, credentials->source.c_str(),
+      credentials->generated ? " (generated; profile [thumbflow])" : "",
+      handler_options.users.empty()
+          ? ""
+          : (", and " + std::to_string(handler_options.users.size()) + " users of [[server.users]]")
+                .c_str());
   // A wildcard address is reached on loopback from this machine.
   std::string ui_host = listen->host == "0.0.0.0" ? "127.0.0.1"
                         : listen->host == "::"    ? "[::1]"

@@ -38,6 +38,61 @@ TEST(ConfigTest, ServerBlockingThreadsIsReadAndBounded) {
       << bad.status().message();
 }
 
+TEST(ConfigTest, ServerUsersAreReadInOrder) {
+  auto good = ParseConfig(
+      "[server]\nregion = \"us-east-1\"\n"
+      "[[server.users]]\nname = \"alice\"\naccess_key_id = \"AKALICE\"\n"
+      "secret_access_key = \"alice-secret\"\n"
+      "[[server.users]]\nname = \"bob\"\naccess_key_id = \"AKBOB\"\nsecret_access_key = \"b\"\n",
+      "test.toml");
+  ASSERT_TRUE(good.ok()) << good.status().message();
+  ASSERT_EQ(good->server.users.size(), 2u);
+  EXPECT_EQ(good->server.users[0].name, "alice");
+  EXPECT_EQ(good->server.users[0].access_key_id, "AKALICE");
+  EXPECT_EQ(good->server.users[0].secret_access_key, "alice-secret");
+  EXPECT_EQ(good->server.users[1].name, "bob");
+  EXPECT_TRUE(ParseConfig("", "test.toml")->server.users.empty());
+}
+
+// Each bad entry is refused, naming the entry and its field.
+TEST(ConfigTest, BadServerUsersNameTheField) {
+  const std::string alice =
+      "[[server.users]]\nname = \"alice\"\naccess_key_id = \"AK1\"\nsecret_access_key = \"s\"\n";
+  const std::pair<std::string, std::string> kBad[] = {
+      {"[[server.users]]\naccess_key_id = \"AK1\"\nsecret_access_key = \"s\"\n",
+       "server.users[0].name: is required"},
+      {"[[server.users]]\nname = \"alice\"\nsecret_access_key = \"s\"\n",
+       "server.users[0].access_key_id: is required"},
+      {"[[server.users]]\nname = \"alice\"\naccess_key_id = \"AK1\"\n",
+       "server.users[0].secret_access_key: is required"},
+      {alice + "[[server.users]]\nname = \"bob\"\naccess_key_id = \"AK1\"\n"
+               "secret_access_key = \"t\"\n",
+       "server.users[1].access_key_id: duplicate of server.users[0].access_key_id"},
+      {alice + "[[server.users]]\nname = \"alice\"\naccess_key_id = \"AK2\"\n"
+               "secret_access_key = \"t\"\n",
+       "server.users[1].name: duplicate of server.users[0].name"},
+      {"[[server.users]]\nname = \"thumbflow\"\naccess_key_id = \"AK1\"\n"
+       "secret_access_key = \"s\"\n",
+       "server.users[0].name: \"thumbflow\" is the first user's name"},
+      {"[server]\naccess_key_id = \"AK1\"\nsecret_access_key = \"x\"\n" + alice,
+       "server.users[0].access_key_id: duplicate of server.access_key_id"},
+      {"[[server.users]]\nname = \"a b\"\naccess_key_id = \"AK1\"\nsecret_access_key = \"s\"\n",
+       "server.users[0].name: must be 1 to 64"},
+      {"[[server.users]]\nname = \"alice\"\naccess_key_id = \"\"\nsecret_access_key = \"s\"\n",
+       "server.users[0].access_key_id: must be 1 to 128 bytes"},
+      {"[[server.users]]\nname = \"alice\"\naccess_key_id = \"AK1\"\nsecret_access_key = \"\"\n",
+       "server.users[0].secret_access_key: must not be empty"},
+      {alice + "role = \"admin\"\n", "server.users[0].role"},
+      {"[server]\nusers = \"alice\"\n", "server.users: must be an array of tables"},
+  };
+  for (const auto& [text, expected] : kBad) {
+    auto parsed = ParseConfig(text, "test.toml");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.status().message().find(expected), std::string::npos)
+        << text << "\n-> " << parsed.status().message();
+  }
+}
+
 TEST(ConfigTest, IsolationDefaultsAndErrorsNameTheField) {
   Config defaults = *ParseConfig("", "test.toml");
   EXPECT_TRUE(defaults.isolation.isolated());

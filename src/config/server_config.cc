@@ -1,6 +1,78 @@
 #include "config/server_config.h"
 
+#include <cctype>
+#include <string_view>
+
 namespace thumbflow {
+namespace {
+
+// IAM's user-name characters: letters, digits and + = , . @ _ -.
+bool IsUserName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("+=,.@_-").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status ParseUser(const toml::value& table, const std::string& path, ServerUser* out) {
+  FieldReader r(table, path);
+  for (const char* field : {"name", "access_key_id", "secret_access_key"}) {
+    if (!r.Has(field)) return r.Error(field, "is required");
+  }
+  RETURN_IF_ERROR(r.String("name", &out->name));
+  RETURN_IF_ERROR(r.String("access_key_id", &out->access_key_id));
+  RETURN_IF_ERROR(r.String("secret_access_key", &out->secret_access_key));
+  RETURN_IF_ERROR(r.Finish());
+  if (!IsUserName(out->name)) {
+    return r.Error("name", "must be 1 to 64 letters, digits and + = , . @ _ - characters");
+  }
+  if (out->access_key_id.empty() || out->access_key_id.size() > 128) {
+    return r.Error("access_key_id", "must be 1 to 128 bytes");
+  }
+  if (out->secret_access_key.empty()) return r.Error("secret_access_key", "must not be empty");
+  return Status::Ok();
+}
+
+// The users after the first: every field present, names and access keys distinct (also from
+// the first user's name and configured key).
+Status ParseUsers(FieldReader& server, ServerConfig* out) {
+  if (!server.Has("users")) return Status::Ok();
+  const toml::array* users = server.TableArray("users");
+  RETURN_IF_ERROR(server.Finish());  // reports "must be an array of tables"
+  for (size_t i = 0; i < users->size(); ++i) {
+    const std::string path = "server.users[" + std::to_string(i) + "]";
+    ServerUser user;
+    RETURN_IF_ERROR(ParseUser((*users)[i], path, &user));
+    if (user.name == kFirstUserName) {
+      return InvalidArgumentError(path + ".name: \"" + user.name +
+                                  "\" is the first user's name (the [server] key pair)");
+    }
+    if (!out->access_key_id.empty() && user.access_key_id == out->access_key_id) {
+      return InvalidArgumentError(path +
+                                  ".access_key_id: duplicate of server.access_key_id (the first "
+                                  "user's)");
+    }
+    for (size_t j = 0; j < out->users.size(); ++j) {
+      const std::string other = "server.users[" + std::to_string(j) + "]";
+      if (out->users[j].name == user.name) {
+        return InvalidArgumentError(path + ".name: duplicate of " + other + ".name \"" + user.name +
+                                    "\"");
+      }
+      if (out->users[j].access_key_id == user.access_key_id) {
+        return InvalidArgumentError(path + ".access_key_id: duplicate of " + other +
+                                    ".access_key_id");
+      }
+    }
+    out->users.push_back(std::move(user));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
   const toml::value* table = root.Table("server");
@@ -25,6 +97,7 @@ Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
   }
   if (out->access_key_id.size() > 128) return r.Error("access_key_id", "longer than 128 bytes");
   if (out->region.empty()) return r.Error("region", "must not be empty");
+  RETURN_IF_ERROR(ParseUsers(r, out));
   return r.Finish();
 }
 

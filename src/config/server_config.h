@@ -16,6 +16,11 @@
 //   threads = 0                    # I/O threads; 0: 2 x cores, at least 4
 //   blocking_threads = 32          # finish writes (fsync, commit); PUTs waiting on the disk
 //                                  # at once, sharing commits
+//
+//   [[server.users]]               # more users, after the first (the key pair above); each
+//   name = "alice"                 # owns the buckets it creates
+//   access_key_id = "..."
+//   secret_access_key = "..."
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,16 @@
 #include "config/field_reader.h"
 
 namespace thumbflow {
+
+// One [[server.users]] entry: every field required; names and access keys distinct.
+struct ServerUser {
+  std::string name;
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+// The name of the first user (the [server] / environment / generated key pair).
+inline constexpr char kFirstUserName[] = "thumbflow";
 
 struct ServerConfig {
   std::string access_key_id;
@@ -40,6 +55,7 @@ struct ServerConfig {
   int max_connections_per_address = 128;
   int threads = 0;
   int blocking_threads = 32;
+  std::vector<ServerUser> users;  // [[server.users]]
 };
 
 // Reads this section's top-level keys from the root table; leaves defaults for absent ones.

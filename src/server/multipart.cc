@@ -98,6 +98,7 @@ Result<std::string> MultipartUploads::Create(const std::string& bucket, const st
                         {"content_type", options.content_type},
                         {"metadata", options.metadata},
                         {"headers", options.headers},
+                        {"tags", options.tags},
                         {"initiated_ms", clock_->NowMillis()}};
   std::string tmp = dir + "/upload.json.tmp";
   {
@@ -111,6 +112,20 @@ Result<std::string> MultipartUploads::Create(const std::string& bucket, const st
   RETURN_IF_ERROR(FsyncPath(dir, true));
   return id;
 }
+
+namespace {
+
+// The string members of the object doc[name], if it is one.
+void ReadStringMap(const nlohmann::json& doc, const char* name,
+                   std::map<std::string, std::string>* out) {
+  auto it = doc.find(name);
+  if (it == doc.end() || !it->is_object()) return;
+  for (auto& [k, v] : it->items()) {
+    if (v.is_string()) (*out)[k] = v.get<std::string>();
+  }
+}
+
+}  // namespace
 
 Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
   ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
@@ -126,16 +141,9 @@ Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
   info.bucket = doc.value("bucket", "");
   info.key = doc.value("key", "");
   info.options.content_type = doc.value("content_type", "");
-  if (doc.contains("metadata") && doc["metadata"].is_object()) {
-    for (auto& [k, v] : doc["metadata"].items()) {
-      if (v.is_string()) info.options.metadata[k] = v.get<std::string>();
-    }
-  }
-  if (doc.contains("headers") && doc["headers"].is_object()) {
-    for (auto& [k, v] : doc["headers"].items()) {
-      if (v.is_string()) info.options.headers[k] = v.get<std::string>();
-    }
-  }
+  ReadStringMap(doc, "metadata", &info.options.metadata);
+  ReadStringMap(doc, "headers", &info.options.headers);
+  ReadStringMap(doc, "tags", &info.options.tags);
   info.initiated_ms = doc.value("initiated_ms", int64_t{0});
   return info;
 }

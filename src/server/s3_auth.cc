@@ -21,14 +21,31 @@ std::optional<S3Error> S3Authenticator::Authenticate(S3Request& r,
   return AuthenticateAnonymous(r);
 }
 
+namespace {
+
+// The user whose access key is `key`; nullptr when none.
+const S3User* FindUser(const S3HandlerOptions& options, std::string_view key, S3User* first_user) {
+  if (key.empty()) return nullptr;
+  if (key == options.access_key_id) {
+    *first_user = {options.first_user_name, options.access_key_id, options.secret_access_key};
+    return first_user;
+  }
+  for (const S3User& user : options.users) {
+    if (key == user.access_key_id) return &user;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 aws::SecretLookup S3Authenticator::Lookup() const {
-  const std::string& id = options_.access_key_id;
-  const std::string& secret = options_.secret_access_key;
-  return [&id, &secret](std::string_view key) -> Result<aws::Credentials> {
-    if (key != id || id.empty()) return NotFoundError("unknown access key");
+  return [this](std::string_view key) -> Result<aws::Credentials> {
+    S3User first;
+    const S3User* user = FindUser(options_, key, &first);
+    if (user == nullptr) return NotFoundError("unknown access key");
     aws::Credentials credentials;
-    credentials.access_key_id = id;
-    credentials.secret_access_key = secret;
+    credentials.access_key_id = user->access_key_id;
+    credentials.secret_access_key = user->secret_access_key;
     return credentials;
   };
 }
@@ -52,6 +69,10 @@ std::optional<S3Error> S3Authenticator::AuthenticateSigned(S3Request& r,
     return error;
   }
   r.auth = std::move(*verified);
+  S3User first;
+  const S3User* user = FindUser(options_, r.auth->access_key_id, &first);
+  if (user == nullptr) return MakeError("InvalidAccessKeyId");  // the lookup found it
+  r.user = user->name;
   // A digest of a body that is not there (a GET signed with the hash of some bytes) is a
   // mismatch too; bodies are checked as they arrive (S3BodySink).
   const std::string& hash = r.auth->payload_hash;
@@ -155,6 +176,37 @@ bool IsPublicRead(const std::vector<std::string>& prefixes, const std::string& b
     }
   }
   return false;
+}
+
+const std::string& BucketOwner(const S3HandlerOptions& options, const BucketInfo& bucket) {
+  return bucket.owner.empty() ? options.first_user_name : bucket.owner;
+}
+
+std::string RecordedOwner(const S3HandlerOptions& options, const std::string& user) {
+  return user == options.first_user_name ? std::string() : user;
+}
+
+std::optional<S3Error> AuthorizeRead(const S3HandlerOptions& options, StreamingObjectStore& store,
+                                     const std::string& user, const std::string& bucket,
+                                     const std::string& key) {
+  Result<BucketInfo> info = store.GetBucket(bucket);
+  if (!info.ok()) {
+    if (info.status().code() == StatusCode::kNotFound) return std::nullopt;
+    return ErrorFromStatus(info.status(), true);
+  }
+  if (BucketOwner(options, *info) == user) return std::nullopt;
+  if (!key.empty() && IsPublicRead(options.public_read_prefixes, bucket, key)) return std::nullopt;
+  return MakeError("AccessDenied");
+}
+
+std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
+                                        StreamingObjectStore& store, const S3Request& r) {
+  if (!r.auth || r.bucket.empty() || r.operation() == S3Operation::kCreateBucket) {
+    return std::nullopt;
+  }
+  const bool reads_object =
+      r.operation() == S3Operation::kGetObject || r.operation() == S3Operation::kHeadObject;
+  return AuthorizeRead(options, store, r.user, r.bucket, reads_object ? r.key : std::string());
 }
 
 }  // namespace thumbflow::server

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "server/s3_auth.h"
 #include "server/s3_operations.h"
 #include "storage/keys.h"
 
@@ -14,6 +15,9 @@ namespace {
 std::optional<S3Error> ParseListQuery(const S3Request& r, ListBucketQuery* q) {
   q->bucket = r.bucket;
   q->v2 = r.operation() == S3Operation::kListObjectsV2;
+  // Objects belong to their bucket's owner (only the owner writes); V2 names it on request.
+  const std::string* fetch_owner = r.Query("fetch-owner");
+  if (!q->v2 || (fetch_owner && *fetch_owner == "true")) q->owner = r.user;
   if (const std::string* p = r.Query("prefix")) q->prefix = *p;
   if (const std::string* d = r.Query("delimiter")) q->delimiter = *d;
   if (const std::string* mk = r.Query("max-keys")) {
@@ -69,16 +73,33 @@ Result<ListResult> ListPage(const S3Context& cx, const std::string& bucket,
 
 }  // namespace
 
+// Only the caller's own buckets.
 HttpReply ListBuckets(const S3Context& cx, S3Request& r) {
   Result<std::vector<BucketInfo>> buckets = cx.backend.ListBuckets();
   if (!buckets.ok()) return StatusReply(r, cx.clock, buckets.status(), true);
-  return XmlReply(r, cx.clock, ListAllMyBucketsResultXml(*buckets));
+  std::erase_if(*buckets,
+                [&](const BucketInfo& b) { return BucketOwner(cx.options, b) != r.user; });
+  return XmlReply(r, cx.clock, ListAllMyBucketsResultXml(*buckets, r.user));
 }
 
+// The bucket's name is taken by its first creator: another user's is BucketAlreadyExists.
+// Creating one's own again is 200 in us-east-1 (S3 keeps that for legacy compatibility) and
+// BucketAlreadyOwnedByYou in every other region.
 HttpReply CreateBucket(const S3Context& cx, S3Request& r) {
   Status valid = ValidateBucketName(r.bucket);
   if (!valid.ok()) return ErrorReply(r, cx.clock, MakeError("InvalidBucketName", valid.message()));
-  Status s = cx.backend.CreateBucket(r.bucket);
+  Status s = cx.backend.CreateBucket(r.bucket, RecordedOwner(cx.options, r.user));
+  if (s.code() == StatusCode::kAlreadyExists) {
+    Result<BucketInfo> existing = cx.backend.GetBucket(r.bucket);
+    if (!existing.ok()) return StatusReply(r, cx.clock, existing.status(), true);
+    if (BucketOwner(cx.options, *existing) != r.user) {
+      return ErrorReply(r, cx.clock, MakeError("BucketAlreadyExists"));
+    }
+    if (cx.options.region != "us-east-1") {
+      return ErrorReply(r, cx.clock, MakeError("BucketAlreadyOwnedByYou"));
+    }
+    s = Status::Ok();
+  }
   if (!s.ok()) return StatusReply(r, cx.clock, s, true);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("Location", "/" + r.bucket);
@@ -149,7 +170,7 @@ HttpReply ListObjectVersions(const S3Context& cx, S3Request& r) {
 HttpReply GetBucketAcl(const S3Context& cx, S3Request& r) {
   Status s = cx.backend.HeadBucket(r.bucket);
   if (!s.ok()) return StatusReply(r, cx.clock, s, true);
-  return XmlReply(r, cx.clock, AccessControlPolicyXml());
+  return XmlReply(r, cx.clock, AccessControlPolicyXml(r.user));
 }
 
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {

@@ -11,6 +11,7 @@
 #include "server/s3_operations.h"
 #include "server/s3_protocol.h"
 #include "server/s3_request.h"
+#include "server/s3_tagging.h"
 #include "storage/keys.h"
 
 namespace thumbflow::server {
@@ -188,10 +189,20 @@ std::optional<HttpReply> S3Handler::AnswerOperational(const S3Request& r) const 
 }
 
 // After authentication: what no operation may be asked (server-side encryption), what
-// thumbflow does not implement, and keys that are not valid.
-std::optional<S3Error> S3Handler::CheckRequest(const S3Request& r) const {
+// thumbflow does not implement, keys that are not valid, and the x-amz-tagging of the
+// operations that take it (parsed into r.tagging).
+std::optional<S3Error> S3Handler::CheckRequest(S3Request& r) const {
   if (std::optional<S3Error> sse = RefuseServerSideEncryption(r.head)) return sse;
   if (!r.route.implemented) return RouteError(r.route, r.head.method, r.head.target);
+  const S3Operation op = r.operation();
+  const std::string* tagging = r.head.Header("x-amz-tagging");
+  if (tagging && (op == S3Operation::kPutObject || op == S3Operation::kCreateMultipartUpload ||
+                  op == S3Operation::kCopyObject)) {
+    S3Error error;
+    Result<TagSet> tags = ParseTaggingHeader(*tagging, &error);
+    if (!tags.ok()) return error;
+    r.tagging = std::move(*tags);
+  }
   if (r.key.empty()) return std::nullopt;
   Status key_ok = ValidateObjectKey(r.key);
   if (key_ok.ok()) return std::nullopt;
@@ -264,6 +275,10 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
   if (std::optional<S3Error> denied = authenticator_->Authenticate(*r, received)) {
     return fail(std::move(*denied));
   }
+  // Then the bucket's owner: another user's bucket is not even read.
+  if (std::optional<S3Error> denied = AuthorizeRequest(options_, *backend_, *r)) {
+    return fail(std::move(*denied));
+  }
   if (std::optional<S3Error> refused = CheckRequest(*r)) return fail(std::move(*refused));
   if (std::optional<S3Error> refused = AdmitBody(*r)) return fail(std::move(*refused));
   return std::make_unique<Exchange>(this, std::move(r));
@@ -324,6 +339,12 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return AbortMultipartUpload;
     case Op::kCompleteMultipartUpload:
       return CompleteMultipartUpload;
+    case Op::kGetObjectTagging:
+      return GetObjectTagging;
+    case Op::kPutObjectTagging:
+      return PutObjectTagging;
+    case Op::kDeleteObjectTagging:
+      return DeleteObjectTagging;
     default:
       return nullptr;
   }

@@ -30,9 +30,24 @@
 
 namespace thumbflow::server {
 
-struct S3HandlerOptions {
+// One key pair of the endpoint and the name it acts under: the owner of the buckets it
+// creates, the Owner ID and DisplayName of the replies ([[server.users]]).
+struct S3User {
+  std::string name;
   std::string access_key_id;
   std::string secret_access_key;
+};
+
+struct S3HandlerOptions {
+  // The first user (the generated key, or the configured / environment one), named
+  // first_user_name. It owns the buckets whose recorded owner is empty: the default bucket
+  // `images` and those the store made itself.
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string first_user_name = "thumbflow";
+  // The other users, each with its own buckets. Names and access keys are distinct (the
+  // config checks it).
+  std::vector<S3User> users;
   std::string region = "us-east-1";
   std::vector<std::string> virtual_host_domains = {"localhost"};
   std::vector<std::string> public_read_prefixes;  // "bucket/key-prefix", or "bucket"
@@ -68,7 +83,7 @@ class S3Handler final : public HttpHandler {
   std::string NextRequestId();
   std::optional<S3Error> ParseAddress(S3Request& r) const;
   std::optional<HttpReply> AnswerOperational(const S3Request& r) const;
-  std::optional<S3Error> CheckRequest(const S3Request& r) const;
+  std::optional<S3Error> CheckRequest(S3Request& r) const;
   std::optional<S3Error> AdmitBody(S3Request& r);
   HttpReply Execute(S3Request& request);
   void Record(const S3Request& request, const HttpReply& reply);

@@ -81,7 +81,8 @@ class S3HandlerTest : public ::testing::Test {
   void Restart() {
     handler_.reset();
     backend_ = std::make_unique<testing::StreamingAdapter>(
-        &store_, dir_.path(), std::vector<std::string>{"images", "other"}, nullptr, &clock_);
+        &store_, dir_.path(), std::vector<std::string>{"images", "other"},
+        [this](const std::string& bucket) { return store_.CreateBucket(bucket); }, &clock_);
     handler_ = std::make_unique<S3Handler>(options_, backend_.get(), &clock_, nullptr);
   }
 
@@ -562,7 +563,6 @@ TEST_F(S3HandlerTest, PublicReadPrefixesNeverSpanBuckets) {
   // "bucket" alone makes the whole bucket public, and only that bucket.
   options_.public_read_prefixes = {"images"};
   Restart();
-  ASSERT_EQ(store_.CreateBucket("images-private").ok(), true);
   ASSERT_EQ(Do("PUT", "/images-private", "").status, 200);
   ASSERT_EQ(Do("PUT", "/images/any/key", "public").status, 200);
   ASSERT_EQ(Do("PUT", "/images-private/secret", "secret").status, 200);
@@ -843,7 +843,7 @@ TEST_F(S3HandlerTest, MethodsAndSubresources) {
   EXPECT_EQ(Do("PATCH", "/images/k").Code(), "MethodNotAllowed");
   EXPECT_EQ(Do("POST", "/").Code(), "MethodNotAllowed");
   EXPECT_EQ(Do("GET", "/images?policy").Code(), "NotImplemented");
-  EXPECT_EQ(Do("GET", "/images/k?tagging").Code(), "NotImplemented");
+  EXPECT_EQ(Do("GET", "/images/k?torrent").Code(), "NotImplemented");
   EXPECT_EQ(Do("PUT", "/images/k?acl", "x").Code(), "NotImplemented");
   EXPECT_EQ(Stored("images", "k"), "<absent>");
   EXPECT_EQ(Do("GET", "/images?location").status, 200);
@@ -926,7 +926,7 @@ TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
                         Case{"PUT", "/images?website", "PutBucketWebsite"},
                         Case{"GET", "/images?logging", "GetBucketLogging"},
                         Case{"PUT", "/images/k?acl", "PutObjectAcl"},
-                        Case{"PUT", "/images/k?tagging", "PutObjectTagging"},
+                        Case{"PUT", "/images/k?retention", "PutObjectRetention"},
                         Case{"GET", "/images/k?versionId=3HL4kqtJ", "GetObject"}}) {
     Response r = Do(c.method, c.target, std::string(c.method) == "PUT" ? "<x/>" : "");
     EXPECT_EQ(r.status, 501) << c.target;
@@ -935,6 +935,297 @@ TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
                                              c.operation + " (" + c.method + " " + c.target + ").");
   }
   EXPECT_EQ(Stored("images", "k"), "v");
+}
+
+// ---- several users ([[server.users]]) and bucket owners ------------------------------------
+
+class S3UsersTest : public S3HandlerTest {
+ protected:
+  void SetUp() override {
+    S3HandlerTest::SetUp();
+    options_.users = {{"alice", "AKALICE", "alice-secret"}, {"bob", "AKBOB", "bob-secret"}};
+    options_.public_read_prefixes = {"images/public/"};
+    Restart();
+  }
+
+  Response As(const std::string& user, std::string method, std::string target,
+              std::string body = "", HeaderList headers = {}) {
+    Request req = Make(std::move(method), std::move(target), std::move(body));
+    req.headers = std::move(headers);
+    if (user == "alice") req.access_key = "AKALICE", req.secret = "alice-secret";
+    if (user == "bob") req.access_key = "AKBOB", req.secret = "bob-secret";
+    return Send(std::move(req));
+  }
+
+  static std::string OwnerOf(const Response& r, const char* root) {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(r.body.data(), r.body.size())) return "<no xml>";
+    return std::string(doc.child(root).child("Owner").child_value("ID")) + "/" +
+           doc.child(root).child("Owner").child_value("DisplayName");
+  }
+
+  static std::vector<std::string> BucketNames(const Response& r) {
+    pugi::xml_document doc;
+    EXPECT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+    std::vector<std::string> names;
+    for (pugi::xml_node b : doc.child("ListAllMyBucketsResult").child("Buckets").children()) {
+      names.push_back(b.child_value("Name"));
+    }
+    return names;
+  }
+};
+
+TEST_F(S3UsersTest, EachUserSignsWithItsOwnKeyAndSeesOnlyItsOwnBuckets) {
+  ASSERT_EQ(As("alice", "PUT", "/alices").status, 200);
+  ASSERT_EQ(As("bob", "PUT", "/bobs").status, 200);
+  Response first = As("thumbflow", "GET", "/");
+  EXPECT_EQ(BucketNames(first), (std::vector<std::string>{"images", "other"}));
+  EXPECT_EQ(OwnerOf(first, "ListAllMyBucketsResult"), "thumbflow/thumbflow");
+  Response alice = As("alice", "GET", "/");
+  EXPECT_EQ(BucketNames(alice), (std::vector<std::string>{"alices"}));
+  EXPECT_EQ(OwnerOf(alice, "ListAllMyBucketsResult"), "alice/alice");
+  EXPECT_EQ(BucketNames(As("bob", "GET", "/")), (std::vector<std::string>{"bobs"}));
+  // A user's key with another's secret is no signature at all.
+  Request forged = Make("GET", "/", "");
+  forged.access_key = "AKALICE";
+  forged.secret = "bob-secret";
+  EXPECT_EQ(Send(forged).Code(), "SignatureDoesNotMatch");
+}
+
+TEST_F(S3UsersTest, AnotherUsersBucketIsAccessDeniedAndNothingChanges) {
+  ASSERT_EQ(As("alice", "PUT", "/alices").status, 200);
+  ASSERT_EQ(As("alice", "PUT", "/alices/k", "alice's").status, 200);
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/alices/k"},
+                                                        {"HEAD", "/alices/k"},
+                                                        {"PUT", "/alices/k"},
+                                                        {"DELETE", "/alices/k"},
+                                                        {"GET", "/alices?list-type=2"},
+                                                        {"HEAD", "/alices"},
+                                                        {"DELETE", "/alices"},
+                                                        {"GET", "/alices?acl"},
+                                                        {"GET", "/alices/k?tagging"},
+                                                        {"POST", "/alices/k?uploads"},
+                                                        {"GET", "/images/private.txt"}}) {
+    const std::string& user = target.starts_with("/images") ? "bob" : "thumbflow";
+    Response r = As(user, method, target, method == "PUT" ? "overwritten" : "");
+    EXPECT_EQ(r.status, 403) << user << " " << method << " " << target;
+    if (method != "HEAD") {
+      EXPECT_EQ(r.Code(), "AccessDenied") << method << " " << target;
+    }
+  }
+  EXPECT_EQ(Stored("alices", "k"), "alice's");
+  EXPECT_EQ(As("alice", "GET", "/alices/k").body, "alice's");
+  // A missing bucket is NoSuchBucket to everyone.
+  EXPECT_EQ(As("bob", "GET", "/nobody/k").Code(), "NoSuchBucket");
+}
+
+TEST_F(S3UsersTest, PublicReadPrefixesAreReadableByEveryUserAndCopyReadsWithTheCallersRights) {
+  ASSERT_EQ(Do("PUT", "/images/public/p.txt", "public").status, 200);
+  ASSERT_EQ(Do("PUT", "/images/private.txt", "private").status, 200);
+  EXPECT_EQ(As("bob", "GET", "/images/public/p.txt").body, "public");
+  EXPECT_EQ(As("bob", "HEAD", "/images/public/p.txt").status, 200);
+  EXPECT_EQ(As("bob", "GET", "/images?list-type=2&prefix=public/").Code(), "AccessDenied");
+  EXPECT_EQ(As("bob", "PUT", "/images/public/p.txt", "x").Code(), "AccessDenied");
+  ASSERT_EQ(As("bob", "PUT", "/bobs").status, 200);
+  EXPECT_EQ(
+      As("bob", "PUT", "/bobs/copy", "", {{"x-amz-copy-source", "/images/public/p.txt"}}).status,
+      200);
+  EXPECT_EQ(Stored("bobs", "copy"), "public");
+  EXPECT_EQ(
+      As("bob", "PUT", "/bobs/stolen", "", {{"x-amz-copy-source", "/images/private.txt"}}).Code(),
+      "AccessDenied");
+  EXPECT_EQ(Stored("bobs", "stolen"), "<absent>");
+  // UploadPartCopy reads its source with the same rights.
+  Response created = As("bob", "POST", "/bobs/mp?uploads");
+  ASSERT_EQ(created.status, 200) << created.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_buffer(created.body.data(), created.body.size()));
+  const std::string part = std::string("/bobs/mp?partNumber=1&uploadId=") +
+                           doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+  EXPECT_EQ(As("bob", "PUT", part, "", {{"x-amz-copy-source", "/images/private.txt"}}).Code(),
+            "AccessDenied");
+  EXPECT_EQ(As("bob", "PUT", part, "", {{"x-amz-copy-source", "/images/public/p.txt"}}).status,
+            200);
+  // The owner copies out of its own bucket into another's: denied at the destination.
+  EXPECT_EQ(Do("PUT", "/bobs/pushed", "", {{"x-amz-copy-source", "/images/private.txt"}}).Code(),
+            "AccessDenied");
+}
+
+// A name is the first creator's: another user gets BucketAlreadyExists; the owner creating it
+// again gets 200 in us-east-1, as S3 answers there.
+TEST_F(S3UsersTest, CreateBucketOfATakenName) {
+  ASSERT_EQ(As("alice", "PUT", "/alices").status, 200);
+  Response taken = As("bob", "PUT", "/alices");
+  EXPECT_EQ(taken.status, 409);
+  EXPECT_EQ(taken.Code(), "BucketAlreadyExists");
+  EXPECT_EQ(As("alice", "PUT", "/images").Code(), "BucketAlreadyExists");
+  EXPECT_EQ(As("alice", "PUT", "/alices").status, 200);
+  EXPECT_EQ(As("thumbflow", "PUT", "/images").status, 200);
+  Result<BucketInfo> info = backend_->GetBucket("alices");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->owner, "alice");
+  Result<BucketInfo> made = backend_->GetBucket("images");
+  EXPECT_EQ(made->owner, "") << "the first user's buckets are recorded without a name";
+}
+
+TEST_F(S3UsersTest, AclsAndListingsNameTheRealOwner) {
+  ASSERT_EQ(As("alice", "PUT", "/alices").status, 200);
+  ASSERT_EQ(As("alice", "PUT", "/alices/k", "v").status, 200);
+  EXPECT_EQ(OwnerOf(As("alice", "GET", "/alices?acl"), "AccessControlPolicy"), "alice/alice");
+  Response acl = As("alice", "GET", "/alices/k?acl");
+  EXPECT_EQ(OwnerOf(acl, "AccessControlPolicy"), "alice/alice");
+  EXPECT_NE(acl.body.find("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                          "xsi:type=\"CanonicalUser\"><ID>alice</ID><DisplayName>alice"
+                          "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission>"),
+            std::string::npos)
+      << acl.body;
+  std::string v1 = As("alice", "GET", "/alices").body;
+  EXPECT_NE(v1.find("<Owner><ID>alice</ID><DisplayName>alice</DisplayName></Owner>"),
+            std::string::npos)
+      << v1;
+  std::string v2 = As("alice", "GET", "/alices?list-type=2").body;
+  EXPECT_EQ(v2.find("<Owner>"), std::string::npos) << "V2 names owners only on fetch-owner";
+  std::string fetched = As("alice", "GET", "/alices?list-type=2&fetch-owner=true").body;
+  EXPECT_NE(fetched.find("<Owner><ID>alice</ID>"), std::string::npos) << fetched;
+}
+
+TEST_F(S3UsersTest, BucketNamesAreValidatedAsS3Does) {
+  for (const char* name : {"foo-.bar", "foo.-bar", "xn--abc", "sthree-abc", "abc-s3alias",
+                           "abc--ol-s3", "192.168.1.2", "ab", "Abc", "a..b"}) {
+    Response r = As("alice", "PUT", std::string("/") + name);
+    EXPECT_EQ(r.status, 400) << name;
+    EXPECT_EQ(r.Code(), "InvalidBucketName") << name;
+  }
+  EXPECT_EQ(BucketNames(As("alice", "GET", "/")), std::vector<std::string>{});
+}
+
+// ---- object tagging -------------------------------------------------------------------------
+
+namespace {
+
+std::string TaggingBody(const std::vector<std::pair<std::string, std::string>>& tags) {
+  std::string xml = "<Tagging><TagSet>";
+  for (const auto& [k, v] : tags) xml += "<Tag><Key>" + k + "</Key><Value>" + v + "</Value></Tag>";
+  return xml + "</TagSet></Tagging>";
+}
+
+std::vector<std::pair<std::string, std::string>> TagsOf(const Response& r) {
+  pugi::xml_document doc;
+  EXPECT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (pugi::xml_node t : doc.child("Tagging").child("TagSet").children("Tag")) {
+    out.emplace_back(t.child_value("Key"), t.child_value("Value"));
+  }
+  return out;
+}
+
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
+}  // namespace
+
+TEST_F(S3HandlerTest, TaggingOnPutIsStoredAndReturned) {
+  ASSERT_EQ(
+      Do("PUT", "/images/t", "v", {{"x-amz-tagging", "colour=blue&note=two+words%2B1&e="}}).status,
+      200);
+  EXPECT_EQ(TagsOf(Do("GET", "/images/t?tagging")),
+            (Tags{{"colour", "blue"}, {"e", ""}, {"note", "two words+1"}}));
+  EXPECT_EQ(Do("HEAD", "/images/t").Header("x-amz-tagging-count"), "3");
+  EXPECT_EQ(Do("GET", "/images/t").Header("x-amz-tagging-count"), "3");
+  ASSERT_EQ(Do("PUT", "/images/plain", "v").status, 200);
+  EXPECT_EQ(Do("GET", "/images/plain").Header("x-amz-tagging-count"), "");
+  EXPECT_EQ(TagsOf(Do("GET", "/images/plain?tagging")), Tags{});
+}
+
+TEST_F(S3HandlerTest, PutAndDeleteObjectTaggingReplaceTheTagsOnly) {
+  ASSERT_EQ(Do("PUT", "/images/t", "bytes", {{"x-amz-tagging", "a=1"}}).status, 200);
+  Response put = Do("PUT", "/images/t?tagging", TaggingBody({{"k", "v"}, {"k2", "v2"}}));
+  EXPECT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(TagsOf(Do("GET", "/images/t?tagging")), (Tags{{"k", "v"}, {"k2", "v2"}}));
+  EXPECT_EQ(Stored("images", "t"), "bytes");
+  EXPECT_EQ(Do("DELETE", "/images/t?tagging").status, 204);
+  EXPECT_EQ(TagsOf(Do("GET", "/images/t?tagging")), Tags{});
+  EXPECT_EQ(Do("GET", "/images/absent?tagging").Code(), "NoSuchKey");
+  EXPECT_EQ(Do("PUT", "/images/absent?tagging", TaggingBody({{"k", "v"}})).Code(), "NoSuchKey");
+  EXPECT_EQ(Do("PUT", "/images/t?tagging", "<Tagging>").Code(), "MalformedXML");
+}
+
+// S3's limits, each refused with InvalidTag and nothing stored or changed.
+TEST_F(S3HandlerTest, TagsBreakingS3sLimitsAreInvalidTag) {
+  ASSERT_EQ(Do("PUT", "/images/t", "v", {{"x-amz-tagging", "keep=1"}}).status, 200);
+  Tags eleven;
+  for (int i = 0; i < 11; ++i) eleven.emplace_back("k" + std::to_string(i), "v");
+  Tags ten(eleven.begin(), eleven.begin() + 10);
+  const std::vector<Tags> bad = {
+      eleven,
+      {{std::string(129, 'k'), "v"}},
+      {{"k", std::string(257, 'v')}},
+      {{"k", "1"}, {"k", "2"}},
+      {{"aws:system", "v"}},
+      {{"", "v"}},
+      {{"semi;colon", "v"}},
+  };
+  for (const Tags& tags : bad) {
+    Response r = Do("PUT", "/images/t?tagging", TaggingBody(tags));
+    EXPECT_EQ(r.status, 400) << TaggingBody(tags);
+    EXPECT_EQ(r.Code(), "InvalidTag") << TaggingBody(tags);
+  }
+  EXPECT_EQ(TagsOf(Do("GET", "/images/t?tagging")), (Tags{{"keep", "1"}}));
+  EXPECT_EQ(Do("PUT", "/images/t?tagging", TaggingBody(ten)).status, 200);
+  // Characters, not bytes: 128 two-byte characters make a valid key.
+  std::string wide;
+  for (int i = 0; i < 128; ++i) wide += "\xc3\xa9";
+  EXPECT_EQ(Do("PUT", "/images/t?tagging", TaggingBody({{wide, std::string(256, 'v')}})).status,
+            200);
+  Response dup = Do("PUT", "/images/new", "v", {{"x-amz-tagging", "a=1&a=2"}});
+  EXPECT_EQ(dup.Code(), "InvalidTag");
+  EXPECT_EQ(Stored("images", "new"), "<absent>");
+  EXPECT_EQ(Do("PUT", "/images/new", "v", {{"x-amz-tagging", "a=%zz"}}).Code(), "InvalidArgument");
+  std::string many;
+  for (int i = 0; i < 11; ++i) many += "k" + std::to_string(i) + "=v&";
+  EXPECT_EQ(Do("POST", "/images/new?uploads", "", {{"x-amz-tagging", many}}).Code(), "InvalidTag");
+}
+
+TEST_F(S3HandlerTest, CopyKeepsOrReplacesTagsByTheTaggingDirective) {
+  ASSERT_EQ(Do("PUT", "/images/src", "v", {{"x-amz-tagging", "a=1"}, {"x-amz-meta-m", "x"}}).status,
+            200);
+  ASSERT_EQ(Do("PUT", "/images/kept", "", {{"x-amz-copy-source", "/images/src"}}).status, 200);
+  EXPECT_EQ(TagsOf(Do("GET", "/images/kept?tagging")), (Tags{{"a", "1"}}));
+  ASSERT_EQ(Do("PUT", "/images/replaced", "",
+               {{"x-amz-copy-source", "/images/src"},
+                {"x-amz-tagging-directive", "REPLACE"},
+                {"x-amz-tagging", "b=2"}})
+                .status,
+            200);
+  EXPECT_EQ(TagsOf(Do("GET", "/images/replaced?tagging")), (Tags{{"b", "2"}}));
+  EXPECT_EQ(Do("HEAD", "/images/replaced").Header("x-amz-meta-m"), "x") << "metadata copied";
+  ASSERT_EQ(Do("PUT", "/images/meta", "",
+               {{"x-amz-copy-source", "/images/src"},
+                {"x-amz-metadata-directive", "REPLACE"},
+                {"x-amz-tagging", "ignored=1"}})
+                .status,
+            200);
+  EXPECT_EQ(TagsOf(Do("GET", "/images/meta?tagging")), (Tags{{"a", "1"}})) << "tags copied";
+  EXPECT_EQ(Do("HEAD", "/images/meta").Header("x-amz-meta-m"), "");
+  EXPECT_EQ(Do("PUT", "/images/bad", "",
+               {{"x-amz-copy-source", "/images/src"}, {"x-amz-tagging-directive", "MOVE"}})
+                .Code(),
+            "InvalidArgument");
+}
+
+TEST_F(S3HandlerTest, MultipartUploadKeepsItsTagging) {
+  Response created = Do("POST", "/images/mp?uploads", "", {{"x-amz-tagging", "stage=raw"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_buffer(created.body.data(), created.body.size()));
+  std::string id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+  Response part = Do("PUT", "/images/mp?partNumber=1&uploadId=" + id, "only part");
+  ASSERT_EQ(part.status, 200);
+  Response done = Do("POST", "/images/mp?uploadId=" + id,
+                     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                         part.Header("ETag") + "</ETag></Part></CompleteMultipartUpload>");
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(TagsOf(Do("GET", "/images/mp?tagging")), (Tags{{"stage", "raw"}}));
 }
 
 TEST_F(S3HandlerTest, AclsAreTheOwnersFullControl) {

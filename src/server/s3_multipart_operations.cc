@@ -9,6 +9,7 @@
 #include "core/disk.h"
 #include "core/random.h"
 #include "core/uri.h"
+#include "server/s3_auth.h"
 #include "server/s3_operations.h"
 #include "storage/etag.h"
 
@@ -40,7 +41,7 @@ std::optional<S3Error> CheckUploadPart(const S3Context& cx, const S3Request& r) 
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
-  Result<std::string> id = cx.uploads.Create(r.bucket, r.key, PutOptionsFromHeaders(r.head));
+  Result<std::string> id = cx.uploads.Create(r.bucket, r.key, PutOptionsOf(r));
   if (!id.ok()) return StatusReply(r, cx.clock, id.status(), false);
   return XmlReply(r, cx.clock, InitiateMultipartUploadResultXml(r.bucket, r.key, *id));
 }
@@ -113,6 +114,11 @@ HttpReply UploadPartCopy(const S3Context& cx, S3Request& r) {
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok()) {
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
+  }
+  // Read with the caller's rights, as CopyObject's source.
+  if (std::optional<S3Error> denied =
+          AuthorizeRead(cx.options, cx.backend, r.user, src->bucket, src->key)) {
+    return ErrorReply(r, cx.clock, std::move(*denied));
   }
   GetOptions read;
   if (const std::string* v = r.head.Header("x-amz-copy-source-range")) {
@@ -206,6 +212,7 @@ HttpReply ListMultipartUploads(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   ListUploadsPage page;
+  page.owner = r.user;
   page.bucket = r.bucket;
   if (const std::string* v = r.Query("prefix")) page.prefix = *v;
   if (const std::string* v = r.Query("key-marker")) page.key_marker = *v;

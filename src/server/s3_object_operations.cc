@@ -5,7 +5,9 @@
 #include "core/civil_time.h"
 #include "core/strings.h"
 #include "core/uri.h"
+#include "server/s3_auth.h"
 #include "server/s3_operations.h"
+#include "server/s3_tagging.h"
 #include "storage/etag.h"
 #include "storage/keys.h"
 #include "storage/s3_semantics.h"
@@ -22,6 +24,9 @@ void AddObjectHeaders(HeaderList& headers, const ObjectInfo& info) {
   for (const auto& [name, value] : info.headers) headers.emplace_back(name, HeaderValueWire(value));
   for (const auto& [name, value] : info.metadata) {
     headers.emplace_back("x-amz-meta-" + name, HeaderValueWire(value));
+  }
+  if (!info.tags.empty()) {
+    headers.emplace_back("x-amz-tagging-count", std::to_string(info.tags.size()));
   }
 }
 
@@ -198,7 +203,7 @@ std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
 }
 
 HttpReply PutObject(const S3Context& cx, S3Request& r) {
-  Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, PutOptionsFromHeaders(r.head));
+  Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, PutOptionsOf(r));
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("ETag", info->etag);
@@ -252,8 +257,26 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
-  const std::string* directive = r.head.Header("x-amz-metadata-directive");
-  bool replace = directive && EqualsIgnoreCase(*directive, "REPLACE");
+  // The source is read with the caller's rights: another user's object only under a
+  // public-read prefix.
+  if (std::optional<S3Error> denied =
+          AuthorizeRead(cx.options, cx.backend, r.user, src->bucket, src->key)) {
+    return ErrorReply(r, cx.clock, std::move(*denied));
+  }
+  // x-amz-metadata-directive (Content-Type, user metadata) and x-amz-tagging-directive (tags)
+  // each COPY the source's (the default) or REPLACE them with the request's.
+  bool replace = false, replace_tags = false;
+  for (auto [header, out] : {std::pair{"x-amz-metadata-directive", &replace},
+                             std::pair{"x-amz-tagging-directive", &replace_tags}}) {
+    const std::string* directive = r.head.Header(header);
+    if (!directive || EqualsIgnoreCase(*directive, "COPY")) continue;
+    if (!EqualsIgnoreCase(*directive, "REPLACE")) {
+      S3Error error = MakeError("InvalidArgument", "Unknown " + std::string(header) + " value");
+      error.details = {{"ArgumentName", header}, {"ArgumentValue", *directive}};
+      return ErrorReply(r, cx.clock, std::move(error));
+    }
+    *out = true;
+  }
   if (src->bucket == r.bucket && src->key == r.key && !replace) {
     return ErrorReply(
         r, cx.clock,
@@ -262,27 +285,58 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
                   "itself without changing the object's metadata, storage class, website "
                   "redirect location or encryption attributes."));
   }
-  if (r.head.Header("x-amz-copy-source-if-match") ||
-      r.head.Header("x-amz-copy-source-if-none-match") ||
-      r.head.Header("x-amz-copy-source-if-modified-since") ||
-      r.head.Header("x-amz-copy-source-if-unmodified-since")) {
+  const bool conditional = r.head.Header("x-amz-copy-source-if-match") ||
+                           r.head.Header("x-amz-copy-source-if-none-match") ||
+                           r.head.Header("x-amz-copy-source-if-modified-since") ||
+                           r.head.Header("x-amz-copy-source-if-unmodified-since");
+  PutOptions put = PutOptionsOf(r);
+  if (conditional || replace != replace_tags) {
     Result<ObjectInfo> source = cx.backend.Head(src->bucket, src->key);
     if (!source.ok()) return StatusReply(r, cx.clock, source.status(), false);
     if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
       return ErrorReply(r, cx.clock, std::move(*failed));
     }
+    // When one part is the source's, it is taken from this read (a source changed meanwhile
+    // gives a mixed object, as two requests would).
+    if (!replace) {
+      TagSet tags = std::move(put.tags);
+      put = KeptPutOptions(*source);
+      put.tags = std::move(tags);
+    } else if (!replace_tags) {
+      put.tags = source->tags;
+    }
   }
-  PutOptions put = PutOptionsFromHeaders(r.head);
-  Result<ObjectInfo> info =
-      cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, replace ? &put : nullptr);
+  Result<ObjectInfo> info = cx.backend.Copy(src->bucket, src->key, r.bucket, r.key,
+                                            replace || replace_tags ? &put : nullptr);
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   return XmlReply(r, cx.clock, CopyObjectResultXml(*info));
+}
+
+HttpReply GetObjectTagging(const S3Context& cx, S3Request& r) {
+  Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
+  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  return XmlReply(r, cx.clock, TaggingXml(info->tags));
+}
+
+HttpReply PutObjectTagging(const S3Context& cx, S3Request& r) {
+  S3Error error;
+  Result<TagSet> tags = ParseTaggingXml(r.body ? r.body->memory() : std::string_view(), &error);
+  if (!tags.ok()) return ErrorReply(r, cx.clock, std::move(error));
+  Status s = cx.backend.PutObjectTags(r.bucket, r.key, *tags);
+  if (!s.ok()) return StatusReply(r, cx.clock, s, false);
+  return EmptyReply(r, cx.clock, 200);
+}
+
+HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r) {
+  Status s = cx.backend.PutObjectTags(r.bucket, r.key, TagSet());
+  if (!s.ok()) return StatusReply(r, cx.clock, s, false);
+  return EmptyReply(r, cx.clock, 204);
 }
 
 HttpReply GetObjectAcl(const S3Context& cx, S3Request& r) {
   Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  return XmlReply(r, cx.clock, AccessControlPolicyXml());
+  return XmlReply(r, cx.clock, AccessControlPolicyXml(r.user));
 }
 
 }  // namespace thumbflow::server

@@ -189,7 +189,9 @@ class Query {
 // those named after them here).
 bool CarriedOut(Op op) {
   return (op >= Op::kListBuckets && op <= Op::kCompleteMultipartUpload) ||
-         op == Op::kListMultipartUploads || op == Op::kUploadPartCopy;
+         op == Op::kListMultipartUploads || op == Op::kUploadPartCopy ||
+         op == Op::kGetObjectTagging || op == Op::kPutObjectTagging ||
+         op == Op::kDeleteObjectTagging;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }

@@ -17,8 +17,8 @@ namespace thumbflow::server {
 
 // Every value is an S3 API operation name (S3OperationName), used as the metric label and
 // in NotImplemented messages. The operations after kCompleteMultipartUpload, but
-// kListMultipartUploads and kUploadPartCopy, are recognised only to be refused by name (501
-// NotImplemented). New values go at the end (add, don't reorder).
+// kListMultipartUploads, kUploadPartCopy and the object tagging ones, are recognised only to
+// be refused by name (501 NotImplemented). New values go at the end (add, don't reorder).
 enum class S3Operation : uint8_t {
   kUnknown,           // the request target could not be parsed (InvalidURI)
   kMethodNotAllowed,  // no operation has this method at this address

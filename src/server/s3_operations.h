@@ -50,6 +50,9 @@ HttpReply GetObject(const S3Context& cx, S3Request& r);  // GET and HEAD
 HttpReply DeleteObject(const S3Context& cx, S3Request& r);
 HttpReply CopyObject(const S3Context& cx, S3Request& r);
 HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the owner's FULL_CONTROL
+HttpReply GetObjectTagging(const S3Context& cx, S3Request& r);
+HttpReply PutObjectTagging(const S3Context& cx, S3Request& r);
+HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r);
 
 // Multipart uploads.
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r);

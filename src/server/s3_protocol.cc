@@ -44,6 +44,7 @@ constexpr ErrorSpec kErrorSpecs[] = {
     {"InvalidPartOrder", 400, "The list of parts was not in ascending order."},
     {"InvalidRange", 416, "The requested range is not satisfiable"},
     {"InvalidRequest", 400, "Invalid Request"},
+    {"InvalidTag", 400, "The tag provided was not a valid tag."},
     {"KeyTooLongError", 400, "Your key is too long"},
     {"MalformedXML", 400,
      "The XML you provided was not well-formed or did not validate "
@@ -301,12 +302,18 @@ std::string Open(std::string_view root) {
   return "<" + std::string(root) + " xmlns=\"" + kS3XmlNamespace + "\">";
 }
 
-constexpr char kOwner[] = "<Owner><ID>thumbflow</ID><DisplayName>thumbflow</DisplayName></Owner>";
+// A user's canonical ID and display name are both its name ([[server.users]] name).
+std::string UserXml(std::string_view element, std::string_view user) {
+  std::string name = XmlEscape(user);
+  return "<" + std::string(element) + "><ID>" + name + "</ID><DisplayName>" + name +
+         "</DisplayName></" + std::string(element) + ">";
+}
 
 }  // namespace
 
-std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets) {
-  std::string xml = Open("ListAllMyBucketsResult") + kOwner + "<Buckets>";
+std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets,
+                                      std::string_view owner) {
+  std::string xml = Open("ListAllMyBucketsResult") + UserXml("Owner", owner) + "<Buckets>";
   for (const auto& b : buckets) {
     xml += "<Bucket>" + Tag("Name", XmlEscape(b.name)) +
            Tag("CreationDate", FormatIso8601Millis(b.created_ms)) + "</Bucket>";
@@ -341,13 +348,14 @@ std::string LastListed(const ListResult& listed) {
 // One `element` per object (Contents, Version; `after_key` follows its Key), then the
 // CommonPrefixes.
 std::string ListedEntriesXml(const ListResult& listed, std::string_view element,
-                             std::string_view after_key,
+                             std::string_view after_key, std::string_view owner,
                              const std::function<std::string(const std::string&)>& enc) {
   std::string xml;
+  const std::string owner_xml = owner.empty() ? std::string() : UserXml("Owner", owner);
   for (const auto& o : listed.objects) {
     xml += "<" + std::string(element) + ">" + Tag("Key", enc(o.key)) + std::string(after_key) +
            Tag("LastModified", FormatIso8601Millis(o.last_modified_ms)) +
-           Tag("ETag", XmlEscape(o.etag)) + Tag("Size", std::to_string(o.size)) + kOwner +
+           Tag("ETag", XmlEscape(o.etag)) + Tag("Size", std::to_string(o.size)) + owner_xml +
            "<StorageClass>STANDARD</StorageClass></" + std::string(element) + ">";
   }
   for (const auto& p : listed.common_prefixes) {
@@ -390,7 +398,7 @@ std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& list
   if (q.url_encoding) xml += Tag("EncodingType", "url");
   xml += Tag("IsTruncated", listed.truncated ? "true" : "false");
   xml += ListBucketPaging(q, listed, enc);
-  xml += ListedEntriesXml(listed, "Contents", "", enc);
+  xml += ListedEntriesXml(listed, "Contents", "", q.owner, enc);
   xml += "</ListBucketResult>";
   return xml;
 }
@@ -416,16 +424,19 @@ std::string ListVersionsResultXml(const ListBucketQuery& q, std::string_view ver
   xml += Tag("IsTruncated", listed.truncated ? "true" : "false");
   if (q.url_encoding) xml += Tag("EncodingType", "url");
   xml += ListedEntriesXml(listed, "Version", "<VersionId>null</VersionId><IsLatest>true</IsLatest>",
-                          enc);
+                          q.owner, enc);
   xml += "</ListVersionsResult>";
   return xml;
 }
 
-std::string AccessControlPolicyXml() {
-  return Open("AccessControlPolicy") + kOwner +
+std::string AccessControlPolicyXml(std::string_view owner) {
+  const std::string name = XmlEscape(owner);
+  return Open("AccessControlPolicy") + UserXml("Owner", owner) +
          "<AccessControlList><Grant><Grantee "
          "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">"
-         "<ID>thumbflow</ID><DisplayName>thumbflow</DisplayName></Grantee>"
+         "<ID>" +
+         name + "</ID><DisplayName>" + name +
+         "</DisplayName></Grantee>"
          "<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
          "</AccessControlPolicy>";
 }
@@ -493,8 +504,8 @@ std::string ListMultipartUploadsResultXml(const ListUploadsPage& page) {
          Tag("IsTruncated", page.truncated ? "true" : "false");
   for (const auto& u : page.uploads) {
     xml += "<Upload>" + Tag("Key", XmlEscape(u.key)) + Tag("UploadId", u.upload_id) +
-           "<Initiator><ID>thumbflow</ID><DisplayName>thumbflow</DisplayName></Initiator>" +
-           kOwner + "<StorageClass>STANDARD</StorageClass>" +
+           UserXml("Initiator", page.owner) + UserXml("Owner", page.owner) +
+           "<StorageClass>STANDARD</StorageClass>" +
            Tag("Initiated", FormatIso8601Millis(u.initiated_ms)) + "</Upload>";
   }
   xml += "</ListMultipartUploadsResult>";

@@ -74,7 +74,9 @@ Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::
 
 inline constexpr char kS3XmlNamespace[] = "http://s3.amazonaws.com/doc/2006-03-01/";
 
-std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets);
+// A user's Owner ID and DisplayName are both its name.
+std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets,
+                                      std::string_view owner);
 // An empty LocationConstraint for us-east-1, as S3 answers.
 std::string LocationConstraintXml(std::string_view region);
 std::string VersioningConfigurationXml();  // never enabled
@@ -90,6 +92,8 @@ struct ListBucketQuery {
   std::string continuation_token;          // v2
   std::optional<std::string> start_after;  // v2, as sent
   std::string marker;                      // v1, as sent
+  // Each object's <Owner> (the bucket's owner); empty: none (V2 without fetch-owner=true).
+  std::string owner;
 };
 std::string ListBucketResultXml(const ListBucketQuery& query, const ListResult& listed);
 // ListObjectVersions of an unversioned bucket: every object once, as its only version
@@ -98,9 +102,9 @@ std::string ListBucketResultXml(const ListBucketQuery& query, const ListResult& 
 std::string ListVersionsResultXml(const ListBucketQuery& query, std::string_view version_id_marker,
                                   const ListResult& listed);
 
-// GetBucketAcl / GetObjectAcl: the owner (the endpoint's one user) with FULL_CONTROL, the
-// only grant thumbflow has.
-std::string AccessControlPolicyXml();
+// GetBucketAcl / GetObjectAcl: the owner (the bucket's) with FULL_CONTROL, the only grant
+// thumbflow has.
+std::string AccessControlPolicyXml(std::string_view owner);
 
 // One key of a DeleteObjects request: deleted (code empty) or the error it met.
 struct DeleteOutcome {
@@ -140,6 +144,7 @@ struct ListUploadsPage {
   int max_uploads = 1000;
   bool truncated = false;
   std::vector<UploadInfo> uploads;
+  std::string owner;  // the bucket's owner: each upload's Initiator and Owner
 };
 std::string ListMultipartUploadsResultXml(const ListUploadsPage& page);
 std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,

@@ -204,6 +204,12 @@ std::string HeaderValueWire(std::string_view text) {
   return latin1;
 }
 
+PutOptions PutOptionsOf(const S3Request& r) {
+  PutOptions options = PutOptionsFromHeaders(r.head);
+  options.tags = r.tagging;
+  return options;
+}
+
 Status S3Status(StatusCode code, std::string_view s3_code, std::string message) {
   return Status(code, std::move(message), std::string(s3_code));
 }

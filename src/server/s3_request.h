@@ -32,7 +32,9 @@ struct S3Request {
   std::string request_id;
   std::chrono::steady_clock::time_point start;
   std::optional<aws::VerifiedRequest> auth;  // empty: anonymous
-  std::unique_ptr<S3BodySink> body;          // null: no body expected
+  std::string user;                          // the name of the signer; empty: anonymous
+  TagSet tagging;  // x-amz-tagging of PutObject / CreateMultipartUpload / CopyObject, checked
+  std::unique_ptr<S3BodySink> body;  // null: no body expected
   int64_t bytes_in = 0;
 
   S3Operation operation() const { return route.operation; }
@@ -55,6 +57,8 @@ HttpReply StatusReply(const S3Request& r, const Clock& clock, const Status& stat
 // (kStoredHeaderNames; aws-chunked is not a Content-Encoding of the object) of a PUT, COPY or
 // multipart start. Metadata and header values become text with HeaderValueText.
 PutOptions PutOptionsFromHeaders(const HttpRequestHead& head);
+// The same, with the request's checked x-amz-tagging as the tags.
+PutOptions PutOptionsOf(const S3Request& r);
 
 // Non-ASCII header values (user metadata, the stored standard headers). Stored as UTF-8:
 // a value that is one or more RFC 2047 encoded-words (UTF-8, ISO-8859-1 or US-ASCII; B or Q)

@@ -73,7 +73,19 @@ Status ValidateBucketName(std::string_view bucket) {
   if (!alnum(bucket.front()) || !alnum(bucket.back())) {
     return bad("must start and end with a letter or digit");
   }
-  if (bucket.find("..") != std::string_view::npos) return bad("must not contain \"..\"");
+  for (std::string_view pair : {"..", ".-", "-."}) {
+    if (bucket.find(pair) != std::string_view::npos) {
+      return bad("must not contain \"" + std::string(pair) + "\"");
+    }
+  }
+  // Names S3 keeps for its own features (access point aliases, Object Lambda, ...).
+  for (std::string_view prefix : {"xn--", "sthree-", "amzn-s3-demo-"}) {
+    if (bucket.starts_with(prefix))
+      return bad("must not start with \"" + std::string(prefix) + "\"");
+  }
+  for (std::string_view suffix : {"-s3alias", "--ol-s3", "--x-s3", "--table-s3"}) {
+    if (bucket.ends_with(suffix)) return bad("must not end with \"" + std::string(suffix) + "\"");
+  }
   int dots = 0;
   bool digits_and_dots = true;
   for (char c : bucket) {

@@ -27,7 +27,9 @@ Status ValidateObjectKey(std::string_view key);
 Status ValidatePipelineKey(std::string_view key);
 
 // S3 bucket naming rules: 3..63 characters of lower-case letters, digits, '.' and '-',
-// starting and ending with a letter or digit, no "..", not shaped like an IPv4 address.
+// starting and ending with a letter or digit, no "..", ".-" or "-.", not shaped like an IPv4
+// address, none of S3's reserved prefixes ("xn--", "sthree-", "amzn-s3-demo-") and suffixes
+// ("-s3alias", "--ol-s3", "--x-s3", "--table-s3").
 Status ValidateBucketName(std::string_view bucket);
 
 // The smallest string greater than every string that starts with `prefix`; empty when there

@@ -61,6 +61,39 @@ TEST(KeysTest, BucketNames) {
   EXPECT_FALSE(ValidateBucketName("images-").ok());
   EXPECT_FALSE(ValidateBucketName("a..b").ok());
   EXPECT_FALSE(ValidateBucketName("192.168.0.1").ok());
+  EXPECT_TRUE(ValidateBucketName(std::string(63, 'a')).ok());
+  EXPECT_TRUE(ValidateBucketName("abc").ok());
+  EXPECT_TRUE(ValidateBucketName("a-b.c-d").ok());
+  EXPECT_TRUE(ValidateBucketName("a--b").ok());
+  EXPECT_TRUE(ValidateBucketName("192.168.0.1x").ok());
+  EXPECT_TRUE(ValidateBucketName("xn-a").ok());
+  EXPECT_TRUE(ValidateBucketName("s3alias-b").ok());
+}
+
+// Each rule S3 names, with the message saying which rule was broken.
+TEST(KeysTest, BucketNamesRefusedAsS3RefusesThem) {
+  const std::pair<const char*, const char*> kRefused[] = {
+      {"foo-.bar", "\"-.\""},
+      {"foo.-bar", "\".-\""},
+      {"a..b", "\"..\""},
+      {"xn--bucket", "\"xn--\""},
+      {"sthree-bucket", "\"sthree-\""},
+      {"sthree-configurator", "\"sthree-\""},
+      {"bucket-s3alias", "\"-s3alias\""},
+      {"bucket--ol-s3", "\"--ol-s3\""},
+      {"10.0.0.1", "IP address"},
+      {"a_b", "lower-case"},
+      {"Abc", "lower-case"},
+      {"ab", "3 to 63"},
+      {".abc", "start and end"},
+      {"abc-", "start and end"},
+  };
+  for (const auto& [name, rule] : kRefused) {
+    Status s = ValidateBucketName(name);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(s.message().find(rule), std::string::npos) << name << ": " << s.message();
+  }
+  EXPECT_FALSE(ValidateBucketName(std::string(64, 'a')).ok());
   EXPECT_FALSE(ValidateBucketName("under_score").ok());
   EXPECT_FALSE(ValidateBucketName("../x").ok());
 }

@@ -56,14 +56,15 @@ Status SyncDirectory(const std::string& path) {
   return Status::Ok();
 }
 
-std::string EncodeMetadata(const Metadata& metadata) {
+// User metadata and tags are kept as JSON objects of strings.
+std::string EncodeJsonMap(const std::map<std::string, std::string>& map) {
   nlohmann::json doc = nlohmann::json::object();
-  for (const auto& [name, value] : metadata) doc[name] = value;
+  for (const auto& [name, value] : map) doc[name] = value;
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Metadata DecodeMetadata(const std::string& text) {
-  Metadata out;
+std::map<std::string, std::string> DecodeJsonMap(const std::string& text) {
+  std::map<std::string, std::string> out;
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return out;
   for (auto it = doc.begin(); it != doc.end(); ++it) {
@@ -91,10 +92,13 @@ const std::vector<std::string> kSchema = {
     "  value INTEGER NOT NULL) WITHOUT ROWID;",
     // The standard headers stored with an object (kStoredHeaderNames), a JSON object.
     "ALTER TABLE store_objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';",
+    // Bucket owners (the S3 endpoint's users; '' the first) and object tags (JSON object).
+    "ALTER TABLE store_buckets ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_objects ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';",
 };
 
 constexpr char kObjectColumns[] =
-    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers";
+    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers, o.tags";
 
 // Within a store transaction: whether `bucket` exists.
 Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
@@ -382,9 +386,10 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     found.info.size = select->ColumnInt(3);
     found.info.etag = select->ColumnText(4);
     found.info.content_type = select->ColumnText(5);
-    found.info.metadata = DecodeMetadata(select->ColumnText(6));
+    found.info.metadata = DecodeJsonMap(select->ColumnText(6));
     found.info.last_modified_ms = select->ColumnInt(7);
-    found.info.headers = DecodeMetadata(select->ColumnText(8));
+    found.info.headers = DecodeJsonMap(select->ColumnText(8));
+    found.info.tags = DecodeJsonMap(select->ColumnText(9));
     return Status::Ok();
   }));
   if (!bucket_exists)
@@ -550,6 +555,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   info.metadata = NormalizeMetadata(options.put.metadata);
   info.headers = StoredHeaders(options.put.headers);
   info.last_modified_ms = clock_.NowMillis();
+  info.tags = options.put.tags;
 
   ObjectChange change;
   change.bucket = bucket;
@@ -577,21 +583,23 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
           tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
-                     "metadata, last_modified_ms, headers) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                     "metadata, last_modified_ms, headers, tags) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                      "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
                      "size = excluded.size, etag = excluded.etag, "
                      "content_type = excluded.content_type, metadata = excluded.metadata, "
-                     "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers"));
+                     "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers, "
+                     "tags = excluded.tags"));
       upsert->Bind(1, bucket)
           .Bind(2, key)
           .Bind(3, blob)
           .Bind(4, size)
           .Bind(5, etag)
           .Bind(6, info.content_type)
-          .Bind(7, EncodeMetadata(info.metadata))
+          .Bind(7, EncodeJsonMap(info.metadata))
           .Bind(8, info.last_modified_ms)
-          .Bind(9, EncodeMetadata(info.headers));
+          .Bind(9, EncodeJsonMap(info.headers))
+          .Bind(10, EncodeJsonMap(info.tags));
       RETURN_IF_ERROR(upsert->Run());
       return Publish(tx, change);
     }();
@@ -681,14 +689,14 @@ Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListO
   return result;
 }
 
-Status LocalObjectStore::CreateBucket(const std::string& bucket) {
+Status LocalObjectStore::CreateBucket(const std::string& bucket, const std::string& owner) {
   RETURN_IF_ERROR(ValidateBucketName(bucket));
   return db_
       ->Write([&](sqlite::Transaction& tx) -> Status {
         ASSIGN_OR_RETURN(sqlite::Statement * insert,
-                         tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms) "
-                                    "VALUES(?1, ?2)"));
-        insert->Bind(1, bucket).Bind(2, clock_.NowMillis());
+                         tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms, owner) "
+                                    "VALUES(?1, ?2, ?3)"));
+        insert->Bind(1, bucket).Bind(2, clock_.NowMillis()).Bind(3, owner);
         RETURN_IF_ERROR(insert->Run());
         if (tx.Changes() == 0) return AlreadyExistsError("bucket " + bucket + " already exists");
         return Status::Ok();
@@ -722,15 +730,46 @@ Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
   std::vector<BucketInfo> buckets;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(sqlite::Statement * select,
-                     tx.Prepare("SELECT name, created_ms FROM store_buckets ORDER BY name"));
+                     tx.Prepare("SELECT name, created_ms, owner FROM store_buckets ORDER BY name"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, select->Step());
       if (!row) break;
-      buckets.push_back({select->ColumnText(0), select->ColumnInt(1)});
+      buckets.push_back({select->ColumnText(0), select->ColumnInt(1), select->ColumnText(2)});
     }
     return Status::Ok();
   }));
   return buckets;
+}
+
+Result<BucketInfo> LocalObjectStore::GetBucket(const std::string& bucket) {
+  std::optional<BucketInfo> found;
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * select,
+                     tx.Prepare("SELECT created_ms, owner FROM store_buckets WHERE name = ?1"));
+    select->Bind(1, bucket);
+    ASSIGN_OR_RETURN(bool row, select->Step());
+    if (row) found = BucketInfo{bucket, select->ColumnInt(0), select->ColumnText(1)};
+    return Status::Ok();
+  }));
+  if (!found) return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+  return *found;
+}
+
+Status LocalObjectStore::PutObjectTags(const std::string& bucket, const std::string& key,
+                                       const TagSet& tags) {
+  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
+    if (!bucket_exists)
+      return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * update,
+        tx.Prepare("UPDATE store_objects SET tags = ?3 WHERE bucket = ?1 AND key = ?2"));
+    update->Bind(1, bucket).Bind(2, key).Bind(3, EncodeJsonMap(tags));
+    RETURN_IF_ERROR(update->Run());
+    if (tx.Changes() == 0) return NotFoundError(bucket + "/" + key + ": no such key");
+    return Status::Ok();
+  });
+  return status.WithContext("tag " + bucket + "/" + key);
 }
 
 Status LocalObjectStore::HeadBucket(const std::string& bucket) {

@@ -4,8 +4,8 @@
 //
 // Layout: object bytes in DIR/objects/XX/<32 hex> (random names, never derived from keys, so
 // no key can reach outside the folder), the index (bucket, key, size, ETag, Content-Type,
-// user metadata, last-modified, which file) in DIR/thumbflow.db, the same SQLite file as the
-// embedded queue (tables store_buckets, store_objects, store_counters).
+// user metadata, last-modified, tags, which file; each bucket's owner) in DIR/thumbflow.db, the
+// same SQLite file as the embedded queue (tables store_buckets, store_objects, store_counters).
 //
 // The outbox: every write and delete hands its change to the Outbox the store is given
 // (storage/outbox.h) inside the SQLite transaction that commits the index row; the embedded
@@ -196,7 +196,8 @@ class LocalObjectStore final : public StreamingObjectStore {
   // options.min_free_bytes (FreeSpaceStatus explains the shortfall).
   Status AdmitWrite(int64_t incoming_bytes) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
-  Status CreateBucket(const std::string& bucket) override;
+  Status CreateBucket(const std::string& bucket, const std::string& owner) override;
+  Result<BucketInfo> GetBucket(const std::string& bucket) override;
   Status DeleteBucket(const std::string& bucket) override;
   Status HeadBucket(const std::string& bucket) override;
   // A LocalUpload (NewLocalUpload).
@@ -211,6 +212,8 @@ class LocalObjectStore final : public StreamingObjectStore {
   Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
                           const std::string& dst_bucket, const std::string& dst_key,
                           const PutOptions* replace = nullptr) override;
+  Status PutObjectTags(const std::string& bucket, const std::string& key,
+                       const TagSet& tags) override;
   // OpenForRead, its source the LocalObjectReader.
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;

@@ -145,7 +145,7 @@ TEST_F(LocalObjectStoreTest, UploadsElsewhereQueueNothing) {
   ASSERT_TRUE(store_->Put("images", "other/a.jpg", "x").ok());
   ASSERT_TRUE(store_->Put("images", "uploads/readme.txt", "x").ok());
   ASSERT_TRUE(store_->Put("images", "thumbnails/small/uploads/a.jpg", "x").ok());
-  ASSERT_TRUE(store_->CreateBucket("elsewhere").ok());
+  ASSERT_TRUE(store_->CreateBucket("elsewhere", "").ok());
   ASSERT_TRUE(store_->Put("elsewhere", "uploads/a.jpg", "x").ok());
   EXPECT_TRUE(DrainEvents().empty());
   auto stats = queue_->Stats();
@@ -427,15 +427,17 @@ TEST_F(LocalObjectStoreTest, ReaderStreamsARange) {
 TEST_F(LocalObjectStoreTest, Buckets) {
   EXPECT_TRUE(store_->HeadBucket("images").ok());  // the default bucket exists at open
   EXPECT_EQ(store_->HeadBucket("absent").code(), StatusCode::kNotFound);
-  ASSERT_TRUE(store_->CreateBucket("second").ok());
-  EXPECT_EQ(store_->CreateBucket("second").code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->CreateBucket("Bad_Name").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->CreateBucket("second", "alice").ok());
+  EXPECT_EQ(store_->CreateBucket("second", "alice").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->CreateBucket("Bad_Name", "").code(), StatusCode::kInvalidArgument);
   auto buckets = store_->ListBuckets();
   ASSERT_TRUE(buckets.ok());
   ASSERT_EQ(buckets->size(), 2u);
   EXPECT_EQ((*buckets)[0].name, "images");
   EXPECT_EQ((*buckets)[1].name, "second");
   EXPECT_EQ((*buckets)[1].created_ms, clock_.NowMillis());
+  EXPECT_EQ((*buckets)[0].owner, "") << "the default bucket is the first user's";
+  EXPECT_EQ((*buckets)[1].owner, "alice");
 
   ASSERT_TRUE(store_->Put("second", "x", "1").ok());
   Status not_empty = store_->DeleteBucket("second");
@@ -445,6 +447,37 @@ TEST_F(LocalObjectStoreTest, Buckets) {
   EXPECT_TRUE(store_->DeleteBucket("second").ok());
   EXPECT_EQ(store_->DeleteBucket("second").code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->Delete("second", "x").code(), StatusCode::kNotFound);
+}
+
+// Tags and bucket owners are kept with the object and the bucket, across a reopen; tagging
+// leaves the bytes, ETag and Last-Modified; a copy keeps the source's tags unless replaced.
+TEST_F(LocalObjectStoreTest, TagsAndOwnersArePersisted) {
+  PutOptions put;
+  put.tags = {{"colour", "blue"}, {"size", ""}};
+  auto stored = store_->Put("images", "tagged.jpg", "bytes", put);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->tags, put.tags);
+  ASSERT_TRUE(store_->CreateBucket("bobs", "bob").ok());
+  clock_.AdvanceMillis(5000);
+  ASSERT_TRUE(store_->PutObjectTags("images", "tagged.jpg", {{"colour", "red"}}).ok());
+  EXPECT_EQ(store_->PutObjectTags("images", "absent.jpg", {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->PutObjectTags("absent", "tagged.jpg", {}).reason(), Reason::kNoSuchBucket);
+  ASSERT_TRUE(store_->Copy("images", "tagged.jpg", "images", "copy.jpg").ok());
+  PutOptions replace;
+  ASSERT_TRUE(store_->Copy("images", "tagged.jpg", "images", "bare.jpg", &replace).ok());
+  Reopen();
+  auto head = store_->Head("images", "tagged.jpg");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->tags, (TagSet{{"colour", "red"}}));
+  EXPECT_EQ(head->etag, stored->etag);
+  EXPECT_EQ(head->last_modified_ms, stored->last_modified_ms);
+  EXPECT_EQ(store_->Head("images", "copy.jpg")->tags, (TagSet{{"colour", "red"}}));
+  EXPECT_TRUE(store_->Head("images", "bare.jpg")->tags.empty());
+  auto bucket = store_->GetBucket("bobs");
+  ASSERT_TRUE(bucket.ok());
+  EXPECT_EQ(bucket->owner, "bob");
+  EXPECT_EQ(store_->GetBucket("images")->owner, "");
+  EXPECT_EQ(store_->GetBucket("absent").status().reason(), Reason::kNoSuchBucket);
 }
 
 TEST_F(LocalObjectStoreTest, TooLargeObjectsAreRefusedAndLeaveNothing) {

@@ -62,6 +62,7 @@ Result<ObjectInfo> MemoryObjectStore::Put(const std::string& bucket, const std::
       options.content_type.empty() ? kDefaultContentType : options.content_type;
   object.info.metadata = NormalizeMetadata(options.metadata);
   object.info.headers = StoredHeaders(options.headers);
+  object.info.tags = options.tags;
   object.info.last_modified_ms = clock_->NowMillis();
   object.bytes.assign(bytes);
   std::lock_guard lock(mu_);

@@ -45,6 +45,10 @@ using Metadata = std::map<std::string, std::string>;
 inline constexpr std::string_view kStoredHeaderNames[] = {
     "Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"};
 
+// Object tags (S3 object tagging), key -> value. Stores keep them as given; the S3 endpoint
+// checks S3's limits (server/s3_tagging.h).
+using TagSet = std::map<std::string, std::string>;
+
 struct ObjectInfo {
   std::string key;
   int64_t size = 0;
@@ -53,6 +57,7 @@ struct ObjectInfo {
   Metadata metadata;  // user metadata, names lower-case without the x-amz-meta- prefix
   int64_t last_modified_ms = 0;
   Metadata headers;  // those of kStoredHeaderNames stored with it, by those names
+  TagSet tags;       // Head, Get and OpenObject fill it; listings leave it empty
 };
 
 // HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
@@ -82,6 +87,7 @@ struct PutOptions {
   std::string content_type;  // empty: stored as kDefaultContentType, as S3 does
   Metadata metadata;
   Metadata headers;  // of kStoredHeaderNames, by those names; others are not stored
+  TagSet tags;
 };
 
 // The entries of `headers` that S3 stores (kStoredHeaderNames, in any case), under those names.
@@ -95,12 +101,13 @@ inline Metadata StoredHeaders(const Metadata& headers) {
   return out;
 }
 
-// What a copy that keeps the source's Content-Type, metadata and headers writes.
+// What a copy that keeps the source's Content-Type, metadata, headers and tags writes.
 inline PutOptions KeptPutOptions(const ObjectInfo& source) {
   PutOptions options;
   options.content_type = source.content_type;
   options.metadata = source.metadata;
   options.headers = source.headers;
+  options.tags = source.tags;
   return options;
 }
 

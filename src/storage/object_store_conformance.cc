@@ -710,16 +710,25 @@ TEST_P(ObjectStoreConformanceTest, BucketsAreCreatedListedAndDeletedWhenEmpty) {
   const std::string second = "conformance-second-" + std::to_string(rng() % 1'000'000'000);
   ASSERT_OK(streaming().HeadBucket(bucket()));
   EXPECT_EQ(streaming().HeadBucket(second).code(), StatusCode::kNotFound);
-  ASSERT_OK(streaming().CreateBucket(second));
-  EXPECT_EQ(streaming().CreateBucket(second).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(streaming().CreateBucket("Bad_Name").code(), StatusCode::kInvalidArgument);
+  ASSERT_OK(streaming().CreateBucket(second, "alice"));
+  EXPECT_EQ(streaming().CreateBucket(second, "bob").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(streaming().CreateBucket("Bad_Name", "").code(), StatusCode::kInvalidArgument);
   ASSERT_OK(streaming().HeadBucket(second));
+  Result<BucketInfo> info = streaming().GetBucket(second);
+  ASSERT_OK_RESULT(info);
+  EXPECT_EQ(info->owner, "alice") << "the first creator keeps the bucket";
+  EXPECT_EQ(streaming().GetBucket(second + "-absent").status().reason(), Reason::kNoSuchBucket);
   auto buckets = streaming().ListBuckets();
   ASSERT_OK_RESULT(buckets);
   std::vector<std::string> names;
   for (const auto& b : *buckets) names.push_back(b.name);
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_NE(std::find(names.begin(), names.end(), second), names.end());
+  for (const auto& b : *buckets) {
+    if (b.name == second) {
+      EXPECT_EQ(b.owner, "alice");
+    }
+  }
 
   ASSERT_OK_RESULT(streaming().Put(second, "k", "v"));
   Status not_empty = streaming().DeleteBucket(second);

@@ -31,6 +31,10 @@ namespace thumbflow {
 struct BucketInfo {
   std::string name;
   int64_t created_ms = 0;
+  // Who owns the bucket, as the caller named it at CreateBucket; empty for the buckets the
+  // store made itself (its default bucket) and those made before owners were recorded. The
+  // S3 endpoint reads empty as its first user.
+  std::string owner;
 };
 
 // An object's selected bytes, opened for streaming.
@@ -81,8 +85,12 @@ class StreamingObjectStore : public ObjectStore {
   }
 
   // --- Buckets ---
-  virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;   // by name
-  virtual Status CreateBucket(const std::string& bucket) = 0;  // AlreadyExists when it exists
+  virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;  // by name
+  // AlreadyExists when it exists (whoever owns it); the owner is kept with the bucket.
+  virtual Status CreateBucket(const std::string& bucket, const std::string& owner) = 0;
+  // The bucket's name, creation time and owner; NotFound (reason "no-such-bucket") when
+  // missing.
+  virtual Result<BucketInfo> GetBucket(const std::string& bucket) = 0;
   // NotFound when missing; FailedPrecondition, reason "bucket-not-empty", when it has objects.
   virtual Status DeleteBucket(const std::string& bucket) = 0;
   virtual Status HeadBucket(const std::string& bucket) = 0;  // OK or NotFound
@@ -97,11 +105,16 @@ class StreamingObjectStore : public ObjectStore {
                                                const std::vector<std::string>& part_paths,
                                                const std::vector<std::string>& part_etags,
                                                const PutOptions& options) = 0;
-  // The bytes of src become dst (event ObjectCreated:Copy); Content-Type and metadata are
-  // the source's unless `replace` is given.
+  // The bytes of src become dst (event ObjectCreated:Copy); Content-Type, metadata and tags
+  // are the source's unless `replace` is given.
   virtual Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
                                   const std::string& dst_bucket, const std::string& dst_key,
                                   const PutOptions* replace) = 0;
+
+  // Replaces the object's tags; its bytes, ETag and Last-Modified stay. NotFound when the
+  // object (or the bucket) is missing.
+  virtual Status PutObjectTags(const std::string& bucket, const std::string& key,
+                               const TagSet& tags) = 0;
 
   // --- Reads beyond Get ---
   // Opens the object (or the range of it that options.range selects, after the conditions)

@@ -46,7 +46,7 @@ StreamingAdapter::StreamingAdapter(ObjectStore* store, std::string staging_dir,
       staging_dir_(std::move(staging_dir)),
       create_bucket_(std::move(create_bucket)),
       clock_(clock) {
-  for (const auto& b : buckets) buckets_[b] = clock_->NowMillis();
+  for (const auto& b : buckets) buckets_[b] = BucketInfo{b, clock_->NowMillis(), ""};
 }
 
 Status StreamingAdapter::HeadBucket(const std::string& bucket) {
@@ -87,17 +87,35 @@ Result<ListResult> StreamingAdapter::List(const std::string& bucket, const ListO
 Result<std::vector<BucketInfo>> StreamingAdapter::ListBuckets() {
   std::lock_guard lock(mu_);
   std::vector<BucketInfo> out;
-  for (const auto& [name, created] : buckets_) out.push_back({name, created});
+  for (const auto& [name, info] : buckets_) out.push_back(info);
   return out;
 }
 
-Status StreamingAdapter::CreateBucket(const std::string& bucket) {
+Status StreamingAdapter::CreateBucket(const std::string& bucket, const std::string& owner) {
   RETURN_IF_ERROR(ValidateBucketName(bucket));
   std::lock_guard lock(mu_);
   if (buckets_.count(bucket)) return AlreadyExistsError("bucket " + bucket + " exists");
   if (create_bucket_) RETURN_IF_ERROR(create_bucket_(bucket));
-  buckets_[bucket] = clock_->NowMillis();
+  buckets_[bucket] = BucketInfo{bucket, clock_->NowMillis(), owner};
   return Status::Ok();
+}
+
+Result<BucketInfo> StreamingAdapter::GetBucket(const std::string& bucket) {
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(bucket);
+  if (it == buckets_.end()) {
+    return Status(StatusCode::kNotFound, "no bucket " + bucket, Reason::kNoSuchBucket);
+  }
+  return it->second;
+}
+
+Status StreamingAdapter::PutObjectTags(const std::string& bucket, const std::string& key,
+                                       const TagSet& tags) {
+  RETURN_IF_ERROR(HeadBucket(bucket));
+  ASSIGN_OR_RETURN(ObjectData data, store_->Get(bucket, key));
+  PutOptions options = KeptPutOptions(data.info);
+  options.tags = tags;
+  return store_->Put(bucket, key, data.bytes, options).status();
 }
 
 Status StreamingAdapter::DeleteBucket(const std::string& bucket) {

@@ -37,7 +37,8 @@ class StreamingAdapter final : public StreamingObjectStore {
   // --- StreamingObjectStore ---
   std::string StagingDir() const override { return staging_dir_; }
   Result<std::vector<BucketInfo>> ListBuckets() override;
-  Status CreateBucket(const std::string& bucket) override;
+  Status CreateBucket(const std::string& bucket, const std::string& owner) override;
+  Result<BucketInfo> GetBucket(const std::string& bucket) override;
   Status DeleteBucket(const std::string& bucket) override;
   Status HeadBucket(const std::string& bucket) override;
   Result<std::unique_ptr<ObjectUpload>> NewUpload(const std::string& bucket) override;
@@ -48,6 +49,9 @@ class StreamingAdapter final : public StreamingObjectStore {
   Result<ObjectInfo> Copy(const std::string& src_bucket, const std::string& src_key,
                           const std::string& dst_bucket, const std::string& dst_key,
                           const PutOptions* replace) override;
+  // Puts the object again with the new tags (its Last-Modified moves: tests only).
+  Status PutObjectTags(const std::string& bucket, const std::string& key,
+                       const TagSet& tags) override;
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;
 
@@ -57,7 +61,7 @@ class StreamingAdapter final : public StreamingObjectStore {
   std::function<Status(const std::string&)> create_bucket_;
   const Clock* clock_;
   std::mutex mu_;
-  std::map<std::string, int64_t> buckets_;  // name -> created ms
+  std::map<std::string, BucketInfo> buckets_;
 };
 
 }  // namespace thumbflow::testing
