@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -30,15 +31,18 @@ struct CliContext {
 int ReportFailure(const Status& status);
 int ReportUsage(const std::string& message);
 
-// Loads --config when given, else the defaults. No environment variable changes the result:
-// the AWS variables are applied later, over [aws] (aws::EnvironmentForConfig), and serve's
-// THUMBFLOW_ACCESS_KEY_ID / THUMBFLOW_SECRET_ACCESS_KEY over [server].
-Result<Config> LoadConfigOrDefault(const std::string& path);
+// A command's config, from the first of: --config FILE; THUMBFLOW_CONFIG (a TOML document
+// or the path of one, read as the Lambda runtime reads it: a [lambda] table is ignored), for
+// container images, which have no config file; $XDG_CONFIG_HOME/thumbflow/config.toml (or
+// ~/.config/thumbflow/config.toml); /etc/thumbflow/config.toml; else the defaults.
+// `origin`, when given, receives what was used (a path, "THUMBFLOW_CONFIG" or "defaults").
+// No other variable changes the result here: the AWS variables are applied later, over
+// [aws] (aws::EnvironmentForConfig), and serve's THUMBFLOW_ACCESS_KEY_ID /
+// THUMBFLOW_SECRET_ACCESS_KEY over [server].
+Result<Config> LoadConfigOrDefault(const std::string& path, std::string* origin = nullptr);
 
-// The worker's config: --config FILE when given, else THUMBFLOW_CONFIG (a TOML document or
-// the path of one, read as the Lambda runtime reads it; a [lambda] table is ignored), else the
-// defaults. A container image has no config file, hence the variable.
-Result<Config> LoadConfigOrEnvironment(const std::string& path);
+// The config files searched when neither --config nor THUMBFLOW_CONFIG is given, in order.
+std::vector<std::string> DefaultConfigPaths();
 
 // The embedded queue's settings from [queue]: serve, status and the queue commands must
 // open the same queue the same way.

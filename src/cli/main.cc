@@ -1,7 +1,9 @@
 // thumbflow: the single binary. Chooses the subcommand; the commands wire the adapters.
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "image/codec_helper.h"
@@ -19,18 +21,41 @@ int ReportUsage(const std::string& message) {
   return kExitUsage;
 }
 
-Result<Config> LoadConfigOrDefault(const std::string& path) {
-  if (path.empty()) return Config{};
-  return LoadConfigFile(path);
+std::vector<std::string> DefaultConfigPaths() {
+  std::vector<std::string> paths;
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg != nullptr && *xdg == '/') {
+    paths.push_back(std::string(xdg) + "/thumbflow/config.toml");
+  } else if (home != nullptr && *home != '\0') {
+    paths.push_back(std::string(home) + "/.config/thumbflow/config.toml");
+  }
+  paths.push_back("/etc/thumbflow/config.toml");
+  return paths;
 }
 
-Result<Config> LoadConfigOrEnvironment(const std::string& path) {
+Result<Config> LoadConfigOrDefault(const std::string& path, std::string* origin) {
+  std::string used = path;
+  Result<Config> config = Config{};
   const char* env_config = std::getenv("THUMBFLOW_CONFIG");
-  if (!path.empty() || env_config == nullptr || *env_config == '\0') {
-    return LoadConfigOrDefault(path);
+  if (!path.empty()) {
+    config = LoadConfigFile(path);
+  } else if (env_config != nullptr && *env_config != '\0') {
+    used = "THUMBFLOW_CONFIG";
+    Result<lambda::LambdaConfig> loaded = lambda::LoadLambdaConfig(env_config);
+    config = loaded.ok() ? Result<Config>(std::move(loaded->config)) : loaded.status();
+  } else {
+    used = "defaults";
+    for (const std::string& candidate : DefaultConfigPaths()) {
+      std::error_code ec;
+      if (!std::filesystem::exists(candidate, ec)) continue;
+      used = candidate;
+      config = LoadConfigFile(candidate);
+      break;
+    }
   }
-  ASSIGN_OR_RETURN(lambda::LambdaConfig loaded, lambda::LoadLambdaConfig(env_config));
-  return std::move(loaded.config);
+  if (origin) *origin = used;
+  return config;
 }
 
 QueueOptions QueueOptionsFromConfig(const QueueConfig& queue) {
@@ -64,7 +89,19 @@ int Main(int argc, char** argv) {
   base = base ? base + 1 : argv[0];
   if (std::strcmp(base, "bootstrap") == 0) return RunLambda(ctx);
 
+  // `thumbflow help [COMMAND...]` is `thumbflow [COMMAND...] --help`.
+  std::vector<char*> args(argv, argv + argc);
+  if (argc >= 2 && std::strcmp(argv[1], "help") == 0) {
+    args.erase(args.begin() + 1);
+    static char help_flag[] = "--help";
+    args.push_back(help_flag);
+  }
   CLI::App app{"thumbflow: event-driven image thumbnails", "thumbflow"};
+  app.footer(
+      "Config: --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path), else the first "
+      "of $XDG_CONFIG_HOME/thumbflow/config.toml (~/.config/thumbflow/config.toml) and "
+      "/etc/thumbflow/config.toml, else the defaults.\n`thumbflow help COMMAND` shows a "
+      "command's options.");
   app.require_subcommand(1);
   app.set_version_flag("--version", "thumbflow 0.1.0");
   RegisterThumbCommand(app, ctx);
@@ -75,7 +112,7 @@ int Main(int argc, char** argv) {
   RegisterWorkerCommand(app, ctx);
   RegisterLambdaCommand(app, ctx);
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -1,7 +1,8 @@
 // `thumbflow queue ...` and `thumbflow dlq ...`: look into and operate the embedded queue.
 //
-// Every command opens DIR/thumbflow.db (creating the folder and the file when missing) with
-// the same settings as `thumbflow serve`, so it can run while another process uses the file.
+// Every command opens DIR/thumbflow.db with the same settings as `thumbflow serve`, so it can
+// run while another process uses the file. Only `queue send` creates a missing folder; the
+// others fail on one (a mistyped --data must not look like an empty queue).
 // The queue's settings come from [queue] in --config; --queue overrides its name.
 #include <filesystem>
 #include <memory>
@@ -18,6 +19,7 @@ struct CommonOptions {
   std::string data;
   std::string queue;
   std::string config;
+  bool create = false;  // create DIR and its database when missing
 };
 
 // The queue and what it needs alive (the clock it reads).
@@ -37,11 +39,19 @@ Result<std::unique_ptr<OpenedQueue>> Open(const CommonOptions& common) {
   ASSIGN_OR_RETURN(Config config, LoadConfigOrDefault(common.config));
   QueueOptions options = QueueOptionsFromConfig(config.queue);
   if (!common.queue.empty()) options.name = common.queue;
+  const std::string db_path = (std::filesystem::path(common.data) / "thumbflow.db").string();
   std::error_code ec;
-  std::filesystem::create_directories(common.data, ec);
-  if (ec) return UnavailableError("cannot create data folder " + common.data + ": " + ec.message());
-  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(
-                                (std::filesystem::path(common.data) / "thumbflow.db").string()));
+  if (common.create) {
+    std::filesystem::create_directories(common.data, ec);
+    if (ec) {
+      return UnavailableError("cannot create data folder " + common.data + ": " + ec.message());
+    }
+  } else if (!std::filesystem::exists(db_path, ec)) {
+    return NotFoundError("no thumbflow data in " + common.data + " (" + db_path +
+                         " does not exist; `thumbflow serve --data " + common.data +
+                         "` creates it)");
+  }
+  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(db_path));
   auto opened = std::make_unique<OpenedQueue>();
   ASSIGN_OR_RETURN(opened->queue, SqliteQueue::Open(std::move(db), options, opened->clock));
   return opened;
@@ -73,6 +83,7 @@ void RegisterQueue(CLI::App& app, CliContext& ctx) {
     auto common = std::make_shared<CommonOptions>();
     auto body = std::make_shared<std::string>();
     auto delay = std::make_shared<int>(0);
+    common->create = true;
     CLI::App* cmd = queue->add_subcommand("send", "send one message; prints {\"id\"}");
     cmd->add_option("BODY", *body, "message body (UTF-8)")->required();
     cmd->add_option("--delay", *delay, "seconds before it can be received (0-900)");

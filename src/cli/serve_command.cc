@@ -142,11 +142,36 @@ dashboard::DashboardOptions DashboardOptionsFor(const Config& config, const Serv
   return options;
 }
 
+// The two lines a user pastes into a shell so that the aws CLI (and SDKs) talk to this
+// endpoint with its key pair. A secret given by environment or config is not printed.
+void PrintAwsCliExports(const std::string& host, uint16_t port,
+                        const server::EndpointCredentials& credentials) {
+  std::string keys;
+  if (credentials.source == "environment") {
+    keys = "AWS_ACCESS_KEY_ID=" + credentials.access_key_id +
+           " AWS_SECRET_ACCESS_KEY=\"$THUMBFLOW_SECRET_ACCESS_KEY\"";
+  } else if (credentials.source == "config") {
+    keys = "AWS_ACCESS_KEY_ID=" + credentials.access_key_id +
+           " AWS_SECRET_ACCESS_KEY=<[server] secret_access_key>";
+  } else {
+    std::error_code ec;
+    std::string path = std::filesystem::absolute(credentials.source, ec).string();
+    keys = "AWS_SHARED_CREDENTIALS_FILE=" + (ec ? credentials.source : path) +
+           " AWS_PROFILE=thumbflow";
+  }
+  std::fprintf(stderr,
+               "thumbflow: for the aws CLI and SDKs:\n"
+               "  export AWS_ENDPOINT_URL=http://%s:%u\n"
+               "  export %s\n",
+               host.c_str(), port, keys.c_str());
+}
+
 int RunServe(const ServeOptions& opts) {
   // Before any thread starts, so that only the Wait() below takes the stop signals.
   StopSignals stop_signals;
 
-  Result<Config> config = LoadConfigOrDefault(opts.config_path);
+  std::string config_origin;
+  Result<Config> config = LoadConfigOrDefault(opts.config_path, &config_origin);
   if (!config.ok()) return ReportFailure(config.status());
   if (opts.data_dir.empty()) return ReportUsage("serve: --data is required");
   Result<server::ListenAddress> listen = server::ParseListenAddress(opts.listen);
@@ -234,8 +259,13 @@ int RunServe(const ServeOptions& opts) {
   server::S3Handler handler(handler_options, local_store, &clock, &metrics, readiness);
   // The dashboard shares the listener; the S3 API keeps its rules (dashboard_handler.h).
   dashboard::Activity activity(clock);
-  dashboard::Sessions sessions(clock,
-                               {{credentials->access_key_id, credentials->secret_access_key}});
+  // Any of the endpoint's key pairs opens a dashboard session.
+  std::vector<dashboard::KeyPair> key_pairs = {
+      {credentials->access_key_id, credentials->secret_access_key}};
+  for (const server::S3User& user : handler_options.users) {
+    key_pairs.push_back({user.access_key_id, user.secret_access_key});
+  }
+  dashboard::Sessions sessions(clock, std::move(key_pairs));
   dashboard::DashboardHandler dashboard(
       DashboardOptionsFor(*config, opts, handler_options.max_put_bytes, metrics), local_store,
       queue->get(), &activity, &sessions, &clock, &metrics);
@@ -298,22 +328,26 @@ int RunServe(const ServeOptions& opts) {
   // An IPv6 address is written in brackets in a URL.
   std::string url_host =
       listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
-  std::fprintf(
-      stderr,
-      "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d workers)\n"
-      "thumbflow: credentials: %s%s%s\n",
-      url_host.c_str(), server.port(), opts.data_dir.c_str(), config->store.default_bucket.c_str(),
-      pool ? pool->options().workers : 0, credentials->source.c_str(),
-      credentials->generated ? " (generated; profile [thumbflow])" : "",
+  const int workers = pool ? pool->options().workers : 0;
+  std::string other_users =
       handler_options.users.empty()
           ? ""
-          : (", and " + std::to_string(handler_options.users.size()) + " users of [[server.users]]")
-                .c_str());
+          : ", and " + std::to_string(handler_options.users.size()) + " users of [[server.users]]";
+  std::fprintf(stderr,
+               "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d worker%s)\n"
+               "thumbflow: config: %s\n"
+               "thumbflow: credentials: %s%s%s\n",
+               url_host.c_str(), server.port(), opts.data_dir.c_str(),
+               config->store.default_bucket.c_str(), workers, workers == 1 ? "" : "s",
+               config_origin.c_str(), credentials->source.c_str(),
+               credentials->generated ? " (generated; profile [thumbflow])" : "",
+               other_users.c_str());
   // A wildcard address is reached on loopback from this machine.
-  std::string ui_host = listen->host == "0.0.0.0" ? "127.0.0.1"
-                        : listen->host == "::"    ? "[::1]"
-                                                  : url_host;
-  std::fprintf(stderr, "thumbflow: dashboard: http://%s:%u/ui/?token=%s\n", ui_host.c_str(),
+  std::string local_host = listen->host == "0.0.0.0" ? "127.0.0.1"
+                           : listen->host == "::"    ? "[::1]"
+                                                     : url_host;
+  PrintAwsCliExports(local_host, server.port(), *credentials);
+  std::fprintf(stderr, "thumbflow: dashboard: http://%s:%u/ui/?token=%s\n", local_host.c_str(),
                server.port(), sessions.login_token().c_str());
   std::fflush(stderr);
 
@@ -342,11 +376,13 @@ void RegisterServeCommand(CLI::App& app, CliContext& ctx) {
   auto opts = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the embedded store's S3 endpoint (and workers)");
   cmd->add_option("--data", opts->data_dir, "Data folder (store, queue, credentials)")->required();
-  cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (port 0: any free port)");
+  cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
   cmd->add_option("--workers", opts->workers,
                   "Images processed at once (default: [pipeline] workers, else the core count); 0: "
                   "store and endpoint only");
-  cmd->add_option("--config", opts->config_path, "Config file (TOML)");
+  cmd->add_option("--config", opts->config_path,
+                  "Config file (TOML; default: THUMBFLOW_CONFIG, then the default paths)");
   // Test-only: shifts the server's clock (signature expiry and skew checks).
   cmd->add_option("--clock-offset-seconds", opts->clock_offset_s)->group("");
   cmd->callback([opts, &ctx] { ctx.exit_code = RunServe(*opts); });

@@ -4,7 +4,8 @@
 //   thumbflow worker [--config FILE] [--queue-url URL] [--dlq-url URL] [--region R]
 //                    [--metrics-listen HOST:PORT] [--workers N]
 //
-// The config is --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path).
+// The config: --config FILE, else THUMBFLOW_CONFIG (a TOML document or a path), else the
+// default paths (cli.h LoadConfigOrDefault).
 // The queue is --queue-url (a URL or a name). The DLQ is --dlq-url, else the dead-letter
 // target of the queue's RedrivePolicy; with neither, permanent failures are left to be
 // retried (SqsQueue::Fail says so in the log). Credentials come from the AWS chain
@@ -69,7 +70,7 @@ int RunWorker(const WorkerFlags& flags) {
   // Before any thread exists, so that only the signal thread receives the stop signals.
   StopSignals stop_signal;
 
-  Result<Config> loaded = LoadConfigOrEnvironment(flags.config_path);
+  Result<Config> loaded = LoadConfigOrDefault(flags.config_path);
   if (!loaded.ok()) return ReportFailure(loaded.status());
   Config config = std::move(loaded).value();
   if (!flags.region.empty()) config.aws.region = flags.region;

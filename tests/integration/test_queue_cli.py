@@ -17,7 +17,7 @@ from harness import BIN, run_thumbflow
 class QueueCliTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tf-queue-cli-")
-        self.data = os.path.join(self.dir, "data")  # created by the commands
+        self.data = os.path.join(self.dir, "data")  # created by `queue send`
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -102,7 +102,13 @@ class QueueCliTest(unittest.TestCase):
         self.assertEqual(self.tf("dlq", "purge"), {"purged": True})
         self.assertEqual(self.tf("dlq", "list"), [])
 
+    def create_data(self):
+        """An empty queue in the data folder (only `queue send` creates one)."""
+        self.tf("queue", "send", "seed")
+        self.tf("queue", "purge")
+
     def test_usage_and_failure_exit_codes(self):
+        self.create_data()
         # Bad usage: 2.
         self.tf("queue", "receive", "--max", "11", expect=2)
         self.tf("queue", "receive", "--wait", "21", expect=2)
@@ -142,6 +148,7 @@ class QueueCliTest(unittest.TestCase):
 
     def test_works_while_another_process_long_polls(self):
         # A receiver long-polls the same file; a send from another process reaches it.
+        self.create_data()
         receiver = subprocess.Popen(
             [BIN, "queue", "receive", "--wait", "20", "--data", self.data],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
