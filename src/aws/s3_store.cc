@@ -104,6 +104,10 @@ class S3StoreImpl final : public S3Store {
     for (const auto& [name, value] : StoredHeaders(options.headers)) {
       headers.emplace_back(name, value);
     }
+    if (!options.condition.if_match.empty()) {
+      headers.emplace_back("If-Match", options.condition.if_match);
+    }
+    if (options.condition.if_none_match) headers.emplace_back("If-None-Match", "*");
     AwsCall call{"PutObject", bucket, key};
     ASSIGN_OR_RETURN(HttpResponse r,
                      Call(call, "PUT", bucket, key, {}, std::move(headers), std::string(bytes)));

@@ -177,16 +177,28 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
   Result<DeleteObjectsBody> parsed =
       ParseDeleteObjectsXml(r.body ? r.body->memory() : std::string_view());
   if (!parsed.ok()) return ErrorReply(r, cx.clock, MakeError("MalformedXML"));
+  if (parsed->other_conditions) {
+    return ErrorReply(r, cx.clock,
+                      MakeError("NotImplemented",
+                                "thumbflow does not implement DeleteObjects conditions on "
+                                "LastModifiedTime or Size (only ETag)."));
+  }
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   std::vector<DeleteOutcome> outcomes;
-  for (const auto& key : parsed->keys) {
+  for (size_t i = 0; i < parsed->keys.size(); ++i) {
+    const std::string& key = parsed->keys[i];
+    // <ETag>: deleted only while the object has it, as If-Match on DeleteObject.
+    WriteCondition condition;
+    condition.if_match = parsed->etags[i];
     Status s = ValidateObjectKey(key);
-    if (s.ok()) s = cx.backend.Delete(r.bucket, key);
+    if (s.ok()) s = cx.backend.DeleteIf(r.bucket, key, condition);
     DeleteOutcome& outcome = outcomes.emplace_back();
     outcome.key = key;
     if (!s.ok()) {
-      S3Error e = ErrorFromStatus(s, false);
+      S3Error e = s.code() == StatusCode::kNotFound && s.reason() != Reason::kNoSuchBucket
+                      ? MakeError("NoSuchKey")
+                      : ErrorFromStatus(s, false);
       outcome.code = e.code;
       outcome.message = e.message;
     }

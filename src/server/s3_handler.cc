@@ -232,6 +232,13 @@ std::optional<S3Error> S3Handler::AdmitBody(S3Request& r) {
     if (declared > options_.max_put_bytes) return MakeError("EntityTooLarge");
     Status bucket = backend_->HeadBucket(r.bucket);
     if (!bucket.ok()) return ErrorFromStatus(bucket, true);
+    if (op == S3Operation::kPutObject) {
+      WriteCondition condition;
+      if (std::optional<S3Error> bad = WriteConditionFromHeaders(head, &condition)) return bad;
+      if (std::optional<S3Error> failed = PrecheckWriteCondition(*context_, r, condition)) {
+        return failed;
+      }
+    }
     if (op == S3Operation::kUploadPart) {
       if (std::optional<S3Error> bad = CheckUploadPart(*context_, r)) return bad;
     }

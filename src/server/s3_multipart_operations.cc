@@ -269,14 +269,26 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
     return XmlReply(r, cx.clock,
                     CompleteMultipartUploadResultXml(ObjectLocation(r), r.bucket, r.key, *etag));
   }
+  WriteCondition condition;
+  if (std::optional<S3Error> bad = WriteConditionFromHeaders(r.head, &condition)) {
+    return ErrorReply(r, cx.clock, std::move(*bad));
+  }
+  if (std::optional<S3Error> failed = PrecheckWriteCondition(cx, r, condition)) {
+    return ErrorReply(r, cx.clock, std::move(*failed));
+  }
   Result<std::vector<std::pair<int, std::string>>> parts =
       ParseCompleteMultipartXml(r.body ? r.body->memory() : std::string_view());
   if (!parts.ok()) return ErrorReply(r, cx.clock, MakeError("MalformedXML"));
   Result<MultipartUploads::ResolvedParts> resolved =
       cx.uploads.Resolve(id, *parts, cx.options.min_part_bytes);
   if (!resolved.ok()) return StatusReply(r, cx.clock, resolved.status(), false);
+  // Checked again by the store as it commits; a failed condition leaves the upload in place.
+  upload->options.condition = condition;
   Result<ObjectInfo> info = cx.backend.CompleteMultipart(r.bucket, r.key, resolved->paths,
                                                          resolved->etags, upload->options);
+  if (std::optional<S3Error> failed = WriteConditionError(condition, info.status())) {
+    return ErrorReply(r, cx.clock, std::move(*failed));
+  }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   Status recorded = cx.uploads.MarkCompleted(id, info->etag);
   (void)recorded;  // the object is committed; without the record a retry gets NoSuchUpload

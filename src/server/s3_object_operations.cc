@@ -202,8 +202,70 @@ std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
   return MakeError("PreconditionFailed");
 }
 
+namespace {
+
+S3Error NotImplementedHeader(std::string_view header, std::string_view why) {
+  S3Error error = MakeError("NotImplemented",
+                            "A header you provided implies functionality that is not "
+                            "implemented: " +
+                                std::string(header) + " (" + std::string(why) + ")");
+  error.details = {{"Header", std::string(header)}};
+  return error;
+}
+
+bool IsEmpty(const WriteCondition& condition) {
+  return condition.if_match.empty() && !condition.if_none_match;
+}
+
+}  // namespace
+
+std::optional<S3Error> WriteConditionFromHeaders(const HttpRequestHead& head,
+                                                 WriteCondition* condition) {
+  if (const std::string* v = head.Header("if-match")) condition->if_match = *v;
+  if (const std::string* v = head.Header("if-none-match")) {
+    if (*v != "*") {
+      return NotImplementedHeader("If-None-Match", "a write takes only If-None-Match: *");
+    }
+    condition->if_none_match = true;
+  }
+  return std::nullopt;
+}
+
+std::optional<S3Error> PrecheckWriteCondition(const S3Context& cx, const S3Request& r,
+                                              const WriteCondition& condition) {
+  if (IsEmpty(condition)) return std::nullopt;
+  Result<ObjectInfo> current = cx.backend.Head(r.bucket, r.key);
+  if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
+    return ErrorFromStatus(current.status(), false);
+  }
+  if (!current.ok() && current.status().reason() == Reason::kNoSuchBucket) {
+    return MakeError("NoSuchBucket");
+  }
+  Status holds = CheckWriteCondition(condition, current.ok() ? &current->etag : nullptr,
+                                     r.bucket + "/" + r.key);
+  if (holds.ok()) return std::nullopt;
+  return MakeError(holds.code() == StatusCode::kNotFound ? "NoSuchKey" : "PreconditionFailed");
+}
+
+std::optional<S3Error> WriteConditionError(const WriteCondition& condition, const Status& status) {
+  if (IsEmpty(condition) || status.ok()) return std::nullopt;
+  if (status.reason() == Reason::kPreconditionFailed) return MakeError("PreconditionFailed");
+  if (status.code() == StatusCode::kNotFound && status.reason() != Reason::kNoSuchBucket &&
+      !condition.if_match.empty()) {
+    return MakeError("ConditionalRequestConflict");
+  }
+  return std::nullopt;
+}
+
+// The condition was checked against the object before the body was read (S3Handler::AdmitBody)
+// and is checked again by the store as it commits.
 HttpReply PutObject(const S3Context& cx, S3Request& r) {
-  Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, PutOptionsOf(r));
+  PutOptions options = PutOptionsOf(r);
+  WriteConditionFromHeaders(r.head, &options.condition);  // refused in AdmitBody if malformed
+  Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, options);
+  if (std::optional<S3Error> failed = WriteConditionError(options.condition, info.status())) {
+    return ErrorReply(r, cx.clock, std::move(*failed));
+  }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("ETag", info->etag);
@@ -247,13 +309,34 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
   return reply;
 }
 
+// If-Match: deleted only while the object has that ETag ("*": exists), checked in the
+// store's transaction: 412 PreconditionFailed, or 404 NoSuchKey when there is no object.
 HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
-  Status s = cx.backend.Delete(r.bucket, r.key);
+  for (const char* header : {"x-amz-if-match-last-modified-time", "x-amz-if-match-size"}) {
+    if (r.head.Header(header)) {
+      return ErrorReply(r, cx.clock,
+                        NotImplementedHeader(header, "S3 takes it for directory buckets only"));
+    }
+  }
+  WriteCondition condition;
+  if (const std::string* v = r.head.Header("if-match")) condition.if_match = *v;
+  Status s = cx.backend.DeleteIf(r.bucket, r.key, condition);
+  if (!s.ok() && s.code() == StatusCode::kNotFound && s.reason() != Reason::kNoSuchBucket) {
+    return ErrorReply(r, cx.clock, MakeError("NoSuchKey"));
+  }
   if (!s.ok()) return StatusReply(r, cx.clock, s, false);
   return EmptyReply(r, cx.clock, 204);
 }
 
 HttpReply CopyObject(const S3Context& cx, S3Request& r) {
+  for (const char* header : {"If-Match", "If-None-Match"}) {
+    if (r.head.Header(header)) {
+      return ErrorReply(r, cx.clock,
+                        NotImplementedHeader(header,
+                                             "thumbflow does not implement conditional "
+                                             "writes on CopyObject"));
+    }
+  }
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));

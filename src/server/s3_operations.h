@@ -79,6 +79,22 @@ std::optional<ByteRange> ParseCopySourceRange(std::string_view text);
 std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
                                                  const ObjectInfo& source);
 
+// Conditional writes (S3 since 2024). If-Match (an ETag or "*") and If-None-Match, which
+// must be "*" (any other value: 501 NotImplemented, never ignored), of a PutObject or
+// CompleteMultipartUpload; If-Match of a DeleteObject. Returns the error to answer, if any.
+std::optional<S3Error> WriteConditionFromHeaders(const HttpRequestHead& head,
+                                                 WriteCondition* condition);
+// Before the work (a body, the parts' concatenation): the condition against the object there
+// now, so a write that cannot succeed fails at once: 412 PreconditionFailed, or 404 NoSuchKey
+// for If-Match on a missing key. The store checks again atomically at the commit.
+std::optional<S3Error> PrecheckWriteCondition(const S3Context& cx, const S3Request& r,
+                                              const WriteCondition& condition);
+// The error of a write whose commit found its condition failed: 412 PreconditionFailed, or
+// 409 ConditionalRequestConflict when the object If-Match named was deleted meanwhile (the
+// precheck had found it), as S3 answers a write that lost a race to a delete. nullopt when
+// `status` is not about the condition.
+std::optional<S3Error> WriteConditionError(const WriteCondition& condition, const Status& status);
+
 // The function that carries out `operation`; nullptr for the operations that are only
 // routed to be refused (s3_operation.h).
 S3OperationFunction OperationFunction(S3Operation operation);

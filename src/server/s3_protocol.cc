@@ -28,6 +28,10 @@ constexpr ErrorSpec kErrorSpecs[] = {
      "Your previous request to create the named bucket "
      "succeeded and you already own it."},
     {"BucketNotEmpty", 409, "The bucket you tried to delete is not empty"},
+    {"ConditionalRequestConflict", 409,
+     "A conflicting operation occurred. If using PutObject you can retry the request. If using "
+     "multipart upload you should initiate another CreateMultipartUpload request and re-upload "
+     "each part."},
     {"EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"},
     {"EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed size"},
     {"IncompleteBody", 400,
@@ -258,7 +262,11 @@ Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body) {
   if (!root) return MalformedXml("the root element is not Delete");
   DeleteObjectsBody parsed;
   parsed.quiet = std::string_view(root.child_value("Quiet")) == "true";
-  for (pugi::xml_node o : root.children("Object")) parsed.keys.emplace_back(o.child_value("Key"));
+  for (pugi::xml_node o : root.children("Object")) {
+    parsed.keys.emplace_back(o.child_value("Key"));
+    parsed.etags.emplace_back(o.child_value("ETag"));
+    if (o.child("LastModifiedTime") || o.child("Size")) parsed.other_conditions = true;
+  }
   if (parsed.keys.empty() || parsed.keys.size() > 1000) {
     return MalformedXml("Delete must name 1 to 1000 objects");
   }

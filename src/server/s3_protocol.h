@@ -59,6 +59,11 @@ std::string HttpDate(int64_t epoch_ms);  // Fri, 27 Nov 2026 07:18:42 GMT
 struct DeleteObjectsBody {
   bool quiet = false;
   std::vector<std::string> keys;
+  // Each object's <ETag> (a conditional delete, as If-Match), "" when it has none; one per key.
+  std::vector<std::string> etags;
+  // An object carries <LastModifiedTime> or <Size> (S3 takes them for directory buckets only;
+  // thumbflow refuses them rather than ignore them).
+  bool other_conditions = false;
 };
 Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body);
 

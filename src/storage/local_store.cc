@@ -108,15 +108,22 @@ Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
   return row->Step();
 }
 
-// Within a store transaction: the blob file that holds `key` now; nullopt when absent.
-Result<std::optional<std::string>> CurrentBlob(sqlite::Transaction& tx, const std::string& bucket,
-                                               const std::string& key) {
-  ASSIGN_OR_RETURN(sqlite::Statement * row,
-                   tx.Prepare("SELECT blob FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+// What a write or delete replaces: the blob file that holds `key` now and its ETag.
+struct CurrentObject {
+  std::string blob;
+  std::string etag;
+};
+
+// Within a store transaction: the object under `key` now; nullopt when absent.
+Result<std::optional<CurrentObject>> FindCurrent(sqlite::Transaction& tx, const std::string& bucket,
+                                                 const std::string& key) {
+  ASSIGN_OR_RETURN(
+      sqlite::Statement * row,
+      tx.Prepare("SELECT blob, etag FROM store_objects WHERE bucket = ?1 AND key = ?2"));
   row->Bind(1, bucket).Bind(2, key);
   ASSIGN_OR_RETURN(bool found, row->Step());
-  if (!found) return std::optional<std::string>();
-  return std::optional<std::string>(row->ColumnText(0));
+  if (!found) return std::optional<CurrentObject>();
+  return std::optional<CurrentObject>(CurrentObject{row->ColumnText(0), row->ColumnText(1)});
 }
 
 }  // namespace
@@ -577,8 +584,11 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
       if (!bucket_exists)
         return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
 
-      ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
-      if (current && *current != blob && IsBlobName(*current)) old_blob = *current;
+      ASSIGN_OR_RETURN(std::optional<CurrentObject> current, FindCurrent(tx, bucket, key));
+      // Checked here, inside the write transaction: no other writer commits in between.
+      RETURN_IF_ERROR(CheckWriteCondition(options.put.condition, current ? &current->etag : nullptr,
+                                          "put " + bucket + "/" + key));
+      if (current && current->blob != blob && IsBlobName(current->blob)) old_blob = current->blob;
 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
@@ -625,13 +635,20 @@ Status LocalObjectStore::Publish(sqlite::Transaction& tx, const ObjectChange& ch
 }
 
 Status LocalObjectStore::Delete(const std::string& bucket, const std::string& key) {
+  return DeleteIf(bucket, key, {});
+}
+
+Status LocalObjectStore::DeleteIf(const std::string& bucket, const std::string& key,
+                                  const WriteCondition& condition) {
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists)
       return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
-    ASSIGN_OR_RETURN(std::optional<std::string> current, CurrentBlob(tx, bucket, key));
+    ASSIGN_OR_RETURN(std::optional<CurrentObject> current, FindCurrent(tx, bucket, key));
+    RETURN_IF_ERROR(CheckWriteCondition(condition, current ? &current->etag : nullptr,
+                                        "delete " + bucket + "/" + key));
     if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
-    std::string old_blob = *current;
+    std::string old_blob = current->blob;
     ASSIGN_OR_RETURN(sqlite::Statement * remove,
                      tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
     remove->Bind(1, bucket).Bind(2, key);

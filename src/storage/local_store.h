@@ -188,6 +188,9 @@ class LocalObjectStore final : public StreamingObjectStore {
                          const PutOptions& options = {}) override;
   Result<ObjectInfo> Head(const std::string& bucket, const std::string& key) override;
   Status Delete(const std::string& bucket, const std::string& key) override;
+  // Delete after CheckWriteCondition, in the same transaction.
+  Status DeleteIf(const std::string& bucket, const std::string& key,
+                  const WriteCondition& condition) override;
   Result<ListResult> List(const std::string& bucket, const ListOptions& options) override;
 
   // --- StreamingObjectStore port ---

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/testing/temp_dir.h"
 #include "events/s3_event.h"
@@ -387,6 +389,65 @@ TEST_F(LocalObjectStoreTest, OverwriteAndDeleteRemoveOldFiles) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->bytes.size(), 103u);
   ASSERT_TRUE(store_->Delete("images", "k").ok());
+  EXPECT_TRUE(ObjectFiles(dir_.path()).empty());
+}
+
+// Conditional writes are decided inside the commit's transaction: of writers racing with
+// If-None-Match: * exactly one wins, of writers racing with the same If-Match exactly one
+// wins; the losers store nothing and leave no file behind.
+TEST_F(LocalObjectStoreTest, ConditionalWritesAreAtomicAgainstConcurrentWriters) {
+  constexpr int kWriters = 8;
+  auto race = [&](const std::string& key, const WriteCondition& condition) {
+    std::vector<std::unique_ptr<ObjectUpload>> uploads;
+    for (int i = 0; i < kWriters; ++i) {
+      auto upload = store_->NewUpload("images");
+      EXPECT_TRUE(upload.ok());
+      EXPECT_TRUE((*upload)->Write("writer " + std::to_string(i)).ok());
+      uploads.push_back(std::move(upload).value());
+    }
+    std::atomic<int> won{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kWriters; ++i) {
+      threads.emplace_back([&, i] {
+        PutOptions options;
+        options.condition = condition;
+        auto committed = uploads[i]->Commit(key, options);
+        if (committed.ok()) {
+          ++won;
+        } else if (committed.status().reason() == Reason::kPreconditionFailed) {
+          ++refused;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1) << key;
+    EXPECT_EQ(refused.load(), kWriters - 1) << key;
+  };
+  WriteCondition create_only;
+  create_only.if_none_match = true;
+  race("fresh", create_only);
+  auto first = store_->Head("images", "fresh");
+  ASSERT_TRUE(first.ok());
+  WriteCondition replace_that;
+  replace_that.if_match = first->etag;
+  race("fresh", replace_that);
+  EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
+
+  WriteCondition missing;
+  missing.if_match = "*";
+  PutOptions options;
+  options.condition = missing;
+  EXPECT_EQ(store_->Put("images", "absent", "x", options).status().code(), StatusCode::kNotFound);
+  auto current = store_->Head("images", "fresh");
+  ASSERT_TRUE(current.ok());
+  WriteCondition stale;
+  stale.if_match = first->etag;
+  EXPECT_EQ(store_->DeleteIf("images", "fresh", stale).reason(), Reason::kPreconditionFailed);
+  EXPECT_TRUE(store_->Head("images", "fresh").ok());
+  WriteCondition now;
+  now.if_match = current->etag;
+  EXPECT_TRUE(store_->DeleteIf("images", "fresh", now).ok());
+  EXPECT_EQ(store_->DeleteIf("images", "fresh", now).code(), StatusCode::kNotFound);
   EXPECT_TRUE(ObjectFiles(dir_.path()).empty());
 }
 

@@ -67,6 +67,10 @@ Result<ObjectInfo> MemoryObjectStore::Put(const std::string& bucket, const std::
   object.bytes.assign(bytes);
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
+  auto current = objects->find(key);
+  RETURN_IF_ERROR(CheckWriteCondition(
+      options.condition, current == objects->end() ? nullptr : &current->second.info.etag,
+      "put " + bucket + "/" + key));
   ObjectInfo info = object.info;
   (*objects)[key] = std::move(object);
   return info;
@@ -81,9 +85,18 @@ Result<ObjectInfo> MemoryObjectStore::Head(const std::string& bucket, const std:
 }
 
 Status MemoryObjectStore::Delete(const std::string& bucket, const std::string& key) {
+  return DeleteIf(bucket, key, {});
+}
+
+Status MemoryObjectStore::DeleteIf(const std::string& bucket, const std::string& key,
+                                   const WriteCondition& condition) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
-  objects->erase(key);
+  auto current = objects->find(key);
+  RETURN_IF_ERROR(CheckWriteCondition(
+      condition, current == objects->end() ? nullptr : &current->second.info.etag,
+      "delete " + bucket + "/" + key));
+  if (current != objects->end()) objects->erase(current);
   return Status::Ok();
 }
 

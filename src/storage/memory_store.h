@@ -33,6 +33,9 @@ class MemoryObjectStore : public ObjectStore {
                          const PutOptions& options = {}) override;
   Result<ObjectInfo> Head(const std::string& bucket, const std::string& key) override;
   Status Delete(const std::string& bucket, const std::string& key) override;
+  // Delete after CheckWriteCondition, atomically.
+  Status DeleteIf(const std::string& bucket, const std::string& key,
+                  const WriteCondition& condition);
   Result<ListResult> List(const std::string& bucket, const ListOptions& options) override;
 
  private:

@@ -83,11 +83,22 @@ struct ObjectData {
 // What S3 stores when a PUT names no Content-Type.
 inline constexpr char kDefaultContentType[] = "binary/octet-stream";
 
+// A write's or a delete's precondition on the object it replaces, checked atomically with its
+// commit (S3's conditional writes, CheckWriteCondition in storage/s3_semantics.h): of two
+// concurrent conditional writers the first to commit decides what the second sees.
+struct WriteCondition {
+  std::string if_match;        // If-Match: the current ETag must match ("*": any); empty: none
+  bool if_none_match = false;  // If-None-Match: * (no object may exist under the key)
+};
+
 struct PutOptions {
   std::string content_type;  // empty: stored as kDefaultContentType, as S3 does
   Metadata metadata;
   Metadata headers;  // of kStoredHeaderNames, by those names; others are not stored
   TagSet tags;
+  // Checked as the object is committed, never stored. A failed one: FailedPrecondition with
+  // reason "precondition-failed", or NotFound (If-Match, no object); nothing is written.
+  WriteCondition condition;
 };
 
 // The entries of `headers` that S3 stores (kStoredHeaderNames, in any case), under those names.

@@ -41,6 +41,25 @@ Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options) {
   return Status::Ok();
 }
 
+Status CheckWriteCondition(const WriteCondition& condition, const std::string* current_etag,
+                           std::string_view what) {
+  if (condition.if_none_match && current_etag != nullptr) {
+    return FailedPreconditionError(std::string(what) + ": If-None-Match * and the object exists")
+        .WithReason(Reason::kPreconditionFailed);
+  }
+  if (condition.if_match.empty()) return Status::Ok();
+  if (current_etag == nullptr) {
+    return NotFoundError(std::string(what) + ": If-Match " + condition.if_match +
+                         " and there is no such key");
+  }
+  if (!EtagConditionMatches(condition.if_match, *current_etag)) {
+    return FailedPreconditionError(std::string(what) + ": If-Match " + condition.if_match +
+                                   " does not match " + *current_etag)
+        .WithReason(Reason::kPreconditionFailed);
+  }
+  return Status::Ok();
+}
+
 Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64_t* length) {
   auto invalid = [&]() {
     return InvalidArgumentError("range not satisfiable for an object of " + std::to_string(size) +

@@ -17,6 +17,13 @@ namespace thumbflow {
 // "precondition-failed" (If-Match) or "not-modified" (If-None-Match) otherwise.
 Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options);
 
+// Whether a write or delete with `condition` may replace the object whose ETag is
+// `current_etag` (nullptr: no object): OK; FailedPrecondition with reason
+// "precondition-failed" when If-None-Match finds an object or If-Match a different ETag;
+// NotFound when If-Match finds no object. `what` names the object in the message.
+Status CheckWriteCondition(const WriteCondition& condition, const std::string* current_etag,
+                           std::string_view what);
+
 // The slice [*offset, *offset + *length) of an object of `size` bytes that `range` selects.
 // InvalidArgument with reason "invalid-range" when it starts past the end (S3's 416).
 Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64_t* length);

@@ -116,6 +116,11 @@ class StreamingObjectStore : public ObjectStore {
   virtual Status PutObjectTags(const std::string& bucket, const std::string& key,
                                const TagSet& tags) = 0;
 
+  // Delete when `condition` holds for the object there now (CheckWriteCondition,
+  // storage/s3_semantics.h), atomically with the delete. An empty condition: Delete.
+  virtual Status DeleteIf(const std::string& bucket, const std::string& key,
+                          const WriteCondition& condition) = 0;
+
   // --- Reads beyond Get ---
   // Opens the object (or the range of it that options.range selects, after the conditions)
   // for streaming. Same failures as Get.

@@ -161,6 +161,86 @@ class S3UploadsTest(unittest.TestCase):
             self.assertIn("last-modified", meta["HTTPHeaders"])
             self.assertEqual(meta["HTTPHeaders"].get("cache-control"), "max-age=9")
 
+    # ---- item 9: conditional writes -----------------------------------------------------------
+
+    def test_conditional_put_and_complete_multipart_upload(self):
+        first = self.s3.put_object(Bucket=BUCKET, Key="cw/put", Body=b"one", IfNoneMatch="*")
+        status, code, _ = client_error(self, self.s3.put_object, Bucket=BUCKET, Key="cw/put",
+                                       Body=b"two", IfNoneMatch="*")
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        status, code, _ = client_error(self, self.s3.put_object, Bucket=BUCKET, Key="cw/put",
+                                       Body=b"two", IfMatch='"0123456789abcdef0123456789abcdef"')
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        status, code, _ = client_error(self, self.s3.put_object, Bucket=BUCKET, Key="cw/absent",
+                                       Body=b"two", IfMatch=first["ETag"])
+        self.assertEqual((status, code), (404, "NoSuchKey"))
+        second = self.s3.put_object(Bucket=BUCKET, Key="cw/put", Body=b"two", IfMatch=first["ETag"])
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/put")["Body"].read(), b"two")
+
+        uid = self.s3.create_multipart_upload(Bucket=BUCKET, Key="cw/put")["UploadId"]
+        part = self.s3.upload_part(Bucket=BUCKET, Key="cw/put", UploadId=uid, PartNumber=1,
+                                   Body=b"three")
+        parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        status, code, _ = client_error(self, self.s3.complete_multipart_upload, Bucket=BUCKET,
+                                       Key="cw/put", UploadId=uid, MultipartUpload=parts,
+                                       IfNoneMatch="*")
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        status, code, _ = client_error(self, self.s3.complete_multipart_upload, Bucket=BUCKET,
+                                       Key="cw/put", UploadId=uid, MultipartUpload=parts,
+                                       IfMatch=first["ETag"])
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/put")["Body"].read(), b"two")
+        # The failed completions left the upload: it completes with the right condition.
+        self.s3.complete_multipart_upload(Bucket=BUCKET, Key="cw/put", UploadId=uid,
+                                          MultipartUpload=parts, IfMatch=second["ETag"])
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/put")["Body"].read(), b"three")
+
+    def test_conditional_delete_and_delete_objects(self):
+        put = self.s3.put_object(Bucket=BUCKET, Key="cd/one", Body=b"1")
+        status, code, _ = client_error(self, self.s3.delete_object, Bucket=BUCKET, Key="cd/one",
+                                       IfMatch='"0123456789abcdef0123456789abcdef"')
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        self.s3.head_object(Bucket=BUCKET, Key="cd/one")
+        self.s3.delete_object(Bucket=BUCKET, Key="cd/one", IfMatch=put["ETag"])
+        status, code, _ = client_error(self, self.s3.head_object, Bucket=BUCKET, Key="cd/one")
+        self.assertEqual(status, 404)
+
+        a = self.s3.put_object(Bucket=BUCKET, Key="cd/a", Body=b"a")
+        self.s3.put_object(Bucket=BUCKET, Key="cd/b", Body=b"b")
+        out = self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [
+            {"Key": "cd/a", "ETag": a["ETag"]},
+            {"Key": "cd/b", "ETag": '"0123456789abcdef0123456789abcdef"'}]})
+        self.assertEqual([d["Key"] for d in out.get("Deleted", [])], ["cd/a"])
+        self.assertEqual([(e["Key"], e["Code"]) for e in out["Errors"]],
+                         [("cd/b", "PreconditionFailed")])
+        self.s3.head_object(Bucket=BUCKET, Key="cd/b")
+
+    def test_concurrent_create_only_puts_have_one_winner(self):
+        import concurrent.futures
+        from botocore.exceptions import ClientError
+        writers = 8
+        clients = [self.s.client(retries={"max_attempts": 1}) for _ in range(writers)]
+        bodies = [os.urandom(256 * 1024) for _ in range(writers)]
+
+        def put(i):
+            try:
+                clients[i].put_object(Bucket=BUCKET, Key="cw/race", Body=bodies[i], IfNoneMatch="*")
+                return i, 200, ""
+            except ClientError as e:
+                return (i, e.response["ResponseMetadata"]["HTTPStatusCode"],
+                        e.response["Error"]["Code"])
+
+        with concurrent.futures.ThreadPoolExecutor(writers) as pool:
+            results = list(pool.map(put, range(writers)))
+        winners = [i for i, status, _ in results if status == 200]
+        self.assertEqual(len(winners), 1, results)
+        for i, status, code in results:
+            if i not in winners:
+                self.assertIn((status, code), [(412, "PreconditionFailed"),
+                                               (409, "ConditionalRequestConflict")], results)
+        stored = self.s3.get_object(Bucket=BUCKET, Key="cw/race")["Body"].read()
+        self.assertEqual(stored, bodies[winners[0]])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -79,6 +79,16 @@ Status StreamingAdapter::Delete(const std::string& bucket, const std::string& ke
   return store_->Delete(bucket, key);
 }
 
+Status StreamingAdapter::DeleteIf(const std::string& bucket, const std::string& key,
+                                  const WriteCondition& condition) {
+  RETURN_IF_ERROR(HeadBucket(bucket));
+  Result<ObjectInfo> current = store_->Head(bucket, key);
+  if (!current.ok() && current.status().code() != StatusCode::kNotFound) return current.status();
+  RETURN_IF_ERROR(CheckWriteCondition(condition, current.ok() ? &current->etag : nullptr,
+                                      "delete " + bucket + "/" + key));
+  return store_->Delete(bucket, key);
+}
+
 Result<ListResult> StreamingAdapter::List(const std::string& bucket, const ListOptions& options) {
   RETURN_IF_ERROR(HeadBucket(bucket));
   return store_->List(bucket, options);

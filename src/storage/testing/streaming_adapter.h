@@ -52,6 +52,10 @@ class StreamingAdapter final : public StreamingObjectStore {
   // Puts the object again with the new tags (its Last-Modified moves: tests only).
   Status PutObjectTags(const std::string& bucket, const std::string& key,
                        const TagSet& tags) override;
+  // Head, CheckWriteCondition, Delete: not atomic (a test double; the stores' own conditional
+  // writes, through Put, are).
+  Status DeleteIf(const std::string& bucket, const std::string& key,
+                  const WriteCondition& condition) override;
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;
 
