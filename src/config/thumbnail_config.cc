@@ -5,6 +5,26 @@
 namespace thumbflow {
 namespace {
 
+// Each enum value's config name, in the enum's order.
+constexpr const char* kFitNames[] = {"inside", "cover", "contain"};
+constexpr const char* kGravityNames[] = {"centre", "attention"};
+
+template <typename E, size_t N>
+bool ParseName(std::string_view name, const char* const (&names)[N], E* out) {
+  for (size_t i = 0; i < N; ++i) {
+    if (name == names[i]) {
+      *out = static_cast<E>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+template <size_t N>
+std::vector<std::string> AllNames(const char* const (&names)[N]) {
+  return std::vector<std::string>(names, names + N);
+}
+
 Status ParseSize(const toml::value& table, const std::string& path, ThumbnailSize* size) {
   FieldReader r(table, path);
   if (!r.Has("name")) return r.Error("name", "is required");
@@ -17,10 +37,15 @@ Status ParseSize(const toml::value& table, const std::string& path, ThumbnailSiz
   }
   RETURN_IF_ERROR(r.Int("width", &size->width, 1, 10000));
   RETURN_IF_ERROR(r.Int("height", &size->height, 1, 10000));
-  RETURN_IF_ERROR(r.Enum("fit", &size->fit, {"inside", "cover", "contain"}));
-  RETURN_IF_ERROR(r.Enum("gravity", &size->gravity, {"centre", "attention"}));
-  if ((size->fit == "cover" || size->fit == "contain") && size->height == 0) {
-    return r.Error("height", "is required when fit is \"" + size->fit + "\"");
+  // Read as names (the error lists them), kept as enums.
+  std::string fit = FitName(size->fit);
+  std::string gravity = GravityName(size->gravity);
+  RETURN_IF_ERROR(r.Enum("fit", &fit, AllNames(kFitNames)));
+  RETURN_IF_ERROR(r.Enum("gravity", &gravity, AllNames(kGravityNames)));
+  ParseFit(fit, &size->fit);
+  ParseGravity(gravity, &size->gravity);
+  if (size->fit != Fit::kInside && size->height == 0) {
+    return r.Error("height", "is required when fit is \"" + fit + "\"");
   }
   std::string background;
   RETURN_IF_ERROR(r.String("background", &background));
@@ -32,6 +57,13 @@ Status ParseSize(const toml::value& table, const std::string& path, ThumbnailSiz
 }
 
 }  // namespace
+
+const char* FitName(Fit fit) { return kFitNames[static_cast<size_t>(fit)]; }
+const char* GravityName(Gravity gravity) { return kGravityNames[static_cast<size_t>(gravity)]; }
+bool ParseFit(std::string_view name, Fit* out) { return ParseName(name, kFitNames, out); }
+bool ParseGravity(std::string_view name, Gravity* out) {
+  return ParseName(name, kGravityNames, out);
+}
 
 std::vector<ThumbnailSize> ThumbnailConfig::DefaultSizes() {
   std::vector<ThumbnailSize> sizes(3);

@@ -28,18 +28,33 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/field_reader.h"
 
 namespace thumbflow {
 
+// How a size fits the source into its box: inside (aspect kept, within width x height),
+// cover (fills the box, cropped), contain (within the box, padded with the background).
+enum class Fit { kInside, kCover, kContain };
+// Where cover crops: the centre, or libvips' attention strategy (the busiest region).
+enum class Gravity { kCentre, kAttention };
+
+// The config names ("inside", "cover", "contain"; "centre", "attention"), also used in
+// messages and on the codec helpers' wire.
+const char* FitName(Fit fit);
+const char* GravityName(Gravity gravity);
+// The value that `name` names; false (and `*out` unchanged) when none does.
+bool ParseFit(std::string_view name, Fit* out);
+bool ParseGravity(std::string_view name, Gravity* out);
+
 struct ThumbnailSize {
   std::string name;
   int width = 0;
-  int height = 0;              // 0: no height constraint (the aspect ratio decides)
-  std::string fit = "inside";  // inside | cover | contain
-  std::string gravity = "centre";
+  int height = 0;  // 0: no height constraint (the aspect ratio decides)
+  Fit fit = Fit::kInside;
+  Gravity gravity = Gravity::kCentre;
   std::array<int, 4> background = {255, 255, 255, 255};  // RGBA
 };
 

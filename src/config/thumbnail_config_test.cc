@@ -21,7 +21,7 @@ TEST(ThumbnailConfigTest, DefaultsMirrorTheReference) {
   EXPECT_EQ(c.sizes[1].width, 150);
   EXPECT_EQ(c.sizes[2].width, 300);
   EXPECT_EQ(c.sizes[2].height, 0);
-  EXPECT_EQ(c.sizes[2].fit, "inside");
+  EXPECT_EQ(c.sizes[2].fit, Fit::kInside);
   EXPECT_EQ(c.format, "auto");
   EXPECT_TRUE(c.strip_metadata);
   EXPECT_FALSE(c.animated);
@@ -71,8 +71,8 @@ timeout_s = 5
   EXPECT_FALSE(c.strip_metadata);
   EXPECT_TRUE(c.animated);
   ASSERT_EQ(c.sizes.size(), 2u);
-  EXPECT_EQ(c.sizes[0].fit, "cover");
-  EXPECT_EQ(c.sizes[0].gravity, "attention");
+  EXPECT_EQ(c.sizes[0].fit, Fit::kCover);
+  EXPECT_EQ(c.sizes[0].gravity, Gravity::kAttention);
   EXPECT_EQ(c.sizes[1].height, 100);
   EXPECT_EQ(c.sizes[1].background, (std::array<int, 4>{0, 0, 0, 128}));
   EXPECT_EQ(c.limits.max_bytes, 1000);
@@ -122,6 +122,33 @@ TEST(ThumbnailConfigTest, ErrorsNameTheField) {
     EXPECT_NE(message.find(c.names), std::string::npos) << c.toml << " -> " << message;
     EXPECT_NE(message.find("t.toml"), std::string::npos) << message;
   }
+}
+
+TEST(ThumbnailConfigTest, FitAndGravityNamesRoundTrip) {
+  for (Fit fit : {Fit::kInside, Fit::kCover, Fit::kContain}) {
+    Fit parsed = Fit::kInside;
+    ASSERT_TRUE(ParseFit(FitName(fit), &parsed)) << FitName(fit);
+    EXPECT_EQ(parsed, fit);
+  }
+  for (Gravity gravity : {Gravity::kCentre, Gravity::kAttention}) {
+    Gravity parsed = Gravity::kCentre;
+    ASSERT_TRUE(ParseGravity(GravityName(gravity), &parsed)) << GravityName(gravity);
+    EXPECT_EQ(parsed, gravity);
+  }
+  EXPECT_STREQ(FitName(Fit::kContain), "contain");
+  EXPECT_STREQ(GravityName(Gravity::kCentre), "centre");
+  Fit fit = Fit::kCover;
+  EXPECT_FALSE(ParseFit("fill", &fit));
+  EXPECT_EQ(fit, Fit::kCover);
+  // The error of a bad value lists the names and says which field.
+  std::string message = ErrorOf("[[thumbnails.sizes]]\nname = \"a\"\nwidth = 5\nfit = \"fill\"\n");
+  EXPECT_NE(message.find("thumbnails.sizes[0].fit: must be one of inside, cover, contain (got "
+                         "\"fill\")"),
+            std::string::npos)
+      << message;
+  message = ErrorOf("[[thumbnails.sizes]]\nname = \"a\"\nwidth = 5\nfit = \"contain\"\n");
+  EXPECT_NE(message.find("height: is required when fit is \"contain\""), std::string::npos)
+      << message;
 }
 
 TEST(ThumbnailConfigTest, HexColours) {

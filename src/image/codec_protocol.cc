@@ -27,6 +27,8 @@ class Writer {
     Field(uint64_t{s.size()});
     out_.append(s);
   }
+  void Field(Fit v) { Field(std::string(FitName(v))); }
+  void Field(Gravity v) { Field(std::string(GravityName(v))); }
   template <typename T>
   void Count(const std::vector<T>& v) {
     Field(uint64_t{v.size()});
@@ -75,6 +77,8 @@ class Reader {
     s.assign(in_.data() + pos_, n);
     pos_ += n;
   }
+  void Field(Fit& v) { Name(v, ParseFit); }
+  void Field(Gravity& v) { Name(v, ParseGravity); }
   // Reads a element count (at most 1000) and sizes `v` for it.
   template <typename T>
   void Count(std::vector<T>& v) {
@@ -88,6 +92,14 @@ class Reader {
   size_t pos() const { return pos_; }
 
  private:
+  // An enum sent by its config name; an unknown name fails the read.
+  template <typename E>
+  void Name(E& v, bool (*parse)(std::string_view, E*)) {
+    std::string name;
+    Field(name);
+    if (ok_ && !parse(name, &v)) ok_ = false;
+  }
+
   std::string_view in_;
   size_t pos_ = 0;
   bool ok_ = true;

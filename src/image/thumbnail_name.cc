@@ -1,38 +1,71 @@
-#include <algorithm>
-#include <cctype>
-#include <string>
+#include "image/thumbnail_name.h"
 
+#include "core/strings.h"
 #include "image/thumbnailer.h"
 
 namespace thumbflow {
 namespace {
 
-bool EndsWithIgnoringCase(std::string_view text, std::string_view suffix) {
-  if (text.size() < suffix.size()) return false;
-  return std::equal(suffix.begin(), suffix.end(), text.end() - suffix.size(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
+using namespace std::string_view_literals;
+
+constexpr std::string_view kJpegNames[] = {".jpg"sv, ".jpeg"sv, ".jpe"sv};
+constexpr std::string_view kPngNames[] = {".png"sv};
+constexpr std::string_view kWebpNames[] = {".webp"sv};
+constexpr std::string_view kGifNames[] = {".gif"sv};
+constexpr std::string_view kAvifNames[] = {".avif"sv};
+
+// The first entry is the fallback of FindOutputFormat's callers that need one.
+constexpr OutputFormat kOutputFormats[] = {
+    {"jpeg", "image/jpeg", ".jpg", kJpegNames, false, false, true},
+    {"png", "image/png", ".png", kPngNames, true, false, true},
+    {"webp", "image/webp", ".webp", kWebpNames, true, true, true},
+    {"gif", "image/gif", ".gif", kGifNames, true, true, true},
+    {"avif", "image/avif", ".avif", kAvifNames, true, false, true},
+};
+
+bool NamesFormat(std::string_view source_name, const OutputFormat& format) {
+  for (std::string_view extension : format.names) {
+    if (EndsWithIgnoreCase(source_name, extension)) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
+const OutputFormat* FindOutputFormat(std::string_view name) {
+  for (const OutputFormat& format : kOutputFormats) {
+    if (format.name == name) return &format;
+  }
+  return nullptr;
+}
+
+const OutputFormat& AutoOutputFormat(std::string_view source_format, bool has_alpha) {
+  const OutputFormat* own = FindOutputFormat(source_format);
+  if (own != nullptr && own->auto_keeps) return *own;
+  return *FindOutputFormat(has_alpha ? "png" : "jpeg");
+}
+
+const OutputFormat* KeptFormatNamedBy(std::string_view source_name) {
+  for (const OutputFormat& format : kOutputFormats) {
+    if (format.auto_keeps && NamesFormat(source_name, format)) return &format;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> AutoThumbnailNames(std::string_view source_name) {
+  if (KeptFormatNamedBy(source_name) != nullptr) return {std::string(source_name)};
+  return {ThumbnailName(source_name, "jpeg"), ThumbnailName(source_name, "png")};
+}
+
+std::string ThumbnailName(std::string_view source_name, std::string_view format) {
+  const OutputFormat* output = FindOutputFormat(format);
+  if (output == nullptr || NamesFormat(source_name, *output)) return std::string(source_name);
+  return std::string(source_name) + std::string(output->extension);
+}
+
 std::string ThumbnailName(std::string_view source_name, const Thumbnail& thumbnail) {
-  std::vector<std::string_view> accepted;
-  if (thumbnail.format == "jpeg") {
-    accepted = {".jpg", ".jpeg", ".jpe"};
-  } else if (thumbnail.format == "png") {
-    accepted = {".png"};
-  } else if (thumbnail.format == "webp") {
-    accepted = {".webp"};
-  } else if (thumbnail.format == "gif") {
-    accepted = {".gif"};
-  } else if (thumbnail.format == "avif") {
-    accepted = {".avif"};
-  }
-  for (std::string_view ext : accepted) {
-    if (EndsWithIgnoringCase(source_name, ext)) return std::string(source_name);
-  }
+  const OutputFormat* output = FindOutputFormat(thumbnail.format);
+  if (output != nullptr && NamesFormat(source_name, *output)) return std::string(source_name);
   return std::string(source_name) + thumbnail.extension;
 }
 

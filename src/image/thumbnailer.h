@@ -42,8 +42,6 @@ struct Thumbnails {
   std::vector<Thumbnail> outputs;  // one per configured size, in config order
 };
 
-// The reason of an image whose codec process died while processing it (retryable).
-
 struct MakeOptions {
   // Unix time in ms (Clock::NowMillis) by which Make() must return; 0: no bound beyond
   // limits.timeout_s.
@@ -59,7 +57,8 @@ class Thumbnailer {
 
 // The name a thumbnail is stored under: `source_name` unchanged when its extension already
 // names `format` (".jpg"/".jpeg" for jpeg, case-insensitive), else `source_name` with the
-// format's extension appended ("a.heic" + jpeg -> "a.heic.jpg"), so names never collide.
+// thumbnail's extension appended ("a.heic" + jpeg -> "a.heic.jpg"), so names never collide.
+// The formats and their extensions: image/thumbnail_name.h.
 std::string ThumbnailName(std::string_view source_name, const Thumbnail& thumbnail);
 
 }  // namespace thumbflow

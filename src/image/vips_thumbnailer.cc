@@ -9,6 +9,7 @@
 
 #include <vips/vips.h>
 
+#include "image/thumbnail_name.h"
 #include "image/vips_warnings.h"
 
 namespace thumbflow {
@@ -185,7 +186,7 @@ SizePlan PlanSize(const ThumbnailSize& size, int width, int height) {
   SizePlan plan;
   double sx = static_cast<double>(size.width) / width;
   double sy = size.height > 0 ? static_cast<double>(size.height) / height : sx;
-  if (size.fit == "cover") {
+  if (size.fit == Fit::kCover) {
     plan.scale = std::min(1.0, std::max(sx, sy));
   } else {
     plan.scale = std::min(1.0, std::min(sx, sy));
@@ -193,11 +194,11 @@ SizePlan PlanSize(const ThumbnailSize& size, int width, int height) {
   if (plan.scale >= 1.0) {
     plan.resize_width = width;
     plan.resize_height = height;
-  } else if (size.height == 0 || (size.fit != "cover" && sx <= sy)) {
+  } else if (size.height == 0 || (size.fit != Fit::kCover && sx <= sy)) {
     // Width-driven: the width is exact and the height follows the aspect ratio.
     plan.resize_width = std::min(width, size.width);
     plan.resize_height = RoundPositive(height * plan.scale);
-  } else if (size.fit == "cover" && sx >= sy) {
+  } else if (size.fit == Fit::kCover && sx >= sy) {
     plan.resize_width = std::min(width, size.width);
     plan.resize_height =
         std::max(RoundPositive(height * plan.scale), std::min(height, size.height));
@@ -207,10 +208,10 @@ SizePlan PlanSize(const ThumbnailSize& size, int width, int height) {
   }
   plan.out_width = plan.resize_width;
   plan.out_height = plan.resize_height;
-  if (size.fit == "cover") {
+  if (size.fit == Fit::kCover) {
     plan.out_width = std::min(plan.resize_width, size.width);
     plan.out_height = std::min(plan.resize_height, size.height);
-  } else if (size.fit == "contain") {
+  } else if (size.fit == Fit::kContain) {
     plan.out_width = size.width;
     plan.out_height = size.height;
   }
@@ -240,27 +241,6 @@ bool HasUsableIccProfile(VipsImage* image) {
 }
 
 // ---- output formats ---------------------------------------------------------------------
-
-struct FormatInfo {
-  const char* name;
-  const char* content_type;
-  const char* extension;
-  bool alpha;      // can carry an alpha channel
-  bool animation;  // can carry several frames
-};
-
-constexpr FormatInfo kFormats[] = {
-    {"jpeg", "image/jpeg", ".jpg", false, false}, {"png", "image/png", ".png", true, false},
-    {"webp", "image/webp", ".webp", true, true},  {"gif", "image/gif", ".gif", true, true},
-    {"avif", "image/avif", ".avif", true, false},
-};
-
-const FormatInfo& FormatByName(const std::string& name) {
-  for (const FormatInfo& info : kFormats) {
-    if (name == info.name) return info;
-  }
-  return kFormats[0];
-}
 
 // libvips 8.14's webpsave writes an EXIF chunk even with strip set. Removes the EXIF and
 // XMP chunks from a RIFF/WebP file and clears their VP8X flags; other bytes are kept.
@@ -312,11 +292,11 @@ class VipsThumbnailer final : public Thumbnailer {
   Result<ImagePtr> Decode(std::string_view encoded, const Header& header, int target_width,
                           Deadline* deadline) const;
   Result<Thumbnail> MakeOne(VipsImage* decoded, const Header& header, const ThumbnailSize& size,
-                            const SizePlan& plan, const FormatInfo& format,
+                            const SizePlan& plan, const OutputFormat& format,
                             Deadline* deadline) const;
-  Result<std::string> Encode(VipsImage* image, const FormatInfo& format, bool animated,
+  Result<std::string> Encode(VipsImage* image, const OutputFormat& format, bool animated,
                              Deadline* deadline) const;
-  const FormatInfo& ChooseFormat(const Header& header, bool has_alpha) const;
+  const OutputFormat& ChooseFormat(const Header& header, bool has_alpha) const;
 
   ThumbnailConfig config_;
   const Clock* clock_;
@@ -500,14 +480,11 @@ Result<ImagePtr> VipsThumbnailer::Decode(std::string_view encoded, const Header&
   return ImagePtr(memory);
 }
 
-const FormatInfo& VipsThumbnailer::ChooseFormat(const Header& header, bool has_alpha) const {
-  if (config_.format != "auto") return FormatByName(config_.format);
-  const std::string& source = header.source_format;
-  if (source == "jpeg" || source == "png" || source == "webp" || source == "gif" ||
-      source == "avif") {
-    return FormatByName(source);
-  }
-  return FormatByName(has_alpha ? "png" : "jpeg");
+const OutputFormat& VipsThumbnailer::ChooseFormat(const Header& header, bool has_alpha) const {
+  if (config_.format == "auto") return AutoOutputFormat(header.source_format, has_alpha);
+  // The config reader admits only names of the table; anything else would be JPEG.
+  const OutputFormat* fixed = FindOutputFormat(config_.format);
+  return fixed != nullptr ? *fixed : *FindOutputFormat("jpeg");
 }
 
 // Resizes to exactly width x height (libvips rounds each axis; a 1 px difference is
@@ -602,7 +579,7 @@ VipsArrayDouble* NewBackground(const std::array<int, 4>& rgba, int bands) {
 
 Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& header,
                                            const ThumbnailSize& size, const SizePlan& plan,
-                                           const FormatInfo& format, Deadline* deadline) const {
+                                           const OutputFormat& format, Deadline* deadline) const {
   bool has_alpha = vips_image_hasalpha(decoded);
   int pages = header.animated_decode ? header.pages : 1;
   bool keep_animation = pages > 1 && format.animation;
@@ -623,9 +600,9 @@ Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& hea
   ASSIGN_OR_RETURN(image, ResizeExact(image.get(), plan.resize_width, plan.resize_height * pages,
                                       has_alpha, deadline));
 
-  if (size.fit == "cover" &&
+  if (size.fit == Fit::kCover &&
       (plan.out_width != plan.resize_width || plan.out_height != plan.resize_height)) {
-    if (size.gravity == "attention" && pages == 1) {
+    if (size.gravity == Gravity::kAttention && pages == 1) {
       if (vips_smartcrop(image.get(), &out, plan.out_width, plan.out_height, "interesting",
                          VIPS_INTERESTING_ATTENTION, nullptr) != 0) {
         return MapVipsError("crop", false, deadline->expired);
@@ -643,7 +620,7 @@ Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& hea
   }
 
   bool alpha_now = vips_image_hasalpha(image.get());
-  if (size.fit == "contain" && pages == 1 &&
+  if (size.fit == Fit::kContain && pages == 1 &&
       (plan.out_width != image->Xsize || plan.out_height != image->Ysize)) {
     // Pad with the background; an opaque image padded with a translucent background gains
     // an alpha channel only when the output format can carry it.
@@ -694,9 +671,9 @@ Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& hea
 
   Thumbnail thumbnail;
   thumbnail.size_name = size.name;
-  thumbnail.format = format.name;
-  thumbnail.content_type = format.content_type;
-  thumbnail.extension = format.extension;
+  thumbnail.format = std::string(format.name);
+  thumbnail.content_type = std::string(format.content_type);
+  thumbnail.extension = std::string(format.extension);
   thumbnail.width = image->Xsize;
   thumbnail.height = pages > 1 ? plan.resize_height : image->Ysize;
   ASSIGN_OR_RETURN(thumbnail.bytes, Encode(image.get(), format, pages > 1, deadline));
@@ -704,14 +681,14 @@ Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& hea
   return thumbnail;
 }
 
-Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const FormatInfo& format,
+Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const OutputFormat& format,
                                             bool animated, Deadline* deadline) const {
   Arm(image, deadline);
   void* raw = nullptr;
   size_t length = 0;
   gboolean strip = config_.strip_metadata ? TRUE : FALSE;
   int rc;
-  std::string name = format.name;
+  std::string_view name = format.name;
   if (name == "jpeg") {
     // optimize_coding: Huffman tables fitted to the image, as sharp does by default.
     rc = vips_jpegsave_buffer(image, &raw, &length, "Q", config_.jpeg_quality, "optimize_coding",
@@ -732,7 +709,7 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const FormatInfo& 
   }
   (void)animated;
   BufferPtr buffer(raw);
-  if (rc != 0) return MapVipsError(std::string("encode ") + format.name, false, deadline->expired);
+  if (rc != 0) return MapVipsError("encode " + std::string(format.name), false, deadline->expired);
   std::string bytes(static_cast<const char*>(raw), length);
   if (name == "webp" && config_.strip_metadata) StripWebpMetadata(&bytes);
   return bytes;
@@ -789,7 +766,7 @@ Result<Thumbnails> VipsThumbnailer::MakeOnce(std::string_view encoded,
   result.source_format = header.source_format;
   result.source_width = header.width;
   result.source_height = header.height;
-  const FormatInfo& format = ChooseFormat(header, vips_image_hasalpha(decoded.get()));
+  const OutputFormat& format = ChooseFormat(header, vips_image_hasalpha(decoded.get()));
   for (size_t i = 0; i < config_.sizes.size(); ++i) {
     Result<Thumbnail> thumbnail =
         MakeOne(decoded.get(), header, config_.sizes[i], plans[i], format, &deadline);

@@ -1,5 +1,6 @@
 #include "image/vips_thumbnailer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -9,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <vips/vips.h>
 #include <nlohmann/json.hpp>
+
+#include "image/thumbnail_name.h"
 
 namespace thumbflow {
 namespace {
@@ -135,6 +138,33 @@ void ExpectedSize(int source_w, int source_h, int box_w, int* w, int* h) {
   }
   *w = box_w;
   *h = std::max(1, static_cast<int>(std::lround(static_cast<double>(source_h) * box_w / source_w)));
+}
+
+// The pipeline predicts output names from the source name (AutoThumbnailNames); what the
+// thumbnailer really writes under format = "auto" must be among them for every corpus image
+// whose extension says what it holds (a mislabelled one is just processed again).
+TEST(VipsThumbnailerTest, AutoThumbnailNamesPredictWhatAutoWrites) {
+  nlohmann::json manifest = CorpusManifest();
+  auto thumbnailer = MakeThumbnailer();
+  int checked = 0;
+  for (const auto& entry : manifest) {
+    if (entry["expect"] == "reject") continue;
+    std::string file = entry["file"];
+    SCOPED_TRACE(file);
+    Result<Thumbnails> result = thumbnailer->Make(CorpusBytes(file));
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    const OutputFormat* named = KeptFormatNamedBy(file);
+    const OutputFormat* content = FindOutputFormat(result->source_format);
+    bool kept_content = content != nullptr && content->auto_keeps;
+    if (named != (kept_content ? content : nullptr)) continue;  // the name misleads
+    std::vector<std::string> names = AutoThumbnailNames(file);
+    for (const Thumbnail& t : result->outputs) {
+      EXPECT_NE(std::find(names.begin(), names.end(), ThumbnailName(file, t)), names.end())
+          << t.format;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 70);
 }
 
 TEST(VipsThumbnailerTest, EveryCorpusEntryMatchesTheManifest) {
@@ -393,16 +423,16 @@ TEST(VipsThumbnailerTest, CoverAndContainGiveExactBoxes) {
   cover.name = "cover";
   cover.width = 100;
   cover.height = 100;
-  cover.fit = "cover";
+  cover.fit = Fit::kCover;
   ThumbnailSize attention = cover;
   attention.name = "attention";
-  attention.gravity = "attention";
+  attention.gravity = Gravity::kAttention;
   ThumbnailSize contain = cover;
   contain.name = "contain";
-  contain.fit = "contain";
+  contain.fit = Fit::kContain;
   ThumbnailSize inside = cover;
   inside.name = "inside";
-  inside.fit = "inside";
+  inside.fit = Fit::kInside;
   config.sizes = {cover, attention, contain, inside};
   auto r = MakeThumbnailer(config)->Make(CorpusBytes("orientation/portrait_fallenleaf_6.jpg"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();

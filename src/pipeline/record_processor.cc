@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/disk.h"
 #include "core/request_deadline.h"
+#include "image/thumbnail_name.h"
 #include "pipeline/pipeline_metrics.h"
 #include "storage/etag.h"
 #include "storage/keys.h"
@@ -24,12 +25,6 @@ bool EndsWithIgnoreCase(std::string_view text, std::string_view suffix) {
     if (AsciiLower(tail[i]) != AsciiLower(suffix[i])) return false;
   }
   return true;
-}
-
-std::string ExtensionOf(const std::string& format) {
-  if (format == "jpeg") return ".jpg";
-  if (format.empty()) return "";
-  return "." + format;
 }
 
 RecordResult Finish(RecordResult result, Outcome outcome, Reason reason, std::string message) {
@@ -74,20 +69,20 @@ std::pair<Outcome, Reason> ClassifyStoreError(const Status& status, bool source)
           status.reason() == Reason::kNone ? Reason::kUnavailable : status.reason()};
 }
 
-// The names the outputs of `path` may have. A fixed format gives one; "auto" keeps the
-// formats that libvips writes (the name unchanged) and turns the others into JPEG or, with
-// an alpha channel, PNG (image/vips_thumbnailer.cc ChooseFormat), so both are candidates.
+// The names the outputs of `path` may have: one for a fixed format, those that "auto" may
+// give (image/thumbnail_name.h) otherwise.
 std::vector<std::string> ExpectedNames(const std::string& path, const ExpectedOutput& output) {
+  if (output.format.empty()) return AutoThumbnailNames(path);
   Thumbnail probe;
-  if (!output.format.empty()) {
-    probe.format = output.format;
-    probe.extension = output.extension;
-    return {ThumbnailName(path, probe)};
-  }
-  static const std::vector<std::string> kKept = {".jpg",  ".jpeg", ".jpe", ".png",
-                                                 ".webp", ".gif",  ".avif"};
-  if (HasAcceptedSuffix(path, kKept)) return {path};
-  return {path + ".jpg", path + ".png"};
+  probe.format = output.format;
+  probe.extension = output.extension;
+  return {ThumbnailName(path, probe)};
+}
+
+// The extension of the output format called `format`; empty for "" (auto).
+std::string ExtensionOf(const std::string& format) {
+  const OutputFormat* output = FindOutputFormat(format);
+  return output != nullptr ? std::string(output->extension) : "";
 }
 
 }  // namespace

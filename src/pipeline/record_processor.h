@@ -118,8 +118,9 @@ struct RecordResult {
 };
 
 // What the idempotency check expects to find: one entry per configured size, in
-// configuration order. `format` empty means "the source's own format" (format = auto), so
-// the output keeps the source's name; otherwise ThumbnailName decides.
+// configuration order. `format` empty means format = auto: the candidate names are
+// AutoThumbnailNames (image/thumbnail_name.h, the table the thumbnailer chooses from);
+// otherwise ThumbnailName decides.
 struct ExpectedOutput {
   std::string size_name;
   std::string format;     // "jpeg", "png", "webp", "avif" or empty
