@@ -577,107 +577,181 @@ VipsArrayDouble* NewBackground(const std::array<int, 4>& rgba, int bands) {
   return vips_array_double_new(values, bands);
 }
 
+// ---- the steps of one size -----------------------------------------------------------
+// MakeOne runs them in order over the decoded image, checking the deadline between them.
+// Each is a no-op when it does not apply to the size, the format or the image.
+
+// What one size is made from; read-only for the steps.
+struct SizeJob {
+  const ThumbnailSize& size;
+  const SizePlan& plan;
+  const OutputFormat& format;
+  Deadline* deadline;
+};
+
+// The image as the steps leave it.
+struct Shaped {
+  ImagePtr image;
+  int pages = 1;        // frames stacked vertically (animation kept), else 1
+  int page_height = 0;  // of the decoded image
+  bool alpha = false;   // has an alpha channel
+};
+
+Status TimedOut(const char* step) {
+  return Permanent(StatusCode::kDeadlineExceeded, Reason::kTimeout,
+                   std::string(step) + ": processing deadline exceeded");
+}
+
+// The one deadline check between steps (inside a step libvips' eval callback enforces it).
+Status CheckDeadline(const Deadline& deadline, const char* next_step) {
+  if (deadline.expired.load() || deadline.clock->NowMillis() >= deadline.deadline_millis) {
+    return TimedOut(next_step);
+  }
+  return Status::Ok();
+}
+
+// Replaces the image with `out` when `rc` says the operation succeeded. (Call the operation
+// before: in one expression `out` may be read before the operation has set it.)
+Status Took(Shaped& shaped, int rc, VipsImage* out, const char* operation,
+            const Deadline* deadline) {
+  if (rc != 0) return MapVipsError(operation, false, deadline->expired);
+  shaped.image.reset(out);
+  return Status::Ok();
+}
+
+// An animation the format cannot carry keeps its first frame.
+Status ExtractFrame(const SizeJob& job, Shaped& shaped) {
+  if (shaped.pages == 1 || job.format.animation) return Status::Ok();
+  VipsImage* out = nullptr;
+  int rc = vips_extract_area(shaped.image.get(), &out, 0, 0, shaped.image->Xsize,
+                             shaped.page_height, nullptr);
+  RETURN_IF_ERROR(Took(shaped, rc, out, "first frame", job.deadline));
+  shaped.pages = 1;
+  return Status::Ok();
+}
+
+Status Resize(const SizeJob& job, Shaped& shaped) {
+  ASSIGN_OR_RETURN(shaped.image,
+                   ResizeExact(shaped.image.get(), job.plan.resize_width,
+                               job.plan.resize_height * shaped.pages, shaped.alpha, job.deadline));
+  return Status::Ok();
+}
+
+// Cover: cuts the resized image down to the box, by attention or around the centre (an
+// animation always around the centre, and only across).
+Status Crop(const SizeJob& job, Shaped& shaped) {
+  const SizePlan& plan = job.plan;
+  if (job.size.fit != Fit::kCover ||
+      (plan.out_width == plan.resize_width && plan.out_height == plan.resize_height)) {
+    return Status::Ok();
+  }
+  VipsImage* out = nullptr;
+  int rc;
+  if (job.size.gravity == Gravity::kAttention && shaped.pages == 1) {
+    rc = vips_smartcrop(shaped.image.get(), &out, plan.out_width, plan.out_height, "interesting",
+                        VIPS_INTERESTING_ATTENTION, nullptr);
+  } else {
+    bool still = shaped.pages == 1;
+    rc = vips_extract_area(shaped.image.get(), &out, (plan.resize_width - plan.out_width) / 2,
+                           still ? (plan.resize_height - plan.out_height) / 2 : 0, plan.out_width,
+                           still ? plan.out_height : plan.resize_height * shaped.pages, nullptr);
+  }
+  return Took(shaped, rc, out, "crop", job.deadline);
+}
+
+// Contain: pads to the box with the background; an opaque image padded with a translucent
+// background gains an alpha channel only when the output format can carry it.
+Status Pad(const SizeJob& job, Shaped& shaped) {
+  shaped.alpha = vips_image_hasalpha(shaped.image.get());
+  VipsImage* image = shaped.image.get();
+  if (job.size.fit != Fit::kContain || shaped.pages != 1 ||
+      (job.plan.out_width == image->Xsize && job.plan.out_height == image->Ysize)) {
+    return Status::Ok();
+  }
+  VipsImage* out = nullptr;
+  if (!shaped.alpha && job.format.alpha && job.size.background[3] < 255) {
+    int rc = vips_addalpha(image, &out, nullptr);
+    RETURN_IF_ERROR(Took(shaped, rc, out, "add alpha", job.deadline));
+    shaped.alpha = true;
+  }
+  VipsArrayDouble* background = NewBackground(job.size.background, shaped.image->Bands);
+  int rc = vips_gravity(shaped.image.get(), &out, VIPS_COMPASS_DIRECTION_CENTRE, job.plan.out_width,
+                        job.plan.out_height, "extend", VIPS_EXTEND_BACKGROUND, "background",
+                        background, nullptr);
+  vips_area_unref(VIPS_AREA(background));
+  return Took(shaped, rc, out, "pad", job.deadline);
+}
+
+// Alpha into a format without it: composed over the background.
+Status Flatten(const SizeJob& job, Shaped& shaped) {
+  if (!shaped.alpha || job.format.alpha) return Status::Ok();
+  VipsImage* out = nullptr;
+  VipsArrayDouble* background = NewBackground(job.size.background, shaped.image->Bands - 1);
+  int rc = vips_flatten(shaped.image.get(), &out, "background", background, nullptr);
+  vips_area_unref(VIPS_AREA(background));
+  RETURN_IF_ERROR(Took(shaped, rc, out, "flatten", job.deadline));
+  if (shaped.image->BandFmt == VIPS_FORMAT_UCHAR) return Status::Ok();
+  rc = vips_cast(shaped.image.get(), &out, VIPS_FORMAT_UCHAR, nullptr);
+  return Took(shaped, rc, out, "cast", job.deadline);
+}
+
+// Alpha kept: the colour of invisible pixels is cleared (ClearInvisibleColour).
+Status ClearAlpha(const SizeJob& job, Shaped& shaped) {
+  if (!shaped.alpha || !job.format.alpha) return Status::Ok();
+  ASSIGN_OR_RETURN(shaped.image, ClearInvisibleColour(shaped.image.get(), job.deadline));
+  return Status::Ok();
+}
+
+// An animation kept: its frame height and count, for the encoder.
+Status MarkFrames(const SizeJob& job, Shaped& shaped) {
+  if (shaped.pages == 1) return Status::Ok();
+  VipsImage* out = nullptr;
+  int rc = vips_copy(shaped.image.get(), &out, nullptr);
+  RETURN_IF_ERROR(Took(shaped, rc, out, "copy", job.deadline));
+  vips_image_set_int(shaped.image.get(), VIPS_META_PAGE_HEIGHT, job.plan.resize_height);
+  vips_image_set_int(shaped.image.get(), VIPS_META_N_PAGES, shaped.pages);
+  return Status::Ok();
+}
+
+struct SizeStep {
+  const char* name;
+  Status (*run)(const SizeJob&, Shaped&);
+};
+
+constexpr SizeStep kSizeSteps[] = {
+    {"first frame", ExtractFrame},
+    {"resize", Resize},
+    {"crop", Crop},
+    {"pad", Pad},
+    {"flatten", Flatten},
+    {"clear transparent pixels", ClearAlpha},
+    {"frames", MarkFrames},
+};
+
 Result<Thumbnail> VipsThumbnailer::MakeOne(VipsImage* decoded, const Header& header,
                                            const ThumbnailSize& size, const SizePlan& plan,
                                            const OutputFormat& format, Deadline* deadline) const {
-  bool has_alpha = vips_image_hasalpha(decoded);
-  int pages = header.animated_decode ? header.pages : 1;
-  bool keep_animation = pages > 1 && format.animation;
-  int page_height = vips_image_get_page_height(decoded);
-
-  ImagePtr image;
-  VipsImage* out = nullptr;
+  const SizeJob job{size, plan, format, deadline};
+  Shaped shaped;
   g_object_ref(decoded);
-  image.reset(decoded);
-  if (pages > 1 && !keep_animation) {
-    if (vips_extract_area(image.get(), &out, 0, 0, image->Xsize, page_height, nullptr) != 0) {
-      return MapVipsError("first frame", false, deadline->expired);
-    }
-    image.reset(out);
-    pages = 1;
+  shaped.image.reset(decoded);
+  shaped.pages = header.animated_decode ? header.pages : 1;
+  shaped.page_height = vips_image_get_page_height(decoded);
+  shaped.alpha = vips_image_hasalpha(decoded);
+  for (const SizeStep& step : kSizeSteps) {
+    RETURN_IF_ERROR(CheckDeadline(*deadline, step.name));
+    RETURN_IF_ERROR(step.run(job, shaped));
   }
-
-  ASSIGN_OR_RETURN(image, ResizeExact(image.get(), plan.resize_width, plan.resize_height * pages,
-                                      has_alpha, deadline));
-
-  if (size.fit == Fit::kCover &&
-      (plan.out_width != plan.resize_width || plan.out_height != plan.resize_height)) {
-    if (size.gravity == Gravity::kAttention && pages == 1) {
-      if (vips_smartcrop(image.get(), &out, plan.out_width, plan.out_height, "interesting",
-                         VIPS_INTERESTING_ATTENTION, nullptr) != 0) {
-        return MapVipsError("crop", false, deadline->expired);
-      }
-    } else {
-      int left = (plan.resize_width - plan.out_width) / 2;
-      int top = (plan.resize_height - plan.out_height) / 2;
-      if (vips_extract_area(image.get(), &out, left, pages == 1 ? top : 0, plan.out_width,
-                            pages == 1 ? plan.out_height : plan.resize_height * pages,
-                            nullptr) != 0) {
-        return MapVipsError("crop", false, deadline->expired);
-      }
-    }
-    image.reset(out);
-  }
-
-  bool alpha_now = vips_image_hasalpha(image.get());
-  if (size.fit == Fit::kContain && pages == 1 &&
-      (plan.out_width != image->Xsize || plan.out_height != image->Ysize)) {
-    // Pad with the background; an opaque image padded with a translucent background gains
-    // an alpha channel only when the output format can carry it.
-    bool add_alpha = !alpha_now && format.alpha && size.background[3] < 255;
-    if (add_alpha) {
-      if (vips_addalpha(image.get(), &out, nullptr) != 0) {
-        return MapVipsError("add alpha", false, deadline->expired);
-      }
-      image.reset(out);
-      alpha_now = true;
-    }
-    VipsArrayDouble* background = NewBackground(size.background, image->Bands);
-    int rc = vips_gravity(image.get(), &out, VIPS_COMPASS_DIRECTION_CENTRE, plan.out_width,
-                          plan.out_height, "extend", VIPS_EXTEND_BACKGROUND, "background",
-                          background, nullptr);
-    vips_area_unref(VIPS_AREA(background));
-    if (rc != 0) return MapVipsError("pad", false, deadline->expired);
-    image.reset(out);
-  }
-
-  if (alpha_now && !format.alpha) {
-    int colour_bands = image->Bands - 1;
-    VipsArrayDouble* background = NewBackground(size.background, colour_bands);
-    int rc = vips_flatten(image.get(), &out, "background", background, nullptr);
-    vips_area_unref(VIPS_AREA(background));
-    if (rc != 0) return MapVipsError("flatten", false, deadline->expired);
-    image.reset(out);
-    if (image->BandFmt != VIPS_FORMAT_UCHAR) {
-      if (vips_cast(image.get(), &out, VIPS_FORMAT_UCHAR, nullptr) != 0) {
-        return MapVipsError("cast", false, deadline->expired);
-      }
-      image.reset(out);
-    }
-  }
-
-  if (alpha_now && format.alpha) {
-    ASSIGN_OR_RETURN(image, ClearInvisibleColour(image.get(), deadline));
-  }
-
-  if (pages > 1) {
-    if (vips_copy(image.get(), &out, nullptr) != 0) {
-      return MapVipsError("copy", false, deadline->expired);
-    }
-    image.reset(out);
-    vips_image_set_int(image.get(), VIPS_META_PAGE_HEIGHT, plan.resize_height);
-    vips_image_set_int(image.get(), VIPS_META_N_PAGES, pages);
-  }
+  RETURN_IF_ERROR(CheckDeadline(*deadline, "encode"));
 
   Thumbnail thumbnail;
   thumbnail.size_name = size.name;
   thumbnail.format = std::string(format.name);
   thumbnail.content_type = std::string(format.content_type);
   thumbnail.extension = std::string(format.extension);
-  thumbnail.width = image->Xsize;
-  thumbnail.height = pages > 1 ? plan.resize_height : image->Ysize;
-  ASSIGN_OR_RETURN(thumbnail.bytes, Encode(image.get(), format, pages > 1, deadline));
-  (void)header;
+  thumbnail.width = shaped.image->Xsize;
+  thumbnail.height = shaped.pages > 1 ? plan.resize_height : shaped.image->Ysize;
+  ASSIGN_OR_RETURN(thumbnail.bytes, Encode(shaped.image.get(), format, shaped.pages > 1, deadline));
   return thumbnail;
 }
 

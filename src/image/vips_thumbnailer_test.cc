@@ -330,6 +330,39 @@ TEST(VipsThumbnailerTest, DeadlineStopsTheDecodeInsideLibvips) {
   EXPECT_GE(clock.reads(), 4);
 }
 
+// A clock that reads 0 until its `reads`-th read, and an hour later from then on.
+class JumpingClock final : public Clock {
+ public:
+  explicit JumpingClock(int reads) : reads_(reads) {}
+  int64_t NowMillis() const override { return ++count_ >= reads_ ? 3'600'000 : 0; }
+
+ private:
+  const int reads_;
+  mutable std::atomic<int> count_{0};
+};
+
+// Between the steps of a size (resize, crop, pad, ...) nothing is computed, so libvips'
+// eval callback cannot notice the deadline there: the check between steps does. Wherever
+// the deadline passes, the result is a thumbnail or a `timeout`, and some moment falls
+// between steps.
+TEST(VipsThumbnailerTest, DeadlineIsCheckedBetweenTheStepsOfASize) {
+  ThumbnailConfig config;
+  config.limits.timeout_s = 60;
+  const std::string bytes = CorpusBytes("dims/tiny_1x1.jpg");
+  bool between_steps = false;
+  for (int reads = 2; reads < 80 && !between_steps; ++reads) {
+    SCOPED_TRACE(reads);
+    JumpingClock clock(reads);
+    Result<Thumbnails> result = MakeThumbnailer(config, &clock)->Make(bytes);
+    if (result.ok()) continue;
+    ASSERT_EQ(result.status().reason(), Reason::kTimeout) << result.status().ToString();
+    EXPECT_FALSE(result.status().retryable());
+    between_steps =
+        result.status().message().find("first frame: processing deadline") != std::string::npos;
+  }
+  EXPECT_TRUE(between_steps);
+}
+
 TEST(VipsThumbnailerTest, LimitsAreCheckedBeforeDecoding) {
   ThumbnailConfig config;
   config.limits.max_bytes = 1000;

@@ -182,126 +182,228 @@ RecordResult RecordProcessor::Process(const S3EventRecord& record, const RecordC
   return result;
 }
 
+struct RecordProcessor::Work {
+  const S3EventRecord& record;
+  const RecordContext& context;
+  const CancelFlag* cancel;
+  RecordResult result;
+  std::string path;        // the key below the upload prefix
+  std::string event_etag;  // the event's, unquoted; may be empty
+  std::string etag;        // the fetched source's, unquoted
+  ObjectData source;
+  int64_t checked_ms = 0;  // when the last check between steps read the clock
+  Thumbnails thumbnails;
+
+  // Decides the record's result; returns false, as a step that stops does.
+  bool Stop(Outcome outcome, Reason reason, std::string message) {
+    result = Finish(std::move(result), outcome, reason, std::move(message));
+    return false;
+  }
+};
+
 RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordContext& context,
                                   const CancelFlag* cancel) const {
-  RecordResult result;
-  result.bucket = record.bucket;
-  result.key = record.key;
-  result.output_bucket = options_.output_bucket.empty() ? record.bucket : options_.output_bucket;
+  struct Step {
+    const char* name;
+    bool (RecordProcessor::*run)(Work&) const;
+    // Whether a stop (shutdown) or the caller's deadline ends the record before this step.
+    // Only the costly steps heed them: the steps before decoding are cheap, or bounded by
+    // the request deadline (core/request_deadline.h), and a record that is not our work
+    // stays `skipped` whatever the time. Writing ignores the deadline for the same reason.
+    bool heeds_stop;
+    bool heeds_deadline;
+  };
+  static constexpr Step kSteps[] = {
+      {"validating", &RecordProcessor::Validate, false, false},
+      {"filtering", &RecordProcessor::Filter, false, false},
+      {"checking limits", &RecordProcessor::CheckLimits, false, false},
+      {"deduplicating", &RecordProcessor::Dedupe, false, false},
+      {"fetching", &RecordProcessor::Fetch, false, false},
+      {"decoding", &RecordProcessor::Decode, true, true},
+      {"writing", &RecordProcessor::Write, true, false},
+  };
+  Work work{record, context, cancel};
+  work.result.bucket = record.bucket;
+  work.result.key = record.key;
+  work.result.output_bucket =
+      options_.output_bucket.empty() ? record.bucket : options_.output_bucket;
+  for (const Step& step : kSteps) {
+    if (step.heeds_stop && Interrupted(work, step.name, step.heeds_deadline)) break;
+    if (!(this->*step.run)(work)) break;
+  }
+  return std::move(work.result);
+}
 
+bool RecordProcessor::Interrupted(Work& work, const char* next, bool heeds_deadline) const {
+  if (work.cancel && work.cancel->load()) {
+    work.Stop(Outcome::kAborted, Reason::kShutdown, std::string("before ") + next);
+    return true;
+  }
+  if (!heeds_deadline) return false;
+  work.checked_ms = clock_.NowMillis();
+  const int64_t deadline_ms = work.context.deadline_ms;
+  if (deadline_ms > 0 && work.checked_ms >= deadline_ms) {
+    work.Stop(Outcome::kTransient, Reason::kTimeout,
+              std::string("the caller's deadline passed before ") + next);
+    return true;
+  }
+  return false;
+}
+
+bool RecordProcessor::Validate(Work& work) const {
+  const S3EventRecord& record = work.record;
   if (record.event_name.rfind("ObjectCreated", 0) != 0) {
-    return Finish(std::move(result), Outcome::kSkipped, Reason::kNotACreate,
-                  "event " + record.event_name);
+    return work.Stop(Outcome::kSkipped, Reason::kNotACreate, "event " + record.event_name);
   }
   if (!record.key.empty() && record.key.back() == '/') {
-    return Finish(std::move(result), Outcome::kSkipped, Reason::kFolder, "");
+    return work.Stop(Outcome::kSkipped, Reason::kFolder, "");
   }
   if (Status valid = ValidateSourceKey(record.key); !valid.ok()) {
-    return Finish(std::move(result), Outcome::kPermanent, Reason::kInvalidKey, valid.message());
+    return work.Stop(Outcome::kPermanent, Reason::kInvalidKey, valid.message());
   }
+  return true;
+}
+
+bool RecordProcessor::Filter(Work& work) const {
+  const std::string& key = work.record.key;
   const std::string& prefix = options_.upload_prefix;
-  if (record.key.size() <= prefix.size() || record.key.compare(0, prefix.size(), prefix) != 0) {
-    return Finish(std::move(result), Outcome::kSkipped, Reason::kOutsidePrefix, "");
+  if (key.size() <= prefix.size() || key.compare(0, prefix.size(), prefix) != 0) {
+    return work.Stop(Outcome::kSkipped, Reason::kOutsidePrefix, "");
   }
-  if (!HasAcceptedSuffix(record.key, options_.suffixes)) {
-    return Finish(std::move(result), Outcome::kSkipped, Reason::kSuffix, "");
+  if (!HasAcceptedSuffix(key, options_.suffixes)) {
+    return work.Stop(Outcome::kSkipped, Reason::kSuffix, "");
   }
-  const std::string path = record.key.substr(prefix.size());
+  work.path = key.substr(prefix.size());
+  return true;
+}
+
+bool RecordProcessor::CheckLimits(Work& work) const {
   // The output keys are known before anything is fetched, up to the extension "auto" may
   // append once the content is known: a key whose shortest possible output key is already
   // refused (over 1024 bytes) is refused here, without fetching or decoding the source. The
   // exact keys are checked again after decoding.
   for (const ExpectedOutput& output : options_.expected_outputs) {
-    std::vector<std::string> names = ExpectedNames(path, output);
+    std::vector<std::string> names = ExpectedNames(work.path, output);
     auto shortest = std::min_element(names.begin(), names.end(), [](const auto& a, const auto& b) {
       return a.size() < b.size();
     });
     if (Status valid = ValidatePipelineKey(OutputKey(output.size_name, *shortest)); !valid.ok()) {
-      return Finish(std::move(result), Outcome::kPermanent, Reason::kInvalidKey,
-                    "output key: " + valid.message());
+      return work.Stop(Outcome::kPermanent, Reason::kInvalidKey, "output key: " + valid.message());
     }
   }
-  if (options_.max_source_bytes > 0 && record.size > options_.max_source_bytes) {
-    result.source_bytes = record.size;
-    return Finish(std::move(result), Outcome::kPermanent, Reason::kTooLarge,
-                  "event size " + std::to_string(record.size) + " bytes exceeds the limit");
+  const int64_t size = work.record.size;
+  if (options_.max_source_bytes > 0 && size > options_.max_source_bytes) {
+    work.result.source_bytes = size;
+    return work.Stop(Outcome::kPermanent, Reason::kTooLarge,
+                     "event size " + std::to_string(size) + " bytes exceeds the limit");
   }
+  return true;
+}
 
-  std::string event_etag = UnquoteEtag(record.etag);
-  if (!event_etag.empty() && OutputsCurrent(result.output_bucket, path, event_etag)) {
-    result.duplicate = true;
-    return Finish(std::move(result), Outcome::kOk, Reason::kNone, "outputs already current");
+bool RecordProcessor::Dedupe(Work& work) const {
+  work.event_etag = UnquoteEtag(work.record.etag);
+  if (work.event_etag.empty() ||
+      !OutputsCurrent(work.result.output_bucket, work.path, work.event_etag)) {
+    return true;
   }
+  work.result.duplicate = true;
+  return work.Stop(Outcome::kOk, Reason::kNone, "outputs already current");
+}
 
+bool RecordProcessor::Fetch(Work& work) const {
+  const S3EventRecord& record = work.record;
   Result<ObjectData> source = store_.Get(record.bucket, record.key);
   if (!source.ok()) {
     const Status& s = source.status();
-    std::string message = "get " + record.bucket + "/" + record.key + ": " + s.message();
     auto [outcome, reason] = ClassifyStoreError(s, /*source=*/true);
-    result.error_code = s.error_code();
-    return Finish(std::move(result), outcome, reason, message);
+    work.result.error_code = s.error_code();
+    return work.Stop(outcome, reason,
+                     "get " + record.bucket + "/" + record.key + ": " + s.message());
   }
-  result.source_bytes = static_cast<int64_t>(source->bytes.size());
-  std::string etag = UnquoteEtag(source->info.etag);
-  if (etag != event_etag && !etag.empty() && OutputsCurrent(result.output_bucket, path, etag)) {
-    result.duplicate = true;
-    return Finish(std::move(result), Outcome::kOk, Reason::kNone, "outputs already current");
+  work.source = std::move(source).value();
+  work.result.source_bytes = static_cast<int64_t>(work.source.bytes.size());
+  work.etag = UnquoteEtag(work.source.info.etag);
+  if (work.etag != work.event_etag && !work.etag.empty() &&
+      OutputsCurrent(work.result.output_bucket, work.path, work.etag)) {
+    work.result.duplicate = true;
+    return work.Stop(Outcome::kOk, Reason::kNone, "outputs already current");
   }
-  if (options_.max_source_bytes > 0 && result.source_bytes > options_.max_source_bytes) {
-    return Finish(std::move(result), Outcome::kPermanent, Reason::kTooLarge,
-                  std::to_string(result.source_bytes) + " bytes exceeds the limit");
+  if (options_.max_source_bytes > 0 && work.result.source_bytes > options_.max_source_bytes) {
+    return work.Stop(Outcome::kPermanent, Reason::kTooLarge,
+                     std::to_string(work.result.source_bytes) + " bytes exceeds the limit");
   }
+  return true;
+}
 
-  if (cancel && cancel->load()) {
-    return Finish(std::move(result), Outcome::kAborted, Reason::kShutdown, "before decoding");
-  }
+bool RecordProcessor::Decode(Work& work) const {
+  const RecordContext& context = work.context;
   MakeOptions make;
   make.deadline_ms = context.deadline_ms;
-  const int64_t make_start_ms = clock_.NowMillis();
-  if (context.deadline_ms > 0 && make_start_ms >= context.deadline_ms) {
-    return Finish(std::move(result), Outcome::kTransient, Reason::kTimeout,
-                  "the caller's deadline passed before decoding");
+  Result<Thumbnails> thumbnails = thumbnailer_.Make(work.source.bytes, make);
+  if (thumbnails.ok()) {
+    work.thumbnails = std::move(thumbnails).value();
+    return true;
   }
-  Result<Thumbnails> thumbnails = thumbnailer_.Make(source->bytes, make);
-  if (!thumbnails.ok()) {
-    const Status& s = thumbnails.status();
-    Reason reason = s.reason() == Reason::kNone ? Reason::kInternal : s.reason();
-    Outcome outcome = s.retryable() ? Outcome::kTransient : Outcome::kPermanent;
-    bool last_receive =
-        context.max_receive_count > 0 && context.receive_count >= context.max_receive_count;
-    if (reason == Reason::kCrashed) {
-      // Once may be bad luck (a helper killed from outside); twice is the image.
-      outcome = context.receive_count >= 2 ? Outcome::kPermanent : Outcome::kTransient;
-    } else if (reason == Reason::kTimeout && context.deadline_ms > 0 &&
-               context.deadline_ms < make_start_ms + options_.image_timeout_ms) {
-      // The caller's deadline, not the image's limit, cut it short.
-      outcome = last_receive ? Outcome::kPermanent : Outcome::kTransient;
-    }
-    return Finish(std::move(result), outcome, reason, s.message());
+  const Status& s = thumbnails.status();
+  Reason reason = s.reason() == Reason::kNone ? Reason::kInternal : s.reason();
+  Outcome outcome = s.retryable() ? Outcome::kTransient : Outcome::kPermanent;
+  bool last_receive =
+      context.max_receive_count > 0 && context.receive_count >= context.max_receive_count;
+  if (reason == Reason::kCrashed) {
+    // Once may be bad luck (a helper killed from outside); twice is the image.
+    outcome = context.receive_count >= 2 ? Outcome::kPermanent : Outcome::kTransient;
+  } else if (reason == Reason::kTimeout && context.deadline_ms > 0 &&
+             context.deadline_ms < work.checked_ms + options_.image_timeout_ms) {
+    // The caller's deadline, not the image's limit, cut it short.
+    outcome = last_receive ? Outcome::kPermanent : Outcome::kTransient;
   }
-  if (cancel && cancel->load()) {
-    return Finish(std::move(result), Outcome::kAborted, Reason::kShutdown, "before writing");
-  }
+  return work.Stop(outcome, reason, s.message());
+}
 
-  const std::string encoded_key = UrlEncodeS3Key(record.key);
-  const std::vector<Thumbnail>& outputs = thumbnails->outputs;
+bool RecordProcessor::Write(Work& work) const {
   std::vector<std::string> keys;
-  for (const Thumbnail& thumbnail : outputs) {
-    keys.push_back(OutputKey(thumbnail.size_name, ThumbnailName(path, thumbnail)));
-    if (Status valid = ValidatePipelineKey(keys.back()); !valid.ok()) {
-      return Finish(std::move(result), Outcome::kPermanent, Reason::kInvalidKey,
-                    "output key: " + valid.message());
+  if (!OutputKeys(work, &keys)) return false;
+  const std::vector<Thumbnail>& outputs = work.thumbnails.outputs;
+  std::vector<Status> written = PutOutputs(work, keys);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (written[i].ok()) continue;
+    auto [outcome, reason] = ClassifyStoreError(written[i], /*source=*/false);
+    work.result.error_code = written[i].error_code();
+    return work.Stop(
+        outcome, reason,
+        "put " + work.result.output_bucket + "/" + keys[i] + ": " + written[i].message());
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    work.result.outputs.push_back({outputs[i].size_name, keys[i], outputs[i].content_type,
+                                   outputs[i].width, outputs[i].height,
+                                   static_cast<int64_t>(outputs[i].bytes.size())});
+  }
+  return work.Stop(Outcome::kOk, Reason::kNone, "");
+}
+
+bool RecordProcessor::OutputKeys(Work& work, std::vector<std::string>* keys) const {
+  for (const Thumbnail& thumbnail : work.thumbnails.outputs) {
+    keys->push_back(OutputKey(thumbnail.size_name, ThumbnailName(work.path, thumbnail)));
+    if (Status valid = ValidatePipelineKey(keys->back()); !valid.ok()) {
+      return work.Stop(Outcome::kPermanent, Reason::kInvalidKey, "output key: " + valid.message());
     }
   }
+  return true;
+}
+
+std::vector<Status> RecordProcessor::PutOutputs(const Work& work,
+                                                const std::vector<std::string>& keys) const {
+  const std::vector<Thumbnail>& outputs = work.thumbnails.outputs;
+  const std::string encoded_key = UrlEncodeS3Key(work.record.key);
   auto put_output = [&](size_t i) -> Status {
-    ScopedRequestDeadline output_deadline(context.deadline_ms);  // also on the other threads
+    ScopedRequestDeadline output_deadline(work.context.deadline_ms);  // also on the other threads
     PutOptions put;
     put.content_type = outputs[i].content_type;
     put.metadata = {{"source-key", encoded_key},
-                    {"source-etag", etag},
+                    {"source-etag", work.etag},
                     {"width", std::to_string(outputs[i].width)},
                     {"height", std::to_string(outputs[i].height)}};
-    return output_store_.Put(result.output_bucket, keys[i], outputs[i].bytes, put).status();
+    return output_store_.Put(work.result.output_bucket, keys[i], outputs[i].bytes, put).status();
   };
   // The first output is written on this thread, the others beside it. Every future is
   // waited for before returning: the lambdas borrow this frame.
@@ -312,20 +414,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
   std::vector<Status> written;
   written.push_back(outputs.empty() ? Status::Ok() : put_output(0));
   for (std::future<Status>& other : others) written.push_back(other.get());
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!written[i].ok()) {
-      auto [outcome, reason] = ClassifyStoreError(written[i], /*source=*/false);
-      result.error_code = written[i].error_code();
-      return Finish(std::move(result), outcome, reason,
-                    "put " + result.output_bucket + "/" + keys[i] + ": " + written[i].message());
-    }
-  }
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    result.outputs.push_back({outputs[i].size_name, keys[i], outputs[i].content_type,
-                              outputs[i].width, outputs[i].height,
-                              static_cast<int64_t>(outputs[i].bytes.size())});
-  }
-  return Finish(std::move(result), Outcome::kOk, Reason::kNone, "");
+  return written;
 }
 
 bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::string& path,

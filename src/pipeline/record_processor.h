@@ -106,9 +106,9 @@ struct RecordResult {
   Outcome outcome = Outcome::kOk;
   Reason reason = Reason::kNone;  // kNone for ok
   std::string error_code;         // the store's own code behind a store failure; may be empty
-  std::string message;  // human detail for logs; may be empty
-  std::string bucket;   // of the source
-  std::string key;      // of the source (decoded)
+  std::string message;            // human detail for logs; may be empty
+  std::string bucket;             // of the source
+  std::string key;                // of the source (decoded)
   std::string output_bucket;
   bool duplicate = false;  // ok because the outputs already carried this source ETag
   int64_t source_bytes = 0;
@@ -176,8 +176,27 @@ class RecordProcessor {
   const RecordProcessorOptions& options() const { return options_; }
 
  private:
+  // One record on its way through the steps (record_processor.cc).
+  struct Work;
+  // Runs the steps in order, with one check between them (Interrupted).
   RecordResult Run(const S3EventRecord& record, const RecordContext& context,
                    const CancelFlag* cancel) const;
+  // The steps, in order (steps 1-8 above). Each returns false when it has decided the
+  // record's result, true to go on.
+  bool Validate(Work& work) const;     // a create, not a folder marker, a valid key
+  bool Filter(Work& work) const;       // upload prefix, accepted suffix
+  bool CheckLimits(Work& work) const;  // output keys not too long, event size
+  bool Dedupe(Work& work) const;       // outputs already carry the event's ETag
+  bool Fetch(Work& work) const;        // the source (and dedupe by its ETag)
+  bool Decode(Work& work) const;       // the thumbnailer
+  bool Write(Work& work) const;        // every output
+  // The check between steps: true (the result decided) when a stop was asked for or the
+  // caller's deadline has passed before `next` (a step name), as far as `next` heeds them.
+  bool Interrupted(Work& work, const char* next, bool heeds_deadline) const;
+  // The outputs' keys (ThumbnailName below the output prefix); false when one is refused.
+  bool OutputKeys(Work& work, std::vector<std::string>* keys) const;
+  // Puts every output concurrently; one status per output, in order.
+  std::vector<Status> PutOutputs(const Work& work, const std::vector<std::string>& keys) const;
   bool OutputsCurrent(const std::string& bucket, const std::string& path,
                       const std::string& etag) const;
   void Report(const RecordResult& result, const RecordContext& context) const;
