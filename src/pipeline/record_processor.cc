@@ -1,7 +1,6 @@
 #include "pipeline/record_processor.h"
 
 #include <algorithm>
-#include <future>
 #include <utility>
 
 #include "config/config.h"
@@ -136,6 +135,8 @@ RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config) {
   options.output_bucket = config.pipeline.output_bucket;
   options.max_source_bytes = config.thumbnails.limits.max_bytes;
   options.image_timeout_ms = int64_t{config.thumbnails.limits.timeout_s} * 1000;
+  options.output_threads =
+      EffectiveWorkers(config.pipeline) * (static_cast<int>(config.thumbnails.sizes.size()) - 1);
   std::string format = config.thumbnails.format == "auto" ? "" : config.thumbnails.format;
   for (const auto& size : config.thumbnails.sizes) {
     options.expected_outputs.push_back({size.name, format, ExtensionOf(format)});
@@ -152,7 +153,8 @@ RecordProcessor::RecordProcessor(ObjectStore& store, const Thumbnailer& thumbnai
       clock_(clock),
       options_(std::move(options)),
       metrics_(metrics),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      output_pool_(std::make_unique<TaskPool>(std::max(0, options_.output_threads))) {}
 
 std::string RecordProcessor::OutputKey(const std::string& size_name,
                                        const std::string& name) const {
@@ -405,15 +407,10 @@ std::vector<Status> RecordProcessor::PutOutputs(const Work& work,
                     {"height", std::to_string(outputs[i].height)}};
     return output_store_.Put(work.result.output_bucket, keys[i], outputs[i].bytes, put).status();
   };
-  // The first output is written on this thread, the others beside it. Every future is
-  // waited for before returning: the lambdas borrow this frame.
-  std::vector<std::future<Status>> others;
-  for (size_t i = 1; i < outputs.size(); ++i) {
-    others.push_back(std::async(std::launch::async, put_output, i));
-  }
-  std::vector<Status> written;
-  written.push_back(outputs.empty() ? Status::Ok() : put_output(0));
-  for (std::future<Status>& other : others) written.push_back(other.get());
+  // Every put has returned when Run does (put_output borrows this frame); an exception
+  // from one reaches Process as it did from a thread of its own.
+  std::vector<Status> written(outputs.size());
+  output_pool_->Run(outputs.size(), [&](size_t i) { written[i] = put_output(i); });
   return written;
 }
 

@@ -29,9 +29,10 @@
 //      prefix, sub-folders kept, ThumbnailName appends the format's extension when it
 //      changed), Content-Type of the real format, metadata "source-key" (URL-encoded as in
 //      S3 events, so it is plain ASCII), "source-etag" (no quotes), "width", "height".
-//      The outputs are written concurrently (so durable puts share their fsyncs and S3
-//      round trips overlap); the first failure in configuration order decides the outcome,
-//      after every put has returned, classified as in step 6 (a full disk or a missing
+//      The outputs are written concurrently on the processor's fixed pool of threads
+//      (options.output_threads; so durable puts share their fsyncs and S3 round trips
+//      overlap) and on the calling thread; the first failure in configuration order decides the
+//      outcome, after every put has returned, classified as in step 6 (a full disk or a missing
 //      output bucket is `transient`, never permanent).
 //
 // Every call logs one JSON line (core/log.h, "msg":"record") and updates the metrics of
@@ -46,6 +47,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +57,7 @@
 #include "core/log.h"
 #include "events/s3_event.h"
 #include "image/thumbnailer.h"
+#include "pipeline/task_pool.h"
 #include "storage/keys.h"
 #include "storage/object_store.h"
 
@@ -135,6 +138,10 @@ struct RecordProcessorOptions {
   int64_t max_source_bytes = 0;  // 0: no check before fetching (the thumbnailer checks)
   std::vector<ExpectedOutput> expected_outputs;  // empty: no idempotency pre-check
   int64_t image_timeout_ms = 30'000;             // limits.timeout_s: the thumbnailer's own bound
+  // Threads of the processor's TaskPool that write a record's outputs beside the calling
+  // thread (0: the caller writes them one after the other). From the config: ([pipeline]
+  // workers) x (sizes - 1), the most that the workers' records can use at once.
+  int output_threads = 2;
 };
 
 // Options derived from the config file ([output], [pipeline].suffixes, [thumbnails] sizes
@@ -208,6 +215,7 @@ class RecordProcessor {
   RecordProcessorOptions options_;
   PipelineMetrics* metrics_;
   Logger log_;
+  std::unique_ptr<TaskPool> output_pool_;  // writes outputs; Run is thread-safe
 };
 
 // Pure helpers, exposed for tests and for other callers that map keys.
