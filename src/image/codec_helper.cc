@@ -37,17 +37,13 @@ Status ProbeFailure(const char* what, int error) {
       Reason::kInternal, false);
 }
 
-bool StartsWith(std::string_view data, std::string_view marker) {
-  return data.substr(0, marker.size()) == marker;
-}
-
 // The markers of codec_helper.h; nullopt-like empty Status (OK) means "not a marker".
 bool RunTestHook(std::string_view source, Result<Thumbnails>* out) {
-  if (StartsWith(source, "THUMBFLOW-TEST-HANG")) {
+  if (source.starts_with("THUMBFLOW-TEST-HANG")) {
     for (;;) ::sleep(1000);  // nanosleep: allowed, unlike pause
   }
-  if (StartsWith(source, "THUMBFLOW-TEST-CRASH")) std::abort();
-  if (StartsWith(source, "THUMBFLOW-TEST-WRITE")) {
+  if (source.starts_with("THUMBFLOW-TEST-CRASH")) std::abort();
+  if (source.starts_with("THUMBFLOW-TEST-WRITE")) {
     std::string path = "/tmp/thumbflow-sandbox-probe-" + std::to_string(::getpid());
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     int error = fd < 0 ? errno : 0;
@@ -58,19 +54,19 @@ bool RunTestHook(std::string_view source, Result<Thumbnails>* out) {
     *out = ProbeFailure("open for writing", error);
     return true;
   }
-  if (StartsWith(source, "THUMBFLOW-TEST-SOCKET")) {
+  if (source.starts_with("THUMBFLOW-TEST-SOCKET")) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int error = fd < 0 ? errno : 0;
     if (fd >= 0) ::close(fd);
     *out = ProbeFailure("socket", error);
     return true;
   }
-  if (StartsWith(source, "THUMBFLOW-TEST-SYSCALL")) {
+  if (source.starts_with("THUMBFLOW-TEST-SYSCALL")) {
     long rc = ::syscall(SYS_chroot, "/");
     *out = ProbeFailure("chroot", rc == 0 ? 0 : errno);
     return true;
   }
-  if (StartsWith(source, "THUMBFLOW-TEST-LEAK")) {
+  if (source.starts_with("THUMBFLOW-TEST-LEAK")) {
     constexpr size_t kLeak = 64 << 20;
     // Never freed: that is the point. Kept in a static, or clang elides the unused malloc.
     static char* leak = nullptr;

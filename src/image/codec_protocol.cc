@@ -10,8 +10,16 @@
 #include <cstring>
 #include <vector>
 
+#include "core/disk.h"
+
 namespace thumbflow::codec {
 namespace {
+
+// A failed call on the helper's socket: the text from the one errno mapper (core/disk.h);
+// Unavailable whatever the errno, as the header promises (the caller replaces the helper).
+Status SocketError(std::string_view call) {
+  return UnavailableError(FileError(errno, call, "on the codec helper socket").message());
+}
 
 // ---- serialisation ------------------------------------------------------------------
 // One Visit function per message lists its fields once; Writer appends them and Reader reads
@@ -185,7 +193,7 @@ Status WaitReady(int socket, short events, int64_t deadline_ms) {
     int rc = ::poll(&p, 1, timeout);
     if (rc > 0) return Status::Ok();
     if (rc < 0 && errno != EINTR) {
-      return UnavailableError(std::string("codec helper: poll: ") + std::strerror(errno));
+      return SocketError("poll");
     }
   }
 }
@@ -218,7 +226,7 @@ Status SendAll(int socket, const char* data, size_t size, int pass_fd, int64_t d
     ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      return UnavailableError(std::string("codec helper: send: ") + std::strerror(errno));
+      return SocketError("send");
     }
     fd_sent = true;
     sent += static_cast<size_t>(n);
@@ -243,7 +251,7 @@ Status RecvAll(int socket, char* data, size_t size, int* fd, int64_t deadline_ms
     ssize_t n = ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      return UnavailableError(std::string("codec helper: receive: ") + std::strerror(errno));
+      return SocketError("receive");
     }
     if (n == 0) return UnavailableError("codec helper: connection closed");
     if (fd != nullptr) {

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
+
+#include "core/disk.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define THUMBFLOW_SANITIZED 1
@@ -97,9 +100,12 @@ void OnSigsys(int, siginfo_t* info, void*) {
   ::_exit(kSandboxExitCode);
 }
 
-Status Errno(const std::string& what) {
-  return InternalError("codec helper sandbox: " + what + ": " + std::strerror(errno));
+// A failed call while the sandbox closes: errno (or a negative errno from libseccomp)
+// mapped by the one mapper (core/disk.h).
+Status SandboxError(int err, std::string_view call) {
+  return FileError(err, call, "in the codec helper sandbox");
 }
+Status Errno(std::string_view call) { return SandboxError(errno, call); }
 
 Status SetLimit(int resource, rlim_t value, const char* name) {
   rlimit limit{value, value};
@@ -124,8 +130,7 @@ Status InstallSeccomp() {
     if (number == __NR_SCMP_ERROR) return Status::Ok();  // not on this architecture
     int rc = seccomp_rule_add_array(c, action, number, count, args);
     if (rc != 0) {
-      return InternalError(std::string("codec helper sandbox: seccomp rule for ") + name + ": " +
-                           std::strerror(-rc));
+      return SandboxError(-rc, std::string("seccomp rule for ") + name);
     }
     return Status::Ok();
   };
@@ -157,7 +162,7 @@ Status InstallSeccomp() {
   }
   int rc = seccomp_load(c);
   if (rc != 0) {
-    return InternalError(std::string("codec helper sandbox: seccomp_load: ") + std::strerror(-rc));
+    return SandboxError(-rc, "seccomp_load");
   }
   return Status::Ok();
 }

@@ -76,10 +76,6 @@ Status MapVipsError(std::string_view operation, bool decoding, bool timed_out) {
 
 // ---- content sniffing ------------------------------------------------------------------
 
-bool StartsWith(std::string_view data, std::string_view magic) {
-  return data.size() >= magic.size() && data.substr(0, magic.size()) == magic;
-}
-
 // Files that are recognisably something other than an allowed image.
 bool IsKnownOtherFormat(std::string_view data) {
   using namespace std::string_view_literals;
@@ -88,7 +84,7 @@ bool IsKnownOtherFormat(std::string_view data) {
       "BM"sv,       "SIMPLE  ="sv,  "\x00\x00\x01\x00"sv, "%!PS"sv,
       "\x1f\x8b"sv, "Rar!"sv,       "7z\xbc\xaf"sv,       "\x89HDF"sv};
   for (std::string_view magic : kMagic) {
-    if (StartsWith(data, magic)) return true;
+    if (data.starts_with(magic)) return true;
   }
   return false;
 }
@@ -97,17 +93,17 @@ bool IsKnownOtherFormat(std::string_view data) {
 // that its loader cannot even open is a damaged image of that format, not a non-image.
 const char* AnnouncedFormat(std::string_view data) {
   using namespace std::string_view_literals;
-  if (StartsWith(data, "\xff\xd8\xff"sv)) return "jpeg";
-  if (StartsWith(data, "\x89PNG\r\n\x1a\n"sv)) return "png";
-  if (StartsWith(data, "GIF87a"sv) || StartsWith(data, "GIF89a"sv)) return "gif";
-  if (StartsWith(data, "II*\0"sv) || StartsWith(data, "MM\0*"sv) || StartsWith(data, "II+\0"sv) ||
-      StartsWith(data, "MM\0+"sv)) {
+  if (data.starts_with("\xff\xd8\xff"sv)) return "jpeg";
+  if (data.starts_with("\x89PNG\r\n\x1a\n"sv)) return "png";
+  if (data.starts_with("GIF87a"sv) || data.starts_with("GIF89a"sv)) return "gif";
+  if (data.starts_with("II*\0"sv) || data.starts_with("MM\0*"sv) || data.starts_with("II+\0"sv) ||
+      data.starts_with("MM\0+"sv)) {
     return "tiff";
   }
-  if (StartsWith(data, "RIFF"sv) && data.size() >= 12 && data.substr(8, 4) == "WEBP"sv) {
+  if (data.starts_with("RIFF"sv) && data.size() >= 12 && data.substr(8, 4) == "WEBP"sv) {
     return "webp";
   }
-  if (StartsWith(data, "\xff\x0a"sv) || StartsWith(data, "\0\0\0\x0cJXL \r\n\x87\n"sv))
+  if (data.starts_with("\xff\x0a"sv) || data.starts_with("\0\0\0\x0cJXL \r\n\x87\n"sv))
     return "jxl";
   if (data.size() >= 12 && data.substr(4, 4) == "ftyp"sv) {
     static constexpr std::string_view kBrands[] = {"heic"sv, "heix"sv, "heim"sv, "heis"sv,
@@ -461,9 +457,9 @@ Result<ImagePtr> VipsThumbnailer::Decode(std::string_view encoded, const Header&
   VipsImage* memory = vips_image_copy_memory(image.get());
   if (memory == nullptr) return MapVipsError("decode", true, deadline->expired);
   if (config_.strip_metadata) {
-    // Not every 8.14 saver honours "strip" for every block (WebP keeps EXIF), so the from the image
-    // itself. metadata is dropped from the image itself, including the parsed "exif-*" fields that
-    // savers would turn back into an EXIF block.
+    // Not every 8.14 saver honours "strip" for every block (WebP keeps EXIF), so the metadata
+    // is dropped from the image itself, including the parsed "exif-*" fields that savers would
+    // turn back into an EXIF block.
     std::vector<std::string> names = {VIPS_META_EXIF_NAME, VIPS_META_XMP_NAME, VIPS_META_IPTC_NAME,
                                       VIPS_META_ICC_NAME, VIPS_META_PHOTOSHOP_NAME};
     vips_image_map(

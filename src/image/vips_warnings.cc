@@ -1,7 +1,6 @@
 #include "image/vips_warnings.h"
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -9,6 +8,8 @@
 #include <string_view>
 
 #include <vips/vips.h>
+
+#include "core/strings.h"
 
 namespace thumbflow::vips_warnings {
 
@@ -46,16 +47,8 @@ constexpr char kJpegLinePrefix[] = "VipsJpeg: ";
 // image (other operations' errors) and are dropped.
 thread_local bool next_is_error_buffer = false;
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 bool ContainsIgnoringCase(std::string_view text, std::string_view needle) {
-  auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != text.end();
+  return ToLowerAscii(text).find(ToLowerAscii(needle)) != std::string::npos;
 }
 
 std::vector<std::string> Lines(std::string_view text) {
@@ -81,11 +74,11 @@ void OnVipsLog(const gchar* domain, GLogLevelFlags level, const gchar* message, 
     return;
   }
   bool buffer_dump = next_is_error_buffer;
-  next_is_error_buffer = StartsWith(text, kJpegCountPrefix);
+  next_is_error_buffer = text.starts_with(kJpegCountPrefix);
   for (std::string& line : Lines(text)) {
     if (buffer_dump) {
       // libjpeg's lines are kept even when harmless: the judge compares them to the count.
-      if (StartsWith(line, kJpegLinePrefix)) registry.Deliver(line);
+      if (line.starts_with(kJpegLinePrefix)) registry.Deliver(line);
       continue;
     }
     if (!IsHarmlessWarning(line)) registry.Deliver(line);
@@ -185,12 +178,12 @@ Status JudgeWarnings(const std::vector<std::string>& heard) {
   const std::string* first_damage = nullptr;
   bool truncated = false;
   for (const std::string& line : heard) {
-    if (StartsWith(line, kJpegCountPrefix)) {
+    if (line.starts_with(kJpegCountPrefix)) {
       counted =
           std::max(counted, std::strtol(line.c_str() + sizeof(kJpegCountPrefix) - 1, nullptr, 10));
       continue;
     }
-    if (StartsWith(line, kJpegLinePrefix)) ++shown;
+    if (line.starts_with(kJpegLinePrefix)) ++shown;
     if (IsHarmlessWarning(line)) continue;
     if (first_damage == nullptr) first_damage = &line;
     truncated = truncated || IsTruncation(line);

@@ -8,40 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include "events/s3_event.h"
+#include "image/testing/fake_thumbnailer.h"
 #include "lambda/runtime.h"
 #include "storage/memory_store.h"
 
 namespace thumbflow::lambda {
 namespace {
 
+using thumbflow::testing::FakeThumbnailer;
+
 constexpr char kBucket[] = "images";
 constexpr char kQueueArn[] = "arn:aws:sqs:us-east-1:123456789012:uploads";
-
-// Thumbnails any source whose bytes start with "IMG"; anything else is not an image.
-class FakeThumbnailer : public Thumbnailer {
- public:
-  mutable std::atomic<int> calls{0};
-  Result<Thumbnails> Make(std::string_view encoded, const MakeOptions&) const override {
-    ++calls;
-    if (encoded.substr(0, 3) != "IMG") {
-      return Status(StatusCode::kInvalidArgument, "not an image", Reason::kNotAnImage, false);
-    }
-    Thumbnails out;
-    out.source_format = "jpeg";
-    out.source_width = 640;
-    out.source_height = 480;
-    Thumbnail small;
-    small.size_name = "small";
-    small.format = "jpeg";
-    small.content_type = "image/jpeg";
-    small.extension = ".jpg";
-    small.width = 50;
-    small.height = 38;
-    small.bytes = "thumb";
-    out.outputs.push_back(small);
-    return out;
-  }
-};
 
 // A store whose reads of one key fail as if S3 were unreachable.
 class FlakyStore : public MemoryObjectStore {
@@ -91,6 +68,7 @@ SqsEventRecord MessageFor(const std::string& id, const std::vector<std::string>&
 class BatchHandlerTest : public ::testing::Test {
  protected:
   BatchHandlerTest() : store_({kBucket}, &clock_) {
+    thumbnailer_.SetRequiredPrefix("IMG");  // "hello, world" is not an image
     pipeline::RecordProcessorOptions options;
     options.upload_prefix = "uploads/";
     options.output_prefix = "thumbnails/";
@@ -142,7 +120,7 @@ TEST_F(BatchHandlerTest, ListsExactlyTheMessagesToRetry) {
   EXPECT_EQ(result.messages[5].disposition, Disposition::kDone);
   auto thumb = store_.Get(kBucket, "thumbnails/small/good.jpg");
   ASSERT_TRUE(thumb.ok()) << thumb.status().ToString();
-  EXPECT_EQ(thumb->bytes, "thumb");
+  EXPECT_EQ(thumb->bytes, "small:IMG data");
   EXPECT_FALSE(store_.Head(kBucket, "thumbnails/small/text.jpg").ok());
 }
 
@@ -165,7 +143,7 @@ TEST_F(BatchHandlerTest, NothingStartsWhenTheDeadlineIsTooClose) {
                                        MessageFor("text", {"uploads/text.jpg"})};
   BatchResult result = Handle(batch, clock_.NowMillis() + 999, &dlq);
   EXPECT_EQ(result.failed_message_ids, (std::vector<std::string>{"good", "text"}));
-  EXPECT_EQ(thumbnailer_.calls.load(), 0);
+  EXPECT_EQ(thumbnailer_.calls(), 0);
   EXPECT_TRUE(dlq.sent.empty());
   for (const auto& m : result.messages) {
     EXPECT_FALSE(m.started);
@@ -200,7 +178,7 @@ TEST_F(BatchHandlerTest, StopsBetweenRecordsWhenTimeRunsOut) {
   BatchResult result =
       HandleSqsBatch(processor, nullptr, clock_, clock_.NowMillis() + 4'000, batch, options);
   EXPECT_EQ(result.failed_message_ids, (std::vector<std::string>{"both", "later"}));
-  EXPECT_EQ(slow.calls.load(), 1);
+  EXPECT_EQ(slow.calls(), 1);
   EXPECT_TRUE(store_.Head(kBucket, "thumbnails/small/good.jpg").ok());
   EXPECT_FALSE(store_.Head(kBucket, "thumbnails/small/second.jpg").ok());
   EXPECT_TRUE(result.messages[0].started);

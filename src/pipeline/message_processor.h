@@ -10,7 +10,9 @@
 //     else (ok, skipped, gone) .......................... kDelete
 //
 // A retried or dead-lettered message is redelivered whole; records already done are
-// recognised by the idempotency check and cost two HEAD requests each.
+// recognised by the idempotency check without fetching or decoding anything: one HEAD per
+// configured size, and one more for each output name tried in vain first (format = auto
+// may have appended ".jpg" or ".png"; RecordProcessor::OutputsCurrent).
 //
 // Thread-safety: as RecordProcessor::Process.
 #pragma once
@@ -33,7 +35,7 @@ struct MessageResult {
   MessageAction action = MessageAction::kDelete;
   Reason reason = Reason::kNone;  // for kRetry / kDeadLetter / kRelease
   std::string error_code;         // of the deciding record (RecordResult::error_code)
-  std::string message;  // human detail (for example the parse error)
+  std::string message;            // human detail (for example the parse error)
   bool test_event = false;
   std::vector<RecordResult> records;  // one per record started, in order
   int records_total = 0;              // records in the message, started or not

@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "core/disk.h"
 #include "core/request_deadline.h"
+#include "core/strings.h"
 #include "image/thumbnail_name.h"
 #include "pipeline/pipeline_metrics.h"
 #include "storage/etag.h"
@@ -14,17 +15,6 @@
 namespace thumbflow::pipeline {
 
 namespace {
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EndsWithIgnoreCase(std::string_view text, std::string_view suffix) {
-  if (suffix.size() > text.size()) return false;
-  std::string_view tail = text.substr(text.size() - suffix.size());
-  for (size_t i = 0; i < suffix.size(); ++i) {
-    if (AsciiLower(tail[i]) != AsciiLower(suffix[i])) return false;
-  }
-  return true;
-}
 
 RecordResult Finish(RecordResult result, Outcome outcome, Reason reason, std::string message) {
   result.outcome = outcome;

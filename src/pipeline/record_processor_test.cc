@@ -1,8 +1,13 @@
 #include "pipeline/record_processor.h"
 
+#include <atomic>
 #include <cerrno>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -10,8 +15,8 @@
 #include "config/config.h"
 #include "core/disk.h"
 #include "core/metrics.h"
+#include "image/testing/fake_thumbnailer.h"
 #include "image/vips_thumbnailer.h"
-#include "pipeline/message_processor.h"
 #include "pipeline/pipeline_metrics.h"
 #include "pipeline/pipeline_test_util.h"
 #include "storage/memory_store.h"
@@ -20,8 +25,8 @@ namespace thumbflow::pipeline {
 namespace {
 
 using testing::CreatedRecord;
-using testing::FakeThumbnailer;
 using testing::FaultyStore;
+using thumbflow::testing::FakeThumbnailer;
 
 constexpr char kBucket[] = "images";
 
@@ -241,6 +246,66 @@ TEST_F(RecordProcessorTest, EveryOutputIsAttemptedAndTheFirstFailureIsReported) 
   EXPECT_TRUE(result.outputs.empty());
 }
 
+// The outputs are written on the processor's fixed pool and the calling threads: with many
+// records at once every output comes out, and no put runs on a thread of its own.
+TEST_F(RecordProcessorTest, OutputsOfConcurrentRecordsAreWrittenOnTheFixedPool) {
+  RecordProcessorOptions options = DefaultOptions();
+  options.output_threads = 1;
+  RecordProcessor processor(store_, thumbnailer_, clock_, options);
+  std::mutex mu;
+  std::set<std::thread::id> putters;
+  store_.put_fault = [&](const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    putters.insert(std::this_thread::get_id());
+    return Status::Ok();
+  };
+  constexpr int kCallers = 6;
+  std::set<std::thread::id> callers;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int c = 0; c < kCallers; ++c) {
+    std::string key = "uploads/p" + std::to_string(c) + ".jpg";
+    PutSource(key, "p" + std::to_string(c));
+    threads.emplace_back([&, key] {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        callers.insert(std::this_thread::get_id());
+      }
+      for (int round = 0; round < 5; ++round) {
+        if (processor.Process(CreatedRecord(kBucket, key)).outcome == Outcome::kOk) ++ok;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kCallers * 5);
+  for (int c = 0; c < kCallers; ++c) {
+    for (const char* size : {"small", "medium", "large"}) {
+      std::string key = std::string("thumbnails/") + size + "/p" + std::to_string(c) + ".jpg";
+      EXPECT_TRUE(memory_.Head(kBucket, key).ok()) << key;
+    }
+  }
+  size_t others = 0;
+  for (const auto& id : putters) others += callers.count(id) == 0 ? 1 : 0;
+  EXPECT_LE(others, 1u);  // the pool's one thread
+}
+
+// An output store that throws (adapters must not) fails the record as transient, whichever
+// output threw and whichever thread wrote it, after the other outputs were attempted.
+TEST_F(RecordProcessorTest, AnExceptionFromOneOutputIsRetried) {
+  PutSource("uploads/t.jpg", "t");
+  std::atomic<int> attempts{0};
+  store_.put_fault = [&](const std::string& key) -> Status {
+    ++attempts;
+    if (key.find("/large/") != std::string::npos) throw std::runtime_error("adapter threw");
+    return Status::Ok();
+  };
+  auto result = Process(CreatedRecord(kBucket, "uploads/t.jpg"));
+  EXPECT_EQ(result.outcome, Outcome::kTransient);
+  EXPECT_EQ(result.reason, Reason::kInternal);
+  EXPECT_NE(result.message.find("adapter threw"), std::string::npos) << result.message;
+  EXPECT_EQ(attempts.load(), 3);
+}
+
 TEST_F(RecordProcessorTest, ThumbnailerErrorsKeepTheirClass) {
   PutSource("uploads/bad.jpg", "fail:not-an-image");
   PutSource("uploads/oom.jpg", "retry:internal");
@@ -427,74 +492,6 @@ TEST_F(RecordProcessorTest, OneJsonLogLinePerRecordAndMetrics) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("thumbflow_pipeline_processing_seconds_count 1"), std::string::npos);
-}
-
-// ProcessMessage: how the records of one queue message combine.
-
-class ProcessMessageTest : public RecordProcessorTest {};
-
-TEST_F(ProcessMessageTest, EveryRecordOfAMessageIsProcessed) {
-  std::vector<S3EventRecord> records;
-  for (int i = 0; i < 4; ++i) {
-    std::string key = "uploads/m" + std::to_string(i) + ".jpg";
-    PutSource(key, "x");
-    records.push_back(CreatedRecord(kBucket, key, "", 1, clock_.NowMillis()));
-  }
-  auto result = ProcessMessage(*processor_, BuildS3Event(records), {"m1", 1});
-  EXPECT_EQ(result.action, MessageAction::kDelete);
-  EXPECT_EQ(result.records.size(), 4u);
-  for (int i = 0; i < 4; ++i) {
-    EXPECT_TRUE(memory_.Head(kBucket, "thumbnails/large/m" + std::to_string(i) + ".jpg").ok());
-  }
-}
-
-TEST_F(ProcessMessageTest, MalformedBodyIsDeadLettered) {
-  auto result = ProcessMessage(*processor_, "{not json", {});
-  EXPECT_EQ(result.action, MessageAction::kDeadLetter);
-  EXPECT_EQ(result.reason, Reason::kNotAnEvent);
-}
-
-TEST_F(ProcessMessageTest, TestEventIsAcknowledged) {
-  auto result = ProcessMessage(*processor_, BuildS3TestEvent(kBucket, clock_.NowMillis()), {});
-  EXPECT_EQ(result.action, MessageAction::kDelete);
-  EXPECT_TRUE(result.test_event);
-  EXPECT_TRUE(lines_.empty());
-}
-
-TEST_F(ProcessMessageTest, TransientWinsOverPermanentAndGoneIsAcknowledged) {
-  PutSource("uploads/ok.jpg", "x");
-  PutSource("uploads/bad.jpg", "fail:truncated");
-  PutSource("uploads/slow.jpg", "retry:internal");
-  auto body = [&](std::vector<std::string> keys) {
-    std::vector<S3EventRecord> records;
-    for (auto& k : keys) records.push_back(CreatedRecord(kBucket, k));
-    return BuildS3Event(records);
-  };
-  auto gone = ProcessMessage(*processor_, body({"uploads/ok.jpg", "uploads/missing.jpg"}), {});
-  EXPECT_EQ(gone.action, MessageAction::kDelete);
-  auto permanent = ProcessMessage(*processor_, body({"uploads/bad.jpg", "uploads/ok.jpg"}), {});
-  EXPECT_EQ(permanent.action, MessageAction::kDeadLetter);
-  EXPECT_EQ(permanent.reason, Reason::kTruncated);
-  EXPECT_EQ(permanent.records.size(), 2u) << "records after a failed one still run";
-  auto transient = ProcessMessage(
-      *processor_, body({"uploads/bad.jpg", "uploads/slow.jpg", "uploads/ok.jpg"}), {});
-  EXPECT_EQ(transient.action, MessageAction::kRetry);
-  EXPECT_EQ(transient.reason, Reason::kInternal);
-}
-
-TEST_F(ProcessMessageTest, MayStartRecordStopsTheMessage) {
-  PutSource("uploads/a.jpg", "x");
-  PutSource("uploads/b.jpg", "x");
-  int allowed = 1;
-  MessageOptions options;
-  options.may_start_record = [&] { return allowed-- > 0; };
-  auto result = ProcessMessage(*processor_,
-                               BuildS3Event({CreatedRecord(kBucket, "uploads/a.jpg"),
-                                             CreatedRecord(kBucket, "uploads/b.jpg")}),
-                               {}, options);
-  EXPECT_EQ(result.action, MessageAction::kRelease);
-  EXPECT_EQ(result.records.size(), 1u);
-  EXPECT_EQ(result.records_total, 2);
 }
 
 // The real thumbnailer behind the processor, on a file from the corpus (testdata/corpus).

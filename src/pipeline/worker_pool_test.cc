@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "core/disk.h"
 #include "core/metrics.h"
+#include "image/testing/fake_thumbnailer.h"
 #include "pipeline/pipeline_test_util.h"
 #include "queue/memory_queue.h"
 #include "storage/memory_store.h"
@@ -17,7 +18,7 @@ namespace thumbflow::pipeline {
 namespace {
 
 using testing::CreatedRecord;
-using testing::FakeThumbnailer;
+using thumbflow::testing::FakeThumbnailer;
 using testing::FaultyStore;
 
 constexpr char kBucket[] = "images";
