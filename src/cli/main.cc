@@ -82,8 +82,8 @@ int Main(int argc, char** argv) {
   CliContext ctx;
   // Codec helpers (image/codec_helper.h) skip the command line machinery; checked before
   // the `bootstrap` name, which the Lambda package also starts helpers under.
-  if (argc >= 2 && std::strcmp(argv[1], codec::kHelperCommand) == 0) {
-    return codec::RunCodecHelper(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], kCodecHelperCommand) == 0) {
+    return RunCodecHelper(argc, argv);
   }
   const char* base = std::strrchr(argv[0], '/');
   base = base ? base + 1 : argv[0];

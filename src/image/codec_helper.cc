@@ -21,7 +21,7 @@
 #include "image/sandbox.h"
 #include "image/vips_thumbnailer.h"
 
-namespace thumbflow::codec {
+namespace thumbflow::internal {
 namespace {
 
 constexpr int kSocket = 3;
@@ -134,9 +134,7 @@ int InitFailed(const Status& status) {
   return 1;
 }
 
-}  // namespace
-
-int RunCodecHelper(int argc, char** argv) {
+int RunHelper(int argc, char** argv) {
   // Dies with the parent; the check closes the race with a parent that died before prctl.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (argc < 3 || std::to_string(::getppid()) != argv[2]) return 1;
@@ -181,4 +179,11 @@ int RunCodecHelper(int argc, char** argv) {
   }
 }
 
-}  // namespace thumbflow::codec
+}  // namespace
+}  // namespace thumbflow::internal
+
+namespace thumbflow {
+
+int RunCodecHelper(int argc, char** argv) { return internal::RunHelper(argc, argv); }
+
+}  // namespace thumbflow

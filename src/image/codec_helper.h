@@ -15,12 +15,12 @@
 //   THUMBFLOW-TEST-LEAK      keeps 64 MiB allocated and touched, then answers normally
 #pragma once
 
-namespace thumbflow::codec {
+namespace thumbflow {
 
-inline constexpr char kHelperCommand[] = "codec-helper";
+inline constexpr char kCodecHelperCommand[] = "codec-helper";
 
-// main() of the helper; `argv` as main() got it (argv[1] is kHelperCommand). Returns the
+// main() of the helper; `argv` as main() got it (argv[1] is kCodecHelperCommand). Returns the
 // process exit code.
 int RunCodecHelper(int argc, char** argv);
 
-}  // namespace thumbflow::codec
+}  // namespace thumbflow

@@ -12,7 +12,7 @@
 
 #include "core/disk.h"
 
-namespace thumbflow::codec {
+namespace thumbflow::internal {
 namespace {
 
 // A failed call on the helper's socket: the text from the one errno mapper (core/disk.h);
@@ -371,4 +371,4 @@ Result<Frame> ReadFrame(int socket, int64_t deadline_ms) {
   return frame;
 }
 
-}  // namespace thumbflow::codec
+}  // namespace thumbflow::internal

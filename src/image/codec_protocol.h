@@ -24,7 +24,7 @@
 #include "core/result.h"
 #include "image/thumbnailer.h"
 
-namespace thumbflow::codec {
+namespace thumbflow::internal {
 
 inline constexpr uint32_t kMagic = 0x54464348;  // "TFCH"
 inline constexpr uint64_t kMaxFrameBytes = uint64_t{1} << 30;
@@ -76,4 +76,4 @@ Status WriteFrame(int socket, FrameType type, std::string_view payload, int pass
 // Unavailable ("closed"); a bad header is Internal.
 Result<Frame> ReadFrame(int socket, int64_t deadline_ms);
 
-}  // namespace thumbflow::codec
+}  // namespace thumbflow::internal

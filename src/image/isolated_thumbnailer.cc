@@ -36,7 +36,7 @@ std::string SignalName(int signal) {
 std::string DescribeExit(int wait_status) {
   if (WIFSIGNALED(wait_status)) return "killed by " + SignalName(WTERMSIG(wait_status));
   if (WIFEXITED(wait_status)) {
-    if (WEXITSTATUS(wait_status) == codec::kSandboxExitCode) {
+    if (WEXITSTATUS(wait_status) == internal::kSandboxExitCode) {
       return "stopped by its sandbox: a system call outside the allowlist (the helper's "
              "stderr line names it)";
     }
@@ -192,7 +192,7 @@ Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
   posix_spawn_file_actions_adddup2(&actions, 2, 1);
   std::string parent = std::to_string(::getpid());
   std::vector<char*> argv = {const_cast<char*>(options_.helper_binary.c_str()),
-                             const_cast<char*>(codec::kHelperCommand),
+                             const_cast<char*>(kCodecHelperCommand),
                              const_cast<char*>(parent.c_str()), nullptr};
   std::vector<char*> envp;
   for (std::string& e : environment_) envp.push_back(e.data());
@@ -209,7 +209,7 @@ Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
                   Reason::kInternal, true);
   }
   Helper helper{pid, sv[0], 0};
-  codec::HelperInit init;
+  internal::HelperInit init;
   init.config = config_;
   init.vips_threads = options_.vips_threads;
   init.sandbox = options_.sandbox;
@@ -218,16 +218,16 @@ Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
   init.max_open_files = options_.max_open_files;
   init.test_hooks = options_.test_hooks;
   int64_t deadline = clock_.NowMillis() + options_.start_timeout_ms;
-  Status sent = codec::WriteFrame(helper.socket, codec::FrameType::kInit, codec::EncodeInit(init),
-                                  -1, deadline);
-  Result<codec::Frame> answer =
-      sent.ok() ? codec::ReadFrame(helper.socket, deadline) : Result<codec::Frame>(sent);
+  Status sent = internal::WriteFrame(helper.socket, internal::FrameType::kInit,
+                                     internal::EncodeInit(init), -1, deadline);
+  Result<internal::Frame> answer =
+      sent.ok() ? internal::ReadFrame(helper.socket, deadline) : Result<internal::Frame>(sent);
   if (answer.ok() && answer->fd >= 0) ::close(answer->fd);
-  if (answer.ok() && answer->type == codec::FrameType::kReady) return helper;
+  if (answer.ok() && answer->type == internal::FrameType::kReady) return helper;
   std::string why;
   Result<Thumbnails> failure = InternalError("unset");
-  if (answer.ok() && answer->type == codec::FrameType::kResponse &&
-      codec::DecodeResult(answer->payload, &failure) && !failure.ok()) {
+  if (answer.ok() && answer->type == internal::FrameType::kResponse &&
+      internal::DecodeResult(answer->payload, &failure) && !failure.ok()) {
     why = failure.status().message();
   }
   int wait_status = Retire(helper);
@@ -256,11 +256,11 @@ Result<Thumbnails> IsolatedThumbnailer::Exchange(Helper& helper, std::string_vie
                                                  int64_t deadline_ms, int64_t kill_at,
                                                  After* after) const {
   *after = After::kRetire;
-  codec::Request request;
+  internal::Request request;
   request.deadline_ms = deadline_ms;
   request.source_bytes = encoded.size();
-  request.source_in_memfd = encoded.size() >= codec::kMemfdThreshold;
-  std::string payload = codec::EncodeRequest(request);
+  request.source_in_memfd = encoded.size() >= internal::kMemfdThreshold;
+  std::string payload = internal::EncodeRequest(request);
   int memfd = -1;
   if (request.source_in_memfd) {
     memfd = SourceMemfd(encoded);
@@ -269,7 +269,7 @@ Result<Thumbnails> IsolatedThumbnailer::Exchange(Helper& helper, std::string_vie
     payload.append(encoded);
   }
   Status sent =
-      codec::WriteFrame(helper.socket, codec::FrameType::kRequest, payload, memfd, kill_at);
+      internal::WriteFrame(helper.socket, internal::FrameType::kRequest, payload, memfd, kill_at);
   if (memfd >= 0) ::close(memfd);
   if (options_.kill_helper_once_source_bytes > 0 &&
       static_cast<int64_t>(encoded.size()) == options_.kill_helper_once_source_bytes) {
@@ -279,12 +279,12 @@ Result<Thumbnails> IsolatedThumbnailer::Exchange(Helper& helper, std::string_vie
       ::kill(helper.pid, SIGKILL);
     }
   }
-  Result<codec::Frame> answer =
-      sent.ok() ? codec::ReadFrame(helper.socket, kill_at) : Result<codec::Frame>(sent);
+  Result<internal::Frame> answer =
+      sent.ok() ? internal::ReadFrame(helper.socket, kill_at) : Result<internal::Frame>(sent);
   Result<Thumbnails> result = InternalError("unset");
   if (answer.ok() && answer->fd >= 0) ::close(answer->fd);
-  if (answer.ok() && answer->type == codec::FrameType::kResponse &&
-      codec::DecodeResult(answer->payload, &result)) {
+  if (answer.ok() && answer->type == internal::FrameType::kResponse &&
+      internal::DecodeResult(answer->payload, &result)) {
     ++helper.images;
     *after = After::kKeep;
     return result;

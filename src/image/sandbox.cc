@@ -26,7 +26,7 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-namespace thumbflow::codec {
+namespace thumbflow::internal {
 namespace {
 
 #ifdef THUMBFLOW_SANITIZED
@@ -213,4 +213,4 @@ Status SetCpuBudget(int seconds) {
   return Status::Ok();
 }
 
-}  // namespace thumbflow::codec
+}  // namespace thumbflow::internal

@@ -17,7 +17,7 @@
 
 #include "core/status.h"
 
-namespace thumbflow::codec {
+namespace thumbflow::internal {
 
 inline constexpr int kSandboxExitCode = 97;
 
@@ -35,4 +35,4 @@ Status ApplySandbox(const SandboxOptions& options);
 // sends SIGXCPU beyond it, which ends the helper. 0: no limit.
 Status SetCpuBudget(int seconds);
 
-}  // namespace thumbflow::codec
+}  // namespace thumbflow::internal

@@ -43,12 +43,12 @@ Result<std::unique_ptr<VipsRuntime>> VipsRuntime::Start(const VipsRuntimeOptions
   }
   if (options.concurrency > 0) vips_concurrency_set(options.concurrency);
   // Warnings are attributed to the image being made (damage libvips only warns about).
-  vips_warnings::InstallVipsWarningHandler();
+  internal::InstallVipsWarningHandler();
   return std::unique_ptr<VipsRuntime>(new VipsRuntime());
 }
 
 VipsRuntime::~VipsRuntime() {
-  vips_warnings::RemoveVipsWarningHandler();
+  internal::RemoveVipsWarningHandler();
   vips_shutdown();
   runtime_alive = false;
 }

@@ -790,7 +790,7 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const OutputFormat
 // own and decides (image/vips_warnings.h). Damage libvips only warns about is refused.
 Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
                                          const MakeOptions& options) const {
-  using vips_warnings::WarningWatch;
+  using internal::WarningWatch;
   int64_t deadline_millis = clock_->NowMillis() + int64_t{config_.limits.timeout_s} * 1000;
   if (options.deadline_ms > 0) deadline_millis = std::min(deadline_millis, options.deadline_ms);
   {
@@ -802,7 +802,7 @@ Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
   WarningWatch alone(WarningWatch::Mode::kExclusive);
   Result<Thumbnails> result = MakeOnce(encoded, deadline_millis);
   if (!result.ok()) return result;
-  RETURN_IF_ERROR(vips_warnings::JudgeWarnings(alone.heard()));
+  RETURN_IF_ERROR(internal::JudgeWarnings(alone.heard()));
   return result;
 }
 

@@ -11,7 +11,7 @@
 
 #include "core/strings.h"
 
-namespace thumbflow::vips_warnings {
+namespace thumbflow::internal {
 
 // The active watches, and the writer-first gate between shared and exclusive ones.
 struct WatchRegistry {
@@ -200,4 +200,4 @@ Status JudgeWarnings(const std::vector<std::string>& heard) {
                 /*retryable=*/false);
 }
 
-}  // namespace thumbflow::vips_warnings
+}  // namespace thumbflow::internal

@@ -27,7 +27,7 @@
 
 #include "core/status.h"
 
-namespace thumbflow::vips_warnings {
+namespace thumbflow::internal {
 
 // Routes libvips' warnings (log domain "VIPS") through the watches. Warnings heard while no
 // watch is active go to GLib's default handler (stderr), as before. Idempotent; VipsRuntime
@@ -66,4 +66,4 @@ bool IsHarmlessWarning(const std::string& line);
 // message quotes the first damaging line.
 Status JudgeWarnings(const std::vector<std::string>& heard);
 
-}  // namespace thumbflow::vips_warnings
+}  // namespace thumbflow::internal
