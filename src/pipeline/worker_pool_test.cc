@@ -18,8 +18,8 @@ namespace thumbflow::pipeline {
 namespace {
 
 using testing::CreatedRecord;
-using thumbflow::testing::FakeThumbnailer;
 using testing::FaultyStore;
+using thumbflow::testing::FakeThumbnailer;
 
 constexpr char kBucket[] = "images";
 
