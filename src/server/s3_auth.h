@@ -27,6 +27,8 @@ class S3Authenticator {
   // is neither validly signed nor an allowed anonymous read. `received` is the head as it came
   // (r.head may hold hoisted presigned parameters, which are not signed as headers).
   std::optional<S3Error> Authenticate(S3Request& r, const HttpRequestHead& received);
+  // The endpoint's secrets by access key id (PostObject checks its form's policy with them).
+  aws::SecretLookup Lookup() const;
 
  private:
   std::optional<S3Error> AuthenticateSigned(S3Request& r, const HttpRequestHead& received,
@@ -36,7 +38,6 @@ class S3Authenticator {
   Result<aws::VerifiedRequest> VerifySigV4(const S3Request& r, const HttpRequestHead& received,
                                            aws::ErrorDetails* details);
   std::optional<S3Error> AuthenticateAnonymous(const S3Request& r) const;
-  aws::SecretLookup Lookup() const;
 
   const S3HandlerOptions& options_;
   const Clock& clock_;

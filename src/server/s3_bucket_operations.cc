@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/strings.h"
 #include "server/s3_auth.h"
 #include "server/s3_operations.h"
 #include "storage/keys.h"
@@ -118,6 +119,9 @@ HttpReply HeadBucket(const S3Context& cx, S3Request& r) {
 HttpReply DeleteBucket(const S3Context& cx, S3Request& r) {
   Status s = cx.backend.DeleteBucket(r.bucket);
   if (!s.ok()) return StatusReply(r, cx.clock, s, true);
+  // A bucket created again under the name starts without the old one's CORS rules.
+  Status cors = cx.cors.Delete(r.bucket);
+  (void)cors;  // the bucket is gone; a leftover file is replaced by the next PutBucketCors
   return EmptyReply(r, cx.clock, 204);
 }
 
@@ -204,6 +208,126 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
     }
   }
   return XmlReply(r, cx.clock, DeleteResultXml(outcomes, parsed->quiet));
+}
+
+HttpReply GetBucketCors(const S3Context& cx, S3Request& r) {
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  Result<std::optional<std::vector<CorsRule>>> rules = cx.cors.Get(r.bucket);
+  if (!rules.ok()) return StatusReply(r, cx.clock, rules.status(), true);
+  if (!*rules) return ErrorReply(r, cx.clock, MakeError("NoSuchCORSConfiguration"));
+  return XmlReply(r, cx.clock, CorsConfigurationXml(**rules));
+}
+
+HttpReply PutBucketCors(const S3Context& cx, S3Request& r) {
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  Result<std::vector<CorsRule>> rules =
+      ParseCorsConfigurationXml(r.body ? r.body->memory() : std::string_view());
+  if (!rules.ok()) return StatusReply(r, cx.clock, rules.status(), true);
+  Status put = cx.cors.Put(r.bucket, *rules);
+  if (!put.ok()) return StatusReply(r, cx.clock, put, true);
+  return EmptyReply(r, cx.clock, 200);
+}
+
+HttpReply DeleteBucketCors(const S3Context& cx, S3Request& r) {
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  Status removed = cx.cors.Delete(r.bucket);
+  if (!removed.ok()) return StatusReply(r, cx.clock, removed, true);
+  return EmptyReply(r, cx.clock, 204);
+}
+
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+void AddRuleHeaders(const CorsRule& rule, std::string_view origin, HeaderList& headers) {
+  const bool any = std::find(rule.allowed_origins.begin(), rule.allowed_origins.end(), "*") !=
+                   rule.allowed_origins.end();
+  headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : std::string(origin));
+  headers.emplace_back("Access-Control-Allow-Methods", Join(rule.allowed_methods));
+  if (!any) headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  if (!rule.expose_headers.empty()) {
+    headers.emplace_back("Access-Control-Expose-Headers", Join(rule.expose_headers));
+  }
+  if (rule.max_age_seconds) {
+    headers.emplace_back("Access-Control-Max-Age", std::to_string(*rule.max_age_seconds));
+  }
+  headers.emplace_back("Vary",
+                       "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+}
+
+S3Error Forbidden(std::string message) {
+  S3Error error = MakeError("AccessForbidden", std::move(message));
+  return error;
+}
+
+}  // namespace
+
+HttpReply OptionsObject(const S3Context& cx, S3Request& r) {
+  const std::string* origin = r.head.Header("origin");
+  if (!origin) {
+    return ErrorReply(r, cx.clock,
+                      MakeError("BadRequest",
+                                "Insufficient information. Origin request header "
+                                "needed."));
+  }
+  const std::string* method = r.head.Header("access-control-request-method");
+  if (!method || (*method != "GET" && *method != "PUT" && *method != "POST" &&
+                  *method != "DELETE" && *method != "HEAD")) {
+    return ErrorReply(r, cx.clock,
+                      MakeError("BadRequest", "Invalid Access-Control-Request-Method: " +
+                                                  (method ? *method : std::string("null"))));
+  }
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  Result<std::optional<std::vector<CorsRule>>> rules = cx.cors.Get(r.bucket);
+  if (!rules.ok()) return StatusReply(r, cx.clock, rules.status(), true);
+  if (!*rules) {
+    return ErrorReply(r, cx.clock, Forbidden("CORSResponse: CORS is not enabled for this bucket."));
+  }
+  std::vector<std::string> requested;
+  if (const std::string* list = r.head.Header("access-control-request-headers")) {
+    std::string_view rest = *list;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view name = rest.substr(0, comma);
+      while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+      while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+      if (!name.empty()) requested.push_back(ToLowerAscii(name));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  const CorsRule* rule = MatchCorsRule(**rules, *origin, *method, requested);
+  if (!rule) {
+    // S3's words, its spelling included.
+    return ErrorReply(r, cx.clock,
+                      Forbidden("CORSResponse: This CORS request is not allowed. This is usually "
+                                "because the evalution of Origin, request method / "
+                                "Access-Control-Request-Method or Access-Control-Request-Headers "
+                                "are not whitelisted by the resource's CORS spec."));
+  }
+  HttpReply reply = EmptyReply(r, cx.clock, 200);
+  AddRuleHeaders(*rule, *origin, reply.headers);
+  if (!requested.empty()) {
+    reply.headers.emplace_back("Access-Control-Allow-Headers", Join(requested));
+  }
+  return reply;
+}
+
+void AddCorsHeaders(const S3Context& cx, const S3Request& r, HttpReply& reply) {
+  const std::string* origin = r.head.Header("origin");
+  if (!origin || r.bucket.empty() || r.operation() == S3Operation::kOptionsObject) return;
+  Result<std::optional<std::vector<CorsRule>>> rules = cx.cors.Get(r.bucket);
+  if (!rules.ok() || !*rules) return;
+  if (const CorsRule* rule = MatchCorsRule(**rules, *origin, r.head.method, {})) {
+    AddRuleHeaders(*rule, *origin, reply.headers);
+  }
 }
 
 }  // namespace thumbflow::server

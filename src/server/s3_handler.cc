@@ -60,7 +60,8 @@ bool HasFileBody(S3Operation op) {
 // The operations that create an object, asked for free space before their body is read.
 bool CreatesObject(S3Operation op) {
   return HasFileBody(op) || op == S3Operation::kCopyObject ||
-         op == S3Operation::kCompleteMultipartUpload || op == S3Operation::kUploadPartCopy;
+         op == S3Operation::kCompleteMultipartUpload || op == S3Operation::kUploadPartCopy ||
+         op == S3Operation::kPostObject;
 }
 
 }  // namespace
@@ -72,6 +73,7 @@ class S3Handler::Exchange final : public HttpExchange {
 
   Status OnBody(std::string_view data) override {
     request_->bytes_in += static_cast<int64_t>(data.size());
+    if (request_->post) return request_->post->Write(data);
     if (!request_->body) {
       if (request_->bytes_in > kMaxSmallBody) {
         return S3Status(StatusCode::kResourceExhausted, "MaxMessageLengthExceeded",
@@ -86,11 +88,13 @@ class S3Handler::Exchange final : public HttpExchange {
     HttpReply reply;
     Status status = body_status;
     if (status.ok() && request_->body) status = request_->body->Finish();
+    if (status.ok() && request_->post) status = request_->post->Finish();
     if (!status.ok()) {
       reply = StatusReply(*request_, *handler_->clock_, status, request_->key.empty());
     } else {
       reply = handler_->Execute(*request_);
     }
+    AddCorsHeaders(*handler_->context_, *request_, reply);
     handler_->Record(*request_, reply);
     return reply;
   }
@@ -107,7 +111,8 @@ S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, co
       clock_(clock),
       operational_{metrics, std::move(ready)},
       uploads_(backend->StagingDir() + "/multipart", clock),
-      context_(std::make_unique<S3Context>(S3Context{options_, *backend, uploads_, *clock})),
+      cors_(backend->StagingDir() + "/cors"),
+      context_(std::make_unique<S3Context>(S3Context{options_, *backend, uploads_, *clock, cors_})),
       authenticator_(std::make_unique<S3Authenticator>(options_, *clock)),
       metrics_(std::make_unique<S3RequestMetrics>(metrics)),
       request_id_prefix_(RandomHex(4)) {
@@ -216,6 +221,7 @@ std::optional<S3Error> S3Handler::AdmitBody(S3Request& r) {
   const HttpRequestHead& head = r.head;
   const S3Operation op = r.operation();
   const bool file_body = HasFileBody(op);
+  if (op == S3Operation::kPostObject) return AdmitPostForm(r);
   if (CreatesObject(op)) {
     // Below the free-space reserve no new object is taken on (503 SlowDown, retried by the
     // SDKs): the room left finishes what was already accepted.
@@ -258,6 +264,29 @@ std::optional<S3Error> S3Handler::AdmitBody(S3Request& r) {
   return std::nullopt;
 }
 
+// A form upload: multipart/form-data to an existing bucket, room for its Content-Length; the
+// form's policy is checked when its file part begins (AuthorizePostForm).
+std::optional<S3Error> S3Handler::AdmitPostForm(S3Request& r) {
+  const std::string* type = r.head.Header("content-type");
+  std::optional<std::string> boundary = type ? FormBoundary(*type) : std::nullopt;
+  if (!boundary) {
+    S3Error error = MakeError("PreconditionFailed",
+                              "Bucket POST must be of the enclosure-type multipart/form-data");
+    error.details = {
+        {"Condition", "Bucket POST must be of the enclosure-type multipart/form-data"}};
+    return error;
+  }
+  Status bucket = backend_->HeadBucket(r.bucket);
+  if (!bucket.ok()) return ErrorFromStatus(bucket, true);
+  Status room = backend_->AdmitWrite(static_cast<int64_t>(r.head.content_length.value_or(0)));
+  if (!room.ok()) return ErrorFromStatus(room, false);
+  r.post = std::make_unique<PostFormReceiver>(
+      *boundary, [this, bucket_name = r.bucket](const PostForm& form) {
+        return AuthorizePostForm(*context_, bucket_name, authenticator_->Lookup(), form);
+      });
+  return std::nullopt;
+}
+
 std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, HttpReply* early) {
   auto r = std::make_unique<S3Request>();
   r->head = received;
@@ -265,6 +294,7 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
   r->request_id = NextRequestId();
   auto fail = [&](S3Error error) {
     *early = ErrorReply(*r, *clock_, std::move(error));
+    AddCorsHeaders(*context_, *r, *early);
     Record(*r, *early);
     return nullptr;
   };
@@ -278,9 +308,14 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
   if (r->operation() == S3Operation::kMethodNotAllowed) {
     return fail(RouteError(r->route, r->head.method, r->head.target));
   }
-  // Authenticate before anything is read or stored.
-  if (std::optional<S3Error> denied = authenticator_->Authenticate(*r, received)) {
-    return fail(std::move(*denied));
+  // Authenticate before anything is read or stored. A form upload is authenticated by its
+  // policy (AdmitPostForm), a CORS preflight by nobody, as on S3.
+  const bool unsigned_operation =
+      r->operation() == S3Operation::kPostObject || r->operation() == S3Operation::kOptionsObject;
+  if (!unsigned_operation) {
+    if (std::optional<S3Error> denied = authenticator_->Authenticate(*r, received)) {
+      return fail(std::move(*denied));
+    }
   }
   // Then the bucket's owner: another user's bucket is not even read.
   if (std::optional<S3Error> denied = AuthorizeRequest(options_, *backend_, *r)) {
@@ -352,6 +387,16 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return PutObjectTagging;
     case Op::kDeleteObjectTagging:
       return DeleteObjectTagging;
+    case Op::kPostObject:
+      return PostObject;
+    case Op::kGetBucketCors:
+      return GetBucketCors;
+    case Op::kPutBucketCors:
+      return PutBucketCors;
+    case Op::kDeleteBucketCors:
+      return DeleteBucketCors;
+    case Op::kOptionsObject:
+      return OptionsObject;
     default:
       return nullptr;
   }

@@ -25,6 +25,7 @@
 #include "server/http_server.h"
 #include "server/multipart.h"
 #include "server/operational_endpoints.h"
+#include "server/s3_cors.h"
 #include "server/s3_protocol.h"
 #include "storage/streaming_object_store.h"
 
@@ -85,6 +86,7 @@ class S3Handler final : public HttpHandler {
   std::optional<HttpReply> AnswerOperational(const S3Request& r) const;
   std::optional<S3Error> CheckRequest(S3Request& r) const;
   std::optional<S3Error> AdmitBody(S3Request& r);
+  std::optional<S3Error> AdmitPostForm(S3Request& r);
   HttpReply Execute(S3Request& request);
   void Record(const S3Request& request, const HttpReply& reply);
 
@@ -93,6 +95,7 @@ class S3Handler final : public HttpHandler {
   const Clock* clock_;
   OperationalEndpoints operational_;
   MultipartUploads uploads_;
+  BucketCorsStore cors_;  // the buckets' CORS configurations, in the staging folder
   std::unique_ptr<S3Context> context_;
   std::unique_ptr<S3Authenticator> authenticator_;
   std::unique_ptr<S3RequestMetrics> metrics_;

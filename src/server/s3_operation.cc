@@ -103,6 +103,7 @@ constexpr std::array<std::string_view, kS3OperationCount> kNames = {
     "PutObjectLegalHold",
     "RestoreObject",
     "SelectObjectContent",
+    "OptionsObject",
 };
 
 // The operations of a sub-resource by method; kMethodNotAllowed where S3 has none.
@@ -191,7 +192,8 @@ bool CarriedOut(Op op) {
   return (op >= Op::kListBuckets && op <= Op::kCompleteMultipartUpload) ||
          op == Op::kListMultipartUploads || op == Op::kUploadPartCopy ||
          op == Op::kGetObjectTagging || op == Op::kPutObjectTagging ||
-         op == Op::kDeleteObjectTagging;
+         op == Op::kDeleteObjectTagging || op == Op::kPostObject || op == Op::kGetBucketCors ||
+         op == Op::kPutBucketCors || op == Op::kDeleteBucketCors || op == Op::kOptionsObject;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }
@@ -280,6 +282,7 @@ S3Route RouteS3Request(const S3RouteInput& input) {
   if (input.bucket.empty()) {
     return Named(input.method == "GET" ? Op::kListBuckets : Op::kMethodNotAllowed);
   }
+  if (input.method == "OPTIONS") return Named(Op::kOptionsObject);  // bucket or object
   if (input.key.empty()) return RouteBucket(input.method, q);
   return RouteObject(input.method, q, input.copy_source);
 }

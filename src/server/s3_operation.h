@@ -117,9 +117,9 @@ enum class S3Operation : uint8_t {
   kPutObjectLegalHold,
   kRestoreObject,
   kSelectObjectContent,
+  kOptionsObject,  // a CORS preflight (OPTIONS /bucket[/key]), carried out
 };
-inline constexpr size_t kS3OperationCount =
-    static_cast<size_t>(S3Operation::kSelectObjectContent) + 1;
+inline constexpr size_t kS3OperationCount = static_cast<size_t>(S3Operation::kOptionsObject) + 1;
 
 // "ListObjectsV2", "PutObject", ...: the S3 API name, used as the metric label and in
 // NotImplemented messages.

@@ -70,11 +70,12 @@ const std::vector<Case>& Cases() {
       {"GET", "b", "", {{"policy", ""}}, false, Op::kGetBucketPolicy, false},
       {"GET", "b", "", {{"versions", ""}}, false, Op::kListObjectVersions, true},
       {"GET", "b", "", {{"versions", ""}, {"prefix", "a"}}, false, Op::kListObjectVersions, true},
-      {"GET", "b", "", {{"list-type", "2"}, {"cors", ""}}, false, Op::kGetBucketCors, false},
+      {"GET", "b", "", {{"list-type", "2"}, {"cors", ""}}, false, Op::kGetBucketCors, true},
       {"POST", "b", "", {{"delete", ""}}, false, Op::kDeleteObjects, true},
-      {"POST", "b", "", {}, false, Op::kPostObject, false},
+      {"POST", "b", "", {}, false, Op::kPostObject, true},
       {"PATCH", "b", "", {}, false, Op::kMethodNotAllowed, false},
-      {"OPTIONS", "b", "", {}, false, Op::kMethodNotAllowed, false},
+      {"OPTIONS", "b", "", {}, false, Op::kOptionsObject, true},
+      {"OPTIONS", "b", "k", {}, false, Op::kOptionsObject, true},
       // Objects.
       {"PUT", "b", "k", {}, false, Op::kPutObject, true},
       {"PUT", "b", "k", {}, true, Op::kCopyObject, true},
@@ -161,7 +162,7 @@ TEST(S3RouterTest, EveryOperationHasADistinctName) {
   EXPECT_EQ(S3OperationName(Op::kCompleteMultipartUpload), "CompleteMultipartUpload");
   EXPECT_EQ(S3OperationName(Op::kPutBucketAcl), "PutBucketAcl");
   EXPECT_EQ(S3OperationName(Op::kSelectObjectContent), "SelectObjectContent");
-  EXPECT_EQ(S3OperationName(static_cast<Op>(kS3OperationCount - 1)), "SelectObjectContent");
+  EXPECT_EQ(S3OperationName(static_cast<Op>(kS3OperationCount - 1)), "OptionsObject");
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 #include "core/clock.h"
 #include "server/http_server.h"
 #include "server/multipart.h"
+#include "server/s3_cors.h"
 #include "server/s3_handler.h"
+#include "server/s3_post_object.h"
 #include "server/s3_request.h"
 #include "storage/streaming_object_store.h"
 
@@ -28,6 +30,7 @@ struct S3Context {
   StreamingObjectStore& backend;
   MultipartUploads& uploads;
   const Clock& clock;
+  BucketCorsStore& cors;
 };
 
 using S3OperationFunction = HttpReply (*)(const S3Context& cx, S3Request& r);
@@ -43,6 +46,13 @@ HttpReply ListObjects(const S3Context& cx, S3Request& r);         // V1 and V2
 HttpReply ListObjectVersions(const S3Context& cx, S3Request& r);  // every object, version "null"
 HttpReply GetBucketAcl(const S3Context& cx, S3Request& r);        // the owner's FULL_CONTROL
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r);
+HttpReply GetBucketCors(const S3Context& cx, S3Request& r);
+HttpReply PutBucketCors(const S3Context& cx, S3Request& r);
+HttpReply DeleteBucketCors(const S3Context& cx, S3Request& r);
+// OPTIONS: the CORS preflight, answered from the bucket's rules (no authentication).
+HttpReply OptionsObject(const S3Context& cx, S3Request& r);
+// The CORS headers of the rule that matches an actual request's Origin and method, if any.
+void AddCorsHeaders(const S3Context& cx, const S3Request& r, HttpReply& reply);
 
 // Objects.
 HttpReply PutObject(const S3Context& cx, S3Request& r);
@@ -53,6 +63,13 @@ HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the owner's FULL_
 HttpReply GetObjectTagging(const S3Context& cx, S3Request& r);
 HttpReply PutObjectTagging(const S3Context& cx, S3Request& r);
 HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r);
+// The browser form upload: the policy was checked (AuthorizePostForm) and the file received
+// when this runs; it commits and answers as success_action_redirect / _status ask.
+HttpReply PostObject(const S3Context& cx, S3Request& r);
+// A form's POST policy: signature (SigV4, or SigV2), expiration, every condition, no field
+// without a condition; then the upload the file streams into. Errors carry S3's codes.
+Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::string& bucket,
+                                            const aws::SecretLookup& lookup, const PostForm& form);
 
 // Multipart uploads.
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r);

@@ -22,6 +22,14 @@ struct ErrorSpec {
 // Every S3 error code the endpoint answers, its HTTP status and S3's default message.
 constexpr ErrorSpec kErrorSpecs[] = {
     {"AccessDenied", 403, "Access Denied"},
+    {"AccessForbidden", 403, "CORSResponse: This CORS request is not allowed."},
+    {"MalformedPOSTRequest", 400,
+     "The body of your POST request is not well-formed multipart/form-data."},
+    {"MaxPostPreDataLengthExceeded", 400,
+     "Your POST request fields preceding the upload file were too large."},
+    {"InvalidPolicyDocument", 400,
+     "The content of the form does not meet the conditions specified in the policy document."},
+    {"NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"},
     {"BadDigest", 400, "The Content-MD5 you specified did not match what we received."},
     {"BucketAlreadyExists", 409, "The requested bucket name is not available."},
     {"BucketAlreadyOwnedByYou", 409,
@@ -467,6 +475,13 @@ std::string CopyObjectResultXml(const ObjectInfo& copied) {
   return Open("CopyObjectResult") +
          Tag("LastModified", FormatIso8601Millis(copied.last_modified_ms)) +
          Tag("ETag", XmlEscape(copied.etag)) + "</CopyObjectResult>";
+}
+
+std::string PostResponseXml(std::string_view location, std::string_view bucket,
+                            std::string_view key, std::string_view etag) {
+  return "<PostResponse>" + Tag("Location", XmlEscape(location)) +
+         Tag("Bucket", XmlEscape(bucket)) + Tag("Key", XmlEscape(key)) +
+         Tag("ETag", XmlEscape(etag)) + "</PostResponse>";
 }
 
 std::string CopyPartResultXml(const PartInfo& part) {

@@ -152,6 +152,9 @@ struct ListUploadsPage {
   std::string owner;  // the bucket's owner: each upload's Initiator and Owner
 };
 std::string ListMultipartUploadsResultXml(const ListUploadsPage& page);
+// PostObject with success_action_status 201.
+std::string PostResponseXml(std::string_view location, std::string_view bucket,
+                            std::string_view key, std::string_view etag);
 std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
                                              std::string_view key, std::string_view etag);
 

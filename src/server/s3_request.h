@@ -15,6 +15,7 @@
 #include "server/http_server.h"
 #include "server/s3_body.h"
 #include "server/s3_operation.h"
+#include "server/s3_post_object.h"
 #include "server/s3_protocol.h"
 #include "storage/object_store.h"
 
@@ -34,7 +35,8 @@ struct S3Request {
   std::optional<aws::VerifiedRequest> auth;  // empty: anonymous
   std::string user;                          // the name of the signer; empty: anonymous
   TagSet tagging;  // x-amz-tagging of PutObject / CreateMultipartUpload / CopyObject, checked
-  std::unique_ptr<S3BodySink> body;  // null: no body expected
+  std::unique_ptr<S3BodySink> body;        // null: no body expected
+  std::unique_ptr<PostFormReceiver> post;  // PostObject: the form, instead of `body`
   int64_t bytes_in = 0;
 
   S3Operation operation() const { return route.operation; }

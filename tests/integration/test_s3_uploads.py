@@ -241,6 +241,143 @@ class S3UploadsTest(unittest.TestCase):
         stored = self.s3.get_object(Bucket=BUCKET, Key="cw/race")["Body"].read()
         self.assertEqual(stored, bodies[winners[0]])
 
+    # ---- item 10: presigned POST, CORS --------------------------------------------------------
+
+    def post_form(self, post, data, filename="photo.png", **kwargs):
+        import requests
+        return requests.post(post["url"], data=post["fields"],
+                             files={"file": (filename, data)}, timeout=60, **kwargs)
+
+    @staticmethod
+    def error_code(response):
+        import xml.etree.ElementTree as ET
+        return ET.fromstring(response.content).findtext("Code")
+
+    def test_presigned_post_uploads_with_its_policy(self):
+        data = os.urandom(300_000)
+        post = self.s3.generate_presigned_post(
+            BUCKET, "forms/${filename}",
+            Fields={"Content-Type": "image/png", "x-amz-meta-owner": "me",
+                    "success_action_status": "201"},
+            Conditions=[{"Content-Type": "image/png"}, {"x-amz-meta-owner": "me"},
+                        {"success_action_status": "201"}, ["content-length-range", 1, 1 << 20]],
+            ExpiresIn=300)
+        r = self.post_form(post, data)
+        self.assertEqual(r.status_code, 201, r.text)
+        import xml.etree.ElementTree as ET
+        doc = ET.fromstring(r.content)
+        self.assertEqual((doc.tag, doc.findtext("Bucket"), doc.findtext("Key")),
+                         ("PostResponse", BUCKET, "forms/photo.png"))
+        got = self.s3.get_object(Bucket=BUCKET, Key="forms/photo.png")
+        self.assertEqual(got["Body"].read(), data)
+        self.assertEqual(got["ContentType"], "image/png")
+        self.assertEqual(got["Metadata"], {"owner": "me"})
+        self.assertEqual(got["ETag"], doc.findtext("ETag"))
+
+        plain = self.s3.generate_presigned_post(BUCKET, "forms/plain.bin", ExpiresIn=300)
+        r = self.post_form(plain, b"plain bytes")
+        self.assertEqual(r.status_code, 204, r.text)
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="forms/plain.bin")["Body"].read(),
+                         b"plain bytes")
+
+        redirect = self.s3.generate_presigned_post(
+            BUCKET, "forms/redirected.bin",
+            Fields={"success_action_redirect": "http://app.example/done"},
+            Conditions=[{"success_action_redirect": "http://app.example/done"}], ExpiresIn=300)
+        r = self.post_form(redirect, b"r", allow_redirects=False)
+        self.assertEqual(r.status_code, 303, r.text)
+        self.assertTrue(r.headers["Location"].startswith(
+            "http://app.example/done?bucket=images&key=forms%2Fredirected.bin&etag="),
+            r.headers["Location"])
+
+    def test_presigned_post_refusals(self):
+        def refused(post, data=b"data", **changes):
+            post = {"url": post["url"], "fields": {**post["fields"], **changes}}
+            r = self.post_form(post, data)
+            return r.status_code, self.error_code(r), r.text
+
+        small = self.s3.generate_presigned_post(
+            BUCKET, "forms/limited", Conditions=[["content-length-range", 5, 10]], ExpiresIn=300)
+        self.assertEqual(refused(small, b"x" * 11)[:2], (400, "EntityTooLarge"))
+        self.assertEqual(refused(small, b"x" * 4)[:2], (400, "EntityTooSmall"))
+        expired = self.s3.generate_presigned_post(BUCKET, "forms/late", ExpiresIn=-60)
+        status, code, text = refused(expired)
+        self.assertEqual((status, code), (403, "AccessDenied"))
+        self.assertIn("Policy expired", text)
+        fixed = self.s3.generate_presigned_post(BUCKET, "forms/fixed", ExpiresIn=300)
+        status, code, text = refused(fixed, key="forms/other")
+        self.assertEqual((status, code), (403, "AccessDenied"))
+        self.assertIn("Policy Condition failed", text)
+        status, code, text = refused(fixed, **{"x-amz-meta-extra": "1"})
+        self.assertEqual((status, code), (403, "AccessDenied"))
+        self.assertIn("Extra input fields: x-amz-meta-extra", text)
+        self.assertEqual(refused(fixed, **{"x-amz-signature": "0" * 64})[:2],
+                         (403, "SignatureDoesNotMatch"))
+        prefixed = self.s3.generate_presigned_post(
+            BUCKET, "forms/${filename}", ExpiresIn=300)
+        self.assertEqual(refused(prefixed, key="elsewhere/x")[:2], (403, "AccessDenied"))
+        import requests
+        r = requests.post(fixed["url"], data=b"not a form", timeout=60,
+                          headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual((r.status_code, self.error_code(r)), (412, "PreconditionFailed"))
+        for key in ("forms/limited", "forms/late", "forms/fixed", "forms/other", "elsewhere/x"):
+            status, _, _ = client_error(self, self.s3.head_object, Bucket=BUCKET, Key=key)
+            self.assertEqual(status, 404, key)
+
+    def test_cors_configuration_preflight_and_actual_responses(self):
+        import requests
+        bucket = "cors-test"
+        self.s3.create_bucket(Bucket=bucket)
+        url = f"{self.s.endpoint}/{bucket}/thing"
+        preflight = {"Origin": "http://app.example", "Access-Control-Request-Method": "PUT",
+                     "Access-Control-Request-Headers": "content-type, x-amz-meta-a"}
+        r = requests.options(url, headers=preflight, timeout=30)
+        self.assertEqual((r.status_code, self.error_code(r)), (403, "AccessForbidden"))
+        self.assertIn("CORS is not enabled for this bucket", r.text)
+
+        status, code, message = client_error(self, self.s3.put_bucket_cors, Bucket=bucket,
+                                             CORSConfiguration={"CORSRules": [{
+                                                 "AllowedMethods": ["PATCH"],
+                                                 "AllowedOrigins": ["*"]}]})
+        self.assertEqual((status, code), (400, "InvalidRequest"))
+        self.assertIn("Unsupported method is PATCH", message)
+        rules = [{"AllowedMethods": ["GET", "PUT"], "AllowedOrigins": ["http://*.example"],
+                  "AllowedHeaders": ["content-type", "x-amz-meta-*"], "ExposeHeaders": ["ETag"],
+                  "MaxAgeSeconds": 600}]
+        self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+        self.assertEqual(self.s3.get_bucket_cors(Bucket=bucket)["CORSRules"], rules)
+
+        r = requests.options(url, headers=preflight, timeout=30)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], "http://app.example")
+        self.assertEqual(r.headers["Access-Control-Allow-Methods"], "GET, PUT")
+        self.assertEqual(r.headers["Access-Control-Allow-Headers"], "content-type, x-amz-meta-a")
+        self.assertEqual(r.headers["Access-Control-Expose-Headers"], "ETag")
+        self.assertEqual(r.headers["Access-Control-Max-Age"], "600")
+        self.assertIn("Origin", r.headers["Vary"])
+        for denied in ({**preflight, "Origin": "http://app.other"},
+                       {**preflight, "Access-Control-Request-Method": "DELETE"},
+                       {**preflight, "Access-Control-Request-Headers": "x-secret"}):
+            r = requests.options(url, headers=denied, timeout=30)
+            self.assertEqual((r.status_code, self.error_code(r)), (403, "AccessForbidden"))
+            self.assertIn("This CORS request is not allowed", r.text)
+
+        self.s3.put_object(Bucket=bucket, Key="thing", Body=b"t")
+        presigned = self.s3.generate_presigned_url("get_object",
+                                                   Params={"Bucket": bucket, "Key": "thing"})
+        r = requests.get(presigned, headers={"Origin": "http://app.example"}, timeout=30)
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], "http://app.example")
+        self.assertEqual(r.headers["Access-Control-Expose-Headers"], "ETag")
+        r = requests.get(presigned, headers={"Origin": "http://app.other"}, timeout=30)
+        self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+
+        self.s3.delete_bucket_cors(Bucket=bucket)
+        status, code, _ = client_error(self, self.s3.get_bucket_cors, Bucket=bucket)
+        self.assertEqual((status, code), (404, "NoSuchCORSConfiguration"))
+        self.s3.delete_object(Bucket=bucket, Key="thing")
+        self.s3.delete_bucket(Bucket=bucket)
+
 
 if __name__ == "__main__":
     unittest.main()
