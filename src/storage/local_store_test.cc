@@ -397,12 +397,15 @@ TEST_F(LocalObjectStoreTest, OverwriteAndDeleteRemoveOldFiles) {
 // wins; the losers store nothing and leave no file behind.
 TEST_F(LocalObjectStoreTest, ConditionalWritesAreAtomicAgainstConcurrentWriters) {
   constexpr int kWriters = 8;
-  auto race = [&](const std::string& key, const WriteCondition& condition) {
+  auto race = [&](const std::string& key, const WriteCondition& condition,
+                  const std::string& label) {
     std::vector<std::unique_ptr<ObjectUpload>> uploads;
     for (int i = 0; i < kWriters; ++i) {
       auto upload = store_->NewUpload("images");
       EXPECT_TRUE(upload.ok());
-      EXPECT_TRUE((*upload)->Write("writer " + std::to_string(i)).ok());
+      // Distinct bytes in each race: a writer whose bytes equal the current object's would
+      // keep its ETag, and a second If-Match on that ETag would rightly win too.
+      EXPECT_TRUE((*upload)->Write(label + " writer " + std::to_string(i)).ok());
       uploads.push_back(std::move(upload).value());
     }
     std::atomic<int> won{0}, refused{0};
@@ -425,12 +428,12 @@ TEST_F(LocalObjectStoreTest, ConditionalWritesAreAtomicAgainstConcurrentWriters)
   };
   WriteCondition create_only;
   create_only.if_none_match = true;
-  race("fresh", create_only);
+  race("fresh", create_only, "create");
   auto first = store_->Head("images", "fresh");
   ASSERT_TRUE(first.ok());
   WriteCondition replace_that;
   replace_that.if_match = first->etag;
-  race("fresh", replace_that);
+  race("fresh", replace_that, "replace");
   EXPECT_EQ(ObjectFiles(dir_.path()).size(), 1u);
 
   WriteCondition missing;
