@@ -165,7 +165,7 @@ void ThumbnailerTarget(std::string_view data) {
     auto runtime = VipsRuntime::Start(runtime_options);
     FuzzCheck(runtime.ok(), "thumbnailer: libvips did not start");
     ThumbnailConfig config;
-    config.sizes = {{"small", 32, 0, "inside"}, {"square", 24, 24, "cover"}};
+    config.sizes = {{"small", 32, 0, Fit::kInside}, {"square", 24, 24, Fit::kCover}};
     config.animated = true;
     config.limits.max_bytes = 256 * 1024;
     config.limits.max_pixels = 1 << 20;
