@@ -453,7 +453,14 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::stri
   // The form's Content-Type, x-amz-meta-* and standard headers, read as a PUT's headers.
   HttpRequestHead as_put;
   for (const auto& [name, value] : form.fields) {
-    if (StartsWithIgnoreCase(name, "x-amz-server-side-encryption")) {
+    // Never silently ignored: what the store cannot honour is refused. A private ACL and
+    // the STANDARD class are what every object here has already.
+    const bool unsupported =
+        StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||
+        EqualsIgnoreCase(name, "tagging") ||
+        (EqualsIgnoreCase(name, "acl") && !EqualsIgnoreCase(value, "private")) ||
+        (EqualsIgnoreCase(name, "x-amz-storage-class") && value != "STANDARD");
+    if (unsupported) {
       return S3Status(StatusCode::kUnimplemented, "NotImplemented",
                       "A header you provided implies functionality that is not implemented: " +
                           ToLowerAscii(name));

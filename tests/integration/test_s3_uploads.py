@@ -313,6 +313,21 @@ class S3UploadsTest(unittest.TestCase):
         self.assertIn("Extra input fields: x-amz-meta-extra", text)
         self.assertEqual(refused(fixed, **{"x-amz-signature": "0" * 64})[:2],
                          (403, "SignatureDoesNotMatch"))
+        # Fields the store cannot honour are refused, never ignored, even when the policy
+        # covers them; a private ACL and the STANDARD class are honoured as they are.
+        for field, value in (("acl", "public-read"), ("x-amz-storage-class", "GLACIER"),
+                             ("tagging", "<Tagging><TagSet></TagSet></Tagging>")):
+            covered = self.s3.generate_presigned_post(
+                BUCKET, "forms/unsupported", Fields={field: value},
+                Conditions=[{field: value}], ExpiresIn=300)
+            status, code, text = refused(covered)
+            self.assertEqual((status, code), (501, "NotImplemented"), field)
+            self.assertIn(field, text)
+        honoured = self.s3.generate_presigned_post(
+            BUCKET, "forms/honoured", Fields={"acl": "private", "x-amz-storage-class": "STANDARD"},
+            Conditions=[{"acl": "private"}, {"x-amz-storage-class": "STANDARD"}], ExpiresIn=300)
+        self.assertEqual(self.post_form(honoured, b"kept").status_code, 204)
+        self.s3.delete_object(Bucket=BUCKET, Key="forms/honoured")
         prefixed = self.s3.generate_presigned_post(
             BUCKET, "forms/${filename}", ExpiresIn=300)
         self.assertEqual(refused(prefixed, key="elsewhere/x")[:2], (403, "AccessDenied"))
@@ -320,7 +335,8 @@ class S3UploadsTest(unittest.TestCase):
         r = requests.post(fixed["url"], data=b"not a form", timeout=60,
                           headers={"Content-Type": "application/octet-stream"})
         self.assertEqual((r.status_code, self.error_code(r)), (412, "PreconditionFailed"))
-        for key in ("forms/limited", "forms/late", "forms/fixed", "forms/other", "elsewhere/x"):
+        for key in ("forms/limited", "forms/late", "forms/fixed", "forms/other", "elsewhere/x",
+                    "forms/unsupported"):
             status, _, _ = client_error(self, self.s3.head_object, Bucket=BUCKET, Key=key)
             self.assertEqual(status, 404, key)
 
