@@ -13,6 +13,7 @@
 #include "core/disk.h"
 #include "core/random.h"
 #include "core/strings.h"
+#include "server/s3_protocol.h"
 #include "server/s3_request.h"
 
 namespace thumbflow::server {
@@ -31,29 +32,6 @@ Status InvalidRequest(std::string message) {
 bool MoreThanOneWildcard(std::string_view text) {
   size_t first = text.find('*');
   return first != std::string_view::npos && text.find('*', first + 1) != std::string_view::npos;
-}
-
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -112,14 +90,14 @@ std::string CorsConfigurationXml(const std::vector<CorsRule>& rules) {
   std::string xml = "<CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
   for (const CorsRule& rule : rules) {
     xml += "<CORSRule>";
-    if (!rule.id.empty()) xml += "<ID>" + Escape(rule.id) + "</ID>";
+    if (!rule.id.empty()) xml += "<ID>" + XmlEscape(rule.id) + "</ID>";
     for (const auto& h : rule.allowed_headers)
-      xml += "<AllowedHeader>" + Escape(h) + "</AllowedHeader>";
+      xml += "<AllowedHeader>" + XmlEscape(h) + "</AllowedHeader>";
     for (const auto& m : rule.allowed_methods) xml += "<AllowedMethod>" + m + "</AllowedMethod>";
     for (const auto& o : rule.allowed_origins)
-      xml += "<AllowedOrigin>" + Escape(o) + "</AllowedOrigin>";
+      xml += "<AllowedOrigin>" + XmlEscape(o) + "</AllowedOrigin>";
     for (const auto& h : rule.expose_headers)
-      xml += "<ExposeHeader>" + Escape(h) + "</ExposeHeader>";
+      xml += "<ExposeHeader>" + XmlEscape(h) + "</ExposeHeader>";
     if (rule.max_age_seconds) {
       xml += "<MaxAgeSeconds>" + std::to_string(*rule.max_age_seconds) + "</MaxAgeSeconds>";
     }
