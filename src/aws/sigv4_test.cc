@@ -578,7 +578,6 @@ TEST(SigV4Time, AmzDateRoundTrip) {
   EXPECT_FALSE(ParseAmzDate("20131324T000000Z").ok());
 }
 
-
 // ---- S3's rules beyond the signature ---------------------------------------------------
 
 TEST(SigV4S3Rules, UnsignedAmzHeadersAreRefusedAndNamed) {

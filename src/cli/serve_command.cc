@@ -333,15 +333,14 @@ int RunServe(const ServeOptions& opts) {
       handler_options.users.empty()
           ? ""
           : ", and " + std::to_string(handler_options.users.size()) + " users of [[server.users]]";
-  std::fprintf(stderr,
-               "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d worker%s)\n"
-               "thumbflow: config: %s\n"
-               "thumbflow: credentials: %s%s%s\n",
-               url_host.c_str(), server.port(), opts.data_dir.c_str(),
-               config->store.default_bucket.c_str(), workers, workers == 1 ? "" : "s",
-               config_origin.c_str(), credentials->source.c_str(),
-               credentials->generated ? " (generated; profile [thumbflow])" : "",
-               other_users.c_str());
+  std::fprintf(
+      stderr,
+      "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d worker%s)\n"
+      "thumbflow: config: %s\n"
+      "thumbflow: credentials: %s%s%s\n",
+      url_host.c_str(), server.port(), opts.data_dir.c_str(), config->store.default_bucket.c_str(),
+      workers, workers == 1 ? "" : "s", config_origin.c_str(), credentials->source.c_str(),
+      credentials->generated ? " (generated; profile [thumbflow])" : "", other_users.c_str());
   // A wildcard address is reached on loopback from this machine.
   std::string local_host = listen->host == "0.0.0.0" ? "127.0.0.1"
                            : listen->host == "::"    ? "[::1]"

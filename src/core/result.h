@@ -15,7 +15,7 @@ class [[nodiscard]] Result {
   // Implicit from a value and from a non-OK status, so functions can `return value;` or
   // `return NotFoundError(...)`. Constructing from an OK status is a bug (there is no value)
   // and becomes an Internal error.
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (status_.ok()) status_ = InternalError("Result constructed from an OK status");
   }
@@ -24,9 +24,18 @@ class [[nodiscard]] Result {
   const Status& status() const { return status_; }
 
   // Precondition: ok().
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }

@@ -105,8 +105,8 @@ Status InternalError(std::string message);
 #define TF_CONCAT_(a, b) TF_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                                 \
-  do {                                                        \
-    ::thumbflow::Status tf_status_ = (expr);                  \
-    if (!tf_status_.ok()) return tf_status_;                  \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::thumbflow::Status tf_status_ = (expr); \
+    if (!tf_status_.ok()) return tf_status_; \
   } while (0)

@@ -593,10 +593,12 @@ Result<std::vector<DeadLetter>> SqliteQueue::ListDeadLetters(int max_items) {
   std::vector<DeadLetter> out;
   Status done = db_->Read([&](Transaction& tx) -> Status {
     const int64_t now = clock_.NowMillis();
-    ASSIGN_OR_RETURN(Statement * st,
-                     tx.Prepare("SELECT id, body, attributes, receive_count, reason, sent_ms, "
-                                "dead_ms, first_receive_ms FROM queue_messages WHERE queue = ?1 AND dead = 1 AND "
-                                "dead_ms >= ?2 ORDER BY dead_ms, seq LIMIT ?3"));
+    ASSIGN_OR_RETURN(
+        Statement * st,
+        tx.Prepare(
+            "SELECT id, body, attributes, receive_count, reason, sent_ms, "
+            "dead_ms, first_receive_ms FROM queue_messages WHERE queue = ?1 AND dead = 1 AND "
+            "dead_ms >= ?2 ORDER BY dead_ms, seq LIMIT ?3"));
     st->Bind(1, options_.name)
         .Bind(2, now - options_.dlq_retention_s * 1000)
         .Bind(3, max_items <= 0 ? int64_t{-1} : int64_t{max_items});
