@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const sharp = require('sharp');
 
-const [mode, concurrencyArg, outDir, ...files] = process.argv.slice(2);
+const [mode, concurrencyArg, outDir, ...files] = require.main === module ? process.argv.slice(2) : [];
 const concurrency = Number(concurrencyArg);
 const sizes = [['small', 50], ['medium', 150], ['large', 300]];
 
@@ -27,20 +27,27 @@ async function reference(file) {
   sizes.forEach(([name], i) => write(name, file, outputs[i]));
 }
 
-async function decodeOnce(file) {
-  const input = fs.readFileSync(file);
-  const format = (await sharp(input).metadata()).format;
+// Decode once to the largest width as raw pixels, derive every size from them, encode each
+// in `format`; resolves to the encoded outputs in the order of `sizes`. Also used by
+// sharp_bench.mjs.
+async function decodeOnceBuffers(input, format) {
   const largest = sizes[sizes.length - 1][1];
   const { data, info } = await sharp(input)
     .resize(largest, null, { withoutEnlargement: true })
     .raw()
     .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: info.width, height: info.height, channels: info.channels } };
-  const outputs = await Promise.all(sizes.map(([, w]) => {
+  return Promise.all(sizes.map(([, w]) => {
     let p = sharp(data, raw);
     if (w < info.width) p = p.resize(w, null);
     return p.toFormat(format).toBuffer();
   }));
+}
+
+async function decodeOnce(file) {
+  const input = fs.readFileSync(file);
+  const format = (await sharp(input).metadata()).format;
+  const outputs = await decodeOnceBuffers(input, format);
   sizes.forEach(([name], i) => write(name, file, outputs[i]));
 }
 
@@ -53,4 +60,5 @@ async function main() {
   await Promise.all(Array.from({ length: concurrency }, lane));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+module.exports = { sizes, decodeOnceBuffers };
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
