@@ -13,13 +13,6 @@
 namespace thumbflow::aws {
 namespace {
 
-std::string Digest(const EVP_MD* md, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
 // Reflected CRC32C (Castagnoli, polynomial 0x82F63B78), slicing-by-one table. zlib and
 // OpenSSL have no CRC32C; its speed only matters for trailers on uploads.
 constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
@@ -42,17 +35,6 @@ std::string BigEndian32(uint32_t v) {
   return out;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 class Crc32Checksummer final : public Checksummer {
  public:
   explicit Crc32Checksummer(bool castagnoli) : castagnoli_(castagnoli) {}
@@ -66,37 +48,21 @@ class Crc32Checksummer final : public Checksummer {
   uint32_t crc_ = 0;
 };
 
-// EVP_MD_CTX in RAII.
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-
 class DigestChecksummer final : public Checksummer {
  public:
-  explicit DigestChecksummer(const EVP_MD* md) : ctx_(EVP_MD_CTX_new()) {
-    EVP_DigestInit_ex(ctx_.get(), md, nullptr);
-  }
-  void Update(std::string_view data) override {
-    EVP_DigestUpdate(ctx_.get(), data.data(), data.size());
-  }
-  std::string FinishBase64() override {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), out, &len);
-    return Base64Encode(std::string_view(reinterpret_cast<char*>(out), len));
-  }
+  explicit DigestChecksummer(DigestAlgorithm algorithm) : hasher_(algorithm) {}
+  void Update(std::string_view data) override { hasher_.Update(data); }
+  std::string FinishBase64() override { return Base64Encode(hasher_.Finish()); }
 
  private:
-  MdCtx ctx_;
+  DigestHasher hasher_;
 };
 
 }  // namespace
 
-std::string Sha256(std::string_view data) { return Digest(EVP_sha256(), data); }
-std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
-std::string Md5(std::string_view data) { return Digest(EVP_md5(), data); }
-std::string Sha1(std::string_view data) { return Digest(EVP_sha1(), data); }
+std::string Sha256(std::string_view data) { return Digest(DigestAlgorithm::kSha256, data); }
+std::string Md5(std::string_view data) { return Digest(DigestAlgorithm::kMd5, data); }
+std::string Sha1(std::string_view data) { return Digest(DigestAlgorithm::kSha1, data); }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -194,7 +160,6 @@ Result<std::string> Base64Decode(std::string_view text) {
 }
 
 std::string ContentMd5(std::string_view data) { return Base64Encode(Md5(data)); }
-std::string Md5Etag(std::string_view data) { return "\"" + HexEncode(Md5(data)) + "\""; }
 
 Result<ChecksumAlgorithm> ParseChecksumAlgorithm(std::string_view name) {
   for (auto a : {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kSha1,
@@ -247,9 +212,9 @@ std::unique_ptr<Checksummer> NewChecksummer(ChecksumAlgorithm algorithm) {
     case ChecksumAlgorithm::kCrc32c:
       return std::make_unique<Crc32Checksummer>(true);
     case ChecksumAlgorithm::kSha1:
-      return std::make_unique<DigestChecksummer>(EVP_sha1());
+      return std::make_unique<DigestChecksummer>(DigestAlgorithm::kSha1);
     case ChecksumAlgorithm::kSha256:
-      return std::make_unique<DigestChecksummer>(EVP_sha256());
+      return std::make_unique<DigestChecksummer>(DigestAlgorithm::kSha256);
   }
   return nullptr;
 }
@@ -258,26 +223,6 @@ std::string ChecksumBase64(ChecksumAlgorithm algorithm, std::string_view data) {
   auto c = NewChecksummer(algorithm);
   c->Update(data);
   return c->FinishBase64();
-}
-
-struct Sha256Hasher::State {
-  MdCtx ctx{EVP_MD_CTX_new()};
-};
-
-Sha256Hasher::Sha256Hasher() : state_(std::make_unique<State>()) {
-  EVP_DigestInit_ex(state_->ctx.get(), EVP_sha256(), nullptr);
-}
-Sha256Hasher::~Sha256Hasher() = default;
-
-void Sha256Hasher::Update(std::string_view data) {
-  EVP_DigestUpdate(state_->ctx.get(), data.data(), data.size());
-}
-
-std::string Sha256Hasher::FinishHex() {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(state_->ctx.get(), out, &len);
-  return HexEncode(std::string_view(reinterpret_cast<char*>(out), len));
 }
 
 }  // namespace thumbflow::aws

@@ -11,13 +11,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/digest.h"
 #include "core/result.h"
 
 namespace thumbflow::aws {
 
-// Raw digests (binary strings) and their hex form (lower case; HexEncode in core/strings.h).
+// Raw digests (binary strings); their hex forms are core/digest.h's Sha256Hex and Md5Hex.
 std::string Sha256(std::string_view data);
-std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string Md5(std::string_view data);
 std::string Sha1(std::string_view data);
@@ -33,8 +33,6 @@ Result<std::string> Base64Decode(std::string_view text);
 
 // base64(md5(data)): the Content-MD5 header value.
 std::string ContentMd5(std::string_view data);
-// "\"" + hex(md5(data)) + "\"": the ETag S3 gives a single-part upload.
-std::string Md5Etag(std::string_view data);
 
 // ---- S3 flexible checksums -------------------------------------------------------------
 
@@ -61,20 +59,5 @@ std::unique_ptr<Checksummer> NewChecksummer(ChecksumAlgorithm algorithm);
 
 // One-shot form of the above.
 std::string ChecksumBase64(ChecksumAlgorithm algorithm, std::string_view data);
-
-// Incremental SHA-256 (the streaming payload verifier hashes chunk by chunk).
-class Sha256Hasher {
- public:
-  Sha256Hasher();
-  ~Sha256Hasher();
-  Sha256Hasher(const Sha256Hasher&) = delete;
-  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
-  void Update(std::string_view data);
-  std::string FinishHex();  // may be called once
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
 
 }  // namespace thumbflow::aws

@@ -14,7 +14,7 @@ TEST(Checksums, KnownDigests) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(HexEncode(Md5("")), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(ContentMd5("hello"), "XUFAKrxLKna5cZ2REBfFkg==");
-  EXPECT_EQ(Md5Etag("hello"), "\"5d41402abc4b2a76b9719d911017c592\"");
+  EXPECT_EQ(Md5Hex("hello"), "5d41402abc4b2a76b9719d911017c592");
   EXPECT_EQ(HexEncode(Sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
   // RFC 4231 test case 2.
   EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),

@@ -514,10 +514,7 @@ Result<ParsedAuthorization> ParseAuthorizationHeader(std::string_view value) {
 
 namespace {
 
-bool IsHexDigest(std::string_view value) {
-  return value.size() == 64 &&
-         std::all_of(value.begin(), value.end(), [](char c) { return HexDigitValue(c) >= 0; });
-}
+bool IsHexDigest(std::string_view value) { return value.size() == 64 && IsHex(value); }
 
 void SetDetails(ErrorDetails* details, ErrorDetails values) {
   if (details != nullptr) *details = std::move(values);

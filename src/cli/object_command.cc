@@ -16,7 +16,7 @@
 #include "aws/s3_store.h"
 #include "cli/cli.h"
 #include "core/clock.h"
-#include "core/strings.h"
+#include "image/format_sniff.h"
 
 namespace thumbflow::cli {
 namespace {
@@ -58,45 +58,6 @@ Result<std::unique_ptr<S3Client>> MakeS3Client(const S3Options& o) {
   return client;
 }
 
-// The media type of image bytes, from their signature; application/octet-stream otherwise.
-std::string SniffContentType(const std::string& b) {
-  if (b.starts_with("\xFF\xD8\xFF")) return "image/jpeg";
-  if (b.starts_with("\x89PNG\r\n\x1A\n")) return "image/png";
-  if (b.starts_with("GIF87a") || b.starts_with("GIF89a")) return "image/gif";
-  if (b.starts_with("RIFF") && StartsWithAt(b, 8, "WEBP")) return "image/webp";
-  if (b.starts_with(std::string_view("II*\0", 4)) || b.starts_with(std::string_view("MM\0*", 4))) {
-    return "image/tiff";
-  }
-  if (b.starts_with("\xFF\x0A") ||
-      b.starts_with(std::string_view("\0\0\0\x0CJXL \r\n\x87\n", 12))) {
-    return "image/jxl";
-  }
-  if (StartsWithAt(b, 4, "ftyp") && b.size() >= 12) {
-    std::string brand = b.substr(8, 4);
-    if (brand == "avif" || brand == "avis") return "image/avif";
-    if (brand == "heic" || brand == "heix" || brand == "heim" || brand == "heis" ||
-        brand == "hevc" || brand == "hevx") {
-      return "image/heic";
-    }
-    if (brand == "mif1" || brand == "msf1") return "image/heif";
-  }
-  // SVG: XML text whose first element is <svg (after an XML declaration, comments, doctype).
-  std::string head = b.substr(0, 4096);
-  size_t start = head.starts_with("\xEF\xBB\xBF") ? 3 : 0;
-  size_t first = head.find_first_not_of(" \t\r\n", start);
-  if (first != std::string::npos && head[first] == '<') {
-    size_t svg = head.find("<svg");
-    if (svg != std::string::npos) {
-      bool only_prolog = true;
-      for (size_t pos = head.find('<', first); pos < svg; pos = head.find('<', pos + 1)) {
-        if (!(StartsWithAt(head, pos, "<?") || StartsWithAt(head, pos, "<!"))) only_prolog = false;
-      }
-      if (only_prolog) return "image/svg+xml";
-    }
-  }
-  return "application/octet-stream";
-}
-
 Result<std::string> ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return InvalidArgumentError("cannot read " + path);
@@ -130,7 +91,7 @@ int RunPut(const PutArgs& args) {
     std::string key =
         args.key.empty() ? args.prefix + std::filesystem::path(file).filename().string() : args.key;
     PutOptions options;
-    options.content_type = SniffContentType(*bytes);
+    options.content_type = std::string(SniffedFormatMime(SniffImageFormat(*bytes)));
     Result<ObjectInfo> info = (*client)->store->Put(args.s3.bucket, key, *bytes, options);
     if (!info.ok()) {
       ReportFailure(info.status());

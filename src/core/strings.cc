@@ -1,5 +1,7 @@
 #include "core/strings.h"
 
+#include <algorithm>
+
 namespace thumbflow {
 
 std::string ToLowerAscii(std::string_view text) {
@@ -34,6 +36,17 @@ std::optional<std::string> HexDecode(std::string_view hex) {
     out += static_cast<char>(hi * 16 + lo);
   }
   return out;
+}
+
+bool IsHex(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return HexDigitValue(c) >= 0; });
+}
+
+bool IsLowerHex(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -24,6 +24,11 @@ constexpr int HexDigitValue(char c) {
   return -1;
 }
 
+// True when `text` is not empty and every character is a hex digit of either case;
+// IsLowerHex admits only the lower-case form HexEncode writes (stored digests, upload ids).
+bool IsHex(std::string_view text);
+bool IsLowerHex(std::string_view text);
+
 // Lower-case hex of every byte: "\x01\xAB" -> "01ab" (digests, ETags, random names).
 std::string HexEncode(std::string_view bytes);
 // The bytes that pairs of hex digits (either case) stand for; nullopt for an odd length or a

@@ -9,6 +9,7 @@
 
 #include <vips/vips.h>
 
+#include "image/format_sniff.h"
 #include "image/thumbnail_name.h"
 #include "image/vips_warnings.h"
 
@@ -92,25 +93,26 @@ bool IsKnownOtherFormat(std::string_view data) {
 // The allowed format the first bytes announce, or nullptr. A file that announces one but
 // that its loader cannot even open is a damaged image of that format, not a non-image.
 const char* AnnouncedFormat(std::string_view data) {
-  using namespace std::string_view_literals;
-  if (data.starts_with("\xff\xd8\xff"sv)) return "jpeg";
-  if (data.starts_with("\x89PNG\r\n\x1a\n"sv)) return "png";
-  if (data.starts_with("GIF87a"sv) || data.starts_with("GIF89a"sv)) return "gif";
-  if (data.starts_with("II*\0"sv) || data.starts_with("MM\0*"sv) || data.starts_with("II+\0"sv) ||
-      data.starts_with("MM\0+"sv)) {
-    return "tiff";
-  }
-  if (data.starts_with("RIFF"sv) && data.size() >= 12 && data.substr(8, 4) == "WEBP"sv) {
-    return "webp";
-  }
-  if (data.starts_with("\xff\x0a"sv) || data.starts_with("\0\0\0\x0cJXL \r\n\x87\n"sv))
-    return "jxl";
-  if (data.size() >= 12 && data.substr(4, 4) == "ftyp"sv) {
-    static constexpr std::string_view kBrands[] = {"heic"sv, "heix"sv, "heim"sv, "heis"sv,
-                                                   "mif1"sv, "msf1"sv, "avif"sv, "avis"sv};
-    for (std::string_view brand : kBrands) {
-      if (data.substr(8, 4) == brand) return "heif";
-    }
+  switch (SniffImageFormat(data)) {
+    case SniffedFormat::kJpeg:
+      return "jpeg";
+    case SniffedFormat::kPng:
+      return "png";
+    case SniffedFormat::kGif:
+      return "gif";
+    case SniffedFormat::kTiff:
+      return "tiff";
+    case SniffedFormat::kWebp:
+      return "webp";
+    case SniffedFormat::kJxl:
+      return "jxl";
+    case SniffedFormat::kHeic:
+    case SniffedFormat::kHeif:
+    case SniffedFormat::kAvif:
+      return "heif";
+    case SniffedFormat::kSvg:  // text: a damaged SVG is told apart by its loader
+    case SniffedFormat::kUnknown:
+      break;
   }
   return nullptr;
 }

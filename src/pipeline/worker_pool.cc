@@ -286,49 +286,12 @@ void WorkerPool::WorkerLoop() {
 }
 
 void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult& result) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = held_.find(id);
-    bool abandoned = it == held_.end() || it->second.state == HeldState::kAbandoned;
-    if (abandoned) {
-      // Shutdown already gave the message back to the queue; acknowledging now could
-      // delete a delivery that another worker holds.
-      if (it != held_.end()) held_.erase(it);
-      UpdateInFlightMetricLocked();
-      finished_cv_.notify_all();
-      work_cv_.notify_all();
-      return;
-    }
-    it->second.state = HeldState::kFinishing;
-  }
+  if (!ClaimForFinish(id)) return;
   if (result.action == MessageAction::kRetry && IsEnvironmentReason(result.reason) &&
       HoldForEnvironment(id, result)) {
     return;
   }
-  Status told;
-  switch (result.action) {
-    case MessageAction::kDelete:
-      told = queue_.Delete(message.receipt);
-      break;
-    case MessageAction::kRetry: {
-      Failure failure;
-      failure.reason = result.reason_label();
-      failure.permanent = false;
-      failure.retry_after_s = retry_.DelaySeconds(std::max(1, message.receive_count));
-      told = queue_.Fail(message, failure);
-      break;
-    }
-    case MessageAction::kDeadLetter: {
-      Failure failure;
-      failure.reason = result.reason_label();
-      failure.permanent = true;
-      told = queue_.Fail(message, failure);
-      break;
-    }
-    case MessageAction::kRelease:
-      told = queue_.ChangeVisibility(message.receipt, 0);
-      break;
-  }
+  Status told = Acknowledge(message, result);
   if (IsNoSpace(told) && result.action != MessageAction::kRelease) {
     // The queue's own disk is full (the embedded queue): the acknowledgement did not commit.
     // Returned to the queue, the message would be received again and again while the disk
@@ -351,41 +314,77 @@ void WorkerPool::Finish(uint64_t id, const Message& message, const MessageResult
   LogMessage(message, result);
   if (metrics_) metrics_->MessageDone(MessageActionName(result.action));
   if (observer_) observer_(message, result);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    switch (result.action) {
-      case MessageAction::kDelete:
-        ++counters_.deleted;
-        break;
-      case MessageAction::kRetry:
-        ++counters_.retried;
-        break;
-      case MessageAction::kDeadLetter:
-        ++counters_.dead_lettered;
-        break;
-      case MessageAction::kRelease:
-        ++counters_.released;
-        break;
-    }
-    held_.erase(id);
-    // The pause ends when a record is written again (a test event or a skipped key proves
-    // nothing about the store), or when no held message is left to prove it.
-    bool wrote = false;
-    for (const RecordResult& record : result.records)
-      wrote = wrote || record.outcome == Outcome::kOk;
-    bool still_held = false;
-    for (const auto& [other_id, other] : held_) {
-      still_held = still_held || other.state == HeldState::kWaiting;
-    }
-    if (paused_ && (wrote || !still_held) &&
-        !(result.action == MessageAction::kRetry && IsEnvironmentReason(result.reason)) &&
-        result.action != MessageAction::kRelease) {
-      ResumeLocked();
-    }
-    UpdateInFlightMetricLocked();
-    finished_cv_.notify_all();
-    work_cv_.notify_all();
+  std::lock_guard<std::mutex> lock(mu_);
+  CountFinishedLocked(id, result);
+}
+
+bool WorkerPool::ClaimForFinish(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = held_.find(id);
+  if (it != held_.end() && it->second.state != HeldState::kAbandoned) {
+    it->second.state = HeldState::kFinishing;
+    return true;
   }
+  // Shutdown already gave the message back to the queue; acknowledging now could delete a
+  // delivery that another worker holds.
+  if (it != held_.end()) held_.erase(it);
+  UpdateInFlightMetricLocked();
+  finished_cv_.notify_all();
+  work_cv_.notify_all();
+  return false;
+}
+
+Status WorkerPool::Acknowledge(const Message& message, const MessageResult& result) {
+  switch (result.action) {
+    case MessageAction::kDelete:
+      return queue_.Delete(message.receipt);
+    case MessageAction::kRetry:
+    case MessageAction::kDeadLetter: {
+      Failure failure;
+      failure.reason = result.reason_label();
+      failure.permanent = result.action == MessageAction::kDeadLetter;
+      if (!failure.permanent) {
+        failure.retry_after_s = retry_.DelaySeconds(std::max(1, message.receive_count));
+      }
+      return queue_.Fail(message, failure);
+    }
+    case MessageAction::kRelease:
+      return queue_.ChangeVisibility(message.receipt, 0);
+  }
+  return InternalError("unknown message action");
+}
+
+void WorkerPool::CountFinishedLocked(uint64_t id, const MessageResult& result) {
+  switch (result.action) {
+    case MessageAction::kDelete:
+      ++counters_.deleted;
+      break;
+    case MessageAction::kRetry:
+      ++counters_.retried;
+      break;
+    case MessageAction::kDeadLetter:
+      ++counters_.dead_lettered;
+      break;
+    case MessageAction::kRelease:
+      ++counters_.released;
+      break;
+  }
+  held_.erase(id);
+  // The pause ends when a record is written again (a test event or a skipped key proves
+  // nothing about the store), or when no held message is left to prove it.
+  bool wrote = std::any_of(result.records.begin(), result.records.end(),
+                           [](const RecordResult& r) { return r.outcome == Outcome::kOk; });
+  bool still_held = std::any_of(held_.begin(), held_.end(), [](const auto& entry) {
+    return entry.second.state == HeldState::kWaiting;
+  });
+  if (paused_ && (wrote || !still_held) &&
+      !(result.action == MessageAction::kRetry && IsEnvironmentReason(result.reason)) &&
+      result.action != MessageAction::kRelease) {
+    ResumeLocked();
+  }
+  UpdateInFlightMetricLocked();
+  finished_cv_.notify_all();
+  work_cv_.notify_all();
 }
 
 bool WorkerPool::HoldForEnvironment(uint64_t id, const MessageResult& result) {

@@ -185,6 +185,11 @@ class WorkerPool {
   void WorkerLoop();
   void HeartbeatLoop();
   void Finish(uint64_t id, const Message& message, const MessageResult& result);
+  // Marks a held message as finishing; false (and forgets it) when shutdown abandoned it.
+  bool ClaimForFinish(uint64_t id);
+  // Tells the queue what became of the message: delete, retry later, dead-letter, release.
+  Status Acknowledge(const Message& message, const MessageResult& result);
+  void CountFinishedLocked(uint64_t id, const MessageResult& result);
   // Keeps a message that failed for a fault of the environment; false when stopping (then
   // it goes back to the queue as usual).
   bool HoldForEnvironment(uint64_t id, const MessageResult& result);

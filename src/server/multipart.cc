@@ -17,19 +17,12 @@
 
 #include "core/disk.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "storage/etag.h"
 
 namespace thumbflow::server {
 namespace fs = std::filesystem;
 namespace {
-
-bool IsHex(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 Status IoError(const std::string& what, const std::string& path) {
   return FileError(errno, what, path);
@@ -55,7 +48,7 @@ std::map<int, PartInfo> ScanParts(const std::string& dir) {
     if (name.size() != 5 + 5 + 1 + 32 || name.compare(0, 5, "part-") != 0) continue;
     int number = std::atoi(name.substr(5, 5).c_str());
     std::string md5 = name.substr(11);
-    if (number < 1 || !IsHex(md5)) continue;
+    if (number < 1 || !IsLowerHex(md5)) continue;
     PartInfo info;
     info.part_number = number;
     info.etag = QuoteEtag(md5);
@@ -75,7 +68,7 @@ MultipartUploads::MultipartUploads(std::string root, const Clock* clock)
     : root_(std::move(root)), clock_(clock) {}
 
 Result<std::string> MultipartUploads::UploadDir(const std::string& upload_id) const {
-  if (upload_id.size() != 32 || !IsHex(upload_id)) {
+  if (upload_id.size() != 32 || !IsLowerHex(upload_id)) {
     return Status(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40),
                   Reason::kNoSuchUpload);
   }
@@ -296,7 +289,7 @@ Result<std::string> MultipartUploads::CompletedEtag(const std::string& upload_id
                                                     const std::string& key) const {
   Status missing(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40),
                  Reason::kNoSuchUpload);
-  if (upload_id.size() != 32 || !IsHex(upload_id)) return missing;
+  if (upload_id.size() != 32 || !IsLowerHex(upload_id)) return missing;
   nlohmann::json doc = ReadJson(root_ + "/" + upload_id + "/completed.json");
   if (doc.is_discarded() || !doc.is_object() || doc.value("bucket", "") != bucket ||
       doc.value("key", "") != key || !doc.contains("etag")) {

@@ -39,7 +39,7 @@ Status S3BodySink::Init(const std::string& staging_dir, const aws::VerifiedReque
     decoder_ = std::move(*decoder);
   } else if (payload_hash.size() == 64) {
     expected_sha256_ = payload_hash;
-    sha256_ = std::make_unique<aws::Sha256Hasher>();
+    sha256_ = std::make_unique<Sha256Hasher>();
   } else if (!auth) {
     const std::string* encoding = head.Header("content-encoding");
     if (encoding && encoding->find("aws-chunked") != std::string::npos) {

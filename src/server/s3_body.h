@@ -60,7 +60,7 @@ class S3BodySink {
   std::string memory_;
   std::string scratch_;
   std::unique_ptr<aws::AwsChunkedDecoder> decoder_;
-  std::unique_ptr<aws::Sha256Hasher> sha256_;
+  std::unique_ptr<Sha256Hasher> sha256_;
   std::string expected_sha256_;
   Md5Hasher md5_;
   std::string md5_hex_;

@@ -2,6 +2,7 @@
 // signer and fed through Begin / OnBody / Finish, over the streaming adapter on the in-memory
 // store.
 #include "server/s3_handler.h"
+#include "core/strings.h"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
@@ -35,13 +36,7 @@ struct Response {
 
   std::string Header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
-        return v;
-      }
+      if (EqualsIgnoreCase(k, name)) return v;
     }
     return "";
   }
@@ -101,7 +96,7 @@ class S3HandlerTest : public ::testing::Test {
     signable.path = target->path;
     signable.query = target->query;
     signable.headers.assign(head.headers.begin(), head.headers.end());
-    signable.payload_hash = aws::Sha256Hex(req.body);
+    signable.payload_hash = Sha256Hex(req.body);
     aws::Credentials credentials;
     credentials.access_key_id = req.access_key;
     credentials.secret_access_key = req.secret;
@@ -1380,7 +1375,7 @@ TEST_F(S3HandlerTest, ADigestOfABodyThatIsNotThereIsAMismatch) {
   req.sign = false;
   HttpRequestHead head = Head(req);
   ASSERT_TRUE(SignWithPayloadHash(head, "GET", "/images", {{"list-type", "2"}},
-                                  aws::Sha256Hex("a body never sent"), clock_.NowMillis()));
+                                  Sha256Hex("a body never sent"), clock_.NowMillis()));
   EXPECT_EQ(SendHead(head, "").Code(), "XAmzContentSHA256Mismatch");
 }
 

@@ -1,60 +1,11 @@
 #include "storage/etag.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <optional>
 
 #include "core/strings.h"
 
 namespace thumbflow {
-namespace {
-
-std::string Hex(const unsigned char* data, size_t size) {
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(data), size));
-}
-
-std::string Digest(const EVP_MD* md, std::string_view bytes) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), out, &size, md, nullptr);
-  return Hex(out, size);
-}
-
-}  // namespace
-
-struct Md5Hasher::State {
-  EVP_MD_CTX* ctx = nullptr;
-  std::string digest;  // set once finished
-  ~State() { EVP_MD_CTX_free(ctx); }
-};
-
-Md5Hasher::Md5Hasher() : state_(std::make_unique<State>()) {
-  state_->ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(state_->ctx, EVP_md5(), nullptr);
-}
-Md5Hasher::~Md5Hasher() = default;
-Md5Hasher::Md5Hasher(Md5Hasher&&) noexcept = default;
-Md5Hasher& Md5Hasher::operator=(Md5Hasher&&) noexcept = default;
-
-void Md5Hasher::Update(std::string_view bytes) {
-  if (!state_->digest.empty()) return;
-  EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size());
-}
-
-std::string Md5Hasher::FinishHex() {
-  if (state_->digest.empty()) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(state_->ctx, out, &size);
-    state_->digest = Hex(out, size);
-  }
-  return state_->digest;
-}
-
-std::string Md5Hex(std::string_view bytes) { return Digest(EVP_md5(), bytes); }
-std::string Sha256Hex(std::string_view bytes) { return Digest(EVP_sha256(), bytes); }
-
 std::string SinglePartEtag(std::string_view bytes) { return QuoteEtag(Md5Hex(bytes)); }
 
 std::string QuoteEtag(std::string_view hex) { return "\"" + std::string(hex) + "\""; }

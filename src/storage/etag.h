@@ -5,37 +5,14 @@
 // then "-" and the part count ("\"a1b2...-3\"").
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/digest.h"  // Md5Hasher, Md5Hex, Sha256Hex
 #include "core/result.h"
 
 namespace thumbflow {
-
-// Incremental MD5 for streamed bodies. Not thread-safe; one instance per stream. After
-// Finish*() the hasher is spent (further calls return the same digest).
-class Md5Hasher {
- public:
-  Md5Hasher();
-  ~Md5Hasher();
-  Md5Hasher(const Md5Hasher&) = delete;
-  Md5Hasher& operator=(const Md5Hasher&) = delete;
-  Md5Hasher(Md5Hasher&&) noexcept;
-  Md5Hasher& operator=(Md5Hasher&&) noexcept;
-
-  void Update(std::string_view bytes);
-  std::string FinishHex();  // 32 lower-case hex digits
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
-
-std::string Md5Hex(std::string_view bytes);
-// Lower-case hex of SHA-256; for integrity checks in tests and tools.
-std::string Sha256Hex(std::string_view bytes);
 
 // "\"<md5 hex>\"" of `bytes`.
 std::string SinglePartEtag(std::string_view bytes);

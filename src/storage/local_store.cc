@@ -16,6 +16,7 @@
 
 #include "core/disk.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "sqlite/database.h"
 #include "storage/keys.h"
 #include "storage/s3_semantics.h"
@@ -26,13 +27,7 @@ namespace {
 // Bytes of a streamed upload after which their writeback is started (see LocalUpload).
 constexpr int64_t kWritebackBytes = int64_t{1} << 20;
 
-bool IsBlobName(std::string_view name) {
-  if (name.size() != 32) return false;
-  for (char c : name) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsBlobName(std::string_view name) { return name.size() == 32 && IsLowerHex(name); }
 
 Status WriteAll(int fd, std::string_view bytes, std::string_view what) {
   while (!bytes.empty()) {
@@ -240,6 +235,7 @@ std::string LocalUpload::Md5Hex() {
 Result<ObjectInfo> LocalUpload::Commit(const std::string& key, const PutOptions& options) {
   CommitOptions commit;
   commit.put = options;
+  if (options.form_upload) commit.event_name = "ObjectCreated:Post";
   return Commit(key, commit);
 }
 
