@@ -229,88 +229,128 @@ bool IsSigV2(const HttpHeaders& headers, const QueryParams& query) {
   return FindParam(query, "AWSAccessKeyId") != nullptr;
 }
 
-Result<VerifiedRequest> VerifySigV2(const SigV2Request& request, const SecretLookup& lookup,
-                                    const SigV2Options& options, ErrorDetails* details) {
-  auto set_details = [&](ErrorDetails values) {
-    if (details) *details = std::move(values);
-  };
-  VerifiedRequest v;
-  std::string access_key_id, signature;
-  std::optional<std::string> expires;
-  HttpHeaders headers = request.headers;
-  const std::string* authorization = FindHeader(request.headers, "authorization");
-  if (authorization != nullptr) {
-    std::string_view value = *authorization;
-    size_t colon = value.rfind(':');
-    if (!value.starts_with("AWS ") || colon == std::string_view::npos || colon <= 4 ||
-        colon + 1 == value.size()) {
-      set_details({{"ArgumentName", "Authorization"}, {"ArgumentValue", std::string(value)}});
-      return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
-                      "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature");
-    }
-    access_key_id = value.substr(4, colon - 4);
-    signature = value.substr(colon + 1);
-    const std::string* date = FindHeader(request.headers, "x-amz-date");
-    if (date == nullptr) date = FindHeader(request.headers, "date");
-    if (date == nullptr) {
-      return SigError(StatusCode::kPermissionDenied, "AccessDenied",
-                      "AWS authentication requires a valid Date or x-amz-date header");
-    }
-    Result<int64_t> at = ParseSigV2Date(*date);
-    if (!at.ok()) {
-      return SigError(StatusCode::kPermissionDenied, "AccessDenied",
-                      "AWS authentication requires a valid Date or x-amz-date header");
-    }
-    int64_t skew = *at - options.now_ms;
-    if (skew > options.max_clock_skew_ms || -skew > options.max_clock_skew_ms) {
-      set_details({{"RequestTime", *date},
-                   {"MaxAllowedSkewMilliseconds", std::to_string(options.max_clock_skew_ms)}});
-      return SigError(StatusCode::kUnauthenticated, "RequestTimeTooSkewed",
-                      "The difference between the request time and the current time is too "
-                      "large.");
-    }
-  } else {
-    Result<RequestTarget> parsed = ParseRequestTarget("/?" + request.raw_query);
-    if (!parsed.ok()) {
-      return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
-                      "the query string is not well-formed");
-    }
-    const std::string* id = FindParam(parsed->query, "AWSAccessKeyId");
-    const std::string* sig = FindParam(parsed->query, "Signature");
-    const std::string* exp = FindParam(parsed->query, "Expires");
-    if (id == nullptr || sig == nullptr || exp == nullptr || id->empty() || sig->empty()) {
-      return SigError(StatusCode::kPermissionDenied, "AccessDenied",
-                      "Query-string authentication requires the Signature, Expires and "
-                      "AWSAccessKeyId parameters");
-    }
-    if (exp->empty() || exp->size() > 12 ||
-        !std::all_of(exp->begin(), exp->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return SigError(StatusCode::kPermissionDenied, "AccessDenied",
-                      "Invalid date (should be seconds since epoch): " + *exp);
-    }
-    access_key_id = *id;
-    signature = *sig;
-    expires = *exp;
-    v.presigned = true;
-    v.expires_at_ms = std::stoll(*exp) * 1000;
-    if (options.now_ms > v.expires_at_ms) {
-      set_details({{"Expires", *exp}, {"ServerTime", std::to_string(options.now_ms / 1000)}});
-      return SigError(StatusCode::kPermissionDenied, "AccessDenied", "Request has expired");
-    }
-    // What botocore moved from the signed headers into the query string signs as headers
-    // (a header sent as well wins).
-    for (const auto& [name, value] : parsed->query) {
-      std::string lower = ToLowerAscii(name);
-      bool header_like =
-          lower.starts_with("x-amz-") || lower == "content-type" || lower == "content-md5";
-      if (header_like && FindHeader(headers, lower) == nullptr) headers.emplace_back(lower, value);
+namespace {
+
+void SetDetails(ErrorDetails* details, ErrorDetails values) {
+  if (details) *details = std::move(values);
+}
+
+// What a request says about its own SigV2 signature, before anything is checked against it.
+struct SigV2Claim {
+  std::string access_key_id;
+  std::string signature;
+  std::optional<std::string> expires;  // presigned: seconds since the epoch
+  HttpHeaders headers;                 // the request's, and the presigned query's header-like
+};
+
+// Authorization: AWS AccessKeyId:Signature, dated by x-amz-date or Date within the skew.
+Result<SigV2Claim> ReadSigV2HeaderClaim(const SigV2Request& request, std::string_view authorization,
+                                        const SigV2Options& options, ErrorDetails* details) {
+  size_t colon = authorization.rfind(':');
+  if (!authorization.starts_with("AWS ") || colon == std::string_view::npos || colon <= 4 ||
+      colon + 1 == authorization.size()) {
+    SetDetails(details,
+               {{"ArgumentName", "Authorization"}, {"ArgumentValue", std::string(authorization)}});
+    return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
+                    "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature");
+  }
+  SigV2Claim claim;
+  claim.access_key_id = authorization.substr(4, colon - 4);
+  claim.signature = authorization.substr(colon + 1);
+  claim.headers = request.headers;
+  const std::string* date = FindHeader(request.headers, "x-amz-date");
+  if (date == nullptr) date = FindHeader(request.headers, "date");
+  Result<int64_t> at = date ? ParseSigV2Date(*date) : Result<int64_t>(InvalidArgumentError(""));
+  if (!at.ok()) {
+    return SigError(StatusCode::kPermissionDenied, "AccessDenied",
+                    "AWS authentication requires a valid Date or x-amz-date header");
+  }
+  int64_t skew = *at - options.now_ms;
+  if (skew > options.max_clock_skew_ms || -skew > options.max_clock_skew_ms) {
+    SetDetails(details,
+               {{"RequestTime", *date},
+                {"MaxAllowedSkewMilliseconds", std::to_string(options.max_clock_skew_ms)}});
+    return SigError(StatusCode::kUnauthenticated, "RequestTimeTooSkewed",
+                    "The difference between the request time and the current time is too "
+                    "large.");
+  }
+  return claim;
+}
+
+// ?AWSAccessKeyId=...&Expires=...&Signature=..., not yet expired.
+Result<SigV2Claim> ReadSigV2QueryClaim(const SigV2Request& request, const SigV2Options& options,
+                                       ErrorDetails* details) {
+  Result<RequestTarget> parsed = ParseRequestTarget("/?" + request.raw_query);
+  if (!parsed.ok()) {
+    return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
+                    "the query string is not well-formed");
+  }
+  const std::string* id = FindParam(parsed->query, "AWSAccessKeyId");
+  const std::string* sig = FindParam(parsed->query, "Signature");
+  const std::string* exp = FindParam(parsed->query, "Expires");
+  if (id == nullptr || sig == nullptr || exp == nullptr || id->empty() || sig->empty()) {
+    return SigError(StatusCode::kPermissionDenied, "AccessDenied",
+                    "Query-string authentication requires the Signature, Expires and "
+                    "AWSAccessKeyId parameters");
+  }
+  if (exp->empty() || exp->size() > 12 ||
+      !std::all_of(exp->begin(), exp->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return SigError(StatusCode::kPermissionDenied, "AccessDenied",
+                    "Invalid date (should be seconds since epoch): " + *exp);
+  }
+  if (options.now_ms > std::stoll(*exp) * 1000) {
+    SetDetails(details, {{"Expires", *exp}, {"ServerTime", std::to_string(options.now_ms / 1000)}});
+    return SigError(StatusCode::kPermissionDenied, "AccessDenied", "Request has expired");
+  }
+  SigV2Claim claim{*id, *sig, *exp, request.headers};
+  // What botocore moved from the signed headers into the query string signs as headers
+  // (a header sent as well wins).
+  for (const auto& [name, value] : parsed->query) {
+    std::string lower = ToLowerAscii(name);
+    bool header_like =
+        lower.starts_with("x-amz-") || lower == "content-type" || lower == "content-md5";
+    if (header_like && FindHeader(claim.headers, lower) == nullptr) {
+      claim.headers.emplace_back(lower, value);
     }
   }
+  return claim;
+}
 
-  Result<Credentials> credentials = lookup(access_key_id);
+// x-amz-content-sha256 when sent (aws-chunked bodies only unsigned: signed chunks chain from
+// a SigV4 seed signature); UNSIGNED-PAYLOAD otherwise.
+Result<std::string> SigV2PayloadHash(const HttpHeaders& headers, ErrorDetails* details) {
+  const std::string* sha = FindHeader(headers, "x-amz-content-sha256");
+  if (sha == nullptr) return std::string(kUnsignedPayload);
+  std::string payload_hash = CanonicalHeaderValue(*sha);
+  if (!IsValidPayloadHash(payload_hash)) {
+    SetDetails(details,
+               {{"ArgumentName", "x-amz-content-sha256"}, {"ArgumentValue", payload_hash}});
+    return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
+                    std::string(kPayloadHashMessage));
+  }
+  if (payload_hash.starts_with("STREAMING-") && payload_hash != kStreamingUnsignedPayloadTrailer) {
+    return SigError(StatusCode::kInvalidArgument, "InvalidRequest",
+                    "aws-chunked uploads must be signed with AWS4-HMAC-SHA256");
+  }
+  if (payload_hash.size() == 64) payload_hash = ToLowerAscii(payload_hash);
+  return payload_hash;
+}
+
+}  // namespace
+
+Result<VerifiedRequest> VerifySigV2(const SigV2Request& request, const SecretLookup& lookup,
+                                    const SigV2Options& options, ErrorDetails* details) {
+  const std::string* authorization = FindHeader(request.headers, "authorization");
+  Result<SigV2Claim> claim_or =
+      authorization ? ReadSigV2HeaderClaim(request, *authorization, options, details)
+                    : ReadSigV2QueryClaim(request, options, details);
+  if (!claim_or.ok()) return claim_or.status();
+  const SigV2Claim& claim = *claim_or;
+
+  Result<Credentials> credentials = lookup(claim.access_key_id);
   if (!credentials.ok()) {
     if (credentials.status().code() == StatusCode::kNotFound) {
-      set_details({{"AWSAccessKeyId", access_key_id}});
+      SetDetails(details, {{"AWSAccessKeyId", claim.access_key_id}});
       return SigError(StatusCode::kUnauthenticated, "InvalidAccessKeyId",
                       "The AWS Access Key Id you provided does not exist in our records.");
     }
@@ -318,38 +358,24 @@ Result<VerifiedRequest> VerifySigV2(const SigV2Request& request, const SecretLoo
   }
   std::string resource =
       SigV2CanonicalizedResource(request.virtual_host_bucket, request.raw_path, request.raw_query);
-  std::string string_to_sign =
-      SigV2StringToSign(request.method, headers, resource,
-                        expires ? std::optional<std::string_view>(*expires) : std::nullopt);
+  std::string string_to_sign = SigV2StringToSign(
+      request.method, claim.headers, resource,
+      claim.expires ? std::optional<std::string_view>(*claim.expires) : std::nullopt);
   std::string expected = SigV2Signature(credentials->secret_access_key, string_to_sign);
-  if (expected.size() != signature.size() ||
-      CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) != 0) {
-    set_details({{"AWSAccessKeyId", access_key_id},
-                 {"StringToSign", string_to_sign},
-                 {"SignatureProvided", signature}});
+  if (expected.size() != claim.signature.size() ||
+      CRYPTO_memcmp(expected.data(), claim.signature.data(), expected.size()) != 0) {
+    SetDetails(details, {{"AWSAccessKeyId", claim.access_key_id},
+                         {"StringToSign", string_to_sign},
+                         {"SignatureProvided", claim.signature}});
     return SigError(StatusCode::kUnauthenticated, "SignatureDoesNotMatch",
                     "The request signature we calculated does not match the signature you "
                     "provided. Check your key and signing method.");
   }
-
-  std::string payload_hash(kUnsignedPayload);
-  if (const std::string* sha = FindHeader(headers, "x-amz-content-sha256")) {
-    payload_hash = CanonicalHeaderValue(*sha);
-    if (!IsValidPayloadHash(payload_hash)) {
-      set_details({{"ArgumentName", "x-amz-content-sha256"}, {"ArgumentValue", payload_hash}});
-      return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
-                      std::string(kPayloadHashMessage));
-    }
-    // Signed chunks chain from a SigV4 seed signature; unsigned ones (with a trailing
-    // checksum, as SDKs send by default) need none.
-    if (payload_hash.starts_with("STREAMING-") &&
-        payload_hash != kStreamingUnsignedPayloadTrailer) {
-      return SigError(StatusCode::kInvalidArgument, "InvalidRequest",
-                      "aws-chunked uploads must be signed with AWS4-HMAC-SHA256");
-    }
-    if (payload_hash.size() == 64) payload_hash = ToLowerAscii(payload_hash);
-  }
-  v.access_key_id = access_key_id;
+  ASSIGN_OR_RETURN(std::string payload_hash, SigV2PayloadHash(claim.headers, details));
+  VerifiedRequest v;
+  v.presigned = claim.expires.has_value();
+  if (claim.expires) v.expires_at_ms = std::stoll(*claim.expires) * 1000;
+  v.access_key_id = claim.access_key_id;
   v.signature = expected;
   v.payload_hash = std::move(payload_hash);
   return v;

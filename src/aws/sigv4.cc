@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 namespace thumbflow::aws {
 namespace {
@@ -548,91 +549,105 @@ std::vector<std::string> UnsignedAmzHeaders(const HttpHeaders& headers,
   return missing;
 }
 
-Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const SecretLookup& lookup,
-                                      const VerifyOptions& options, ErrorDetails* details) {
-  const std::string* authorization = FindHeader(request.headers, "authorization");
-  const std::string* query_signature = FindQuery(request.query, "X-Amz-Signature");
-  VerifiedRequest v;
-  ParsedAuthorization auth;
-  std::string reason;  // malformed-request reason for this auth style
-  int64_t expires_seconds = 0;
-  std::string token;
-  bool token_present = false;
-  if (authorization != nullptr) {
-    reason = "AuthorizationHeaderMalformed";
-    ASSIGN_OR_RETURN(auth, ParseAuthorizationHeader(*authorization));
-    const std::string* date = FindHeader(request.headers, "x-amz-date");
-    if (date == nullptr) {
-      return SigError(StatusCode::kUnauthenticated, "AccessDenied",
-                      "the request has no x-amz-date header");
-    }
-    v.amz_date = Trim(*date);
-    if (const std::string* t = FindHeader(request.headers, "x-amz-security-token")) {
-      token = Trim(*t);
-      token_present = true;
-    }
-  } else if (query_signature != nullptr) {
-    reason = "AuthorizationQueryParametersError";
-    v.presigned = true;
-    auto param = [&](std::string_view name) -> Result<std::string> {
-      const std::string* p = FindQuery(request.query, name);
-      if (p == nullptr || p->empty()) {
-        return SigError(StatusCode::kInvalidArgument, reason,
-                        "the presigned URL lacks " + std::string(name));
-      }
-      return *p;
-    };
-    ASSIGN_OR_RETURN(std::string algorithm, param("X-Amz-Algorithm"));
-    if (algorithm != kSigV4Algorithm) {
-      return SigError(StatusCode::kInvalidArgument, reason,
-                      "X-Amz-Algorithm must be AWS4-HMAC-SHA256");
-    }
-    ASSIGN_OR_RETURN(std::string credential, param("X-Amz-Credential"));
-    ASSIGN_OR_RETURN(auth, ParseCredentialValue(credential, reason));
-    ASSIGN_OR_RETURN(std::string signed_headers, param("X-Amz-SignedHeaders"));
-    ASSIGN_OR_RETURN(auth.signed_headers, SplitSignedHeaders(signed_headers, reason));
-    ASSIGN_OR_RETURN(v.amz_date, param("X-Amz-Date"));
-    ASSIGN_OR_RETURN(std::string expires, param("X-Amz-Expires"));
-    // S3's answers: not a number; negative; more than a week. 0 is a URL that expired
-    // when it was signed (AccessDenied below).
-    std::string_view digits = expires;
-    bool negative = digits.starts_with('-');
-    if (negative) digits.remove_prefix(1);
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
-      return SigError(StatusCode::kInvalidArgument, reason, "X-Amz-Expires should be a number");
-    }
-    if (negative) {
-      return SigError(StatusCode::kInvalidArgument, reason, "X-Amz-Expires must be non-negative");
-    }
-    if (digits.size() > 7 || std::stoll(std::string(digits)) > kMaxPresignExpirySeconds) {
-      return SigError(StatusCode::kInvalidArgument, reason,
-                      "X-Amz-Expires must be less than a week (in seconds); that is, the given "
-                      "X-Amz-Expires must be less than 604800 seconds");
-    }
-    expires_seconds = std::stoll(std::string(digits));
-    auth.signature = ToLowerAscii(*query_signature);
-    if (const std::string* t = FindQuery(request.query, "X-Amz-Security-Token")) {
-      token = *t;
-      token_present = true;
-    }
-  } else {
-    return SigError(StatusCode::kUnauthenticated, "AccessDenied",
-                    "the request is not signed (no Authorization header or X-Amz-Signature)");
-  }
+namespace {
 
+// What a request says about its own signature, before anything is checked against it.
+struct SignatureClaim {
+  ParsedAuthorization auth;
+  bool presigned = false;
+  std::string amz_date;
+  std::string reason;                // S3's code for a malformed claim of this style
+  int64_t expires_seconds = 0;       // presigned only
+  std::optional<std::string> token;  // x-amz-security-token / X-Amz-Security-Token
+};
+
+// Authorization: AWS4-HMAC-SHA256 ... with x-amz-date.
+Result<SignatureClaim> ReadHeaderClaim(const SignableRequest& request,
+                                       const std::string& authorization) {
+  SignatureClaim claim;
+  claim.reason = "AuthorizationHeaderMalformed";
+  ASSIGN_OR_RETURN(claim.auth, ParseAuthorizationHeader(authorization));
+  const std::string* date = FindHeader(request.headers, "x-amz-date");
+  if (date == nullptr) {
+    return SigError(StatusCode::kUnauthenticated, "AccessDenied",
+                    "the request has no x-amz-date header");
+  }
+  claim.amz_date = Trim(*date);
+  if (const std::string* t = FindHeader(request.headers, "x-amz-security-token")) {
+    claim.token = Trim(*t);
+  }
+  return claim;
+}
+
+// S3's answers for X-Amz-Expires: not a number; negative; more than a week. 0 is a URL that
+// expired when it was signed (AccessDenied later).
+Result<int64_t> ParseExpires(std::string_view expires, const std::string& reason) {
+  bool negative = expires.starts_with('-');
+  if (negative) expires.remove_prefix(1);
+  if (expires.empty() || !std::all_of(expires.begin(), expires.end(), ::isdigit)) {
+    return SigError(StatusCode::kInvalidArgument, reason, "X-Amz-Expires should be a number");
+  }
+  if (negative) {
+    return SigError(StatusCode::kInvalidArgument, reason, "X-Amz-Expires must be non-negative");
+  }
+  if (expires.size() > 7 || std::stoll(std::string(expires)) > kMaxPresignExpirySeconds) {
+    return SigError(StatusCode::kInvalidArgument, reason,
+                    "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                    "X-Amz-Expires must be less than 604800 seconds");
+  }
+  return std::stoll(std::string(expires));
+}
+
+// The X-Amz-* query parameters of a presigned URL.
+Result<SignatureClaim> ReadQueryClaim(const SignableRequest& request,
+                                      const std::string& signature) {
+  SignatureClaim claim;
+  claim.reason = "AuthorizationQueryParametersError";
+  claim.presigned = true;
+  auto param = [&](std::string_view name) -> Result<std::string> {
+    const std::string* p = FindQuery(request.query, name);
+    if (p == nullptr || p->empty()) {
+      return SigError(StatusCode::kInvalidArgument, claim.reason,
+                      "the presigned URL lacks " + std::string(name));
+    }
+    return *p;
+  };
+  ASSIGN_OR_RETURN(std::string algorithm, param("X-Amz-Algorithm"));
+  if (algorithm != kSigV4Algorithm) {
+    return SigError(StatusCode::kInvalidArgument, claim.reason,
+                    "X-Amz-Algorithm must be AWS4-HMAC-SHA256");
+  }
+  ASSIGN_OR_RETURN(std::string credential, param("X-Amz-Credential"));
+  ASSIGN_OR_RETURN(claim.auth, ParseCredentialValue(credential, claim.reason));
+  ASSIGN_OR_RETURN(std::string signed_headers, param("X-Amz-SignedHeaders"));
+  ASSIGN_OR_RETURN(claim.auth.signed_headers, SplitSignedHeaders(signed_headers, claim.reason));
+  ASSIGN_OR_RETURN(claim.amz_date, param("X-Amz-Date"));
+  ASSIGN_OR_RETURN(std::string expires, param("X-Amz-Expires"));
+  ASSIGN_OR_RETURN(claim.expires_seconds, ParseExpires(expires, claim.reason));
+  claim.auth.signature = ToLowerAscii(signature);
+  if (const std::string* t = FindQuery(request.query, "X-Amz-Security-Token")) claim.token = *t;
+  return claim;
+}
+
+// The credential scope (date, region, service), the signed Host, and the time: the request
+// was signed recently (header) or has not expired (presigned). Sets expires_at_ms.
+Status CheckScopeAndTime(const SignatureClaim& claim, const VerifyOptions& options,
+                         VerifiedRequest& v, ErrorDetails* details) {
+  const ParsedAuthorization& auth = claim.auth;
+  const std::string& reason = claim.reason;
   // S3's wording: the header form prefixes "The authorization header is malformed; ", the
   // query form "Error parsing the X-Amz-Credential parameter; " to scope errors.
-  const std::string prefix = v.presigned ? "Error parsing the X-Amz-Credential parameter; "
-                                         : "The authorization header is malformed; ";
-  Result<int64_t> signed_at = ParseAmzDate(v.amz_date);
+  const std::string prefix = claim.presigned ? "Error parsing the X-Amz-Credential parameter; "
+                                             : "The authorization header is malformed; ";
+  Result<int64_t> signed_at = ParseAmzDate(claim.amz_date);
   if (!signed_at.ok()) {
     return SigError(StatusCode::kInvalidArgument, reason,
-                    std::string(v.presigned ? "X-Amz-Date" : "x-amz-date") +
+                    std::string(claim.presigned ? "X-Amz-Date" : "x-amz-date") +
                         " must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   }
-  if (Date8(v.amz_date) != auth.date8) {
+  if (Date8(claim.amz_date) != auth.date8) {
     return SigError(StatusCode::kInvalidArgument, reason,
-                    (v.presigned ? std::string() : prefix) +
+                    (claim.presigned ? std::string() : prefix) +
                         "Invalid credential date. Date is not the same as X-Amz-Date.");
   }
   if (!options.region.empty() && auth.region != options.region) {
@@ -651,8 +666,8 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
     return SigError(StatusCode::kInvalidArgument, reason, "the Host header must be signed");
   }
   int64_t skew = *signed_at - options.now_ms;
-  if (v.presigned) {
-    v.expires_at_ms = *signed_at + expires_seconds * 1000;
+  if (claim.presigned) {
+    v.expires_at_ms = *signed_at + claim.expires_seconds * 1000;
     if (options.now_ms > v.expires_at_ms) {
       return SigError(StatusCode::kPermissionDenied, "AccessDenied", "Request has expired");
     }
@@ -665,26 +680,36 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
                     "the difference between the request time and the server's time is too "
                     "large");
   }
+  return Status::Ok();
+}
 
-  Result<Credentials> credentials = lookup(auth.access_key_id);
+// The signer's credentials; a session's token must come with the request.
+Result<Credentials> LookupSigner(const SecretLookup& lookup, const SignatureClaim& claim) {
+  Result<Credentials> credentials = lookup(claim.auth.access_key_id);
   if (!credentials.ok()) {
     if (credentials.status().code() == StatusCode::kNotFound) {
       return SigError(StatusCode::kUnauthenticated, "InvalidAccessKeyId",
-                      "the access key id \"" + auth.access_key_id + "\" does not exist");
+                      "the access key id \"" + claim.auth.access_key_id + "\" does not exist");
     }
     return credentials.status();
   }
   if (!credentials->session_token.empty() &&
-      (!token_present || !ConstantTimeEquals(token, credentials->session_token))) {
+      (!claim.token || !ConstantTimeEquals(*claim.token, credentials->session_token))) {
     return SigError(StatusCode::kUnauthenticated, "InvalidToken",
                     "the security token is missing or does not match");
   }
+  return credentials;
+}
 
+// The payload-hash line of the canonical request: given by the caller, else
+// x-amz-content-sha256 (required by S3 on header-signed requests), else the default.
+Result<std::string> PayloadHashOf(const SignableRequest& request, bool presigned,
+                                  const VerifyOptions& options, ErrorDetails* details) {
   std::string payload_hash = request.payload_hash;
   if (payload_hash.empty()) {
     if (const std::string* h = FindHeader(request.headers, "x-amz-content-sha256")) {
       payload_hash = Trim(*h);
-    } else if (v.presigned) {
+    } else if (presigned) {
       payload_hash = options.service == "s3" ? kUnsignedPayload : kEmptyPayloadSha256;
     } else if (options.service == "s3") {
       return SigError(StatusCode::kInvalidArgument, "InvalidRequest",
@@ -699,6 +724,48 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
     return SigError(StatusCode::kInvalidArgument, "InvalidArgument",
                     std::string(kPayloadHashMessage));
   }
+  return payload_hash;
+}
+
+// Once the signature holds, the request is known to come from the key's owner; headers it
+// did not sign may still have been added on the way (x-amz-copy-source turns a PUT into a
+// copy). An S3 rule: other services let a session token header go unsigned, for instance.
+Status CheckEveryAmzHeaderSigned(const SignableRequest& request, const SignatureClaim& claim,
+                                 const VerifyOptions& options, ErrorDetails* details) {
+  if (options.service != "s3") return Status::Ok();
+  std::vector<std::string> unsigned_headers =
+      UnsignedAmzHeaders(request.headers, claim.auth.signed_headers);
+  if (unsigned_headers.empty()) return Status::Ok();
+  std::string joined;
+  for (const auto& name : unsigned_headers) joined += (joined.empty() ? "" : ", ") + name;
+  SetDetails(details, {{"HeadersNotSigned", joined}});
+  return SigError(StatusCode::kPermissionDenied, "AccessDenied",
+                  "There were headers present in the request which were not signed");
+}
+
+}  // namespace
+
+Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const SecretLookup& lookup,
+                                      const VerifyOptions& options, ErrorDetails* details) {
+  const std::string* authorization = FindHeader(request.headers, "authorization");
+  const std::string* query_signature = FindQuery(request.query, "X-Amz-Signature");
+  Result<SignatureClaim> claim_or =
+      authorization ? ReadHeaderClaim(request, *authorization)
+      : query_signature
+          ? ReadQueryClaim(request, *query_signature)
+          : Result<SignatureClaim>(SigError(StatusCode::kUnauthenticated, "AccessDenied",
+                                            "the request is not signed (no Authorization header or "
+                                            "X-Amz-Signature)"));
+  if (!claim_or.ok()) return claim_or.status();
+  const SignatureClaim& claim = *claim_or;
+  const ParsedAuthorization& auth = claim.auth;
+  VerifiedRequest v;
+  v.presigned = claim.presigned;
+  v.amz_date = claim.amz_date;
+  RETURN_IF_ERROR(CheckScopeAndTime(claim, options, v, details));
+  ASSIGN_OR_RETURN(Credentials credentials, LookupSigner(lookup, claim));
+  ASSIGN_OR_RETURN(std::string payload_hash,
+                   PayloadHashOf(request, claim.presigned, options, details));
 
   QueryParams query;
   for (const auto& kv : request.query) {
@@ -712,9 +779,9 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
   v.scope = CredentialScope(auth.date8, auth.region, auth.service);
   v.signing_key =
       options.signing_keys
-          ? options.signing_keys->Get(credentials->secret_access_key, auth.date8, auth.region,
+          ? options.signing_keys->Get(credentials.secret_access_key, auth.date8, auth.region,
                                       auth.service)
-          : DeriveSigningKey(credentials->secret_access_key, auth.date8, auth.region, auth.service);
+          : DeriveSigningKey(credentials.secret_access_key, auth.date8, auth.region, auth.service);
   std::string expected = SignatureHex(v.signing_key, StringToSign(v.amz_date, v.scope, canonical));
   if (!ConstantTimeEquals(expected, auth.signature)) {
     return SigError(StatusCode::kUnauthenticated, "SignatureDoesNotMatch",
@@ -722,20 +789,7 @@ Result<VerifiedRequest> VerifyRequest(const SignableRequest& request, const Secr
                     "provided; canonical request:\n" +
                         canonical);
   }
-  // Only now is the request known to come from the key's owner; headers it did not sign
-  // may have been added on the way (x-amz-copy-source turns a PUT into a copy).
-  // (An S3 rule: other services let a session token header go unsigned, for instance.)
-  std::vector<std::string> unsigned_headers;
-  if (options.service == "s3") {
-    unsigned_headers = UnsignedAmzHeaders(request.headers, auth.signed_headers);
-  }
-  if (!unsigned_headers.empty()) {
-    std::string joined;
-    for (const auto& name : unsigned_headers) joined += (joined.empty() ? "" : ", ") + name;
-    SetDetails(details, {{"HeadersNotSigned", joined}});
-    return SigError(StatusCode::kPermissionDenied, "AccessDenied",
-                    "There were headers present in the request which were not signed");
-  }
+  RETURN_IF_ERROR(CheckEveryAmzHeaderSigned(request, claim, options, details));
   v.access_key_id = auth.access_key_id;
   v.signature = expected;
   // A hex digest is compared with the body's SHA-256 in lower case.
