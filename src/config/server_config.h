@@ -3,8 +3,8 @@
 //   [server]
 //   access_key_id = "..."          # with secret_access_key; else THUMBFLOW_ACCESS_KEY_ID /
 //   secret_access_key = "..."      # THUMBFLOW_SECRET_ACCESS_KEY, else DIR/credentials
-//   region = "us-east-1"           # reported by GetBucketLocation; signatures of any region
-//                                  # are accepted
+//   region = "us-east-1"           # reported by GetBucketLocation; a signature's credential
+//                                  # scope must name it (else AuthorizationHeaderMalformed)
 //   virtual_host_domains = ["localhost"]  # bucket.<domain>[:port] selects the bucket
 //   public_read_prefixes = []      # "bucket/prefix" or "bucket": anonymous GET/HEAD
 //   max_put_bytes = 5368709120     # single PUT (and part) size limit

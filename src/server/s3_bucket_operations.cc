@@ -50,7 +50,7 @@ ListOptions ListOptionsFor(const ListBucketQuery& q) {
   options.prefix = q.prefix;
   options.delimiter = q.delimiter;
   options.max_keys = q.max_keys;
-  options.continuation_token = q.continuation_token;
+  options.continuation_token = q.continuation_token.value_or("");
   if (q.v2) {
     options.start_after = q.start_after.value_or("");
   } else {

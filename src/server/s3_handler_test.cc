@@ -303,6 +303,19 @@ TEST_F(S3HandlerTest, UnknownBucketInHostOrPath) {
   EXPECT_EQ(Do("GET", "/missing?list-type=2").status, 404);
 }
 
+// An empty continuation-token starts at the beginning and is echoed, as S3 does; an
+// absent one is not.
+TEST_F(S3HandlerTest, ListV2EchoesAnEmptyContinuationToken) {
+  ASSERT_EQ(Do("PUT", "/images/a", "x").status, 200);
+  Response empty = Do("GET", "/images?list-type=2&continuation-token=");
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  EXPECT_NE(empty.body.find("<ContinuationToken></ContinuationToken>"), std::string::npos)
+      << empty.body;
+  EXPECT_EQ(ListedKeys(empty), std::vector<std::string>{"a"});
+  Response absent = Do("GET", "/images?list-type=2");
+  EXPECT_EQ(absent.body.find("ContinuationToken"), std::string::npos) << absent.body;
+}
+
 // ---- keys ------------------------------------------------------------------------------
 
 TEST_F(S3HandlerTest, KeysAreValidated) {

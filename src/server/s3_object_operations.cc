@@ -329,13 +329,14 @@ HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
 }
 
 HttpReply CopyObject(const S3Context& cx, S3Request& r) {
-  for (const char* header : {"If-Match", "If-None-Match"}) {
-    if (r.head.Header(header)) {
-      return ErrorReply(r, cx.clock,
-                        NotImplementedHeader(header,
-                                             "thumbflow does not implement conditional "
-                                             "writes on CopyObject"));
-    }
+  // If-Match / If-None-Match: * on the destination, as on PutObject: checked now, and again
+  // by the store as the copy commits.
+  WriteCondition condition;
+  if (std::optional<S3Error> bad = WriteConditionFromHeaders(r.head, &condition)) {
+    return ErrorReply(r, cx.clock, std::move(*bad));
+  }
+  if (std::optional<S3Error> failed = PrecheckWriteCondition(cx, r, condition)) {
+    return ErrorReply(r, cx.clock, std::move(*failed));
   }
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok())
@@ -373,7 +374,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
                            r.head.Header("x-amz-copy-source-if-modified-since") ||
                            r.head.Header("x-amz-copy-source-if-unmodified-since");
   PutOptions put = PutOptionsOf(r);
-  if (conditional || replace != replace_tags) {
+  const bool pass_options = replace || replace_tags || !IsEmpty(condition);
+  if (conditional || (pass_options && !(replace && replace_tags))) {
     Result<ObjectInfo> source = cx.backend.Head(src->bucket, src->key);
     if (!source.ok()) return StatusReply(r, cx.clock, source.status(), false);
     if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
@@ -384,13 +386,17 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
     if (!replace) {
       TagSet tags = std::move(put.tags);
       put = KeptPutOptions(*source);
-      put.tags = std::move(tags);
+      if (replace_tags) put.tags = std::move(tags);
     } else if (!replace_tags) {
       put.tags = source->tags;
     }
   }
-  Result<ObjectInfo> info = cx.backend.Copy(src->bucket, src->key, r.bucket, r.key,
-                                            replace || replace_tags ? &put : nullptr);
+  put.condition = condition;
+  Result<ObjectInfo> info =
+      cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, pass_options ? &put : nullptr);
+  if (std::optional<S3Error> failed = WriteConditionError(condition, info.status())) {
+    return ErrorReply(r, cx.clock, std::move(*failed));
+  }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   return XmlReply(r, cx.clock, CopyObjectResultXml(*info));
 }

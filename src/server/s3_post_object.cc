@@ -468,6 +468,7 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::stri
     as_put.headers.emplace_back(name, value);
   }
   auth.options = PutOptionsFromHeaders(as_put);
+  auth.options.form_upload = true;
   auth.min_bytes = std::max<int64_t>(0, check.min_bytes);
   auth.max_bytes = cx.options.max_put_bytes;
   if (check.max_bytes >= 0) auth.max_bytes = std::min(auth.max_bytes, check.max_bytes);

@@ -386,8 +386,8 @@ std::string ListBucketPaging(const ListBucketQuery& q, const ListResult& listed,
   std::string xml;
   if (q.v2) {
     xml += Tag("KeyCount", std::to_string(listed.objects.size() + listed.common_prefixes.size()));
-    if (!q.continuation_token.empty()) {
-      xml += Tag("ContinuationToken", XmlEscape(q.continuation_token));
+    if (q.continuation_token) {
+      xml += Tag("ContinuationToken", XmlEscape(*q.continuation_token));
     }
     if (listed.truncated) {
       xml += Tag("NextContinuationToken", XmlEscape(listed.next_continuation_token));

@@ -94,9 +94,9 @@ struct ListBucketQuery {
   int max_keys = 1000;
   std::string prefix;
   std::string delimiter;
-  std::string continuation_token;          // v2
-  std::optional<std::string> start_after;  // v2, as sent
-  std::string marker;                      // v1, as sent
+  std::optional<std::string> continuation_token;  // v2, as sent (an empty one is echoed)
+  std::optional<std::string> start_after;         // v2, as sent
+  std::string marker;                             // v1, as sent
   // Each object's <Owner> (the bucket's owner); empty: none (V2 without fetch-owner=true).
   std::string owner;
 };

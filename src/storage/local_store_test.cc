@@ -193,6 +193,24 @@ class LocalObjectStoreOutboxTest : public LocalObjectStoreTest {
   }
 };
 
+TEST_F(LocalObjectStoreOutboxTest, StreamedUploadsNameTheirCallInTheEvent) {
+  auto outbox = std::make_shared<RecordingOutbox>();
+  auto store = OpenWithOutbox(outbox);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (bool form_upload : {false, true}) {
+    auto upload = (*store)->NewUpload("images");
+    ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+    ASSERT_TRUE((*upload)->Write("abc").ok());
+    PutOptions options;
+    options.form_upload = form_upload;
+    ASSERT_TRUE((*upload)->Commit(form_upload ? "post.txt" : "put.txt", options).ok());
+  }
+  ASSERT_EQ(outbox->changes.size(), 2u);
+  EXPECT_EQ(outbox->changes[0].event_name, "ObjectCreated:Put");
+  EXPECT_EQ(outbox->changes[1].event_name, "ObjectCreated:Post");
+  EXPECT_EQ(outbox->changes[1].key, "post.txt");
+}
+
 TEST_F(LocalObjectStoreOutboxTest, EveryChangeIsHandedToTheOutbox) {
   auto outbox = std::make_shared<RecordingOutbox>();
   auto store = OpenWithOutbox(outbox);

@@ -99,6 +99,9 @@ struct PutOptions {
   // Checked as the object is committed, never stored. A failed one: FailedPrecondition with
   // reason "precondition-failed", or NotFound (If-Match, no object); nothing is written.
   WriteCondition condition;
+  // The call that writes it, named in the ObjectCreated event as S3 does: PutObject, or
+  // PostObject (a browser form upload). Stores whose events S3 itself sends ignore it.
+  bool form_upload = false;
 };
 
 // The entries of `headers` that S3 stores (kStoredHeaderNames, in any case), under those names.

@@ -246,3 +246,32 @@ def wait_for(predicate, timeout=120.0, what="condition"):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def chromium(profile_dir, window="1400,1000"):
+    """A headless Chromium driven by Selenium (Debian's chromium, chromium-driver and
+    python3-selenium; scripts/bootstrap). Skips when one is missing, except in CI."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        # Debian's python3-selenium when this Python has none of its own: appended, so this
+        # Python's packages keep precedence.
+        sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        raise unittest.SkipTest("python3-selenium is not installed (scripts/bootstrap)")
+    for tool in ("chromium", "chromedriver"):
+        require_tool(tool)
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={window}", f"--user-data-dir={profile_dir}"):
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium")
+    driver = webdriver.Chrome(options=options,
+                              service=Service(executable_path=shutil.which("chromedriver")))
+    driver.set_page_load_timeout(30)
+    return driver

@@ -11,20 +11,12 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import unittest
 import urllib.request
 
 import harness
-
-try:
-    import selenium  # noqa: F401
-except ImportError:
-    # Debian's python3-selenium (scripts/bootstrap) when this Python has no selenium of its
-    # own: appended, so this Python's packages keep precedence.
-    sys.path.append("/usr/lib/python3/dist-packages")
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.jpg"
 PHOTOS = ["jpeg/progressive.jpg", "png/palette_256.png", "jpeg/subsampling_420.jpg"]
@@ -56,18 +48,8 @@ def request(url, method="GET", headers=None, body=None):
 class DashboardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        try:
-            from selenium import webdriver
-        except ImportError:
-            if os.environ.get("CI"):
-                raise
-            raise unittest.SkipTest("python3-selenium is not installed (scripts/bootstrap)")
-        for tool in ("chromium", "chromedriver"):
-            if not shutil.which(tool):
-                if os.environ.get("CI"):
-                    raise AssertionError(f"{tool} is missing (scripts/bootstrap installs it)")
-                raise unittest.SkipTest(f"{tool} is not installed (scripts/bootstrap)")
         cls.tmp = tempfile.mkdtemp(prefix="tf-dashboard-")
+        cls.driver = harness.chromium(f"{cls.tmp}/chromium")
         cls.data = os.path.join(cls.tmp, "data")
         cls.port = harness.free_port()
         cls.base = f"http://127.0.0.1:{cls.port}"
@@ -79,15 +61,6 @@ class DashboardTest(unittest.TestCase):
             lambda: (re.search(r"dashboard: (http://\S+/ui/\?token=[0-9a-f]+)", cls.serve.log())
                      or [None, None])[1], timeout=30, what="the dashboard URL in serve's log")
         cls.files = cls.make_files()
-        options = webdriver.ChromeOptions()
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1400,1000", f"--user-data-dir={cls.tmp}/chromium"):
-            options.add_argument(arg)
-        options.binary_location = shutil.which("chromium")
-        from selenium.webdriver.chrome.service import Service
-        service = Service(executable_path=shutil.which("chromedriver"))
-        cls.driver = webdriver.Chrome(options=options, service=service)
-        cls.driver.set_page_load_timeout(30)
         cls.shots = output_dir()
 
     @classmethod

@@ -195,6 +195,38 @@ class S3UploadsTest(unittest.TestCase):
                                           MultipartUpload=parts, IfMatch=second["ETag"])
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/put")["Body"].read(), b"three")
 
+    def test_conditional_copy_object(self):
+        src = self.s3.put_object(Bucket=BUCKET, Key="cc/src", Body=b"source",
+                                 ContentType="image/png", Metadata={"from": "src"},
+                                 Tagging="kind=source")
+        old = self.s3.put_object(Bucket=BUCKET, Key="cc/dst", Body=b"old")
+        copy = dict(Bucket=BUCKET, Key="cc/dst", CopySource={"Bucket": BUCKET, "Key": "cc/src"})
+        status, code, _ = client_error(self, self.s3.copy_object, **copy, IfNoneMatch="*")
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        status, code, _ = client_error(self, self.s3.copy_object, **copy,
+                                       IfMatch='"0123456789abcdef0123456789abcdef"')
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        status, code, _ = client_error(self, self.s3.copy_object, Bucket=BUCKET, Key="cc/absent",
+                                       CopySource=copy["CopySource"], IfMatch=old["ETag"])
+        self.assertEqual((status, code), (404, "NoSuchKey"))
+        status, code, _ = client_error(self, self.s3.copy_object, **copy, IfNoneMatch=old["ETag"])
+        self.assertEqual((status, code), (501, "NotImplemented"))  # writes take only "*"
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cc/dst")["Body"].read(), b"old")
+
+        # A condition that holds: the copy keeps the source's type, metadata and tags.
+        out = self.s3.copy_object(**copy, IfMatch=old["ETag"])
+        self.assertEqual(out["CopyObjectResult"]["ETag"], src["ETag"])
+        got = self.s3.get_object(Bucket=BUCKET, Key="cc/dst")
+        self.assertEqual((got["Body"].read(), got["ContentType"], got["Metadata"]),
+                         (b"source", "image/png", {"from": "src"}))
+        tags = self.s3.get_object_tagging(Bucket=BUCKET, Key="cc/dst")["TagSet"]
+        self.assertEqual(tags, [{"Key": "kind", "Value": "source"}])
+        self.s3.copy_object(Bucket=BUCKET, Key="cc/new", CopySource=copy["CopySource"],
+                            IfNoneMatch="*", MetadataDirective="REPLACE", ContentType="text/plain")
+        got = self.s3.get_object(Bucket=BUCKET, Key="cc/new")
+        self.assertEqual((got["Body"].read(), got["ContentType"], got["Metadata"]),
+                         (b"source", "text/plain", {}))
+
     def test_conditional_delete_and_delete_objects(self):
         put = self.s3.put_object(Bucket=BUCKET, Key="cd/one", Body=b"1")
         status, code, _ = client_error(self, self.s3.delete_object, Bucket=BUCKET, Key="cd/one",
