@@ -429,6 +429,17 @@ TEST_F(S3HandlerTest, ListingEscapesAndUrlEncodesKeys) {
   EXPECT_EQ(listed, (std::vector<std::string>{"dir/a%26b%3Cc%3E.txt", "dir/%C3%BC%0A.txt"}));
   EXPECT_STREQ(root.child("CommonPrefixes").child_value("Prefix"), "dir/sub/");
 
+  // ListObjects (V1) keeps its Prefix as sent; V2 encodes it.
+  for (const auto& [query, prefix] :
+       {std::pair{"/images?encoding-type=url&prefix=%0A", "\n"},
+        std::pair{"/images?list-type=2&encoding-type=url&prefix=%0A", "%0A"}}) {
+    Response v1_or_v2 = Do("GET", query);
+    ASSERT_EQ(v1_or_v2.status, 200) << v1_or_v2.body;
+    pugi::xml_document page;
+    ASSERT_TRUE(page.load_buffer(v1_or_v2.body.data(), v1_or_v2.body.size()));
+    EXPECT_STREQ(page.child("ListBucketResult").child_value("Prefix"), prefix) << query;
+  }
+
   EXPECT_EQ(Do("GET", "/images?list-type=2&encoding-type=xml").Code(), "InvalidArgument");
   EXPECT_EQ(Do("GET", "/images?list-type=2&max-keys=ten").Code(), "InvalidArgument");
   EXPECT_EQ(Do("GET", "/images?list-type=2&max-keys=-1").Code(), "InvalidArgument");

@@ -408,7 +408,9 @@ std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& list
   auto enc = [&q](const std::string& text) { return ListText(q, text); };
   std::string xml = Open("ListBucketResult");
   xml += Tag("Name", XmlEscape(q.bucket));
-  xml += Tag("Prefix", enc(q.prefix));
+  // encoding-type=url leaves ListObjects' (V1) Prefix as sent, as S3 does (SDKs decode only
+  // Delimiter, Marker and NextMarker there); V2 encodes it.
+  xml += Tag("Prefix", q.v2 ? enc(q.prefix) : XmlEscape(q.prefix));
   if (!q.delimiter.empty()) xml += Tag("Delimiter", enc(q.delimiter));
   xml += Tag("MaxKeys", std::to_string(q.max_keys));
   if (q.url_encoding) xml += Tag("EncodingType", "url");
