@@ -767,9 +767,12 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const OutputFormat
                               TRUE, "interlace", config_.progressive ? TRUE : FALSE, "strip", strip,
                               nullptr);
   } else if (name == "png") {
-    // sharp's defaults: zlib level 6, no adaptive filtering.
+    // Adaptive filtering (libpng picks a filter per row): on the benchmark PNGs' thumbnails
+    // 28% fewer bytes than no filter (sharp's default; 6% more bytes than sharp's own
+    // output), 24% fewer than sharp, for about 12% more CPU on a PNG source (most of it
+    // is the decode); a single fixed filter (sub, avg) costs as much for larger files.
     rc = vips_pngsave_buffer(image, &raw, &length, "compression", config_.png_compression, "filter",
-                             VIPS_FOREIGN_PNG_FILTER_NONE, "strip", strip, nullptr);
+                             VIPS_FOREIGN_PNG_FILTER_ALL, "strip", strip, nullptr);
   } else if (name == "webp") {
     rc = vips_webpsave_buffer(image, &raw, &length, "Q", config_.webp_quality, "strip", strip,
                               nullptr);
