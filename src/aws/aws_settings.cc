@@ -59,6 +59,7 @@ Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environmen
                 {when(config.sqs_endpoint_url), "aws.sqs_endpoint_url"},
                 {when(config.endpoint_url), "aws.endpoint_url"}}));
   s.s3_custom_endpoint = !s3.empty();
+  s.sqs_custom_endpoint = !sqs.empty();
   s.s3_endpoint = s3.empty() ? "https://s3." + s.region + ".amazonaws.com" : s3;
   s.sqs_endpoint = sqs.empty() ? "https://sqs." + s.region + ".amazonaws.com" : sqs;
   s.s3_path_style = config.s3_path_style.value_or(s.s3_custom_endpoint);

@@ -31,6 +31,7 @@ struct AwsSettings {
   std::string s3_endpoint;   // "https://s3.us-east-1.amazonaws.com", no trailing '/'
   std::string sqs_endpoint;  // "https://sqs.us-east-1.amazonaws.com", no trailing '/'
   bool s3_custom_endpoint = false;
+  bool sqs_custom_endpoint = false;  // false: sqs_endpoint is AWS's default for the region
   bool s3_path_style = false;
   int connect_timeout_ms = 3'000;
   int request_timeout_ms = 60'000;

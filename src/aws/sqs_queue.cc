@@ -437,6 +437,40 @@ Status SqsClient::ChangeMessageVisibility(const std::string& queue_url, const st
   return answer.ok() ? Status::Ok() : answer.status();
 }
 
+Result<std::string> SqsClient::StartMessageMoveTask(const std::string& source_arn,
+                                                    const std::string& destination_arn) {
+  json request = {{"SourceArn", source_arn}};
+  if (!destination_arn.empty()) request["DestinationArn"] = destination_arn;
+  ASSIGN_OR_RETURN(json answer, CallJson(*this, "StartMessageMoveTask", request, source_arn));
+  std::string handle = StringMember(answer, "TaskHandle");
+  if (handle.empty()) return UnavailableError("StartMessageMoveTask answered no TaskHandle");
+  return handle;
+}
+
+Result<std::vector<SqsMoveTask>> SqsClient::ListMessageMoveTasks(const std::string& source_arn,
+                                                                 int max_results) {
+  ASSIGN_OR_RETURN(json answer, CallJson(*this, "ListMessageMoveTasks",
+                                         {{"SourceArn", source_arn},
+                                          {"MaxResults", std::clamp(max_results, 1, 10)}},
+                                         source_arn));
+  std::vector<SqsMoveTask> out;
+  if (auto it = answer.find("Results"); it != answer.end() && it->is_array()) {
+    for (const json& entry : *it) {
+      if (!entry.is_object()) continue;
+      SqsMoveTask task;
+      task.status = StringMember(entry, "Status");
+      task.task_handle = StringMember(entry, "TaskHandle");
+      task.failure_reason = StringMember(entry, "FailureReason");
+      if (auto m = entry.find("ApproximateNumberOfMessagesMoved");
+          m != entry.end() && m->is_number_integer()) {
+        task.moved = m->get<int64_t>();
+      }
+      out.push_back(std::move(task));
+    }
+  }
+  return out;
+}
+
 Result<std::vector<Status>> SqsClient::ChangeMessageVisibilityBatch(
     const std::string& queue_url, const std::vector<std::pair<std::string, int>>& entries) {
   RETURN_IF_ERROR(internal::CheckBatchSize(entries.size()));
@@ -649,22 +683,37 @@ Status SqsQueue::Fail(const Message& message, const Failure& failure) {
   return client_->DeleteMessage(queue_url_, message.receipt);
 }
 
-Result<QueueStats> SqsQueue::Stats() {
+namespace {
+
+// A queue's depths from GetQueueAttributes.
+Result<QueueStats> DepthOf(SqsClient& client, const std::string& queue_url) {
   static const std::vector<std::string> kCounts = {"ApproximateNumberOfMessages",
                                                    "ApproximateNumberOfMessagesNotVisible",
                                                    "ApproximateNumberOfMessagesDelayed"};
-  ASSIGN_OR_RETURN(SqsAttributes main, client_->GetQueueAttributes(queue_url_, kCounts));
+  ASSIGN_OR_RETURN(SqsAttributes counts, client.GetQueueAttributes(queue_url, kCounts));
   QueueStats stats;
-  stats.visible = ToInt64(main["ApproximateNumberOfMessages"]);
-  stats.in_flight = ToInt64(main["ApproximateNumberOfMessagesNotVisible"]);
-  stats.delayed = ToInt64(main["ApproximateNumberOfMessagesDelayed"]);
+  stats.visible = ToInt64(counts["ApproximateNumberOfMessages"]);
+  stats.in_flight = ToInt64(counts["ApproximateNumberOfMessagesNotVisible"]);
+  stats.delayed = ToInt64(counts["ApproximateNumberOfMessagesDelayed"]);
+  return stats;
+}
+
+}  // namespace
+
+Result<QueueStats> SqsQueue::Stats() {
+  ASSIGN_OR_RETURN(QueueStats stats, DepthOf(*client_, queue_url_));
   if (!dlq_url_.empty()) {
-    ASSIGN_OR_RETURN(SqsAttributes dlq, client_->GetQueueAttributes(dlq_url_, kCounts));
-    stats.dlq = ToInt64(dlq["ApproximateNumberOfMessages"]) +
-                ToInt64(dlq["ApproximateNumberOfMessagesNotVisible"]) +
-                ToInt64(dlq["ApproximateNumberOfMessagesDelayed"]);
+    ASSIGN_OR_RETURN(QueueStats dlq, DepthOf(*client_, dlq_url_));
+    stats.dlq = dlq.visible + dlq.in_flight + dlq.delayed;
   }
   return stats;
+}
+
+Result<QueueStats> SqsQueue::DeadLetterDepth() {
+  if (dlq_url_.empty()) {
+    return FailedPreconditionError("queue " + queue_url_ + " has no dead-letter queue");
+  }
+  return DepthOf(*client_, dlq_url_);
 }
 
 Status SqsQueue::ScanDeadLetters(int max_messages,
@@ -755,6 +804,53 @@ Result<int64_t> SqsQueue::Redrive(const std::vector<std::string>& ids) {
       },
       [&] { return !wanted.empty() && moved == static_cast<int64_t>(wanted.size()); }));
   return moved;
+}
+
+Result<SqsQueue::RedriveAllResult> SqsQueue::RedriveAll(RedriveMethod method,
+                                                        const std::function<void()>& poll_pause) {
+  if (dlq_url_.empty()) {
+    return FailedPreconditionError("queue " + queue_url_ + " has no dead-letter queue");
+  }
+  RedriveAllResult result;
+  if (method != RedriveMethod::kCopy) {
+    // Starting the task; every failure up to here is a refusal that kAuto may copy around.
+    std::string source_arn;
+    Result<std::string> handle = [&]() -> Result<std::string> {
+      ASSIGN_OR_RETURN(SqsAttributes dlq, client_->GetQueueAttributes(dlq_url_, {"QueueArn"}));
+      ASSIGN_OR_RETURN(SqsAttributes main, client_->GetQueueAttributes(queue_url_, {"QueueArn"}));
+      if (dlq["QueueArn"].empty() || main["QueueArn"].empty()) {
+        return UnavailableError("GetQueueAttributes gave no QueueArn");
+      }
+      source_arn = dlq["QueueArn"];
+      return client_->StartMessageMoveTask(source_arn, main["QueueArn"]);
+    }();
+    if (handle.ok()) {
+      result.task_handle = *handle;
+      result.method = "message-move-task";
+      // The newest task of the source is ours (SQS runs one task per source at a time); it
+      // carries its handle only while RUNNING.
+      for (;;) {
+        ASSIGN_OR_RETURN(std::vector<SqsMoveTask> tasks,
+                         client_->ListMessageMoveTasks(source_arn, 1));
+        if (tasks.empty()) return UnavailableError("ListMessageMoveTasks lists no task");
+        const SqsMoveTask& task = tasks.front();
+        result.moved = task.moved;
+        if (task.status == "COMPLETED") return result;
+        if (task.status != "RUNNING" && task.status != "CANCELLING") {
+          return UnavailableError("message-move task " + result.task_handle + " ended " +
+                                  task.status + " after moving " + std::to_string(task.moved) +
+                                  " messages" +
+                                  (task.failure_reason.empty() ? "" : ": " + task.failure_reason));
+        }
+        if (poll_pause) poll_pause();
+      }
+    }
+    if (method == RedriveMethod::kMoveTask) return handle.status().WithContext("redrive");
+    result.fallback = handle.status().message();
+  }
+  result.method = "copy";
+  ASSIGN_OR_RETURN(result.moved, Redrive({}));
+  return result;
 }
 
 Status SqsQueue::Purge() { return client_->PurgeQueue(queue_url_); }

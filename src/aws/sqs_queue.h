@@ -45,6 +45,14 @@ inline constexpr char kSqsSentMsAttribute[] = "thumbflow-sent-ms";
 // Queue attributes as SQS names them ("ApproximateNumberOfMessages", "RedrivePolicy", ...).
 using SqsAttributes = std::map<std::string, std::string>;
 
+// One entry of ListMessageMoveTasks.
+struct SqsMoveTask {
+  std::string status;       // RUNNING, COMPLETED, CANCELLING, CANCELLED, FAILED
+  std::string task_handle;  // SQS gives it only while the task is RUNNING
+  int64_t moved = 0;        // ApproximateNumberOfMessagesMoved
+  std::string failure_reason;
+};
+
 class SqsClient {
  public:
   // `endpoint`: "https://sqs.us-east-1.amazonaws.com" or "http://127.0.0.1:5000" (no path).
@@ -87,6 +95,13 @@ class SqsClient {
   // `seconds` 0..43200.
   Status ChangeMessageVisibility(const std::string& queue_url, const std::string& receipt,
                                  int seconds);
+  // Starts a message-move task from `source_arn` (a dead-letter queue) to
+  // `destination_arn` (empty: each message's original source queue); returns its TaskHandle.
+  Result<std::string> StartMessageMoveTask(const std::string& source_arn,
+                                           const std::string& destination_arn);
+  // The most recent message-move tasks of `source_arn`, newest first (1..10 of them).
+  Result<std::vector<SqsMoveTask>> ListMessageMoveTasks(const std::string& source_arn,
+                                                        int max_results = 10);
   Result<std::vector<Status>> ChangeMessageVisibilityBatch(
       const std::string& queue_url, const std::vector<std::pair<std::string, int>>& entries);
 
@@ -177,6 +192,32 @@ class SqsQueue : public Queue {
   Result<int64_t> Redrive(const std::vector<std::string>& ids) override;
   Status Purge() override;
   Status PurgeDeadLetters() override;
+
+  // The DLQ's own counts (visible, in_flight, delayed; dlq and oldest_age_s 0):
+  // FailedPrecondition without a DLQ.
+  Result<QueueStats> DeadLetterDepth();
+
+  // Moves every dead letter back to the queue (`thumbflow dlq redrive --all`).
+  //   kMoveTask: SQS's message-move task (StartMessageMoveTask from the DLQ's ARN to the
+  //     queue's ARN), then ListMessageMoveTasks every `poll_pause` until the task is no longer
+  //     RUNNING; FAILED / CANCELLED is an error naming SQS's FailureReason. SQS runs the move
+  //     itself and keeps every message's body and attributes (thumbflow-* ones included; the
+  //     pipeline ignores them). SQS accepts a task only on a queue that is some queue's
+  //     dead-letter target, and emulators may not implement it.
+  //   kCopy: Redrive({}) below: receive, send to the queue, delete from the DLQ only after
+  //     the send succeeded (a failure leaves a duplicate, never a loss).
+  //   kAuto: kMoveTask; when SQS refuses to start the task (any error: not implemented,
+  //     not a dead-letter target, not permitted), kCopy, with the refusal in `fallback`.
+  //     Once a task has started its failure is returned, never copied over.
+  enum class RedriveMethod { kAuto, kMoveTask, kCopy };
+  struct RedriveAllResult {
+    int64_t moved = 0;        // the task's ApproximateNumberOfMessagesMoved, or copies made
+    std::string method;       // "message-move-task" or "copy"
+    std::string task_handle;  // the task's handle (message-move-task)
+    std::string fallback;     // why kAuto copied instead (empty otherwise)
+  };
+  Result<RedriveAllResult> RedriveAll(RedriveMethod method,
+                                      const std::function<void()>& poll_pause);
 
  private:
   friend Result<std::unique_ptr<SqsQueue>> NewSqsQueue(SqsQueueOptions, std::shared_ptr<HttpClient>,

@@ -5,6 +5,7 @@
 
 #include "aws/testing/scripted_http_client.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -513,6 +514,109 @@ TEST_F(SqsQueueTest, RedriveSendsTheOriginalAndDeletesTheDeadLetter) {
             {"MessageAttributes", {{"origin", {{"DataType", "String"}, {"StringValue", "o"}}}}}}));
   EXPECT_EQ(http_->BodyOf(2), json({{"QueueUrl", kDlqUrl}, {"ReceiptHandle", "r-1"}}));
   EXPECT_EQ(http_->BodyOf(3)["Entries"][0]["ReceiptHandle"], "r-2");
+}
+
+// `dlq redrive --all` on SQS: the message-move task, polled until it completes.
+TEST_F(SqsQueueTest, RedriveAllStartsAMessageMoveTaskAndWaitsForIt) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer(
+      "GetQueueAttributes", 200,
+      {{"Attributes", {{"QueueArn", "arn:aws:sqs:us-east-1:123456789012:thumbnails-dlq"}}}});
+  http_->Answer("GetQueueAttributes", 200,
+                {{"Attributes", {{"QueueArn", "arn:aws:sqs:us-east-1:123456789012:thumbnails"}}}});
+  http_->Answer("StartMessageMoveTask", 200, {{"TaskHandle", "h-1"}});
+  http_->Answer("ListMessageMoveTasks", 200,
+                {{"Results",
+                  {{{"Status", "RUNNING"},
+                    {"TaskHandle", "h-1"},
+                    {"ApproximateNumberOfMessagesMoved", 1}}}}});
+  http_->Answer(
+      "ListMessageMoveTasks", 200,
+      {{"Results", {{{"Status", "COMPLETED"}, {"ApproximateNumberOfMessagesMoved", 3}}}}});
+  int pauses = 0;
+  auto moved = queue->RedriveAll(SqsQueue::RedriveMethod::kAuto, [&] { ++pauses; });
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(moved->method, "message-move-task");
+  EXPECT_EQ(moved->task_handle, "h-1");
+  EXPECT_EQ(moved->moved, 3);
+  EXPECT_EQ(moved->fallback, "");
+  EXPECT_EQ(pauses, 1);
+  ASSERT_EQ(
+      http_->Actions(),
+      (std::vector<std::string>{"GetQueueAttributes", "GetQueueAttributes", "StartMessageMoveTask",
+                                "ListMessageMoveTasks", "ListMessageMoveTasks"}));
+  EXPECT_EQ(http_->BodyOf(2),
+            json({{"SourceArn", "arn:aws:sqs:us-east-1:123456789012:thumbnails-dlq"},
+                  {"DestinationArn", "arn:aws:sqs:us-east-1:123456789012:thumbnails"}}));
+  EXPECT_EQ(http_->BodyOf(3)["SourceArn"], "arn:aws:sqs:us-east-1:123456789012:thumbnails-dlq");
+}
+
+TEST_F(SqsQueueTest, RedriveAllReportsAFailedTask) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer("GetQueueAttributes", 200, {{"Attributes", {{"QueueArn", "arn:dlq"}}}});
+  http_->Answer("GetQueueAttributes", 200, {{"Attributes", {{"QueueArn", "arn:q"}}}});
+  http_->Answer("StartMessageMoveTask", 200, {{"TaskHandle", "h-1"}});
+  http_->Answer("ListMessageMoveTasks", 200,
+                {{"Results",
+                  {{{"Status", "FAILED"},
+                    {"ApproximateNumberOfMessagesMoved", 2},
+                    {"FailureReason", "AWS.SimpleQueueService.NonExistentQueue"}}}}});
+  auto moved = queue->RedriveAll(SqsQueue::RedriveMethod::kAuto, nullptr);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_THAT(moved.status().message(), HasSubstr("FAILED after moving 2 messages"));
+  EXPECT_THAT(moved.status().message(), HasSubstr("NonExistentQueue"));
+  // A task that started is never copied over.
+  for (const std::string& action : http_->Actions()) EXPECT_NE(action, "ReceiveMessage");
+}
+
+TEST_F(SqsQueueTest, RedriveAllCopiesWhenSqsRefusesTheTask) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer("GetQueueAttributes", 200, {{"Attributes", {{"QueueArn", "arn:dlq"}}}});
+  http_->Answer("GetQueueAttributes", 200, {{"Attributes", {{"QueueArn", "arn:q"}}}});
+  http_->Answer(
+      "StartMessageMoveTask", 400,
+      {{"__type", "com.amazonaws.sqs#UnsupportedOperation"}, {"message", "not supported"}});
+  http_->Answer("ReceiveMessage", 200,
+                {{"Messages", {{{"MessageId", "d-1"}, {"ReceiptHandle", "r-1"}, {"Body", "b1"}}}}});
+  http_->Answer("ReceiveMessage", 200, json::object());
+  auto moved = queue->RedriveAll(SqsQueue::RedriveMethod::kAuto, nullptr);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(moved->method, "copy");
+  EXPECT_EQ(moved->moved, 1);
+  EXPECT_THAT(moved->fallback, HasSubstr("not supported"));
+  const std::vector<std::string> actions = http_->Actions();
+  const auto send = std::find(actions.begin(), actions.end(), "SendMessage");
+  const auto remove = std::find(actions.begin(), actions.end(), "DeleteMessage");
+  ASSERT_NE(send, actions.end());
+  ASSERT_NE(remove, actions.end());
+  EXPECT_LT(send, remove);  // sent to the queue before it leaves the DLQ
+}
+
+TEST_F(SqsQueueTest, RedriveAllWithTheTaskOnlyFailsWhenRefused) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer("GetQueueAttributes", 200, {{"Attributes", {{"QueueArn", "arn:dlq"}}}});
+  http_->Answer("GetQueueAttributes", 200, {{"Attributes", {{"QueueArn", "arn:q"}}}});
+  http_->Answer("StartMessageMoveTask", 400,
+                {{"__type", "com.amazonaws.sqs#UnsupportedOperation"}, {"message", "no"}});
+  auto moved = queue->RedriveAll(SqsQueue::RedriveMethod::kMoveTask, nullptr);
+  ASSERT_FALSE(moved.ok());
+  for (const std::string& action : http_->Actions()) EXPECT_NE(action, "ReceiveMessage");
+}
+
+TEST_F(SqsQueueTest, DeadLetterDepthIsTheDlqsOwnCounts) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer("GetQueueAttributes", 200,
+                {{"Attributes",
+                  {{"ApproximateNumberOfMessages", "3"},
+                   {"ApproximateNumberOfMessagesNotVisible", "1"},
+                   {"ApproximateNumberOfMessagesDelayed", "2"}}}});
+  Result<QueueStats> depth = queue->DeadLetterDepth();
+  ASSERT_TRUE(depth.ok()) << depth.status().ToString();
+  EXPECT_EQ(depth->visible, 3);
+  EXPECT_EQ(depth->in_flight, 1);
+  EXPECT_EQ(depth->delayed, 2);
+  EXPECT_EQ(http_->BodyOf(0)["QueueUrl"], kDlqUrl);
+  EXPECT_FALSE(Queue(/*with_dlq=*/false)->DeadLetterDepth().ok());
 }
 
 TEST(SqsArnTest, ParsesQueueArns) {

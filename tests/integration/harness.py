@@ -177,6 +177,13 @@ def moto_server():
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
+def boto3_client(service, endpoint):
+    """A boto3 client for moto_server at `endpoint` with moto's test keys, us-east-1."""
+    import boto3  # only the tests that talk to moto need it
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
 def run_thumbflow(args, env=None, timeout=300, input=None, check=False):
     """Runs the thumbflow binary; returns the CompletedProcess (text mode)."""
     full_env = dict(os.environ)

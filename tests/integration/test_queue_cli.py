@@ -85,7 +85,18 @@ class QueueCliTest(unittest.TestCase):
         letters = self.tf("dlq", "list", "--config", config)
         self.assertEqual(sorted(d["id"] for d in letters), sorted(ids))
         self.assertEqual({d["reason"] for d in letters}, {"max-receives"})
-        self.assertEqual(set(letters[0]), {"id", "body", "receive_count", "reason"})
+        self.assertEqual(set(letters[0]), {"id", "bucket", "key", "keys", "reason",
+                                           "receive_count", "time", "sent_time",
+                                           "first_receive_time", "attributes", "body"})
+        one = next(d for d in letters if d["id"] == ids[0])
+        # Not S3 events: no key; the embedded DLQ knows every time.
+        self.assertEqual((one["body"], one["bucket"], one["key"], one["keys"]),
+                         ("one", None, None, []))
+        self.assertEqual(one["receive_count"], 1)
+        for field in ("time", "sent_time", "first_receive_time"):
+            self.assertRegex(one[field], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertLessEqual(one["sent_time"], one["first_receive_time"])
+        self.assertLessEqual(one["first_receive_time"], one["time"])
         self.assertEqual(self.tf("queue", "stats", "--config", config)["dlq"], 2)
 
         self.assertEqual(self.tf("dlq", "redrive", ids[0], "--config", config), {"redriven": 1})

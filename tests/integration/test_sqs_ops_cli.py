@@ -1,0 +1,249 @@
+"""`thumbflow dlq list|redrive|purge` and `thumbflow status` on SQS (--queue-url), on
+moto_server.
+
+What this pins down:
+  - dead letters from both paths are listed with their fields: one that a `thumbflow worker`
+    dead-lettered (a non-image under uploads/: reason not-an-image, from the thumbflow-reason
+    message attribute) and one that SQS moved itself through the queue's RedrivePolicy
+    (maxReceiveCount 1: reason max-receives); key, bucket, receive_count, time, body;
+  - listing consumes nothing: afterwards the DLQ holds every message, visible, and a second
+    list shows them again;
+  - status prints the queue's and the DLQ's depths, as the embedded status does;
+  - redrive --all on moto (which does not implement StartMessageMoveTask) falls back to
+    receive/send/delete, says so on stderr, and leaves the original bodies in the queue without
+    thumbflow's attributes; --method task fails there and moves nothing; redrive by id moves
+    only that message;
+  - dlq purge empties the DLQ; --dlq-url names a DLQ explicitly;
+  - bad usage exits 2, a missing queue exits 1, and `dlq list --data` on a folder that does
+    not exist exits 1 and creates nothing.
+"""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import harness
+
+wait_for = harness.wait_for
+
+
+def event_body(key, bucket="images"):
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "thumbnails",
+               "bucket": {"name": bucket}, "object": {"key": key, "size": 10}}}]})
+
+
+class SqsOpsCliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._moto = harness.moto_server()
+        cls.endpoint, cls.env = cls._moto.__enter__()
+        cls.s3 = harness.boto3_client("s3", cls.endpoint)
+        cls.sqs = harness.boto3_client("sqs", cls.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._moto.__exit__(None, None, None)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tf-sqs-ops-")
+        self.peers = []
+
+    def tearDown(self):
+        for p in self.peers:
+            p.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def make_queues(self, name, max_receive_count):
+        dlq_url = self.sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(
+            QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = self.sqs.create_queue(QueueName=name, Attributes={
+            "VisibilityTimeout": "60",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": str(max_receive_count)})})["QueueUrl"]
+        return queue_url, dlq_url
+
+    def tf(self, *args, code=0):
+        proc = harness.run_thumbflow(list(args), env=self.env, timeout=120)
+        self.assertEqual(proc.returncode, code, f"thumbflow {' '.join(args)} exited "
+                         f"{proc.returncode}:\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+        return proc
+
+    def tf_json(self, *args):
+        return json.loads(self.tf(*args).stdout)
+
+    def depth(self, url):
+        a = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return (int(a["ApproximateNumberOfMessages"]),
+                int(a["ApproximateNumberOfMessagesNotVisible"]))
+
+    def drain(self, url):
+        """Every message of `url` (received, then deleted)."""
+        out = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                           MessageAttributeNames=["All"],
+                                           AttributeNames=["All"]).get("Messages", [])
+            if not got:
+                return out
+            for m in got:
+                out.append(m)
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    def dead_letter_both_ways(self, queue_url, dlq_url):
+        """One message dead-lettered by SQS's RedrivePolicy (maxReceiveCount 1), one by a
+        thumbflow worker (a text file under uploads/: not-an-image)."""
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=event_body("uploads/moved.jpg"))
+        # Received once (count 1 = maxReceiveCount); the next receive moves it to the DLQ.
+        got = self.sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=0)
+        self.assertEqual(len(got.get("Messages", [])), 1)
+        self.assertEqual(self.sqs.receive_message(QueueUrl=queue_url).get("Messages", []), [])
+        self.assertEqual(self.depth(dlq_url), (1, 0))
+
+        self.s3.create_bucket(Bucket="images")
+        self.s3.put_object(Bucket="images", Key="uploads/bad.jpg", Body=b"not an image at all")
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=event_body("uploads/bad.jpg"))
+        config = os.path.join(self.tmp, "worker.toml")
+        with open(config, "w") as f:
+            f.write("[pipeline]\nworkers = 1\n[queue]\nreceive_wait_s = 1\n")
+        worker = harness.Peer([harness.BIN, "worker", "--config", config, "--queue-url",
+                               queue_url], env=self.env, log_dir=self.tmp, name="worker")
+        self.peers.append(worker)
+        wait_for(lambda: self.depth(dlq_url)[0] == 2, timeout=120,
+                 what="the worker to dead-letter uploads/bad.jpg")
+        self.assertEqual(worker.stop(timeout=30), 0, worker.log())
+
+    def test_list_status_redrive_purge(self):
+        queue_url, dlq_url = self.make_queues("ops", max_receive_count=1)
+        self.dead_letter_both_ways(queue_url, dlq_url)
+
+        letters = self.tf_json("dlq", "list", "--queue-url", queue_url)
+        self.assertEqual(len(letters), 2, letters)
+        by_key = {d["key"]: d for d in letters}
+        self.assertEqual(set(by_key), {"uploads/bad.jpg", "uploads/moved.jpg"})
+        bad, moved = by_key["uploads/bad.jpg"], by_key["uploads/moved.jpg"]
+        self.assertEqual(bad["reason"], "not-an-image")
+        self.assertEqual(bad["receive_count"], 1)
+        self.assertEqual(bad["bucket"], "images")
+        self.assertEqual(bad["keys"], ["uploads/bad.jpg"])
+        self.assertEqual(bad["body"], event_body("uploads/bad.jpg"))
+        self.assertEqual(bad["attributes"], {})  # thumbflow's own attributes are fields
+        self.assertRegex(bad["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertRegex(bad["sent_time"], r"^\d{4}-\d\d-\d\dT")
+        self.assertEqual(moved["reason"], "max-receives")
+        self.assertGreaterEqual(moved["receive_count"], 1)
+        self.assertEqual(moved["body"], event_body("uploads/moved.jpg"))
+        # Nothing consumed: both are still there and visible, and a second list sees them.
+        self.assertEqual(self.depth(dlq_url), (2, 0))
+        again = self.tf_json("dlq", "list", "--queue-url", queue_url, "--max", "10")
+        self.assertEqual({d["key"] for d in again}, {"uploads/bad.jpg", "uploads/moved.jpg"})
+        self.assertEqual(len(self.tf_json("dlq", "list", "--queue-url", queue_url,
+                                          "--max", "1")), 1)
+
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=event_body("uploads/q.jpg"))
+        status = self.tf_json("status", "--queue-url", queue_url)
+        self.assertEqual(status["queue_url"], queue_url)
+        self.assertEqual(status["dlq_url"], dlq_url)
+        self.assertEqual((status["visible"], status["in_flight"], status["delayed"],
+                          status["dlq"]), (1, 0, 0, 2), status)
+        self.assertEqual(status["dlq_depth"], {"visible": 2, "in_flight": 0, "delayed": 0})
+        self.assertIsNone(status["oldest_age_s"])
+        self.drain(queue_url)
+
+        # The message-move task: moto does not implement it; --method task says so, moves
+        # nothing.
+        proc = self.tf("dlq", "redrive", "--all", "--method", "task", "--queue-url", queue_url,
+                       code=1)
+        self.assertIn("StartMessageMoveTask", proc.stderr)
+        self.assertEqual(self.depth(dlq_url), (2, 0))
+
+        # By id: only that message moves.
+        proc = self.tf("dlq", "redrive", "--queue-url", queue_url, bad["id"])
+        self.assertEqual(json.loads(proc.stdout), {"redriven": 1, "method": "copy"})
+        self.assertEqual(self.depth(dlq_url), (1, 0))
+        back = self.drain(queue_url)
+        self.assertEqual([m["Body"] for m in back], [event_body("uploads/bad.jpg")])
+        self.assertNotIn("MessageAttributes", back[0])  # thumbflow-reason stays behind
+
+        # --all, auto: falls back to copying on moto, and says why.
+        proc = self.tf("dlq", "redrive", "--all", "--queue-url", queue_url)
+        self.assertEqual(json.loads(proc.stdout), {"redriven": 1, "method": "copy"})
+        self.assertIn("did not start a message-move task", proc.stderr)
+        self.assertEqual(self.depth(dlq_url), (0, 0))
+        status = self.tf_json("status", "--queue-url", queue_url)
+        self.assertEqual((status["visible"], status["dlq"]), (1, 0), status)
+        self.assertEqual([m["Body"] for m in self.drain(queue_url)],
+                         [event_body("uploads/moved.jpg")])
+        self.assertEqual(self.tf_json("dlq", "list", "--queue-url", queue_url), [])
+
+        # Purge.
+        for i in range(3):
+            self.sqs.send_message(QueueUrl=dlq_url, MessageBody=event_body(f"uploads/{i}.jpg"))
+        self.assertEqual(self.tf_json("status", "--queue-url", queue_url)["dlq"], 3)
+        self.assertEqual(self.tf_json("dlq", "purge", "--queue-url", queue_url),
+                         {"purged": True})
+        self.assertEqual(self.depth(dlq_url), (0, 0))
+
+    def test_explicit_dlq_and_endpoint_flags(self):
+        queue_url = self.sqs.create_queue(QueueName="plain")["QueueUrl"]
+        other_url = self.sqs.create_queue(QueueName="plain-dead")["QueueUrl"]
+        self.sqs.send_message(QueueUrl=other_url, MessageBody=event_body("uploads/x.png"),
+                              MessageAttributes={"thumbflow-reason": {
+                                  "DataType": "String", "StringValue": "truncated"}})
+        # Without a RedrivePolicy and without --dlq-url there is no DLQ to list.
+        proc = self.tf("dlq", "list", "--queue-url", queue_url, code=1)
+        self.assertIn("no dead-letter queue", proc.stderr)
+        status = self.tf_json("status", "--queue-url", queue_url)
+        self.assertIsNone(status["dlq_url"])
+        self.assertEqual(status["dlq"], 0)
+        # By name, with the endpoint given by flag instead of AWS_ENDPOINT_URL.
+        env = dict(self.env)
+        del env["AWS_ENDPOINT_URL"]
+        proc = harness.run_thumbflow(["dlq", "list", "--queue-url", "plain", "--dlq-url",
+                                      "plain-dead", "--endpoint-url", self.endpoint,
+                                      "--region", "us-east-1"], env=env, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        letters = json.loads(proc.stdout)
+        self.assertEqual([(d["key"], d["reason"]) for d in letters],
+                         [("uploads/x.png", "truncated")])
+        status = self.tf_json("status", "--queue-url", queue_url, "--dlq-url", other_url)
+        self.assertEqual((status["dlq_url"], status["dlq"]), (other_url, 1))
+
+    def test_usage_and_missing_things(self):
+        queue_url, _ = self.make_queues("usage", max_receive_count=3)
+        data = os.path.join(self.tmp, "data")
+        for args in (["dlq", "list"], ["status"],
+                     ["dlq", "list", "--data", data, "--queue-url", queue_url],
+                     ["status", "--data", data, "--queue-url", queue_url],
+                     ["dlq", "purge", "--data", data, "--region", "eu-west-1"],
+                     ["dlq", "list", "--queue-url", queue_url, "--queue", "other"],
+                     ["dlq", "redrive", "--queue-url", queue_url],
+                     ["dlq", "redrive", "--all", "--method", "teleport", "--queue-url",
+                      queue_url]):
+            proc = harness.run_thumbflow(args, env=self.env, timeout=60)
+            self.assertEqual(proc.returncode, 2, f"{args}: {proc.stdout} {proc.stderr}")
+            self.assertEqual(proc.stdout, "")
+        missing = queue_url.rsplit("/", 1)[0] + "/no-such-queue"
+        for args in (["dlq", "list", "--queue-url", missing],
+                     ["status", "--queue-url", missing]):
+            proc = harness.run_thumbflow(args, env=self.env, timeout=60)
+            self.assertEqual(proc.returncode, 1, f"{args}: {proc.stdout} {proc.stderr}")
+            self.assertIn("no-such-queue", proc.stderr)
+        # A data folder that does not exist is an error for every dlq command, not an empty
+        # DLQ, and is not created.
+        for command in ("list", "purge"):
+            proc = harness.run_thumbflow(["dlq", command, "--data", data], timeout=60)
+            self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+            self.assertIn("thumbflow.db", proc.stderr)
+            self.assertEqual(proc.stdout, "")
+        proc = harness.run_thumbflow(["dlq", "redrive", "--all", "--data", data], timeout=60)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertFalse(os.path.exists(data))
+
+
+if __name__ == "__main__":
+    unittest.main()
