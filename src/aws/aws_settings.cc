@@ -58,6 +58,12 @@ Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environmen
                 {when(EnvOr(effective, "AWS_ENDPOINT_URL")), "AWS_ENDPOINT_URL"},
                 {when(config.sqs_endpoint_url), "aws.sqs_endpoint_url"},
                 {when(config.endpoint_url), "aws.endpoint_url"}}));
+  ASSIGN_OR_RETURN(
+      std::string sts,
+      FirstUrl({{when(EnvOr(effective, "AWS_ENDPOINT_URL_STS")), "AWS_ENDPOINT_URL_STS"},
+                {when(EnvOr(effective, "AWS_ENDPOINT_URL")), "AWS_ENDPOINT_URL"},
+                {when(config.endpoint_url), "aws.endpoint_url"}}));
+  s.sts_endpoint = sts.empty() ? "https://sts." + s.region + ".amazonaws.com" : sts;
   s.s3_custom_endpoint = !s3.empty();
   s.sqs_custom_endpoint = !sqs.empty();
   s.s3_endpoint = s3.empty() ? "https://s3." + s.region + ".amazonaws.com" : s3;
@@ -82,6 +88,13 @@ std::shared_ptr<HttpClient> NewHttpClientForSettings(const AwsSettings& settings
   RetryPolicy retry;
   retry.max_attempts = settings.max_attempts;
   return NewDefaultHttpClient(options, retry);
+}
+
+CredentialsChainOptions CredentialsOptionsForSettings(const AwsSettings& settings) {
+  CredentialsChainOptions options;
+  options.sts_endpoint = settings.sts_endpoint;
+  options.region = settings.region;
+  return options;
 }
 
 S3StoreOptions S3StoreOptionsForSettings(const AwsSettings& settings) {

@@ -7,6 +7,8 @@
 //                  [aws] s3_endpoint_url > [aws] endpoint_url > https://s3.<region>.amazonaws.com
 //   SQS endpoint:  AWS_ENDPOINT_URL_SQS > AWS_ENDPOINT_URL > [aws] sqs_endpoint_url >
 //                  [aws] endpoint_url > https://sqs.<region>.amazonaws.com
+//   STS endpoint:  AWS_ENDPOINT_URL_STS > AWS_ENDPOINT_URL > [aws] endpoint_url >
+//                  https://sts.<region>.amazonaws.com (the credentials chain's role calls)
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the environment and config endpoints (the
 // flag still counts), as the SDKs do. The thumbflow config region is explicit and so wins over
 // the environment; endpoints from the environment win over the config file so that a test
@@ -32,6 +34,7 @@ struct AwsSettings {
   std::string sqs_endpoint;  // "https://sqs.us-east-1.amazonaws.com", no trailing '/'
   bool s3_custom_endpoint = false;
   bool sqs_custom_endpoint = false;  // false: sqs_endpoint is AWS's default for the region
+  std::string sts_endpoint;          // "https://sts.us-east-1.amazonaws.com", no trailing '/'
   bool s3_path_style = false;
   int connect_timeout_ms = 3'000;
   int request_timeout_ms = 60'000;
@@ -48,6 +51,9 @@ Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environmen
 // purpose (an SQS long poll holds a request open for up to 20 s).
 std::shared_ptr<HttpClient> NewHttpClientForSettings(const AwsSettings& settings,
                                                      int min_total_timeout_ms = 0);
+
+// What the credentials chain needs from the settings: STS endpoint and region.
+CredentialsChainOptions CredentialsOptionsForSettings(const AwsSettings& settings);
 
 // The S3 store options the settings describe (endpoint, region, addressing style).
 S3StoreOptions S3StoreOptionsForSettings(const AwsSettings& settings);

@@ -64,8 +64,8 @@ int RunLambdaWithConfig(const std::string& config_override) {
   auto aws_settings = aws::ResolveAwsSettings(config.aws, env);
   if (!aws_settings.ok()) return init_failed(lambda::kErrorTypeConfig, aws_settings.status());
 
-  std::shared_ptr<aws::CredentialsProvider> credentials =
-      aws::NewDefaultCredentialsChain(env, &clock);
+  std::shared_ptr<aws::CredentialsProvider> credentials = aws::NewDefaultCredentialsChain(
+      env, &clock, aws::CredentialsOptionsForSettings(*aws_settings));
   std::shared_ptr<aws::HttpClient> http = aws::NewHttpClientForSettings(*aws_settings);
   auto store =
       aws::NewS3Store(aws::S3StoreOptionsForSettings(*aws_settings), http, credentials, &clock);

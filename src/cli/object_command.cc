@@ -50,8 +50,9 @@ Result<std::unique_ptr<S3Client>> MakeS3Client(const S3Options& o) {
   ASSIGN_OR_RETURN(aws::AwsSettings settings, aws::ResolveAwsSettings(config.aws, env, o.endpoint));
   auto client = std::make_unique<S3Client>();
   client->http = aws::NewHttpClientForSettings(settings);
-  client->credentials = aws::NewDefaultCredentialsChain(
-      aws::EnvironmentForConfig(config.aws, std::move(env)), &client->clock);
+  client->credentials =
+      aws::NewDefaultCredentialsChain(aws::EnvironmentForConfig(config.aws, std::move(env)),
+                                      &client->clock, aws::CredentialsOptionsForSettings(settings));
   ASSIGN_OR_RETURN(client->store,
                    aws::NewS3Store(aws::S3StoreOptionsForSettings(settings), client->http,
                                    client->credentials, &client->clock));

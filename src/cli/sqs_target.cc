@@ -12,7 +12,7 @@ void AddSqsTargetOptions(CLI::App* command, SqsTargetFlags& flags) {
                       "deadLetterTargetArn)");
   command->add_option("--region", flags.region, "AWS region (overrides [aws] region, AWS_REGION)");
   command->add_option("--endpoint-url", flags.endpoint_url,
-                      "SQS endpoint (overrides AWS_ENDPOINT_URL*, [aws])");
+                      "SQS and STS endpoint (overrides AWS_ENDPOINT_URL*, [aws])");
   command->add_option("--profile", flags.profile,
                       "AWS profile for credentials and region (overrides [aws] profile)");
 }
@@ -27,13 +27,16 @@ Result<std::unique_ptr<OpenedSqsQueue>> OpenSqsTarget(const SqsTargetFlags& flag
                                   "\" is not an http:// or https:// URL");
     }
     config.aws.sqs_endpoint_url = flags.endpoint_url;
-    env.erase("AWS_ENDPOINT_URL_SQS");  // the flag wins over the environment
+    config.aws.endpoint_url = flags.endpoint_url;  // STS
+    env.erase("AWS_ENDPOINT_URL_SQS");             // the flag wins over the environment
+    env.erase("AWS_ENDPOINT_URL_STS");
     env.erase("AWS_ENDPOINT_URL");
     env.erase("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
   }
   ASSIGN_OR_RETURN(aws::AwsSettings settings, aws::ResolveAwsSettings(config.aws, env));
   auto opened = std::make_unique<OpenedSqsQueue>();
-  opened->credentials = aws::NewDefaultCredentialsChain(env, &opened->clock);
+  opened->credentials = aws::NewDefaultCredentialsChain(
+      env, &opened->clock, aws::CredentialsOptionsForSettings(settings));
   opened->http = aws::NewHttpClientForSettings(settings);
   aws::SqsQueueOptions options;
   // A queue URL names its endpoint; AWS's default endpoint must not override it.

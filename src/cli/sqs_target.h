@@ -22,7 +22,7 @@ struct SqsTargetFlags {
   std::string queue_url;     // URL or name; empty: the command works on --data instead
   std::string dlq_url;       // URL or name; empty: the queue's RedrivePolicy target
   std::string region;        // over [aws] region and AWS_REGION
-  std::string endpoint_url;  // SQS endpoint, over every other source
+  std::string endpoint_url;  // SQS (and STS) endpoint, over every other source
   std::string profile;       // AWS profile, over [aws] profile and AWS_PROFILE
 };
 

@@ -9,10 +9,10 @@
 // The queue is --queue-url (a URL or a name). The DLQ is --dlq-url, else the dead-letter
 // target of the queue's RedrivePolicy; with neither, permanent failures are left to be
 // retried (SqsQueue::Fail says so in the log). Credentials come from the AWS chain
-// (environment, profile, container, IMDS); endpoints and region from [aws] and the AWS_*
-// variables (aws/aws_settings.h). SIGTERM / SIGINT / SIGHUP: stop receiving (the waiting
-// long poll is cut off), finish within [pipeline] grace_period, give the rest back at once,
-// exit 0. SIGHUP is a stop, not a reload: the config is read once, at start.
+// (environment, web identity, profile incl. roles/SSO/process, container, IMDS); endpoints and
+// region from [aws] and the AWS_* variables (aws/aws_settings.h). SIGTERM / SIGINT / SIGHUP: stop
+// receiving (the waiting long poll is cut off), finish within [pipeline] grace_period, give the
+// rest back at once, exit 0. SIGHUP is a stop, not a reload: the config is read once, at start.
 //
 // --metrics-listen serves GET /metrics (Prometheus text), /healthz (alive) and /readyz
 // (200 while receiving; 503 with the reason once stopping, or while paused because the
@@ -87,7 +87,7 @@ int RunWorker(const WorkerFlags& flags) {
   auto settings = aws::ResolveAwsSettings(config.aws, env);
   if (!settings.ok()) return ReportFailure(settings.status());
   std::shared_ptr<aws::CredentialsProvider> credentials =
-      aws::NewDefaultCredentialsChain(env, &clock);
+      aws::NewDefaultCredentialsChain(env, &clock, aws::CredentialsOptionsForSettings(*settings));
   // A long poll holds the request open for up to 20 s; leave room for it.
   std::shared_ptr<aws::HttpClient> http = aws::NewHttpClientForSettings(*settings, 30'000);
   auto store =
