@@ -18,6 +18,13 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
     RETURN_IF_ERROR(ParseServerConfig(reader, &config.server));
     RETURN_IF_ERROR(ParseIsolationConfig(reader, &config.isolation));
     RETURN_IF_ERROR(reader.Finish());
+    // Deleting thumbnails needs the removals: the default rule sends them too. Rules the
+    // config names are used as written (their events are the user's choice).
+    if (config.pipeline.delete_thumbnails && config.store.default_notifications) {
+      for (NotificationRule& rule : config.store.notifications) {
+        rule.events.push_back("s3:ObjectRemoved:*");
+      }
+    }
     return ValidateConfig(config);
   };
   Status status = parse();

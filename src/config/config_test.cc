@@ -38,6 +38,34 @@ TEST(ConfigTest, ServerBlockingThreadsIsReadAndBounded) {
       << bad.status().message();
 }
 
+TEST(ConfigTest, DeleteThumbnailsIsOffByDefaultAndOnAddsRemovalsToTheDefaultRule) {
+  auto defaults = ParseConfig("", "test.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->pipeline.delete_thumbnails);
+  EXPECT_EQ(defaults->store.notifications.at(0).events,
+            std::vector<std::string>{"s3:ObjectCreated:*"});
+
+  auto on = ParseConfig("[pipeline]\ndelete_thumbnails = true\n", "test.toml");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_TRUE(on->pipeline.delete_thumbnails);
+  EXPECT_EQ(on->store.notifications.at(0).events,
+            (std::vector<std::string>{"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}));
+
+  // Rules the config names keep the events they name.
+  auto named = ParseConfig(
+      "[pipeline]\ndelete_thumbnails = true\n[[notifications]]\nevents = "
+      "[\"s3:ObjectCreated:Put\"]\n",
+      "test.toml");
+  ASSERT_TRUE(named.ok()) << named.status().message();
+  EXPECT_EQ(named->store.notifications.at(0).events,
+            std::vector<std::string>{"s3:ObjectCreated:Put"});
+
+  auto bad = ParseConfig("[pipeline]\ndelete_thumbnails = \"yes\"\n", "test.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("pipeline.delete_thumbnails"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(ConfigTest, ServerUsersAreReadInOrder) {
   auto good = ParseConfig(
       "[server]\nregion = \"us-east-1\"\n"

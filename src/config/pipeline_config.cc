@@ -44,6 +44,7 @@ Status ParsePipelineConfig(FieldReader& root, PipelineConfig* out) {
     RETURN_IF_ERROR(r.Double("retry_max", &out->retry_max_s, 0, 43200));
     RETURN_IF_ERROR(r.Double("retry_jitter", &out->retry_jitter, 0, 1));
     RETURN_IF_ERROR(r.StringList("suffixes", &out->suffixes));
+    RETURN_IF_ERROR(r.Bool("delete_thumbnails", &out->delete_thumbnails));
     if (out->visibility_timeout_s > 0 && out->heartbeat_s >= out->visibility_timeout_s) {
       return r.Error("heartbeat", "must be shorter than pipeline.visibility_timeout");
     }

@@ -11,6 +11,10 @@
 //   retry_max = 300          # ... at most this many seconds ...
 //   retry_jitter = 0.5       # ... of which this fraction is random (0: none, 1: full jitter)
 //   suffixes = [".jpg", ...] # keys the workers process (case-insensitive); [] accepts all
+//   delete_thumbnails = false  # an ObjectRemoved:* event deletes the removed source's
+//                            # thumbnails (record_processor.h says exactly which); off by
+//                            # default: thumbflow deletes nothing it was not asked to. On, the
+//                            # default [[notifications]] rule also sends s3:ObjectRemoved:*.
 //
 // The long-poll wait of the workers' receives is [queue] receive_wait_s (capped at the
 // grace period, so an idle worker still stops in time).
@@ -48,6 +52,10 @@ struct PipelineConfig {
   double retry_base_s = 2;
   double retry_max_s = 300;
   double retry_jitter = 0.5;
+  // ObjectRemoved:* records delete the thumbnails of a source that is gone (see
+  // RecordProcessor). Off: removals are acknowledged and skipped, as they always were, so
+  // turning thumbflow on or upgrading it never deletes an object nobody asked it to.
+  bool delete_thumbnails = false;
 };
 
 // Reads this section's top-level keys from the root table; leaves defaults for absent ones.

@@ -56,6 +56,7 @@ Status ParseStoreConfig(FieldReader& root, StoreConfig* out) {
   for (NotificationRule& rule : out->notifications) rule.bucket = out->default_bucket;
   if (const toml::array* rules = root.TableArray("notifications")) {
     out->notifications.clear();
+    out->default_notifications = false;
     for (size_t i = 0; i < rules->size(); ++i) {
       NotificationRule rule;
       RETURN_IF_ERROR(ParseRule((*rules)[i], "notifications[" + std::to_string(i) + "]",

@@ -17,7 +17,8 @@
 //   suffixes = [".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif",
 //               ".tif", ".tiff", ".jxl", ".svg"]   # case-insensitive; [] = any key
 //   queue = "thumbnails"
-//   events = ["s3:ObjectCreated:*"]
+//   events = ["s3:ObjectCreated:*"]    # default rule: plus "s3:ObjectRemoved:*" when
+//                                      # [pipeline] delete_thumbnails = true
 //
 // `notifications = []` turns every notification off.
 #pragma once
@@ -42,6 +43,9 @@ struct StoreConfig {
   int64_t min_free_bytes = int64_t{64} << 20;
   std::string region = "us-east-1";
   std::vector<NotificationRule> notifications = {NotificationRule{}};
+  // True when the config names no [[notifications]], so `notifications` is the default rule
+  // (ParseConfig then adds removal events to it for [pipeline] delete_thumbnails).
+  bool default_notifications = true;
 };
 
 // Reads this section's top-level keys from the root table; leaves defaults for absent ones.

@@ -21,6 +21,7 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
   outcome.started = true;
   pipeline::RecordContext context{message.message_id, message.receive_count, record_deadline_ms,
                                   max_receive_count};
+  context.force = pipeline::ForceRequested(message.message_attributes);
   pipeline::MessageOptions options;
   options.may_start_record = may_start;
   pipeline::MessageResult result =

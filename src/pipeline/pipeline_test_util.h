@@ -22,6 +22,9 @@ class FaultyStore final : public ObjectStore {
   std::atomic<int> gets{0};
   std::atomic<int> puts{0};
   std::atomic<int> heads{0};
+  // Runs before each Delete (for example to race an upload against it).
+  std::function<void(const std::string& key)> before_delete;
+  std::atomic<int> deletes{0};
 
   Result<ObjectData> Get(const std::string& bucket, const std::string& key,
                          const GetOptions& options = {}) override {
@@ -46,6 +49,8 @@ class FaultyStore final : public ObjectStore {
     return base_.Head(bucket, key);
   }
   Status Delete(const std::string& bucket, const std::string& key) override {
+    ++deletes;
+    if (before_delete) before_delete(key);
     return base_.Delete(bucket, key);
   }
   Result<ListResult> List(const std::string& bucket, const ListOptions& options) override {

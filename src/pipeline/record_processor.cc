@@ -68,6 +68,23 @@ std::vector<std::string> ExpectedNames(const std::string& path, const ExpectedOu
   return {ThumbnailName(path, probe)};
 }
 
+// Every name an output of `path` can have, whatever the content turns out to be: the fixed
+// format's one, or under "auto" the path itself and the path with each output format's
+// extension (a removal cannot know which format the content chose).
+std::vector<std::string> PossibleNames(const std::string& path, const ExpectedOutput& output) {
+  if (!output.format.empty()) return ExpectedNames(path, output);
+  std::vector<std::string> names = {path};
+  for (const char* format : {"jpeg", "png", "webp", "gif", "avif"}) {
+    std::string name = ThumbnailName(path, format);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+bool IsRemoval(const S3EventRecord& record) {
+  return record.event_name.rfind("ObjectRemoved", 0) == 0;
+}
+
 // The extension of the output format called `format`; empty for "" (auto).
 std::string ExtensionOf(const std::string& format) {
   const OutputFormat* output = FindOutputFormat(format);
@@ -127,6 +144,7 @@ RecordProcessorOptions RecordProcessorOptionsFromConfig(const Config& config) {
   options.image_timeout_ms = int64_t{config.thumbnails.limits.timeout_s} * 1000;
   options.output_threads =
       EffectiveWorkers(config.pipeline) * (static_cast<int>(config.thumbnails.sizes.size()) - 1);
+  options.delete_thumbnails = config.pipeline.delete_thumbnails;
   std::string format = config.thumbnails.format == "auto" ? "" : config.thumbnails.format;
   for (const auto& size : config.thumbnails.sizes) {
     options.expected_outputs.push_back({size.name, format, ExtensionOf(format)});
@@ -167,7 +185,7 @@ RecordResult RecordProcessor::Process(const S3EventRecord& record, const RecordC
   }
   int64_t end_ms = clock_.NowMillis();
   result.duration_ms = end_ms - start_ms;
-  if (result.outcome == Outcome::kOk && !result.duplicate && record.event_time_ms > 0) {
+  if (result.outcome == Outcome::kOk && !result.outputs.empty() && record.event_time_ms > 0) {
     result.end_to_end_ms = std::max<int64_t>(0, end_ms - record.event_time_ms);
   }
   Report(result, context);
@@ -209,6 +227,7 @@ RecordResult RecordProcessor::Run(const S3EventRecord& record, const RecordConte
       {"validating", &RecordProcessor::Validate, false, false},
       {"filtering", &RecordProcessor::Filter, false, false},
       {"checking limits", &RecordProcessor::CheckLimits, false, false},
+      {"removing", &RecordProcessor::Remove, false, false},
       {"deduplicating", &RecordProcessor::Dedupe, false, false},
       {"fetching", &RecordProcessor::Fetch, false, false},
       {"decoding", &RecordProcessor::Decode, true, true},
@@ -244,7 +263,8 @@ bool RecordProcessor::Interrupted(Work& work, const char* next, bool heeds_deadl
 
 bool RecordProcessor::Validate(Work& work) const {
   const S3EventRecord& record = work.record;
-  if (record.event_name.rfind("ObjectCreated", 0) != 0) {
+  if (record.event_name.rfind("ObjectCreated", 0) != 0 &&
+      !(options_.delete_thumbnails && IsRemoval(record))) {
     return work.Stop(Outcome::kSkipped, Reason::kNotACreate, "event " + record.event_name);
   }
   if (!record.key.empty() && record.key.back() == '/') {
@@ -292,9 +312,84 @@ bool RecordProcessor::CheckLimits(Work& work) const {
   return true;
 }
 
+bool RecordProcessor::Remove(Work& work) const {
+  const S3EventRecord& record = work.record;
+  if (!IsRemoval(record)) return true;
+  // Is there an object under the key now? Asked before deleting anything, and again after.
+  auto source_exists = [&](bool* exists) {
+    Result<ObjectInfo> head = store_.Head(record.bucket, record.key);
+    if (head.ok()) {
+      *exists = true;
+      work.event_etag = UnquoteEtag(head->etag);
+      return true;
+    }
+    const Status& s = head.status();
+    auto [outcome, reason] = ClassifyStoreError(s, /*source=*/true);
+    if (outcome == Outcome::kGone) {
+      *exists = false;
+      return true;
+    }
+    work.result.error_code = s.error_code();
+    return work.Stop(outcome, reason,
+                     "head " + record.bucket + "/" + record.key + ": " + s.message());
+  };
+  bool exists = false;
+  if (!source_exists(&exists)) return false;
+  if (exists) {
+    return work.Stop(Outcome::kSkipped, Reason::kNone,
+                     "source exists: an object is under the key again (etag " + work.event_etag +
+                         "), its thumbnails are kept");
+  }
+  if (!DeleteOutputsOf(work)) return false;
+  if (work.result.deleted.empty()) {
+    return work.Stop(Outcome::kOk, Reason::kNone, "no thumbnails to delete");
+  }
+  if (!source_exists(&exists)) return false;
+  if (!exists) return work.Stop(Outcome::kOk, Reason::kNone, "thumbnails deleted");
+  // An upload landed between the first look and the deletes: its thumbnails may have been
+  // among them, so they are made again from the object now there (steps 5-8).
+  work.event_etag.clear();
+  return true;
+}
+
+bool RecordProcessor::DeleteOutputsOf(Work& work) const {
+  const std::string& bucket = work.result.output_bucket;
+  const std::string encoded_key = UrlEncodeS3Key(work.record.key);
+  const std::string event_etag = UnquoteEtag(work.record.etag);
+  for (const ExpectedOutput& output : options_.expected_outputs) {
+    for (const std::string& name : PossibleNames(work.path, output)) {
+      const std::string key = OutputKey(output.size_name, name);
+      Result<ObjectInfo> info = output_store_.Head(bucket, key);
+      Status failed = info.status();
+      if (info.ok()) {
+        auto source_key = info->metadata.find("source-key");
+        auto source_etag = info->metadata.find("source-etag");
+        // Ours exactly when it names the removed key (S3 events' encoding, as written).
+        if (source_key == info->metadata.end() || source_key->second != encoded_key) continue;
+        if (!event_etag.empty() && (source_etag == info->metadata.end() ||
+                                    UnquoteEtag(source_etag->second) != event_etag)) {
+          continue;
+        }
+        failed = output_store_.Delete(bucket, key);
+        if (failed.ok()) {
+          work.result.deleted.push_back(key);
+          continue;
+        }
+      } else if (failed.code() == StatusCode::kNotFound &&
+                 failed.reason() != Reason::kNoSuchBucket) {
+        continue;
+      }
+      auto [outcome, reason] = ClassifyStoreError(failed, /*source=*/false);
+      work.result.error_code = failed.error_code();
+      return work.Stop(outcome, reason, "delete " + bucket + "/" + key + ": " + failed.message());
+    }
+  }
+  return true;
+}
+
 bool RecordProcessor::Dedupe(Work& work) const {
   work.event_etag = UnquoteEtag(work.record.etag);
-  if (work.event_etag.empty() ||
+  if (work.context.force || work.event_etag.empty() ||
       !OutputsCurrent(work.result.output_bucket, work.path, work.event_etag)) {
     return true;
   }
@@ -315,7 +410,7 @@ bool RecordProcessor::Fetch(Work& work) const {
   work.source = std::move(source).value();
   work.result.source_bytes = static_cast<int64_t>(work.source.bytes.size());
   work.etag = UnquoteEtag(work.source.info.etag);
-  if (work.etag != work.event_etag && !work.etag.empty() &&
+  if (!work.context.force && work.etag != work.event_etag && !work.etag.empty() &&
       OutputsCurrent(work.result.output_bucket, work.path, work.etag)) {
     work.result.duplicate = true;
     return work.Stop(Outcome::kOk, Reason::kNone, "outputs already current");
@@ -406,11 +501,38 @@ std::vector<Status> RecordProcessor::PutOutputs(const Work& work,
 
 bool RecordProcessor::OutputsCurrent(const std::string& bucket, const std::string& path,
                                      const std::string& etag) const {
-  const auto& expected = options_.expected_outputs;
+  return pipeline::OutputsCurrent(output_store_, options_, bucket, path, etag);
+}
+
+std::vector<std::string> ExpectedOutputNames(const std::string& path,
+                                             const ExpectedOutput& output) {
+  return ExpectedNames(path, output);
+}
+
+bool ForceRequested(const std::map<std::string, std::string>& attributes) {
+  auto it = attributes.find(kForceAttribute);
+  return it != attributes.end() && it->second == kForceValue;
+}
+
+std::optional<std::string> SourcePath(const RecordProcessorOptions& options, std::string_view key) {
+  const std::string& prefix = options.upload_prefix;
+  if (!key.empty() && key.back() == '/') return std::nullopt;
+  if (!ValidateSourceKey(key).ok()) return std::nullopt;
+  if (key.size() <= prefix.size() || key.compare(0, prefix.size(), prefix) != 0) {
+    return std::nullopt;
+  }
+  if (!HasAcceptedSuffix(key, options.suffixes)) return std::nullopt;
+  return std::string(key.substr(prefix.size()));
+}
+
+bool OutputsCurrent(ObjectStore& output_store, const RecordProcessorOptions& options,
+                    const std::string& bucket, const std::string& path, const std::string& etag) {
+  const auto& expected = options.expected_outputs;
   if (expected.empty()) return false;
   auto current = [&](const ExpectedOutput& output, const std::string& name) {
     // A failed HEAD only means "not known to be done": the record is processed again.
-    Result<ObjectInfo> info = output_store_.Head(bucket, OutputKey(output.size_name, name));
+    Result<ObjectInfo> info =
+        output_store.Head(bucket, options.output_prefix + output.size_name + "/" + name);
     if (!info.ok()) return false;
     auto it = info->metadata.find("source-etag");
     return it != info->metadata.end() && UnquoteEtag(it->second) == etag;
@@ -446,9 +568,17 @@ void RecordProcessor::Report(const RecordResult& result, const RecordContext& co
   if (!result.error_code.empty()) line.Add("error_code", result.error_code);
   if (!result.message.empty()) line.Add("detail", result.message);
   if (result.duplicate) line.Add("duplicate", true);
+  if (!result.deleted.empty()) {
+    std::vector<LogFields> deleted;
+    for (const std::string& key : result.deleted) deleted.push_back(LogFields().Add("key", key));
+    line.Add("deleted", deleted);
+  }
   line.Add("duration_ms", result.duration_ms);
   if (result.end_to_end_ms >= 0) line.Add("end_to_end_ms", result.end_to_end_ms);
   if (result.source_bytes > 0) line.Add("source_bytes", result.source_bytes);
+  if (!result.outputs.empty() || !result.deleted.empty()) {
+    line.Add("output_bucket", result.output_bucket);
+  }
   if (!result.outputs.empty()) {
     std::vector<LogFields> sizes;
     for (const auto& o : result.outputs) {
@@ -459,7 +589,7 @@ void RecordProcessor::Report(const RecordResult& result, const RecordContext& co
                           .Add("height", o.height)
                           .Add("bytes", o.bytes));
     }
-    line.Add("output_bucket", result.output_bucket).Add("sizes", sizes);
+    line.Add("sizes", sizes);
   }
   if (!context.message_id.empty()) line.Add("message_id", context.message_id);
   if (context.receive_count > 0) line.Add("receive_count", context.receive_count);

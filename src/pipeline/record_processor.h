@@ -2,14 +2,33 @@
 // record arrived (the worker pool's queue, the Lambda runtime's event batch, a test).
 //
 // One record, in order:
-//   1. only ObjectCreated:* records are work; others are `skipped`;
+//   1. only ObjectCreated:* records are work, and ObjectRemoved:* ones when
+//      options.delete_thumbnails is on; others are `skipped` ("not-a-create");
 //   2. the key is validated (no "..", not absolute, no NUL, at most 1024 bytes, UTF-8):
 //      `permanent` "invalid-key" otherwise;
 //   3. keys outside the upload prefix, folder markers and names without an accepted suffix
 //      are `skipped` (acknowledged, nothing written);
 //   4. a source larger than max_source_bytes according to the event is `permanent`
 //      "too-large" without being fetched;
-//   5. idempotency: when the record carries an ETag and every expected output exists with
+//   4b. a removal (ObjectRemoved:*, delete_thumbnails on) deletes the source's thumbnails
+//      when, and only when, the source is gone. S3's removal events carry no ETag of the
+//      removed object, so the rule is about the present, not the event:
+//        - HEAD the source: an object under the key (a newer upload, or the current
+//          version after a noncurrent one was removed) keeps its thumbnails: `skipped`
+//          (detail "source exists: ..."); a HEAD failure other than NotFound is classified as in
+//          step 6;
+//        - otherwise each thumbnail the source can have (every size; under format auto
+//          every name a format may give, since the content decides it) is HEADed and
+//          deleted when its "source-key" metadata names the removed key, and, when the
+//          record does carry an ETag, its "source-etag" is that one. Thumbnails of another
+//          source that happen to share the name ("a.heic" -> "a.heic.jpg" and a source
+//          "a.heic.jpg") and objects without that metadata are kept;
+//        - then the source is HEADed again: when an upload landed meanwhile, the record
+//          goes on as a create of the current object (steps 5-8 below) so its thumbnails
+//          exist whichever order the two events were processed in.
+//      The result is `ok` with `deleted` listing the keys removed (none: nothing was there).
+//   5. idempotency (not when context.force): when the record carries an ETag and every expected
+//   output exists with
 //      that ETag in its "source-etag" metadata, the record is `ok` (duplicate = true)
 //      without fetching or decoding anything (the largest output is looked up first, so a
 //      new image costs one HEAD);
@@ -47,7 +66,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,7 +134,8 @@ struct RecordResult {
   std::string bucket;             // of the source
   std::string key;                // of the source (decoded)
   std::string output_bucket;
-  bool duplicate = false;  // ok because the outputs already carried this source ETag
+  bool duplicate = false;            // ok because the outputs already carried this source ETag
+  std::vector<std::string> deleted;  // a removal: the thumbnails deleted (output bucket)
   int64_t source_bytes = 0;
   std::vector<OutputSummary> outputs;
   int64_t duration_ms = 0;
@@ -142,6 +164,9 @@ struct RecordProcessorOptions {
   // thread (0: the caller writes them one after the other). From the config: ([pipeline]
   // workers) x (sizes - 1), the most that the workers' records can use at once.
   int output_threads = 2;
+  // [pipeline] delete_thumbnails: ObjectRemoved:* records delete thumbnails (step 4b);
+  // false: they are `skipped` "not-a-create".
+  bool delete_thumbnails = false;
 };
 
 // Options derived from the config file ([output], [pipeline].suffixes, [thumbnails] sizes
@@ -159,7 +184,18 @@ struct RecordContext {
   // Receives after which the queue dead-letters the message (0: unknown): on that last
   // receive a deadline-caused timeout is permanent.
   int max_receive_count = 0;
+  // Remake the outputs even when they already carry the source's ETag (steps 5 and 6 do not
+  // dedupe): a message with the attribute kForceAttribute = "true" (`thumbflow backfill
+  // --force`).
+  bool force = false;
 };
+
+// The message attribute that asks for a remake (RecordContext::force), and its value.
+inline constexpr char kForceAttribute[] = "thumbflow-force";
+inline constexpr char kForceValue[] = "true";
+
+// True when `attributes` (a message's) ask for a remake.
+bool ForceRequested(const std::map<std::string, std::string>& attributes);
 
 // Lets a long-running caller stop work between steps (before decoding, before writing).
 using CancelFlag = std::atomic<bool>;
@@ -193,6 +229,7 @@ class RecordProcessor {
   bool Validate(Work& work) const;     // a create, not a folder marker, a valid key
   bool Filter(Work& work) const;       // upload prefix, accepted suffix
   bool CheckLimits(Work& work) const;  // output keys not too long, event size
+  bool Remove(Work& work) const;       // a removal: the gone source's thumbnails
   bool Dedupe(Work& work) const;       // outputs already carry the event's ETag
   bool Fetch(Work& work) const;        // the source (and dedupe by its ETag)
   bool Decode(Work& work) const;       // the thumbnailer
@@ -204,6 +241,9 @@ class RecordProcessor {
   bool OutputKeys(Work& work, std::vector<std::string>* keys) const;
   // Puts every output concurrently; one status per output, in order.
   std::vector<Status> PutOutputs(const Work& work, const std::vector<std::string>& keys) const;
+  // The thumbnails of the removed source `work.record.key` that step 4b deletes, deleted;
+  // false when a store call failed (the result is decided).
+  bool DeleteOutputsOf(Work& work) const;
   bool OutputsCurrent(const std::string& bucket, const std::string& path,
                       const std::string& etag) const;
   void Report(const RecordResult& result, const RecordContext& context) const;
@@ -217,6 +257,24 @@ class RecordProcessor {
   Logger log_;
   std::unique_ptr<TaskPool> output_pool_;  // writes outputs; Run is thread-safe
 };
+
+// True when every output `options.expected_outputs` names for a source whose key below the
+// upload prefix is `path` exists in `output_bucket` of `output_store` with `etag` (unquoted)
+// in its "source-etag" metadata: step 5's check, also what `thumbflow backfill` skips. The
+// largest size is looked up first, so a source without thumbnails costs one HEAD. A failed
+// HEAD counts as "not current". False when expected_outputs is empty.
+bool OutputsCurrent(ObjectStore& output_store, const RecordProcessorOptions& options,
+                    const std::string& output_bucket, const std::string& path,
+                    const std::string& etag);
+
+// The names (below {output_prefix}{size}/) that the output `output` of a source whose key
+// below the upload prefix is `path` may have; the names OutputsCurrent looks for.
+std::vector<std::string> ExpectedOutputNames(const std::string& path, const ExpectedOutput& output);
+
+// The key below the upload prefix when `key` is the pipeline's work (step 1-3's checks of a
+// key: valid, below the upload prefix, not a folder marker, an accepted suffix); nullopt
+// when a record for it would be `skipped` or refused.
+std::optional<std::string> SourcePath(const RecordProcessorOptions& options, std::string_view key);
 
 // Pure helpers, exposed for tests and for other callers that map keys.
 

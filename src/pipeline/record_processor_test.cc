@@ -170,6 +170,120 @@ TEST_F(RecordProcessorTest, KeysThatAreNotOurWorkAreSkipped) {
   EXPECT_EQ(thumbnailer_.calls(), 0);
 }
 
+// [pipeline] delete_thumbnails = true: what an ObjectRemoved:* record does.
+class RemovalTest : public RecordProcessorTest {
+ protected:
+  RemovalTest() {
+    RecordProcessorOptions options = DefaultOptions();
+    options.delete_thumbnails = true;
+    processor_ =
+        std::make_unique<RecordProcessor>(store_, thumbnailer_, clock_, options, &metrics_, Sink());
+  }
+
+  // An ObjectRemoved:Delete record as S3 sends it: no size, no ETag.
+  static S3EventRecord Removed(const std::string& key) {
+    S3EventRecord record = CreatedRecord(kBucket, key);
+    record.event_name = "ObjectRemoved:Delete";
+    return record;
+  }
+
+  // Uploads `key` and makes its thumbnails; returns the source ETag.
+  std::string Thumbnailed(const std::string& key, const std::string& bytes) {
+    std::string etag = PutSource(key, bytes);
+    EXPECT_EQ(Process(CreatedRecord(kBucket, key, etag)).outcome, Outcome::kOk);
+    return etag;
+  }
+
+  bool Exists(const std::string& key) { return memory_.Head(kBucket, key).ok(); }
+};
+
+TEST_F(RemovalTest, ARemovedSourceLosesItsThumbnails) {
+  Thumbnailed("uploads/a/x.jpg", "pixels");
+  Thumbnailed("uploads/b/x.jpg", "other");
+  ASSERT_TRUE(memory_.Delete(kBucket, "uploads/a/x.jpg").ok());
+  RecordResult result = Process(Removed("uploads/a/x.jpg"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
+  EXPECT_EQ(result.deleted,
+            (std::vector<std::string>{"thumbnails/small/a/x.jpg", "thumbnails/medium/a/x.jpg",
+                                      "thumbnails/large/a/x.jpg"}));
+  for (const char* size : {"small", "medium", "large"}) {
+    EXPECT_FALSE(Exists(std::string("thumbnails/") + size + "/a/x.jpg")) << size;
+    EXPECT_TRUE(Exists(std::string("thumbnails/") + size + "/b/x.jpg")) << size;
+  }
+  EXPECT_EQ(thumbnailer_.calls(), 2) << "a removal decodes nothing";
+  EXPECT_NE(lines_.back().find("\"deleted\":[{\"key\":\"thumbnails/small/a/x.jpg\"}"),
+            std::string::npos)
+      << lines_.back();
+  // A second delivery finds nothing left: ok, nothing deleted.
+  RecordResult again = Process(Removed("uploads/a/x.jpg"));
+  EXPECT_EQ(again.outcome, Outcome::kOk);
+  EXPECT_TRUE(again.deleted.empty());
+}
+
+TEST_F(RemovalTest, ANewerUploadUnderTheKeyKeepsItsThumbnails) {
+  Thumbnailed("uploads/x.jpg", "first");
+  ASSERT_TRUE(memory_.Delete(kBucket, "uploads/x.jpg").ok());
+  std::string newer = Thumbnailed("uploads/x.jpg", "second");
+  RecordResult result = Process(Removed("uploads/x.jpg"));
+  EXPECT_EQ(result.outcome, Outcome::kSkipped);
+  EXPECT_EQ(result.message.rfind("source exists", 0), 0u) << result.message;
+  EXPECT_EQ(store_.deletes.load(), 0);
+  auto kept = memory_.Get(kBucket, "thumbnails/small/x.jpg");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->bytes, "small:second");
+  EXPECT_EQ(kept->info.metadata.at("source-etag"), newer);
+}
+
+TEST_F(RemovalTest, AnUploadDuringTheDeletesGetsItsThumbnailsBack) {
+  Thumbnailed("uploads/x.jpg", "first");
+  ASSERT_TRUE(memory_.Delete(kBucket, "uploads/x.jpg").ok());
+  // The re-upload lands (and its own event is handled: its outputs are "current" with the
+  // same bytes) after the removal looked at the source, before its deletes.
+  store_.before_delete = [this](const std::string&) {
+    if (!Exists("uploads/x.jpg")) PutSource("uploads/x.jpg", "first");
+  };
+  RecordResult result = Process(Removed("uploads/x.jpg"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
+  EXPECT_EQ(result.deleted.size(), 3u);
+  EXPECT_EQ(result.outputs.size(), 3u) << "made again from the object now there";
+  for (const char* size : {"small", "medium", "large"}) {
+    EXPECT_TRUE(Exists(std::string("thumbnails/") + size + "/x.jpg")) << size;
+  }
+}
+
+TEST_F(RemovalTest, ThumbnailsOfAnotherSourceOrWithAnotherEtagAreKept) {
+  // Same output name, another source: "a.heic" (as png) and "a.heic.png" both give
+  // "a.heic.png".
+  thumbnailer_.SetFormat("png");
+  Thumbnailed("uploads/a.heic.png", "png source");
+  RecordResult other = Process(Removed("uploads/a.heic"));
+  EXPECT_EQ(other.outcome, Outcome::kOk);
+  EXPECT_TRUE(other.deleted.empty());
+  EXPECT_TRUE(Exists("thumbnails/small/a.heic.png"));
+  // An event that names an ETag (EventBridge replays, tools) deletes only thumbnails of it.
+  Thumbnailed("uploads/b.png", "b");
+  ASSERT_TRUE(memory_.Delete(kBucket, "uploads/b.png").ok());
+  S3EventRecord stale = Removed("uploads/b.png");
+  stale.etag = "0123456789abcdef0123456789abcdef";
+  EXPECT_TRUE(Process(stale).deleted.empty());
+  EXPECT_TRUE(Exists("thumbnails/large/b.png"));
+}
+
+TEST_F(RemovalTest, StoreFailuresAreClassifiedAndDeleteNothing) {
+  Thumbnailed("uploads/x.jpg", "x");
+  ASSERT_TRUE(memory_.Delete(kBucket, "uploads/x.jpg").ok());
+  RecordProcessor processor(store_, thumbnailer_, clock_, [] {
+    RecordProcessorOptions options = DefaultOptions();
+    options.delete_thumbnails = true;
+    options.output_bucket = "no-such-output-bucket";
+    return options;
+  }());
+  RecordResult result = processor.Process(Removed("uploads/x.jpg"));
+  EXPECT_EQ(result.outcome, Outcome::kTransient);
+  EXPECT_EQ(result.reason, Reason::kMisconfigured);
+  EXPECT_TRUE(Exists("thumbnails/small/x.jpg"));
+}
+
 TEST_F(RecordProcessorTest, SuffixesCompareIgnoringCase) {
   PutSource("uploads/X.JPG", "x");
   EXPECT_EQ(Process(CreatedRecord(kBucket, "uploads/X.JPG")).outcome, Outcome::kOk);
@@ -194,6 +308,39 @@ TEST_F(RecordProcessorTest, DuplicateDeliveryDecodesOnce) {
   EXPECT_EQ(thumbnailer_.calls(), 1);
   EXPECT_EQ(store_.gets.load(), gets) << "a duplicate with an ETag must not fetch the source";
   EXPECT_EQ(store_.puts.load(), puts);
+}
+
+TEST_F(RecordProcessorTest, ForceRemakesCurrentOutputs) {
+  std::string etag = PutSource("uploads/x.jpg", "x");
+  auto record = CreatedRecord(kBucket, "uploads/x.jpg", etag);
+  ASSERT_EQ(Process(record).outcome, Outcome::kOk);
+  RecordContext forced;
+  forced.force = ForceRequested({{kForceAttribute, kForceValue}});
+  ASSERT_TRUE(forced.force);
+  EXPECT_FALSE(ForceRequested({{kForceAttribute, "false"}}));
+  auto again = processor_->Process(record, forced);
+  EXPECT_EQ(again.outcome, Outcome::kOk);
+  EXPECT_FALSE(again.duplicate);
+  EXPECT_EQ(again.outputs.size(), 3u);
+  EXPECT_EQ(thumbnailer_.calls(), 2);
+  // Without an ETag in the event, the check after fetching is skipped too.
+  auto no_etag = processor_->Process(CreatedRecord(kBucket, "uploads/x.jpg"), forced);
+  EXPECT_FALSE(no_etag.duplicate);
+  EXPECT_EQ(thumbnailer_.calls(), 3);
+}
+
+TEST_F(RecordProcessorTest, SourcePathAndOutputsCurrentAreWhatTheStepsUse) {
+  RecordProcessorOptions options = DefaultOptions();
+  EXPECT_EQ(SourcePath(options, "uploads/a/b.JPG"), "a/b.JPG");
+  EXPECT_EQ(SourcePath(options, "uploads/notes.txt"), std::nullopt);
+  EXPECT_EQ(SourcePath(options, "other/a.jpg"), std::nullopt);
+  EXPECT_EQ(SourcePath(options, "uploads/dir/"), std::nullopt);
+  EXPECT_EQ(SourcePath(options, "uploads/../a.jpg"), std::nullopt);
+  std::string etag = PutSource("uploads/a/b.jpg", "x");
+  EXPECT_FALSE(OutputsCurrent(memory_, options, kBucket, "a/b.jpg", etag));
+  ASSERT_EQ(Process(CreatedRecord(kBucket, "uploads/a/b.jpg", etag)).outcome, Outcome::kOk);
+  EXPECT_TRUE(OutputsCurrent(memory_, options, kBucket, "a/b.jpg", etag));
+  EXPECT_FALSE(OutputsCurrent(memory_, options, kBucket, "a/b.jpg", "other"));
 }
 
 TEST_F(RecordProcessorTest, DuplicateWithoutEventEtagIsRecognisedAfterFetch) {

@@ -274,8 +274,9 @@ void WorkerPool::WorkerLoop() {
     int64_t start_ms = clock_.NowMillis();
     MessageOptions message_options;
     message_options.cancel = &cancel_;
-    MessageResult result = ProcessMessage(processor_, message.body,
-                                          {message.id, message.receive_count}, message_options);
+    RecordContext context{message.id, message.receive_count};
+    context.force = ForceRequested(message.attributes);
+    MessageResult result = ProcessMessage(processor_, message.body, context, message_options);
     {
       std::lock_guard<std::mutex> lock(mu_);
       double elapsed = static_cast<double>(clock_.NowMillis() - start_ms);

@@ -104,17 +104,26 @@ class DeployTemplateTest(unittest.TestCase):
         props = bucket["Properties"]
         self.assertEqual(props["VersioningConfiguration"]["Status"], "Enabled")
         configs = props["NotificationConfiguration"]["QueueConfigurations"]
-        suffixes = []
-        for notification in configs:
+        # Removals notify only with DeleteThumbnails: `!If [DeleteThumbnailsOn, config,
+        # !Ref AWS::NoValue]` entries.
+        removals = [c["Fn::If"] for c in configs if "Fn::If" in c]
+        for condition, _, otherwise in removals:
+            self.assertEqual(condition, "DeleteThumbnailsOn")
+            self.assertEqual(otherwise, {"Ref": "AWS::NoValue"})
+        by_event = {}
+        for notification in [c for c in configs if "Fn::If" not in c] + [r[1] for r in removals]:
             self.assertEqual(notification["Queue"], {"Fn::GetAtt": ["Queue", "Arn"]})
-            self.assertEqual(notification["Event"], "s3:ObjectCreated:*")
             rules = {r["Name"]: r["Value"] for r in notification["Filter"]["S3Key"]["Rules"]}
             self.assertEqual(set(rules), {"prefix", "suffix"})
             self.assertEqual(rules["prefix"], {"Ref": "UploadPrefix"})
-            suffixes.append(rules["suffix"])
+            by_event.setdefault(notification["Event"], []).append(rules["suffix"])
+        self.assertEqual(set(by_event), {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"})
+        self.assertEqual(len(removals), len(by_event["s3:ObjectRemoved:*"]))
         # The suffixes of thumbflow's default notification rule, in both cases (S3's filter
         # is case-sensitive, thumbflow's is not).
-        self.assertCountEqual(suffixes, [v for s in IMAGE_SUFFIXES for v in (s, s.upper())])
+        for suffixes in by_event.values():
+            self.assertCountEqual(suffixes, [v for s in IMAGE_SUFFIXES for v in (s, s.upper())])
+        self.assertEqual(self.params["DeleteThumbnails"]["Default"], "false")
         self.assertEqual(self.params["UploadPrefix"]["Default"], "uploads/")
         self.assertEqual(bucket["DependsOn"], "QueuePolicy")
 
@@ -210,6 +219,7 @@ class DeployTemplateTest(unittest.TestCase):
         defaults.update({k: str(v) for k, v in row.items()})
         document = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], text)
         self.assertIn("timeout_s = 7\n", document)
+        self.assertIn("delete_thumbnails = false\n", document)
         r = harness.run_thumbflow(["worker"], env={"THUMBFLOW_CONFIG": document}, timeout=60)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--queue-url is required", r.stderr)
@@ -259,9 +269,15 @@ class DeployTemplateTest(unittest.TestCase):
         [policy] = self.res["FunctionRole"]["Properties"]["Policies"]
         statements = policy["PolicyDocument"]["Statement"]
         granted = {}
-        [kms] = [s for s in statements if "Fn::If" in s]
-        self.assertEqual(kms["Fn::If"][0], "UseKms")
+        [kms] = [s for s in statements if "Fn::If" in s and s["Fn::If"][0] == "UseKms"]
         self.assertEqual(kms["Fn::If"][1]["Resource"], {"Fn::GetAtt": ["Key", "Arn"]})
+        # Deleting thumbnails: only with DeleteThumbnails, only under the output prefix.
+        [delete] = [s for s in statements if "Fn::If" in s and s["Fn::If"][0] != "UseKms"]
+        self.assertEqual(delete["Fn::If"][0], "DeleteThumbnailsOn")
+        self.assertEqual(delete["Fn::If"][1]["Action"], "s3:DeleteObject")
+        self.assertEqual(delete["Fn::If"][1]["Resource"],
+                         {"Fn::Sub": "${Bucket.Arn}/${OutputPrefix}*"})
+        self.assertEqual(delete["Fn::If"][2], {"Ref": "AWS::NoValue"})
         statements = [s for s in statements if "Fn::If" not in s]
         for s in statements:
             self.assertEqual(s["Effect"], "Allow")

@@ -3,7 +3,8 @@
 //   ThumbflowLambda   thumbflow as a provided.al2023 function (needs the lambda-zip build)
 //   ThumbflowWorkers  `thumbflow worker` tasks on ECS Fargate (needs the image in ECR at deploy)
 // Context (-c name=value or cdk.json): architecture (x86_64 | arm64, the build machine's),
-// lambdaZip (path, relative to this folder), kmsKey (true | false), alarmEmail.
+// lambdaZip (path, relative to this folder), kmsKey (true | false), alarmEmail,
+// deleteThumbnails (true | false: thumbnails follow their source's deletion).
 import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
@@ -24,6 +25,7 @@ if (architecture !== 'x86_64' && architecture !== 'arm64') {
 }
 const common = {
   kmsKey: context('kmsKey') === 'true',
+  deleteThumbnails: context('deleteThumbnails') === 'true',
   alarmEmail: context('alarmEmail'),
   // No account/region lookups: the stacks are environment-agnostic, so synth runs offline.
 };

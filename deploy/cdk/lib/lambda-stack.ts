@@ -7,7 +7,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_SIZES, outputAndSizesToml, ThumbflowPipeline, ThumbflowPipelineProps, ThumbnailSize,
+  DEFAULT_SIZES, outputAndSizesToml, pipelineTomlLines, ThumbflowPipeline, ThumbflowPipelineProps,
+  ThumbnailSize,
 } from './pipeline';
 
 /** No record starts with less than this left of the invocation ([lambda] deadline_margin_ms). */
@@ -106,6 +107,7 @@ export class ThumbflowLambdaStack extends Stack {
       loggingFormat: lambda.LoggingFormat.TEXT,
       environment: {
         THUMBFLOW_CONFIG: outputAndSizesToml(this.pipeline, props.sizes ?? DEFAULT_SIZES) + '\n' +
+          ['[pipeline]', ...pipelineTomlLines(this.pipeline)].join('\n') + '\n\n' +
           lambdaLimitsToml(timeout),
       },
     });

@@ -50,6 +50,13 @@ export interface ThumbflowPipelineProps {
   readonly alarmEmail?: string;
   /** A customer managed KMS key for the bucket, the queues and the alarm topic ($1/month). @default false (SSE-S3, SSE-SQS, unencrypted topic) */
   readonly kmsKey?: boolean;
+  /**
+   * Thumbnails follow their source: deleting an upload deletes its thumbnails ([pipeline]
+   * delete_thumbnails; README "Thumbnails follow their source"). The bucket then also
+   * notifies the queue of removals, and thumbflow may delete under the output prefix.
+   * @default false (deleting is irreversible; nothing is deleted unless asked for)
+   */
+  readonly deleteThumbnails?: boolean;
 }
 
 export class ThumbflowPipeline extends Construct {
@@ -60,11 +67,13 @@ export class ThumbflowPipeline extends Construct {
   readonly key?: kms.Key;
   readonly uploadPrefix: string;
   readonly outputPrefix: string;
+  readonly deleteThumbnails: boolean;
 
   constructor(scope: Construct, id: string, props: ThumbflowPipelineProps = {}) {
     super(scope, id);
     this.uploadPrefix = checkPrefix('uploadPrefix', props.uploadPrefix ?? 'uploads/');
     this.outputPrefix = checkPrefix('outputPrefix', props.outputPrefix ?? 'thumbnails/');
+    this.deleteThumbnails = props.deleteThumbnails ?? false;
     if (this.outputPrefix.startsWith(this.uploadPrefix)) {
       // Thumbnails would notify the queue and make thumbnails of themselves.
       throw new Error(`outputPrefix "${this.outputPrefix}" must not lie under uploadPrefix "${this.uploadPrefix}"`);
@@ -123,10 +132,15 @@ export class ThumbflowPipeline extends Construct {
       removalPolicy: RemovalPolicy.RETAIN, // it holds the users' images
     });
     const destination = new QueueDestination(this.queue, this.key);
-    for (const suffix of IMAGE_SUFFIXES) {
-      for (const variant of [suffix, suffix.toUpperCase()]) {
-        this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination,
-          { prefix: this.uploadPrefix, suffix: variant });
+    const events = this.deleteThumbnails
+      ? [s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED]
+      : [s3.EventType.OBJECT_CREATED];
+    for (const event of events) {
+      for (const suffix of IMAGE_SUFFIXES) {
+        for (const variant of [suffix, suffix.toUpperCase()]) {
+          this.bucket.addEventNotification(event, destination,
+            { prefix: this.uploadPrefix, suffix: variant });
+        }
       }
     }
 
@@ -208,6 +222,13 @@ export class ThumbflowPipeline extends Construct {
       actions: ['s3:PutObject', 's3:GetObject'],
       resources: [this.bucket.arnForObjects(`${this.outputPrefix}*`)],
     }));
+    if (this.deleteThumbnails) {
+      policy(new iam.PolicyStatement({
+        sid: 'DeleteThumbnailsOfRemovedUploads',
+        actions: ['s3:DeleteObject'],
+        resources: [this.bucket.arnForObjects(`${this.outputPrefix}*`)],
+      }));
+    }
     policy(new iam.PolicyStatement({
       sid: 'TellMissingFromForbidden',
       actions: ['s3:ListBucket'],
@@ -267,6 +288,11 @@ function checkPrefix(name: string, prefix: string): string {
 /** TOML basic string. */
 export function tomlString(value: string): string {
   return JSON.stringify(value);
+}
+
+/** The lines of THUMBFLOW_CONFIG's [pipeline] table that the construct decides. */
+export function pipelineTomlLines(pipeline: ThumbflowPipeline): string[] {
+  return [`delete_thumbnails = ${pipeline.deleteThumbnails}`];
 }
 
 /** The [output] and [[thumbnails.sizes]] tables of THUMBFLOW_CONFIG. */

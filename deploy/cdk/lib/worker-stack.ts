@@ -9,7 +9,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_SIZES, outputAndSizesToml, ThumbflowPipeline, ThumbflowPipelineProps, ThumbnailSize,
+  DEFAULT_SIZES, outputAndSizesToml, pipelineTomlLines, ThumbflowPipeline, ThumbflowPipelineProps,
+  ThumbnailSize,
 } from './pipeline';
 
 /** Where the worker serves /metrics, /healthz and /readyz inside the task. */
@@ -136,6 +137,7 @@ export class ThumbflowWorkerStack extends Stack {
       '[pipeline]',
       `visibility_timeout = ${visibility.toSeconds()}`,
       `grace_period = ${gracePeriod}`,
+      ...pipelineTomlLines(pipeline),
     ].join('\n') + '\n';
     taskDefinition.addContainer('worker', {
       image: ecs.ContainerImage.fromRegistry(imageUri.valueAsString),

@@ -63,6 +63,15 @@ test('THUMBFLOW_CONFIG carries the prefixes and sizes', () => {
   assert.match(text, /\[\[thumbnails\.sizes\]\]\nname = "card"\nwidth = 400\nheight = 300\n/);
 });
 
+test('deleteThumbnails: removals notify the queue, the role may delete thumbnails, the config says so', () => {
+  assert.match(config(synth()), /\[pipeline\]\ndelete_thumbnails = false\n/);
+  const t = synth({ deleteThumbnails: true });
+  checkPipeline(t, { visibilityTimeout: 60, deleteThumbnails: true });
+  checkLeastPrivilege(t, logicalId(t, 'AWS::IAM::Role', 'FunctionRole'),
+    { visibilityTimeout: 60, deleteThumbnails: true });
+  assert.match(config(t), /\[pipeline\]\ndelete_thumbnails = true\n/);
+});
+
 test('the per-image deadline and S3 timeouts end before the function does', () => {
   for (const seconds of [5, 10, 30, 60, 300, 900]) {
     const text = lambdaLimitsToml(Duration.seconds(seconds));

@@ -9,6 +9,8 @@ export interface Expected {
   readonly visibilityTimeout: number;
   readonly uploadPrefix?: string;
   readonly outputPrefix?: string;
+  /** The stack was made with deleteThumbnails: removals notify too, DeleteObject on thumbnails. */
+  readonly deleteThumbnails?: boolean;
 }
 
 export function checkPipeline(t: Template, expected: Expected): void {
@@ -82,10 +84,16 @@ export function checkPipeline(t: Template, expected: Expected): void {
   const [, notifications] = only(t, 'Custom::S3BucketNotifications');
   const configs = notifications.Properties.NotificationConfiguration.QueueConfigurations as any[];
   const expectedSuffixes = IMAGE_SUFFIXES.flatMap((s) => [s, s.toUpperCase()]).sort();
-  assert.deepEqual(configs.map((c) => c.Filter.Key.FilterRules.find((r: any) => r.Name === 'suffix').Value).sort(),
-    expectedSuffixes);
+  const events = expected.deleteThumbnails ? ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] : ['s3:ObjectCreated:*'];
+  for (const event of events) {
+    const ofEvent = configs.filter((c) => c.Events[0] === event);
+    assert.deepEqual(ofEvent.map((c) => c.Filter.Key.FilterRules.find((r: any) => r.Name === 'suffix').Value).sort(),
+      expectedSuffixes, event);
+  }
+  assert.equal(configs.length, events.length * expectedSuffixes.length);
   for (const c of configs) {
-    assert.deepEqual(c.Events, ['s3:ObjectCreated:*']);
+    assert.equal(c.Events.length, 1);
+    assert.ok(events.includes(c.Events[0]), c.Events[0]);
     assert.deepEqual(c.QueueArn, { 'Fn::GetAtt': [queueId, 'Arn'] });
     assert.equal(c.Filter.Key.FilterRules.find((r: any) => r.Name === 'prefix').Value, uploadPrefix);
     assert.equal(c.Filter.Key.FilterRules.length, 2);
@@ -149,7 +157,12 @@ export function checkLeastPrivilege(t: Template, roleId: string, expected: Expec
   assert.equal(list.length, 1);
   assert.deepEqual(list[0].r, { 'Fn::GetAtt': [bucketId, 'Arn'] });
   assert.deepEqual(list[0].c, { StringLike: { 's3:prefix': [`${uploadPrefix}*`] } });
-  for (const action of ['s3:DeleteObject', 's3:*', 's3:PutBucketPolicy', 'sqs:*', 'sqs:DeleteQueue']) {
+  if (expected.deleteThumbnails) {
+    assert.deepEqual(resourcesOf('s3:DeleteObject'), [objects(outputPrefix)]);
+  } else {
+    assert.ok(!granted.has('s3:DeleteObject'));
+  }
+  for (const action of ['s3:*', 's3:PutBucketPolicy', 'sqs:*', 'sqs:DeleteQueue']) {
     assert.ok(!granted.has(action), action);
   }
   for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']) {

@@ -36,7 +36,7 @@ test('thumbflow worker on Fargate from the image URI parameter', () => {
   // SIGTERM drain: the worker's grace period ends 5 s before ECS sends SIGKILL.
   assert.equal(c.StopTimeout, 30);
   const env = Object.fromEntries(c.Environment.map((e: any) => [e.Name, e.Value]));
-  assert.match(env.THUMBFLOW_CONFIG, /\[pipeline\]\nvisibility_timeout = 60\ngrace_period = 25\n/);
+  assert.match(env.THUMBFLOW_CONFIG, /\[pipeline\]\nvisibility_timeout = 60\ngrace_period = 25\ndelete_thumbnails = false\n/);
   assert.match(env.THUMBFLOW_CONFIG, /^\[output\]\nprefix = "thumbnails\/"\nupload_prefix = "uploads\/"\n/);
   // The health check asks /readyz, which turns 503 when the drain starts.
   assert.deepEqual(c.HealthCheck.Command,
@@ -129,4 +129,14 @@ test('bad props are refused with the reason', () => {
   assert.throws(() => synth({ minTasks: 3, maxTasks: 2 }), /minTasks 3/);
   assert.throws(() => synth({ backlogPerTask: 0 }), /backlogPerTask 0/);
   assert.throws(() => synth({ stopTimeout: Duration.seconds(150) }), /stopTimeout 150 s/);
+});
+
+test('deleteThumbnails: removals notify the queue and the task may delete thumbnails', () => {
+  const t = synth({ deleteThumbnails: true });
+  checkPipeline(t, { visibilityTimeout: 60, deleteThumbnails: true });
+  const [, task] = only(t, 'AWS::ECS::TaskDefinition');
+  checkLeastPrivilege(t, task.Properties.TaskRoleArn['Fn::GetAtt'][0],
+    { visibilityTimeout: 60, deleteThumbnails: true });
+  const env = Object.fromEntries(container(t).Environment.map((e: any) => [e.Name, e.Value]));
+  assert.match(env.THUMBFLOW_CONFIG, /\ndelete_thumbnails = true\n/);
 });
