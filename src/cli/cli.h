@@ -53,12 +53,13 @@ void PrintJson(const nlohmann::json& doc);
 
 // Each command group adds its subcommands to `app`; callbacks set ctx.exit_code.
 void RegisterThumbCommand(CLI::App& app, CliContext& ctx);
-void RegisterQueueCommands(CLI::App& app, CliContext& ctx);   // queue ..., dlq ...
-void RegisterObjectCommands(CLI::App& app, CliContext& ctx);  // put, get, ls
-void RegisterServeCommand(CLI::App& app, CliContext& ctx);    // serve
-void RegisterStatusCommand(CLI::App& app, CliContext& ctx);   // status
-void RegisterWorkerCommand(CLI::App& app, CliContext& ctx);   // worker
-void RegisterLambdaCommand(CLI::App& app, CliContext& ctx);   // lambda
+void RegisterQueueCommands(CLI::App& app, CliContext& ctx);    // queue ..., dlq ...
+void RegisterObjectCommands(CLI::App& app, CliContext& ctx);   // put, get, ls
+void RegisterServeCommand(CLI::App& app, CliContext& ctx);     // serve
+void RegisterStatusCommand(CLI::App& app, CliContext& ctx);    // status
+void RegisterWorkerCommand(CLI::App& app, CliContext& ctx);    // worker
+void RegisterLambdaCommand(CLI::App& app, CliContext& ctx);    // lambda
+void RegisterBackfillCommand(CLI::App& app, CliContext& ctx);  // backfill
 
 // The Lambda custom runtime entry point; also used when the binary is named `bootstrap`.
 int RunLambda(CliContext& ctx);

@@ -111,6 +111,7 @@ int Main(int argc, char** argv) {
   RegisterStatusCommand(app, ctx);
   RegisterWorkerCommand(app, ctx);
   RegisterLambdaCommand(app, ctx);
+  RegisterBackfillCommand(app, ctx);
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
