@@ -130,7 +130,8 @@ Result<std::unique_ptr<Target>> OpenCloud(Config config, const BackfillFlags& fl
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
     settings.sqs_endpoint = endpoint;
   }
-  target->credentials = aws::NewDefaultCredentialsChain(env, &target->clock);
+  target->credentials = aws::NewDefaultCredentialsChain(
+      env, &target->clock, aws::CredentialsOptionsForSettings(settings));
   target->http = aws::NewHttpClientForSettings(settings);
   ASSIGN_OR_RETURN(std::unique_ptr<aws::S3Store> store,
                    aws::NewS3Store(aws::S3StoreOptionsForSettings(settings), target->http,
