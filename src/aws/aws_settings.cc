@@ -81,13 +81,14 @@ Environment EnvironmentForConfig(const AwsConfig& config, Environment env) {
 }
 
 std::shared_ptr<HttpClient> NewHttpClientForSettings(const AwsSettings& settings,
-                                                     int min_total_timeout_ms) {
+                                                     int min_total_timeout_ms,
+                                                     MetricsRegistry* metrics) {
   CurlHttpClientOptions options;
   options.connect_timeout_ms = settings.connect_timeout_ms;
   options.total_timeout_ms = std::max(settings.request_timeout_ms, min_total_timeout_ms);
   RetryPolicy retry;
   retry.max_attempts = settings.max_attempts;
-  return NewDefaultHttpClient(options, retry);
+  return NewDefaultHttpClient(options, retry, metrics);
 }
 
 CredentialsChainOptions CredentialsOptionsForSettings(const AwsSettings& settings) {

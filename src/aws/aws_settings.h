@@ -49,8 +49,10 @@ Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environmen
 // The retrying HTTP client the settings describe (connect and request timeouts, attempts).
 // `min_total_timeout_ms` raises the request timeout for callers whose requests wait on
 // purpose (an SQS long poll holds a request open for up to 20 s).
+// `metrics`, when given, counts every call (NewRetryingHttpClient) and must outlive it.
 std::shared_ptr<HttpClient> NewHttpClientForSettings(const AwsSettings& settings,
-                                                     int min_total_timeout_ms = 0);
+                                                     int min_total_timeout_ms = 0,
+                                                     MetricsRegistry* metrics = nullptr);
 
 // What the credentials chain needs from the settings: STS endpoint and region.
 CredentialsChainOptions CredentialsOptionsForSettings(const AwsSettings& settings);

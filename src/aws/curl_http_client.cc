@@ -186,28 +186,48 @@ class CurlHttpClient final : public HttpClient {
   std::vector<EasyHandle> idle_;
 };
 
+// "ok", "client_error", "throttled", "server_error", "network_error", "aborted".
+const char* CallOutcome(const Result<HttpResponse>& result) {
+  if (!result.ok()) {
+    return result.status().code() == StatusCode::kAborted ? "aborted" : "network_error";
+  }
+  int status = result->status;
+  if (status < 400) return "ok";
+  if (status == 429 || (status < 500 && IsRetryableResponse(*result))) return "throttled";
+  return status < 500 ? "client_error" : "server_error";
+}
+
 class RetryingHttpClient final : public HttpClient {
  public:
   RetryingHttpClient(HttpClient* inner, RetryPolicy policy, Sleeper sleeper,
-                     std::optional<uint64_t> seed)
+                     std::optional<uint64_t> seed, MetricsRegistry* metrics)
       : inner_(inner),
         policy_(policy),
         sleeper_(sleeper ? std::move(sleeper) : Sleeper([](int64_t ms) {
           std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         })),
-        random_(seed ? *seed : std::random_device{}()) {}
+        random_(seed ? *seed : std::random_device{}()),
+        metrics_(metrics) {}
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
-    for (int attempt = 1;; ++attempt) {
-      Result<HttpResponse> result = inner_->Send(request);
+    const auto started = std::chrono::steady_clock::now();
+    int attempt = 1;
+    Result<HttpResponse> result = inner_->Send(request);
+    for (;; ++attempt) {
       bool retry = result.ok() ? IsRetryableResponse(*result) : result.status().retryable();
-      if (!retry || attempt >= policy_.max_attempts) return result;
+      if (!retry || attempt >= policy_.max_attempts) break;
       int64_t delay = BackoffDelayMs(policy_, attempt, NextRandom());
       // No retry that would start past the caller's deadline (core/request_deadline.h).
       int64_t deadline = RequestDeadlineMillis();
-      if (deadline > 0 && SystemClock().NowMillis() + delay >= deadline) return result;
+      if (deadline > 0 && SystemClock().NowMillis() + delay >= deadline) break;
       sleeper_(delay);
+      result = inner_->Send(request);
     }
+    if (metrics_ != nullptr) {
+      Count(request, result, attempt - 1,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    return result;
   }
 
  private:
@@ -216,18 +236,43 @@ class RetryingHttpClient final : public HttpClient {
     return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
   }
 
+  void Count(const HttpRequest& request, const Result<HttpResponse>& result, int retries,
+             double seconds) {
+    auto [service, operation] = AwsCallLabels(request);
+    MetricLabels labels = {{"service", service}, {"operation", operation}};
+    metrics_
+        ->GetHistogram("thumbflow_aws_request_duration_seconds",
+                       "AWS calls (S3, SQS, STS) from first attempt to last answer, by "
+                       "operation.",
+                       labels)
+        .Observe(seconds);
+    Counter& retried = metrics_->GetCounter(
+        "thumbflow_aws_retries_total", "AWS call attempts after the first, by operation.", labels);
+    retried.Increment(retries);
+    labels.emplace_back("outcome", CallOutcome(result));
+    metrics_
+        ->GetCounter("thumbflow_aws_requests_total",
+                     "AWS calls (S3, SQS, STS) by operation and the outcome of the last "
+                     "attempt.",
+                     labels)
+        .Increment();
+  }
+
   HttpClient* inner_;
   RetryPolicy policy_;
   Sleeper sleeper_;
   std::mutex mu_;
   std::mt19937_64 random_;
+  MetricsRegistry* metrics_;
 };
 
 // Keeps the curl client alive for as long as its decorator.
 class OwningRetryingClient final : public HttpClient {
  public:
-  OwningRetryingClient(std::unique_ptr<HttpClient> inner, RetryPolicy policy)
-      : inner_(std::move(inner)), retrying_(NewRetryingHttpClient(inner_.get(), policy)) {}
+  OwningRetryingClient(std::unique_ptr<HttpClient> inner, RetryPolicy policy,
+                       MetricsRegistry* metrics)
+      : inner_(std::move(inner)),
+        retrying_(NewRetryingHttpClient(inner_.get(), policy, nullptr, std::nullopt, metrics)) {}
   Result<HttpResponse> Send(const HttpRequest& request) override {
     return retrying_->Send(request);
   }
@@ -251,13 +296,14 @@ int64_t BackoffDelayMs(const RetryPolicy& policy, int attempt, double random01) 
 }
 
 std::unique_ptr<HttpClient> NewRetryingHttpClient(HttpClient* inner, RetryPolicy policy,
-                                                  Sleeper sleeper, std::optional<uint64_t> seed) {
-  return std::make_unique<RetryingHttpClient>(inner, policy, std::move(sleeper), seed);
+                                                  Sleeper sleeper, std::optional<uint64_t> seed,
+                                                  MetricsRegistry* metrics) {
+  return std::make_unique<RetryingHttpClient>(inner, policy, std::move(sleeper), seed, metrics);
 }
 
 std::unique_ptr<HttpClient> NewDefaultHttpClient(const CurlHttpClientOptions& options,
-                                                 RetryPolicy policy) {
-  return std::make_unique<OwningRetryingClient>(NewCurlHttpClient(options), policy);
+                                                 RetryPolicy policy, MetricsRegistry* metrics) {
+  return std::make_unique<OwningRetryingClient>(NewCurlHttpClient(options), policy, metrics);
 }
 
 }  // namespace thumbflow::aws

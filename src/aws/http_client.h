@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/result.h"
 
 namespace thumbflow::aws {
@@ -47,7 +48,17 @@ struct HttpRequest {
   // When set and it becomes true, the exchange is cut off (within about a second: libcurl
   // checks it from its progress callback) and Send() fails with Aborted, not retryable.
   const std::atomic<bool>* abort = nullptr;
+  // The labels of the call in the metrics ("s3" and "PutObject"). Empty: AwsCallLabels
+  // derives them from the request.
+  std::string service;
+  std::string operation;
 };
+
+// The service and operation a request is counted under: the request's own when set, else
+// the SQS JSON protocol's X-Amz-Target ("AmazonSQS.SendMessage"), a query protocol's
+// Action= (STS), and the service of the SigV4 credential scope; "other" and the HTTP
+// method when nothing says.
+std::pair<std::string, std::string> AwsCallLabels(const HttpRequest& request);
 
 struct HttpResponse {
   int status = 0;
@@ -109,12 +120,21 @@ int64_t BackoffDelayMs(const RetryPolicy& policy, int attempt, double random01);
 // returned as is. The same request bytes are resent, so signatures must stay valid for the
 // whole back-off (SigV4 allows 15 minutes). `sleeper` defaults to a real sleep; `seed`
 // makes the jitter reproducible in tests. Thread-safe if `inner` is.
+//
+// With `metrics` (which must outlive the client), every call is counted by AwsCallLabels:
+//   thumbflow_aws_requests_total{service,operation,outcome}  one per call, its last answer:
+//       ok (< 400), client_error (4xx), throttled (429 or a throttling code), server_error
+//       (5xx), network_error (no answer), aborted
+//   thumbflow_aws_retries_total{service,operation}           attempts after the first
+//   thumbflow_aws_request_duration_seconds{service,operation} the call, retries included
 std::unique_ptr<HttpClient> NewRetryingHttpClient(HttpClient* inner, RetryPolicy policy = {},
                                                   Sleeper sleeper = nullptr,
-                                                  std::optional<uint64_t> seed = std::nullopt);
+                                                  std::optional<uint64_t> seed = std::nullopt,
+                                                  MetricsRegistry* metrics = nullptr);
 
 // Owns a curl client and its retrying decorator: what production code normally wants.
 std::unique_ptr<HttpClient> NewDefaultHttpClient(const CurlHttpClientOptions& options = {},
-                                                 RetryPolicy policy = {});
+                                                 RetryPolicy policy = {},
+                                                 MetricsRegistry* metrics = nullptr);
 
 }  // namespace thumbflow::aws

@@ -146,6 +146,56 @@ TEST(Retry, GivesUpAfterMaxAttemptsAndNeverRetriesClientErrors) {
   EXPECT_EQ(denied.calls(), 1);
 }
 
+TEST(Retry, CountsCallsRetriesAndOutcomesByServiceAndOperation) {
+  MetricsRegistry registry;
+  ScriptedHttpClient inner;
+  inner.answers = {Reply(503), Reply(200, "ok"), Reply(404), Reply(429),
+                   Status(StatusCode::kUnavailable, "refused", "", true)};
+  auto client = NewRetryingHttpClient(
+      &inner, RetryPolicy{2, 1, 1}, [](int64_t) {}, 1, &registry);
+  HttpRequest get;
+  get.service = "s3";
+  get.operation = "GetObject";
+  EXPECT_EQ(client->Send(get)->status, 200);  // 503, then 200: one call, one retry
+  EXPECT_EQ(client->Send(get)->status, 404);  // not retried
+  HttpRequest receive;
+  receive.headers = {{"X-Amz-Target", "AmazonSQS.ReceiveMessage"}};
+  EXPECT_EQ(client->Send(receive)->status, 429);  // 429, then no answer: the last counts
+  std::string text = registry.RenderText();
+  for (const char* sample :
+       {"thumbflow_aws_requests_total{service=\"s3\",operation=\"GetObject\",outcome=\"ok\"} 1\n",
+        "thumbflow_aws_requests_total{service=\"s3\",operation=\"GetObject\","
+        "outcome=\"client_error\"} 1\n",
+        "thumbflow_aws_retries_total{service=\"s3\",operation=\"GetObject\"} 1\n",
+        "thumbflow_aws_requests_total{service=\"sqs\",operation=\"ReceiveMessage\","
+        "outcome=\"network_error\"} 1\n",
+        "thumbflow_aws_retries_total{service=\"sqs\",operation=\"ReceiveMessage\"} 1\n",
+        "thumbflow_aws_request_duration_seconds_count{service=\"s3\",operation=\"GetObject\"} "
+        "2\n"}) {
+    EXPECT_NE(text.find(sample), std::string::npos) << sample << "\n" << text;
+  }
+}
+
+TEST(Retry, CallLabelsComeFromTheRequestItself) {
+  HttpRequest sts;
+  sts.method = "POST";
+  sts.body = "Version=2011-06-15&Action=AssumeRoleWithWebIdentity&RoleArn=x";
+  sts.headers = {{"Authorization",
+                  "AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/sts/aws4_request, "
+                  "SignedHeaders=host, Signature=00"}};
+  EXPECT_EQ(AwsCallLabels(sts),
+            std::make_pair(std::string("sts"), std::string("AssumeRoleWithWebIdentity")));
+  HttpRequest imds;
+  imds.method = "PUT";
+  imds.body = "NotAction=1";
+  EXPECT_EQ(AwsCallLabels(imds), std::make_pair(std::string("other"), std::string("PUT")));
+  HttpRequest named;
+  named.service = "s3";
+  named.operation = "HeadObject";
+  named.headers = {{"X-Amz-Target", "AmazonSQS.SendMessage"}};
+  EXPECT_EQ(AwsCallLabels(named), std::make_pair(std::string("s3"), std::string("HeadObject")));
+}
+
 TEST(Retry, BackoffIsCappedFullJitter) {
   RetryPolicy policy{10, 100, 1000};
   EXPECT_EQ(BackoffDelayMs(policy, 1, 0.0), 0);

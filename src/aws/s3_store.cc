@@ -245,6 +245,8 @@ class S3StoreImpl final : public S3Store {
     http.url = scheme_ + "://" + host + EncodeRequestTarget(request.path, request.query);
     http.headers = std::move(request.headers);
     http.body = std::move(body);
+    http.service = "s3";
+    http.operation = std::string(call.operation);
     Result<HttpResponse> response = http_->Send(http);
     if (response.ok() && response->status >= 200 && response->status < 300) return response;
     return PortStatus(MapAwsFailure(call, response, options_.endpoint));

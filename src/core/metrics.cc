@@ -205,7 +205,16 @@ Histogram& MetricsRegistry::GetHistogram(std::string_view name, std::string_view
   return *family.ChildFor(labels, kHistogram, bounds).histogram;
 }
 
+void MetricsRegistry::AddCollector(std::function<void()> collect) {
+  std::lock_guard lock(collectors_mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string MetricsRegistry::RenderText() const {
+  {
+    std::lock_guard collecting(collectors_mu_);
+    for (const auto& collect : collectors_) collect();
+  }
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, family] : families_) {

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,11 @@ class MetricsRegistry {
                           const MetricLabels& labels = {},
                           const std::vector<double>& upper_bounds = DefaultLatencyBuckets());
 
+  // Runs `collect` at the start of every RenderText(), before anything is read: for values
+  // read from elsewhere when scraped (the process metrics read /proc). It may call Get*
+  // and update children; it must not call RenderText(). Called on the scraping thread.
+  void AddCollector(std::function<void()> collect);
+
   // The whole registry in the Prometheus text format, families sorted by name, children in
   // creation order. Content-Type: text/plain; version=0.0.4; charset=utf-8
   std::string RenderText() const;
@@ -108,7 +114,9 @@ class MetricsRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
   std::vector<std::string> conflicts_;
-  std::unique_ptr<Family> orphans_;  // children of conflicting requests; never rendered
+  std::unique_ptr<Family> orphans_;   // children of conflicting requests; never rendered
+  mutable std::mutex collectors_mu_;  // one collection at a time; never held with mu_ first
+  std::vector<std::function<void()>> collectors_;
 };
 
 }  // namespace thumbflow

@@ -22,9 +22,6 @@ PipelineMetrics::PipelineMetrics(MetricsRegistry& registry)
       duplicates_(registry.GetCounter("thumbflow_pipeline_duplicates_total",
                                       "Records acknowledged because their thumbnails already "
                                       "carried the source ETag.")),
-      processing_(registry.GetHistogram("thumbflow_pipeline_processing_seconds",
-                                        "Time to process one record (fetch, thumbnail, put).", {},
-                                        ProcessingBuckets())),
       end_to_end_(registry.GetHistogram("thumbflow_pipeline_end_to_end_seconds",
                                         "From the event time to all thumbnails written.", {},
                                         EndToEndBuckets())),
@@ -58,9 +55,16 @@ void PipelineMetrics::RecordDone(Outcome outcome, const std::string& reason, boo
         .Increment();
   }
   if (duplicate) duplicates_.Increment();
-  if (outcome == Outcome::kOk && !duplicate) {
-    processing_.Observe(static_cast<double>(duration_ms) / 1000.0);
-    if (end_to_end_ms >= 0) end_to_end_.Observe(static_cast<double>(end_to_end_ms) / 1000.0);
+  // Every outcome is timed: a slow failure (a timeout, a store that hangs) shows here too.
+  // Duplicates only HEAD the outputs; timed apart, they do not hide the cost of real work.
+  const std::string label = duplicate ? "duplicate" : OutcomeName(outcome);
+  registry_
+      .GetHistogram("thumbflow_pipeline_processing_seconds",
+                    "Time to process one record (fetch, thumbnail, put), by outcome.",
+                    {{"outcome", label}}, ProcessingBuckets())
+      .Observe(static_cast<double>(duration_ms) / 1000.0);
+  if (outcome == Outcome::kOk && !duplicate && end_to_end_ms >= 0) {
+    end_to_end_.Observe(static_cast<double>(end_to_end_ms) / 1000.0);
   }
 }
 

@@ -4,7 +4,10 @@
 //   thumbflow_pipeline_records_total{outcome}          records by outcome (ok, skipped, ...)
 //   thumbflow_pipeline_records_failed_total{reason}    gone/permanent/transient by reason
 //   thumbflow_pipeline_duplicates_total                 ok records skipped by idempotency
-//   thumbflow_pipeline_processing_seconds               one record, receive to outputs written
+//   thumbflow_pipeline_processing_seconds{outcome}      one record, start to finish, every
+//                                                       outcome (ok, skipped, gone, permanent,
+//                                                       transient, aborted; duplicates of ok
+//                                                       records as "duplicate")
 //   thumbflow_pipeline_end_to_end_seconds               event time -> outputs written
 //   thumbflow_pipeline_messages_total{action}           delete, retry, dead-letter, release
 //   thumbflow_pipeline_in_flight                        messages held by this process
@@ -45,7 +48,6 @@ class PipelineMetrics {
  private:
   MetricsRegistry& registry_;
   Counter& duplicates_;
-  Histogram& processing_;
   Histogram& end_to_end_;
   Gauge& in_flight_;
   Counter& heartbeats_;

@@ -638,7 +638,13 @@ TEST_F(RecordProcessorTest, OneJsonLogLinePerRecordAndMetrics) {
   EXPECT_NE(text.find("thumbflow_pipeline_records_failed_total{reason=\"source-missing\"} 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("thumbflow_pipeline_processing_seconds_count 1"), std::string::npos);
+  // Timed for every outcome, the failure included.
+  EXPECT_NE(text.find("thumbflow_pipeline_processing_seconds_count{outcome=\"ok\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("thumbflow_pipeline_processing_seconds_count{outcome=\"gone\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 // The real thumbnailer behind the processor, on a file from the corpus (testdata/corpus).
