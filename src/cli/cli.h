@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "core/status.h"
 #include "queue/queue.h"
 
@@ -26,16 +27,31 @@ struct CliContext {
   int exit_code = kExitOk;
 };
 
-// Prints "thumbflow: <message>" to stderr and returns kExitFailed, or kExitUsage for
-// InvalidArgument (bad usage or config).
+// Prints "thumbflow: <message>" to stderr (after UseJsonErrors: one JSON line, level
+// "error") and returns kExitFailed, or kExitUsage for InvalidArgument (bad usage or config).
 int ReportFailure(const Status& status);
 int ReportUsage(const std::string& message);
+
+// The long-running commands (serve, worker, lambda) call this first: from then on every
+// error they report is a JSON log line like the rest of their stderr. One-shot commands
+// keep "thumbflow: <message>", written for the person who typed the command; usage errors
+// CLI11 finds in the command line itself are always that plain text.
+void UseJsonErrors();
+
+// The log level from --log-level, else THUMBFLOW_LOG_LEVEL, over `config->log.level`
+// ([log] level). InvalidArgument naming the option or variable for a bad value.
+// LoadConfigOrDefault applies it; commands that load their config otherwise call it.
+Status ApplyLogLevelOverrides(Config* config);
+
+// The stderr JSON logger at the config's level (after ApplyLogLevelOverrides).
+Logger CommandLogger(const Config& config, const Clock* clock);
 
 // A command's config, from the first of: --config FILE; THUMBFLOW_CONFIG (a TOML document
 // or the path of one, read as the Lambda runtime reads it: a [lambda] table is ignored), for
 // container images, which have no config file; $XDG_CONFIG_HOME/thumbflow/config.toml (or
 // ~/.config/thumbflow/config.toml); /etc/thumbflow/config.toml; else the defaults.
 // `origin`, when given, receives what was used (a path, "THUMBFLOW_CONFIG" or "defaults").
+// --log-level and THUMBFLOW_LOG_LEVEL are applied over [log] level (ApplyLogLevelOverrides).
 // No other variable changes the result here: the AWS variables are applied later, over
 // [aws] (aws::EnvironmentForConfig), and serve's THUMBFLOW_ACCESS_KEY_ID /
 // THUMBFLOW_SECRET_ACCESS_KEY over [server].

@@ -2,23 +2,70 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/cli.h"
+#include "core/build_info.h"
 #include "image/codec_helper.h"
 #include "lambda/lambda_config.h"
 
 namespace thumbflow::cli {
+namespace {
+
+// How this process writes its errors and which level --log-level asked for: set once by
+// Main() and by a long-running command's first line (UseJsonErrors), before any thread.
+// Process-wide because an error can be reported from anywhere in a command.
+struct StderrSettings {
+  std::string log_level_flag;  // --log-level, empty when not given
+  bool json_errors = false;
+};
+
+StderrSettings& Settings() {
+  static StderrSettings settings;
+  return settings;
+}
+
+void WriteError(const std::string& message) {
+  if (Settings().json_errors) {
+    Logger::Stderr(nullptr, LogLevel::kError).Error(message);
+  } else {
+    std::fprintf(stderr, "thumbflow: %s\n", message.c_str());
+  }
+}
+
+}  // namespace
 
 int ReportFailure(const Status& status) {
-  std::fprintf(stderr, "thumbflow: %s\n", status.message().c_str());
+  WriteError(status.message());
   return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;
 }
 
 int ReportUsage(const std::string& message) {
-  std::fprintf(stderr, "thumbflow: %s\n", message.c_str());
+  WriteError(message);
   return kExitUsage;
+}
+
+void UseJsonErrors() { Settings().json_errors = true; }
+
+Status ApplyLogLevelOverrides(Config* config) {
+  const std::string& flag = Settings().log_level_flag;
+  const char* env = std::getenv("THUMBFLOW_LOG_LEVEL");
+  std::string origin = !flag.empty() ? "--log-level" : "THUMBFLOW_LOG_LEVEL";
+  std::string text = !flag.empty() ? flag : (env != nullptr ? env : "");
+  if (text.empty()) return Status::Ok();
+  std::optional<LogLevel> level = ParseLogLevel(text);
+  if (!level) {
+    return InvalidArgumentError(origin + ": must be one of debug, info, warn, error (got \"" +
+                                text + "\")");
+  }
+  config->log.level = *level;
+  return Status::Ok();
+}
+
+Logger CommandLogger(const Config& config, const Clock* clock) {
+  return Logger::Stderr(clock, config.log.level);
 }
 
 std::vector<std::string> DefaultConfigPaths() {
@@ -55,6 +102,7 @@ Result<Config> LoadConfigOrDefault(const std::string& path, std::string* origin)
     }
   }
   if (origin) *origin = used;
+  if (config.ok()) RETURN_IF_ERROR(ApplyLogLevelOverrides(&*config));
   return config;
 }
 
@@ -103,7 +151,13 @@ int Main(int argc, char** argv) {
       "/etc/thumbflow/config.toml, else the defaults.\n`thumbflow help COMMAND` shows a "
       "command's options.");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "thumbflow 0.1.0");
+  app.set_version_flag("--version", "thumbflow " + std::string(ThumbflowVersion()));
+  // Global: accepted before the command or after it (subcommands pass it up).
+  app.fallthrough();
+  app.add_option("--log-level", Settings().log_level_flag,
+                 "Lines written on stderr: debug, info, warn or error (over "
+                 "THUMBFLOW_LOG_LEVEL and [log] level; default info)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   RegisterThumbCommand(app, ctx);
   RegisterQueueCommands(app, ctx);
   RegisterObjectCommands(app, ctx);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/cli.h"
 #include "cli/thumbnailer_factory.h"
@@ -24,6 +25,7 @@
 #include "core/disk.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/process_metrics.h"
 #include "core/random.h"
 #include "core/stop_signal.h"
 #include "dashboard/activity.h"
@@ -142,10 +144,10 @@ dashboard::DashboardOptions DashboardOptionsFor(const Config& config, const Serv
   return options;
 }
 
-// The two lines a user pastes into a shell so that the aws CLI (and SDKs) talk to this
-// endpoint with its key pair. A secret given by environment or config is not printed.
-void PrintAwsCliExports(const std::string& host, uint16_t port,
-                        const server::EndpointCredentials& credentials) {
+// The two `export` lines a user pastes into a shell so that the aws CLI (and SDKs) talk to
+// this endpoint with its key pair. A secret given by environment or config is not printed.
+std::vector<std::string> AwsCliExports(const std::string& host, uint16_t port,
+                                       const server::EndpointCredentials& credentials) {
   std::string keys;
   if (credentials.source == "environment") {
     keys = "AWS_ACCESS_KEY_ID=" + credentials.access_key_id +
@@ -159,20 +161,30 @@ void PrintAwsCliExports(const std::string& host, uint16_t port,
     keys = "AWS_SHARED_CREDENTIALS_FILE=" + (ec ? credentials.source : path) +
            " AWS_PROFILE=thumbflow";
   }
-  std::fprintf(stderr,
-               "thumbflow: for the aws CLI and SDKs:\n"
-               "  export AWS_ENDPOINT_URL=http://%s:%u\n"
-               "  export %s\n",
-               host.c_str(), port, keys.c_str());
+  return {"export AWS_ENDPOINT_URL=http://" + host + ":" + std::to_string(port), "export " + keys};
+}
+
+// What a person starting serve needs, on stdout (stderr holds only JSON log lines): where
+// it listens, the aws CLI's two `export` lines, and the dashboard's login URL. Like MinIO's
+// start-up banner; the JSON "serving" line on stderr carries the same facts as fields,
+// except the dashboard's login token, which stays out of shipped logs.
+void PrintBanner(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
 }
 
 int RunServe(const ServeOptions& opts) {
   // Before any thread starts, so that only the Wait() below takes the stop signals.
   StopSignals stop_signals;
+  UseJsonErrors();
 
   std::string config_origin;
   Result<Config> config = LoadConfigOrDefault(opts.config_path, &config_origin);
   if (!config.ok()) return ReportFailure(config.status());
+  OffsetClock clock(opts.clock_offset_s * 1000);
+  const Logger log = CommandLogger(*config, &clock);
   if (opts.data_dir.empty()) return ReportUsage("serve: --data is required");
   Result<server::ListenAddress> listen = server::ParseListenAddress(opts.listen);
   if (!listen.ok()) return ReportUsage("serve: --listen: " + listen.status().message());
@@ -189,7 +201,6 @@ int RunServe(const ServeOptions& opts) {
   std::filesystem::create_directories(staging, ec);
   if (ec) return ReportFailure(InternalError("create " + staging + ": " + ec.message()));
 
-  OffsetClock clock(opts.clock_offset_s * 1000);
   Result<std::shared_ptr<sqlite::Database>> db =
       sqlite::Database::Open(opts.data_dir + "/thumbflow.db");
   if (!db.ok()) return ReportFailure(db.status());
@@ -216,8 +227,8 @@ int RunServe(const ServeOptions& opts) {
   Result<int64_t> released = (*queue)->ReleaseLeasesOfOthers(kServeLeasePrefix);
   if (!released.ok()) return ReportFailure(released.status());
   if (*released > 0) {
-    std::fprintf(stderr, "thumbflow: %lld messages held by a previous serve are visible again\n",
-                 static_cast<long long>(*released));
+    log.Info("messages held by a previous serve are visible again",
+             LogFields().Add("messages", *released));
   }
 
   Result<server::EndpointCredentials> credentials = server::LoadEndpointCredentials(
@@ -226,6 +237,8 @@ int RunServe(const ServeOptions& opts) {
   if (!credentials.ok()) return ReportFailure(credentials.status());
 
   MetricsRegistry metrics;
+  RegisterProcessMetrics(metrics);
+  RegisterBuildInfo(metrics, VipsRuntime::LibvipsVersion());
   LocalObjectStore* local_store = store->get();
   server::S3HandlerOptions handler_options;
   handler_options.access_key_id = credentials->access_key_id;
@@ -271,7 +284,7 @@ int RunServe(const ServeOptions& opts) {
       queue->get(), &activity, &sessions, &clock, &metrics);
   dashboard::RoutingHandler routing(&handler, &dashboard, config->server.virtual_host_domains);
   if (Status room = local_store->FreeSpaceStatus(); !room.ok()) {
-    std::fprintf(stderr, "thumbflow: warning: %s\n", room.message().c_str());
+    log.Warn(room.message());
   }
 
   RaiseOpenFileLimit();
@@ -313,8 +326,7 @@ int RunServe(const ServeOptions& opts) {
     if (!stats.ok()) return ReportFailure(stats.status());
     throughput = std::move(stats).value();
     pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer.thumbnailer,
-                                                  pool_config, clock, &metrics,
-                                                  Logger::Stderr(&clock));
+                                                  pool_config, clock, &metrics, log);
     pool->SetMessageObserver([stats = throughput->Observer(), &activity](
                                  const Message& message, const pipeline::MessageResult& result) {
       stats(message, result);
@@ -333,22 +345,32 @@ int RunServe(const ServeOptions& opts) {
       handler_options.users.empty()
           ? ""
           : ", and " + std::to_string(handler_options.users.size()) + " users of [[server.users]]";
-  std::fprintf(
-      stderr,
-      "thumbflow: serving S3 on http://%s:%u (data %s, bucket %s, %d worker%s)\n"
-      "thumbflow: config: %s\n"
-      "thumbflow: credentials: %s%s%s\n",
-      url_host.c_str(), server.port(), opts.data_dir.c_str(), config->store.default_bucket.c_str(),
-      workers, workers == 1 ? "" : "s", config_origin.c_str(), credentials->source.c_str(),
-      credentials->generated ? " (generated; profile [thumbflow])" : "", other_users.c_str());
   // A wildcard address is reached on loopback from this machine.
   std::string local_host = listen->host == "0.0.0.0" ? "127.0.0.1"
                            : listen->host == "::"    ? "[::1]"
                                                      : url_host;
-  PrintAwsCliExports(local_host, server.port(), *credentials);
-  std::fprintf(stderr, "thumbflow: dashboard: http://%s:%u/ui/?token=%s\n", local_host.c_str(),
-               server.port(), sessions.login_token().c_str());
-  std::fflush(stderr);
+  const std::string url = "http://" + url_host + ":" + std::to_string(server.port());
+  const std::string local_url = "http://" + local_host + ":" + std::to_string(server.port());
+  std::vector<std::string> exports = AwsCliExports(local_host, server.port(), *credentials);
+  log.Info("serving", LogFields()
+                          .Add("url", url)
+                          .Add("data", opts.data_dir)
+                          .Add("bucket", config->store.default_bucket)
+                          .Add("workers", workers)
+                          .Add("config", config_origin)
+                          .Add("credentials", credentials->source)
+                          .Add("credentials_generated", credentials->generated)
+                          .Add("users", static_cast<int64_t>(handler_options.users.size()))
+                          .Add("dashboard", local_url + "/ui/"));
+  PrintBanner({"thumbflow: serving S3 on " + url + " (data " + opts.data_dir + ", bucket " +
+                   config->store.default_bucket + ", " + std::to_string(workers) + " worker" +
+                   (workers == 1 ? "" : "s") + ")",
+               "thumbflow: config: " + config_origin,
+               "thumbflow: credentials: " + credentials->source +
+                   (credentials->generated ? " (generated; profile [thumbflow])" : "") +
+                   other_users,
+               "thumbflow: for the aws CLI and SDKs:", "  " + exports[0], "  " + exports[1],
+               "thumbflow: dashboard: " + local_url + "/ui/?token=" + sessions.login_token()});
 
   // Waits a second at a time so that an idle server still writes the throughput counts of
   // its last messages (the observer flushes only when another message finishes): `thumbflow
@@ -357,15 +379,15 @@ int RunServe(const ServeOptions& opts) {
   while (!(signal_number = stop_signals.Wait(std::chrono::seconds(1)))) {
     if (throughput) (void)throughput->Flush();
   }
-  std::fprintf(stderr, "thumbflow: signal %d, draining\n", *signal_number);
+  log.Info("draining", LogFields().Add("signal", *signal_number));
   server.Stop();
   running_pool.store(nullptr);
   if (pool) {
     pool->Shutdown();
     Status flushed = throughput->Flush();
-    if (!flushed.ok()) std::fprintf(stderr, "thumbflow: %s\n", flushed.message().c_str());
+    if (!flushed.ok()) log.Error(flushed.message());
   }
-  std::fprintf(stderr, "thumbflow: stopped\n");
+  log.Info("stopped");
   return kExitOk;
 }
 

@@ -16,6 +16,7 @@ Result<ConfiguredThumbnailer> MakeConfiguredThumbnailer(const Config& config, in
   if (!isolation.isolated()) {
     VipsRuntimeOptions options;
     options.concurrency = vips_threads;
+    options.log = Logger::Stderr(clock, config.log.level);
     ASSIGN_OR_RETURN(made.runtime, VipsRuntime::Start(options));
     ASSIGN_OR_RETURN(made.thumbnailer,
                      MakeVipsThumbnailer(config.thumbnails, *made.runtime, clock));
@@ -30,6 +31,7 @@ Result<ConfiguredThumbnailer> MakeConfiguredThumbnailer(const Config& config, in
   options.cpu_limit_s = isolation.cpu_limit_s;
   options.sandbox = isolation.sandbox;
   options.kill_grace_ms = isolation.kill_grace_ms;
+  options.log_level = config.log.level;
   if (const char* hooks = std::getenv("THUMBFLOW_TEST_CODEC_HOOKS")) {
     options.test_hooks = std::string(hooks) == "1";
   }

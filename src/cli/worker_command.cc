@@ -34,6 +34,7 @@
 #include "cli/thumbnailer_factory.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/process_metrics.h"
 #include "core/stop_signal.h"
 #include "image/vips_runtime.h"
 #include "pipeline/worker_pool.h"
@@ -69,6 +70,7 @@ Status MetricsServerOptions(const std::string& text, server::HttpServerOptions* 
 int RunWorker(const WorkerFlags& flags) {
   // Before any thread exists, so that only the signal thread receives the stop signals.
   StopSignals stop_signal;
+  UseJsonErrors();
 
   Result<Config> loaded = LoadConfigOrDefault(flags.config_path);
   if (!loaded.ok()) return ReportFailure(loaded.status());
@@ -89,7 +91,12 @@ int RunWorker(const WorkerFlags& flags) {
   std::shared_ptr<aws::CredentialsProvider> credentials =
       aws::NewDefaultCredentialsChain(env, &clock, aws::CredentialsOptionsForSettings(*settings));
   // A long poll holds the request open for up to 20 s; leave room for it.
-  std::shared_ptr<aws::HttpClient> http = aws::NewHttpClientForSettings(*settings, 30'000);
+  // Declared before everything that counts into it (the HTTP client, the pool).
+  MetricsRegistry registry;
+  RegisterProcessMetrics(registry);
+  RegisterBuildInfo(registry, VipsRuntime::LibvipsVersion());
+  std::shared_ptr<aws::HttpClient> http =
+      aws::NewHttpClientForSettings(*settings, 30'000, &registry);
   auto store =
       aws::NewS3Store(aws::S3StoreOptionsForSettings(*settings), http, credentials, &clock);
   if (!store.ok()) return ReportFailure(store.status().WithContext("s3"));
@@ -106,8 +113,7 @@ int RunWorker(const WorkerFlags& flags) {
                                                config.pipeline.vips_threads, &clock);
   if (!thumbnailer.ok()) return ReportFailure(thumbnailer.status());
 
-  MetricsRegistry registry;
-  const Logger log = Logger::Stderr(&clock);
+  const Logger log = CommandLogger(config, &clock);
   pipeline::WorkerPool pool(**queue, **store, *thumbnailer->thumbnailer, config, clock, &registry,
                             log);
 

@@ -17,6 +17,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
     RETURN_IF_ERROR(ParsePipelineConfig(reader, &config.pipeline));
     RETURN_IF_ERROR(ParseServerConfig(reader, &config.server));
     RETURN_IF_ERROR(ParseIsolationConfig(reader, &config.isolation));
+    RETURN_IF_ERROR(ParseLogConfig(reader, &config.log));
     RETURN_IF_ERROR(reader.Finish());
     // Deleting thumbnails needs the removals: the default rule sends them too. Rules the
     // config names are used as written (their events are the user's choice).

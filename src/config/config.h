@@ -8,6 +8,7 @@
 
 #include "config/aws_config.h"
 #include "config/isolation_config.h"
+#include "config/log_config.h"
 #include "config/pipeline_config.h"
 #include "config/queue_config.h"
 #include "config/server_config.h"
@@ -25,6 +26,7 @@ struct Config {
   PipelineConfig pipeline;
   ServerConfig server;
   IsolationConfig isolation;
+  LogConfig log;
 };
 
 // Parses a TOML document. `origin` names it in error messages (a path or "THUMBFLOW_CONFIG").

@@ -156,3 +156,28 @@ TEST(FieldReaderTest, RangeAndTypeErrorsNameTheField) {
 
 }  // namespace
 }  // namespace thumbflow
+
+namespace thumbflow {
+namespace {
+
+TEST(ConfigTest, LogLevelIsReadAndABadOneNamesTheField) {
+  Result<Config> defaults = ParseConfig("", "test");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->log.level, LogLevel::kInfo);
+  Result<Config> warn = ParseConfig("[log]\nlevel = \"warn\"\n", "test");
+  ASSERT_TRUE(warn.ok()) << warn.status().message();
+  EXPECT_EQ(warn->log.level, LogLevel::kWarn);
+  for (const char* bad : {"[log]\nlevel = \"nope\"\n", "[log]\nlevel = 3\n"}) {
+    Result<Config> r = ParseConfig(bad, "test");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("log.level"), std::string::npos) << r.status().message();
+  }
+  Result<Config> unknown = ParseConfig("[log]\nformat = \"text\"\n", "test");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("log.format"), std::string::npos)
+      << unknown.status().message();
+}
+
+}  // namespace
+}  // namespace thumbflow

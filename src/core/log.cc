@@ -1,5 +1,8 @@
 #include "core/log.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -31,6 +34,13 @@ std::string_view LogLevelName(LogLevel level) {
       return "error";
   }
   return "error";
+}
+
+std::optional<LogLevel> ParseLogLevel(std::string_view name) {
+  for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    if (name == LogLevelName(level)) return level;
+  }
+  return std::nullopt;
 }
 
 void AppendJsonString(std::string* out, std::string_view text) {
@@ -128,6 +138,11 @@ LogFields& LogFields::Add(std::string_view key, const std::vector<LogFields>& ob
   return *this;
 }
 
+LogFields& LogFields::AddJson(std::string_view key, std::string encoded) {
+  fields_.emplace_back(key, std::move(encoded));
+  return *this;
+}
+
 void LogFields::AppendMembers(std::string* out) const {
   for (const auto& [key, value] : fields_) {
     if (out->back() != '{') out->push_back(',');
@@ -150,9 +165,17 @@ Logger::Logger(Sink sink, const Clock* clock, LogLevel min_level)
 Logger Logger::Stderr(const Clock* clock, LogLevel min_level) {
   return Logger(
       [](std::string_view line) {
-        std::fwrite(line.data(), 1, line.size(), stderr);
-        std::fputc('\n', stderr);
+        // One write(2) per line: a line up to PIPE_BUF bytes reaches a pipe whole even when
+        // other loggers of this process, or codec helpers sharing the descriptor, write too.
+        std::string text(line);
+        text.push_back('\n');
         std::fflush(stderr);
+        for (size_t done = 0; done < text.size();) {
+          ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          done += static_cast<size_t>(n);
+        }
       },
       clock, min_level);
 }
@@ -162,7 +185,11 @@ bool Logger::Enabled(LogLevel level) const {
 }
 
 void Logger::Log(LogLevel level, std::string_view msg, const LogFields& fields) const {
-  if (!Enabled(level)) return;
+  if (Enabled(level)) LogAlways(level, msg, fields);
+}
+
+void Logger::LogAlways(LogLevel level, std::string_view msg, const LogFields& fields) const {
+  if (!shared_) return;
   static const SystemClock kSystemClock;
   const Clock& clock = shared_->clock ? *shared_->clock : kSystemClock;
   std::string line = "{\"time\":\"" + FormatIso8601Millis(clock.NowMillis()) + "\",\"level\":\"";

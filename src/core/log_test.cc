@@ -102,6 +102,39 @@ TEST_F(LoggerTest, CopiesShareTheSinkAndLinesNeverInterleave) {
   }
 }
 
+TEST_F(LoggerTest, LevelNamesRoundTripAndOtherTextIsRefused) {
+  for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    EXPECT_EQ(ParseLogLevel(LogLevelName(level)), level);
+  }
+  EXPECT_EQ(ParseLogLevel("nope"), std::nullopt);
+  EXPECT_EQ(ParseLogLevel("INFO"), std::nullopt);
+  EXPECT_EQ(ParseLogLevel(""), std::nullopt);
+}
+
+TEST_F(LoggerTest, DebugLinesAppearOnlyAtLevelDebug) {
+  MakeLogger(LogLevel::kInfo).Debug("hidden");
+  EXPECT_TRUE(lines_.empty());
+  MakeLogger(LogLevel::kDebug).Debug("shown");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(lines_[0])["level"], "debug");
+}
+
+TEST_F(LoggerTest, LogAlwaysIgnoresTheMinimumLevelButNotADiscardingLogger) {
+  MakeLogger(LogLevel::kError).LogAlways(LogLevel::kInfo, "metrics");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(lines_[0])["msg"], "metrics");
+  Logger().LogAlways(LogLevel::kInfo, "nowhere");
+  EXPECT_EQ(lines_.size(), 1u);
+}
+
+TEST_F(LoggerTest, AddJsonEmbedsAnEncodedValue) {
+  MakeLogger().Info("m", LogFields().AddJson("_aws", R"({"Timestamp":1,"List":[["a"]]})"));
+  ASSERT_EQ(lines_.size(), 1u);
+  auto doc = nlohmann::json::parse(lines_[0]);
+  EXPECT_EQ(doc["_aws"]["Timestamp"], 1);
+  EXPECT_EQ(doc["_aws"]["List"][0][0], "a");
+}
+
 TEST(FormatIso8601MillisTest, Formats) {
   EXPECT_EQ(FormatIso8601Millis(0), "1970-01-01T00:00:00.000Z");
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/log.h"
 #include "image/codec_protocol.h"
 #include "image/sandbox.h"
 #include "image/vips_thumbnailer.h"
@@ -26,8 +27,16 @@ namespace {
 
 constexpr int kSocket = 3;
 
+// The helper's stderr is the parent's: its lines are JSON like the parent's, at the level
+// the parent passes in THUMBFLOW_LOG_LEVEL (IsolatedThumbnailer sets it).
+LogLevel HelperLogLevel() {
+  const char* level = std::getenv("THUMBFLOW_LOG_LEVEL");
+  return ParseLogLevel(level != nullptr ? level : "").value_or(LogLevel::kInfo);
+}
+
 void Log(const std::string& text) {
-  std::fprintf(stderr, "thumbflow codec-helper: %s\n", text.c_str());
+  Logger::Stderr(nullptr, HelperLogLevel())
+      .Error(text, LogFields().Add("component", "codec-helper").Add("pid", int64_t{::getpid()}));
 }
 
 Status ProbeFailure(const char* what, int error) {
@@ -150,6 +159,7 @@ int RunHelper(int argc, char** argv) {
   VipsRuntimeOptions runtime_options;
   runtime_options.program_name = "thumbflow-codec-helper";
   runtime_options.concurrency = init->vips_threads;
+  runtime_options.log = Logger::Stderr(nullptr, HelperLogLevel());
   Result<std::unique_ptr<VipsRuntime>> runtime = VipsRuntime::Start(runtime_options);
   if (!runtime.ok()) return InitFailed(runtime.status());
   Result<std::unique_ptr<Thumbnailer>> thumbnailer = MakeVipsThumbnailer(init->config, **runtime);

@@ -169,7 +169,8 @@ void IsolatedThumbnailer::SupervisorLoop() {
       ++stats_.start_failures;
       ++consecutive_start_failures_;
       last_start_error_ = helper.status();
-      std::fprintf(stderr, "thumbflow: %s\n", helper.status().message().c_str());
+      Logger::Stderr(nullptr, options_.log_level)
+          .Error(helper.status().message(), LogFields().Add("component", "codec-helper"));
     }
     idle_cv_.notify_all();
   }
@@ -195,7 +196,11 @@ Result<IsolatedThumbnailer::Helper> IsolatedThumbnailer::Spawn() {
                              const_cast<char*>(kCodecHelperCommand),
                              const_cast<char*>(parent.c_str()), nullptr};
   std::vector<char*> envp;
-  for (std::string& e : environment_) envp.push_back(e.data());
+  std::string log_level = "THUMBFLOW_LOG_LEVEL=" + std::string(LogLevelName(options_.log_level));
+  for (std::string& e : environment_) {
+    if (!e.starts_with("THUMBFLOW_LOG_LEVEL=")) envp.push_back(e.data());
+  }
+  envp.push_back(log_level.data());
   envp.push_back(nullptr);
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, options_.helper_binary.c_str(), &actions, nullptr, argv.data(),

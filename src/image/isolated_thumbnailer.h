@@ -36,6 +36,7 @@
 
 #include "config/thumbnail_config.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/result.h"
 #include "image/thumbnailer.h"
 
@@ -56,6 +57,9 @@ struct IsolationOptions {
   int64_t kill_grace_ms = 1000;                   // past the deadline before SIGKILL
   int64_t start_timeout_ms = 30'000;              // a helper must be ready within this
   bool test_hooks = false;                        // codec_helper.h markers (tests only)
+  // The helpers' stderr is this process's: they write JSON lines at this level (passed as
+  // THUMBFLOW_LOG_LEVEL), as does the pool when a helper cannot start.
+  LogLevel log_level = LogLevel::kInfo;
   // Test hook: the first source of exactly this many bytes has its helper SIGKILLed just
   // after the request is sent (mid-image). 0: off.
   int64_t kill_helper_once_source_bytes = 0;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/civil_time.h"
 #include "core/disk.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -81,20 +82,49 @@ constexpr const char* kRefused[] = {
     "fchownat",  "lchown",     "truncate",  "ftruncate", "utimensat", "utime",
     "utimes",    "futimesat",  "mknod",     "mknodat",   "fallocate", "ioctl"};
 
-void OnSigsys(int, siginfo_t* info, void*) {
-  // Async-signal-safe: format the number by hand, write, exit.
-  char text[96] = "thumbflow codec-helper: sandbox refused system call ";
-  size_t len = std::strlen(text);
-  int number = info->si_syscall;
-  char digits[16];
+// Appends the decimal digits of `value` (>= 0), zero-padded to `width`.
+size_t AppendNumber(char* out, size_t at, int64_t value, int width) {
+  char digits[24];
   int n = 0;
-  if (number < 0) number = 0;
+  if (value < 0) value = 0;
   do {
-    digits[n++] = static_cast<char>('0' + number % 10);
-    number /= 10;
-  } while (number > 0 && n < 15);
-  while (n > 0) text[len++] = digits[--n];
-  text[len++] = '\n';
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0 && n < 20);
+  while (n < width) digits[n++] = '0';
+  while (n > 0) out[at++] = digits[--n];
+  return at;
+}
+
+size_t AppendText(char* out, size_t at, const char* text) {
+  while (*text != '\0') out[at++] = *text++;
+  return at;
+}
+
+void OnSigsys(int, siginfo_t* info, void*) {
+  // Async-signal-safe (no allocation, no stdio): the JSON log line of core/log.h, by hand.
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const CivilTime t = CivilFromMillis(int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000);
+  char text[256];
+  size_t len = AppendText(text, 0, "{\"time\":\"");
+  const struct {
+    int64_t value;
+    int width;
+    char after;
+  } parts[] = {{t.year, 4, '-'},   {t.month, 2, '-'},  {t.day, 2, 'T'},   {t.hour, 2, ':'},
+               {t.minute, 2, ':'}, {t.second, 2, '.'}, {t.millis, 3, 'Z'}};
+  for (const auto& part : parts) {
+    len = AppendNumber(text, len, part.value, part.width);
+    text[len++] = part.after;
+  }
+  len = AppendText(text, len,
+                   "\",\"level\":\"error\",\"msg\":\"sandbox refused a system call\","
+                   "\"component\":\"codec-helper\",\"pid\":");
+  len = AppendNumber(text, len, ::getpid(), 1);
+  len = AppendText(text, len, ",\"syscall\":");
+  len = AppendNumber(text, len, info->si_syscall, 1);
+  len = AppendText(text, len, "}\n");
   ssize_t ignored = ::write(2, text, len);
   (void)ignored;
   ::_exit(kSandboxExitCode);

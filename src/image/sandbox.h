@@ -9,8 +9,9 @@
 //     socket need. Refused with an error (the library sees a failing call, the image fails):
 //     socket/connect/bind and friends (EACCES: no network), open/openat with any write,
 //     create or truncate flag, and the calls that change the file system (EACCES). Anything
-//     else outside the list raises SIGSYS: the helper writes "sandbox refused system call N"
-//     to stderr and exits with kSandboxExitCode, which the parent reports for the image.
+//     else outside the list raises SIGSYS: the helper writes a JSON log line to stderr
+//     ("msg":"sandbox refused a system call","syscall":N) and exits with kSandboxExitCode,
+//     which the parent reports for the image.
 #pragma once
 
 #include <cstdint>

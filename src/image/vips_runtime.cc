@@ -1,6 +1,7 @@
 #include "image/vips_runtime.h"
 
 #include <atomic>
+#include <string>
 
 #include <vips/vips.h>
 
@@ -21,14 +22,20 @@ constexpr const char* kAllowedLoaders[] = {
 
 const char* const* VipsRuntime::AllowedLoaderClasses() { return kAllowedLoaders; }
 
+std::string VipsRuntime::LibvipsVersion() { return vips_version_string(); }
+
 Result<std::unique_ptr<VipsRuntime>> VipsRuntime::Start(const VipsRuntimeOptions& options) {
   bool expected = false;
   if (!runtime_alive.compare_exchange_strong(expected, true)) {
     return FailedPreconditionError("vips runtime: already started in this process");
   }
+  // Warnings are attributed to the image being made (damage libvips only warns about); the
+  // rest become JSON lines. Installed before VIPS_INIT: loading modules may already warn.
+  internal::InstallVipsWarningHandler(options.log);
   if (VIPS_INIT(options.program_name.c_str()) != 0) {
     std::string message = vips_error_buffer();
     vips_error_clear();
+    internal::RemoveVipsWarningHandler();
     runtime_alive = false;
     return InternalError("vips runtime: init failed: " + message);
   }
@@ -42,8 +49,6 @@ Result<std::unique_ptr<VipsRuntime>> VipsRuntime::Start(const VipsRuntimeOptions
     vips_operation_block_set(*name, FALSE);
   }
   if (options.concurrency > 0) vips_concurrency_set(options.concurrency);
-  // Warnings are attributed to the image being made (damage libvips only warns about).
-  internal::InstallVipsWarningHandler();
   return std::unique_ptr<VipsRuntime>(new VipsRuntime());
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "core/log.h"
 #include "core/result.h"
 
 namespace thumbflow {
@@ -20,6 +21,9 @@ struct VipsRuntimeOptions {
   // Worker threads libvips uses for one image; 0 keeps libvips' default (the core count).
   // With several images in flight, 1 per image avoids oversubscribing the cores.
   int concurrency = 0;
+  // Where libvips' and GLib's messages that no image claims go, as JSON lines
+  // (vips_warnings.h); never GLib's plain text.
+  Logger log = Logger::Stderr();
 };
 
 class VipsRuntime {
@@ -31,6 +35,8 @@ class VipsRuntime {
 
   // The loader base classes that stay enabled ("VipsForeignLoadJpeg", ...).
   static const char* const* AllowedLoaderClasses();
+  // The libvips version this binary runs with ("8.14.1"); usable before Start().
+  static std::string LibvipsVersion();
 
  private:
   VipsRuntime() = default;

@@ -65,12 +65,42 @@ std::vector<std::string> Lines(std::string_view text) {
   return out;
 }
 
+guint handler_id = 0;
+GLogFunc previous_default = nullptr;
+gpointer previous_default_data = nullptr;
+std::mutex handler_mu;
+Logger* glib_log = nullptr;  // guarded by handler_mu; never freed (GLib threads may log late)
+
+// Any GLib message not attributed to an image: one JSON line on the runtime's logger.
+void WriteGlibMessage(const gchar* domain, GLogLevelFlags level, const gchar* message) {
+  LogLevel ours = LogLevel::kDebug;
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) {
+    ours = LogLevel::kError;
+  } else if (level & G_LOG_LEVEL_WARNING) {
+    ours = LogLevel::kWarn;
+  } else if (level & G_LOG_LEVEL_MESSAGE) {
+    ours = LogLevel::kInfo;
+  }
+  Logger log;
+  {
+    std::lock_guard<std::mutex> lock(handler_mu);
+    if (glib_log != nullptr) log = *glib_log;
+  }
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  log.Log(ours, text, LogFields().Add("domain", domain != nullptr ? domain : ""));
+}
+
+void OnOtherLog(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
+  WriteGlibMessage(domain, level, message);
+}
+
 void OnVipsLog(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
   std::string_view text = message != nullptr ? message : "";
   WatchRegistry& registry = WatchRegistry::Get();
   if (!registry.AnyActive()) {
     next_is_error_buffer = false;
-    g_log_default_handler(domain, level, message, nullptr);
+    WriteGlibMessage(domain, level, message);
     return;
   }
   bool buffer_dump = next_is_error_buffer;
@@ -85,9 +115,6 @@ void OnVipsLog(const gchar* domain, GLogLevelFlags level, const gchar* message, 
   }
 }
 
-guint handler_id = 0;
-std::mutex handler_mu;
-
 bool IsTruncation(std::string_view line) {
   static constexpr std::string_view kMarks[] = {"premature end",  "truncated",   "not enough data",
                                                 "unexpected end", "end of file", "short read",
@@ -100,12 +127,19 @@ bool IsTruncation(std::string_view line) {
 
 }  // namespace
 
-void InstallVipsWarningHandler() {
+void InstallVipsWarningHandler(Logger log) {
   std::lock_guard<std::mutex> lock(handler_mu);
+  if (glib_log == nullptr) {
+    glib_log = new Logger(std::move(log));
+  } else {
+    *glib_log = std::move(log);
+  }
   if (handler_id != 0) return;
   handler_id = g_log_set_handler(
       "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE), OnVipsLog,
       nullptr);
+  previous_default = g_log_set_default_handler(OnOtherLog, nullptr);
+  previous_default_data = nullptr;
 }
 
 void RemoveVipsWarningHandler() {
@@ -113,6 +147,8 @@ void RemoveVipsWarningHandler() {
   if (handler_id == 0) return;
   g_log_remove_handler("VIPS", handler_id);
   handler_id = 0;
+  g_log_set_default_handler(previous_default != nullptr ? previous_default : g_log_default_handler,
+                            previous_default_data);
 }
 
 WarningWatch::WarningWatch(Mode mode) : mode_(mode) {

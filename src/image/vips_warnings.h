@@ -25,14 +25,19 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "core/status.h"
 
 namespace thumbflow::internal {
 
 // Routes libvips' warnings (log domain "VIPS") through the watches. Warnings heard while no
-// watch is active go to GLib's default handler (stderr), as before. Idempotent; VipsRuntime
-// installs it at start and removes it at shutdown.
-void InstallVipsWarningHandler();
+// watch is active, and every GLib message of any other domain (GLib's default handler is
+// replaced), become JSON lines on `log` instead of GLib's plain "VIPS-WARNING **: ..."
+// text: level "warn" for warnings, "error" for criticals and errors, "info" for messages,
+// "debug" for debug and info; msg is the text, "domain" the GLib log domain. Idempotent
+// (a second call only replaces the logger); VipsRuntime installs it at start and removes it
+// at shutdown, which restores GLib's default handler.
+void InstallVipsWarningHandler(Logger log);
 void RemoveVipsWarningHandler();
 
 class WarningWatch {

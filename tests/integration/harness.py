@@ -82,16 +82,22 @@ def full_corpus():
 
 
 class Peer:
-    """A child process started in its own process group and stopped by PID."""
+    """A child process started in its own process group and stopped by PID.
 
-    def __init__(self, argv, env=None, log_dir=None, name="peer"):
+    Its stdout and stderr go to one log file, or, with separate_stdout=True, stderr to the
+    log file and stdout to another (`out()`): thumbflow serve writes JSON log lines on stderr
+    and its human start-up banner (URLs, `export` lines) on stdout."""
+
+    def __init__(self, argv, env=None, log_dir=None, name="peer", separate_stdout=False):
         self.name = name
         self.log_dir = log_dir or tempfile.mkdtemp(prefix=f"tf-{name}-")
         self.log_path = os.path.join(self.log_dir, f"{name}.log")
         self._log = open(self.log_path, "ab")
+        self.out_path = os.path.join(self.log_dir, f"{name}.out") if separate_stdout else None
+        self._out = open(self.out_path, "ab") if separate_stdout else self._log
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(argv, env=full_env, stdout=self._log, stderr=self._log,
+        self.proc = subprocess.Popen(argv, env=full_env, stdout=self._out, stderr=self._log,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
 
     @property
@@ -99,10 +105,18 @@ class Peer:
         return self.proc.pid
 
     def log(self):
-        """The peer's output so far; also readable after stop()."""
+        """The peer's output so far (only stderr with separate_stdout); also readable after
+        stop()."""
         if not self._log.closed:
             self._log.flush()
         with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def out(self):
+        """The peer's stdout so far, with separate_stdout; else the same as log()."""
+        if self.out_path is None:
+            return self.log()
+        with open(self.out_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
     def wait_http(self, url, timeout=30.0, ok_statuses=(200,)):
@@ -138,6 +152,7 @@ class Peer:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
+        self._out.close()
         return self.proc.returncode
 
     def kill(self):
@@ -241,6 +256,31 @@ def http_get(url):
         return e.code, e.read().decode("utf-8", "replace")
     except OSError as e:
         return 0, str(e)
+
+
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
+def json_log_lines(text, what="stderr"):
+    """Parses every line of `text` as a thumbflow JSON log line and returns the objects;
+    fails naming the first line that is not one (an object with "time" in RFC 3339 UTC with
+    milliseconds, a known "level" and a "msg")."""
+    import re
+    time_re = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    lines = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"{what} line {number} is not JSON: {line!r}") from None
+        if not (isinstance(doc, dict) and isinstance(doc.get("time"), str)
+                and time_re.match(doc["time"]) and doc.get("level") in LOG_LEVELS
+                and isinstance(doc.get("msg"), str)):
+            raise AssertionError(f"{what} line {number} lacks time/level/msg: {line!r}")
+        lines.append(doc)
+    return lines
 
 
 def wait_for(predicate, timeout=120.0, what="condition"):

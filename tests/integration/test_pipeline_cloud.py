@@ -160,6 +160,16 @@ class PipelineCloudTest(unittest.TestCase):
             with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as r:
                 metrics = r.read().decode()
             self.assertIn("thumbflow_pipeline_records_total", metrics)
+            # AWS client calls by service, operation and outcome; retries; the build.
+            for call in ('service="sqs",operation="ReceiveMessage",outcome="ok"',
+                         'service="sqs",operation="DeleteMessage",outcome="ok"',
+                         'service="s3",operation="PutObject",outcome="ok"'):
+                self.assertIn(f"thumbflow_aws_requests_total{{{call}}} ", metrics)
+            self.assertIn('thumbflow_aws_retries_total{service="sqs",operation="ReceiveMessage"}',
+                          metrics)
+            self.assertIn("thumbflow_aws_request_duration_seconds_bucket{", metrics)
+            self.assertIn("thumbflow_build_info{", metrics)
+            self.assertIn("process_resident_memory_bytes ", metrics)
             with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz") as r:
                 self.assertEqual(r.status, 200)
 
@@ -167,6 +177,11 @@ class PipelineCloudTest(unittest.TestCase):
             code2, log2 = stop(w2, GRACE_S + 15)
             self.assertEqual(code1, 0, log1)
             self.assertEqual(code2, 0, log2)
+            # Every line a worker writes on stderr is JSON, its start and stop lines included.
+            for log in (log1, log2):
+                msgs = [line["msg"] for line in harness.json_log_lines(log, "worker stderr")]
+                self.assertIn("worker started", msgs)
+                self.assertIn("worker stopped", msgs)
             records = record_lines(log1) + record_lines(log2)
             done = [r["key"] for r in records if r["outcome"] == "ok" and not r.get("duplicate")]
             self.assertEqual(sorted(done), sorted(f"uploads/set{i % 2}/{n}"
