@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "aws/aws_settings.h"
@@ -29,7 +30,19 @@
 namespace thumbflow::cli {
 namespace {
 
+// Lambda's advanced logging controls ("TRACE" ... "FATAL") as our level, when set.
+std::optional<LogLevel> LambdaLogLevel() {
+  const char* level = std::getenv("AWS_LAMBDA_LOG_LEVEL");
+  std::string text = level != nullptr ? level : "";
+  if (text == "TRACE" || text == "DEBUG") return LogLevel::kDebug;
+  if (text == "INFO") return LogLevel::kInfo;
+  if (text == "WARN") return LogLevel::kWarn;
+  if (text == "ERROR" || text == "FATAL") return LogLevel::kError;
+  return std::nullopt;
+}
+
 int RunLambdaWithConfig(const std::string& config_override) {
+  UseJsonErrors();
   const char* api_address = std::getenv("AWS_LAMBDA_RUNTIME_API");
   if (api_address == nullptr || *api_address == '\0') {
     return ReportUsage(
@@ -45,10 +58,7 @@ int RunLambdaWithConfig(const std::string& config_override) {
 
   auto init_failed = [&api](const char* type, const Status& status) {
     Status posted = api.PostInitError({type, status.message()});
-    if (!posted.ok()) {
-      std::fprintf(stderr, "thumbflow: cannot report the init error: %s\n",
-                   posted.message().c_str());
-    }
+    if (!posted.ok()) (void)ReportFailure(posted.WithContext("cannot report the init error"));
     return ReportFailure(status) == kExitUsage ? kExitUsage : kExitFailed;
   };
 
@@ -56,6 +66,10 @@ int RunLambdaWithConfig(const std::string& config_override) {
   auto loaded = lambda::LoadLambdaConfig(!config_override.empty() ? config_override
                                                                   : (env_config ? env_config : ""));
   if (!loaded.ok()) return init_failed(lambda::kErrorTypeConfig, loaded.status());
+  // Level: --log-level, THUMBFLOW_LOG_LEVEL, AWS_LAMBDA_LOG_LEVEL, then [log] level.
+  if (std::optional<LogLevel> level = LambdaLogLevel()) loaded->config.log.level = *level;
+  Status overridden = ApplyLogLevelOverrides(&loaded->config);
+  if (!overridden.ok()) return init_failed(lambda::kErrorTypeConfig, overridden);
   const Config& config = loaded->config;
   const lambda::LambdaSettings& settings = loaded->lambda;
 
@@ -77,7 +91,7 @@ int RunLambdaWithConfig(const std::string& config_override) {
       MakeConfiguredThumbnailer(config, concurrency, config.pipeline.vips_threads, &clock);
   if (!thumbnailer.ok()) return init_failed(lambda::kErrorTypeInit, thumbnailer.status());
 
-  const Logger log = Logger::Stderr(&clock);
+  const Logger log = CommandLogger(config, &clock);
   pipeline::RecordProcessor processor(**store, *thumbnailer->thumbnailer, clock,
                                       pipeline::RecordProcessorOptionsFromConfig(config),
                                       /*metrics=*/nullptr, log);
@@ -91,6 +105,9 @@ int RunLambdaWithConfig(const std::string& config_override) {
   batch_options.deadline_margin_ms = settings.deadline_margin_ms;
   batch_options.concurrency = concurrency;
   batch_options.max_receive_count = config.queue.max_receive_count;
+  if (const char* function = std::getenv("AWS_LAMBDA_FUNCTION_NAME")) {
+    batch_options.function_name = function;
+  }
   Status status = lambda::RunRuntimeLoop(
       api, lambda::SqsBatchHandler(processor, &dead_letters, clock, batch_options, log));
   if (!status.ok()) return ReportFailure(status.WithContext("lambda runtime"));

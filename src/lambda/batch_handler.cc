@@ -28,6 +28,7 @@ MessageOutcome HandleOne(const pipeline::RecordProcessor& processor, DeadLetterS
       pipeline::ProcessMessage(processor, message.body, context, options);
   outcome.action = result.action;
   outcome.reason = result.reason_label();
+  outcome.records = std::move(result.records);
   switch (result.action) {
     case pipeline::MessageAction::kDelete:
       outcome.disposition = Disposition::kDone;

@@ -43,6 +43,10 @@ struct BatchOptions {
   // The source queue's maxReceiveCount (0: unknown): on that receive a record the deadline
   // cut short is dead-lettered as "timeout" instead of listed for retry.
   int max_receive_count = 0;
+  // SqsBatchHandler only: after each batch, one CloudWatch EMF line (lambda/emf.h) with
+  // this dimension value (AWS_LAMBDA_FUNCTION_NAME; empty: no dimension).
+  bool emit_metrics = true;
+  std::string function_name;
 };
 
 enum class Disposition {
@@ -63,6 +67,7 @@ struct MessageOutcome {
   std::string reason;
   std::string detail;  // why a dead letter could not be sent, for the log
   bool started = false;
+  std::vector<pipeline::RecordResult> records;  // the records started, for the metrics
 };
 
 struct BatchResult {

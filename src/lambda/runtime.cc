@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "lambda/emf.h"
+
 namespace thumbflow::lambda {
 
 Status RunRuntimeLoop(RuntimeApiClient& api, const InvocationHandler& handler,
@@ -34,8 +36,15 @@ InvocationHandler SqsBatchHandler(const pipeline::RecordProcessor& processor,
   return [&processor, dead_letters, &clock, options,
           log = std::move(log)](const Invocation& invocation) -> Result<std::string> {
     ASSIGN_OR_RETURN(auto messages, ParseSqsEvent(invocation.event));
+    const int64_t started_ms = clock.NowMillis();
     BatchResult batch = HandleSqsBatch(processor, dead_letters, clock, invocation.deadline_ms,
                                        messages, options, log);
+    if (options.emit_metrics) {
+      const int64_t now_ms = clock.NowMillis();
+      // Written whatever the log level: these lines are the function's metrics.
+      log.LogAlways(LogLevel::kInfo, "metrics",
+                    EmfBatchFields(batch, now_ms, now_ms - started_ms, options.function_name));
+    }
     return BuildBatchResponse(batch.failed_message_ids);
   };
 }

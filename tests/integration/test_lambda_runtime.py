@@ -35,6 +35,7 @@ def start_runtime(emulator, env, log_dir, config=CONFIG):
     full_env.update({
         "AWS_LAMBDA_RUNTIME_API": emulator.address,
         "THUMBFLOW_CONFIG": config,
+        "AWS_LAMBDA_FUNCTION_NAME": "thumbnails",
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     })
@@ -233,6 +234,31 @@ class LambdaRuntimeTest(unittest.TestCase):
         # The runtime keeps serving after an invocation error.
         kind, body = self.answer({"Records": []})
         self.assertEqual((kind, body), ("response", {"batchItemFailures": []}))
+
+    def test_6_every_line_is_json_and_each_batch_has_an_emf_metrics_line(self):
+        # Runs last: the batches of the tests above are in the log.
+        lines = harness.json_log_lines(self.runtime.log(), "the runtime's stderr")
+        emf = [line for line in lines if "_aws" in line]
+        self.assertGreaterEqual(len(emf), 5, lines)
+        for line in emf:
+            self.assertEqual(line["msg"], "metrics")
+            aws = line["_aws"]
+            self.assertIsInstance(aws["Timestamp"], int)
+            self.assertLessEqual(abs(aws["Timestamp"] / 1000 - time.time()), 3600)
+            (directive,) = aws["CloudWatchMetrics"]
+            self.assertEqual(directive["Namespace"], "thumbflow")
+            self.assertEqual(directive["Dimensions"], [["FunctionName"]])
+            self.assertEqual(line["FunctionName"], "thumbnails")
+            for metric in directive["Metrics"]:
+                self.assertIn(metric["Unit"], ("Count", "Milliseconds"), metric)
+                self.assertIn(metric["Name"], line, "a declared metric without a value")
+        # test_1's batch: a thumbnail, a dead letter, a missing source, a test event.
+        first = [line for line in emf if line["Messages"] == 4]
+        self.assertTrue(first, emf)
+        self.assertEqual((first[0]["RecordsOk"], first[0]["RecordsPermanent"],
+                          first[0]["RecordsGone"], first[0]["DeadLettered"],
+                          first[0]["BatchItemFailures"]), (1, 1, 1, 1, 0), first[0])
+        self.assertEqual(len(first[0]["ProcessingTime"]), first[0]["Records"])
 
 
 if __name__ == "__main__":
