@@ -123,9 +123,11 @@ class PipelineCloudTest(unittest.TestCase):
             env = dict(moto_env)
             self.set_up_reference(endpoint)
             metrics_port = harness.free_port()
+            metrics_port2 = harness.free_port()
             w1 = self.start_worker(env, "worker1", metrics_port)
-            w2 = self.start_worker(env, "worker2")
+            w2 = self.start_worker(env, "worker2", metrics_port2)
             w1.wait_http(f"http://127.0.0.1:{metrics_port}/readyz", timeout=30)
+            w2.wait_http(f"http://127.0.0.1:{metrics_port2}/readyz", timeout=30)
 
             images = [os.path.basename(p) for p in PHOTOS]
             cli_env = dict(os.environ)
@@ -160,11 +162,18 @@ class PipelineCloudTest(unittest.TestCase):
             with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as r:
                 metrics = r.read().decode()
             self.assertIn("thumbflow_pipeline_records_total", metrics)
-            # AWS client calls by service, operation and outcome; retries; the build.
-            for call in ('service="sqs",operation="ReceiveMessage",outcome="ok"',
-                         'service="sqs",operation="DeleteMessage",outcome="ok"',
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port2}/metrics") as r:
+                metrics2 = r.read().decode()
+            # AWS client calls by service, operation and outcome; retries; the build. Either
+            # worker may have taken every message, so the calls that follow work are looked
+            # for in both; each worker has polled.
+            for scrape in (metrics, metrics2):
+                self.assertIn('thumbflow_aws_requests_total{service="sqs",'
+                              'operation="ReceiveMessage",outcome="ok"} ', scrape)
+            for call in ('service="sqs",operation="DeleteMessage",outcome="ok"',
                          'service="s3",operation="PutObject",outcome="ok"'):
-                self.assertIn(f"thumbflow_aws_requests_total{{{call}}} ", metrics)
+                self.assertTrue(any(f"thumbflow_aws_requests_total{{{call}}} " in scrape
+                                    for scrape in (metrics, metrics2)), call)
             self.assertIn('thumbflow_aws_retries_total{service="sqs",operation="ReceiveMessage"}',
                           metrics)
             self.assertIn("thumbflow_aws_request_duration_seconds_bucket{", metrics)
