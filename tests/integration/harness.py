@@ -283,15 +283,16 @@ def json_log_lines(text, what="stderr"):
     return lines
 
 
-def wait_for(predicate, timeout=120.0, what="condition"):
-    """Polls `predicate` until it returns something true, and returns that; raises naming
-    `what` after `timeout` seconds (a bound against hanging, not a timing assertion)."""
+def wait_for(predicate, timeout=120.0, what="condition", interval=0.2):
+    """Polls `predicate` every `interval` seconds until it returns something true, and returns
+    that; raises naming `what` after `timeout` seconds (a bound against hanging, not a timing
+    assertion)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -9,7 +9,9 @@ What this pins down:
   - under normal operation no record is processed twice (JSON log lines of both workers);
   - --metrics-listen serves /metrics, /healthz and /readyz;
   - SIGTERM during processing: exit 0 within the grace period, and nothing is lost (a new
-    worker finishes whatever was given back).
+    worker finishes whatever was given back);
+  - SIGTERM at any moment from the worker's first step (its stop signals blocked) on: set-up,
+    "worker started", after a record: exit 0 with its start and stop lines.
 """
 import json
 import os
@@ -69,15 +71,29 @@ def record_lines(log_text):
     return out
 
 
+def stop_signals_blocked(pid):
+    """Whether the main thread of `pid` blocks SIGTERM, SIGINT and SIGHUP (Linux /proc)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                mask = int(line.split()[1], 16)
+                return all(mask >> (sig - 1) & 1
+                           for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP))
+    return False
+
+
 class PipelineCloudTest(unittest.TestCase):
     def setUp(self):
         harness.require_tool("aws")
         self.tmp = tempfile.mkdtemp(prefix="tf-pipeline-cloud-")
         self.config = os.path.join(self.tmp, "thumbflow.toml")
-        with open(self.config, "w") as f:
-            f.write(f"[pipeline]\nworkers = 2\ngrace_period = {GRACE_S}\n"
-                    "[queue]\nreceive_wait_s = 1\n")
+        self.write_config()
         self.workers = []
+
+    def write_config(self, more_pipeline=""):
+        with open(self.config, "w") as f:
+            f.write(f"[pipeline]\nworkers = 2\ngrace_period = {GRACE_S}\n{more_pipeline}"
+                    "[queue]\nreceive_wait_s = 1\n")
 
     def tearDown(self):
         for w in self.workers:
@@ -92,11 +108,17 @@ class PipelineCloudTest(unittest.TestCase):
         self.queue_url, self.dlq_url = harness.set_up_reference(self.s3, self.sqs)
 
     def start_worker(self, env, name, metrics_port=None):
-        argv = [harness.BIN, "worker", "--config", self.config, "--queue-url", self.queue_url]
-        if metrics_port:
-            argv += ["--metrics-listen", f"127.0.0.1:{metrics_port}"]
+        """A worker, returned once its /readyz answers 200 (it has logged "worker started").
+
+        Waiting matters to every test that signals it: until the binary's ~100 libraries are
+        loaded (0.1-0.2 s on a loaded 2-core machine) nothing of thumbflow runs, and a SIGTERM
+        then kills it by the default action (-15, an empty log)."""
+        metrics_port = metrics_port or harness.free_port()
+        argv = [harness.BIN, "worker", "--config", self.config, "--queue-url", self.queue_url,
+                "--metrics-listen", f"127.0.0.1:{metrics_port}"]
         peer = harness.Peer(argv, env=env, log_dir=self.tmp, name=name)
         self.workers.append(peer)
+        peer.wait_http(f"http://127.0.0.1:{metrics_port}/readyz", timeout=30)
         return peer
 
     def thumbnails(self):
@@ -126,8 +148,6 @@ class PipelineCloudTest(unittest.TestCase):
             metrics_port2 = harness.free_port()
             w1 = self.start_worker(env, "worker1", metrics_port)
             w2 = self.start_worker(env, "worker2", metrics_port2)
-            w1.wait_http(f"http://127.0.0.1:{metrics_port}/readyz", timeout=30)
-            w2.wait_http(f"http://127.0.0.1:{metrics_port2}/readyz", timeout=30)
 
             images = [os.path.basename(p) for p in PHOTOS]
             cli_env = dict(os.environ)
@@ -209,10 +229,13 @@ class PipelineCloudTest(unittest.TestCase):
                 name = f"big{i}_{os.path.basename(source)}"
                 harness.make_photo(source, os.path.join(self.tmp, name), 4000, 3000)
                 big.append(name)
-            worker = self.start_worker(env, "worker-term")
+            # Everything is queued before the worker starts, so that the SIGTERM after its
+            # first record finds work in progress and work not yet received (uploads made
+            # while it ran could all be done before the test looked at its log).
             for name in big:
                 with open(os.path.join(self.tmp, name), "rb") as f:
                     self.s3.put_object(Bucket="images", Key=f"uploads/{name}", Body=f.read())
+            worker = self.start_worker(env, "worker-term")
             # Stop in the middle: after the first record, before the last.
             wait_for(lambda: record_lines(worker.log()), what="a first processed record")
             started = time.monotonic()
@@ -231,6 +254,56 @@ class PipelineCloudTest(unittest.TestCase):
             wait_for(self.queue_empty, what="an empty queue")
             self.assertEqual(self.dead_letters(), [])
             code, log = stop(second, GRACE_S + 15)
+            self.assertEqual(code, 0, log)
+
+    def test_sigterm_at_each_moment_after_start_up_is_graceful(self):
+        # The graceful stop holds from `worker`'s first step, blocking its stop signals
+        # (core/stop_signal.h): a SIGTERM at that very moment, while the config, credentials
+        # and codec helpers are set up, at "worker started" or after a record is an exit 0
+        # with the start and stop lines. (Before that step the loader is still mapping the
+        # binary's libraries and the default action applies; start_worker waits that out.)
+        # Each moment gets a fresh worker; what they give back is done by the last one.
+        # Messages a cut-off first poll had already taken stay invisible for the visibility
+        # timeout (queue.h ReceiveOptions::abort): 10 s here rather than the queue's 60.
+        self.write_config("visibility_timeout = 10\n")
+        with harness.moto_server() as (endpoint, moto_env):
+            env = dict(moto_env)
+            self.set_up_reference(endpoint)
+            for path in PHOTOS:
+                with open(os.path.join(harness.CORPUS, path), "rb") as f:
+                    self.s3.put_object(Bucket="images", Key=f"uploads/{os.path.basename(path)}",
+                                       Body=f.read())
+            argv = [harness.BIN, "worker", "--config", self.config, "--queue-url", self.queue_url]
+
+            def signals_blocked(peer):
+                return stop_signals_blocked(peer.pid) or peer.proc.poll() is not None
+
+            # (moment, reached(peer), polled every ... s, then a pause of ... s); the first
+            # moment lasts milliseconds.
+            moments = [(f"stop signals blocked + {pause} s", signals_blocked, 0.001, pause)
+                       for pause in (0, 0.02, 0.05, 0.1, 0.2, 0.4)]
+            moments += [("worker started", lambda peer: "worker started" in peer.log(), 0.2, 0),
+                        ("a record made", lambda peer: record_lines(peer.log()), 0.2, 0)]
+            for i, (moment, reached, interval, pause) in enumerate(moments):
+                peer = harness.Peer(argv, env=env, log_dir=self.tmp, name=f"worker-moment{i}")
+                self.workers.append(peer)
+                wait_for(lambda: reached(peer), timeout=30, what=moment, interval=interval)
+                time.sleep(pause)
+                peer.signal(signal.SIGTERM)
+                peer.proc.wait(timeout=GRACE_S + 15)
+                code, log = stop(peer, 1)
+                self.assertEqual(code, 0, f"SIGTERM at {moment}:\n{log}")
+                msgs = [line["msg"] for line in harness.json_log_lines(log, "worker stderr")]
+                self.assertIn("worker started", msgs, moment)
+                self.assertIn("worker stopped", msgs, moment)
+
+            last = self.start_worker(env, "worker-last")
+            expected = {f"thumbnails/{size}/{os.path.basename(path)}"
+                        for path in PHOTOS for size in SIZES}
+            wait_for(lambda: expected <= set(self.thumbnails()), what="every thumbnail")
+            wait_for(self.queue_empty, what="an empty queue")
+            self.assertEqual(self.dead_letters(), [])
+            code, log = stop(last, GRACE_S + 15)
             self.assertEqual(code, 0, log)
 
     def start_idle_worker(self, env, name):
