@@ -9,9 +9,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -19,6 +26,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -660,25 +668,78 @@ Result<Credentials> ParseCredentialProcessJson(std::string_view json, const std:
   return ParseCredentialsJson(doc.dump(), source);
 }
 
-Result<Credentials> RunCredentialProcess(const std::string& command, const std::string& source) {
+Result<Credentials> RunCredentialProcess(const std::string& command, const std::string& source,
+                                         int timeout_ms) {
   const std::string name = command.substr(0, command.find(' '));
-  std::fflush(nullptr);  // the child must not repeat our buffered output
-  FILE* pipe = ::popen(command.c_str(), "re");
-  if (pipe == nullptr) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return UnavailableError(source + ": cannot start credential_process " + name);
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own process group, so a timeout stops the command and whatever it started.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  pid_t pid = -1;
+  const int spawned =
+      ::posix_spawn(&pid, "/bin/sh", &actions, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (spawned != 0) {
+    ::close(fds[0]);
     return UnavailableError(source + ": cannot start credential_process " + name);
   }
   std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-    if (out.size() < (1u << 20)) out.append(buffer, n);  // a sane answer is a few KB
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;  // the deadline is checked above
+    char buffer[4096];
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (out.size() < (1u << 20)) out.append(buffer, static_cast<size_t>(n));  // a few KB is sane
   }
-  const int status = ::pclose(pipe);
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const std::string how =
-        status != -1 && WIFSIGNALED(status)
-            ? "was killed by signal " + std::to_string(WTERMSIG(status))
-            : "exited with status " + std::to_string(status == -1 ? -1 : WEXITSTATUS(status));
+  ::close(fds[0]);
+  // A command may close its stdout and go on running: its exit is waited for until the same
+  // deadline.
+  int status = 0;
+  while (!timed_out) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+    } else if (done == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  if (timed_out) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (timed_out) {
+    return UnavailableError(source + ": credential_process " + name + " printed no answer within " +
+                            std::to_string(timeout_ms / 1000) + " s and was stopped");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const std::string how = WIFSIGNALED(status)
+                                ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                : "exited with status " + std::to_string(WEXITSTATUS(status));
     return UnavailableError(source + ": credential_process " + name + " " + how);
   }
   return ParseCredentialProcessJson(out, source);

@@ -142,8 +142,12 @@ std::unique_ptr<CredentialsProvider> NewDefaultCredentialsChain(
 // credential_process: runs `command` with /bin/sh -c and parses its stdout. A command that
 // cannot start, exits non-zero or prints something else than Version 1 JSON is Unavailable
 // naming the command's first word (never its arguments: they may hold secrets) and its exit
-// status. Its stderr goes to this process's stderr.
-Result<Credentials> RunCredentialProcess(const std::string& command, const std::string& source);
+// status. Its stderr goes to this process's stderr. A command that has not finished within
+// `timeout_ms` (the AWS SDKs' one minute by default) is killed with its process group and is
+// Unavailable too: a hung helper must not hang every AWS call behind it.
+inline constexpr int kCredentialProcessTimeoutMs = 60'000;
+Result<Credentials> RunCredentialProcess(const std::string& command, const std::string& source,
+                                         int timeout_ms = kCredentialProcessTimeoutMs);
 // {"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken"?, "Expiration"? (RFC 3339)}.
 Result<Credentials> ParseCredentialProcessJson(std::string_view json, const std::string& source);
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -452,6 +453,28 @@ TEST_F(CredentialSourcesTest, CredentialProcessVersion1) {
   EXPECT_FALSE(parsed->expiry_ms.has_value());
   EXPECT_FALSE(ParseCredentialProcessJson(R"({"Version":1,"AccessKeyId":"A"})", "p").ok());
   EXPECT_FALSE(ParseCredentialProcessJson("[]", "p").ok());
+}
+
+TEST_F(CredentialSourcesTest, CredentialProcessThatHangsIsStopped) {
+  // One hangs holding stdout; one closes stdout and keeps running; both with a child of
+  // their own, which must be stopped with them (its process group).
+  Write("hang.sh", "#!/bin/sh\nsleep 30 &\nsleep 30\n");
+  Write("quiet.sh", "#!/bin/sh\nexec >&-\nsleep 30\n");
+  for (const char* script : {"hang.sh", "quiet.sh"}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto c = RunCredentialProcess("sh " + dir_.path() + "/" + script, "profile p", 300);
+    ASSERT_FALSE(c.ok()) << script;
+    EXPECT_NE(c.status().message().find("printed no answer within"), std::string::npos)
+        << c.status().ToString();
+    EXPECT_EQ(c.status().message().find(dir_.path()), std::string::npos)
+        << "only the command's first word is named: " << c.status().ToString();
+    // Not a timing assertion on speed: 30 s is the hung command's own length.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20)) << script;
+  }
+  auto ok = RunCredentialProcess(
+      "echo '{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"}'", "p", 5000);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->access_key_id, "A");
 }
 
 TEST_F(CredentialSourcesTest, SsoReadsTheCachedTokenAndAsksThePortal) {
