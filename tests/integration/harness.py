@@ -192,11 +192,21 @@ def moto_server():
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
-def boto3_client(service, endpoint):
-    """A boto3 client for moto_server at `endpoint` with moto's test keys, us-east-1."""
-    import boto3  # only the tests that talk to moto need it
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def boto3_client(service, endpoint, access_key="testing", secret_key="testing",
+                 region="us-east-1", **config):
+    """A boto3 client for `endpoint` (moto_server, whose test keys are the default, or
+    thumbflow serve); `config` goes to botocore.config.Config as given (signature_version,
+    s3={"addressing_style": ...}, retries): without it, botocore's defaults."""
+    import boto3  # only the tests that talk to an AWS API need it
+    import botocore.config
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                        config=botocore.config.Config(**config))
+
+
+def moto_clients(endpoint):
+    """(s3, sqs): boto3 clients for moto_server at `endpoint` with its test keys, us-east-1."""
+    return boto3_client("s3", endpoint), boto3_client("sqs", endpoint)
 
 
 def run_thumbflow(args, env=None, timeout=300, input=None, check=False):

@@ -259,12 +259,8 @@ class EmbeddedTest(unittest.TestCase, BackfillAssertions):
 
 class CloudTest(unittest.TestCase, BackfillAssertions):
     def test_moto_pass_interrupted_resumed_one_event_per_object(self):
-        import boto3
         with harness.moto_server() as (endpoint, env):
-            clients = dict(endpoint_url=endpoint, region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-            s3 = boto3.client("s3", **clients)
-            sqs = boto3.client("sqs", **clients)
+            s3, sqs = harness.moto_clients(endpoint)
             s3.create_bucket(Bucket="images")  # no notification: the objects predate it
             queue_url = sqs.create_queue(QueueName="thumbnails")["QueueUrl"]
             put_all(s3, KEYS)

@@ -20,8 +20,6 @@ import tempfile
 import time
 import unittest
 
-import boto3
-
 import harness
 
 SCRIPT = os.path.join(harness.ROOT, "scripts", "build-image")
@@ -124,10 +122,7 @@ class ContainerImageTest(unittest.TestCase):
         subprocess.run(["vips", "copy", jpeg, heic + "[compression=hevc]"], check=True, timeout=60)
 
         with harness.moto_server() as (endpoint, env):
-            s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
-            sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
+            s3, sqs = harness.moto_clients(endpoint)
             queue_url, _ = harness.set_up_reference(s3, sqs)
             s3.upload_file(jpeg, "images", "uploads/2026/photo.jpg")
             s3.upload_file(heic, "images", "uploads/2026/phone.heic")

@@ -80,15 +80,11 @@ class LambdaBrokenConfigTest(unittest.TestCase):
 class LambdaRuntimeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        import boto3
         cls._moto = harness.moto_server()
         cls.endpoint, cls.env = cls._moto.__enter__()
         cls.env = dict(cls.env)
         cls.env["AWS_SESSION_TOKEN"] = "session-token-from-lambda"
-        kw = dict(endpoint_url=cls.endpoint, region_name="us-east-1",
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
-        cls.s3 = boto3.client("s3", **kw)
-        cls.sqs = boto3.client("sqs", **kw)
+        cls.s3, cls.sqs = harness.moto_clients(cls.endpoint)
         cls.s3.create_bucket(Bucket=BUCKET)
         cls.dlq_url = cls.sqs.create_queue(QueueName="uploads-dlq")["QueueUrl"]
         cls.queue_url = cls.sqs.create_queue(QueueName="uploads", Attributes={

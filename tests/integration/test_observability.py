@@ -42,12 +42,8 @@ def start_serve(tmp, args=(), env=None, name="serve", before=()):
 
 
 def client(endpoint):
-    import boto3
-    import botocore.config
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                        config=botocore.config.Config(signature_version="s3v4",
-                                                      s3={"addressing_style": "path"}))
+    return harness.boto3_client("s3", endpoint, ACCESS_KEY, SECRET_KEY, signature_version="s3v4",
+                                s3={"addressing_style": "path"})
 
 
 def upload(endpoint, key, path):

@@ -24,8 +24,6 @@ import unittest
 import urllib.parse
 import urllib.request
 
-import boto3
-
 import harness
 
 # Photos from the corpus (testdata/corpus): four JPEGs and a PNG of 1-2 MP for the normal
@@ -101,10 +99,7 @@ class PipelineCloudTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def set_up_reference(self, endpoint):
-        kw = dict(endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
-        self.s3 = boto3.client("s3", **kw)
-        self.sqs = boto3.client("sqs", **kw)
+        self.s3, self.sqs = harness.moto_clients(endpoint)
         self.queue_url, self.dlq_url = harness.set_up_reference(self.s3, self.sqs)
 
     def start_worker(self, env, name, metrics_port=None):

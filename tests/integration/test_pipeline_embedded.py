@@ -65,13 +65,9 @@ class Serve:
         self.peer.wait_http(self.endpoint + "/healthz", timeout=30)
 
     def client(self, **config):
-        import boto3
-        import botocore.config
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                            config=botocore.config.Config(signature_version="s3v4",
-                                                          s3={"addressing_style": "path"},
-                                                          **config))
+        return harness.boto3_client("s3", self.endpoint, ACCESS_KEY, SECRET_KEY,
+                                    signature_version="s3v4", s3={"addressing_style": "path"},
+                                    **config)
 
     def aws(self, *args):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

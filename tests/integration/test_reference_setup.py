@@ -21,8 +21,6 @@ import subprocess
 import unittest
 import urllib.parse
 
-import boto3
-
 import harness
 
 KEY = "uploads/my photo+1 %/\u00fcn\u00ef/x~(1).jpg"
@@ -73,10 +71,7 @@ class ReferenceSetUpTest(unittest.TestCase):
             self.assertEqual(int(json.loads(attributes["RedrivePolicy"])["maxReceiveCount"]), 3)
 
             # --- what the notification delivers ----------------------------------------
-            kw = dict(endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-            s3 = boto3.client("s3", **kw)
-            sqs = boto3.client("sqs", **kw)
+            s3, sqs = harness.moto_clients(endpoint)
             s3.put_object(Bucket="images", Key=KEY, Body=b"hello")
             s3.put_object(Bucket="images", Key="thumbnails/small/x.jpg", Body=b"out")
 

@@ -181,13 +181,9 @@ class S3AuthTest(unittest.TestCase):
         self.assertIn('incorrect service "sqs"', error["Message"])
 
     def test_boto3_client_for_another_region_is_told_the_right_one(self):
-        import boto3
-        import botocore.config
-        client = boto3.client("s3", endpoint_url=self.s.endpoint, region_name="eu-west-1",
-                              aws_access_key_id=endpoint.ACCESS_KEY,
-                              aws_secret_access_key=endpoint.SECRET_KEY,
-                              config=botocore.config.Config(signature_version="s3v4",
-                                                            retries={"max_attempts": 1}))
+        client = harness.boto3_client("s3", self.s.endpoint, endpoint.ACCESS_KEY,
+                                      endpoint.SECRET_KEY, region="eu-west-1",
+                                      signature_version="s3v4", retries={"max_attempts": 1})
         sent = []
 
         def record(request, **kwargs):
@@ -247,12 +243,8 @@ class S3AuthTest(unittest.TestCase):
     def default_client(self, **config):
         """boto3 as a user would make it: no signature_version, so presigned URLs for a custom
         endpoint are SigV2 (botocore 1.43)."""
-        import boto3
-        import botocore.config
-        return boto3.client("s3", endpoint_url=self.s.endpoint, region_name="us-east-1",
-                            aws_access_key_id=endpoint.ACCESS_KEY,
-                            aws_secret_access_key=endpoint.SECRET_KEY,
-                            config=botocore.config.Config(**config))
+        return harness.boto3_client("s3", self.s.endpoint, endpoint.ACCESS_KEY,
+                                    endpoint.SECRET_KEY, **config)
 
     def test_aws_cli_v1_presign_url_works_with_urllib(self):
         url = self.s.aws("s3", "presign", f"s3://{BUCKET}/secret/source").stdout.strip()

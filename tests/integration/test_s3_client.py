@@ -10,8 +10,6 @@ import threading
 import unittest
 import urllib.parse
 
-import boto3
-
 import harness
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -70,8 +68,7 @@ class S3ClientTest(unittest.TestCase):
     def setUpClass(cls):
         cls._moto = harness.moto_server()
         cls.endpoint, cls.env = cls._moto.__enter__()
-        cls.s3 = boto3.client("s3", endpoint_url=cls.endpoint, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        cls.s3 = harness.boto3_client("s3", cls.endpoint)
         cls.s3.create_bucket(Bucket="images")
         cls.s3.create_bucket(Bucket="other")
         cls.tmp = tempfile.mkdtemp(prefix="tf-s3-client-")

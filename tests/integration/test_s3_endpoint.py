@@ -47,11 +47,8 @@ class ServeFixture:
                     "AWS_ENDPOINT_URL": ""}
 
     def client(self, secret=SECRET_KEY, **config):
-        import boto3
-        import botocore.config
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=secret,
-                            config=botocore.config.Config(signature_version="s3v4", **config))
+        return harness.boto3_client("s3", self.endpoint, ACCESS_KEY, secret,
+                                    signature_version="s3v4", **config)
 
     def aws(self, *args, check=True):
         env = dict(os.environ)

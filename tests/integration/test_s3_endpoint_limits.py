@@ -179,14 +179,10 @@ class VirtualHostTest(unittest.TestCase):
         stop_checked(cls.s.peer)
 
     def virtual_client(self):
-        import boto3
-        import botocore.config
-        return boto3.client("s3", endpoint_url=f"http://localhost:{self.s.port}",
-                            region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
-                            aws_secret_access_key=SECRET_KEY,
-                            config=botocore.config.Config(signature_version="s3v4",
-                                                          s3={"addressing_style": "virtual"},
-                                                          retries={"max_attempts": 1}))
+        return harness.boto3_client("s3", f"http://localhost:{self.s.port}", ACCESS_KEY,
+                                    SECRET_KEY, signature_version="s3v4",
+                                    s3={"addressing_style": "virtual"},
+                                    retries={"max_attempts": 1})
 
     def test_boto3_virtual_host_put_get_list_head_delete(self):
         import botocore.exceptions

@@ -44,13 +44,10 @@ class UsersServe(ServeFixture):
         super().__init__(data_dir=data_dir, extra_args=("--config", config), name="serve-users")
 
     def client_as(self, user, **config):
-        import boto3
-        import botocore.config
         key, secret = USERS[user] if user in USERS else (ACCESS_KEY, SECRET_KEY)
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
-                            aws_access_key_id=key, aws_secret_access_key=secret,
-                            config=botocore.config.Config(signature_version="s3v4",
-                                                          retries={"max_attempts": 1}, **config))
+        return harness.boto3_client("s3", self.endpoint, key, secret, region=self.region,
+                                    signature_version="s3v4", retries={"max_attempts": 1},
+                                    **config)
 
     def aws_as(self, user, *args, check=True):
         key, secret = USERS[user]

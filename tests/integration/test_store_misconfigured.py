@@ -13,8 +13,6 @@ import tempfile
 import unittest
 import urllib.parse
 
-import boto3
-
 import harness
 
 SIZES = ("small", "medium", "large")
@@ -65,10 +63,7 @@ class StoreMisconfiguredTest(unittest.TestCase):
 
     def test_misconfiguration_is_retried_and_a_bad_key_is_dead_lettered(self):
         with harness.moto_server() as (endpoint, moto_env):
-            kw = dict(endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-            self.s3 = boto3.client("s3", **kw)
-            self.sqs = boto3.client("sqs", **kw)
+            self.s3, self.sqs = harness.moto_clients(endpoint)
             self.queue_url, self.dlq_url = harness.set_up_reference(self.s3, self.sqs)
             self.s3.create_bucket(Bucket="thumbs-out")
             # The s3:TestEvent of the notification set-up: acknowledged by any worker, it

@@ -111,12 +111,8 @@ class EmbeddedTest(unittest.TestCase):
 
 class CloudTest(unittest.TestCase):
     def test_the_worker_deletes_the_thumbnails_of_a_removed_source(self):
-        import boto3
         with harness.moto_server() as (endpoint, env):
-            clients = dict(endpoint_url=endpoint, region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-            s3 = boto3.client("s3", **clients)
-            sqs = boto3.client("sqs", **clients)
+            s3, sqs = harness.moto_clients(endpoint)
             queue_url, _ = harness.set_up_reference(s3, sqs)
             arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
                 "Attributes"]["QueueArn"]
