@@ -235,9 +235,9 @@ class PipelineCloudTest(unittest.TestCase):
             wait_for(lambda: record_lines(worker.log()), what="a first processed record")
             started = time.monotonic()
             worker.signal(signal.SIGTERM)
-            code = worker.proc.wait(timeout=GRACE_S + 15)
+            worker.proc.wait(timeout=GRACE_S + 15)
             elapsed = time.monotonic() - started
-            log = worker.log()
+            code, log = stop(worker, 1)  # it has exited: this closes its log handle
             self.assertEqual(code, 0, log)
             self.assertLess(elapsed, GRACE_S + 10, "exit within the grace period (plus poll)")
             self.assertIn("worker stopped", log)
