@@ -10,6 +10,7 @@
 #include <vips/vips.h>
 
 #include "image/format_sniff.h"
+#include "image/png_decoder.h"
 #include "image/thumbnail_name.h"
 #include "image/vips_warnings.h"
 
@@ -143,6 +144,10 @@ const char* FormatOfLoader(const char* nickname) {
   }
   return nullptr;
 }
+
+// PNGs up to this size decoded (16 MP of RGBA, 21 MP of RGB) are decoded whole by libspng;
+// larger ones stream through libvips' loader, which keeps only a few rows in memory.
+constexpr size_t kMaxWholePngDecodeBytes = size_t{64} << 20;
 
 // ---- deadline --------------------------------------------------------------------------
 
@@ -284,11 +289,16 @@ class VipsThumbnailer final : public Thumbnailer {
     int pages = 1;
     bool animated_decode = false;  // decode every frame
     bool colour_manage = false;    // pass export_profile=srgb
+    bool icc_profile = false;      // the loader attached an ICC profile (PNG: libpng kept it)
   };
 
   Result<Header> ReadHeader(std::string_view encoded) const;
   Result<ImagePtr> Decode(std::string_view encoded, const Header& header, int target_width,
                           Deadline* deadline) const;
+  // Shrinks `source` (a PNG decoded by libspng), or else `encoded` through libvips' loader,
+  // to the target width, then makes it 8-bit sRGB or grey in memory.
+  Result<ImagePtr> Shrink(VipsImage* source, std::string_view encoded, const Header& header,
+                          int target_width, Deadline* deadline) const;
   Result<Thumbnail> MakeOne(VipsImage* decoded, const Header& header, const ThumbnailSize& size,
                             const SizePlan& plan, const OutputFormat& format,
                             Deadline* deadline) const;
@@ -402,6 +412,7 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
   // CMYK always needs a transform (libvips falls back to a built-in CMYK profile). RGB
   // with a valid profile is converted from it. Untagged RGB is left alone: converting it
   // "from sRGB" shifts colours, and grey images (tagged or not) need no transform.
+  header.icc_profile = vips_image_get_typeof(in, VIPS_META_ICC_NAME) != 0;
   VipsInterpretation interpretation = vips_image_guess_interpretation(in);
   if (interpretation == VIPS_INTERPRETATION_CMYK) {
     header.colour_manage = true;
@@ -415,15 +426,39 @@ Result<VipsThumbnailer::Header> VipsThumbnailer::ReadHeader(std::string_view enc
 
 Result<ImagePtr> VipsThumbnailer::Decode(std::string_view encoded, const Header& header,
                                          int target_width, Deadline* deadline) const {
+  if (std::strcmp(header.format, "png") == 0) {
+    // libspng when it takes the file (image/png_decoder.h); when it does not (damage, odd
+    // chunks, too large to decode whole), libvips' own loader decodes the file and its
+    // verdict stands, so a damaged PNG keeps today's reason.
+    ImagePtr source(
+        internal::NewPngImage(encoded, config_.limits.max_pixels, kMaxWholePngDecodeBytes));
+    if (source) {
+      if (!header.icc_profile) vips_image_remove(source.get(), VIPS_META_ICC_NAME);
+      return Shrink(source.get(), encoded, header, target_width, deadline);
+    }
+  }
+  return Shrink(nullptr, encoded, header, target_width, deadline);
+}
+
+Result<ImagePtr> VipsThumbnailer::Shrink(VipsImage* source, std::string_view encoded,
+                                         const Header& header, int target_width,
+                                         Deadline* deadline) const {
   // fail_on goes in the loader's option string: in libvips 8.14 thumbnail_buffer does not
   // forward its own fail_on option to the loader, so a JPEG that ends early would be
   // padded with grey instead of refused.
   const char* option_string =
       header.animated_decode ? "fail_on=truncated,n=-1" : "fail_on=truncated";
-  void* data = const_cast<char*>(encoded.data());
+  // export_profile only when colour-managing: libvips converts whenever it is set.
   VipsImage* raw = nullptr;
+  void* data = const_cast<char*>(encoded.data());
   int rc;
-  if (header.colour_manage) {
+  if (source != nullptr && header.colour_manage) {
+    rc = vips_thumbnail_image(source, &raw, target_width, "height", VIPS_MAX_COORD, "size",
+                              VIPS_SIZE_DOWN, "export_profile", "srgb", nullptr);
+  } else if (source != nullptr) {
+    rc = vips_thumbnail_image(source, &raw, target_width, "height", VIPS_MAX_COORD, "size",
+                              VIPS_SIZE_DOWN, nullptr);
+  } else if (header.colour_manage) {
     rc = vips_thumbnail_buffer(data, encoded.size(), &raw, target_width, "height", VIPS_MAX_COORD,
                                "size", VIPS_SIZE_DOWN, "option_string", option_string,
                                "export_profile", "srgb", nullptr);
