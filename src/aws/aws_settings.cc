@@ -72,6 +72,7 @@ Result<AwsSettings> ResolveAwsSettings(const AwsConfig& config, const Environmen
   s.connect_timeout_ms = config.connect_timeout_ms;
   s.request_timeout_ms = config.request_timeout_ms;
   s.max_attempts = config.max_attempts;
+  s.explicit_profile = !config.profile.empty();
   return s;
 }
 
@@ -95,6 +96,7 @@ CredentialsChainOptions CredentialsOptionsForSettings(const AwsSettings& setting
   CredentialsChainOptions options;
   options.sts_endpoint = settings.sts_endpoint;
   options.region = settings.region;
+  options.explicit_profile = settings.explicit_profile;
   return options;
 }
 

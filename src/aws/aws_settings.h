@@ -39,6 +39,7 @@ struct AwsSettings {
   int connect_timeout_ms = 3'000;
   int request_timeout_ms = 60'000;
   int max_attempts = 4;
+  bool explicit_profile = false;  // [aws] profile (or --profile) was given
 };
 
 // `endpoint_flag` is the command line's --endpoint (empty when not given); it applies to S3.

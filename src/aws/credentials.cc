@@ -544,7 +544,7 @@ class DefaultChain final : public CredentialsProvider {
     services.sts_endpoint = std::move(options.sts_endpoint);
     services.region = std::move(options.region);
     std::vector<std::unique_ptr<CredentialsProvider>> providers;
-    providers.push_back(NewEnvironmentCredentialsProvider(env));
+    if (!options.explicit_profile) providers.push_back(NewEnvironmentCredentialsProvider(env));
     providers.push_back(NewWebIdentityCredentialsProvider(env, services));
     providers.push_back(NewProfileCredentialsProvider(env, services));
     providers.push_back(NewContainerCredentialsProvider(env, metadata_http_.get()));

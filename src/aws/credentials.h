@@ -1,7 +1,8 @@
 // Credentials and where they come from: the AWS credential provider chain.
 //
 // Order of NewDefaultCredentialsChain (the order of the AWS SDKs' default chains):
-//   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+//   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (left out
+//      when a profile was named: CredentialsChainOptions::explicit_profile)
 //   2. web identity (IRSA on EKS, GitHub OIDC...): AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
 //      (+ AWS_ROLE_SESSION_NAME) through STS AssumeRoleWithWebIdentity (unsigned); the token
 //      file is read again at every refresh (Kubernetes rotates it).
@@ -131,6 +132,10 @@ std::unique_ptr<CredentialsProvider> NewCachingCredentialsProvider(
 struct CredentialsChainOptions {
   std::string sts_endpoint;  // empty: StsEndpointUrl(env, region)
   std::string region;        // empty: CredentialsRegion(env)
+  // A profile the user named (--profile, [aws] profile) leaves out source 1, the environment's
+  // keys, as botocore does for an explicit profile: otherwise keys exported for another account
+  // would silently win. AWS_PROFILE alone keeps source 1.
+  bool explicit_profile = false;
 };
 
 // The chain above, cached. `clock` is not owned. It owns a curl client with short timeouts

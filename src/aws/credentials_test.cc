@@ -455,6 +455,29 @@ TEST_F(CredentialSourcesTest, CredentialProcessVersion1) {
   EXPECT_FALSE(ParseCredentialProcessJson("[]", "p").ok());
 }
 
+TEST_F(CredentialSourcesTest, ANamedProfileWinsOverTheEnvironmentsKeys) {
+  Write("credentials", "[dev]\naws_access_key_id = AKDEV\naws_secret_access_key = SKDEV\n");
+  Environment env = env_;
+  env["AWS_ACCESS_KEY_ID"] = "AKENV";
+  env["AWS_SECRET_ACCESS_KEY"] = "SKENV";
+  env["AWS_EC2_METADATA_DISABLED"] = "true";
+  ManualClock clock(1'700'000'000'000);
+  auto chain_key = [&](const AwsConfig& config) {
+    auto settings = ResolveAwsSettings(config, env);
+    EXPECT_TRUE(settings.ok());
+    auto c = NewDefaultCredentialsChain(EnvironmentForConfig(config, env), &clock,
+                                        CredentialsOptionsForSettings(*settings))
+                 ->GetCredentials();
+    return c.ok() ? c->access_key_id : c.status().ToString();
+  };
+  AwsConfig named;
+  named.profile = "dev";  // --profile dev, or [aws] profile = "dev"
+  EXPECT_EQ(chain_key(named), "AKDEV");
+  EXPECT_EQ(chain_key(AwsConfig{}), "AKENV");  // no profile named: the environment first
+  env["AWS_PROFILE"] = "dev";                  // as botocore: AWS_PROFILE does not displace them
+  EXPECT_EQ(chain_key(AwsConfig{}), "AKENV");
+}
+
 TEST_F(CredentialSourcesTest, CredentialProcessThatHangsIsStopped) {
   // One hangs holding stdout; one closes stdout and keeps running; both with a child of
   // their own, which must be stopped with them (its process group).

@@ -174,6 +174,11 @@ class CredentialSourcesTest(unittest.TestCase):
         self.set_auth(0)
         self.assert_status_ok(self.status("--profile", "app", "--endpoint-url", self.endpoint,
                                           env=env))
+        # Keys exported for another account do not displace the profile named on the command
+        # line (moto would refuse these keys for AssumeRole).
+        exported = dict(env, AWS_ACCESS_KEY_ID="AKIAEXPORTEDELSEWHERE", AWS_SECRET_ACCESS_KEY="x")
+        self.assert_status_ok(self.status("--profile", "app", "--endpoint-url", self.endpoint,
+                                          env=exported))
         # A source profile with keys moto does not know: AssumeRole is refused.
         self.write("credentials", "[base]\naws_access_key_id = AKIAUNKNOWN00000000\n"
                                   "aws_secret_access_key = wrong\n")
