@@ -35,13 +35,24 @@ void EnsureCurlGlobalInit() {
   (void)initialised;
 }
 
+// What the callbacks of one exchange share (they all run on the thread of curl_easy_perform).
+struct Exchange {
+  HttpResponse response;
+  const std::atomic<bool>* abort = nullptr;
+  bool answer_begun = false;  // a byte of the answer (status line, header or body) arrived
+};
+
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* exchange = static_cast<Exchange*>(user);
+  exchange->answer_begun = true;
+  exchange->response.body.append(data, size * count);
   return size * count;
 }
 
 size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
-  auto* response = static_cast<HttpResponse*>(user);
+  auto* exchange = static_cast<Exchange*>(user);
+  exchange->answer_begun = true;
+  HttpResponse* response = &exchange->response;
   std::string_view line(data, size * count);
   if (line.starts_with("HTTP/")) {
     // A new status line (after 100 Continue or a redirect) starts a fresh header set.
@@ -62,8 +73,12 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
 
 // Progress callback: a non-zero return makes libcurl abort the transfer. libcurl calls it
 // often while data moves and about once a second while the connection is idle (a long poll).
-int CheckAbort(void* abort, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<const std::atomic<bool>*>(abort)->load() ? 1 : 0;
+// Only an exchange still waiting for its answer is cut off: once the answer has begun it is
+// received in full, because the server has acted on the request (an SQS ReceiveMessage has
+// made its messages invisible) and only the caller can undo that.
+int CheckAbort(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* exchange = static_cast<const Exchange*>(user);
+  return exchange->abort->load() && !exchange->answer_begun ? 1 : 0;
 }
 
 class CurlHttpClient final : public HttpClient {
@@ -76,7 +91,8 @@ class CurlHttpClient final : public HttpClient {
     EasyHandle handle = Borrow();
     if (!handle) return InternalError("curl_easy_init failed");
     CURL* h = handle.get();
-    HttpResponse response;
+    Exchange exchange;
+    exchange.abort = request.abort;
     Slist headers;
     curl_slist* list = nullptr;
     auto add = [&](const std::string& line) {
@@ -114,9 +130,9 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     if (request.abort != nullptr) {
       if (request.abort->load()) {
@@ -126,7 +142,7 @@ class CurlHttpClient final : public HttpClient {
       }
       curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
       curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, CheckAbort);
-      curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.abort));
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &exchange);
     }
     if (request.method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -154,9 +170,9 @@ class CurlHttpClient final : public HttpClient {
     }
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    response.status = static_cast<int>(status);
+    exchange.response.status = static_cast<int>(status);
     Return(std::move(handle));
-    return response;
+    return std::move(exchange.response);
   }
 
  private:

@@ -9,7 +9,7 @@
 //   - A failed Result means no HTTP answer was received: connection refused, DNS failure,
 //     TLS failure, timeout. Those are Unavailable (or DeadlineExceeded for timeouts), always
 //     retryable, and the message names the URL. An exchange cut off through
-//     HttpRequest::abort is Aborted, never retried.
+//     HttpRequest::abort (before its answer began) is Aborted, never retried.
 //   - Implementations are thread-safe: many threads may call Send() on one client.
 #pragma once
 
@@ -45,8 +45,8 @@ struct HttpRequest {
   // Sent as given. Set "Host" when it was signed: the adapter then sends exactly that value.
   HttpHeaders headers;
   std::string body;
-  // When set and it becomes true, the exchange is cut off (within about a second: libcurl
-  // checks it from its progress callback) and Send() fails with Aborted, not retryable.
+  // When set and it becomes true before the answer begins, the exchange is cut off (within about
+  // a second) and Send() fails with Aborted, not retryable; an answer that has begun is returned.
   const std::atomic<bool>* abort = nullptr;
   // The labels of the call in the metrics ("s3" and "PutObject"). Empty: AwsCallLabels
   // derives them from the request.

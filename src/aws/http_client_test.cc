@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <thread>
 
 #include "aws/aws_error.h"
@@ -19,10 +20,13 @@ using testing::Reply;
 using testing::ScriptedHttpClient;
 
 // A one-connection HTTP peer on 127.0.0.1: records the request head it receives, then
-// answers 200 at once, or never (a long poll that nothing ends but the client).
+// answers 200 at once, or never (a long poll that nothing ends but the client). With
+// `between_head_and_body`, the answer's head is sent first, then that function runs, then
+// the body follows.
 class RawPeer {
  public:
-  explicit RawPeer(bool answer) : answer_(answer) {
+  explicit RawPeer(bool answer, std::function<void()> between_head_and_body = nullptr)
+      : answer_(answer), between_(std::move(between_head_and_body)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -58,8 +62,16 @@ class RawPeer {
     }
     request_line_ = head.substr(0, head.find("\r\n"));
     if (answer_) {
-      const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-      (void)!::write(conn, response.data(), response.size());
+      const std::string answer_head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+      const std::string body = "ok";
+      if (between_) {
+        (void)!::write(conn, answer_head.data(), answer_head.size());
+        between_();
+        (void)!::write(conn, body.data(), body.size());
+      } else {
+        const std::string response = answer_head + body;
+        (void)!::write(conn, response.data(), response.size());
+      }
     }
     // Without an answer: hold the connection until the client gives up and closes it.
     while (::read(conn, buffer, sizeof(buffer)) > 0) {
@@ -68,6 +80,7 @@ class RawPeer {
   }
 
   bool answer_;
+  std::function<void()> between_;
   int fd_ = -1;
   int port_ = 0;
   std::string request_line_;
@@ -105,6 +118,32 @@ TEST(CurlHttpClient, AbortCutsOffAWaitingExchange) {
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), StatusCode::kAborted) << response.status().ToString();
   EXPECT_FALSE(response.status().retryable());
+}
+
+TEST(CurlHttpClient, AbortDoesNotCutOffAnAnswerThatHasBegun) {
+  // The server has acted on the request once it answers (an SQS receive has hidden its
+  // messages): a stop that comes while the answer arrives must get the whole answer, so the
+  // caller can undo the action. The peer sends the head, the stop comes, then the body; the
+  // client checks the stop about once a second while it waits, so the body is held back
+  // long enough for that check to run with the stop set. (The first pause only lets the
+  // head reach the client before the stop; on loopback it takes microseconds.)
+  std::atomic<bool> abort{false};
+  RawPeer peer(/*answer=*/true, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    abort.store(true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  });
+  auto client = NewCurlHttpClient();
+  HttpRequest request;
+  request.method = "POST";
+  request.url = peer.url("/");
+  request.body = "{}";
+  request.abort = &abort;
+  Result<HttpResponse> response = client->Send(request);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_TRUE(abort.load());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "ok");
 }
 
 TEST(Retry, RetriesTransientFailuresWithJitteredBackoff) {

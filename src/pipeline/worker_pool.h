@@ -34,13 +34,13 @@
 // per-message time. A heartbeat thread extends the visibility of every held message each
 // `heartbeat` seconds (default: half the timeout), so long jobs are not redelivered.
 //
-// Shutdown: stop receiving (a waiting long poll is cut off, ReceiveOptions::abort, so an
-// idle pool stops within about a second); messages received but not started are made visible again
-// at once (ChangeVisibility 0); messages being processed get the grace period to finish and be
-// acknowledged; those still running when it ends are made visible again at once and their workers
-// stop at the next step (before decoding or writing), without acknowledging. Nothing acknowledged
-// is unfinished; nothing finished is lost (a finished but unacknowledged message is redelivered and
-// recognised as a duplicate).
+// Shutdown: stop receiving (a waiting long poll is cut off, ReceiveOptions::abort, so an idle pool
+// stops within about a second; messages of an answer arriving anyway are released at once);
+// messages received but not started are made visible again at once (ChangeVisibility 0); messages
+// being processed get the grace period to finish and be acknowledged; those still running when it
+// ends are made visible again at once and their workers stop at the next step (before decoding or
+// writing), without acknowledging. Nothing acknowledged is unfinished; nothing finished is lost (a
+// finished but unacknowledged message is redelivered and recognised as a duplicate).
 //
 // Wiring (cli/worker_command.cc, and `thumbflow serve`):
 //

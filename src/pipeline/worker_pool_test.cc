@@ -5,7 +5,10 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "aws/sqs_queue.h"
+#include "aws/testing/scripted_http_client.h"
 #include "config/config.h"
 #include "core/disk.h"
 #include "core/metrics.h"
@@ -476,6 +479,74 @@ TEST_F(WorkerPoolTest, RunReturnsAfterRequestStop) {
   EXPECT_TRUE(pool.Run().ok());
   stopper.join();
   EXPECT_EQ(pool.counters().deleted, 1);
+}
+
+// SQS answers a long poll as soon as it has picked messages, and makes them invisible for
+// the visibility timeout. A stop that comes while such an answer is arriving must not cost
+// that timeout: the HTTP client delivers an answer that has begun (http_client.h) and the
+// pool gives its messages back at once, counted as released. Here the scripted SQS asks the
+// pool to stop from inside ReceiveMessage, waits until the pool has set the receive's abort
+// flag, and only then answers with two messages.
+TEST_F(WorkerPoolTest, AStopWhileAnSqsAnswerArrivesReleasesItsMessagesAtOnce) {
+  using nlohmann::json;
+  auto http = std::make_shared<aws::testing::ScriptedHttpClient>();
+  std::unique_ptr<WorkerPool> pool;
+  std::atomic<int> receives{0};
+  http->respond = [&](const aws::HttpRequest& request) -> Result<aws::HttpResponse> {
+    const std::string target = *aws::FindHeader(request.headers, "X-Amz-Target");
+    json body = json::parse(request.body);
+    json answer = json::object();
+    if (target == "AmazonSQS.GetQueueAttributes") {
+      answer = {{"Attributes", json::object()}};
+    } else if (target == "AmazonSQS.ReceiveMessage" && receives++ == 0) {
+      pool->RequestStop();
+      EXPECT_TRUE(WaitUntil([&] { return request.abort != nullptr && request.abort->load(); }));
+      answer["Messages"] = json::array();
+      for (const char* n : {"1", "2"}) {
+        answer["Messages"].push_back({{"MessageId", std::string("m-") + n},
+                                      {"ReceiptHandle", std::string("r-") + n},
+                                      {"Body", BuildS3Event({CreatedRecord(kBucket, "a.jpg")})},
+                                      {"Attributes", {{"ApproximateReceiveCount", "1"}}}});
+      }
+    } else if (target == "AmazonSQS.ChangeMessageVisibilityBatch") {
+      answer["Successful"] = json::array();
+      for (const json& entry : body["Entries"])
+        answer["Successful"].push_back({{"Id", entry["Id"]}});
+    }
+    return aws::testing::Reply(200, answer.dump());
+  };
+  aws::Credentials credentials;
+  credentials.access_key_id = "AKIDEXAMPLE";
+  credentials.secret_access_key = "secret";
+  aws::SqsQueueOptions sqs_options;
+  sqs_options.queue = "http://127.0.0.1:4566/123456789012/thumbnails";
+  auto queue =
+      aws::NewSqsQueue(sqs_options, http, aws::NewStaticCredentialsProvider(credentials), &clock_);
+  ASSERT_TRUE(queue.ok()) << queue.status().ToString();
+  options_.receive_wait_s = 20;
+  pool = std::make_unique<WorkerPool>(**queue, store_, thumbnailer_,
+                                      RecordProcessorOptionsFromConfig(Config{}), options_, clock_,
+                                      &registry_, Logger{});
+  ASSERT_TRUE(pool->Run().ok());
+
+  EXPECT_EQ(pool->counters().received, 0);
+  EXPECT_EQ(pool->counters().deleted, 0);
+  EXPECT_EQ(pool->counters().released, 2);
+  std::vector<json> releases;
+  for (const aws::HttpRequest& request : http->requests()) {
+    const std::string target = *aws::FindHeader(request.headers, "X-Amz-Target");
+    EXPECT_NE(target, "AmazonSQS.DeleteMessage");
+    EXPECT_NE(target, "AmazonSQS.DeleteMessageBatch");
+    if (target == "AmazonSQS.ChangeMessageVisibilityBatch") {
+      releases.push_back(json::parse(request.body)["Entries"]);
+    }
+  }
+  ASSERT_EQ(releases.size(), 1u) << "one batched release";
+  ASSERT_EQ(releases[0].size(), 2u);
+  EXPECT_EQ(releases[0][0]["ReceiptHandle"], "r-1");
+  EXPECT_EQ(releases[0][0]["VisibilityTimeout"], 0);
+  EXPECT_EQ(releases[0][1]["ReceiptHandle"], "r-2");
+  EXPECT_EQ(releases[0][1]["VisibilityTimeout"], 0);
 }
 
 TEST(WorkerPoolOptionsTest, FromConfig) {

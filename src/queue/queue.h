@@ -47,11 +47,11 @@ struct ReceiveOptions {
   int max_messages = 1;                     // 1..10
   std::optional<int> visibility_timeout_s;  // default: the queue's
   int wait_seconds = 0;                     // 0..20; returns as soon as a message arrives
-  // When set and it becomes true, a waiting Receive() gives up its wait promptly (an SQS
-  // long poll is cut off within about a second, local queues within their poll period) and
-  // returns what it has: OK with no messages, or Aborted. Messages the service picked for an
-  // aborted SQS poll stay invisible for their visibility timeout, then return: nothing is
-  // lost. Used to stop an idle worker without waiting out a 20 s poll.
+  // When set and it becomes true, a waiting Receive() gives up its wait promptly (an SQS long
+  // poll whose answer has not begun is cut off within about a second, local queues within their
+  // poll period): OK with no messages, or Aborted. An SQS answer already arriving is returned in
+  // full, its messages invisible: the stopping caller makes them visible again at once
+  // (ChangeVisibilityBatch 0). Used to stop an idle worker without waiting out a 20 s poll.
   const std::atomic<bool>* abort = nullptr;
 };
 
