@@ -23,15 +23,21 @@ std::string CleanCode(std::string code) {
 void ParseXmlError(const std::string& body, AwsErrorDetails* out) {
   pugi::xml_document doc;
   if (!doc.load_buffer(body.data(), body.size())) return;
-  // S3: <Error>..</Error>; query protocol: <ErrorResponse><Error>..</Error><RequestId>.
+  // S3: <Error>..</Error>; query protocol: <ErrorResponse><Error>..</Error><RequestId>;
+  // the list form <ErrorResponse><Errors><Error>.. (moto's authentication errors, on SQS's
+  // JSON protocol too) and EC2's <Response><Errors><Error>..</Errors><RequestID>.
   pugi::xml_node error = doc.child("Error");
   pugi::xml_node response = doc.child("ErrorResponse");
+  if (!response) response = doc.child("Response");
   if (!error && response) error = response.child("Error");
+  if (!error && response) error = response.child("Errors").child("Error");
   if (!error) return;
   if (out->code.empty()) out->code = error.child_value("Code");
   if (out->message.empty()) out->message = error.child_value("Message");
-  if (out->request_id.empty()) out->request_id = error.child_value("RequestId");
-  if (out->request_id.empty() && response) out->request_id = response.child_value("RequestId");
+  for (const char* name : {"RequestId", "RequestID"}) {
+    if (out->request_id.empty()) out->request_id = error.child_value(name);
+    if (out->request_id.empty() && response) out->request_id = response.child_value(name);
+  }
 }
 
 void ParseJsonError(const std::string& body, AwsErrorDetails* out) {

@@ -18,10 +18,10 @@ struct AwsErrorDetails {
   std::string request_id;  // x-amz-request-id / x-amzn-RequestId / <RequestId>
 };
 
-// Reads an error answer: S3-style XML (<Error><Code>..), AWS JSON (__type, message/Message),
-// AWS query XML (<ErrorResponse><Error>..), and the x-amzn-ErrorType / x-amzn-query-error
-// headers. A HEAD answer has no body: the code is then derived from the status (404 ->
-// "NotFound"). Never fails: unknown bodies give a details struct with only http_status.
+// Reads an error answer: S3 XML (<Error>), AWS JSON (__type, message/Message), query XML
+// (<ErrorResponse><Error> or <Errors><Error>: moto's auth errors), and the x-amzn-ErrorType /
+// x-amzn-query-error headers (the latter wins: SQS's SDK code). A HEAD answer has no body: the
+// code comes from the status (404 -> "NotFound"). Never fails: unknown bodies give http_status.
 AwsErrorDetails ParseAwsError(const HttpResponse& response);
 
 // Names the call in messages: "GetObject s3://images/uploads/a.jpg".

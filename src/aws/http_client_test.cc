@@ -309,6 +309,23 @@ TEST(AwsError, MapsStatusesCodesAndRequestIds) {
             {{"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}}));
   EXPECT_EQ(queue.code(), StatusCode::kNotFound);
 
+  // The list form of query errors (moto's authentication errors; EC2's <Response>).
+  auto listed = MapAwsFailure(
+      AwsCall{"GetQueueUrl", "q", "", "sqs"},
+      Reply(403,
+            "<ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>bad "
+            "token</Message><Type>Sender</Type></Error></Errors></ErrorResponse>"));
+  EXPECT_EQ(listed.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(listed.error_code(), "InvalidClientTokenId");
+  EXPECT_EQ(listed.message(),
+            "access denied: GetQueueUrl sqs://q: HTTP 403 InvalidClientTokenId: bad token");
+  AwsErrorDetails ec2 = ParseAwsError(
+      Reply(400,
+            "<Response><Errors><Error><Code>InvalidParameterValue</Code><Message>m</Message>"
+            "</Error></Errors><RequestID>ec2-id</RequestID></Response>"));
+  EXPECT_EQ(ec2.code, "InvalidParameterValue");
+  EXPECT_EQ(ec2.request_id, "ec2-id");
+
   auto precondition = MapAwsFailure(call, Reply(412));
   EXPECT_EQ(precondition.code(), StatusCode::kFailedPrecondition);
 

@@ -54,9 +54,9 @@ class ScriptedSqs : public testing::ScriptedHttpClient {
     };
   }
 
-  void Answer(const std::string& action, int status, const json& body) {
-    script[action].push_back(
-        testing::Reply(status, body.dump(), {{"Content-Type", "application/x-amz-json-1.0"}}));
+  void Answer(const std::string& action, int status, const json& body, HttpHeaders headers = {}) {
+    headers.emplace_back("Content-Type", "application/x-amz-json-1.0");
+    script[action].push_back(testing::Reply(status, body.dump(), std::move(headers)));
   }
   void Fail(const std::string& action, Status status) { script[action].push_back(status); }
 
@@ -277,6 +277,59 @@ TEST_F(SqsQueueTest, ErrorsAreMappedByTheOneFunction) {
   EXPECT_TRUE(unavailable.retryable());
   Status unreachable = client->DeleteMessage(kQueueUrl, "r");
   EXPECT_TRUE(unreachable.retryable()) << unreachable.ToString();
+}
+
+// A refusal names SQS's error code and request id, as S3 errors do. Real SQS (JSON protocol)
+// sends __type, Message and x-amzn-RequestId, and the legacy query code in x-amzn-query-error
+// (preferred when present: it is the code the AWS SDKs and CLI show); moto answers an
+// authentication failure with query-style XML that lists the error under <Errors>.
+TEST_F(SqsQueueTest, ErrorsNameTheAwsCodeAndTheRequestId) {
+  http_->Answer("ReceiveMessage", 403,
+                {{"__type", "com.amazon.coral.service#AccessDeniedException"},
+                 {"Message", "User: arn:aws:iam::123456789012:user/w is not authorized"}},
+                {{"x-amzn-RequestId", "req-403"}});
+  http_->Answer("GetQueueUrl", 400,
+                {{"__type", "com.amazonaws.sqs#QueueDoesNotExist"},
+                 {"message", "The specified queue does not exist."}},
+                {{"x-amzn-RequestId", "req-q1"},
+                 {"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}});
+  http_->Answer("GetQueueUrl", 400,
+                {{"__type", "com.amazonaws.sqs#QueueDoesNotExist"}, {"message", "no queue"}},
+                {{"x-amzn-RequestId", "req-q2"}});
+  http_->script["SendMessage"].push_back(testing::Reply(
+      403,
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error>"
+      "<Code>InvalidClientTokenId</Code><Message>The security token included in the request is "
+      "invalid.</Message><Type>Sender</Type></Error></Errors></ErrorResponse>",
+      {{"x-amzn-requestid", "req-moto"}, {"Content-Type", "text/html; charset=utf-8"}}));
+  auto client = Client();
+
+  Status denied = client->ReceiveMessage(kQueueUrl, ReceiveOptions{}).status();
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied) << denied.ToString();
+  EXPECT_EQ(denied.error_code(), "AccessDeniedException");
+  EXPECT_EQ(denied.message(),
+            "access denied: ReceiveMessage sqs://thumbnails: HTTP 403 AccessDeniedException: "
+            "User: arn:aws:iam::123456789012:user/w is not authorized (request id req-403)");
+
+  Status legacy = client->GetQueueUrl("nope").status();
+  EXPECT_EQ(legacy.code(), StatusCode::kNotFound) << legacy.ToString();
+  EXPECT_EQ(legacy.error_code(), "AWS.SimpleQueueService.NonExistentQueue");
+  EXPECT_EQ(legacy.message(),
+            "GetQueueUrl sqs://nope: HTTP 400 AWS.SimpleQueueService.NonExistentQueue: The "
+            "specified queue does not exist. (request id req-q1)");
+
+  Status json_only = client->GetQueueUrl("nope").status();
+  EXPECT_EQ(json_only.code(), StatusCode::kNotFound) << json_only.ToString();
+  EXPECT_EQ(json_only.error_code(), "QueueDoesNotExist");
+  EXPECT_THAT(json_only.message(), HasSubstr("HTTP 400 QueueDoesNotExist: no queue"));
+  EXPECT_THAT(json_only.message(), HasSubstr("(request id req-q2)"));
+
+  Status bad_key = client->SendMessage(kQueueUrl, {"x", {}, 0}).status();
+  EXPECT_EQ(bad_key.code(), StatusCode::kPermissionDenied) << bad_key.ToString();
+  EXPECT_EQ(bad_key.error_code(), "InvalidClientTokenId");
+  EXPECT_EQ(bad_key.message(),
+            "access denied: SendMessage sqs://thumbnails: HTTP 403 InvalidClientTokenId: The "
+            "security token included in the request is invalid. (request id req-moto)");
 }
 
 TEST_F(SqsQueueTest, PurgeInProgressIsRetryable) {

@@ -14,6 +14,7 @@ What this pins down:
     thumbflow's attributes; --method task fails there and moves nothing; redrive by id moves
     only that message;
   - dlq purge empties the DLQ; --dlq-url names a DLQ explicitly;
+  - a refusal (moto's auth, unknown keys) names SQS's error code and request id;
   - bad usage exits 2, a missing queue exits 1, and `dlq list --data` on a folder that does
     not exist exits 1 and creates nothing.
 """
@@ -22,6 +23,7 @@ import os
 import shutil
 import tempfile
 import unittest
+import urllib.request
 
 import harness
 
@@ -212,6 +214,34 @@ class SqsOpsCliTest(unittest.TestCase):
                          [("uploads/x.png", "truncated")])
         status = self.tf_json("status", "--queue-url", queue_url, "--dlq-url", other_url)
         self.assertEqual((status["dlq_url"], status["dlq"]), (other_url, 1))
+
+    def set_auth(self, free_actions):
+        """moto checks signatures and policies of every action after the next
+        `free_actions` ("inf": never), as in test_credential_sources."""
+        req = urllib.request.Request(self.endpoint + "/moto-api/reset-auth",
+                                     data=str(free_actions).encode(), method="POST",
+                                     headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+
+    def test_a_refusal_names_the_aws_error_code_and_request_id(self):
+        # With its authentication on, moto refuses keys it does not know with 403
+        # InvalidClientTokenId (query-style XML with <Errors>, on SQS's JSON protocol too). The
+        # user must read that code and the request id, not a bare "HTTP 403 Forbidden".
+        queue_url, _ = self.make_queues("refused", max_receive_count=3)
+        env = dict(self.env, AWS_ACCESS_KEY_ID="AKIAIOSFODNN7WRONGKY",
+                   AWS_SECRET_ACCESS_KEY="not-the-secret")
+        self.set_auth(0)
+        try:
+            proc = harness.run_thumbflow(["status", "--queue-url", queue_url], env=env,
+                                         timeout=60)
+        finally:
+            self.set_auth("inf")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertEqual(proc.stdout, "")
+        self.assertIn("access denied: ", proc.stderr)
+        self.assertIn("sqs://refused: HTTP 403 InvalidClientTokenId: ", proc.stderr)
+        self.assertRegex(proc.stderr, r"\(request id [A-Za-z0-9]+\)")
 
     def test_usage_and_missing_things(self):
         queue_url, _ = self.make_queues("usage", max_receive_count=3)
