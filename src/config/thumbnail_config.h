@@ -6,7 +6,7 @@
 //   jpeg_quality = 80          # 1..100
 //   webp_quality = 80          # 1..100
 //   avif_quality = 50          # 1..100
-//   png_compression = 6        # zlib level 0..9
+//   png_compression = 5        # zlib level 0..9
 //   progressive = false        # progressive (interlaced) JPEG output
 //   strip_metadata = true
 //   animated = false           # keep GIF/WebP animations (bounded by limits.max_frames)
@@ -71,7 +71,7 @@ struct ThumbnailConfig {
   int jpeg_quality = 80;
   int webp_quality = 80;
   int avif_quality = 50;
-  int png_compression = 6;
+  int png_compression = 5;
   bool progressive = false;
   bool strip_metadata = true;
   bool animated = false;

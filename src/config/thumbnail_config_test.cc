@@ -23,6 +23,7 @@ TEST(ThumbnailConfigTest, DefaultsMirrorTheReference) {
   EXPECT_EQ(c.sizes[2].height, 0);
   EXPECT_EQ(c.sizes[2].fit, Fit::kInside);
   EXPECT_EQ(c.format, "auto");
+  EXPECT_EQ(c.png_compression, 5);
   EXPECT_TRUE(c.strip_metadata);
   EXPECT_FALSE(c.animated);
   EXPECT_EQ(c.limits.max_bytes, 50 * 1024 * 1024);
