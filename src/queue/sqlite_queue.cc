@@ -194,6 +194,48 @@ Status Insert(Transaction& tx, const std::string& queue_name, const SendRequest&
   return Status::Ok();
 }
 
+// SqliteQueue::ReceiveOnce, read as named steps. This one reads up to `ask` visible rows of
+// `queue_name` with ReceiveOnce's prepared SELECT, appends them to `out` (skipping rows already
+// delivered in this call) and returns their sequence numbers in the same order.
+Result<std::vector<int64_t>> ReadVisibleRows(Statement* select, const std::string& queue_name,
+                                             int64_t now_ms, int ask,
+                                             const std::vector<int64_t>& delivered,
+                                             std::vector<Message>* out) {
+  std::vector<int64_t> seqs;
+  select->BindTextRef(1, queue_name).Bind(2, now_ms).Bind(3, ask);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, select->Step());
+    if (!row) break;
+    const int64_t seq = select->ColumnInt(0);
+    if (std::find(delivered.begin(), delivered.end(), seq) != delivered.end()) continue;
+    seqs.push_back(seq);
+    Message m;
+    m.id = select->ColumnText(1);
+    m.body = select->ColumnText(2);
+    m.attributes = DecodeAttributes(select->ColumnText(3));
+    m.sent_ms = select->ColumnInt(4);
+    m.receive_count = static_cast<int>(select->ColumnInt(5));
+    m.first_receive_ms = select->ColumnInt(6);
+    out->push_back(std::move(m));
+  }
+  return seqs;
+}
+
+// Hands out `deliveries` (sequence, new delivery token) with one UPDATE (DeliverSql): counted,
+// hidden until `hidden_until_ms`, leased by `lease_owner`. Nothing to do for none.
+Status MarkDelivered(Transaction& tx, const std::vector<std::pair<int64_t, int64_t>>& deliveries,
+                     int64_t now_ms, int64_t hidden_until_ms, const std::string& lease_owner) {
+  if (deliveries.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(Statement * deliver, tx.Prepare(DeliverSql(deliveries.size())));
+  deliver->Bind(1, now_ms).Bind(2, hidden_until_ms);
+  deliver->BindTextRef(3 + 2 * static_cast<int>(deliveries.size()), lease_owner);
+  for (size_t r = 0; r < deliveries.size(); ++r) {
+    const int b = 3 + 2 * static_cast<int>(r);
+    deliver->Bind(b, deliveries[r].first).Bind(b + 1, deliveries[r].second);
+  }
+  return deliver->Run();
+}
+
 }  // namespace
 
 Status EnsureQueueSchema(Transaction& tx) { return tx.EnsureSchema("queue", QueueMigrations()); }
@@ -326,23 +368,8 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
       const int ask = want - static_cast<int>(out.size());
       if (ask <= 0) break;
       const size_t before = out.size();
-      std::vector<int64_t> seqs;
-      select->BindTextRef(1, options_.name).Bind(2, now).Bind(3, ask);
-      for (;;) {
-        ASSIGN_OR_RETURN(bool row, select->Step());
-        if (!row) break;
-        const int64_t seq = select->ColumnInt(0);
-        if (std::find(delivered.begin(), delivered.end(), seq) != delivered.end()) continue;
-        seqs.push_back(seq);
-        Message m;
-        m.id = select->ColumnText(1);
-        m.body = select->ColumnText(2);
-        m.attributes = DecodeAttributes(select->ColumnText(3));
-        m.sent_ms = select->ColumnInt(4);
-        m.receive_count = static_cast<int>(select->ColumnInt(5));
-        m.first_receive_ms = select->ColumnInt(6);
-        out.push_back(std::move(m));
-      }
+      ASSIGN_OR_RETURN(std::vector<int64_t> seqs,
+                       ReadVisibleRows(select, options_.name, now, ask, delivered, &out));
       if (seqs.empty()) break;
       const std::vector<int64_t> tokens = NewDeliveryTokens(seqs.size());
       std::vector<std::pair<int64_t, int64_t>> deliveries;  // sequence, token
@@ -367,16 +394,7 @@ Result<std::vector<Message>> SqliteQueue::ReceiveOnce(const ReceiveOptions& opti
         ++kept;
       }
       out.resize(kept);
-      if (!deliveries.empty()) {
-        ASSIGN_OR_RETURN(Statement * deliver, tx.Prepare(DeliverSql(deliveries.size())));
-        deliver->Bind(1, now).Bind(2, hidden_until);
-        deliver->BindTextRef(3 + 2 * static_cast<int>(deliveries.size()), lease_owner_);
-        for (size_t r = 0; r < deliveries.size(); ++r) {
-          const int b = 3 + 2 * static_cast<int>(r);
-          deliver->Bind(b, deliveries[r].first).Bind(b + 1, deliveries[r].second);
-        }
-        RETURN_IF_ERROR(deliver->Run());
-      }
+      RETURN_IF_ERROR(MarkDelivered(tx, deliveries, now, hidden_until, lease_owner_));
       // All delivered, or fewer rows than asked: nothing more is visible.
       if (kept == before + seqs.size() || static_cast<int>(seqs.size()) < ask) break;
     }
