@@ -134,7 +134,11 @@ std::string MakePng(const PngSpec& spec) {
     trns.type3_alpha[1] = 128;
     EXPECT_EQ(spng_set_trns(ctx, &trns), 0);
   }
+  // libspng keeps pointers to what it is given until the image is encoded.
   std::string profile_bytes;
+  char comment[] = "made for png_decoder_test";
+  spng_text text[1] = {};
+  spng_iccp iccp{};
   if (spec.metadata) {
     VipsBlob* profile = nullptr;
     EXPECT_EQ(vips_profile_load("srgb", &profile, nullptr), 0);
@@ -142,7 +146,6 @@ std::string MakePng(const PngSpec& spec) {
     const void* data = vips_blob_get(profile, &length);
     profile_bytes.assign(static_cast<const char*>(data), length);
     vips_area_unref(VIPS_AREA(profile));
-    spng_iccp iccp{};
     std::strcpy(iccp.profile_name, "sRGB");
     iccp.profile_len = profile_bytes.size();
     iccp.profile = profile_bytes.data();
@@ -151,8 +154,6 @@ std::string MakePng(const PngSpec& spec) {
     static const char kExif[] = "MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
     spng_exif exif{sizeof(kExif) - 1, const_cast<char*>(kExif)};
     EXPECT_EQ(spng_set_exif(ctx, &exif), 0);
-    char comment[] = "made for png_decoder_test";
-    spng_text text[1] = {};
     std::strcpy(text[0].keyword, "Comment");
     text[0].type = SPNG_TEXT;
     text[0].length = std::strlen(comment);
