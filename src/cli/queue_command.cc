@@ -138,107 +138,122 @@ void Run(CliContext& ctx, const CommonOptions& common, Fn body) {
   ctx.exit_code = status.ok() ? kExitOk : ReportFailure(status);
 }
 
+// `thumbflow queue send`.
+void RegisterQueueSend(CLI::App* queue, CliContext& ctx) {
+  auto common = std::make_shared<CommonOptions>();
+  auto body = std::make_shared<std::string>();
+  auto delay = std::make_shared<int>(0);
+  common->create = true;
+  CLI::App* cmd = queue->add_subcommand("send", "send one message; prints {\"id\"}");
+  cmd->add_option("BODY", *body, "message body (UTF-8)")->required();
+  cmd->add_option("--delay", *delay, "seconds before it can be received (0-900)");
+  AddCommonOptions(cmd, *common);
+  cmd->callback([&ctx, common, body, delay] {
+    Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+      Queue& q = opened.queue();
+      SendRequest request;
+      request.body = *body;
+      request.delay_seconds = *delay;
+      ASSIGN_OR_RETURN(std::string id, q.Send(request));
+      PrintJson({{"id", id}});
+      return Status::Ok();
+    });
+  });
+}
+
+// `thumbflow queue receive`.
+void RegisterQueueReceive(CLI::App* queue, CliContext& ctx) {
+  auto common = std::make_shared<CommonOptions>();
+  auto options = std::make_shared<ReceiveOptions>();
+  auto visibility = std::make_shared<int>(-1);
+  CLI::App* cmd =
+      queue->add_subcommand("receive", "receive up to --max messages; prints a JSON array");
+  cmd->add_option("--max", options->max_messages, "most messages (1-10)");
+  cmd->add_option("--visibility", *visibility,
+                  "seconds the messages stay invisible (default: the queue's)");
+  cmd->add_option("--wait", options->wait_seconds, "long-poll seconds (0-20)");
+  AddCommonOptions(cmd, *common);
+  cmd->callback([&ctx, common, options, visibility] {
+    Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+      Queue& q = opened.queue();
+      ReceiveOptions o = *options;
+      if (*visibility >= 0) o.visibility_timeout_s = *visibility;
+      if (*visibility < -1) return InvalidArgumentError("--visibility must be 0 or more");
+      ASSIGN_OR_RETURN(auto messages, q.Receive(o));
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& m : messages) {
+        out.push_back({{"id", m.id},
+                       {"receipt", m.receipt},
+                       {"body", m.body},
+                       {"receive_count", m.receive_count},
+                       {"attributes", AttributesJson(m.attributes)}});
+      }
+      PrintJson(out);
+      return Status::Ok();
+    });
+  });
+}
+
+// `thumbflow queue delete`.
+void RegisterQueueDelete(CLI::App* queue, CliContext& ctx) {
+  auto common = std::make_shared<CommonOptions>();
+  auto receipts = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = queue->add_subcommand("delete", "delete messages by receipt handle");
+  cmd->add_option("RECEIPT", *receipts, "receipt handles from `queue receive`")->required();
+  AddCommonOptions(cmd, *common);
+  cmd->callback([&ctx, common, receipts] {
+    Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+      Queue& q = opened.queue();
+      for (const auto& receipt : *receipts) RETURN_IF_ERROR(q.Delete(receipt));
+      PrintJson({{"deleted", receipts->size()}});
+      return Status::Ok();
+    });
+  });
+}
+
+// `thumbflow queue purge`.
+void RegisterQueuePurge(CLI::App* queue, CliContext& ctx) {
+  auto common = std::make_shared<CommonOptions>();
+  CLI::App* cmd = queue->add_subcommand("purge", "delete every message (not the DLQ)");
+  AddCommonOptions(cmd, *common);
+  cmd->callback([&ctx, common] {
+    Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+      Queue& q = opened.queue();
+      RETURN_IF_ERROR(q.Purge());
+      PrintJson({{"purged", true}});
+      return Status::Ok();
+    });
+  });
+}
+
+// `thumbflow queue stats`.
+void RegisterQueueStats(CLI::App* queue, CliContext& ctx) {
+  auto common = std::make_shared<CommonOptions>();
+  CLI::App* cmd = queue->add_subcommand("stats", "message counts by state");
+  AddCommonOptions(cmd, *common);
+  cmd->callback([&ctx, common] {
+    Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+      Queue& q = opened.queue();
+      ASSIGN_OR_RETURN(QueueStats s, q.Stats());
+      PrintJson({{"visible", s.visible},
+                 {"in_flight", s.in_flight},
+                 {"delayed", s.delayed},
+                 {"dlq", s.dlq},
+                 {"oldest_age_s", s.oldest_age_s}});
+      return Status::Ok();
+    });
+  });
+}
+
+// `thumbflow queue ...`, read as one registration per subcommand.
 void RegisterQueue(CLI::App& app, CliContext& ctx) {
   CLI::App* queue = app.add_subcommand("queue", "send, receive, delete, purge, stats");
   queue->require_subcommand(1);
-
-  {
-    auto common = std::make_shared<CommonOptions>();
-    auto body = std::make_shared<std::string>();
-    auto delay = std::make_shared<int>(0);
-    common->create = true;
-    CLI::App* cmd = queue->add_subcommand("send", "send one message; prints {\"id\"}");
-    cmd->add_option("BODY", *body, "message body (UTF-8)")->required();
-    cmd->add_option("--delay", *delay, "seconds before it can be received (0-900)");
-    AddCommonOptions(cmd, *common);
-    cmd->callback([&ctx, common, body, delay] {
-      Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
-        Queue& q = opened.queue();
-        SendRequest request;
-        request.body = *body;
-        request.delay_seconds = *delay;
-        ASSIGN_OR_RETURN(std::string id, q.Send(request));
-        PrintJson({{"id", id}});
-        return Status::Ok();
-      });
-    });
-  }
-  {
-    auto common = std::make_shared<CommonOptions>();
-    auto options = std::make_shared<ReceiveOptions>();
-    auto visibility = std::make_shared<int>(-1);
-    CLI::App* cmd =
-        queue->add_subcommand("receive", "receive up to --max messages; prints a JSON array");
-    cmd->add_option("--max", options->max_messages, "most messages (1-10)");
-    cmd->add_option("--visibility", *visibility,
-                    "seconds the messages stay invisible (default: the queue's)");
-    cmd->add_option("--wait", options->wait_seconds, "long-poll seconds (0-20)");
-    AddCommonOptions(cmd, *common);
-    cmd->callback([&ctx, common, options, visibility] {
-      Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
-        Queue& q = opened.queue();
-        ReceiveOptions o = *options;
-        if (*visibility >= 0) o.visibility_timeout_s = *visibility;
-        if (*visibility < -1) return InvalidArgumentError("--visibility must be 0 or more");
-        ASSIGN_OR_RETURN(auto messages, q.Receive(o));
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& m : messages) {
-          out.push_back({{"id", m.id},
-                         {"receipt", m.receipt},
-                         {"body", m.body},
-                         {"receive_count", m.receive_count},
-                         {"attributes", AttributesJson(m.attributes)}});
-        }
-        PrintJson(out);
-        return Status::Ok();
-      });
-    });
-  }
-  {
-    auto common = std::make_shared<CommonOptions>();
-    auto receipts = std::make_shared<std::vector<std::string>>();
-    CLI::App* cmd = queue->add_subcommand("delete", "delete messages by receipt handle");
-    cmd->add_option("RECEIPT", *receipts, "receipt handles from `queue receive`")->required();
-    AddCommonOptions(cmd, *common);
-    cmd->callback([&ctx, common, receipts] {
-      Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
-        Queue& q = opened.queue();
-        for (const auto& receipt : *receipts) RETURN_IF_ERROR(q.Delete(receipt));
-        PrintJson({{"deleted", receipts->size()}});
-        return Status::Ok();
-      });
-    });
-  }
-  {
-    auto common = std::make_shared<CommonOptions>();
-    CLI::App* cmd = queue->add_subcommand("purge", "delete every message (not the DLQ)");
-    AddCommonOptions(cmd, *common);
-    cmd->callback([&ctx, common] {
-      Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
-        Queue& q = opened.queue();
-        RETURN_IF_ERROR(q.Purge());
-        PrintJson({{"purged", true}});
-        return Status::Ok();
-      });
-    });
-  }
-  {
-    auto common = std::make_shared<CommonOptions>();
-    CLI::App* cmd = queue->add_subcommand("stats", "message counts by state");
-    AddCommonOptions(cmd, *common);
-    cmd->callback([&ctx, common] {
-      Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
-        Queue& q = opened.queue();
-        ASSIGN_OR_RETURN(QueueStats s, q.Stats());
-        PrintJson({{"visible", s.visible},
-                   {"in_flight", s.in_flight},
-                   {"delayed", s.delayed},
-                   {"dlq", s.dlq},
-                   {"oldest_age_s", s.oldest_age_s}});
-        return Status::Ok();
-      });
-    });
-  }
+  RegisterQueueSend(queue, ctx);
+  RegisterQueueReceive(queue, ctx);
+  RegisterQueueDelete(queue, ctx);
+  RegisterQueuePurge(queue, ctx);
+  RegisterQueueStats(queue, ctx);
 }
 
 void RegisterDlq(CLI::App& app, CliContext& ctx) {
