@@ -244,6 +244,7 @@ int RunServe(const ServeOptions& opts) {
   handler_options.access_key_id = credentials->access_key_id;
   handler_options.secret_access_key = credentials->secret_access_key;
   handler_options.first_user_name = kFirstUserName;
+  handler_options.first_user_email = config->server.email;
   for (size_t i = 0; i < config->server.users.size(); ++i) {
     const ServerUser& user = config->server.users[i];
     // The config checked the users among themselves; the first key may come from the
@@ -254,7 +255,8 @@ int RunServe(const ServeOptions& opts) {
                                "].access_key_id: duplicate of the first user's access key (from " +
                                credentials->source + ")"));
     }
-    handler_options.users.push_back({user.name, user.access_key_id, user.secret_access_key});
+    handler_options.users.push_back(
+        {user.name, user.access_key_id, user.secret_access_key, user.email});
   }
   handler_options.region = config->server.region;
   handler_options.virtual_host_domains = config->server.virtual_host_domains;

@@ -26,6 +26,7 @@ Status ParseUser(const toml::value& table, const std::string& path, ServerUser* 
   RETURN_IF_ERROR(r.String("name", &out->name));
   RETURN_IF_ERROR(r.String("access_key_id", &out->access_key_id));
   RETURN_IF_ERROR(r.String("secret_access_key", &out->secret_access_key));
+  RETURN_IF_ERROR(r.String("email", &out->email));
   RETURN_IF_ERROR(r.Finish());
   if (!IsUserName(out->name)) {
     return r.Error("name", "must be 1 to 64 letters, digits and + = , . @ _ - characters");
@@ -81,6 +82,7 @@ Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
   RETURN_IF_ERROR(r.String("access_key_id", &out->access_key_id));
   RETURN_IF_ERROR(r.String("secret_access_key", &out->secret_access_key));
   RETURN_IF_ERROR(r.String("region", &out->region));
+  RETURN_IF_ERROR(r.String("email", &out->email));
   RETURN_IF_ERROR(r.StringList("virtual_host_domains", &out->virtual_host_domains));
   RETURN_IF_ERROR(r.StringList("public_read_prefixes", &out->public_read_prefixes));
   RETURN_IF_ERROR(r.Int("max_put_bytes", &out->max_put_bytes, 1, int64_t{5} << 40));

@@ -7,6 +7,7 @@
 //                                  # scope must name it (else AuthorizationHeaderMalformed)
 //   virtual_host_domains = ["localhost"]  # bucket.<domain>[:port] selects the bucket
 //   public_read_prefixes = []      # "bucket/prefix" or "bucket": anonymous GET/HEAD
+//   email = ""                     # the first user's, for ACL grants by email address
 //   max_put_bytes = 5368709120     # single PUT (and part) size limit
 //   max_header_bytes = 16384
 //   header_timeout_s = 30          # to receive a request header
@@ -21,6 +22,7 @@
 //   name = "alice"                 # owns the buckets it creates
 //   access_key_id = "..."
 //   secret_access_key = "..."
+//   email = "alice@example.com"    # optional: ACL grants by email address resolve to it
 #pragma once
 
 #include <cstdint>
@@ -31,11 +33,12 @@
 
 namespace thumbflow {
 
-// One [[server.users]] entry: every field required; names and access keys distinct.
+// One [[server.users]] entry: every field but email required; names and access keys distinct.
 struct ServerUser {
   std::string name;
   std::string access_key_id;
   std::string secret_access_key;
+  std::string email;  // empty: none
 };
 
 // The name of the first user (the [server] / environment / generated key pair).
@@ -47,6 +50,7 @@ struct ServerConfig {
   std::string region = "us-east-1";
   std::vector<std::string> virtual_host_domains = {"localhost"};
   std::vector<std::string> public_read_prefixes;
+  std::string email;  // the first user's; empty: none
   int64_t max_put_bytes = int64_t{5} << 30;
   int max_header_bytes = 16 * 1024;
   int header_timeout_s = 30;

@@ -92,6 +92,7 @@ Result<std::string> MultipartUploads::Create(const std::string& bucket, const st
                         {"metadata", options.metadata},
                         {"headers", options.headers},
                         {"tags", options.tags},
+                        {"acl", options.acl},
                         {"initiated_ms", clock_->NowMillis()}};
   std::string tmp = dir + "/upload.json.tmp";
   {
@@ -137,6 +138,8 @@ Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
   ReadStringMap(doc, "metadata", &info.options.metadata);
   ReadStringMap(doc, "headers", &info.options.headers);
   ReadStringMap(doc, "tags", &info.options.tags);
+  if (doc.contains("acl") && doc["acl"].is_string())
+    info.options.acl = doc["acl"].get<std::string>();
   info.initiated_ms = doc.value("initiated_ms", int64_t{0});
   return info;
 }

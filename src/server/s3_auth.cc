@@ -18,7 +18,7 @@ std::optional<S3Error> S3Authenticator::Authenticate(S3Request& r,
                      "Please use AWS4-HMAC-SHA256.");
   }
   if (signed_request) return AuthenticateSigned(r, received, sigv2);
-  return AuthenticateAnonymous(r);
+  return std::nullopt;  // anonymous: AuthorizeRequest decides
 }
 
 namespace {
@@ -120,23 +120,6 @@ Result<aws::VerifiedRequest> S3Authenticator::VerifySigV4(const S3Request& r,
   return aws::VerifyRequest(signable, Lookup(), verify, details);
 }
 
-std::optional<S3Error> S3Authenticator::AuthenticateAnonymous(const S3Request& r) const {
-  bool anonymous_ok =
-      (r.operation() == S3Operation::kGetObject || r.operation() == S3Operation::kHeadObject) &&
-      IsPublicRead(options_.public_read_prefixes, r.bucket, r.key);
-  if (!anonymous_ok) return MakeError("AccessDenied");
-  // As on S3: an anonymous link cannot make the endpoint serve a public object under
-  // another Content-Type (text/html) or disposition.
-  for (const auto& [name, value] : r.query) {
-    if (name.starts_with("response-")) {
-      return MakeError("InvalidRequest",
-                       "Request specific response headers cannot be used for anonymous "
-                       "GET requests.");
-    }
-  }
-  return std::nullopt;
-}
-
 // S3 reads the x-amz-* parameters of a SigV4 presigned URL (x-amz-acl, x-amz-meta-*,
 // x-amz-server-side-encryption-*, ... as SDKs hoist them) as if they were headers; they are
 // signed as part of the query. A header of the same name, if sent, wins (it must be signed
@@ -186,27 +169,194 @@ std::string RecordedOwner(const S3HandlerOptions& options, const std::string& us
   return user == options.first_user_name ? std::string() : user;
 }
 
+AclUsers UsersOf(const S3HandlerOptions& options) {
+  AclUsers users;
+  users.users.emplace_back(options.first_user_name, options.first_user_email);
+  for (const S3User& user : options.users) users.users.emplace_back(user.name, user.email);
+  return users;
+}
+
+namespace {
+
+// What an operation needs (AuthorizeRequest's table).
+enum class Need {
+  kNothing,
+  kBucketRead,
+  kBucketWrite,
+  kBucketReadAcp,
+  kBucketWriteAcp,
+  kObjectRead,
+  kObjectReadAcp,
+  kObjectWriteAcp,
+  kBucketOwner
+};
+
+Need NeedOf(S3Operation op) {
+  using Op = S3Operation;
+  switch (op) {
+    case Op::kListObjects:
+    case Op::kListObjectsV2:
+    case Op::kListObjectVersions:
+    case Op::kListMultipartUploads:
+    case Op::kHeadBucket:
+      return Need::kBucketRead;
+    case Op::kPutObject:
+    case Op::kCopyObject:
+    case Op::kDeleteObject:
+    case Op::kDeleteObjects:
+    case Op::kCreateMultipartUpload:
+    case Op::kUploadPart:
+    case Op::kUploadPartCopy:
+    case Op::kListParts:
+    case Op::kAbortMultipartUpload:
+    case Op::kCompleteMultipartUpload:
+      return Need::kBucketWrite;
+    case Op::kGetBucketAcl:
+      return Need::kBucketReadAcp;
+    case Op::kPutBucketAcl:
+      return Need::kBucketWriteAcp;
+    case Op::kGetObject:
+    case Op::kHeadObject:
+    case Op::kGetObjectTagging:
+      return Need::kObjectRead;
+    case Op::kGetObjectAcl:
+      return Need::kObjectReadAcp;
+    case Op::kPutObjectAcl:
+      return Need::kObjectWriteAcp;
+    case Op::kPostObject:     // the form's policy (AuthorizePostForm)
+    case Op::kOptionsObject:  // a CORS preflight: nobody, as on S3
+      return Need::kNothing;
+    default:
+      return Need::kBucketOwner;
+  }
+}
+
+// The permissions `user` has on a resource with this stored ACL: its grants, and for the
+// resource's owner READ_ACP and WRITE_ACP always.
+unsigned Permissions(const std::string& stored, const std::string& default_owner,
+                     const std::string& user) {
+  Acl acl = DecodeAcl(stored, default_owner);
+  unsigned allowed = AclPermissions(acl, user);
+  if (!user.empty() && user == acl.owner) allowed |= kAclReadAcp | kAclWriteAcp;
+  return allowed;
+}
+
+}  // namespace
+
 std::optional<S3Error> AuthorizeRead(const S3HandlerOptions& options, StreamingObjectStore& store,
                                      const std::string& user, const std::string& bucket,
                                      const std::string& key) {
+  if (IsPublicRead(options.public_read_prefixes, bucket, key)) return std::nullopt;
   Result<BucketInfo> info = store.GetBucket(bucket);
   if (!info.ok()) {
-    if (info.status().code() == StatusCode::kNotFound) return std::nullopt;
+    if (info.status().code() == StatusCode::kNotFound && !user.empty()) return std::nullopt;
+    if (info.status().code() == StatusCode::kNotFound) return MakeError("AccessDenied");
     return ErrorFromStatus(info.status(), true);
   }
-  if (BucketOwner(options, *info) == user) return std::nullopt;
-  if (!key.empty() && IsPublicRead(options.public_read_prefixes, bucket, key)) return std::nullopt;
+  const std::string& owner = BucketOwner(options, *info);
+  Result<ObjectInfo> object = store.Head(bucket, key);
+  if (!object.ok()) {
+    if (object.status().code() != StatusCode::kNotFound) {
+      return ErrorFromStatus(object.status(), false);
+    }
+    // NoSuchKey only to those who may list the bucket, as S3 answers.
+    if (Permissions(info->acl, owner, user) & kAclRead) return std::nullopt;
+    return MakeError("AccessDenied");
+  }
+  if (Permissions(object->acl, owner, user) & kAclRead) return std::nullopt;
+  return MakeError("AccessDenied");
+}
+
+std::optional<S3Error> AuthorizeBucketWrite(const S3HandlerOptions& options,
+                                            StreamingObjectStore& store, const std::string& user,
+                                            const std::string& bucket, std::string* bucket_owner) {
+  Result<BucketInfo> info = store.GetBucket(bucket);
+  if (!info.ok()) {
+    if (info.status().code() == StatusCode::kNotFound && !user.empty()) return std::nullopt;
+    if (info.status().code() == StatusCode::kNotFound) return MakeError("AccessDenied");
+    return ErrorFromStatus(info.status(), true);
+  }
+  *bucket_owner = BucketOwner(options, *info);
+  if (Permissions(info->acl, *bucket_owner, user) & kAclWrite) return std::nullopt;
   return MakeError("AccessDenied");
 }
 
 std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
-                                        StreamingObjectStore& store, const S3Request& r) {
-  if (!r.auth || r.bucket.empty() || r.operation() == S3Operation::kCreateBucket) {
-    return std::nullopt;
+                                        StreamingObjectStore& store, S3Request& r) {
+  const std::string& user = r.user;  // empty: anonymous
+  const bool anonymous = !r.auth;
+  const Need need = NeedOf(r.operation());
+  if (r.bucket.empty() || r.operation() == S3Operation::kCreateBucket) {
+    return anonymous ? std::optional<S3Error>(MakeError("AccessDenied")) : std::nullopt;
   }
+  Result<BucketInfo> info = store.GetBucket(r.bucket);
+  if (!info.ok()) {
+    if (info.status().code() != StatusCode::kNotFound) return ErrorFromStatus(info.status(), true);
+    if (need == Need::kNothing) return std::nullopt;
+    return anonymous ? std::optional<S3Error>(MakeError("AccessDenied")) : std::nullopt;
+  }
+  r.bucket_owner = BucketOwner(options, *info);
+  const std::string& owner = r.bucket_owner;
+  std::optional<S3Error> denied = MakeError("AccessDenied");
   const bool reads_object =
       r.operation() == S3Operation::kGetObject || r.operation() == S3Operation::kHeadObject;
-  return AuthorizeRead(options, store, r.user, r.bucket, reads_object ? r.key : std::string());
+  bool allowed = false;
+  if (reads_object && IsPublicRead(options.public_read_prefixes, r.bucket, r.key)) {
+    allowed = true;
+  } else if (need == Need::kNothing) {
+    allowed = true;
+  } else if (need == Need::kBucketOwner) {
+    allowed = !anonymous && user == owner;
+  } else {
+    const unsigned bucket_permissions = Permissions(info->acl, owner, user);
+    unsigned wanted = 0;
+    switch (need) {
+      case Need::kBucketRead:
+        wanted = kAclRead;
+        break;
+      case Need::kBucketWrite:
+        wanted = kAclWrite;
+        break;
+      case Need::kBucketReadAcp:
+        wanted = kAclReadAcp;
+        break;
+      case Need::kBucketWriteAcp:
+        wanted = kAclWriteAcp;
+        break;
+      default:
+        break;
+    }
+    if (wanted != 0) {
+      allowed = (bucket_permissions & wanted) != 0;
+    } else {
+      wanted = need == Need::kObjectRead      ? kAclRead
+               : need == Need::kObjectReadAcp ? kAclReadAcp
+                                              : kAclWriteAcp;
+      Result<ObjectInfo> object = store.Head(r.bucket, r.key);
+      if (!object.ok()) {
+        if (object.status().code() != StatusCode::kNotFound) {
+          return ErrorFromStatus(object.status(), false);
+        }
+        // NoSuchKey only to those who may list the bucket, as S3 answers.
+        allowed = (bucket_permissions & kAclRead) != 0;
+      } else {
+        allowed = (Permissions(object->acl, owner, user) & wanted) != 0;
+      }
+    }
+  }
+  if (!allowed) return denied;
+  if (anonymous && reads_object) {
+    // As on S3: an anonymous link cannot make the endpoint serve a public object under
+    // another Content-Type (text/html) or disposition.
+    for (const auto& [name, value] : r.query) {
+      if (name.starts_with("response-")) {
+        return MakeError("InvalidRequest",
+                         "Request specific response headers cannot be used for anonymous "
+                         "GET requests.");
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace thumbflow::server

@@ -1,7 +1,8 @@
 // The S3 endpoint's authentication and authorization: a SigV4 or SigV2 signature
 // (Authorization header or presigned URL) checked against the endpoint's users' key pairs,
-// or an anonymous GET / HEAD of an object under a public-read prefix; then the bucket's
-// owner. Runs before anything is read or stored.
+// or an anonymous (unsigned) request; then what the bucket's and the object's access control
+// lists (server/s3_acl.h) and the public-read prefixes allow the requester. Runs before
+// anything is read or stored.
 //
 // Thread-safety: Authenticate may be called from any thread concurrently.
 #pragma once
@@ -10,6 +11,7 @@
 
 #include "aws/sigv4.h"
 #include "core/clock.h"
+#include "server/s3_acl.h"
 #include "server/s3_handler.h"
 #include "server/s3_protocol.h"
 #include "server/s3_request.h"
@@ -23,9 +25,12 @@ class S3Authenticator {
   S3Authenticator(const S3HandlerOptions& options, const Clock& clock)
       : options_(options), clock_(clock) {}
 
-  // Sets r.auth and r.user for a verified signature; returns the error to answer when the request
-  // is neither validly signed nor an allowed anonymous read. `received` is the head as it came
-  // (r.head may hold hoisted presigned parameters, which are not signed as headers).
+  // Sets r.auth and r.user for a verified signature; returns the error to answer when the
+  // request carries a signature (Authorization header, presigned query) that does not verify.
+  // An unsigned request passes as anonymous (r.auth empty): AuthorizeRequest then lets it
+  // through only where an AllUsers grant or a public-read prefix allows it. `received` is
+  // the head as it came (r.head may hold hoisted presigned parameters, which are not signed
+  // as headers).
   std::optional<S3Error> Authenticate(S3Request& r, const HttpRequestHead& received);
   // The endpoint's secrets by access key id (PostObject checks its form's policy with them).
   aws::SecretLookup Lookup() const;
@@ -37,7 +42,6 @@ class S3Authenticator {
                                            aws::ErrorDetails* details);
   Result<aws::VerifiedRequest> VerifySigV4(const S3Request& r, const HttpRequestHead& received,
                                            aws::ErrorDetails* details);
-  std::optional<S3Error> AuthenticateAnonymous(const S3Request& r) const;
 
   const S3HandlerOptions& options_;
   const Clock& clock_;
@@ -59,17 +63,38 @@ const std::string& BucketOwner(const S3HandlerOptions& options, const BucketInfo
 // What CreateBucket records as the owner for `user`: empty for the first user.
 std::string RecordedOwner(const S3HandlerOptions& options, const std::string& user);
 
-// After authentication: a signed request to another user's bucket is 403 AccessDenied,
-// unless it reads (GetObject / HeadObject) a key under a public-read prefix. Requests that
-// name no bucket, CreateBucket (it answers BucketAlreadyExists itself), anonymous requests
-// (AuthenticateAnonymous allowed them) and a missing bucket (the operation answers
-// NoSuchBucket) pass. A store failure is answered as its S3 error.
+// The endpoint's users (names and email addresses), to resolve ACL grantees.
+AclUsers UsersOf(const S3HandlerOptions& options);
+
+// After authentication, what the operation needs of the ACLs (the requester is r.user; empty:
+// anonymous, which only AllUsers grants reach):
+//   READ of the bucket: ListObjects(V2), ListObjectVersions, ListMultipartUploads, HeadBucket
+//   WRITE of the bucket: PutObject, CopyObject (and READ of the source object, checked by the
+//     operation with AuthorizeRead), DeleteObject(s), the multipart calls, PostObject (the
+//     form's signer, or anonymous without a policy: AuthorizePostForm)
+//   READ of the object: GetObject, HeadObject, GetObjectTagging
+//   READ_ACP / WRITE_ACP of the bucket or the object: Get / Put Bucket / Object Acl; the
+//     owner of the bucket (of the object) has them always
+//   the bucket's owner only: everything else (DeleteBucket, CORS, bucket configuration,
+//     object tag changes).
+// FULL_CONTROL gives all four. A GET / HEAD of a key under a public-read prefix passes for
+// anyone. 403 AccessDenied otherwise. Requests that name no bucket and CreateBucket pass when
+// signed; an anonymous one is denied. A missing bucket passes a signed request (the operation
+// answers NoSuchBucket); a missing object passes when the requester may list the bucket (the
+// operation answers NoSuchKey), else AccessDenied, as S3 answers. Sets r.bucket_owner. A
+// store failure is answered as its S3 error.
 std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
-                                        StreamingObjectStore& store, const S3Request& r);
-// Whether `user` may read bucket/key (a copy source): its own bucket, or a key under a
-// public-read prefix. A missing bucket passes (the read answers NoSuchBucket).
+                                        StreamingObjectStore& store, S3Request& r);
+// Whether `user` (empty: anonymous) may read bucket/key (a copy source): READ in the object's
+// ACL, or a key under a public-read prefix. A missing bucket or object passes for a signed
+// user (the read answers NoSuchBucket / NoSuchKey).
 std::optional<S3Error> AuthorizeRead(const S3HandlerOptions& options, StreamingObjectStore& store,
                                      const std::string& user, const std::string& bucket,
                                      const std::string& key);
+// Whether `user` (empty: anonymous) may write objects to `bucket`: WRITE in its ACL. A
+// missing bucket passes for a signed user. Sets *bucket_owner when the bucket exists.
+std::optional<S3Error> AuthorizeBucketWrite(const S3HandlerOptions& options,
+                                            StreamingObjectStore& store, const std::string& user,
+                                            const std::string& bucket, std::string* bucket_owner);
 
 }  // namespace thumbflow::server

@@ -101,6 +101,8 @@ HttpReply CreateBucket(const S3Context& cx, S3Request& r) {
     }
     s = Status::Ok();
   }
+  // The ACL x-amz-acl / x-amz-grant-* asked for (CheckRequest); none: the default, private.
+  if (s.ok() && !r.acl.empty()) s = cx.backend.PutBucketAcl(r.bucket, r.acl);
   if (!s.ok()) return StatusReply(r, cx.clock, s, true);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("Location", "/" + r.bucket);
@@ -169,12 +171,6 @@ HttpReply ListObjectVersions(const S3Context& cx, S3Request& r) {
   Result<ListResult> listed = ListPage(cx, r.bucket, query);
   if (!listed.ok()) return StatusReply(r, cx.clock, listed.status(), true);
   return XmlReply(r, cx.clock, ListVersionsResultXml(query, version_id_marker, *listed));
-}
-
-HttpReply GetBucketAcl(const S3Context& cx, S3Request& r) {
-  Status s = cx.backend.HeadBucket(r.bucket);
-  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
-  return XmlReply(r, cx.clock, AccessControlPolicyXml(r.user));
 }
 
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {

@@ -6,6 +6,7 @@
 
 #include "core/random.h"
 #include "core/strings.h"
+#include "server/s3_acl.h"
 #include "server/s3_auth.h"
 #include "server/s3_metrics.h"
 #include "server/s3_operations.h"
@@ -194,12 +195,29 @@ std::optional<HttpReply> S3Handler::AnswerOperational(const S3Request& r) const 
 }
 
 // After authentication: what no operation may be asked (server-side encryption), what
-// thumbflow does not implement, keys that are not valid, and the x-amz-tagging of the
-// operations that take it (parsed into r.tagging).
+// thumbflow does not implement, keys that are not valid, the x-amz-tagging of the
+// operations that take it (parsed into r.tagging) and the ACL of those that write (r.acl).
 std::optional<S3Error> S3Handler::CheckRequest(S3Request& r) const {
   if (std::optional<S3Error> sse = RefuseServerSideEncryption(r.head)) return sse;
   if (!r.route.implemented) return RouteError(r.route, r.head.method, r.head.target);
   const S3Operation op = r.operation();
+  if (op == S3Operation::kPutObject || op == S3Operation::kCopyObject ||
+      op == S3Operation::kCreateMultipartUpload || op == S3Operation::kCreateBucket) {
+    // The writer owns what it writes; an anonymous write (to a bucket whose ACL lets
+    // AllUsers write) is owned by the bucket's owner.
+    const std::string& owner = r.user.empty() ? r.bucket_owner : r.user;
+    const std::string& bucket_owner =
+        op == S3Operation::kCreateBucket || r.bucket_owner.empty() ? owner : r.bucket_owner;
+    S3Error error;
+    Result<std::optional<Acl>> asked =
+        AclFromHeaders(r.head, owner, bucket_owner, UsersOf(options_), &error);
+    if (!asked.ok()) return error;
+    if (*asked) {
+      r.acl = EncodeAcl(**asked);
+    } else if (op != S3Operation::kCreateBucket) {
+      r.acl = EncodeAcl(*CannedAcl("private", owner, bucket_owner, &error));
+    }
+  }
   const std::string* tagging = r.head.Header("x-amz-tagging");
   if (tagging && (op == S3Operation::kPutObject || op == S3Operation::kCreateMultipartUpload ||
                   op == S3Operation::kCopyObject)) {
@@ -358,6 +376,10 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return GetBucketAcl;
     case Op::kGetObjectAcl:
       return GetObjectAcl;
+    case Op::kPutBucketAcl:
+      return PutBucketAcl;
+    case Op::kPutObjectAcl:
+      return PutObjectAcl;
     case Op::kPutObject:
       return PutObject;
     case Op::kGetObject:

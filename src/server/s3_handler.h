@@ -37,6 +37,9 @@ struct S3User {
   std::string name;
   std::string access_key_id;
   std::string secret_access_key;
+  // Grants by email address (x-amz-grant-*: emailAddress=, AmazonCustomerByEmail) resolve
+  // to the user with this address; empty: none does.
+  std::string email;
 };
 
 struct S3HandlerOptions {
@@ -46,6 +49,7 @@ struct S3HandlerOptions {
   std::string access_key_id;
   std::string secret_access_key;
   std::string first_user_name = "thumbflow";
+  std::string first_user_email;  // as S3User::email
   // The other users, each with its own buckets. Names and access keys are distinct (the
   // config checks it).
   std::vector<S3User> users;

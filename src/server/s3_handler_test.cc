@@ -863,7 +863,7 @@ TEST_F(S3HandlerTest, MethodsAndSubresources) {
   EXPECT_EQ(Do("POST", "/").Code(), "MethodNotAllowed");
   EXPECT_EQ(Do("GET", "/images?policy").Code(), "NotImplemented");
   EXPECT_EQ(Do("GET", "/images/k?torrent").Code(), "NotImplemented");
-  EXPECT_EQ(Do("PUT", "/images/k?acl", "x").Code(), "NotImplemented");
+  EXPECT_EQ(Do("PUT", "/images/k?retention", "x").Code(), "NotImplemented");
   EXPECT_EQ(Stored("images", "k"), "<absent>");
   EXPECT_EQ(Do("GET", "/images?location").status, 200);
   // Operational endpoints need no signature, on path style only.
@@ -885,7 +885,7 @@ TEST_F(S3HandlerTest, RequestsAreCountedByTheirOperation) {
   EXPECT_EQ(Do("PUT", "/images/a.txt", "abc").status, 200);
   EXPECT_EQ(Do("GET", "/images/a.txt").status, 200);
   EXPECT_EQ(Do("GET", "/images?list-type=2").status, 200);
-  EXPECT_EQ(Do("PUT", "/images/a.txt?acl", "x").status, 501);
+  EXPECT_EQ(Do("PUT", "/images/a.txt?retention", "x").status, 501);
   EXPECT_EQ(Do("PATCH", "/images/a.txt").status, 405);
   EXPECT_EQ(Send({.target = "/images/a.txt", .sign = false}).status, 403);
   Response metrics = Send({.target = "/metrics", .sign = false});
@@ -896,7 +896,7 @@ TEST_F(S3HandlerTest, RequestsAreCountedByTheirOperation) {
         "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"200\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"403\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"ListObjectsV2\",status=\"200\"} 1\n",
-        "thumbflow_s3_requests_total{operation=\"PutObjectAcl\",status=\"501\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"PutObjectRetention\",status=\"501\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"MethodNotAllowed\",status=\"405\"} 1\n",
         "thumbflow_s3_received_bytes_total{operation=\"PutObject\"} 3\n",
         "thumbflow_s3_sent_bytes_total{operation=\"ListObjectsV2\"} "}) {
@@ -937,14 +937,12 @@ TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
     const char* target;
     const char* operation;
   };
-  for (const Case& c : {Case{"PUT", "/images?acl", "PutBucketAcl"},
-                        Case{"PUT", "/images?versioning", "PutBucketVersioning"},
+  for (const Case& c : {Case{"PUT", "/images?versioning", "PutBucketVersioning"},
                         Case{"PUT", "/images?object-lock", "PutObjectLockConfiguration"},
                         Case{"GET", "/images?lifecycle", "GetBucketLifecycleConfiguration"},
                         Case{"DELETE", "/images?policy", "DeleteBucketPolicy"},
                         Case{"PUT", "/images?website", "PutBucketWebsite"},
                         Case{"GET", "/images?logging", "GetBucketLogging"},
-                        Case{"PUT", "/images/k?acl", "PutObjectAcl"},
                         Case{"PUT", "/images/k?retention", "PutObjectRetention"},
                         Case{"GET", "/images/k?versionId=3HL4kqtJ", "GetObject"}}) {
     Response r = Do(c.method, c.target, std::string(c.method) == "PUT" ? "<x/>" : "");
@@ -1551,6 +1549,365 @@ TEST_F(S3HandlerTest, ServerSideEncryptionHeadersAreRefusedByName) {
   EXPECT_EQ(Stored("images", "sse"), "<absent>");
   // No reply ever claims encryption at rest.
   EXPECT_EQ(Do("GET", "/images/plain").Header("x-amz-server-side-encryption"), "");
+}
+
+}  // namespace
+}  // namespace thumbflow::server
+
+namespace thumbflow::server {
+namespace {
+
+// ---- access control lists (s3_acl.h) --------------------------------------------------------
+
+class S3AclTest : public S3UsersTest {
+ protected:
+  void SetUp() override {
+    S3UsersTest::SetUp();
+    options_.users[0].email = "alice@example.com";
+    Restart();
+    ASSERT_EQ(As("alice", "PUT", "/alices").status, 200);
+    ASSERT_EQ(As("alice", "PUT", "/alices/k", "alice's").status, 200);
+  }
+
+  Response Unsigned(std::string method, std::string target, std::string body = "",
+                    HeaderList headers = {}) {
+    Request req = Make(std::move(method), std::move(target), std::move(body));
+    req.headers = std::move(headers);
+    req.sign = false;
+    return Send(std::move(req));
+  }
+
+  // The grants of an AccessControlPolicy reply: "ID or URI=PERMISSION", in order.
+  static std::vector<std::string> Grants(const Response& r) {
+    pugi::xml_document doc;
+    EXPECT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+    std::vector<std::string> out;
+    for (pugi::xml_node g :
+         doc.child("AccessControlPolicy").child("AccessControlList").children("Grant")) {
+      pugi::xml_node grantee = g.child("Grantee");
+      std::string type = grantee.attribute("xsi:type").value();
+      std::string who = type == "Group" ? grantee.child_value("URI") : grantee.child_value("ID");
+      out.push_back(type + ":" + who + "=" + g.child_value("Permission"));
+    }
+    return out;
+  }
+
+  static std::string Policy(const std::string& owner, const std::string& grants) {
+    return "<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>" +
+           owner + "</ID></Owner><AccessControlList>" + grants +
+           "</AccessControlList></AccessControlPolicy>";
+  }
+  static std::string UserGrant(const std::string& id, const std::string& permission) {
+    return "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+           "xsi:type=\"CanonicalUser\"><ID>" +
+           id + "</ID></Grantee><Permission>" + permission + "</Permission></Grant>";
+  }
+};
+
+const std::string kAll = "Group:http://acs.amazonaws.com/groups/global/AllUsers";
+const std::string kAuthenticated =
+    "Group:http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+TEST_F(S3AclTest, AnonymousIsStillDeniedWithoutAGrant) {
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/alices/k"},
+                                                        {"HEAD", "/alices/k"},
+                                                        {"PUT", "/alices/new"},
+                                                        {"DELETE", "/alices/k"},
+                                                        {"GET", "/alices?list-type=2"},
+                                                        {"GET", "/alices?acl"},
+                                                        {"PUT", "/alices/k?acl"},
+                                                        {"GET", "/"},
+                                                        {"PUT", "/anonymous-bucket"},
+                                                        {"GET", "/nobody/k"}}) {
+    Response r = Unsigned(method, target, method == "PUT" ? "x" : "");
+    EXPECT_EQ(r.status, 403) << method << " " << target;
+    if (method != "HEAD") {
+      EXPECT_EQ(r.Code(), "AccessDenied") << method << " " << target;
+    }
+  }
+  EXPECT_EQ(Stored("alices", "k"), "alice's");
+  EXPECT_EQ(Stored("alices", "new"), "<absent>");
+}
+
+TEST_F(S3AclTest, AnotherUserIsDeniedWithoutAGrant) {
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/alices/k"},
+                                                        {"PUT", "/alices/k"},
+                                                        {"GET", "/alices?list-type=2"},
+                                                        {"GET", "/alices?acl"},
+                                                        {"PUT", "/alices?acl"},
+                                                        {"GET", "/alices/k?acl"},
+                                                        {"PUT", "/alices/k?acl"}}) {
+    Response r = As("bob", method, target, "", {{"x-amz-acl", "public-read"}});
+    EXPECT_EQ(r.Code(), "AccessDenied") << method << " " << target;
+  }
+  EXPECT_EQ(Grants(As("alice", "GET", "/alices?acl")),
+            std::vector<std::string>{"CanonicalUser:alice=FULL_CONTROL"});
+  EXPECT_EQ(Stored("alices", "k"), "alice's");
+}
+
+TEST_F(S3AclTest, AllUsersReadLetsAnUnsignedGetThroughButNotAPut) {
+  ASSERT_EQ(As("alice", "PUT", "/alices/pub", "public", {{"x-amz-acl", "public-read"}}).status,
+            200);
+  EXPECT_EQ(Unsigned("GET", "/alices/pub").body, "public");
+  EXPECT_EQ(Unsigned("HEAD", "/alices/pub").status, 200);
+  EXPECT_EQ(As("bob", "GET", "/alices/pub").body, "public");
+  EXPECT_EQ(Unsigned("PUT", "/alices/pub", "overwritten").Code(), "AccessDenied");
+  EXPECT_EQ(Unsigned("DELETE", "/alices/pub").Code(), "AccessDenied");
+  EXPECT_EQ(Unsigned("GET", "/alices?list-type=2").Code(), "AccessDenied");
+  EXPECT_EQ(Unsigned("GET", "/alices/k").Code(), "AccessDenied");
+  EXPECT_EQ(Unsigned("GET", "/alices/pub?acl").Code(), "AccessDenied");
+  // An anonymous link cannot serve a public object under another Content-Type.
+  EXPECT_EQ(Unsigned("GET", "/alices/pub?response-content-type=text%2Fhtml").Code(),
+            "InvalidRequest");
+  EXPECT_EQ(Stored("alices", "pub"), "public");
+  // A missing key is NoSuchKey only to those who may list the bucket.
+  EXPECT_EQ(Unsigned("GET", "/alices/absent").Code(), "AccessDenied");
+  EXPECT_EQ(As("alice", "GET", "/alices/absent").Code(), "NoSuchKey");
+}
+
+TEST_F(S3AclTest, ABadSignatureIsRefusedEvenWhereAnonymousWouldPass) {
+  ASSERT_EQ(As("alice", "PUT", "/alices?acl", "", {{"x-amz-acl", "public-read-write"}}).status,
+            200);
+  Request forged = Make("PUT", "/alices/forged", "x");
+  forged.access_key = "AKBOB";
+  forged.secret = "wrong";
+  EXPECT_EQ(Send(forged).Code(), "SignatureDoesNotMatch");
+  Request unknown = Make("GET", "/alices?list-type=2", "");
+  unknown.access_key = "AKNOBODY";
+  EXPECT_EQ(Send(unknown).Code(), "InvalidAccessKeyId");
+  // A presigned-looking query without a valid signature is not anonymous either.
+  EXPECT_EQ(Unsigned("GET", "/alices/k?X-Amz-Signature=00").status, 400);
+  EXPECT_EQ(Stored("alices", "forged"), "<absent>");
+}
+
+TEST_F(S3AclTest, APublicReadWriteBucketTakesAnonymousListsAndWritesOwnedByItsOwner) {
+  ASSERT_EQ(As("alice", "PUT", "/alices?acl", "", {{"x-amz-acl", "public-read-write"}}).status,
+            200);
+  EXPECT_EQ(Grants(As("alice", "GET", "/alices?acl")),
+            (std::vector<std::string>{kAll + "=READ", kAll + "=WRITE",
+                                      "CanonicalUser:alice=FULL_CONTROL"}));
+  EXPECT_EQ(Unsigned("GET", "/alices?list-type=2").status, 200);
+  EXPECT_EQ(Unsigned("PUT", "/alices/anon", "anon").status, 200);
+  EXPECT_EQ(Stored("alices", "anon"), "anon");
+  EXPECT_EQ(OwnerOf(As("alice", "GET", "/alices/anon?acl"), "AccessControlPolicy"), "alice/alice");
+  // Writing objects is not deleting the bucket nor changing its configuration.
+  EXPECT_EQ(Unsigned("DELETE", "/alices").Code(), "AccessDenied");
+  EXPECT_EQ(As("bob", "DELETE", "/alices").Code(), "AccessDenied");
+  EXPECT_EQ(As("bob", "GET", "/alices?cors").Code(), "AccessDenied");
+  // bob's object in alice's bucket is bob's: alice lists it but may not read it.
+  ASSERT_EQ(As("bob", "PUT", "/alices/bobs", "bob's").status, 200);
+  EXPECT_EQ(OwnerOf(As("bob", "GET", "/alices/bobs?acl"), "AccessControlPolicy"), "bob/bob");
+  EXPECT_EQ(As("alice", "GET", "/alices/bobs").Code(), "AccessDenied");
+  EXPECT_EQ(As("alice", "DELETE", "/alices/bobs").status, 204);
+}
+
+TEST_F(S3AclTest, CannedAclsAreTheGrantsGetAclReturns) {
+  ASSERT_EQ(As("alice", "PUT", "/alices?acl", "", {{"x-amz-acl", "public-read-write"}}).status,
+            200);
+  struct Case {
+    std::string canned;
+    std::vector<std::string> grants;
+  };
+  for (const Case& c :
+       {Case{"private", {"CanonicalUser:bob=FULL_CONTROL"}},
+        Case{"public-read", {kAll + "=READ", "CanonicalUser:bob=FULL_CONTROL"}},
+        Case{"public-read-write",
+             {kAll + "=READ", kAll + "=WRITE", "CanonicalUser:bob=FULL_CONTROL"}},
+        Case{"authenticated-read", {kAuthenticated + "=READ", "CanonicalUser:bob=FULL_CONTROL"}},
+        Case{"bucket-owner-read", {"CanonicalUser:bob=FULL_CONTROL", "CanonicalUser:alice=READ"}},
+        Case{"bucket-owner-full-control",
+             {"CanonicalUser:bob=FULL_CONTROL", "CanonicalUser:alice=FULL_CONTROL"}}}) {
+    ASSERT_EQ(As("bob", "PUT", "/alices/c", "v", {{"x-amz-acl", c.canned}}).status, 200);
+    EXPECT_EQ(Grants(As("bob", "GET", "/alices/c?acl")), c.grants) << c.canned;
+  }
+  // authenticated-read: any signed user, never anonymous.
+  ASSERT_EQ(As("alice", "PUT", "/alices/auth", "v", {{"x-amz-acl", "authenticated-read"}}).status,
+            200);
+  EXPECT_EQ(As("bob", "GET", "/alices/auth").body, "v");
+  EXPECT_EQ(Unsigned("GET", "/alices/auth").Code(), "AccessDenied");
+  Response bad = As("alice", "PUT", "/alices/x", "v", {{"x-amz-acl", "public-everything"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.Code(), "InvalidArgument");
+  EXPECT_EQ(Stored("alices", "x"), "<absent>");
+}
+
+TEST_F(S3AclTest, GrantHeadersResolveUsersGroupsAndEmails) {
+  Response put = As("alice", "PUT", "/alices/g", "v",
+                    {{"x-amz-grant-read", "id=\"bob\", emailAddress=\"alice@example.com\""},
+                     {"x-amz-grant-full-control", "id=alice"},
+                     {"x-amz-grant-read-acp",
+                      "uri=\"http://acs.amazonaws.com/groups/global/AuthenticatedUsers\""}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(
+      Grants(As("alice", "GET", "/alices/g?acl")),
+      (std::vector<std::string>{"CanonicalUser:bob=READ", "CanonicalUser:alice=READ",
+                                kAuthenticated + "=READ_ACP", "CanonicalUser:alice=FULL_CONTROL"}));
+  EXPECT_EQ(As("bob", "GET", "/alices/g").body, "v");
+  EXPECT_EQ(As("bob", "GET", "/alices/g?acl").status, 200);
+  EXPECT_EQ(As("bob", "PUT", "/alices/g?acl", "", {{"x-amz-acl", "private"}}).Code(),
+            "AccessDenied");
+  Response nobody = As("alice", "PUT", "/alices/n", "v", {{"x-amz-grant-read", "id=\"carol\""}});
+  EXPECT_EQ(nobody.status, 400);
+  EXPECT_EQ(nobody.Code(), "InvalidArgument");
+  Response email =
+      As("alice", "PUT", "/alices/n", "v", {{"x-amz-grant-read", "emailAddress=\"no@x.org\""}});
+  EXPECT_EQ(email.status, 400);
+  EXPECT_EQ(email.Code(), "UnresolvableGrantByEmailAddress");
+  Response both = As("alice", "PUT", "/alices/n", "v",
+                     {{"x-amz-acl", "private"}, {"x-amz-grant-read", "id=\"bob\""}});
+  EXPECT_EQ(both.Code(), "InvalidRequest");
+  EXPECT_EQ(As("alice", "PUT", "/alices/n", "v", {{"x-amz-grant-read", "bob"}}).Code(),
+            "InvalidArgument");
+  EXPECT_EQ(Stored("alices", "n"), "<absent>");
+}
+
+TEST_F(S3AclTest, PutBucketAclWithADocumentGrantsListingAndWriting) {
+  EXPECT_EQ(As("bob", "GET", "/alices?list-type=2").Code(), "AccessDenied");
+  Response put = As("alice", "PUT", "/alices?acl",
+                    Policy("alice", UserGrant("alice", "FULL_CONTROL") + UserGrant("bob", "READ")));
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(As("bob", "GET", "/alices?list-type=2").status, 200);
+  EXPECT_EQ(As("bob", "PUT", "/alices/b", "x").Code(), "AccessDenied");
+  ASSERT_EQ(As("alice", "PUT", "/alices?acl", Policy("alice", UserGrant("bob", "WRITE"))).status,
+            200);
+  EXPECT_EQ(As("bob", "PUT", "/alices/b", "x").status, 200);
+  EXPECT_EQ(As("bob", "GET", "/alices?list-type=2").Code(), "AccessDenied");
+  // The owner granted itself nothing, yet may always read and write the bucket's ACL.
+  EXPECT_EQ(As("alice", "GET", "/alices?list-type=2").Code(), "AccessDenied");
+  EXPECT_EQ(Grants(As("alice", "GET", "/alices?acl")),
+            std::vector<std::string>{"CanonicalUser:bob=WRITE"});
+  EXPECT_EQ(As("alice", "PUT", "/alices?acl", "", {{"x-amz-acl", "private"}}).status, 200);
+  EXPECT_EQ(As("alice", "GET", "/alices?list-type=2").status, 200);
+
+  struct Bad {
+    std::string body;
+    HeaderList headers;
+    int status;
+    std::string code;
+  };
+  for (const Bad& bad :
+       {Bad{"<AccessControlPolicy><Owner>", {}, 400, "MalformedACLError"},
+        Bad{Policy("alice", "<Grant><Permission>READ</Permission></Grant>"),
+            {},
+            400,
+            "MalformedACLError"},
+        Bad{Policy("alice", UserGrant("bob", "READ_ALL")), {}, 400, "MalformedACLError"},
+        Bad{"<Other/>", {}, 400, "MalformedACLError"},
+        Bad{Policy("alice", UserGrant("carol", "READ")), {}, 400, "InvalidArgument"},
+        Bad{Policy("bob", UserGrant("bob", "FULL_CONTROL")), {}, 403, "AccessDenied"},
+        Bad{Policy("alice", UserGrant("bob", "READ")),
+            {{"x-amz-acl", "private"}},
+            400,
+            "UnexpectedContent"},
+        Bad{"", {}, 400, "MissingSecurityHeader"}}) {
+    Response r = As("alice", "PUT", "/alices?acl", bad.body, bad.headers);
+    EXPECT_EQ(r.status, bad.status) << bad.body;
+    EXPECT_EQ(r.Code(), bad.code) << bad.body;
+  }
+  EXPECT_EQ(Grants(As("alice", "GET", "/alices?acl")),
+            std::vector<std::string>{"CanonicalUser:alice=FULL_CONTROL"});
+}
+
+TEST_F(S3AclTest, ObjectAclsNeedReadAcpAndWriteAcp) {
+  ASSERT_EQ(As("alice", "PUT", "/alices/k?acl", "", {{"x-amz-grant-read-acp", "id=bob"}}).status,
+            200);
+  EXPECT_EQ(Grants(As("bob", "GET", "/alices/k?acl")),
+            std::vector<std::string>{"CanonicalUser:bob=READ_ACP"});
+  EXPECT_EQ(As("bob", "GET", "/alices/k").Code(), "AccessDenied");
+  EXPECT_EQ(As("bob", "PUT", "/alices/k?acl", "", {{"x-amz-grant-read", "id=bob"}}).Code(),
+            "AccessDenied");
+  ASSERT_EQ(As("alice", "PUT", "/alices/k?acl", "", {{"x-amz-grant-write-acp", "id=bob"}}).status,
+            200);
+  EXPECT_EQ(As("bob", "PUT", "/alices/k?acl", "", {{"x-amz-grant-read", "id=bob"}}).status, 200);
+  EXPECT_EQ(As("bob", "GET", "/alices/k").body, "alice's");
+  // The object stays alice's; its bytes and metadata are untouched.
+  EXPECT_EQ(OwnerOf(As("alice", "GET", "/alices/k?acl"), "AccessControlPolicy"), "alice/alice");
+  EXPECT_EQ(Stored("alices", "k"), "alice's");
+  EXPECT_EQ(As("alice", "PUT", "/alices/absent?acl", "", {{"x-amz-acl", "private"}}).Code(),
+            "NoSuchKey");
+}
+
+TEST_F(S3AclTest, CopiesAndMultipartUploadsGetTheAclTheirRequestAsks) {
+  ASSERT_EQ(As("alice", "PUT", "/alices/src", "bytes", {{"x-amz-acl", "public-read"}}).status, 200);
+  ASSERT_EQ(As("alice", "PUT", "/alices/copy", "", {{"x-amz-copy-source", "/alices/src"}}).status,
+            200);
+  EXPECT_EQ(Grants(As("alice", "GET", "/alices/copy?acl")),
+            std::vector<std::string>{"CanonicalUser:alice=FULL_CONTROL"});
+  ASSERT_EQ(As("alice", "PUT", "/alices/copy2", "",
+               {{"x-amz-copy-source", "/alices/src"}, {"x-amz-acl", "authenticated-read"}})
+                .status,
+            200);
+  EXPECT_EQ(
+      Grants(As("alice", "GET", "/alices/copy2?acl")),
+      (std::vector<std::string>{kAuthenticated + "=READ", "CanonicalUser:alice=FULL_CONTROL"}));
+  // bob reads the public source into his own bucket; the copy is his and private.
+  ASSERT_EQ(As("bob", "PUT", "/bobs").status, 200);
+  ASSERT_EQ(As("bob", "PUT", "/bobs/c", "", {{"x-amz-copy-source", "/alices/src"}}).status, 200);
+  EXPECT_EQ(Stored("bobs", "c"), "bytes");
+  EXPECT_EQ(As("bob", "PUT", "/bobs/d", "", {{"x-amz-copy-source", "/alices/k"}}).Code(),
+            "AccessDenied");
+
+  Response created = As("alice", "POST", "/alices/mp?uploads", "", {{"x-amz-acl", "public-read"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_buffer(created.body.data(), created.body.size()));
+  const std::string id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+  Response part = As("alice", "PUT", "/alices/mp?partNumber=1&uploadId=" + id, "part");
+  ASSERT_EQ(part.status, 200);
+  Response done = As("alice", "POST", "/alices/mp?uploadId=" + id,
+                     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                         part.Header("ETag") + "</ETag></Part></CompleteMultipartUpload>");
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(Unsigned("GET", "/alices/mp").body, "part");
+}
+
+TEST_F(S3AclTest, FullControlIsNotOwnership) {
+  ASSERT_EQ(As("alice", "PUT", "/alices?acl", "", {{"x-amz-grant-full-control", "id=bob"}}).status,
+            200);
+  EXPECT_EQ(As("bob", "GET", "/alices?list-type=2").status, 200);
+  EXPECT_EQ(As("bob", "PUT", "/alices/b", "x").status, 200);
+  EXPECT_EQ(As("bob", "GET", "/alices?acl").status, 200);
+  EXPECT_EQ(As("bob", "DELETE", "/alices/b").status, 204);
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"DELETE", "/alices"},
+                                                        {"GET", "/alices?cors"},
+                                                        {"GET", "/alices?location"},
+                                                        {"PUT", "/alices/k?tagging"}}) {
+    EXPECT_EQ(As("bob", method, target).Code(), "AccessDenied") << method << " " << target;
+  }
+  EXPECT_EQ(BucketNames(As("bob", "GET", "/")), std::vector<std::string>{});
+}
+
+// Grants are kept by the store: a restarted endpoint over the same local store answers them.
+TEST_F(S3AclTest, AclsSurviveARestartOfALocalStore) {
+  LocalStoreOptions store_options;
+  store_options.staging_dir = dir_.path() + "/staging";
+  std::filesystem::create_directories(dir_.path() + "/staging");
+  std::unique_ptr<LocalObjectStore> local;
+  auto open = [&] {
+    handler_.reset();
+    local.reset();
+    auto opened = LocalObjectStore::Open(dir_.path() + "/data", store_options, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    local = std::move(*opened);
+    handler_ = std::make_unique<S3Handler>(options_, local.get(), &clock_, nullptr);
+  };
+  open();
+  ASSERT_EQ(As("alice", "PUT", "/saved", "", {{"x-amz-acl", "public-read"}}).status, 200);
+  ASSERT_EQ(As("alice", "PUT", "/saved/o", "v", {{"x-amz-grant-read", "id=bob"}}).status, 200);
+  ASSERT_TRUE(local->Put("saved", "thumb.jpg", "t").ok());  // as the pipeline writes
+  open();
+  EXPECT_EQ(Unsigned("GET", "/saved?list-type=2").status, 200);
+  EXPECT_EQ(As("bob", "GET", "/saved/o").body, "v");
+  EXPECT_EQ(Grants(As("alice", "GET", "/saved/o?acl")),
+            std::vector<std::string>{"CanonicalUser:bob=READ"});
+  // What the store writes itself belongs to the bucket's owner.
+  EXPECT_EQ(Grants(As("alice", "GET", "/saved/thumb.jpg?acl")),
+            std::vector<std::string>{"CanonicalUser:alice=FULL_CONTROL"});
+  EXPECT_EQ(As("alice", "GET", "/saved/thumb.jpg").body, "t");
+  handler_.reset();
 }
 
 }  // namespace

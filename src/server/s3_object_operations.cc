@@ -341,8 +341,7 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
-  // The source is read with the caller's rights: another user's object only under a
-  // public-read prefix.
+  // The source is read with the caller's rights: READ in its ACL, or a public-read prefix.
   if (std::optional<S3Error> denied =
           AuthorizeRead(cx.options, cx.backend, r.user, src->bucket, src->key)) {
     return ErrorReply(r, cx.clock, std::move(*denied));
@@ -373,9 +372,10 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
                            r.head.Header("x-amz-copy-source-if-none-match") ||
                            r.head.Header("x-amz-copy-source-if-modified-since") ||
                            r.head.Header("x-amz-copy-source-if-unmodified-since");
+  // The options are always passed: the copy gets the ACL its request asks for (r.acl), never
+  // the source's.
   PutOptions put = PutOptionsOf(r);
-  const bool pass_options = replace || replace_tags || !IsEmpty(condition);
-  if (conditional || (pass_options && !(replace && replace_tags))) {
+  if (conditional || !(replace && replace_tags)) {
     Result<ObjectInfo> source = cx.backend.Head(src->bucket, src->key);
     if (!source.ok()) return StatusReply(r, cx.clock, source.status(), false);
     if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
@@ -392,8 +392,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
     }
   }
   put.condition = condition;
-  Result<ObjectInfo> info =
-      cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, pass_options ? &put : nullptr);
+  put.acl = r.acl;
+  Result<ObjectInfo> info = cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, &put);
   if (std::optional<S3Error> failed = WriteConditionError(condition, info.status())) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
@@ -420,12 +420,6 @@ HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r) {
   Status s = cx.backend.PutObjectTags(r.bucket, r.key, TagSet());
   if (!s.ok()) return StatusReply(r, cx.clock, s, false);
   return EmptyReply(r, cx.clock, 204);
-}
-
-HttpReply GetObjectAcl(const S3Context& cx, S3Request& r) {
-  Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
-  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  return XmlReply(r, cx.clock, AccessControlPolicyXml(r.user));
 }
 
 }  // namespace thumbflow::server

@@ -193,7 +193,8 @@ bool CarriedOut(Op op) {
          op == Op::kListMultipartUploads || op == Op::kUploadPartCopy ||
          op == Op::kGetObjectTagging || op == Op::kPutObjectTagging ||
          op == Op::kDeleteObjectTagging || op == Op::kPostObject || op == Op::kGetBucketCors ||
-         op == Op::kPutBucketCors || op == Op::kDeleteBucketCors || op == Op::kOptionsObject;
+         op == Op::kPutBucketCors || op == Op::kDeleteBucketCors || op == Op::kOptionsObject ||
+         op == Op::kPutBucketAcl || op == Op::kPutObjectAcl;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }

@@ -39,7 +39,7 @@ const std::vector<Case>& Cases() {
       {"DELETE", "", "", {}, false, Op::kMethodNotAllowed, false},
       // Buckets.
       {"PUT", "b", "", {}, false, Op::kCreateBucket, true},
-      {"PUT", "b", "", {{"acl", ""}}, false, Op::kPutBucketAcl, false},
+      {"PUT", "b", "", {{"acl", ""}}, false, Op::kPutBucketAcl, true},
       {"PUT", "b", "", {{"versioning", ""}}, false, Op::kPutBucketVersioning, false},
       {"PUT", "b", "", {{"lifecycle", ""}}, false, Op::kPutBucketLifecycleConfiguration, false},
       {"DELETE", "b", "", {{"lifecycle", ""}}, false, Op::kDeleteBucketLifecycle, false},
@@ -83,7 +83,7 @@ const std::vector<Case>& Cases() {
       {"PUT", "b", "k", {{"uploadId", "u"}}, false, Op::kUploadPart, true},
       {"PUT", "b", "k", {{"partNumber", "1"}}, false, Op::kUploadPart, true},
       {"PUT", "b", "k", {{"partNumber", "1"}, {"uploadId", "u"}}, true, Op::kUploadPartCopy, true},
-      {"PUT", "b", "k", {{"acl", ""}}, false, Op::kPutObjectAcl, false},
+      {"PUT", "b", "k", {{"acl", ""}}, false, Op::kPutObjectAcl, true},
       {"GET", "b", "k", {{"acl", ""}}, false, Op::kGetObjectAcl, true},
       {"PUT", "b", "k", {{"tagging", ""}}, true, Op::kPutObjectTagging, true},
       {"GET", "b", "k", {{"tagging", ""}}, false, Op::kGetObjectTagging, true},

@@ -44,7 +44,9 @@ HttpReply GetBucketLocation(const S3Context& cx, S3Request& r);
 HttpReply GetBucketVersioning(const S3Context& cx, S3Request& r);
 HttpReply ListObjects(const S3Context& cx, S3Request& r);         // V1 and V2
 HttpReply ListObjectVersions(const S3Context& cx, S3Request& r);  // every object, version "null"
-HttpReply GetBucketAcl(const S3Context& cx, S3Request& r);        // the owner's FULL_CONTROL
+HttpReply GetBucketAcl(const S3Context& cx, S3Request& r);        // the stored grants (s3_acl.h)
+// x-amz-acl, x-amz-grant-* or an AccessControlPolicy body (never both) replaces the ACL.
+HttpReply PutBucketAcl(const S3Context& cx, S3Request& r);
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r);
 HttpReply GetBucketCors(const S3Context& cx, S3Request& r);
 HttpReply PutBucketCors(const S3Context& cx, S3Request& r);
@@ -59,7 +61,8 @@ HttpReply PutObject(const S3Context& cx, S3Request& r);
 HttpReply GetObject(const S3Context& cx, S3Request& r);  // GET and HEAD
 HttpReply DeleteObject(const S3Context& cx, S3Request& r);
 HttpReply CopyObject(const S3Context& cx, S3Request& r);
-HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the owner's FULL_CONTROL
+HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the stored grants (s3_acl.h)
+HttpReply PutObjectAcl(const S3Context& cx, S3Request& r);  // as PutBucketAcl
 HttpReply GetObjectTagging(const S3Context& cx, S3Request& r);
 HttpReply PutObjectTagging(const S3Context& cx, S3Request& r);
 HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r);

@@ -386,6 +386,37 @@ Result<std::string> CheckPolicySignature(const S3Context& cx, const aws::SecretL
   return scope[0];
 }
 
+// The form's POST policy (its signature checked): expiration, every condition, no field
+// without a condition. Fills check->covered and the content-length-range.
+Status CheckPolicy(const S3Context& cx, const std::string& policy, PolicyCheck* check) {
+  Result<std::string> decoded = aws::Base64Decode(policy);
+  if (!decoded.ok()) return InvalidPolicy("Invalid JSON.");
+  nlohmann::json doc = nlohmann::json::parse(*decoded, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return InvalidPolicy("Invalid JSON.");
+  if (!doc.contains("expiration") || !doc["expiration"].is_string()) {
+    return InvalidPolicy("Policy missing expiration.");
+  }
+  std::optional<int64_t> expires = ParseIso8601(doc["expiration"].get<std::string>());
+  if (!expires)
+    return InvalidPolicy("Invalid 'expiration' value: '" + doc["expiration"].get<std::string>() +
+                         "'");
+  if (cx.clock.NowMillis() > *expires) return Denied("Policy expired.");
+  if (!doc.contains("conditions") || !doc["conditions"].is_array()) {
+    return InvalidPolicy("Policy missing conditions.");
+  }
+  for (const nlohmann::json& condition : doc["conditions"]) {
+    RETURN_IF_ERROR(CheckCondition(*check, condition));
+  }
+  for (const auto& [name, value] : check->form.fields) {
+    if (ExemptFromPolicy(name)) continue;
+    if (std::find(check->covered.begin(), check->covered.end(), ToLowerAscii(name)) ==
+        check->covered.end()) {
+      return Denied("Extra input fields: " + name);
+    }
+  }
+  return Status::Ok();
+}
+
 // The name of the user whose access key is `key` (it was found by the lookup).
 std::string UserOfKey(const S3HandlerOptions& options, const std::string& key) {
   if (key == options.access_key_id) return options.first_user_name;
@@ -401,43 +432,21 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::stri
                                             const aws::SecretLookup& lookup, const PostForm& form) {
   const std::string* key = form.Field("key");
   if (!key) return MissingField("key");
+  // No policy: an anonymous upload, which only a bucket whose ACL lets AllUsers WRITE takes.
   const std::string* policy = form.Field("policy");
-  if (!policy) {
-    // No policy: an anonymous upload, which only a publicly writable bucket takes.
-    return S3Status(StatusCode::kPermissionDenied, "AccessDenied", "Access Denied");
+  std::string user;  // the policy's signer; empty: anonymous
+  if (policy) {
+    ASSIGN_OR_RETURN(std::string access_key, CheckPolicySignature(cx, lookup, form, *policy));
+    user = UserOfKey(cx.options, access_key);
   }
-  ASSIGN_OR_RETURN(std::string access_key, CheckPolicySignature(cx, lookup, form, *policy));
-  // The signer writes only to its own buckets, as every signed request.
+  // WRITE in the bucket's ACL, as every request that writes an object.
+  std::string bucket_owner;
   if (std::optional<S3Error> denied =
-          AuthorizeRead(cx.options, cx.backend, UserOfKey(cx.options, access_key), bucket, "")) {
+          AuthorizeBucketWrite(cx.options, cx.backend, user, bucket, &bucket_owner)) {
     return S3Status(StatusCode::kPermissionDenied, denied->code, denied->message);
   }
-  Result<std::string> decoded = aws::Base64Decode(*policy);
-  if (!decoded.ok()) return InvalidPolicy("Invalid JSON.");
-  nlohmann::json doc = nlohmann::json::parse(*decoded, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return InvalidPolicy("Invalid JSON.");
-  if (!doc.contains("expiration") || !doc["expiration"].is_string()) {
-    return InvalidPolicy("Policy missing expiration.");
-  }
-  std::optional<int64_t> expires = ParseIso8601(doc["expiration"].get<std::string>());
-  if (!expires)
-    return InvalidPolicy("Invalid 'expiration' value: '" + doc["expiration"].get<std::string>() +
-                         "'");
-  if (cx.clock.NowMillis() > *expires) return Denied("Policy expired.");
-  if (!doc.contains("conditions") || !doc["conditions"].is_array()) {
-    return InvalidPolicy("Policy missing conditions.");
-  }
   PolicyCheck check{form, bucket};
-  for (const nlohmann::json& condition : doc["conditions"]) {
-    RETURN_IF_ERROR(CheckCondition(check, condition));
-  }
-  for (const auto& [name, value] : form.fields) {
-    if (ExemptFromPolicy(name)) continue;
-    if (std::find(check.covered.begin(), check.covered.end(), ToLowerAscii(name)) ==
-        check.covered.end()) {
-      return Denied("Extra input fields: " + name);
-    }
-  }
+  if (policy) RETURN_IF_ERROR(CheckPolicy(cx, *policy, &check));
   PostAuthorization auth;
   auth.key = *key;
   for (size_t at; (at = auth.key.find("${filename}")) != std::string::npos;) {
@@ -453,13 +462,11 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::stri
   // The form's Content-Type, x-amz-meta-* and standard headers, read as a PUT's headers.
   HttpRequestHead as_put;
   for (const auto& [name, value] : form.fields) {
-    // Never silently ignored: what the store cannot honour is refused. A private ACL and
-    // the STANDARD class are what every object here has already.
-    const bool unsupported =
-        StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||
-        EqualsIgnoreCase(name, "tagging") ||
-        (EqualsIgnoreCase(name, "acl") && !EqualsIgnoreCase(value, "private")) ||
-        (EqualsIgnoreCase(name, "x-amz-storage-class") && value != "STANDARD");
+    // Never silently ignored: what the store cannot honour is refused. The STANDARD class
+    // is what every object here has already.
+    const bool unsupported = StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||
+                             EqualsIgnoreCase(name, "tagging") ||
+                             (EqualsIgnoreCase(name, "x-amz-storage-class") && value != "STANDARD");
     if (unsupported) {
       return S3Status(StatusCode::kUnimplemented, "NotImplemented",
                       "A header you provided implies functionality that is not implemented: " +
@@ -469,6 +476,14 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::stri
   }
   auth.options = PutOptionsFromHeaders(as_put);
   auth.options.form_upload = true;
+  // The form's `acl` field (a canned ACL), else private to the writer (an anonymous writer's
+  // object is the bucket owner's).
+  const std::string& owner = user.empty() ? bucket_owner : user;
+  const std::string* canned = form.Field("acl");
+  S3Error error;
+  Result<Acl> acl = CannedAcl(canned ? *canned : "private", owner, bucket_owner, &error);
+  if (!acl.ok()) return S3Status(StatusCode::kInvalidArgument, error.code, error.message);
+  auth.options.acl = EncodeAcl(*acl);
   auth.min_bytes = std::max<int64_t>(0, check.min_bytes);
   auth.max_bytes = cx.options.max_put_bytes;
   if (check.max_bytes >= 0) auth.max_bytes = std::min(auth.max_bytes, check.max_bytes);

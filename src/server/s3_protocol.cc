@@ -58,12 +58,19 @@ constexpr ErrorSpec kErrorSpecs[] = {
     {"InvalidRequest", 400, "Invalid Request"},
     {"InvalidTag", 400, "The tag provided was not a valid tag."},
     {"KeyTooLongError", 400, "Your key is too long"},
+    {"MalformedACLError", 400,
+     "The XML you provided was not well-formed or did not validate against our published "
+     "schema"},
     {"MalformedXML", 400,
      "The XML you provided was not well-formed or did not validate "
      "against our published schema."},
     {"MaxMessageLengthExceeded", 400, "Your request was too big."},
     {"MethodNotAllowed", 405, "The specified method is not allowed against this resource."},
     {"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},
+    {"MissingSecurityHeader", 400, "Your request was missing a required header."},
+    {"UnexpectedContent", 400, "This request does not support content."},
+    {"UnresolvableGrantByEmailAddress", 400,
+     "The e-mail address you provided does not match any account on record."},
     {"NoSuchBucket", 404, "The specified bucket does not exist"},
     {"NoSuchKey", 404, "The specified key does not exist."},
     {"NoSuchUpload", 404, "The specified multipart upload does not exist."},
@@ -445,18 +452,6 @@ std::string ListVersionsResultXml(const ListBucketQuery& q, std::string_view ver
                           q.owner, enc);
   xml += "</ListVersionsResult>";
   return xml;
-}
-
-std::string AccessControlPolicyXml(std::string_view owner) {
-  const std::string name = XmlEscape(owner);
-  return Open("AccessControlPolicy") + UserXml("Owner", owner) +
-         "<AccessControlList><Grant><Grantee "
-         "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">"
-         "<ID>" +
-         name + "</ID><DisplayName>" + name +
-         "</DisplayName></Grantee>"
-         "<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
-         "</AccessControlPolicy>";
 }
 
 std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool quiet) {

@@ -107,10 +107,6 @@ std::string ListBucketResultXml(const ListBucketQuery& query, const ListResult& 
 std::string ListVersionsResultXml(const ListBucketQuery& query, std::string_view version_id_marker,
                                   const ListResult& listed);
 
-// GetBucketAcl / GetObjectAcl: the owner (the bucket's) with FULL_CONTROL, the only grant
-// thumbflow has.
-std::string AccessControlPolicyXml(std::string_view owner);
-
 // One key of a DeleteObjects request: deleted (code empty) or the error it met.
 struct DeleteOutcome {
   std::string key;

@@ -207,6 +207,7 @@ std::string HeaderValueWire(std::string_view text) {
 PutOptions PutOptionsOf(const S3Request& r) {
   PutOptions options = PutOptionsFromHeaders(r.head);
   options.tags = r.tagging;
+  options.acl = r.acl;
   return options;
 }
 

@@ -35,6 +35,13 @@ struct S3Request {
   std::optional<aws::VerifiedRequest> auth;  // empty: anonymous
   std::string user;                          // the name of the signer; empty: anonymous
   TagSet tagging;  // x-amz-tagging of PutObject / CreateMultipartUpload / CopyObject, checked
+  // The bucket's owner, once AuthorizeRequest has read the bucket (empty before, and for
+  // requests that name no existing bucket).
+  std::string bucket_owner;
+  // The ACL (EncodeAcl, server/s3_acl.h) a write asks for: x-amz-acl or x-amz-grant-*, else
+  // private to its writer; set by CheckRequest for PutObject, CopyObject and
+  // CreateMultipartUpload (PutOptionsOf passes it on).
+  std::string acl;
   std::unique_ptr<S3BodySink> body;        // null: no body expected
   std::unique_ptr<PostFormReceiver> post;  // PostObject: the form, instead of `body`
   int64_t bytes_in = 0;
@@ -59,7 +66,7 @@ HttpReply StatusReply(const S3Request& r, const Clock& clock, const Status& stat
 // (kStoredHeaderNames; aws-chunked is not a Content-Encoding of the object) of a PUT, COPY or
 // multipart start. Metadata and header values become text with HeaderValueText.
 PutOptions PutOptionsFromHeaders(const HttpRequestHead& head);
-// The same, with the request's checked x-amz-tagging as the tags.
+// The same, with the request's checked x-amz-tagging as the tags and its ACL.
 PutOptions PutOptionsOf(const S3Request& r);
 
 // Non-ASCII header values (user metadata, the stored standard headers). Stored as UTF-8:

@@ -90,10 +90,15 @@ const std::vector<std::string> kSchema = {
     // Bucket owners (the S3 endpoint's users; '' the first) and object tags (JSON object).
     "ALTER TABLE store_buckets ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE store_objects ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';",
+    // Access control lists of buckets and objects, as the S3 endpoint encodes them ('': the
+    // default, the bucket owner's FULL_CONTROL).
+    "ALTER TABLE store_buckets ADD COLUMN acl TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_objects ADD COLUMN acl TEXT NOT NULL DEFAULT '';",
 };
 
 constexpr char kObjectColumns[] =
-    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers, o.tags";
+    "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers, o.tags, "
+    "o.acl";
 
 // Within a store transaction: whether `bucket` exists.
 Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
@@ -393,6 +398,7 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     found.info.last_modified_ms = select->ColumnInt(7);
     found.info.headers = DecodeJsonMap(select->ColumnText(8));
     found.info.tags = DecodeJsonMap(select->ColumnText(9));
+    found.info.acl = select->ColumnText(10);
     return Status::Ok();
   }));
   if (!bucket_exists)
@@ -559,6 +565,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   info.headers = StoredHeaders(options.put.headers);
   info.last_modified_ms = clock_.NowMillis();
   info.tags = options.put.tags;
+  info.acl = options.put.acl;
 
   ObjectChange change;
   change.bucket = bucket;
@@ -589,13 +596,13 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
           tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
-                     "metadata, last_modified_ms, headers, tags) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                     "metadata, last_modified_ms, headers, tags, acl) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
                      "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
                      "size = excluded.size, etag = excluded.etag, "
                      "content_type = excluded.content_type, metadata = excluded.metadata, "
                      "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers, "
-                     "tags = excluded.tags"));
+                     "tags = excluded.tags, acl = excluded.acl"));
       upsert->Bind(1, bucket)
           .Bind(2, key)
           .Bind(3, blob)
@@ -605,7 +612,8 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           .Bind(7, EncodeJsonMap(info.metadata))
           .Bind(8, info.last_modified_ms)
           .Bind(9, EncodeJsonMap(info.headers))
-          .Bind(10, EncodeJsonMap(info.tags));
+          .Bind(10, EncodeJsonMap(info.tags))
+          .Bind(11, info.acl);
       RETURN_IF_ERROR(upsert->Run());
       return Publish(tx, change);
     }();
@@ -742,12 +750,14 @@ Status LocalObjectStore::DeleteBucket(const std::string& bucket) {
 Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
   std::vector<BucketInfo> buckets;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * select,
-                     tx.Prepare("SELECT name, created_ms, owner FROM store_buckets ORDER BY name"));
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * select,
+        tx.Prepare("SELECT name, created_ms, owner, acl FROM store_buckets ORDER BY name"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, select->Step());
       if (!row) break;
-      buckets.push_back({select->ColumnText(0), select->ColumnInt(1), select->ColumnText(2)});
+      buckets.push_back({select->ColumnText(0), select->ColumnInt(1), select->ColumnText(2),
+                         select->ColumnText(3)});
     }
     return Status::Ok();
   }));
@@ -757,11 +767,15 @@ Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
 Result<BucketInfo> LocalObjectStore::GetBucket(const std::string& bucket) {
   std::optional<BucketInfo> found;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * select,
-                     tx.Prepare("SELECT created_ms, owner FROM store_buckets WHERE name = ?1"));
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * select,
+        tx.Prepare("SELECT created_ms, owner, acl FROM store_buckets WHERE name = ?1"));
     select->Bind(1, bucket);
     ASSIGN_OR_RETURN(bool row, select->Step());
-    if (row) found = BucketInfo{bucket, select->ColumnInt(0), select->ColumnText(1)};
+    if (row) {
+      found =
+          BucketInfo{bucket, select->ColumnInt(0), select->ColumnText(1), select->ColumnText(2)};
+    }
     return Status::Ok();
   }));
   if (!found) return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
@@ -770,19 +784,44 @@ Result<BucketInfo> LocalObjectStore::GetBucket(const std::string& bucket) {
 
 Status LocalObjectStore::PutObjectTags(const std::string& bucket, const std::string& key,
                                        const TagSet& tags) {
-  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
+  return UpdateObject(bucket, key,
+                      "UPDATE store_objects SET tags = ?3 WHERE bucket = ?1 AND key = ?2",
+                      EncodeJsonMap(tags))
+      .WithContext("tag " + bucket + "/" + key);
+}
+
+Status LocalObjectStore::PutObjectAcl(const std::string& bucket, const std::string& key,
+                                      const std::string& acl) {
+  return UpdateObject(bucket, key,
+                      "UPDATE store_objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2", acl)
+      .WithContext("set the ACL of " + bucket + "/" + key);
+}
+
+Status LocalObjectStore::UpdateObject(const std::string& bucket, const std::string& key,
+                                      const char* update_sql, const std::string& value) {
+  return db_->Write([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists)
       return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
-    ASSIGN_OR_RETURN(
-        sqlite::Statement * update,
-        tx.Prepare("UPDATE store_objects SET tags = ?3 WHERE bucket = ?1 AND key = ?2"));
-    update->Bind(1, bucket).Bind(2, key).Bind(3, EncodeJsonMap(tags));
+    ASSIGN_OR_RETURN(sqlite::Statement * update, tx.Prepare(update_sql));
+    update->Bind(1, bucket).Bind(2, key).Bind(3, value);
     RETURN_IF_ERROR(update->Run());
     if (tx.Changes() == 0) return NotFoundError(bucket + "/" + key + ": no such key");
     return Status::Ok();
   });
-  return status.WithContext("tag " + bucket + "/" + key);
+}
+
+Status LocalObjectStore::PutBucketAcl(const std::string& bucket, const std::string& acl) {
+  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * update,
+                     tx.Prepare("UPDATE store_buckets SET acl = ?2 WHERE name = ?1"));
+    update->Bind(1, bucket).Bind(2, acl);
+    RETURN_IF_ERROR(update->Run());
+    if (tx.Changes() == 0)
+      return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+    return Status::Ok();
+  });
+  return status.WithContext("set the ACL of bucket " + bucket);
 }
 
 Status LocalObjectStore::HeadBucket(const std::string& bucket) {

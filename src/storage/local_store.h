@@ -217,6 +217,9 @@ class LocalObjectStore final : public StreamingObjectStore {
                           const PutOptions* replace = nullptr) override;
   Status PutObjectTags(const std::string& bucket, const std::string& key,
                        const TagSet& tags) override;
+  Status PutObjectAcl(const std::string& bucket, const std::string& key,
+                      const std::string& acl) override;
+  Status PutBucketAcl(const std::string& bucket, const std::string& acl) override;
   // OpenForRead, its source the LocalObjectReader.
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;
@@ -268,6 +271,10 @@ class LocalObjectStore final : public StreamingObjectStore {
   Status SweepOrphans();
   std::string BlobPath(const std::string& blob) const;
   Result<Row> FindRow(const std::string& bucket, const std::string& key);
+  // Runs `update_sql` (?1 bucket, ?2 key, ?3 `value`) on the object's row: one column of an
+  // existing object changes. NotFound (reason "no-such-bucket" for the bucket) when missing.
+  Status UpdateObject(const std::string& bucket, const std::string& key, const char* update_sql,
+                      const std::string& value);
   Result<std::unique_ptr<LocalObjectReader>> OpenRow(const std::string& bucket,
                                                      const std::string& key,
                                                      const GetOptions& options);

@@ -562,6 +562,39 @@ TEST_F(LocalObjectStoreTest, TagsAndOwnersArePersisted) {
   EXPECT_EQ(store_->GetBucket("absent").status().reason(), Reason::kNoSuchBucket);
 }
 
+// ACLs (opaque text to the store) are kept with the object and the bucket, across a reopen;
+// setting one leaves the bytes, ETag and Last-Modified; a copy never takes the source's.
+TEST_F(LocalObjectStoreTest, AclsArePersisted) {
+  PutOptions put;
+  put.acl = "object-acl-1";
+  auto stored = store_->Put("images", "a.jpg", "bytes", put);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->acl, "object-acl-1");
+  ASSERT_TRUE(store_->Put("images", "default.jpg", "bytes").ok());
+  ASSERT_TRUE(store_->Copy("images", "a.jpg", "images", "copy.jpg").ok());
+  clock_.AdvanceMillis(5000);
+  ASSERT_TRUE(store_->PutObjectAcl("images", "a.jpg", "object-acl-2").ok());
+  EXPECT_EQ(store_->PutObjectAcl("images", "absent.jpg", "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->PutObjectAcl("absent", "a.jpg", "x").reason(), Reason::kNoSuchBucket);
+  ASSERT_TRUE(store_->CreateBucket("bobs", "bob").ok());
+  ASSERT_TRUE(store_->PutBucketAcl("bobs", "bucket-acl").ok());
+  EXPECT_EQ(store_->PutBucketAcl("absent", "x").reason(), Reason::kNoSuchBucket);
+  Reopen();
+  auto head = store_->Head("images", "a.jpg");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->acl, "object-acl-2");
+  EXPECT_EQ(head->etag, stored->etag);
+  EXPECT_EQ(head->last_modified_ms, stored->last_modified_ms);
+  EXPECT_EQ(store_->Get("images", "a.jpg")->info.acl, "object-acl-2");
+  EXPECT_EQ(store_->Head("images", "default.jpg")->acl, "");
+  EXPECT_EQ(store_->Head("images", "copy.jpg")->acl, "");
+  EXPECT_EQ(store_->GetBucket("bobs")->acl, "bucket-acl");
+  EXPECT_EQ(store_->GetBucket("images")->acl, "");
+  auto buckets = store_->ListBuckets();
+  ASSERT_TRUE(buckets.ok());
+  EXPECT_EQ((*buckets)[0].acl, "bucket-acl");
+}
+
 TEST_F(LocalObjectStoreTest, TooLargeObjectsAreRefusedAndLeaveNothing) {
   LocalStoreOptions options;
   options.max_object_bytes = 10;

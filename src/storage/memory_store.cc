@@ -63,6 +63,7 @@ Result<ObjectInfo> MemoryObjectStore::Put(const std::string& bucket, const std::
   object.info.metadata = NormalizeMetadata(options.metadata);
   object.info.headers = StoredHeaders(options.headers);
   object.info.tags = options.tags;
+  object.info.acl = options.acl;
   object.info.last_modified_ms = clock_->NowMillis();
   object.bytes.assign(bytes);
   std::lock_guard lock(mu_);

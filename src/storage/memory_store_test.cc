@@ -37,6 +37,17 @@ TEST(MemoryObjectStoreTest, BucketsMustBeCreated) {
   EXPECT_TRUE(store.Put("fresh", "k", "x").ok());
 }
 
+TEST(MemoryObjectStoreTest, KeepsTheAclItIsGiven) {
+  MemoryObjectStore store({"bkt"});
+  PutOptions put;
+  put.acl = "acl-text";
+  ASSERT_TRUE(store.Put("bkt", "k", "x", put).ok());
+  EXPECT_EQ(store.Head("bkt", "k")->acl, "acl-text");
+  EXPECT_EQ(store.Get("bkt", "k")->info.acl, "acl-text");
+  ASSERT_TRUE(store.Put("bkt", "k", "y").ok());
+  EXPECT_EQ(store.Head("bkt", "k")->acl, "") << "an overwrite replaces the ACL";
+}
+
 TEST(MemoryObjectStoreTest, RefusesInvalidKeys) {
   MemoryObjectStore store({"bkt"});
   EXPECT_EQ(store.Put("bkt", std::string(1025, 'a'), "x").status().code(),

@@ -58,6 +58,10 @@ struct ObjectInfo {
   int64_t last_modified_ms = 0;
   Metadata headers;  // those of kStoredHeaderNames stored with it, by those names
   TagSet tags;       // Head, Get and OpenObject fill it; listings leave it empty
+  // The object's access control list as the S3 endpoint encoded it (server/s3_acl.h);
+  // stores keep it as given. Empty: the default (the bucket's owner owns the object with
+  // FULL_CONTROL). Head, Get and OpenObject fill it; listings leave it empty.
+  std::string acl;
 };
 
 // HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
@@ -96,6 +100,7 @@ struct PutOptions {
   Metadata metadata;
   Metadata headers;  // of kStoredHeaderNames, by those names; others are not stored
   TagSet tags;
+  std::string acl;  // ObjectInfo::acl; empty: the default
   // Checked as the object is committed, never stored. A failed one: FailedPrecondition with
   // reason "precondition-failed", or NotFound (If-Match, no object); nothing is written.
   WriteCondition condition;
@@ -115,7 +120,8 @@ inline Metadata StoredHeaders(const Metadata& headers) {
   return out;
 }
 
-// What a copy that keeps the source's Content-Type, metadata, headers and tags writes.
+// What a copy that keeps the source's Content-Type, metadata, headers and tags writes. Never
+// the source's ACL: as on S3, a copy gets the ACL its request asks for.
 inline PutOptions KeptPutOptions(const ObjectInfo& source) {
   PutOptions options;
   options.content_type = source.content_type;

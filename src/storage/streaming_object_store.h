@@ -35,6 +35,9 @@ struct BucketInfo {
   // store made itself (its default bucket) and those made before owners were recorded. The
   // S3 endpoint reads empty as its first user.
   std::string owner;
+  // The bucket's access control list as the S3 endpoint encoded it (server/s3_acl.h), kept
+  // as given; empty: the default (the owner's FULL_CONTROL).
+  std::string acl;
 };
 
 // An object's selected bytes, opened for streaming.
@@ -115,6 +118,14 @@ class StreamingObjectStore : public ObjectStore {
   // object (or the bucket) is missing.
   virtual Status PutObjectTags(const std::string& bucket, const std::string& key,
                                const TagSet& tags) = 0;
+
+  // Replaces the object's ACL (ObjectInfo::acl); its bytes, ETag and Last-Modified stay.
+  // NotFound when the object (or the bucket) is missing.
+  virtual Status PutObjectAcl(const std::string& bucket, const std::string& key,
+                              const std::string& acl) = 0;
+  // Replaces the bucket's ACL (BucketInfo::acl). NotFound (reason "no-such-bucket") when
+  // the bucket is missing.
+  virtual Status PutBucketAcl(const std::string& bucket, const std::string& acl) = 0;
 
   // Delete when `condition` holds for the object there now (CheckWriteCondition,
   // storage/s3_semantics.h), atomically with the delete. An empty condition: Delete.

@@ -46,7 +46,7 @@ StreamingAdapter::StreamingAdapter(ObjectStore* store, std::string staging_dir,
       staging_dir_(std::move(staging_dir)),
       create_bucket_(std::move(create_bucket)),
       clock_(clock) {
-  for (const auto& b : buckets) buckets_[b] = BucketInfo{b, clock_->NowMillis(), ""};
+  for (const auto& b : buckets) buckets_[b] = BucketInfo{b, clock_->NowMillis(), "", ""};
 }
 
 Status StreamingAdapter::HeadBucket(const std::string& bucket) {
@@ -106,7 +106,7 @@ Status StreamingAdapter::CreateBucket(const std::string& bucket, const std::stri
   std::lock_guard lock(mu_);
   if (buckets_.count(bucket)) return AlreadyExistsError("bucket " + bucket + " exists");
   if (create_bucket_) RETURN_IF_ERROR(create_bucket_(bucket));
-  buckets_[bucket] = BucketInfo{bucket, clock_->NowMillis(), owner};
+  buckets_[bucket] = BucketInfo{bucket, clock_->NowMillis(), owner, ""};
   return Status::Ok();
 }
 
@@ -125,7 +125,27 @@ Status StreamingAdapter::PutObjectTags(const std::string& bucket, const std::str
   ASSIGN_OR_RETURN(ObjectData data, store_->Get(bucket, key));
   PutOptions options = KeptPutOptions(data.info);
   options.tags = tags;
+  options.acl = data.info.acl;
   return store_->Put(bucket, key, data.bytes, options).status();
+}
+
+Status StreamingAdapter::PutObjectAcl(const std::string& bucket, const std::string& key,
+                                      const std::string& acl) {
+  RETURN_IF_ERROR(HeadBucket(bucket));
+  ASSIGN_OR_RETURN(ObjectData data, store_->Get(bucket, key));
+  PutOptions options = KeptPutOptions(data.info);
+  options.acl = acl;
+  return store_->Put(bucket, key, data.bytes, options).status();
+}
+
+Status StreamingAdapter::PutBucketAcl(const std::string& bucket, const std::string& acl) {
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(bucket);
+  if (it == buckets_.end()) {
+    return Status(StatusCode::kNotFound, "no bucket " + bucket, Reason::kNoSuchBucket);
+  }
+  it->second.acl = acl;
+  return Status::Ok();
 }
 
 Status StreamingAdapter::DeleteBucket(const std::string& bucket) {

@@ -52,6 +52,10 @@ class StreamingAdapter final : public StreamingObjectStore {
   // Puts the object again with the new tags (its Last-Modified moves: tests only).
   Status PutObjectTags(const std::string& bucket, const std::string& key,
                        const TagSet& tags) override;
+  // Puts the object again with the new ACL (as PutObjectTags: tests only).
+  Status PutObjectAcl(const std::string& bucket, const std::string& key,
+                      const std::string& acl) override;
+  Status PutBucketAcl(const std::string& bucket, const std::string& acl) override;
   // Head, CheckWriteCondition, Delete: not atomic (a test double; the stores' own conditional
   // writes, through Put, are).
   Status DeleteIf(const std::string& bucket, const std::string& key,
