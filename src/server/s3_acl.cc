@@ -329,8 +329,7 @@ std::string AccessControlPolicyXml(const Acl& acl) {
   std::string xml = "<AccessControlPolicy xmlns=\"" + std::string(kS3XmlNamespace) + "\">" +
                     UserXml("Owner", acl.owner) + "<AccessControlList>";
   for (const AclGrant& grant : acl.grants) {
-    xml +=
-        "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"";
+    xml += "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"";
     if (grant.group) {
       xml += "Group\"><URI>" + XmlEscape(grant.id) + "</URI>";
     } else {

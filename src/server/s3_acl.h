@@ -39,8 +39,8 @@ enum AclPermission : unsigned {
 };
 
 struct AclGrant {
-  bool group = false;  // false: a user (CanonicalUser)
-  std::string id;      // the user's name, or the group's URI
+  bool group = false;              // false: a user (CanonicalUser)
+  std::string id;                  // the user's name, or the group's URI
   unsigned permission = kAclRead;  // exactly one AclPermission value
 
   bool operator==(const AclGrant&) const = default;

@@ -31,8 +31,8 @@ Result<Acl> RequestedAcl(const S3Context& cx, const S3Request& r, const std::str
   if (!from_headers.ok()) return from_headers.status();
   if (from_headers->has_value()) return Acl(**from_headers);
   if (body.empty()) {
-    *error = MakeError("MissingSecurityHeader",
-                       "Your request was missing a required header: x-amz-acl");
+    *error =
+        MakeError("MissingSecurityHeader", "Your request was missing a required header: x-amz-acl");
     return InvalidArgumentError("no ACL given");
   }
   return ParseAccessControlPolicy(body, owner, UsersOf(cx.options), error);

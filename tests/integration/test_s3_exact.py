@@ -58,12 +58,12 @@ class S3ExactTest(unittest.TestCase):
     # ---- item 11: what tools call routinely ---------------------------------------------------
 
     def test_unsupported_calls_are_refused_naming_the_s3_operation(self):
-        proc = self.s.aws("s3api", "put-bucket-acl", "--bucket", BUCKET, "--acl", "private",
+        proc = self.s.aws("s3api", "put-bucket-policy", "--bucket", BUCKET, "--policy", "{}",
                           check=False)
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("An error occurred (NotImplemented) when calling the PutBucketAcl "
-                      "operation: thumbflow does not implement PutBucketAcl (PUT /images?acl)",
-                      proc.stderr)
+        self.assertIn("An error occurred (NotImplemented) when calling the PutBucketPolicy "
+                      "operation: thumbflow does not implement PutBucketPolicy "
+                      "(PUT /images?policy)", proc.stderr)
         self.s3.put_object(Bucket=BUCKET, Key="refused/k", Body=b"kept")
         calls = {
             "PutBucketVersioning": lambda: self.s3.put_bucket_versioning(
@@ -79,8 +79,9 @@ class S3ExactTest(unittest.TestCase):
             "PutBucketPolicy": lambda: self.s3.put_bucket_policy(Bucket=BUCKET, Policy="{}"),
             "GetBucketWebsite": lambda: self.s3.get_bucket_website(Bucket=BUCKET),
             "GetBucketLogging": lambda: self.s3.get_bucket_logging(Bucket=BUCKET),
-            "PutObjectAcl": lambda: self.s3.put_object_acl(Bucket=BUCKET, Key="refused/k",
-                                                           ACL="public-read"),
+            "PutObjectRetention": lambda: self.s3.put_object_retention(
+                Bucket=BUCKET, Key="refused/k",
+                Retention={"Mode": "GOVERNANCE", "RetainUntilDate": "2030-01-01T00:00:00Z"}),
         }
         for operation, call in calls.items():
             status, code, message = client_error(self, call)

@@ -346,8 +346,8 @@ class S3UploadsTest(unittest.TestCase):
         self.assertEqual(refused(fixed, **{"x-amz-signature": "0" * 64})[:2],
                          (403, "SignatureDoesNotMatch"))
         # Fields the store cannot honour are refused, never ignored, even when the policy
-        # covers them; a private ACL and the STANDARD class are honoured as they are.
-        for field, value in (("acl", "public-read"), ("x-amz-storage-class", "GLACIER"),
+        # covers them; an ACL (test_s3_acl) and the STANDARD class are honoured.
+        for field, value in (("x-amz-storage-class", "GLACIER"),
                              ("tagging", "<Tagging><TagSet></TagSet></Tagging>")):
             covered = self.s3.generate_presigned_post(
                 BUCKET, "forms/unsupported", Fields={field: value},
