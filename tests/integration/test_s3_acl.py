@@ -11,13 +11,11 @@ MalformedACLError.
 """
 import json
 import os
-import tempfile
 import unittest
 
 import harness
-from test_s3_endpoint import ServeFixture
 from test_s3_exact import client_error
-from test_s3_users import USERS, UsersServe, write_config
+from test_s3_users import USERS, UsersServe
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -32,18 +30,13 @@ class AclServe(UsersServe):
     """UsersServe (the "serve" fixture) with each user's email address in the config."""
 
     def __init__(self, data_dir=None):
-        config = write_config(tempfile.mkdtemp(prefix="tf-acl-cfg-"), CONFIG)
-        self.region = "us-east-1"
-        ServeFixture.__init__(self, data_dir=data_dir, extra_args=("--config", config),
-                              name="serve-acl")
+        super().__init__(data_dir=data_dir, config_text=CONFIG, name="serve-acl")
 
     def unsigned(self):
-        import boto3
         import botocore
-        import botocore.config
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            config=botocore.config.Config(signature_version=botocore.UNSIGNED,
-                                                          retries={"max_attempts": 1}))
+        return harness.boto3_client("s3", self.endpoint, region=self.region,
+                                    signature_version=botocore.UNSIGNED,
+                                    retries={"max_attempts": 1})
 
 
 def grants(acl):

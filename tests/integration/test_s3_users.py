@@ -34,14 +34,16 @@ def write_config(folder, text):
 class UsersServe(ServeFixture):
     """A serve whose config adds alice and bob to the first user (the fixture's key)."""
 
-    def __init__(self, region="us-east-1", data_dir=None, public=("images/public/",)):
+    def __init__(self, region="us-east-1", data_dir=None, public=("images/public/",),
+                 config_text=None, name="serve-users"):
+        """`config_text`, when given, is the whole config instead (its region: `region`)."""
         import tempfile
         folder = tempfile.mkdtemp(prefix="tf-users-cfg-")
         prefixes = ", ".join(f'"{p}"' for p in public)
-        config = write_config(folder, f'[server]\nregion = "{region}"\n'
-                                      f"public_read_prefixes = [{prefixes}]\n\n" + USERS_TOML)
+        config = write_config(folder, config_text or f'[server]\nregion = "{region}"\n'
+                              f"public_read_prefixes = [{prefixes}]\n\n" + USERS_TOML)
         self.region = region
-        super().__init__(data_dir=data_dir, extra_args=("--config", config), name="serve-users")
+        super().__init__(data_dir=data_dir, extra_args=("--config", config), name=name)
 
     def client_as(self, user, **config):
         key, secret = USERS[user] if user in USERS else (ACCESS_KEY, SECRET_KEY)
