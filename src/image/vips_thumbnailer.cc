@@ -829,7 +829,10 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const OutputFormat
 
 // Runs the steps under a shared warning watch; an image during whose run libvips warned
 // (about it or about another image in flight) runs again alone, where every warning is its
-// own and decides (image/vips_warnings.h). Damage libvips only warns about is refused.
+// own and decides (image/vips_warnings.h). Damage libvips only warns about is refused. A
+// failure while another image was in flight runs again alone too: its message and reason
+// come from libvips' process-wide error buffer, which the other image shares. A timeout's
+// does not, and it is not run again.
 Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
                                          const MakeOptions& options) const {
   using internal::WarningWatch;
@@ -838,8 +841,10 @@ Result<Thumbnails> VipsThumbnailer::Make(std::string_view encoded,
   {
     WarningWatch shared(WarningWatch::Mode::kShared);
     Result<Thumbnails> result = MakeOnce(encoded, deadline_millis);
-    // A failure is already a refusal with its reason; a quiet success is clean.
-    if (!result.ok() || shared.heard().empty()) return result;
+    if (result.ok() && shared.heard().empty()) return result;  // a quiet success is clean
+    if (!result.ok() && (!shared.overlapped() || result.status().reason() == Reason::kTimeout)) {
+      return result;  // a refusal whose text is its own
+    }
   }
   WarningWatch alone(WarningWatch::Mode::kExclusive);
   Result<Thumbnails> result = MakeOnce(encoded, deadline_millis);

@@ -153,6 +153,7 @@ void RemoveVipsWarningHandler() {
 
 WarningWatch::WarningWatch(Mode mode) : mode_(mode) {
   WatchRegistry& registry = WatchRegistry::Get();
+  bool alone = false;
   {
     std::unique_lock<std::mutex> lock(registry.mu);
     if (mode_ == Mode::kExclusive) {
@@ -164,11 +165,18 @@ WarningWatch::WarningWatch(Mode mode) : mode_(mode) {
       registry.changed.wait(
           lock, [&] { return !registry.exclusive_active && registry.exclusive_waiting == 0; });
     }
+    alone = registry.active.empty();
+    if (!alone) {
+      overlapped_ = true;
+      for (WarningWatch* other : registry.active) other->overlapped_ = true;
+    }
     registry.active.insert(this);
   }
-  // Alone now: what libvips' error buffer holds from here on is this image's. Cleared
-  // outside the registry's lock, which the log handler takes.
-  if (mode_ == Mode::kExclusive) vips_error_clear();
+  // Alone now: what libvips' error buffer holds from here on is this image's, not what an
+  // earlier image left there (a loader may record an error and recover). Cleared outside
+  // the registry's lock, which the log handler takes. A watch that started while others
+  // were active leaves their text alone; it is overlapped.
+  if (alone) vips_error_clear();
 }
 
 WarningWatch::~WarningWatch() {
@@ -182,6 +190,11 @@ WarningWatch::~WarningWatch() {
 std::vector<std::string> WarningWatch::heard() const {
   std::lock_guard<std::mutex> lock(WatchRegistry::Get().mu);
   return heard_;
+}
+
+bool WarningWatch::overlapped() const {
+  std::lock_guard<std::mutex> lock(WatchRegistry::Get().mu);
+  return overlapped_;
 }
 
 bool IsHarmlessWarning(const std::string& line) {

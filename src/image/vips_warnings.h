@@ -17,6 +17,10 @@
 //     made again under an exclusive watch, which waits until no other run is active and
 //     keeps new ones out (writers first, so it is never starved). Everything it hears is
 //     its own image's, and libvips' error buffer holds only its image's text.
+//   - libvips' error buffer is process-global too: a run that failed while another run was
+//     active (overlapped) may have read another image's text, or lost its own to another
+//     run's clear, and both its message and its reason come from that text. Such a failure
+//     is made again under an exclusive watch as well.
 // Damaged images thus cost a second, serialised run; clean images run fully in parallel.
 //
 // Thread-safety: everything here may be used from any thread.
@@ -44,7 +48,7 @@ class WarningWatch {
  public:
   enum class Mode { kShared, kExclusive };
   // Blocks in kExclusive mode until no other watch is active; a kShared watch waits while an
-  // exclusive one is active or waiting. kExclusive clears libvips' error buffer.
+  // exclusive one is active or waiting. A watch that starts alone clears libvips' error buffer.
   explicit WarningWatch(Mode mode);
   ~WarningWatch();
   WarningWatch(const WarningWatch&) = delete;
@@ -54,10 +58,14 @@ class WarningWatch {
   // libjpeg's (JudgeWarnings compares them with libjpeg's warning count).
   std::vector<std::string> heard() const;
 
+  // Whether another watch was active at any moment while this one was.
+  bool overlapped() const;
+
  private:
   friend struct WatchRegistry;
   Mode mode_;
   std::vector<std::string> heard_;  // guarded by the registry's mutex
+  bool overlapped_ = false;         // guarded by the registry's mutex
 };
 
 // Whether a libvips warning line is known to be harmless: the pixels are complete and

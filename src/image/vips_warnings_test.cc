@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include <gtest/gtest.h>
+#include <vips/vips.h>
 #include <nlohmann/json.hpp>
 
 namespace thumbflow::internal {
@@ -65,6 +66,30 @@ TEST_F(GlibLogTest, AWarningHeardByAWatchIsTheImagesNotALine) {
     EXPECT_EQ(watch.heard(), std::vector<std::string>{"something is damaged"});
   }
   EXPECT_TRUE(Lines().empty());
+}
+
+// Whether a run's libvips error text can be its own: overlapped says another run was active
+// at some moment of its life, whichever started first.
+TEST(WarningWatchTest, OverlappedOnlyWhenAnotherWatchWasActive) {
+  {
+    WarningWatch alone(WarningWatch::Mode::kShared);
+    EXPECT_FALSE(alone.overlapped());
+  }
+  WarningWatch first(WarningWatch::Mode::kShared);
+  EXPECT_FALSE(first.overlapped());
+  {
+    WarningWatch second(WarningWatch::Mode::kShared);
+    EXPECT_TRUE(second.overlapped());
+  }
+  EXPECT_TRUE(first.overlapped()) << "stays set after the other watch ended";
+}
+
+// A watch that starts alone starts from an empty error buffer: an earlier image's text (a
+// loader that recorded an error and recovered) is not its own.
+TEST(WarningWatchTest, AWatchStartingAloneClearsAnEarlierImagesErrorText) {
+  vips_error("earlier", "%s", "bad seek to 1234");
+  WarningWatch watch(WarningWatch::Mode::kShared);
+  EXPECT_STREQ(vips_error_buffer(), "");
 }
 
 }  // namespace
