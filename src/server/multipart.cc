@@ -80,7 +80,8 @@ Result<std::string> MultipartUploads::UploadDir(const std::string& upload_id) co
 }
 
 Result<std::string> MultipartUploads::Create(const std::string& bucket, const std::string& key,
-                                             const PutOptions& options) {
+                                             const PutOptions& options,
+                                             const std::string& initiator) {
   std::string id = RandomHex(16);
   std::string dir = root_ + "/" + id;
   std::error_code ec;
@@ -93,7 +94,8 @@ Result<std::string> MultipartUploads::Create(const std::string& bucket, const st
                         {"headers", options.headers},
                         {"tags", options.tags},
                         {"acl", options.acl},
-                        {"initiated_ms", clock_->NowMillis()}};
+                        {"initiated_ms", clock_->NowMillis()},
+                        {"initiator", initiator}};
   std::string tmp = dir + "/upload.json.tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -141,6 +143,7 @@ Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
   if (doc.contains("acl") && doc["acl"].is_string())
     info.options.acl = doc["acl"].get<std::string>();
   info.initiated_ms = doc.value("initiated_ms", int64_t{0});
+  info.initiator = doc.value("initiator", "");
   return info;
 }
 

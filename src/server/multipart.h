@@ -25,6 +25,9 @@ struct UploadInfo {
   std::string key;
   PutOptions options;
   int64_t initiated_ms = 0;
+  // The user who created it (its Initiator and, as its object's writer, its Owner); empty
+  // for an anonymous one and for uploads created before this was recorded.
+  std::string initiator;
 };
 
 struct PartInfo {
@@ -39,7 +42,7 @@ class MultipartUploads {
   MultipartUploads(std::string root, const Clock* clock);
 
   Result<std::string> Create(const std::string& bucket, const std::string& key,
-                             const PutOptions& options);
+                             const PutOptions& options, const std::string& initiator = "");
   Result<UploadInfo> Get(const std::string& upload_id) const;
   // The uploads in progress of `bucket`, ordered by key, then initiation time, then id.
   Result<std::vector<UploadInfo>> List(const std::string& bucket) const;

@@ -228,6 +228,24 @@ TEST_F(MultipartTest, ListNamesTheUploadsOfABucketInKeyOrder) {
   EXPECT_EQ((*listed)[1].key, "z");
 }
 
+// The initiator survives a restart (a new MultipartUploads on the same folder); an upload
+// created without one (anonymous) has none.
+TEST_F(MultipartTest, TheInitiatorIsKeptWithTheUpload) {
+  std::string bobs, old;
+  {
+    MultipartUploads uploads(root_, &clock_);
+    bobs = *uploads.Create("images", "b", PutOptions(), "bob");
+    old = *uploads.Create("images", "o", PutOptions());
+  }
+  MultipartUploads reopened(root_, &clock_);
+  EXPECT_EQ(reopened.Get(bobs)->initiator, "bob");
+  EXPECT_EQ(reopened.Get(old)->initiator, "");
+  Result<std::vector<UploadInfo>> listed = reopened.List("images");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].initiator, "bob");
+}
+
 TEST_F(MultipartTest, UploadIdsAreUnique) {
   MultipartUploads uploads(root_, &clock_);
   std::string a = CreateUpload(uploads), b = CreateUpload(uploads);

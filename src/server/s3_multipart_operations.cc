@@ -41,7 +41,7 @@ std::optional<S3Error> CheckUploadPart(const S3Context& cx, const S3Request& r) 
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
-  Result<std::string> id = cx.uploads.Create(r.bucket, r.key, PutOptionsOf(r));
+  Result<std::string> id = cx.uploads.Create(r.bucket, r.key, PutOptionsOf(r), r.user);
   if (!id.ok()) return StatusReply(r, cx.clock, id.status(), false);
   return XmlReply(r, cx.clock, InitiateMultipartUploadResultXml(r.bucket, r.key, *id));
 }
@@ -181,6 +181,11 @@ HttpReply ListParts(const S3Context& cx, S3Request& r) {
   page.bucket = r.bucket;
   page.key = r.key;
   page.upload_id = *r.Query("uploadId");
+  Result<UploadInfo> upload = cx.uploads.Get(page.upload_id);
+  if (!upload.ok()) return StatusReply(r, cx.clock, upload.status(), false);
+  page.initiator = !upload->initiator.empty() ? upload->initiator
+                   : !r.bucket_owner.empty()  ? r.bucket_owner
+                                              : r.user;
   Result<std::vector<PartInfo>> parts = cx.uploads.ListParts(page.upload_id);
   if (!parts.ok()) return StatusReply(r, cx.clock, parts.status(), false);
   if (const std::string* v = r.Query("part-number-marker")) {
@@ -212,7 +217,7 @@ HttpReply ListMultipartUploads(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   ListUploadsPage page;
-  page.owner = r.user;
+  page.owner = r.bucket_owner.empty() ? r.user : r.bucket_owner;
   page.bucket = r.bucket;
   if (const std::string* v = r.Query("prefix")) page.prefix = *v;
   if (const std::string* v = r.Query("key-marker")) page.key_marker = *v;

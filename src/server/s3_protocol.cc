@@ -508,6 +508,7 @@ std::string ListPartsResultXml(const ListPartsPage& page) {
          Tag("NextPartNumberMarker", std::to_string(last)) +
          Tag("MaxParts", std::to_string(page.max_parts)) +
          Tag("IsTruncated", page.truncated ? "true" : "false") +
+         UserXml("Initiator", page.initiator) + UserXml("Owner", page.initiator) +
          "<StorageClass>STANDARD</StorageClass>" + items + "</ListPartsResult>";
 }
 
@@ -523,8 +524,9 @@ std::string ListMultipartUploadsResultXml(const ListUploadsPage& page) {
          Tag("MaxUploads", std::to_string(page.max_uploads)) +
          Tag("IsTruncated", page.truncated ? "true" : "false");
   for (const auto& u : page.uploads) {
+    const std::string& initiator = u.initiator.empty() ? page.owner : u.initiator;
     xml += "<Upload>" + Tag("Key", XmlEscape(u.key)) + Tag("UploadId", u.upload_id) +
-           UserXml("Initiator", page.owner) + UserXml("Owner", page.owner) +
+           UserXml("Initiator", initiator) + UserXml("Owner", initiator) +
            "<StorageClass>STANDARD</StorageClass>" +
            Tag("Initiated", FormatIso8601Millis(u.initiated_ms)) + "</Upload>";
   }

@@ -132,6 +132,7 @@ struct ListPartsPage {
   int max_parts = 1000;
   bool truncated = false;
   std::vector<PartInfo> parts;
+  std::string initiator;  // the upload's Initiator and Owner
 };
 std::string ListPartsResultXml(const ListPartsPage& page);
 
@@ -145,7 +146,8 @@ struct ListUploadsPage {
   int max_uploads = 1000;
   bool truncated = false;
   std::vector<UploadInfo> uploads;
-  std::string owner;  // the bucket's owner: each upload's Initiator and Owner
+  // The bucket's owner: the Initiator and Owner of an upload that has no initiator recorded.
+  std::string owner;
 };
 std::string ListMultipartUploadsResultXml(const ListUploadsPage& page);
 // PostObject with success_action_status 201.

@@ -62,6 +62,24 @@ class S3AclTest(unittest.TestCase):
         status, code, _ = client_error(self, call, *args, **kwargs)
         self.assertEqual((status, code), (403, "AccessDenied"), call)
 
+    def test_a_multipart_upload_is_listed_with_the_user_who_started_it(self):
+        # ListMultipartUploads and ListParts name the upload's initiator as its Initiator and
+        # Owner (the object's writer, with ObjectWriter ownership), not the caller.
+        self.alice.create_bucket(Bucket="alice-shared-uploads")
+        self.alice.put_bucket_acl(Bucket="alice-shared-uploads", ACL="public-read-write")
+        mine = self.alice.create_multipart_upload(Bucket="alice-shared-uploads",
+                                                  Key="a")["UploadId"]
+        bobs = self.bob.create_multipart_upload(Bucket="alice-shared-uploads",
+                                                Key="b")["UploadId"]
+        for client in (self.alice, self.bob):
+            uploads = client.list_multipart_uploads(Bucket="alice-shared-uploads")["Uploads"]
+            self.assertEqual([(u["Key"], u["UploadId"], u["Initiator"]["ID"], u["Owner"]["ID"],
+                               u["Owner"]["DisplayName"]) for u in uploads],
+                             [("a", mine, "alice", "alice", "alice"),
+                              ("b", bobs, "bob", "bob", "bob")])
+            parts = client.list_parts(Bucket="alice-shared-uploads", Key="b", UploadId=bobs)
+            self.assertEqual((parts["Initiator"]["ID"], parts["Owner"]["ID"]), ("bob", "bob"))
+
     def test_without_a_grant_anonymous_and_other_users_are_denied(self):
         self.alice.create_bucket(Bucket="alice-private")
         self.alice.put_object(Bucket="alice-private", Key="k", Body=b"alice's")
