@@ -175,6 +175,169 @@ void PrintBanner(const std::vector<std::string>& lines) {
   std::fflush(stdout);
 }
 
+// The data folder's contents, opened for serving: the database, the store (with the outbox
+// that puts its events on the embedded queue) and that queue.
+struct EmbeddedData {
+  std::shared_ptr<sqlite::Database> db;
+  std::unique_ptr<LocalObjectStore> store;
+  std::unique_ptr<SqliteQueue> queue;
+};
+
+// Opens the data folder, which `lock` must hold. Parts being received when the last process
+// stopped are garbage: the multipart staging folder starts clean.
+Result<EmbeddedData> OpenDataFolder(const std::string& data_dir, const Config& config,
+                                    const Clock& clock, const Logger& log) {
+  std::error_code ec;
+  std::string staging = data_dir + "/multipart/tmp";
+  std::filesystem::remove_all(staging, ec);
+  std::filesystem::create_directories(staging, ec);
+  if (ec) return InternalError("create " + staging + ": " + ec.message());
+
+  EmbeddedData data;
+  ASSIGN_OR_RETURN(data.db, sqlite::Database::Open(data_dir + "/thumbflow.db"));
+  LocalStoreOptions store_options;
+  // Events of matching writes go on the embedded queue in the store's transaction.
+  store_options.outbox =
+      std::make_shared<SqliteOutbox>(config.store.notifications, config.store.region, clock);
+  store_options.default_bucket = config.store.default_bucket;
+  store_options.max_object_bytes = config.store.max_object_bytes;
+  store_options.fsync = config.store.fsync;
+  store_options.staging_dir = staging;
+  store_options.min_free_bytes = config.store.min_free_bytes;
+  ASSIGN_OR_RETURN(data.store, LocalObjectStore::Open(data.db, data_dir, store_options, clock));
+  ASSIGN_OR_RETURN(data.queue,
+                   SqliteQueue::Open(data.db, QueueOptionsFromConfig(config.queue), clock));
+  // Each lease records the serve that took it. Holding DIR/serve.lock proves that no other
+  // serve is alive, so what an earlier one held when it died (SIGKILL, power cut) goes back
+  // on the queue now instead of after its visibility timeout. Leases of other processes
+  // (`thumbflow queue receive`) carry no serve owner and are left alone.
+  data.queue->SetLeaseOwner(std::string(kServeLeasePrefix) + RandomHex(8));
+  ASSIGN_OR_RETURN(int64_t released, data.queue->ReleaseLeasesOfOthers(kServeLeasePrefix));
+  if (released > 0) {
+    log.Info("messages held by a previous serve are visible again",
+             LogFields().Add("messages", released));
+  }
+  return data;
+}
+
+// The S3 endpoint's users and rules from the config; the first user's key pair is
+// `credentials` (environment, config or the generated credentials file).
+Result<server::S3HandlerOptions> HandlerOptionsFor(const Config& config,
+                                                   const server::EndpointCredentials& credentials) {
+  server::S3HandlerOptions options;
+  options.access_key_id = credentials.access_key_id;
+  options.secret_access_key = credentials.secret_access_key;
+  options.first_user_name = kFirstUserName;
+  options.first_user_email = config.server.email;
+  for (size_t i = 0; i < config.server.users.size(); ++i) {
+    const ServerUser& user = config.server.users[i];
+    // The config checked the users among themselves; the first key may come from the
+    // environment or the credentials file.
+    if (user.access_key_id == credentials.access_key_id) {
+      return InvalidArgumentError("server.users[" + std::to_string(i) +
+                                  "].access_key_id: duplicate of the first user's access key "
+                                  "(from " +
+                                  credentials.source + ")");
+    }
+    options.users.push_back({user.name, user.access_key_id, user.secret_access_key, user.email});
+  }
+  options.region = config.server.region;
+  options.virtual_host_domains = config.server.virtual_host_domains;
+  options.public_read_prefixes = config.server.public_read_prefixes;
+  options.max_put_bytes = std::min(config.server.max_put_bytes, config.store.max_object_bytes);
+  return options;
+}
+
+server::HttpServerOptions HttpOptionsFor(const Config& config, const server::ListenAddress& listen,
+                                         int64_t max_put_bytes) {
+  server::HttpServerOptions http;
+  http.host = listen.host;
+  http.port = listen.port;
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  http.threads = config.server.threads > 0 ? config.server.threads : std::max(4, 2 * cores);
+  http.max_header_bytes = static_cast<uint32_t>(config.server.max_header_bytes);
+  http.max_body_bytes = static_cast<uint64_t>(max_put_bytes) + (64ull << 20);
+  http.header_timeout_ms = config.server.header_timeout_s * 1000;
+  http.idle_timeout_ms = config.server.idle_timeout_s * 1000;
+  http.max_connections = config.server.max_connections;
+  http.max_connections_per_address = config.server.max_connections_per_address;
+  http.blocking_threads = config.server.blocking_threads;
+  return http;
+}
+
+// The worker pool with what it needs alive beside it. Same process and database as the
+// store, so an upload's event wakes a waiting receive the moment its transaction commits.
+struct EmbeddedWorkers {
+  ConfiguredThumbnailer thumbnailer;
+  std::unique_ptr<pipeline::ThroughputStats> throughput;
+  std::unique_ptr<pipeline::WorkerPool> pool;
+};
+
+Result<EmbeddedWorkers> StartWorkers(const ServeOptions& opts, const Config& config,
+                                     EmbeddedData& data, const Clock& clock,
+                                     MetricsRegistry& metrics, const Logger& log,
+                                     dashboard::Activity& activity) {
+  Config pool_config = config;
+  if (opts.workers > 0) pool_config.pipeline.workers = opts.workers;
+  // Events wake a waiting receive the moment they commit in this process, so a short wait
+  // costs nothing in latency and lets a stop signal end an idle poll within a second.
+  pool_config.queue.receive_wait_s = std::min(pool_config.queue.receive_wait_s, 1);
+  EmbeddedWorkers workers;
+  ASSIGN_OR_RETURN(workers.thumbnailer,
+                   MakeConfiguredThumbnailer(pool_config, EffectiveWorkers(pool_config.pipeline),
+                                             pool_config.pipeline.vips_threads, &clock));
+  ASSIGN_OR_RETURN(workers.throughput, pipeline::ThroughputStats::Open(data.db, clock));
+  workers.pool = std::make_unique<pipeline::WorkerPool>(*data.queue, *data.store,
+                                                        *workers.thumbnailer.thumbnailer,
+                                                        pool_config, clock, &metrics, log);
+  workers.pool->SetMessageObserver(
+      [stats = workers.throughput->Observer(), &activity](const Message& message,
+                                                          const pipeline::MessageResult& result) {
+        stats(message, result);
+        activity.Observe(result);
+      });
+  RETURN_IF_ERROR(workers.pool->Start());
+  return workers;
+}
+
+// The "serving" log line and the banner on stdout.
+void AnnounceServing(const ServeOptions& opts, const Config& config,
+                     const std::string& config_origin, const server::ListenAddress& listen,
+                     uint16_t port, const server::EndpointCredentials& credentials,
+                     size_t other_users, int workers, const std::string& login_token,
+                     const Logger& log) {
+  // An IPv6 address is written in brackets in a URL.
+  std::string url_host =
+      listen.host.find(':') == std::string::npos ? listen.host : "[" + listen.host + "]";
+  // A wildcard address is reached on loopback from this machine.
+  std::string local_host = listen.host == "0.0.0.0" ? "127.0.0.1"
+                           : listen.host == "::"    ? "[::1]"
+                                                    : url_host;
+  const std::string url = "http://" + url_host + ":" + std::to_string(port);
+  const std::string local_url = "http://" + local_host + ":" + std::to_string(port);
+  std::vector<std::string> exports = AwsCliExports(local_host, port, credentials);
+  log.Info("serving", LogFields()
+                          .Add("url", url)
+                          .Add("data", opts.data_dir)
+                          .Add("bucket", config.store.default_bucket)
+                          .Add("workers", workers)
+                          .Add("config", config_origin)
+                          .Add("credentials", credentials.source)
+                          .Add("credentials_generated", credentials.generated)
+                          .Add("users", static_cast<int64_t>(other_users))
+                          .Add("dashboard", local_url + "/ui/"));
+  std::string users_text =
+      other_users == 0 ? "" : ", and " + std::to_string(other_users) + " users of [[server.users]]";
+  PrintBanner({"thumbflow: serving S3 on " + url + " (data " + opts.data_dir + ", bucket " +
+                   config.store.default_bucket + ", " + std::to_string(workers) + " worker" +
+                   (workers == 1 ? "" : "s") + ")",
+               "thumbflow: config: " + config_origin,
+               "thumbflow: credentials: " + credentials.source +
+                   (credentials.generated ? " (generated; profile [thumbflow])" : "") + users_text,
+               "thumbflow: for the aws CLI and SDKs:", "  " + exports[0], "  " + exports[1],
+               "thumbflow: dashboard: " + local_url + "/ui/?token=" + login_token});
+}
+
 int RunServe(const ServeOptions& opts) {
   // Before any thread starts, so that only the Wait() below takes the stop signals.
   StopSignals stop_signals;
@@ -195,74 +358,20 @@ int RunServe(const ServeOptions& opts) {
   DataFolderLock lock;
   Status locked = lock.Acquire(opts.data_dir);
   if (!locked.ok()) return ReportFailure(locked);
-  std::string staging = opts.data_dir + "/multipart/tmp";
-  // Parts being received when the last process stopped are garbage: start clean.
-  std::filesystem::remove_all(staging, ec);
-  std::filesystem::create_directories(staging, ec);
-  if (ec) return ReportFailure(InternalError("create " + staging + ": " + ec.message()));
-
-  Result<std::shared_ptr<sqlite::Database>> db =
-      sqlite::Database::Open(opts.data_dir + "/thumbflow.db");
-  if (!db.ok()) return ReportFailure(db.status());
-  LocalStoreOptions store_options;
-  // Events of matching writes go on the embedded queue in the store's transaction.
-  store_options.outbox =
-      std::make_shared<SqliteOutbox>(config->store.notifications, config->store.region, clock);
-  store_options.default_bucket = config->store.default_bucket;
-  store_options.max_object_bytes = config->store.max_object_bytes;
-  store_options.fsync = config->store.fsync;
-  store_options.staging_dir = staging;
-  store_options.min_free_bytes = config->store.min_free_bytes;
-  Result<std::unique_ptr<LocalObjectStore>> store =
-      LocalObjectStore::Open(*db, opts.data_dir, store_options, clock);
-  if (!store.ok()) return ReportFailure(store.status());
-  QueueOptions queue_options = QueueOptionsFromConfig(config->queue);
-  Result<std::unique_ptr<SqliteQueue>> queue = SqliteQueue::Open(*db, queue_options, clock);
-  if (!queue.ok()) return ReportFailure(queue.status());
-  // Each lease records the serve that took it. Holding DIR/serve.lock proves that no other
-  // serve is alive, so what an earlier one held when it died (SIGKILL, power cut) goes back
-  // on the queue now instead of after its visibility timeout. Leases of other processes
-  // (`thumbflow queue receive`) carry no serve owner and are left alone.
-  (*queue)->SetLeaseOwner(std::string(kServeLeasePrefix) + RandomHex(8));
-  Result<int64_t> released = (*queue)->ReleaseLeasesOfOthers(kServeLeasePrefix);
-  if (!released.ok()) return ReportFailure(released.status());
-  if (*released > 0) {
-    log.Info("messages held by a previous serve are visible again",
-             LogFields().Add("messages", *released));
-  }
+  Result<EmbeddedData> data = OpenDataFolder(opts.data_dir, *config, clock, log);
+  if (!data.ok()) return ReportFailure(data.status());
 
   Result<server::EndpointCredentials> credentials = server::LoadEndpointCredentials(
       EnvOrEmpty("THUMBFLOW_ACCESS_KEY_ID"), EnvOrEmpty("THUMBFLOW_SECRET_ACCESS_KEY"),
       config->server.access_key_id, config->server.secret_access_key, opts.data_dir);
   if (!credentials.ok()) return ReportFailure(credentials.status());
+  Result<server::S3HandlerOptions> handler_options = HandlerOptionsFor(*config, *credentials);
+  if (!handler_options.ok()) return ReportFailure(handler_options.status());
 
   MetricsRegistry metrics;
   RegisterProcessMetrics(metrics);
   RegisterBuildInfo(metrics, VipsRuntime::LibvipsVersion());
-  LocalObjectStore* local_store = store->get();
-  server::S3HandlerOptions handler_options;
-  handler_options.access_key_id = credentials->access_key_id;
-  handler_options.secret_access_key = credentials->secret_access_key;
-  handler_options.first_user_name = kFirstUserName;
-  handler_options.first_user_email = config->server.email;
-  for (size_t i = 0; i < config->server.users.size(); ++i) {
-    const ServerUser& user = config->server.users[i];
-    // The config checked the users among themselves; the first key may come from the
-    // environment or the credentials file.
-    if (user.access_key_id == credentials->access_key_id) {
-      return ReportFailure(
-          InvalidArgumentError("server.users[" + std::to_string(i) +
-                               "].access_key_id: duplicate of the first user's access key (from " +
-                               credentials->source + ")"));
-    }
-    handler_options.users.push_back(
-        {user.name, user.access_key_id, user.secret_access_key, user.email});
-  }
-  handler_options.region = config->server.region;
-  handler_options.virtual_host_domains = config->server.virtual_host_domains;
-  handler_options.public_read_prefixes = config->server.public_read_prefixes;
-  handler_options.max_put_bytes =
-      std::min(config->server.max_put_bytes, config->store.max_object_bytes);
+  LocalObjectStore* local_store = data->store.get();
   // Not ready while the disk is below the reserve (new uploads are refused) or the workers
   // are paused for a fault of the environment (a full disk); the pool is set below.
   std::atomic<pipeline::WorkerPool*> running_pool{nullptr};  // read by I/O threads
@@ -271,122 +380,56 @@ int RunServe(const ServeOptions& opts) {
     pipeline::WorkerPool* pool = running_pool.load();
     return pool ? pool->Readiness() : Status::Ok();
   };
-  server::S3Handler handler(handler_options, local_store, &clock, &metrics, readiness);
+  server::S3Handler handler(*handler_options, local_store, &clock, &metrics, readiness);
   // The dashboard shares the listener; the S3 API keeps its rules (dashboard_handler.h).
   dashboard::Activity activity(clock);
   // Any of the endpoint's key pairs opens a dashboard session.
   std::vector<dashboard::KeyPair> key_pairs = {
       {credentials->access_key_id, credentials->secret_access_key}};
-  for (const server::S3User& user : handler_options.users) {
+  for (const server::S3User& user : handler_options->users) {
     key_pairs.push_back({user.access_key_id, user.secret_access_key});
   }
   dashboard::Sessions sessions(clock, std::move(key_pairs));
   dashboard::DashboardHandler dashboard(
-      DashboardOptionsFor(*config, opts, handler_options.max_put_bytes, metrics), local_store,
-      queue->get(), &activity, &sessions, &clock, &metrics);
+      DashboardOptionsFor(*config, opts, handler_options->max_put_bytes, metrics), local_store,
+      data->queue.get(), &activity, &sessions, &clock, &metrics);
   dashboard::RoutingHandler routing(&handler, &dashboard, config->server.virtual_host_domains);
   if (Status room = local_store->FreeSpaceStatus(); !room.ok()) {
     log.Warn(room.message());
   }
 
   RaiseOpenFileLimit();
-  server::HttpServerOptions http;
-  http.host = listen->host;
-  http.port = listen->port;
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  http.threads = config->server.threads > 0 ? config->server.threads : std::max(4, 2 * cores);
-  http.max_header_bytes = static_cast<uint32_t>(config->server.max_header_bytes);
-  http.max_body_bytes = static_cast<uint64_t>(handler_options.max_put_bytes) + (64ull << 20);
-  http.header_timeout_ms = config->server.header_timeout_s * 1000;
-  http.idle_timeout_ms = config->server.idle_timeout_s * 1000;
-  http.max_connections = config->server.max_connections;
-  http.max_connections_per_address = config->server.max_connections_per_address;
-  http.blocking_threads = config->server.blocking_threads;
-  server::HttpServer server(http, &routing, &metrics);
+  server::HttpServer server(HttpOptionsFor(*config, *listen, handler_options->max_put_bytes),
+                            &routing, &metrics);
   Status started = server.Start();
   if (!started.ok()) return ReportFailure(started);
 
-  // ---- worker pool ---------------------------------------------------------------------
-  // Same process and database as the store, so an upload's event wakes a waiting receive
-  // the moment its transaction commits. Started after the endpoint, stopped after it.
-  ConfiguredThumbnailer thumbnailer;
-  std::unique_ptr<pipeline::ThroughputStats> throughput;
-  std::unique_ptr<pipeline::WorkerPool> pool;
-  Config pool_config = *config;
-  if (opts.workers > 0) pool_config.pipeline.workers = opts.workers;
-  // Events wake a waiting receive the moment they commit in this process, so a short wait
-  // costs nothing in latency and lets a stop signal end an idle poll within a second.
-  pool_config.queue.receive_wait_s = std::min(pool_config.queue.receive_wait_s, 1);
+  // Started after the endpoint, stopped after it.
+  std::optional<EmbeddedWorkers> workers;
   if (opts.workers != 0) {
-    Result<ConfiguredThumbnailer> made =
-        MakeConfiguredThumbnailer(pool_config, EffectiveWorkers(pool_config.pipeline),
-                                  pool_config.pipeline.vips_threads, &clock);
+    Result<EmbeddedWorkers> made =
+        StartWorkers(opts, *config, *data, clock, metrics, log, activity);
     if (!made.ok()) return ReportFailure(made.status());
-    thumbnailer = std::move(made).value();
-    Result<std::unique_ptr<pipeline::ThroughputStats>> stats =
-        pipeline::ThroughputStats::Open(*db, clock);
-    if (!stats.ok()) return ReportFailure(stats.status());
-    throughput = std::move(stats).value();
-    pool = std::make_unique<pipeline::WorkerPool>(**queue, **store, *thumbnailer.thumbnailer,
-                                                  pool_config, clock, &metrics, log);
-    pool->SetMessageObserver([stats = throughput->Observer(), &activity](
-                                 const Message& message, const pipeline::MessageResult& result) {
-      stats(message, result);
-      activity.Observe(result);
-    });
-    Status pool_started = pool->Start();
-    if (!pool_started.ok()) return ReportFailure(pool_started);
-    running_pool.store(pool.get());
+    workers = std::move(made).value();
+    running_pool.store(workers->pool.get());
   }
-
-  // An IPv6 address is written in brackets in a URL.
-  std::string url_host =
-      listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
-  const int workers = pool ? pool->options().workers : 0;
-  std::string other_users =
-      handler_options.users.empty()
-          ? ""
-          : ", and " + std::to_string(handler_options.users.size()) + " users of [[server.users]]";
-  // A wildcard address is reached on loopback from this machine.
-  std::string local_host = listen->host == "0.0.0.0" ? "127.0.0.1"
-                           : listen->host == "::"    ? "[::1]"
-                                                     : url_host;
-  const std::string url = "http://" + url_host + ":" + std::to_string(server.port());
-  const std::string local_url = "http://" + local_host + ":" + std::to_string(server.port());
-  std::vector<std::string> exports = AwsCliExports(local_host, server.port(), *credentials);
-  log.Info("serving", LogFields()
-                          .Add("url", url)
-                          .Add("data", opts.data_dir)
-                          .Add("bucket", config->store.default_bucket)
-                          .Add("workers", workers)
-                          .Add("config", config_origin)
-                          .Add("credentials", credentials->source)
-                          .Add("credentials_generated", credentials->generated)
-                          .Add("users", static_cast<int64_t>(handler_options.users.size()))
-                          .Add("dashboard", local_url + "/ui/"));
-  PrintBanner({"thumbflow: serving S3 on " + url + " (data " + opts.data_dir + ", bucket " +
-                   config->store.default_bucket + ", " + std::to_string(workers) + " worker" +
-                   (workers == 1 ? "" : "s") + ")",
-               "thumbflow: config: " + config_origin,
-               "thumbflow: credentials: " + credentials->source +
-                   (credentials->generated ? " (generated; profile [thumbflow])" : "") +
-                   other_users,
-               "thumbflow: for the aws CLI and SDKs:", "  " + exports[0], "  " + exports[1],
-               "thumbflow: dashboard: " + local_url + "/ui/?token=" + sessions.login_token()});
+  AnnounceServing(opts, *config, config_origin, *listen, server.port(), *credentials,
+                  handler_options->users.size(), workers ? workers->pool->options().workers : 0,
+                  sessions.login_token(), log);
 
   // Waits a second at a time so that an idle server still writes the throughput counts of
   // its last messages (the observer flushes only when another message finishes): `thumbflow
   // status` is then at most about a second behind. Flush() without pending counts is a no-op.
   std::optional<int> signal_number;
   while (!(signal_number = stop_signals.Wait(std::chrono::seconds(1)))) {
-    if (throughput) (void)throughput->Flush();
+    if (workers) (void)workers->throughput->Flush();
   }
   log.Info("draining", LogFields().Add("signal", *signal_number));
   server.Stop();
   running_pool.store(nullptr);
-  if (pool) {
-    pool->Shutdown();
-    Status flushed = throughput->Flush();
+  if (workers) {
+    workers->pool->Shutdown();
+    Status flushed = workers->throughput->Flush();
     if (!flushed.ok()) log.Error(flushed.message());
   }
   log.Info("stopped");
