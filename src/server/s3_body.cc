@@ -113,10 +113,12 @@ Status S3BodySink::CheckDigests() {
   }
   if (checksummer_) {
     if (checksummer_->FinishBase64() != checksum_expected_) {
-      return S3Status(StatusCode::kInvalidArgument, "XAmzContentChecksumMismatch",
-                      "The " + checksum_header_ +
-                          " you specified did not match the "
-                          "calculated checksum.");
+      // As S3 answers a wrong x-amz-checksum-* value ("The CRC32 you specified ...").
+      std::string_view algorithm =
+          aws::ChecksumAlgorithmName(*aws::ChecksumAlgorithmFromHeader(checksum_header_));
+      return S3Status(StatusCode::kInvalidArgument, "BadDigest",
+                      "The " + std::string(algorithm) +
+                          " you specified did not match the calculated checksum.");
     }
     echo_.emplace_back(checksum_header_, checksum_expected_);
   }

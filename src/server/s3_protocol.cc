@@ -99,9 +99,6 @@ constexpr ErrorSpec kErrorSpecs[] = {
     {"XAmzContentSHA256Mismatch", 400,
      "The provided 'x-amz-content-sha256' header does "
      "not match what was computed."},
-    {"XAmzContentChecksumMismatch", 400,
-     "The provided checksum does not match the "
-     "computed checksum."},
     {"BadRequest", 400, "Bad Request"},
     {"AuthorizationHeaderMalformed", 400, "The authorization header is malformed."},
     {"AuthorizationQueryParametersError", 400,

@@ -312,6 +312,26 @@ class S3EndpointTest(unittest.TestCase):
         self.assertIn("<Code>BadDigest</Code>", r.text)
         self.assertEqual(c.list_objects_v2(Bucket="images", Prefix="md5/")["KeyCount"], 0)
 
+    def test_a_wrong_flexible_checksum_is_bad_digest_and_stores_nothing(self):
+        # As S3 answers it: 400 BadDigest "The SHA256 you specified did not match the
+        # calculated checksum."; a right one is accepted and echoed.
+        import base64
+        import botocore.exceptions
+        c = self.s.client()
+        wrong = base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode()
+        with self.assertRaises(botocore.exceptions.ClientError) as ctx:
+            c.put_object(Bucket="images", Key="cksum/x.bin", Body=b"payload",
+                         ChecksumSHA256=wrong)
+        error = ctx.exception.response["Error"]
+        self.assertEqual((error["Code"], error["Message"]),
+                         ("BadDigest", "The SHA256 you specified did not match the calculated "
+                                       "checksum."))
+        self.assertEqual(c.list_objects_v2(Bucket="images", Prefix="cksum/")["KeyCount"], 0)
+        right = base64.b64encode(hashlib.sha256(b"payload").digest()).decode()
+        put = c.put_object(Bucket="images", Key="cksum/x.bin", Body=b"payload",
+                           ChecksumSHA256=right)
+        self.assertEqual(put["ChecksumSHA256"], right)
+
     def test_presigned_get_works(self):
         import requests
         c = self.s.client()
