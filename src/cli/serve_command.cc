@@ -367,6 +367,8 @@ int RunServe(const ServeOptions& opts) {
   if (!credentials.ok()) return ReportFailure(credentials.status());
   Result<server::S3HandlerOptions> handler_options = HandlerOptionsFor(*config, *credentials);
   if (!handler_options.ok()) return ReportFailure(handler_options.status());
+  // Beside the store, never in the staging folder, which every start empties.
+  handler_options->policy_dir = opts.data_dir + "/bucket-policies";
 
   MetricsRegistry metrics;
   RegisterProcessMetrics(metrics);

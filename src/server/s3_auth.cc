@@ -1,7 +1,9 @@
 #include "server/s3_auth.h"
 
 #include "aws/sigv2.h"
+#include "core/civil_time.h"
 #include "core/strings.h"
+#include "server/s3_tagging.h"
 
 namespace thumbflow::server {
 
@@ -178,7 +180,7 @@ AclUsers UsersOf(const S3HandlerOptions& options) {
 
 namespace {
 
-// What an operation needs (AuthorizeRequest's table).
+// What an operation needs of the ACLs (AuthorizeRequest's table).
 enum class Need {
   kNothing,
   kBucketRead,
@@ -231,6 +233,95 @@ Need NeedOf(S3Operation op) {
   }
 }
 
+// The IAM action of an operation, as a bucket policy names it; empty: a bucket policy has
+// no say (ListBuckets, CreateBucket, a preflight, a form upload: AuthorizePostForm).
+std::string_view PolicyActionOf(S3Operation op) {
+  using Op = S3Operation;
+  switch (op) {
+    case Op::kListObjects:
+    case Op::kListObjectsV2:
+    case Op::kHeadBucket:
+      return "s3:ListBucket";
+    case Op::kListObjectVersions:
+      return "s3:ListBucketVersions";
+    case Op::kListMultipartUploads:
+      return "s3:ListBucketMultipartUploads";
+    case Op::kGetBucketLocation:
+      return "s3:GetBucketLocation";
+    case Op::kGetBucketVersioning:
+      return "s3:GetBucketVersioning";
+    case Op::kPutBucketVersioning:
+      return "s3:PutBucketVersioning";
+    case Op::kDeleteBucket:
+      return "s3:DeleteBucket";
+    case Op::kGetBucketAcl:
+      return "s3:GetBucketAcl";
+    case Op::kPutBucketAcl:
+      return "s3:PutBucketAcl";
+    case Op::kGetBucketPolicy:
+      return "s3:GetBucketPolicy";
+    case Op::kPutBucketPolicy:
+      return "s3:PutBucketPolicy";
+    case Op::kDeleteBucketPolicy:
+      return "s3:DeleteBucketPolicy";
+    case Op::kGetBucketPolicyStatus:
+      return "s3:GetBucketPolicyStatus";
+    case Op::kGetBucketCors:
+      return "s3:GetBucketCORS";
+    case Op::kPutBucketCors:
+    case Op::kDeleteBucketCors:
+      return "s3:PutBucketCORS";
+    case Op::kGetPublicAccessBlock:
+      return "s3:GetBucketPublicAccessBlock";
+    case Op::kPutPublicAccessBlock:
+    case Op::kDeletePublicAccessBlock:
+      return "s3:PutBucketPublicAccessBlock";
+    case Op::kPutObject:
+    case Op::kCopyObject:
+    case Op::kCreateMultipartUpload:
+    case Op::kUploadPart:
+    case Op::kUploadPartCopy:
+    case Op::kCompleteMultipartUpload:
+      return "s3:PutObject";
+    case Op::kGetObject:
+    case Op::kHeadObject:
+      return "s3:GetObject";
+    case Op::kDeleteObject:
+    case Op::kDeleteObjects:  // each key: AuthorizeDeleteKey
+      return "s3:DeleteObject";
+    case Op::kAbortMultipartUpload:
+      return "s3:AbortMultipartUpload";
+    case Op::kListParts:
+      return "s3:ListMultipartUploadParts";
+    case Op::kGetObjectAcl:
+      return "s3:GetObjectAcl";
+    case Op::kPutObjectAcl:
+      return "s3:PutObjectAcl";
+    case Op::kGetObjectTagging:
+      return "s3:GetObjectTagging";
+    case Op::kPutObjectTagging:
+      return "s3:PutObjectTagging";
+    case Op::kDeleteObjectTagging:
+      return "s3:DeleteObjectTagging";
+    default:
+      return "";
+  }
+}
+
+bool IsPolicyOperation(S3Operation op) {
+  return op == S3Operation::kGetBucketPolicy || op == S3Operation::kPutBucketPolicy ||
+         op == S3Operation::kDeleteBucketPolicy;
+}
+
+// Operations whose grant comes from the object's owner: a bucket policy (the bucket owner's)
+// grants them only on objects the bucket owner owns, as on S3 with ACLs enabled.
+bool ObjectOwnerOperation(S3Operation op) {
+  using Op = S3Operation;
+  return op == Op::kGetObject || op == Op::kHeadObject || op == Op::kGetObjectAcl ||
+         op == Op::kPutObjectAcl || op == Op::kGetObjectTagging || op == Op::kPutObjectTagging ||
+         op == Op::kDeleteObjectTagging;
+}
+
 // The permissions `user` has on a resource with this stored ACL: its grants, and for the
 // resource's owner READ_ACP and WRITE_ACP always.
 unsigned Permissions(const std::string& stored, const std::string& default_owner,
@@ -241,55 +332,237 @@ unsigned Permissions(const std::string& stored, const std::string& default_owner
   return allowed;
 }
 
+std::string BucketArn(const std::string& bucket) { return "arn:aws:s3:::" + bucket; }
+std::string ObjectArn(const std::string& bucket, const std::string& key) {
+  return "arn:aws:s3:::" + bucket + "/" + key;
+}
+
+// The request headers that are S3 condition keys of the same name ("s3:x-amz-acl").
+constexpr std::string_view kHeaderKeys[] = {
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-copy-source",
+    "x-amz-metadata-directive",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-storage-class",
+    "x-amz-website-redirect-location",
+    "x-amz-content-sha256",
+};
+
 }  // namespace
 
-std::optional<S3Error> AuthorizeRead(const S3HandlerOptions& options, StreamingObjectStore& store,
-                                     const std::string& user, const std::string& bucket,
-                                     const std::string& key) {
-  if (IsPublicRead(options.public_read_prefixes, bucket, key)) return std::nullopt;
-  Result<BucketInfo> info = store.GetBucket(bucket);
+Result<std::optional<BucketPolicy>> LoadBucketPolicy(const BucketPolicyStore& policies,
+                                                     const BucketInfo& bucket) {
+  ASSIGN_OR_RETURN(std::optional<std::string> document, policies.Get(bucket));
+  if (!document) return std::optional<BucketPolicy>();
+  S3Error error;
+  // Checked when it was put; its principals are not checked again, so a user removed from
+  // the config since simply matches nobody.
+  Result<BucketPolicy> policy = BucketPolicy::Parse(*document, bucket.name, nullptr, &error);
+  if (!policy.ok()) {
+    return InternalError("the stored policy of bucket " + bucket.name +
+                         " does not parse: " + policy.status().message());
+  }
+  return std::optional<BucketPolicy>(std::move(*policy));
+}
+
+PolicyRequest PolicyRequestOf(const PolicyRequestInput& in) {
+  const S3Request& r = in.request;
+  PolicyRequest p;
+  p.action = std::string(in.action);
+  p.resource = in.key.empty() && !in.object ? BucketArn(in.bucket) : ObjectArn(in.bucket, in.key);
+  p.principal = r.user;
+  std::string address = r.head.remote;
+  if (!address.empty()) p.Set("aws:SourceIp", address);
+  p.Set("aws:SecureTransport", "false");  // the endpoint speaks plain HTTP
+  p.Set("aws:CurrentTime", FormatIso8601Millis(in.now_ms));
+  p.Set("aws:EpochTime", std::to_string(in.now_ms / 1000));
+  if (const std::string* agent = r.head.Header("user-agent")) p.Set("aws:UserAgent", *agent);
+  if (const std::string* referer = r.head.Header("referer")) p.Set("aws:Referer", *referer);
+  if (r.auth) {
+    p.Set("aws:PrincipalType", "Account");
+    p.Set("aws:PrincipalAccount", r.user);
+    p.Set("aws:userid", r.user);
+    p.Set("aws:PrincipalArn", "arn:aws:iam::" + r.user + ":root");
+    p.Set("s3:authType", r.auth->presigned ? "REST-QUERY-STRING" : "REST-HEADER");
+    const std::string* authorization = r.head.Header("authorization");
+    const bool sigv2 = authorization ? authorization->starts_with("AWS ") : r.Has("AWSAccessKeyId");
+    p.Set("s3:signatureversion", sigv2 ? "AWS" : "AWS4-HMAC-SHA256");
+  } else {
+    p.Set("aws:PrincipalType", "Anonymous");
+  }
+  if (!in.bucket_owner.empty()) p.Set("s3:ResourceAccount", in.bucket_owner);
+  for (std::string_view name : kHeaderKeys) {
+    if (const std::string* value = r.head.Header(name)) p.Set("s3:" + std::string(name), *value);
+  }
+  if (in.action == "s3:ListBucket" || in.action == "s3:ListBucketVersions") {
+    for (std::string_view name : {"prefix", "delimiter", "max-keys"}) {
+      if (const std::string* value = r.Query(name)) p.Set("s3:" + std::string(name), *value);
+    }
+  }
+  if (in.list_prefix) p.keys["s3:prefix"] = {*in.list_prefix};
+  if (const std::string* version = r.Query("versionId")) p.Set("s3:versionid", *version);
+  if (in.existing_tags) {
+    for (const auto& [tag, value] : *in.existing_tags) {
+      p.keys["s3:existingobjecttag/" + ToLowerAscii(tag)].push_back(value);
+    }
+  }
+  if (const std::string* tagging = r.head.Header("x-amz-tagging")) {
+    S3Error ignored;  // a malformed header is refused later (CheckRequest)
+    Result<TagSet> tags = ParseTaggingHeader(*tagging, &ignored);
+    if (tags.ok()) {
+      for (const auto& [tag, value] : *tags) {
+        p.keys["s3:requestobjecttag/" + ToLowerAscii(tag)].push_back(value);
+        p.keys["s3:requestobjecttagkeys"].push_back(tag);
+      }
+    }
+  }
+  return p;
+}
+
+namespace {
+
+// What a request may do to the bucket `info` and its policy, in AWS's order: an explicit
+// Deny in the policy refuses; an Allow grants; else the ACLs decide.
+class Authorizer {
+ public:
+  Authorizer(const S3Context& cx, const S3Request& r, const BucketInfo& info,
+             const std::optional<BucketPolicy>& policy)
+      : cx_(cx), r_(r), info_(info), policy_(policy), owner_(BucketOwner(cx.options, info)) {}
+
+  const std::string& owner() const { return owner_; }
+
+  PolicyDecision Decide(std::string_view action, const std::string& key, bool object,
+                        const TagSet* tags,
+                        std::optional<std::string> list_prefix = std::nullopt) const {
+    if (!policy_) return PolicyDecision::kNone;
+    PolicyRequestInput in{r_,
+                          action,
+                          info_.name,
+                          key,
+                          object,
+                          owner_,
+                          tags,
+                          std::move(list_prefix),
+                          cx_.clock.NowMillis()};
+    return policy_->Evaluate(PolicyRequestOf(in));
+  }
+
+  unsigned BucketPermissions() const { return Permissions(info_.acl, owner_, r_.user); }
+
+  // Whether the requester may learn that `key` is missing (NoSuchKey rather than
+  // AccessDenied): s3:ListBucket, with s3:prefix the key, by the policy or READ on the bucket.
+  bool MayList(const std::string& key) const {
+    PolicyDecision list = Decide("s3:ListBucket", "", false, nullptr, key);
+    if (list == PolicyDecision::kDeny) return false;
+    return list == PolicyDecision::kAllow || (BucketPermissions() & kAclRead) != 0;
+  }
+
+  // An operation on an existing object whose grant comes from the object's owner: the
+  // policy's Allow counts only on the bucket owner's objects.
+  bool ObjectAllowed(PolicyDecision decision, const ObjectInfo& object, unsigned wanted) const {
+    const std::string object_owner = DecodeAcl(object.acl, owner_).owner;
+    if (decision == PolicyDecision::kAllow && object_owner == owner_) return true;
+    return (Permissions(object.acl, owner_, r_.user) & wanted) != 0;
+  }
+
+ private:
+  const S3Context& cx_;
+  const S3Request& r_;
+  const BucketInfo& info_;
+  const std::optional<BucketPolicy>& policy_;
+  const std::string owner_;
+};
+
+std::optional<S3Error> PolicyLoadError(const Status& status) {
+  return ErrorFromStatus(status, true);
+}
+
+}  // namespace
+
+std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
+                                     const std::string& bucket, const std::string& key) {
+  const std::string& user = r.user;
+  Result<BucketInfo> info = cx.backend.GetBucket(bucket);
   if (!info.ok()) {
     if (info.status().code() == StatusCode::kNotFound && !user.empty()) return std::nullopt;
     if (info.status().code() == StatusCode::kNotFound) return MakeError("AccessDenied");
     return ErrorFromStatus(info.status(), true);
   }
-  const std::string& owner = BucketOwner(options, *info);
-  Result<ObjectInfo> object = store.Head(bucket, key);
+  Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, *info);
+  if (!policy.ok()) return PolicyLoadError(policy.status());
+  Authorizer authorizer(cx, r, *info, *policy);
+  Result<ObjectInfo> object = cx.backend.Head(bucket, key);
+  if (!object.ok() && object.status().code() != StatusCode::kNotFound) {
+    return ErrorFromStatus(object.status(), false);
+  }
+  const TagSet* tags = object.ok() ? &object->tags : nullptr;
+  PolicyDecision decision = authorizer.Decide("s3:GetObject", key, true, tags);
+  if (decision == PolicyDecision::kDeny) return MakeError("AccessDenied");
+  if (IsPublicRead(cx.options.public_read_prefixes, bucket, key)) return std::nullopt;
   if (!object.ok()) {
-    if (object.status().code() != StatusCode::kNotFound) {
-      return ErrorFromStatus(object.status(), false);
-    }
     // NoSuchKey only to those who may list the bucket, as S3 answers.
-    if (Permissions(info->acl, owner, user) & kAclRead) return std::nullopt;
+    if (authorizer.MayList(key)) return std::nullopt;
     return MakeError("AccessDenied");
   }
-  if (Permissions(object->acl, owner, user) & kAclRead) return std::nullopt;
+  if (authorizer.ObjectAllowed(decision, *object, kAclRead)) return std::nullopt;
   return MakeError("AccessDenied");
 }
 
-std::optional<S3Error> AuthorizeBucketWrite(const S3HandlerOptions& options,
-                                            StreamingObjectStore& store, const std::string& user,
-                                            const std::string& bucket, std::string* bucket_owner) {
-  Result<BucketInfo> info = store.GetBucket(bucket);
+namespace {
+
+// `action` on bucket/key: the bucket's policy (Deny first), else WRITE in its ACL.
+std::optional<S3Error> AuthorizeWriteAction(const S3Context& cx, const S3Request& r,
+                                            const BucketInfo& info, std::string_view action,
+                                            const std::string& key) {
+  Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, info);
+  if (!policy.ok()) return PolicyLoadError(policy.status());
+  Authorizer authorizer(cx, r, info, *policy);
+  PolicyDecision decision = authorizer.Decide(action, key, true, nullptr);
+  if (decision == PolicyDecision::kDeny) return MakeError("AccessDenied");
+  if (decision == PolicyDecision::kAllow) return std::nullopt;
+  if (authorizer.BucketPermissions() & kAclWrite) return std::nullopt;
+  return MakeError("AccessDenied");
+}
+
+}  // namespace
+
+std::optional<S3Error> AuthorizeBucketWrite(const S3Context& cx, const S3Request& r,
+                                            const std::string& bucket, const std::string& key,
+                                            std::string* bucket_owner) {
+  Result<BucketInfo> info = cx.backend.GetBucket(bucket);
   if (!info.ok()) {
-    if (info.status().code() == StatusCode::kNotFound && !user.empty()) return std::nullopt;
+    if (info.status().code() == StatusCode::kNotFound && !r.user.empty()) return std::nullopt;
     if (info.status().code() == StatusCode::kNotFound) return MakeError("AccessDenied");
     return ErrorFromStatus(info.status(), true);
   }
-  *bucket_owner = BucketOwner(options, *info);
-  if (Permissions(info->acl, *bucket_owner, user) & kAclWrite) return std::nullopt;
-  return MakeError("AccessDenied");
+  *bucket_owner = BucketOwner(cx.options, *info);
+  return AuthorizeWriteAction(cx, r, *info, "s3:PutObject", key);
 }
 
-std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
-                                        StreamingObjectStore& store, S3Request& r) {
+std::optional<S3Error> AuthorizeDeleteKey(const S3Context& cx, const S3Request& r,
+                                          const std::string& key) {
+  Result<BucketInfo> info = cx.backend.GetBucket(r.bucket);
+  if (!info.ok()) return std::nullopt;  // the delete answers NoSuchBucket
+  return AuthorizeWriteAction(cx, r, *info, "s3:DeleteObject", key);
+}
+
+std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
+  const S3HandlerOptions& options = cx.options;
   const std::string& user = r.user;  // empty: anonymous
   const bool anonymous = !r.auth;
-  const Need need = NeedOf(r.operation());
-  if (r.bucket.empty() || r.operation() == S3Operation::kCreateBucket) {
+  const S3Operation op = r.operation();
+  const Need need = NeedOf(op);
+  if (r.bucket.empty() || op == S3Operation::kCreateBucket) {
     return anonymous ? std::optional<S3Error>(MakeError("AccessDenied")) : std::nullopt;
   }
-  Result<BucketInfo> info = store.GetBucket(r.bucket);
+  Result<BucketInfo> info = cx.backend.GetBucket(r.bucket);
   if (!info.ok()) {
     if (info.status().code() != StatusCode::kNotFound) return ErrorFromStatus(info.status(), true);
     if (need == Need::kNothing) return std::nullopt;
@@ -297,18 +570,69 @@ std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
   }
   r.bucket_owner = BucketOwner(options, *info);
   const std::string& owner = r.bucket_owner;
+  const std::string_view action = PolicyActionOf(op);
+  std::optional<BucketPolicy> no_policy;
+  Result<std::optional<BucketPolicy>> policy = action.empty()
+                                                   ? Result<std::optional<BucketPolicy>>(no_policy)
+                                                   : LoadBucketPolicy(cx.policies, *info);
+  if (!policy.ok()) return PolicyLoadError(policy.status());
+  Authorizer authorizer(cx, r, *info, *policy);
+
+  // The operations on one existing object read it first: its tags are condition keys, its
+  // ACL decides.
+  const bool object_operation =
+      need == Need::kObjectRead || need == Need::kObjectReadAcp || need == Need::kObjectWriteAcp ||
+      op == S3Operation::kPutObjectTagging || op == S3Operation::kDeleteObjectTagging;
+  std::optional<ObjectInfo> object;
+  if (object_operation) {
+    Result<ObjectInfo> head = cx.backend.Head(r.bucket, r.key);
+    if (head.ok()) {
+      object = std::move(*head);
+    } else if (head.status().code() != StatusCode::kNotFound) {
+      return ErrorFromStatus(head.status(), false);
+    }
+  }
+  // DeleteObjects names its keys in its body: each is decided by AuthorizeDeleteKey.
+  const bool per_key = op == S3Operation::kDeleteObjects;
+  const PolicyDecision decision =
+      action.empty() || per_key
+          ? PolicyDecision::kNone
+          : authorizer.Decide(action, r.key, !r.key.empty(), object ? &object->tags : nullptr);
   std::optional<S3Error> denied = MakeError("AccessDenied");
-  const bool reads_object =
-      r.operation() == S3Operation::kGetObject || r.operation() == S3Operation::kHeadObject;
+  if (IsPolicyOperation(op)) {
+    // The bucket owner (an account's root) may always read, replace and delete its policy,
+    // as on S3, so a policy can never lock it out; another account never may: S3 answers
+    // 405 when its policy would allow it.
+    if (!anonymous && user == owner) return std::nullopt;
+    return decision == PolicyDecision::kAllow ? MakeError("MethodNotAllowed") : denied;
+  }
+  if (decision == PolicyDecision::kDeny) return denied;
+
+  const bool reads_object = op == S3Operation::kGetObject || op == S3Operation::kHeadObject;
   bool allowed = false;
   if (reads_object && IsPublicRead(options.public_read_prefixes, r.bucket, r.key)) {
     allowed = true;
   } else if (need == Need::kNothing) {
     allowed = true;
+  } else if (per_key) {
+    allowed = *policy || (authorizer.BucketPermissions() & kAclWrite) != 0;
+  } else if (object_operation && !object) {
+    // NoSuchKey only to those who may list the bucket, as S3 answers.
+    allowed = authorizer.MayList(r.key);
+  } else if (object_operation && ObjectOwnerOperation(op)) {
+    // Tag changes want no ACL permission: they are the bucket owner's, or the policy's.
+    unsigned wanted = 0;
+    if (need == Need::kObjectRead) wanted = kAclRead;
+    if (need == Need::kObjectReadAcp) wanted = kAclReadAcp;
+    if (need == Need::kObjectWriteAcp) wanted = kAclWriteAcp;
+    allowed = authorizer.ObjectAllowed(decision, *object, wanted) ||
+              (wanted == 0 && !anonymous && user == owner);
+  } else if (decision == PolicyDecision::kAllow) {
+    allowed = true;
   } else if (need == Need::kBucketOwner) {
     allowed = !anonymous && user == owner;
   } else {
-    const unsigned bucket_permissions = Permissions(info->acl, owner, user);
+    const unsigned bucket_permissions = authorizer.BucketPermissions();
     unsigned wanted = 0;
     switch (need) {
       case Need::kBucketRead:
@@ -326,23 +650,7 @@ std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
       default:
         break;
     }
-    if (wanted != 0) {
-      allowed = (bucket_permissions & wanted) != 0;
-    } else {
-      wanted = need == Need::kObjectRead      ? kAclRead
-               : need == Need::kObjectReadAcp ? kAclReadAcp
-                                              : kAclWriteAcp;
-      Result<ObjectInfo> object = store.Head(r.bucket, r.key);
-      if (!object.ok()) {
-        if (object.status().code() != StatusCode::kNotFound) {
-          return ErrorFromStatus(object.status(), false);
-        }
-        // NoSuchKey only to those who may list the bucket, as S3 answers.
-        allowed = (bucket_permissions & kAclRead) != 0;
-      } else {
-        allowed = (Permissions(object->acl, owner, user) & wanted) != 0;
-      }
-    }
+    allowed = (bucket_permissions & wanted) != 0;
   }
   if (!allowed) return denied;
   if (anonymous && reads_object) {

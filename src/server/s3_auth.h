@@ -1,18 +1,21 @@
 // The S3 endpoint's authentication and authorization: a SigV4 or SigV2 signature
 // (Authorization header or presigned URL) checked against the endpoint's users' key pairs,
 // or an anonymous (unsigned) request; then what the bucket's and the object's access control
-// lists (server/s3_acl.h) and the public-read prefixes allow the requester. Runs before
-// anything is read or stored.
+// lists (server/s3_acl.h), the bucket's policy (server/s3_policy.h) and the public-read
+// prefixes allow the requester. Runs before anything is read or stored.
 //
 // Thread-safety: Authenticate may be called from any thread concurrently.
 #pragma once
 
 #include <optional>
+#include <string_view>
 
 #include "aws/sigv4.h"
 #include "core/clock.h"
 #include "server/s3_acl.h"
 #include "server/s3_handler.h"
+#include "server/s3_operations.h"
+#include "server/s3_policy.h"
 #include "server/s3_protocol.h"
 #include "server/s3_request.h"
 #include "storage/streaming_object_store.h"
@@ -66,8 +69,39 @@ std::string RecordedOwner(const S3HandlerOptions& options, const std::string& us
 // The endpoint's users (names and email addresses), to resolve ACL grantees.
 AclUsers UsersOf(const S3HandlerOptions& options);
 
-// After authentication, what the operation needs of the ACLs (the requester is r.user; empty:
-// anonymous, which only AllUsers grants reach):
+// The condition keys of one request (PolicyRequest, s3_policy.h) for `action` on `bucket`
+// (`object`: on bucket/key): the peer address (aws:SourceIp), the time, User-Agent and
+// Referer, the signer (aws:PrincipalType, aws:userid, aws:PrincipalAccount, aws:PrincipalArn,
+// s3:authType, s3:signatureversion), the bucket owner (s3:ResourceAccount), the x-amz-*
+// headers S3 names as keys (s3:x-amz-acl, s3:x-amz-grant-*, s3:x-amz-copy-source,
+// s3:x-amz-metadata-directive, s3:x-amz-server-side-encryption, ...), a listing's s3:prefix /
+// s3:delimiter / s3:max-keys, s3:versionid, s3:ExistingObjectTag/<key> (the object's tags)
+// and s3:RequestObjectTag/<key> / s3:RequestObjectTagKeys (x-amz-tagging).
+struct PolicyRequestInput {
+  const S3Request& request;
+  std::string_view action;  // "s3:GetObject"
+  const std::string& bucket;
+  const std::string& key;
+  bool object = false;
+  const std::string& bucket_owner;
+  const TagSet* existing_tags = nullptr;   // the object's, when it exists
+  std::optional<std::string> list_prefix;  // s3:prefix, replacing the query's
+  int64_t now_ms = 0;
+};
+PolicyRequest PolicyRequestOf(const PolicyRequestInput& input);
+
+// The bucket's stored policy, parsed; nullopt when it has none. Internal when the stored
+// document no longer parses.
+Result<std::optional<BucketPolicy>> LoadBucketPolicy(const BucketPolicyStore& policies,
+                                                     const BucketInfo& bucket);
+
+// After authentication, what the request may do, as S3 decides with ACLs enabled and a
+// bucket policy (s3_policy.h): an explicit Deny in the bucket's policy that applies to the
+// operation's action, resource, requester and conditions refuses (the bucket owner
+// included); else an Allow grants it (to anyone the policy names, anonymous requests
+// included; on an object another user owns, an Allow does not grant reading it or its ACL
+// or tags: only the object's owner grants those, as on S3); else the ACLs decide (the
+// requester is r.user; empty: anonymous, which only AllUsers grants reach):
 //   READ of the bucket: ListObjects(V2), ListObjectVersions, ListMultipartUploads, HeadBucket
 //   WRITE of the bucket: PutObject, CopyObject (and READ of the source object, checked by the
 //     operation with AuthorizeRead), DeleteObject(s), the multipart calls, PostObject (the
@@ -77,24 +111,33 @@ AclUsers UsersOf(const S3HandlerOptions& options);
 //     owner of the bucket (of the object) has them always
 //   the bucket's owner only: everything else (DeleteBucket, CORS, bucket configuration,
 //     object tag changes).
+// Get/Put/DeleteBucketPolicy are the bucket owner's whatever the policy says (S3 lets the
+// account's root always manage the policy); to another user they are 403 AccessDenied, or
+// 405 MethodNotAllowed where the policy allows them (S3's answer to another account).
 // FULL_CONTROL gives all four. A GET / HEAD of a key under a public-read prefix passes for
-// anyone. 403 AccessDenied otherwise. Requests that name no bucket and CreateBucket pass when
-// signed; an anonymous one is denied. A missing bucket passes a signed request (the operation
-// answers NoSuchBucket); a missing object passes when the requester may list the bucket (the
-// operation answers NoSuchKey), else AccessDenied, as S3 answers. Sets r.bucket_owner. A
-// store failure is answered as its S3 error.
-std::optional<S3Error> AuthorizeRequest(const S3HandlerOptions& options,
-                                        StreamingObjectStore& store, S3Request& r);
-// Whether `user` (empty: anonymous) may read bucket/key (a copy source): READ in the object's
-// ACL, or a key under a public-read prefix. A missing bucket or object passes for a signed
-// user (the read answers NoSuchBucket / NoSuchKey).
-std::optional<S3Error> AuthorizeRead(const S3HandlerOptions& options, StreamingObjectStore& store,
-                                     const std::string& user, const std::string& bucket,
-                                     const std::string& key);
-// Whether `user` (empty: anonymous) may write objects to `bucket`: WRITE in its ACL. A
-// missing bucket passes for a signed user. Sets *bucket_owner when the bucket exists.
-std::optional<S3Error> AuthorizeBucketWrite(const S3HandlerOptions& options,
-                                            StreamingObjectStore& store, const std::string& user,
-                                            const std::string& bucket, std::string* bucket_owner);
+// anyone (unless the policy denies it). 403 AccessDenied otherwise. Requests that name no
+// bucket and CreateBucket pass when signed; an anonymous one is denied. A missing bucket
+// passes a signed request (the operation answers NoSuchBucket); a missing object passes when
+// the requester may list the bucket (s3:ListBucket with s3:prefix the key in the policy, or
+// READ on the bucket: the operation answers NoSuchKey), else AccessDenied, as S3 answers.
+// DeleteObjects is checked key by key (AuthorizeDeleteKey). Sets r.bucket_owner. A store
+// failure is answered as its S3 error.
+std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r);
+// Whether r's requester may read bucket/key (a copy source): s3:GetObject in that bucket's
+// policy (Deny first), READ in the object's ACL, or a key under a public-read prefix. A
+// missing bucket passes for a signed user, a missing object for one who may list the
+// bucket (the read answers NoSuchBucket / NoSuchKey).
+std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
+                                     const std::string& bucket, const std::string& key);
+// Whether r's requester (r.user; empty: anonymous) may write `key` to `bucket`: s3:PutObject
+// in its policy (Deny first), or WRITE in its ACL. A missing bucket passes for a signed user.
+// Sets *bucket_owner when the bucket exists.
+std::optional<S3Error> AuthorizeBucketWrite(const S3Context& cx, const S3Request& r,
+                                            const std::string& bucket, const std::string& key,
+                                            std::string* bucket_owner);
+// One key of r's DeleteObjects: s3:DeleteObject on r.bucket/key in the policy (Deny first),
+// or WRITE on the bucket.
+std::optional<S3Error> AuthorizeDeleteKey(const S3Context& cx, const S3Request& r,
+                                          const std::string& key);
 
 }  // namespace thumbflow::server

@@ -124,6 +124,8 @@ HttpReply DeleteBucket(const S3Context& cx, S3Request& r) {
   // A bucket created again under the name starts without the old one's CORS rules.
   Status cors = cx.cors.Delete(r.bucket);
   (void)cors;  // the bucket is gone; a leftover file is replaced by the next PutBucketCors
+  Status policy = cx.policies.DeleteAll(r.bucket);
+  (void)policy;  // a leftover file names the old bucket's creation time: never read again
   return EmptyReply(r, cx.clock, 204);
 }
 
@@ -192,6 +194,11 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
     WriteCondition condition;
     condition.if_match = parsed->etags[i];
     Status s = ValidateObjectKey(key);
+    if (s.ok()) {  // the bucket policy decides key by key (s3:DeleteObject on bucket/key)
+      if (std::optional<S3Error> denied = AuthorizeDeleteKey(cx, r, key)) {
+        s = S3Status(StatusCode::kPermissionDenied, denied->code, denied->message);
+      }
+    }
     if (s.ok()) s = cx.backend.DeleteIf(r.bucket, key, condition);
     DeleteOutcome& outcome = outcomes.emplace_back();
     outcome.key = key;

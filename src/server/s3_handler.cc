@@ -113,7 +113,10 @@ S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, co
       operational_{metrics, std::move(ready)},
       uploads_(backend->StagingDir() + "/multipart", clock),
       cors_(backend->StagingDir() + "/cors"),
-      context_(std::make_unique<S3Context>(S3Context{options_, *backend, uploads_, *clock, cors_})),
+      policies_(options_.policy_dir.empty() ? backend->StagingDir() + "/policy"
+                                            : options_.policy_dir),
+      context_(std::make_unique<S3Context>(
+          S3Context{options_, *backend, uploads_, *clock, cors_, policies_})),
       authenticator_(std::make_unique<S3Authenticator>(options_, *clock)),
       metrics_(std::make_unique<S3RequestMetrics>(metrics)),
       request_id_prefix_(RandomHex(4)) {
@@ -298,9 +301,10 @@ std::optional<S3Error> S3Handler::AdmitPostForm(S3Request& r) {
   if (!bucket.ok()) return ErrorFromStatus(bucket, true);
   Status room = backend_->AdmitWrite(static_cast<int64_t>(r.head.content_length.value_or(0)));
   if (!room.ok()) return ErrorFromStatus(room, false);
-  r.post = std::make_unique<PostFormReceiver>(
-      *boundary, [this, bucket_name = r.bucket](const PostForm& form) {
-        return AuthorizePostForm(*context_, bucket_name, authenticator_->Lookup(), form);
+  r.post =
+      std::make_unique<PostFormReceiver>(*boundary, [this, request = &r](const PostForm& form) {
+        // The request outlives its form's receiver (both are the exchange's).
+        return AuthorizePostForm(*context_, *request, authenticator_->Lookup(), form);
       });
   return std::nullopt;
 }
@@ -336,7 +340,7 @@ std::unique_ptr<HttpExchange> S3Handler::Begin(const HttpRequestHead& received, 
     }
   }
   // Then the bucket's owner: another user's bucket is not even read.
-  if (std::optional<S3Error> denied = AuthorizeRequest(options_, *backend_, *r)) {
+  if (std::optional<S3Error> denied = AuthorizeRequest(*context_, *r)) {
     return fail(std::move(*denied));
   }
   if (std::optional<S3Error> refused = CheckRequest(*r)) return fail(std::move(*refused));
@@ -419,6 +423,14 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return DeleteBucketCors;
     case Op::kOptionsObject:
       return OptionsObject;
+    case Op::kPutBucketPolicy:
+      return PutBucketPolicy;
+    case Op::kGetBucketPolicy:
+      return GetBucketPolicy;
+    case Op::kDeleteBucketPolicy:
+      return DeleteBucketPolicy;
+    case Op::kGetBucketPolicyStatus:
+      return GetBucketPolicyStatus;
     default:
       return nullptr;
   }

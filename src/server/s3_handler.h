@@ -26,6 +26,7 @@
 #include "server/multipart.h"
 #include "server/operational_endpoints.h"
 #include "server/s3_cors.h"
+#include "server/s3_policy.h"
 #include "server/s3_protocol.h"
 #include "storage/streaming_object_store.h"
 
@@ -59,6 +60,9 @@ struct S3HandlerOptions {
   int64_t max_put_bytes = int64_t{5} << 30;
   int64_t min_part_bytes = 5 << 20;  // every multipart part but the last
   int64_t max_clock_skew_ms = 15 * 60 * 1000;
+  // Where the buckets' policies are kept (BucketPolicyStore): a folder that outlives the
+  // process. Empty: "policy" in the backend's staging folder (tests).
+  std::string policy_dir;
 };
 
 struct S3Context;
@@ -99,7 +103,8 @@ class S3Handler final : public HttpHandler {
   const Clock* clock_;
   OperationalEndpoints operational_;
   MultipartUploads uploads_;
-  BucketCorsStore cors_;  // the buckets' CORS configurations, in the staging folder
+  BucketCorsStore cors_;        // the buckets' CORS configurations, in the staging folder
+  BucketPolicyStore policies_;  // the buckets' policies, in options_.policy_dir
   std::unique_ptr<S3Context> context_;
   std::unique_ptr<S3Authenticator> authenticator_;
   std::unique_ptr<S3RequestMetrics> metrics_;

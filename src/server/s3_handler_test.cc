@@ -861,7 +861,7 @@ TEST_F(S3HandlerTest, ErrorsAreS3XmlWithTheRequestIdAndResource) {
 TEST_F(S3HandlerTest, MethodsAndSubresources) {
   EXPECT_EQ(Do("PATCH", "/images/k").Code(), "MethodNotAllowed");
   EXPECT_EQ(Do("POST", "/").Code(), "MethodNotAllowed");
-  EXPECT_EQ(Do("GET", "/images?policy").Code(), "NotImplemented");
+  EXPECT_EQ(Do("GET", "/images?replication").Code(), "NotImplemented");
   EXPECT_EQ(Do("GET", "/images/k?torrent").Code(), "NotImplemented");
   EXPECT_EQ(Do("PUT", "/images/k?retention", "x").Code(), "NotImplemented");
   EXPECT_EQ(Stored("images", "k"), "<absent>");
@@ -940,7 +940,7 @@ TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
   for (const Case& c : {Case{"PUT", "/images?versioning", "PutBucketVersioning"},
                         Case{"PUT", "/images?object-lock", "PutObjectLockConfiguration"},
                         Case{"GET", "/images?lifecycle", "GetBucketLifecycleConfiguration"},
-                        Case{"DELETE", "/images?policy", "DeleteBucketPolicy"},
+                        Case{"DELETE", "/images?website", "DeleteBucketWebsite"},
                         Case{"PUT", "/images?website", "PutBucketWebsite"},
                         Case{"GET", "/images?logging", "GetBucketLogging"},
                         Case{"PUT", "/images/k?retention", "PutObjectRetention"},

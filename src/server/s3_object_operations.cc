@@ -341,9 +341,9 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
-  // The source is read with the caller's rights: READ in its ACL, or a public-read prefix.
-  if (std::optional<S3Error> denied =
-          AuthorizeRead(cx.options, cx.backend, r.user, src->bucket, src->key)) {
+  // The source is read with the caller's rights (its bucket's policy, its ACL, a public-read
+  // prefix: AuthorizeRead).
+  if (std::optional<S3Error> denied = AuthorizeRead(cx, r, src->bucket, src->key)) {
     return ErrorReply(r, cx.clock, std::move(*denied));
   }
   // x-amz-metadata-directive (Content-Type, user metadata) and x-amz-tagging-directive (tags)

@@ -194,7 +194,9 @@ bool CarriedOut(Op op) {
          op == Op::kGetObjectTagging || op == Op::kPutObjectTagging ||
          op == Op::kDeleteObjectTagging || op == Op::kPostObject || op == Op::kGetBucketCors ||
          op == Op::kPutBucketCors || op == Op::kDeleteBucketCors || op == Op::kOptionsObject ||
-         op == Op::kPutBucketAcl || op == Op::kPutObjectAcl;
+         op == Op::kPutBucketAcl || op == Op::kPutObjectAcl || op == Op::kGetBucketPolicy ||
+         op == Op::kPutBucketPolicy || op == Op::kDeleteBucketPolicy ||
+         op == Op::kGetBucketPolicyStatus;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }

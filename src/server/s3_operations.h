@@ -18,6 +18,7 @@
 #include "server/multipart.h"
 #include "server/s3_cors.h"
 #include "server/s3_handler.h"
+#include "server/s3_policy.h"
 #include "server/s3_post_object.h"
 #include "server/s3_request.h"
 #include "storage/streaming_object_store.h"
@@ -31,6 +32,7 @@ struct S3Context {
   MultipartUploads& uploads;
   const Clock& clock;
   BucketCorsStore& cors;
+  BucketPolicyStore& policies;
 };
 
 using S3OperationFunction = HttpReply (*)(const S3Context& cx, S3Request& r);
@@ -51,6 +53,11 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r);
 HttpReply GetBucketCors(const S3Context& cx, S3Request& r);
 HttpReply PutBucketCors(const S3Context& cx, S3Request& r);
 HttpReply DeleteBucketCors(const S3Context& cx, S3Request& r);
+// Bucket policies (s3_policy.h, s3_policy_operations.cc): the owner's alone (AuthorizeRequest).
+HttpReply PutBucketPolicy(const S3Context& cx, S3Request& r);  // validated, kept as sent: 204
+HttpReply GetBucketPolicy(const S3Context& cx, S3Request& r);  // none: 404 NoSuchBucketPolicy
+HttpReply DeleteBucketPolicy(const S3Context& cx, S3Request& r);
+HttpReply GetBucketPolicyStatus(const S3Context& cx, S3Request& r);  // policy or ACL public
 // OPTIONS: the CORS preflight, answered from the bucket's rules (no authentication).
 HttpReply OptionsObject(const S3Context& cx, S3Request& r);
 // The CORS headers of the rule that matches an actual request's Origin and method, if any.
@@ -71,7 +78,8 @@ HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r);
 HttpReply PostObject(const S3Context& cx, S3Request& r);
 // A form's POST policy: signature (SigV4, or SigV2), expiration, every condition, no field
 // without a condition; then the upload the file streams into. Errors carry S3's codes.
-Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::string& bucket,
+// `r` is the form's request (r.bucket its bucket); its signer is the form policy's.
+Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request& r,
                                             const aws::SecretLookup& lookup, const PostForm& form);
 
 // Multipart uploads.

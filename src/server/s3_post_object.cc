@@ -428,8 +428,9 @@ std::string UserOfKey(const S3HandlerOptions& options, const std::string& key) {
 
 }  // namespace
 
-Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::string& bucket,
+Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request& r,
                                             const aws::SecretLookup& lookup, const PostForm& form) {
+  const std::string& bucket = r.bucket;
   const std::string* key = form.Field("key");
   if (!key) return MissingField("key");
   // No policy: an anonymous upload, which only a bucket whose ACL lets AllUsers WRITE takes.
@@ -439,19 +440,24 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const std::stri
     ASSIGN_OR_RETURN(std::string access_key, CheckPolicySignature(cx, lookup, form, *policy));
     user = UserOfKey(cx.options, access_key);
   }
-  // WRITE in the bucket's ACL, as every request that writes an object.
-  std::string bucket_owner;
-  if (std::optional<S3Error> denied =
-          AuthorizeBucketWrite(cx.options, cx.backend, user, bucket, &bucket_owner)) {
-    return S3Status(StatusCode::kPermissionDenied, denied->code, denied->message);
-  }
-  PolicyCheck check{form, bucket};
-  if (policy) RETURN_IF_ERROR(CheckPolicy(cx, *policy, &check));
   PostAuthorization auth;
   auth.key = *key;
   for (size_t at; (at = auth.key.find("${filename}")) != std::string::npos;) {
     auth.key.replace(at, 11, form.filename);
   }
+  // s3:PutObject in the bucket's policy, else WRITE in its ACL, as every request that
+  // writes an object; the requester is the form policy's signer.
+  S3Request as_signer;
+  as_signer.head = r.head;
+  as_signer.user = user;
+  if (!user.empty()) as_signer.auth.emplace();
+  std::string bucket_owner;
+  if (std::optional<S3Error> denied =
+          AuthorizeBucketWrite(cx, as_signer, bucket, auth.key, &bucket_owner)) {
+    return S3Status(StatusCode::kPermissionDenied, denied->code, denied->message);
+  }
+  PolicyCheck check{form, bucket};
+  if (policy) RETURN_IF_ERROR(CheckPolicy(cx, *policy, &check));
   Status valid = ValidateObjectKey(auth.key);
   if (!valid.ok()) {
     if (auth.key.size() > kMaxKeyBytes) {

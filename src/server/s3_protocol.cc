@@ -30,6 +30,8 @@ constexpr ErrorSpec kErrorSpecs[] = {
     {"InvalidPolicyDocument", 400,
      "The content of the form does not meet the conditions specified in the policy document."},
     {"NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"},
+    {"NoSuchBucketPolicy", 404, "The bucket policy does not exist"},
+    {"MalformedPolicy", 400, "Policies must be valid JSON and the first byte must be '{'"},
     {"BadDigest", 400, "The Content-MD5 you specified did not match what we received."},
     {"BucketAlreadyExists", 409, "The requested bucket name is not available."},
     {"BucketAlreadyOwnedByYou", 409,

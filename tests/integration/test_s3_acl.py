@@ -45,7 +45,9 @@ def grants(acl):
             for g in acl["Grants"]]
 
 
-class S3AclTest(unittest.TestCase):
+class AclTestCase(unittest.TestCase):
+    """An AclServe shared by the class, with clients as alice, bob and unsigned."""
+
     @classmethod
     def setUpClass(cls):
         harness.require_tool("aws")
@@ -62,6 +64,8 @@ class S3AclTest(unittest.TestCase):
         status, code, _ = client_error(self, call, *args, **kwargs)
         self.assertEqual((status, code), (403, "AccessDenied"), call)
 
+
+class S3AclTest(AclTestCase):
     def test_a_multipart_upload_is_listed_with_the_user_who_started_it(self):
         # ListMultipartUploads and ListParts name the upload's initiator as its Initiator and
         # Owner (the object's writer, with ObjectWriter ownership), not the caller.

@@ -384,7 +384,7 @@ class S3EndpointTest(unittest.TestCase):
     def test_not_implemented_is_an_s3_error(self):
         import botocore.exceptions
         with self.assertRaises(botocore.exceptions.ClientError) as ctx:
-            self.s.client().get_bucket_policy(Bucket="images")
+            self.s.client().get_bucket_website(Bucket="images")
         self.assertEqual(ctx.exception.response["Error"]["Code"], "NotImplemented")
 
 

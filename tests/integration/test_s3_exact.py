@@ -58,12 +58,12 @@ class S3ExactTest(unittest.TestCase):
     # ---- item 11: what tools call routinely ---------------------------------------------------
 
     def test_unsupported_calls_are_refused_naming_the_s3_operation(self):
-        proc = self.s.aws("s3api", "put-bucket-policy", "--bucket", BUCKET, "--policy", "{}",
-                          check=False)
+        proc = self.s.aws("s3api", "put-bucket-logging", "--bucket", BUCKET,
+                          "--bucket-logging-status", "{}", check=False)
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("An error occurred (NotImplemented) when calling the PutBucketPolicy "
-                      "operation: thumbflow does not implement PutBucketPolicy "
-                      "(PUT /images?policy)", proc.stderr)
+        self.assertIn("An error occurred (NotImplemented) when calling the PutBucketLogging "
+                      "operation: thumbflow does not implement PutBucketLogging "
+                      "(PUT /images?logging)", proc.stderr)
         self.s3.put_object(Bucket=BUCKET, Key="refused/k", Body=b"kept")
         calls = {
             "PutBucketVersioning": lambda: self.s3.put_bucket_versioning(
@@ -75,8 +75,7 @@ class S3ExactTest(unittest.TestCase):
                     Bucket=BUCKET, LifecycleConfiguration={"Rules": [
                         {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""},
                          "Expiration": {"Days": 1}}]}),
-            "GetBucketPolicy": lambda: self.s3.get_bucket_policy(Bucket=BUCKET),
-            "PutBucketPolicy": lambda: self.s3.put_bucket_policy(Bucket=BUCKET, Policy="{}"),
+            "GetPublicAccessBlock": lambda: self.s3.get_public_access_block(Bucket=BUCKET),
             "GetBucketWebsite": lambda: self.s3.get_bucket_website(Bucket=BUCKET),
             "GetBucketLogging": lambda: self.s3.get_bucket_logging(Bucket=BUCKET),
             "PutObjectRetention": lambda: self.s3.put_object_retention(

@@ -1,0 +1,124 @@
+// S3 bucket policies, as S3 reads and evaluates them: the JSON document of PutBucketPolicy
+// (validated as S3 validates it), and its decision for one request: an explicit Deny wins,
+// else an Allow, else the policy says nothing (the ACLs decide; s3_auth.h).
+//
+// What a statement holds: Effect (Allow | Deny); Principal or NotPrincipal ("*",
+// {"AWS": "*"}, {"AWS": NAME | "arn:aws:iam::NAME:root"}, {"CanonicalUser": NAME}, where NAME
+// is a user of the endpoint: each user is an account of its own); Action or NotAction
+// ("s3:GetObject", "s3:Get*", "s3:*", "*", case-blind); Resource or NotResource (ARNs
+// "arn:aws:s3:::bucket" and "arn:aws:s3:::bucket/key", with * and ? wildcards); Condition
+// (the operators of IAM: String*, Numeric*, Date*, Bool, IpAddress / NotIpAddress, Arn*,
+// BinaryEquals, Null, each with ...IfExists and the ForAnyValue: / ForAllValues: set
+// qualifiers).
+//
+// A condition key absent from a request matches as IAM documents it: the positive operators
+// fail, the negated ones (StringNotEquals, NotIpAddress, ...) hold, ...IfExists holds, Null
+// tests the absence. A key thumbflow never supplies (PolicyRequest::Supplies is false, such
+// as aws:SourceVpc) makes an Allow statement fail whatever its operator: an Allow is never
+// granted on a key that is not checked. In a Deny it is read as absent.
+//
+// Pure functions and immutable values; thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "server/s3_acl.h"
+#include "server/s3_protocol.h"
+#include "storage/streaming_object_store.h"
+
+namespace thumbflow::server {
+
+enum class PolicyDecision { kNone, kAllow, kDeny };
+
+// What a statement is matched against: one action on one resource by one principal, and
+// the request's condition keys.
+struct PolicyRequest {
+  std::string action;     // "s3:GetObject"
+  std::string resource;   // "arn:aws:s3:::bucket" or "arn:aws:s3:::bucket/key"
+  std::string principal;  // the user's name; empty: anonymous
+  // Condition keys present in the request, by lower-case name ("s3:prefix",
+  // "s3:existingobjecttag/security"), each with its values (several for a multi-valued key).
+  std::map<std::string, std::vector<std::string>> keys;
+
+  void Set(std::string_view key, std::string value);
+  // Whether thumbflow fills `key` (lower case) when a request has it: the keys of
+  // PolicyRequestKeys (s3_auth.cc) and the tag keys. False for every other key.
+  static bool Supplies(std::string_view key);
+};
+
+struct PolicyCondition {
+  std::string op;  // the operator without qualifier and IfExists: "StringLike"
+  bool if_exists = false;
+  enum class Set { kNone, kAnyValue, kAllValues } set = Set::kNone;
+  std::string key;  // lower case
+  std::vector<std::string> values;
+};
+
+struct PolicyStatement {
+  bool allow = false;
+  // Principals: user names; "*" is everyone, anonymous included.
+  std::vector<std::string> principals;
+  bool not_principal = false;
+  std::vector<std::string> actions;  // lower case patterns
+  bool not_action = false;
+  std::vector<std::string> resources;  // patterns
+  bool not_resource = false;
+  std::vector<PolicyCondition> conditions;
+};
+
+class BucketPolicy {
+ public:
+  // Parses `document` as the policy of `bucket`, with S3's checks and messages
+  // (400 MalformedPolicy): valid JSON object, Version "2012-10-17" or "2008-10-17" (or
+  // none), a Statement (one or a list) each with Effect, a Principal or NotPrincipal that
+  // names known users or "*" ("Invalid principal in policy"), S3 actions ("Policy has
+  // invalid action"), resources of this bucket ("Policy has invalid resource"), at least one
+  // resource each action applies to ("Action does not apply to any resource(s) in
+  // statement"), known condition operators and keys. Size: at most 20 KB, as S3.
+  // `users` nullptr: principals are not checked (a stored policy, checked when it was put).
+  static Result<BucketPolicy> Parse(std::string_view document, const std::string& bucket,
+                                    const AclUsers* users, S3Error* error);
+
+  PolicyDecision Evaluate(const PolicyRequest& request) const;
+
+  // GetBucketPolicyStatus: whether an Allow statement applies to everyone ("*" principal,
+  // or NotPrincipal) with no condition that narrows it to known sources (aws:SourceIp,
+  // aws:SourceArn, aws:SourceVpc(e), aws:SourceAccount, aws:SourceOwner, aws:PrincipalOrgID,
+  // aws:PrincipalAccount, aws:PrincipalArn, aws:userid), as S3 judges "public".
+  bool IsPublic() const;
+
+  const std::vector<PolicyStatement>& statements() const { return statements_; }
+
+ private:
+  std::vector<PolicyStatement> statements_;
+};
+
+// `pattern` with * (any text, '/' included) and ? (one character).
+bool PolicyWildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case);
+
+// The stored policies, one file per bucket under `root`, replaced atomically and synced:
+// <root>/<bucket>@<created_ms>.json holds the document as it was put (GetBucketPolicy
+// returns it byte for byte). The bucket's creation time is in the name, so a bucket made
+// again under the name never inherits an old policy, even one whose removal failed.
+// Thread-safe.
+class BucketPolicyStore {
+ public:
+  explicit BucketPolicyStore(std::string root) : root_(std::move(root)) {}
+  Status Put(const BucketInfo& bucket, std::string_view document);
+  // nullopt: the bucket has no policy.
+  Result<std::optional<std::string>> Get(const BucketInfo& bucket) const;
+  Status Delete(const BucketInfo& bucket);
+  // Every policy file of the bucket name (DeleteBucket).
+  Status DeleteAll(const std::string& bucket);
+
+ private:
+  std::string PathOf(const BucketInfo& bucket) const;
+  std::string root_;
+};
+
+}  // namespace thumbflow::server

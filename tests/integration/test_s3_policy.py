@@ -1,0 +1,259 @@
+"""S3 bucket policies on the embedded endpoint (issue 12): `thumbflow serve` with alice and bob
+in [[server.users]] beside its first user, driven by boto3 (signed as each user, and
+unsigned) and the aws CLI v1.
+
+What S3 answers was taken from the S3 API reference and the IAM policy evaluation logic:
+PutBucketPolicy answers 204 and GetBucketPolicy the document as it was put, a bucket without
+one 404 NoSuchBucketPolicy, a bad document 400 MalformedPolicy with S3's message; an explicit
+Deny beats any Allow (the bucket owner is not exempt, but may always manage the policy
+itself), an Allow grants beyond the ACLs, to unsigned requests too when the principal is "*";
+a condition key absent from the request fails a positive operator and satisfies a negated
+one; another account's PutBucketPolicy is 405 when the policy would allow it.
+"""
+import json
+import os
+import unittest
+
+from test_s3_acl import AclServe, AclTestCase
+from test_s3_exact import client_error
+
+
+def policy(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(principal, action, resource, condition=None, effect="Allow"):
+    statement = {"Effect": effect, "Principal": principal, "Action": action,
+                 "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def deny(principal, action, resource, condition=None):
+    return allow(principal, action, resource, condition, effect="Deny")
+
+
+class S3PolicyTest(AclTestCase):
+    def error(self, call, *args, **kwargs):
+        return client_error(self, call, *args, **kwargs)
+
+    def bucket(self, name, objects=()):
+        self.alice.create_bucket(Bucket=name)
+        for key in objects:
+            self.alice.put_object(Bucket=name, Key=key, Body=key.encode())
+        return name
+
+    def test_put_get_delete_with_the_aws_cli_and_what_s3_refuses(self):
+        bucket = self.bucket("pol-cli")
+        document = ('{\n  "Version": "2012-10-17",\n  "Statement": [{"Effect": "Allow", '
+                    '"Principal": {"AWS": "bob"}, "Action": "s3:ListBucket", '
+                    f'"Resource": "arn:aws:s3:::{bucket}"}}]\n}}\n')
+        path = os.path.join(self.s.tmp, "policy.json")
+        with open(path, "w") as f:
+            f.write(document)
+        missing = self.s.aws_as("alice", "s3api", "get-bucket-policy", "--bucket", bucket,
+                                check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("(NoSuchBucketPolicy)", missing.stderr)
+        self.s.aws_as("alice", "s3api", "put-bucket-policy", "--bucket", bucket,
+                      "--policy", f"file://{path}")
+        got = json.loads(self.s.aws_as("alice", "s3api", "get-bucket-policy", "--bucket",
+                                       bucket).stdout)
+        self.assertEqual(got["Policy"], document)  # byte for byte, as S3 keeps it
+        self.assertEqual(self.bob.list_objects_v2(Bucket=bucket)["KeyCount"], 0)
+        self.s.aws_as("alice", "s3api", "delete-bucket-policy", "--bucket", bucket)
+        self.denied(self.bob.list_objects_v2, Bucket=bucket)
+        status, code, _ = self.error(self.alice.get_bucket_policy, Bucket=bucket)
+        self.assertEqual((status, code), (404, "NoSuchBucketPolicy"))
+        # Malformed documents: 400 MalformedPolicy with S3's message; nothing is stored.
+        for document, message in [
+                ("not json", "Policies must be valid JSON and the first byte must be '{'"),
+                (policy(allow({"AWS": "mallory"}, "s3:GetObject",
+                              f"arn:aws:s3:::{bucket}/*")), "Invalid principal in policy"),
+                (policy(allow("*", "s3:Fly", f"arn:aws:s3:::{bucket}/*")),
+                 "Policy has invalid action"),
+                (policy(allow("*", "s3:GetObject", "arn:aws:s3:::another/*")),
+                 "Policy has invalid resource"),
+                (policy(allow("*", "s3:GetObject", f"arn:aws:s3:::{bucket}")),
+                 "Action does not apply to any resource(s) in statement")]:
+            proc = self.s.aws_as("alice", "s3api", "put-bucket-policy", "--bucket", bucket,
+                                 "--policy", document, check=False)
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertIn(f"An error occurred (MalformedPolicy) when calling the "
+                          f"PutBucketPolicy operation: {message}", proc.stderr)
+        status, code, _ = self.error(self.alice.get_bucket_policy, Bucket=bucket)
+        self.assertEqual(code, "NoSuchBucketPolicy")
+
+    def test_only_the_owner_manages_the_policy_and_a_deny_never_locks_it_out(self):
+        bucket = self.bucket("pol-owner", ["k"])
+        everything = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(deny("*", "s3:*", everything)))
+        # The Deny applies to the owner too...
+        self.denied(self.alice.get_object, Bucket=bucket, Key="k")
+        self.denied(self.alice.list_objects_v2, Bucket=bucket)
+        # ... but never to managing the policy itself.
+        self.assertIn("Deny", self.alice.get_bucket_policy(Bucket=bucket)["Policy"])
+        for client in (self.bob, self.anon):
+            self.denied(client.get_bucket_policy, Bucket=bucket)
+            self.denied(client.delete_bucket_policy, Bucket=bucket)
+            self.denied(client.put_bucket_policy, Bucket=bucket, Policy=policy(
+                allow("*", "s3:*", everything)))
+        # Another account the policy would allow: 405, as S3 answers.
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow({"AWS": "bob"}, ["s3:GetBucketPolicy", "s3:PutBucketPolicy"], everything)))
+        status, code, _ = self.error(self.bob.get_bucket_policy, Bucket=bucket)
+        self.assertEqual((status, code), (405, "MethodNotAllowed"))
+        self.alice.delete_bucket_policy(Bucket=bucket)
+        self.assertEqual(self.alice.get_object(Bucket=bucket, Key="k")["Body"].read(), b"k")
+
+    def test_allow_grants_beyond_acls_to_named_users_and_anonymous(self):
+        bucket = self.bucket("pol-public", ["public/a.txt", "private/b.txt"])
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow("*", "s3:GetObject", [f"arn:aws:s3:::{bucket}/public/*",
+                                         f"arn:aws:s3:::{bucket}/inbox/*"]),
+            allow({"AWS": "arn:aws:iam::bob:root"}, ["s3:ListBucket", "s3:PutObject"],
+                  [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/inbox/*"])))
+        self.assertEqual(self.anon.get_object(Bucket=bucket, Key="public/a.txt")["Body"].read(),
+                         b"public/a.txt")
+        self.assertEqual(self.bob.get_object(Bucket=bucket, Key="public/a.txt")["Body"].read(),
+                         b"public/a.txt")
+        self.denied(self.anon.get_object, Bucket=bucket, Key="private/b.txt")
+        self.denied(self.bob.get_object, Bucket=bucket, Key="private/b.txt")
+        self.denied(self.anon.list_objects_v2, Bucket=bucket)
+        keys = [o["Key"] for o in self.bob.list_objects_v2(Bucket=bucket)["Contents"]]
+        self.assertEqual(keys, ["private/b.txt", "public/a.txt"])
+        self.bob.put_object(Bucket=bucket, Key="inbox/from-bob", Body=b"hi")
+        self.denied(self.bob.put_object, Bucket=bucket, Key="elsewhere", Body=b"hi")
+        self.denied(self.anon.put_object, Bucket=bucket, Key="inbox/anon", Body=b"hi")
+        # Bob's object is bob's: alice's policy does not make it readable to others (nor to
+        # alice), as on S3; bob's ACL does.
+        self.denied(self.anon.get_object, Bucket=bucket, Key="inbox/from-bob")
+        self.denied(self.alice.get_object, Bucket=bucket, Key="inbox/from-bob")
+        self.bob.put_object_acl(Bucket=bucket, Key="inbox/from-bob", ACL="public-read")
+        self.assertEqual(self.anon.get_object(Bucket=bucket, Key="inbox/from-bob")["Body"]
+                         .read(), b"hi")
+        # A form upload is a PutObject too: anonymous, not allowed here.
+        import requests
+        posted = requests.post(f"{self.s.endpoint}/{bucket}",
+                               files={"key": (None, "inbox/form.txt"),
+                                      "file": ("form.txt", b"posted")}, timeout=30)
+        self.assertEqual(posted.status_code, 403, posted.text)
+
+    def test_explicit_deny_beats_acl_and_allow(self):
+        bucket = self.bucket("pol-deny", ["k", "keep/x", "drop/y"])
+        self.alice.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow("*", "s3:*", [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]),
+            deny({"AWS": "bob"}, "s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+            deny("*", "s3:DeleteObject", f"arn:aws:s3:::{bucket}/keep/*")))
+        self.denied(self.bob.list_objects_v2, Bucket=bucket)
+        self.assertEqual(self.anon.list_objects_v2(Bucket=bucket)["KeyCount"], 3)
+        self.denied(self.alice.delete_object, Bucket=bucket, Key="keep/x")
+        # DeleteObjects is decided key by key.
+        result = self.alice.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": "keep/x"}, {"Key": "drop/y"}]})
+        self.assertEqual([d["Key"] for d in result.get("Deleted", [])], ["drop/y"])
+        self.assertEqual([(e["Key"], e["Code"]) for e in result["Errors"]],
+                         [("keep/x", "AccessDenied")])
+        self.assertEqual(self.alice.get_object(Bucket=bucket, Key="keep/x")["Body"].read(),
+                         b"keep/x")
+
+    def test_conditions_on_acl_prefix_source_ip_and_tags(self):
+        bucket = self.bucket("pol-cond", ["public/p", "secret/s", "tagged", "untagged"])
+        arn = f"arn:aws:s3:::{bucket}"
+        self.alice.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={
+            "TagSet": [{"Key": "security", "Value": "public"}]})
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow({"AWS": "bob"}, "s3:ListBucket", arn,
+                  {"StringLike": {"s3:prefix": "public/*"}}),
+            allow({"AWS": "bob"}, "s3:PutObject", f"{arn}/*",
+                  {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}),
+            deny("*", "s3:PutObject", f"{arn}/*", {"StringLike": {"s3:x-amz-acl": "public*"}}),
+            allow("*", "s3:GetObject", f"{arn}/*",
+                  {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}),
+            deny({"AWS": "bob"}, "s3:GetObject", f"{arn}/*",
+                 {"NotIpAddress": {"aws:SourceIp": "127.0.0.1/32"}})))
+        listed = self.bob.list_objects_v2(Bucket=bucket, Prefix="public/")
+        self.assertEqual([o["Key"] for o in listed["Contents"]], ["public/p"])
+        self.denied(self.bob.list_objects_v2, Bucket=bucket, Prefix="secret/")
+        self.denied(self.bob.list_objects_v2, Bucket=bucket)  # no prefix: s3:prefix absent
+        # HEAD of a missing key: 404 only where bob may list that prefix.
+        status, _, _ = self.error(self.bob.head_object, Bucket=bucket, Key="public/none")
+        self.assertEqual(status, 404)
+        status, _, _ = self.error(self.bob.head_object, Bucket=bucket, Key="secret/none")
+        self.assertEqual(status, 403)
+        self.bob.put_object(Bucket=bucket, Key="from-bob", Body=b"b", ACL="private")
+        self.denied(self.bob.put_object, Bucket=bucket, Key="loud", Body=b"b", ACL="public-read")
+        self.denied(self.alice.put_object, Bucket=bucket, Key="loud", Body=b"b",
+                    ACL="public-read-write")
+        self.assertEqual(self.anon.get_object(Bucket=bucket, Key="tagged")["Body"].read(),
+                         b"tagged")
+        self.denied(self.anon.get_object, Bucket=bucket, Key="untagged")
+        self.alice.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={
+            "TagSet": [{"Key": "security", "Value": "private"}]})
+        self.denied(self.anon.get_object, Bucket=bucket, Key="tagged")
+
+    def test_copy_source_needs_get_object_in_the_source_bucket_policy(self):
+        source = self.bucket("pol-src", ["public/a", "private/b"])
+        self.alice.put_bucket_policy(Bucket=source, Policy=policy(
+            allow({"AWS": "bob"}, "s3:GetObject", f"arn:aws:s3:::{source}/public/*")))
+        self.bob.create_bucket(Bucket="pol-bob-dest")
+        self.bob.copy_object(Bucket="pol-bob-dest", Key="a",
+                             CopySource={"Bucket": source, "Key": "public/a"})
+        self.assertEqual(self.bob.get_object(Bucket="pol-bob-dest", Key="a")["Body"].read(),
+                         b"public/a")
+        self.denied(self.bob.copy_object, Bucket="pol-bob-dest", Key="b",
+                    CopySource={"Bucket": source, "Key": "private/b"})
+        # The destination's policy sees the copy's headers (s3:x-amz-copy-source).
+        self.bob.put_bucket_policy(Bucket="pol-bob-dest", Policy=policy(deny(
+            "*", "s3:PutObject", "arn:aws:s3:::pol-bob-dest/*",
+            {"StringNotLike": {"s3:x-amz-copy-source": f"{source}/public/*"}})))
+        self.bob.copy_object(Bucket="pol-bob-dest", Key="a2",
+                             CopySource={"Bucket": source, "Key": "public/a"})
+        self.denied(self.bob.put_object, Bucket="pol-bob-dest", Key="plain", Body=b"x")
+
+    def test_policy_status_and_a_bucket_made_again_starts_without_one(self):
+        bucket = self.bucket("pol-status")
+        self.assertFalse(self.alice.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]
+                         ["IsPublic"])
+        arn = f"arn:aws:s3:::{bucket}"
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow("*", "s3:ListBucket", arn, {"IpAddress": {"aws:SourceIp": "10.0.0.0/32"}})))
+        self.assertFalse(self.alice.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]
+                         ["IsPublic"])
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(allow("*", "s3:ListBucket",
+                                                                        arn)))
+        self.assertTrue(self.alice.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]
+                        ["IsPublic"])
+        self.denied(self.bob.get_bucket_policy_status, Bucket=bucket)
+        self.alice.delete_bucket(Bucket=bucket)
+        self.bob.create_bucket(Bucket=bucket)
+        status, code, _ = self.error(self.bob.get_bucket_policy, Bucket=bucket)
+        self.assertEqual(code, "NoSuchBucketPolicy")
+        self.denied(self.alice.list_objects_v2, Bucket=bucket)
+
+
+class S3PolicyRestartTest(unittest.TestCase):
+    def test_a_policy_survives_a_restart(self):
+        first = AclServe()
+        try:
+            alice = first.client_as("alice")
+            alice.create_bucket(Bucket="pol-kept")
+            alice.put_object(Bucket="pol-kept", Key="k", Body=b"kept")
+            document = policy(allow("*", "s3:GetObject", "arn:aws:s3:::pol-kept/*"))
+            alice.put_bucket_policy(Bucket="pol-kept", Policy=document)
+        finally:
+            first.stop_cleanly()
+        second = AclServe(data_dir=first.data)
+        try:
+            self.assertEqual(second.client_as("alice").get_bucket_policy(Bucket="pol-kept")
+                             ["Policy"], document)
+            self.assertEqual(second.unsigned().get_object(Bucket="pol-kept", Key="k")["Body"]
+                             .read(), b"kept")
+        finally:
+            second.stop_cleanly()
+
+
+if __name__ == "__main__":
+    unittest.main()
