@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -71,6 +72,37 @@ def fill(path):
                 chunk = chunk[: len(chunk) // 2]
 
 
+def codec_helpers(serve_pid, count, timeout=30):
+    """The pids of serve's `count` codec helpers (`thumbflow codec-helper SERVE_PID`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"codec-helper" in argv and str(serve_pid).encode() in argv:
+                found.append(int(entry))
+        if len(found) >= count or time.monotonic() > deadline:
+            if len(found) < count:
+                raise AssertionError(f"serve {serve_pid} has codec helpers {found}, "
+                                     f"expected {count}")
+            return found
+        time.sleep(0.1)
+
+
+def resume(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
 class DiskFullTest(unittest.TestCase):
     def setUp(self):
         harness.require_tool("vips")
@@ -80,8 +112,10 @@ class DiskFullTest(unittest.TestCase):
         self.data = os.path.join(self.mount.path, "data")
         self.config = os.path.join(self.tmp, "thumbflow.toml")
         with open(self.config, "w") as f:
+            # timeout_s: the images the held-back helpers have taken must not time out
+            # while the burst is uploaded (see codec_helpers).
             f.write(f"[storage]\nmin_free_bytes = {RESERVE_BYTES}\n"
-                    "[pipeline]\nworkers = 2\nretry_base = 1\n")
+                    "[pipeline]\nworkers = 2\nretry_base = 1\n[limits]\ntimeout_s = 300\n")
         self.png = os.path.join(self.tmp, "src.png")
         harness.make_gradient_png(self.png, 2400, 1800)
         with open(self.png, "rb") as f:
@@ -92,6 +126,14 @@ class DiskFullTest(unittest.TestCase):
         self.addCleanup(serve.peer.stop)
         client = serve.client(retries={"max_attempts": 1, "mode": "standard"})
         self.assertEqual(harness.http_get(serve.endpoint + "/readyz")[0], 200)
+        # The workers are held back while the first uploads are acknowledged, so that a
+        # backlog meets the full disk: workers that kept up with the burst (they did, in
+        # CI) would write nothing after the filler. Their codec helpers are stopped
+        # (SIGSTOP); the two images they take wait, the rest stay queued.
+        helpers = codec_helpers(serve.peer.pid, 2)
+        for pid in helpers:
+            os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(resume, helpers)
 
         total = 120
         acknowledged, refused = [], []
@@ -120,6 +162,7 @@ class DiskFullTest(unittest.TestCase):
         self.assertTrue(start_filling.wait(300))
         filler = os.path.join(self.mount.path, "filler")
         fill(filler)
+        resume(helpers)
         filled.set()
         uploader.join(600)
         self.assertFalse(uploader.is_alive())
