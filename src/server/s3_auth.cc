@@ -390,7 +390,9 @@ PolicyRequest PolicyRequestOf(const PolicyRequestInput& in) {
     p.Set("aws:PrincipalAccount", r.user);
     p.Set("aws:userid", r.user);
     p.Set("aws:PrincipalArn", "arn:aws:iam::" + r.user + ":root");
-    p.Set("s3:authType", r.auth->presigned ? "REST-QUERY-STRING" : "REST-HEADER");
+    p.Set("s3:authType", r.operation() == S3Operation::kPostObject ? "POST"
+                         : r.auth->presigned                       ? "REST-QUERY-STRING"
+                                                                   : "REST-HEADER");
     const std::string* authorization = r.head.Header("authorization");
     const bool sigv2 = authorization ? authorization->starts_with("AWS ") : r.Has("AWSAccessKeyId");
     p.Set("s3:signatureversion", sigv2 ? "AWS" : "AWS4-HMAC-SHA256");

@@ -446,11 +446,21 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
     auth.key.replace(at, 11, form.filename);
   }
   // s3:PutObject in the bucket's policy, else WRITE in its ACL, as every request that
-  // writes an object; the requester is the form policy's signer.
+  // writes an object; the requester is the form policy's signer, and the form's fields are
+  // its headers (the `acl` field is x-amz-acl), so a policy's conditions see what a PUT would
+  // show them.
   S3Request as_signer;
   as_signer.head = r.head;
+  as_signer.route = r.route;
   as_signer.user = user;
   if (!user.empty()) as_signer.auth.emplace();
+  for (const auto& [name, value] : form.fields) {
+    if (EqualsIgnoreCase(name, "acl")) {
+      as_signer.head.headers.emplace_back("x-amz-acl", value);
+    } else if (StartsWithIgnoreCase(name, "x-amz-") && !EqualsIgnoreCase(name, "x-amz-signature")) {
+      as_signer.head.headers.emplace_back(name, value);
+    }
+  }
   std::string bucket_owner;
   if (std::optional<S3Error> denied =
           AuthorizeBucketWrite(cx, as_signer, bucket, auth.key, &bucket_owner)) {

@@ -140,6 +140,28 @@ class S3PolicyTest(AclTestCase):
                                       "file": ("form.txt", b"posted")}, timeout=30)
         self.assertEqual(posted.status_code, 403, posted.text)
 
+    def test_a_form_upload_is_a_put_object_of_its_signer_with_its_fields(self):
+        import requests
+        bucket = self.bucket("pol-form")
+        arn = f"arn:aws:s3:::{bucket}"
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow({"AWS": "bob"}, "s3:PutObject", f"{arn}/bob/*"),
+            deny("*", "s3:PutObject", f"{arn}/*", {"StringLike": {"s3:x-amz-acl": "public*"}}),
+            deny("*", "s3:PutObject", f"{arn}/*", {"StringNotEquals": {"s3:authType": "POST"}})))
+
+        def post(key, acl):
+            form = self.bob.generate_presigned_post(
+                bucket, key, Fields={"acl": acl}, Conditions=[{"acl": acl}], ExpiresIn=300)
+            return requests.post(form["url"], data=form["fields"],
+                                 files={"file": ("f.txt", b"from a form")}, timeout=30)
+
+        self.assertEqual(post("bob/private.txt", "private").status_code, 204)
+        self.assertEqual(post("bob/loud.txt", "public-read").status_code, 403)
+        self.assertEqual(post("elsewhere.txt", "private").status_code, 403)
+        self.denied(self.bob.put_object, Bucket=bucket, Key="bob/put.txt", Body=b"x")
+        self.assertEqual(self.bob.get_object(Bucket=bucket, Key="bob/private.txt")["Body"]
+                         .read(), b"from a form")
+
     def test_explicit_deny_beats_acl_and_allow(self):
         bucket = self.bucket("pol-deny", ["k", "keep/x", "drop/y"])
         self.alice.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
