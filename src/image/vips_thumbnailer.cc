@@ -551,9 +551,10 @@ const OutputFormat& VipsThumbnailer::ChooseFormat(const Header& header, bool has
   return fixed != nullptr ? *fixed : *FindOutputFormat("jpeg");
 }
 
-// Resizes to exactly width x height (libvips rounds each axis; a 1 px difference is
-// absorbed by copying the edge).
-Result<ImagePtr> ResizeExact(VipsImage* in, int width, int height, bool alpha, Deadline* deadline) {
+// Resizes to exactly width x height with `kernel` (libvips rounds each axis; a 1 px
+// difference is absorbed by copying the edge).
+Result<ImagePtr> ResizeExact(VipsImage* in, int width, int height, bool alpha, VipsKernel kernel,
+                             Deadline* deadline) {
   if (in->Xsize == width && in->Ysize == height) {
     g_object_ref(in);
     return ImagePtr(in);
@@ -571,7 +572,7 @@ Result<ImagePtr> ResizeExact(VipsImage* in, int width, int height, bool alpha, D
   }
   double hscale = static_cast<double>(width) / in->Xsize;
   double vscale = static_cast<double>(height) / in->Ysize;
-  if (vips_resize(source.get(), &out, hscale, "vscale", vscale, nullptr) != 0) {
+  if (vips_resize(source.get(), &out, hscale, "vscale", vscale, "kernel", kernel, nullptr) != 0) {
     return MapVipsError("resize", false, deadline->expired);
   }
   ImagePtr resized(out);
@@ -694,10 +695,18 @@ Status ExtractFrame(const SizeJob& job, Shaped& shaped) {
   return Status::Ok();
 }
 
+// The decoded image has been through lanczos3 already (libvips' thumbnail). The sizes
+// derived from it keep lanczos3, except JPEG outputs: lanczos2 there, whose smaller
+// overshoot the DCT codes in fewer bits. On the benchmark JPEGs the two smaller sizes came
+// out 2.3% and 2.7% smaller than with lanczos3; against a lanczos3 resize of the full decode
+// their PSNR stayed above sharp's (which uses lanczos3) and their luma SSIM above it
+// (medium) or equal within 0.0001 (small). WebP's medium size lost SSIM below sharp's with
+// lanczos2, so WebP keeps lanczos3.
 Status Resize(const SizeJob& job, Shaped& shaped) {
-  ASSIGN_OR_RETURN(shaped.image,
-                   ResizeExact(shaped.image.get(), job.plan.resize_width,
-                               job.plan.resize_height * shaped.pages, shaped.alpha, job.deadline));
+  VipsKernel kernel = job.format.name == "jpeg" ? VIPS_KERNEL_LANCZOS2 : VIPS_KERNEL_LANCZOS3;
+  ASSIGN_OR_RETURN(shaped.image, ResizeExact(shaped.image.get(), job.plan.resize_width,
+                                             job.plan.resize_height * shaped.pages, shaped.alpha,
+                                             kernel, job.deadline));
   return Status::Ok();
 }
 
