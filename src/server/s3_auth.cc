@@ -287,7 +287,7 @@ std::string_view PolicyActionOf(S3Operation op) {
     case Op::kHeadObject:
       return "s3:GetObject";
     case Op::kDeleteObject:
-    case Op::kDeleteObjects:  // each key: AuthorizeDeleteKey
+    case Op::kDeleteObjects:  // each key: AuthorizeDeleteKeys
       return "s3:DeleteObject";
     case Op::kAbortMultipartUpload:
       return "s3:AbortMultipartUpload";
@@ -519,18 +519,25 @@ std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
 
 namespace {
 
-// `action` on bucket/key: the bucket's policy (Deny first), else WRITE in its ACL.
-std::optional<S3Error> AuthorizeWriteAction(const S3Context& cx, const S3Request& r,
-                                            const BucketInfo& info, std::string_view action,
-                                            const std::string& key) {
+// `action` on bucket/key for each key: the bucket's policy (Deny first), else WRITE in its
+// ACL; the error for each key refused.
+std::vector<std::optional<S3Error>> AuthorizeWrites(const S3Context& cx, const S3Request& r,
+                                                    const BucketInfo& info, std::string_view action,
+                                                    const std::vector<std::string>& keys) {
   Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, info);
-  if (!policy.ok()) return PolicyLoadError(policy.status());
+  if (!policy.ok()) {
+    return std::vector<std::optional<S3Error>>(keys.size(), PolicyLoadError(policy.status()));
+  }
   Authorizer authorizer(cx, r, info, *policy);
-  PolicyDecision decision = authorizer.Decide(action, key, true, nullptr);
-  if (decision == PolicyDecision::kDeny) return MakeError("AccessDenied");
-  if (decision == PolicyDecision::kAllow) return std::nullopt;
-  if (authorizer.BucketPermissions() & kAclWrite) return std::nullopt;
-  return MakeError("AccessDenied");
+  const bool acl_write = (authorizer.BucketPermissions() & kAclWrite) != 0;
+  std::vector<std::optional<S3Error>> refused;
+  for (const std::string& key : keys) {
+    PolicyDecision decision = authorizer.Decide(action, key, true, nullptr);
+    const bool allowed =
+        decision == PolicyDecision::kAllow || (decision == PolicyDecision::kNone && acl_write);
+    refused.push_back(allowed ? std::nullopt : std::optional<S3Error>(MakeError("AccessDenied")));
+  }
+  return refused;
 }
 
 }  // namespace
@@ -545,14 +552,16 @@ std::optional<S3Error> AuthorizeBucketWrite(const S3Context& cx, const S3Request
     return ErrorFromStatus(info.status(), true);
   }
   *bucket_owner = BucketOwner(cx.options, *info);
-  return AuthorizeWriteAction(cx, r, *info, "s3:PutObject", key);
+  std::vector<std::optional<S3Error>> refused =
+      AuthorizeWrites(cx, r, *info, "s3:PutObject", {key});
+  return std::move(refused.front());
 }
 
-std::optional<S3Error> AuthorizeDeleteKey(const S3Context& cx, const S3Request& r,
-                                          const std::string& key) {
+std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(const S3Context& cx, const S3Request& r,
+                                                        const std::vector<std::string>& keys) {
   Result<BucketInfo> info = cx.backend.GetBucket(r.bucket);
-  if (!info.ok()) return std::nullopt;  // the delete answers NoSuchBucket
-  return AuthorizeWriteAction(cx, r, *info, "s3:DeleteObject", key);
+  if (!info.ok()) return std::vector<std::optional<S3Error>>(keys.size());
+  return AuthorizeWrites(cx, r, *info, "s3:DeleteObject", keys);
 }
 
 std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
@@ -594,7 +603,7 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
       return ErrorFromStatus(head.status(), false);
     }
   }
-  // DeleteObjects names its keys in its body: each is decided by AuthorizeDeleteKey.
+  // DeleteObjects names its keys in its body: each is decided by AuthorizeDeleteKeys.
   const bool per_key = op == S3Operation::kDeleteObjects;
   const PolicyDecision decision =
       action.empty() || per_key

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "aws/sigv4.h"
 #include "core/clock.h"
@@ -120,7 +121,7 @@ Result<std::optional<BucketPolicy>> LoadBucketPolicy(const BucketPolicyStore& po
 // passes a signed request (the operation answers NoSuchBucket); a missing object passes when
 // the requester may list the bucket (s3:ListBucket with s3:prefix the key in the policy, or
 // READ on the bucket: the operation answers NoSuchKey), else AccessDenied, as S3 answers.
-// DeleteObjects is checked key by key (AuthorizeDeleteKey). Sets r.bucket_owner. A store
+// DeleteObjects is checked key by key (AuthorizeDeleteKeys). Sets r.bucket_owner. A store
 // failure is answered as its S3 error.
 std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r);
 // Whether r's requester may read bucket/key (a copy source): s3:GetObject in that bucket's
@@ -135,9 +136,11 @@ std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
 std::optional<S3Error> AuthorizeBucketWrite(const S3Context& cx, const S3Request& r,
                                             const std::string& bucket, const std::string& key,
                                             std::string* bucket_owner);
-// One key of r's DeleteObjects: s3:DeleteObject on r.bucket/key in the policy (Deny first),
-// or WRITE on the bucket.
-std::optional<S3Error> AuthorizeDeleteKey(const S3Context& cx, const S3Request& r,
-                                          const std::string& key);
+// The keys of r's DeleteObjects, each: s3:DeleteObject on r.bucket/key in the policy (Deny
+// first), or WRITE on the bucket; the error for each key refused (nullopt: may be deleted).
+// The bucket and its policy are read once. A missing bucket refuses none (the deletes answer
+// NoSuchBucket).
+std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(const S3Context& cx, const S3Request& r,
+                                                        const std::vector<std::string>& keys);
 
 }  // namespace thumbflow::server

@@ -188,16 +188,16 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   std::vector<DeleteOutcome> outcomes;
+  // The bucket policy decides key by key (s3:DeleteObject on bucket/key).
+  std::vector<std::optional<S3Error>> refused = AuthorizeDeleteKeys(cx, r, parsed->keys);
   for (size_t i = 0; i < parsed->keys.size(); ++i) {
     const std::string& key = parsed->keys[i];
     // <ETag>: deleted only while the object has it, as If-Match on DeleteObject.
     WriteCondition condition;
     condition.if_match = parsed->etags[i];
     Status s = ValidateObjectKey(key);
-    if (s.ok()) {  // the bucket policy decides key by key (s3:DeleteObject on bucket/key)
-      if (std::optional<S3Error> denied = AuthorizeDeleteKey(cx, r, key)) {
-        s = S3Status(StatusCode::kPermissionDenied, denied->code, denied->message);
-      }
+    if (s.ok() && refused[i]) {
+      s = S3Status(StatusCode::kPermissionDenied, refused[i]->code, refused[i]->message);
     }
     if (s.ok()) s = cx.backend.DeleteIf(r.bucket, key, condition);
     DeleteOutcome& outcome = outcomes.emplace_back();
