@@ -1,5 +1,7 @@
 #include "server/s3_policy.h"
 
+#include "server/s3_auth.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -362,6 +364,64 @@ TEST(BucketPolicyStoreTest, KeepsTheDocumentPerBucketLifetime) {
   EXPECT_FALSE(store.Get(b)->has_value());
   EXPECT_TRUE(store.Get(BucketInfo{"bb", 1000, "", ""})->has_value());
   std::filesystem::remove_all(root);
+}
+
+// The condition keys a request puts in its context (s3_auth.h).
+TEST(PolicyRequestOfTest, TheRequestsKeys) {
+  S3Request r;
+  r.head.method = "PUT";
+  r.head.remote = "127.0.0.1";
+  r.head.headers = {{"X-Amz-Acl", "public-read"},
+                    {"x-amz-copy-source", "src/a"},
+                    {"x-amz-tagging", "security=public&x=1"},
+                    {"User-Agent", "aws-cli/1"},
+                    {"Authorization", "AWS4-HMAC-SHA256 ..."}};
+  r.user = "alice";
+  r.auth.emplace();
+  const std::string bucket = "b", key = "k", owner = "owner";
+  TagSet existing{{"Security", "private"}};
+  PolicyRequest p = PolicyRequestOf(
+      {r, "s3:PutObject", bucket, key, true, owner, &existing, std::nullopt, 1796551200000});
+  EXPECT_EQ(p.action, "s3:PutObject");
+  EXPECT_EQ(p.resource, "arn:aws:s3:::b/k");
+  EXPECT_EQ(p.principal, "alice");
+  auto value = [&](const std::string& k) {
+    auto found = p.keys.find(k);
+    return found == p.keys.end() ? std::string("<absent>") : found->second.front();
+  };
+  EXPECT_EQ(value("aws:sourceip"), "127.0.0.1");
+  EXPECT_EQ(value("aws:securetransport"), "false");
+  EXPECT_EQ(value("aws:epochtime"), "1796551200");
+  EXPECT_EQ(value("aws:currenttime"), "2026-12-06T10:00:00.000Z");
+  EXPECT_EQ(value("aws:useragent"), "aws-cli/1");
+  EXPECT_EQ(value("aws:principaltype"), "Account");
+  EXPECT_EQ(value("aws:principalarn"), "arn:aws:iam::alice:root");
+  EXPECT_EQ(value("s3:authtype"), "REST-HEADER");
+  EXPECT_EQ(value("s3:signatureversion"), "AWS4-HMAC-SHA256");
+  EXPECT_EQ(value("s3:resourceaccount"), "owner");
+  EXPECT_EQ(value("s3:x-amz-acl"), "public-read");
+  EXPECT_EQ(value("s3:x-amz-copy-source"), "src/a");
+  EXPECT_EQ(value("s3:x-amz-server-side-encryption"), "<absent>");
+  EXPECT_EQ(value("s3:existingobjecttag/security"), "private");
+  EXPECT_EQ(value("s3:requestobjecttag/security"), "public");
+  EXPECT_EQ(p.keys["s3:requestobjecttagkeys"], (std::vector<std::string>{"security", "x"}));
+  EXPECT_EQ(value("s3:prefix"), "<absent>");  // not a listing
+
+  S3Request anonymous;
+  anonymous.head.method = "GET";
+  anonymous.query = {{"prefix", "public/"}, {"max-keys", "10"}};
+  PolicyRequest list = PolicyRequestOf(
+      {anonymous, "s3:ListBucket", bucket, std::string(), false, owner, nullptr, std::nullopt, 0});
+  EXPECT_EQ(list.resource, "arn:aws:s3:::b");
+  EXPECT_EQ(list.principal, "");
+  EXPECT_EQ(list.keys["aws:principaltype"], std::vector<std::string>{"Anonymous"});
+  EXPECT_EQ(list.keys["s3:prefix"], std::vector<std::string>{"public/"});
+  EXPECT_EQ(list.keys["s3:max-keys"], std::vector<std::string>{"10"});
+  EXPECT_EQ(list.keys.count("s3:authtype"), 0u);
+  // A missing key's s3:prefix is the key (may the requester learn it is missing?).
+  PolicyRequest head = PolicyRequestOf(
+      {anonymous, "s3:ListBucket", bucket, std::string(), false, owner, nullptr, "a/b", 0});
+  EXPECT_EQ(head.keys["s3:prefix"], std::vector<std::string>{"a/b"});
 }
 
 }  // namespace
