@@ -586,7 +586,14 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
   Result<std::optional<BucketPolicy>> policy = action.empty()
                                                    ? Result<std::optional<BucketPolicy>>(no_policy)
                                                    : LoadBucketPolicy(cx.policies, *info);
-  if (!policy.ok()) return PolicyLoadError(policy.status());
+  if (!policy.ok()) {
+    // A stored policy that cannot be read refuses everything (500), but its owner may still
+    // read, replace or delete it.
+    if (!(IsPolicyOperation(op) && !anonymous && user == owner)) {
+      return PolicyLoadError(policy.status());
+    }
+    policy = no_policy;
+  }
   Authorizer authorizer(cx, r, *info, *policy);
 
   // The operations on one existing object read it first: its tags are condition keys, its

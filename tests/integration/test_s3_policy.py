@@ -256,6 +256,30 @@ class S3PolicyTest(AclTestCase):
         self.denied(self.alice.list_objects_v2, Bucket=bucket)
 
 
+class S3PolicyStoreTest(unittest.TestCase):
+    def test_a_damaged_stored_policy_refuses_all_but_its_owners_repair(self):
+        import glob
+        s = AclServe()
+        try:
+            alice = s.client_as("alice")
+            alice.create_bucket(Bucket="pol-damaged")
+            alice.put_object(Bucket="pol-damaged", Key="k", Body=b"k")
+            alice.put_bucket_policy(Bucket="pol-damaged", Policy=policy(
+                allow("*", "s3:GetObject", "arn:aws:s3:::pol-damaged/*")))
+            [stored] = glob.glob(os.path.join(s.data, "bucket-policies", "pol-damaged@*.json"))
+            with open(stored, "w") as f:
+                f.write("{ damaged")
+            for client in (alice, s.unsigned()):
+                status, code, _ = client_error(self, client.get_object, Bucket="pol-damaged",
+                                               Key="k")
+                self.assertEqual((status, code), (500, "InternalError"))
+            self.assertEqual(alice.get_bucket_policy(Bucket="pol-damaged")["Policy"], "{ damaged")
+            alice.delete_bucket_policy(Bucket="pol-damaged")
+            self.assertEqual(alice.get_object(Bucket="pol-damaged", Key="k")["Body"].read(), b"k")
+        finally:
+            s.stop_cleanly()
+
+
 class S3PolicyRestartTest(unittest.TestCase):
     def test_a_policy_survives_a_restart(self):
         first = AclServe()
