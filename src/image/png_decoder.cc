@@ -309,6 +309,7 @@ struct Pixels {
   spng_trns trns_values{};
   unsigned char palette[256][4] = {};  // RGBA
   uint32_t palette_entries = 256;
+  int shrink = 1;  // box shrink on load (8-bit layouts only; png_decoder.h)
 };
 
 void FreePixels(VipsImage*, void* data) { delete static_cast<Pixels*>(data); }
@@ -385,6 +386,57 @@ int MakeRows(VipsRegion* region, void*, void* a, void*, gboolean*) {
   return 0;
 }
 
+// Rows of the box-shrunk image: each pixel is the mean of a shrink x shrink block of the
+// expanded source (fewer at the right and bottom edges). With an alpha band the colour is
+// averaged weighted by alpha (premultiplied, as libvips resamples alpha) and stored
+// unpremultiplied; a block with no alpha at all gets colour 0.
+int MakeShrunkRows(VipsRegion* region, void*, void* a, void*, gboolean*) {
+  const auto& px = *static_cast<const Pixels*>(a);
+  const VipsRect& rect = region->valid;
+  const int k = px.shrink;
+  const int bands = px.layout.bands;
+  const bool alpha = bands == 2 || bands == 4;
+  const int colours = alpha ? bands - 1 : bands;
+  const int source_width = static_cast<int>(px.ihdr.width);
+  const int source_height = static_cast<int>(px.ihdr.height);
+  std::vector<VipsPel> expanded(size_t(source_width) * bands);
+  std::vector<uint64_t> sums(size_t(region->im->Xsize) * bands);
+  for (int y = rect.top; y < VIPS_RECT_BOTTOM(&rect); ++y) {
+    std::fill(sums.begin(), sums.end(), 0);
+    int last = std::min(source_height, (y + 1) * k);
+    for (int sy = y * k; sy < last; ++sy) {
+      ExpandRow(px, px.filtered.get() + size_t(sy) * px.stride + 1, expanded.data(), source_width);
+      const VipsPel* in = expanded.data();
+      for (int sx = 0; sx < source_width; ++sx, in += bands) {
+        uint64_t* sum = &sums[size_t(sx / k) * bands];
+        if (alpha) {
+          uint32_t weight = in[colours];
+          for (int c = 0; c < colours; ++c) sum[c] += uint32_t{in[c]} * weight;
+          sum[colours] += weight;
+        } else {
+          for (int c = 0; c < bands; ++c) sum[c] += in[c];
+        }
+      }
+    }
+    const int rows = last - y * k;
+    VipsPel* out = VIPS_REGION_ADDR(region, rect.left, y);
+    for (int x = rect.left; x < VIPS_RECT_RIGHT(&rect); ++x, out += bands) {
+      const uint64_t* sum = &sums[size_t(x) * bands];
+      uint64_t count = uint64_t(rows) * (std::min(source_width, (x + 1) * k) - x * k);
+      if (alpha) {
+        uint64_t weight = sum[colours];
+        for (int c = 0; c < colours; ++c) {
+          out[c] = weight == 0 ? 0 : static_cast<VipsPel>((sum[c] + weight / 2) / weight);
+        }
+        out[colours] = static_cast<VipsPel>((weight + count / 2) / count);
+      } else {
+        for (int c = 0; c < bands; ++c) out[c] = static_cast<VipsPel>((sum[c] + count / 2) / count);
+      }
+    }
+  }
+  return 0;
+}
+
 // Whether every palette index of an unfiltered row has a PLTE entry (libpng warns
 // otherwise).
 bool IndicesInPalette(const unsigned char* row, const Pixels& px) {
@@ -436,7 +488,7 @@ bool DecodeRows(std::string_view png, Pixels* px) {
 
 }  // namespace
 
-VipsImage* NewPngImage(std::string_view encoded, int64_t max_pixels, size_t max_bytes) {
+VipsImage* NewPngImage(std::string_view encoded, int64_t max_pixels, size_t max_bytes, int shrink) {
   SpngPtr ctx(spng_ctx_new(SPNG_CTX_IGNORE_ADLER32));
   if (!ctx) return nullptr;
   // Every CRC error is an error: libpng warns about a damaged ancillary chunk, and that
@@ -487,11 +539,13 @@ VipsImage* NewPngImage(std::string_view encoded, int64_t max_pixels, size_t max_
     metre = phys.unit_specifier == 1;
   }
 
+  if (px->layout.format == VIPS_FORMAT_UCHAR) px->shrink = std::max(1, shrink);
+  const int k = px->shrink;
   OwnedImage image(vips_image_new());
-  vips_image_init_fields(image.get(), static_cast<int>(ihdr.width), static_cast<int>(ihdr.height),
-                         px->layout.bands, px->layout.format, VIPS_CODING_NONE,
-                         px->layout.interpretation, Resolution(ppu_x, metre),
-                         Resolution(ppu_y, metre));
+  vips_image_init_fields(image.get(), static_cast<int>((ihdr.width + k - 1) / k),
+                         static_cast<int>((ihdr.height + k - 1) / k), px->layout.bands,
+                         px->layout.format, VIPS_CODING_NONE, px->layout.interpretation,
+                         Resolution(ppu_x, metre), Resolution(ppu_y, metre));
   if (vips_image_pipelinev(image.get(), VIPS_DEMAND_STYLE_THINSTRIP, nullptr) != 0 ||
       !AttachMetadata(ctx.get(), ihdr, image.get())) {
     vips_error_clear();
@@ -504,7 +558,8 @@ VipsImage* NewPngImage(std::string_view encoded, int64_t max_pixels, size_t max_
   if (!DecodeRows(encoded, px.get())) return nullptr;
   Pixels* pixels = px.release();
   g_signal_connect(image.get(), "close", G_CALLBACK(FreePixels), pixels);
-  if (vips_image_generate(image.get(), nullptr, MakeRows, nullptr, pixels, nullptr) != 0) {
+  if (vips_image_generate(image.get(), nullptr, k > 1 ? MakeShrunkRows : MakeRows, nullptr, pixels,
+                          nullptr) != 0) {
     vips_error_clear();
     return nullptr;
   }

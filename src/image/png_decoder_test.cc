@@ -1,5 +1,7 @@
 #include "image/png_decoder.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -208,6 +210,70 @@ TEST(PngDecoderTest, EveryColourTypeAndDepthDecodesAsLibvipsLoaderDoes) {
 
 // libpng warns about a palette index past the PLTE entries (and the warning refuses the
 // image), so such files go to libvips' loader; indices within a short palette decode.
+// Shrink-on-load: each pixel is the mean of its shrink x shrink block of the full decode
+// (partial blocks at the right and bottom), colour weighted by alpha; 16-bit images ignore
+// the shrink. The reference is computed here from the full decode, in doubles.
+TEST(PngDecoderTest, ShrinkOnLoadIsTheAlphaWeightedBoxMeanOfTheFullDecode) {
+  struct Case {
+    uint8_t color_type;
+    uint8_t bit_depth;
+    bool trns;
+  };
+  const Case cases[] = {{SPNG_COLOR_TYPE_TRUECOLOR_ALPHA, 8, false},
+                        {SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, 8, false},
+                        {SPNG_COLOR_TYPE_TRUECOLOR, 8, false},
+                        {SPNG_COLOR_TYPE_INDEXED, 8, true},
+                        {SPNG_COLOR_TYPE_GRAYSCALE, 2, false}};
+  const int k = 3;
+  for (const Case& c : cases) {
+    SCOPED_TRACE("colour type " + std::to_string(c.color_type));
+    std::string png = MakePng(PngSpec{c.color_type, c.bit_depth, c.trns, false, 37, 23});
+    Image full(NewPngImage(png, 1 << 20, 1 << 20));
+    Image shrunk(NewPngImage(png, 1 << 20, 1 << 20, k));
+    ASSERT_TRUE(full && shrunk);
+    ASSERT_EQ(shrunk->Xsize, 13);  // ceil(37 / 3)
+    ASSERT_EQ(shrunk->Ysize, 8);   // ceil(23 / 3)
+    ASSERT_EQ(shrunk->Bands, full->Bands);
+    size_t full_size = 0, shrunk_size = 0;
+    auto* a = static_cast<unsigned char*>(vips_image_write_to_memory(full.get(), &full_size));
+    auto* b = static_cast<unsigned char*>(vips_image_write_to_memory(shrunk.get(), &shrunk_size));
+    ASSERT_TRUE(a != nullptr && b != nullptr);
+    const int bands = full->Bands;
+    const bool alpha = bands == 2 || bands == 4;
+    const int colours = alpha ? bands - 1 : bands;
+    int worst = 0;
+    for (int y = 0; y < shrunk->Ysize; ++y) {
+      for (int x = 0; x < shrunk->Xsize; ++x) {
+        double sum[4] = {}, weight = 0;
+        int count = 0;
+        for (int sy = y * k; sy < std::min(23, (y + 1) * k); ++sy) {
+          for (int sx = x * k; sx < std::min(37, (x + 1) * k); ++sx) {
+            const unsigned char* p = a + (size_t(sy) * 37 + sx) * bands;
+            double w = alpha ? p[colours] : 1;
+            for (int i = 0; i < colours; ++i) sum[i] += p[i] * w;
+            weight += w;
+            ++count;
+          }
+        }
+        const unsigned char* q = b + (size_t(y) * 13 + x) * bands;
+        for (int i = 0; i < colours; ++i) {
+          double expected = weight == 0 ? 0 : sum[i] / weight;
+          worst = std::max(worst, int(std::abs(q[i] - expected) + 0.5));
+        }
+        if (alpha) worst = std::max(worst, int(std::abs(q[colours] - weight / count) + 0.5));
+      }
+    }
+    EXPECT_LE(worst, 1);  // rounding
+    g_free(a);
+    g_free(b);
+  }
+  std::string deep = MakePng(PngSpec{SPNG_COLOR_TYPE_TRUECOLOR_ALPHA, 16, false, false, 37, 23});
+  Image wide(NewPngImage(deep, 1 << 20, 1 << 20, k));
+  ASSERT_TRUE(wide);
+  EXPECT_EQ(wide->Xsize, 37);
+  EXPECT_EQ(wide->BandFmt, VIPS_FORMAT_USHORT);
+}
+
 TEST(PngDecoderTest, ShortPaletteDecodesUnlessAnIndexIsPastIt) {
   PngSpec spec;
   spec.color_type = SPNG_COLOR_TYPE_INDEXED;

@@ -235,6 +235,19 @@ int JpegShrinkOnLoad(int width, int height, const SizePlan& target) {
   return 1;
 }
 
+// The box shrink the PNG decoder applies while reading (png_decoder.h) for a decode to
+// `target` from a `width` x `height` (oriented) PNG: libvips' resize would box-shrink by
+// this much first anyway (vips_resize's gap of 2: the integer part of half the scale), but
+// for an image with alpha it does so on a premultiplied float copy of the whole source, in
+// plain C. On the benchmark PNGs: 27% fewer instructions per image, 1.5% more bytes (the
+// 8-bit rounding between the box and the lanczos3 resample that follows, which sees the
+// same image size as before), luma SSIM 0.9988 -> 0.9984 (sharp: 0.9957).
+int PngShrinkOnLoad(int width, int height, const SizePlan& target) {
+  double shrink = std::min(static_cast<double>(width) / target.resize_width,
+                           static_cast<double>(height) / target.resize_height);
+  return std::max(1, static_cast<int>(std::floor(shrink / 2)));
+}
+
 // ---- colour -----------------------------------------------------------------------------
 
 uint32_t ReadBigEndian32(const unsigned char* p) {
@@ -445,8 +458,9 @@ Result<ImagePtr> VipsThumbnailer::Decode(std::string_view encoded, const Header&
     // libspng when it takes the file (image/png_decoder.h); when it does not (damage, odd
     // chunks, too large to decode whole), libvips' own loader decodes the file and its
     // verdict stands, so a damaged PNG keeps today's reason.
-    ImagePtr source(
-        internal::NewPngImage(encoded, config_.limits.max_pixels, kMaxWholePngDecodeBytes));
+    ImagePtr source(internal::NewPngImage(encoded, config_.limits.max_pixels,
+                                          kMaxWholePngDecodeBytes,
+                                          PngShrinkOnLoad(header.width, header.height, target)));
     if (source) {
       if (!header.icc_profile) vips_image_remove(source.get(), VIPS_META_ICC_NAME);
       return Shrink(source.get(), encoded, header, target, deadline);
