@@ -1,17 +1,21 @@
 #include "fuzz/targets.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <string>
 
 #include <boost/beast/http.hpp>
 
+#include "aws/checksums.h"
 #include "aws/sigv4.h"
 #include "config/config.h"
 #include "core/uri.h"
 #include "events/s3_event.h"
+#include "image/png_decoder.h"
 #include "image/vips_thumbnailer.h"
 #include "server/s3_protocol.h"
 #include "storage/keys.h"
@@ -153,17 +157,27 @@ void ConfigTarget(std::string_view data) {
   (void)ValidateConfig(*config);
 }
 
-// VipsThumbnailer::Make with small limits (1 MP, 256 KiB, 3 frames) and two sizes, so one
-// input costs milliseconds. libvips starts once per process, with VIPS_NOVECTOR=1: liborc
-// (the vector path) is not what this target tests, and it races between threads.
-void ThumbnailerTarget(std::string_view data) {
-  static const Thumbnailer* thumbnailer = [] {
+// libvips for the image targets, started once per process and kept for it (held by a
+// static, so LeakSanitizer sees it reachable: libvips state is process-wide and fuzzing never
+// ends), with VIPS_NOVECTOR=1: liborc (the vector path) is not what these targets test, and
+// it races between threads.
+const VipsRuntime& Vips() {
+  static const VipsRuntime* vips = [] {
     setenv("VIPS_NOVECTOR", "1", 0);
     VipsRuntimeOptions runtime_options;
     runtime_options.program_name = "thumbflow-fuzz";
     runtime_options.concurrency = 1;
     auto runtime = VipsRuntime::Start(runtime_options);
-    FuzzCheck(runtime.ok(), "thumbnailer: libvips did not start");
+    FuzzCheck(runtime.ok(), "libvips did not start");
+    return std::move(runtime).value().release();
+  }();
+  return *vips;
+}
+
+// VipsThumbnailer::Make with small limits (1 MP, 256 KiB, 3 frames) and two sizes, so one
+// input costs milliseconds.
+void ThumbnailerTarget(std::string_view data) {
+  static const Thumbnailer* thumbnailer = [] {
     ThumbnailConfig config;
     config.sizes = {{"small", 32, 0, Fit::kInside}, {"square", 24, 24, Fit::kCover}};
     config.animated = true;
@@ -171,12 +185,9 @@ void ThumbnailerTarget(std::string_view data) {
     config.limits.max_pixels = 1 << 20;
     config.limits.max_frames = 3;
     config.limits.timeout_s = 10;
-    // Both live for the process (held by statics, so LeakSanitizer sees them reachable):
-    // libvips state is process-wide and fuzzing never ends.
-    static const VipsRuntime* vips = std::move(runtime).value().release();
-    auto made = MakeVipsThumbnailer(config, *vips);
+    auto made = MakeVipsThumbnailer(config, Vips());
     FuzzCheck(made.ok(), "thumbnailer: MakeVipsThumbnailer failed");
-    return std::move(made).value().release();
+    return std::move(made).value().release();  // for the process, as libvips
   }();
   Result<Thumbnails> thumbnails = thumbnailer->Make(data);
   if (!thumbnails.ok()) {
@@ -198,12 +209,70 @@ void ThumbnailerTarget(std::string_view data) {
   FuzzCheck(!small.bytes.empty() && !square.bytes.empty(), "thumbnailer: empty output");
 }
 
+struct UnrefImage {
+  void operator()(VipsImage* image) const {
+    if (image != nullptr) g_object_unref(image);
+  }
+};
+using ImagePtr = std::unique_ptr<VipsImage, UnrefImage>;
+
+// `png` with the CRC of every whole chunk after the signature recomputed, so that mutations
+// reach past the CRC checks (both decoders then see the same, consistent bytes).
+std::string WithChunkCrcsFixed(std::string_view png) {
+  std::string out(png);
+  size_t at = 8;
+  while (at + 12 <= out.size()) {
+    const auto* p = reinterpret_cast<const unsigned char*>(out.data() + at);
+    uint64_t length = (uint64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    if (length > out.size() - at - 12) break;
+    uint32_t crc = aws::Crc32(std::string_view(out.data() + at + 4, length + 4));
+    char* field = out.data() + at + 8 + length;
+    for (int i = 0; i < 4; ++i) field[i] = static_cast<char>(crc >> (24 - 8 * i));
+    at += 12 + length;
+  }
+  return out;
+}
+
+// The PNG decoder of our own (libspng's chunks, libdeflate, our unfilter; png_decoder.h)
+// against libvips' PNG loader, with 1 MP / 16 MiB limits, on the input with its chunk CRCs
+// fixed. libvips' error buffer is left as it was. An image it takes reads to the end and is
+// the image libvips' loader gives: the same geometry, band format, interpretation and every
+// pixel; a file it does not take is libvips' to judge.
+void PngDecoderTarget(std::string_view input) {
+  (void)Vips();
+  const std::string data = WithChunkCrcsFixed(input);
+  vips_error_clear();
+  ImagePtr ours(internal::NewPngImage(data, int64_t{1} << 20, size_t{16} << 20));
+  FuzzCheck(*vips_error_buffer() == '\0', "png_decoder: libvips' error buffer changed");
+  if (!ours) return;
+  ImagePtr our_pixels(vips_image_copy_memory(ours.get()));
+  FuzzCheck(our_pixels != nullptr, "png_decoder: a taken image does not read to the end");
+  VipsImage* loaded = nullptr;
+  int rc = vips_pngload_buffer(const_cast<char*>(data.data()), data.size(), &loaded, nullptr);
+  ImagePtr theirs(rc == 0 ? loaded : nullptr);
+  FuzzCheck(theirs != nullptr, "png_decoder: took a file libvips' loader refuses");
+  ImagePtr their_pixels(vips_image_copy_memory(theirs.get()));
+  FuzzCheck(their_pixels != nullptr, "png_decoder: took a file libvips' loader cannot read");
+  vips_error_clear();
+  VipsImage* a = our_pixels.get();
+  VipsImage* b = their_pixels.get();
+  FuzzCheck(a->Xsize == b->Xsize && a->Ysize == b->Ysize && a->Bands == b->Bands,
+            "png_decoder: geometry differs from libvips'");
+  FuzzCheck(a->BandFmt == b->BandFmt && a->Type == b->Type,
+            "png_decoder: format or interpretation differs from libvips'");
+  FuzzCheck(std::memcmp(VIPS_IMAGE_ADDR(a, 0, 0), VIPS_IMAGE_ADDR(b, 0, 0),
+                        VIPS_IMAGE_SIZEOF_IMAGE(a)) == 0,
+            "png_decoder: pixels differ from libvips'");
+}
+
 }  // namespace
 
 const std::vector<FuzzTarget>& FuzzTargets() {
   static const std::vector<FuzzTarget> targets = {
-      {"s3_event", S3EventTarget},     {"sigv4", SigV4Target},   {"s3_xml", S3XmlTarget},
-      {"object_key", ObjectKeyTarget}, {"config", ConfigTarget}, {"thumbnailer", ThumbnailerTarget},
+      {"s3_event", S3EventTarget},       {"sigv4", SigV4Target},
+      {"s3_xml", S3XmlTarget},           {"object_key", ObjectKeyTarget},
+      {"config", ConfigTarget},          {"thumbnailer", ThumbnailerTarget},
+      {"png_decoder", PngDecoderTarget},
   };
   return targets;
 }

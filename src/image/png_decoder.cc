@@ -142,25 +142,35 @@ uint32_t BigEndian32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+// libpng refuses a chunk whose type is not four ASCII letters (libspng skips such an
+// ancillary chunk).
+bool IsChunkType(std::string_view type) {
+  return std::all_of(type.begin(), type.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); });
+}
+
 // The zlib stream of the image: the payloads of the consecutive IDAT chunks, their CRCs
-// checked (libpng refuses a wrong one). Empty when the file ends inside a chunk, a CRC is
-// wrong, or IDAT chunks are not consecutive.
+// checked (libpng refuses a wrong one). Empty when the file ends inside a chunk before IEND,
+// a CRC is wrong, a chunk type is not four letters, or IDAT chunks are not consecutive.
 std::string_view CollectIdat(std::string_view png, std::string* joined) {
   const auto* data = reinterpret_cast<const unsigned char*>(png.data());
   size_t pos = 8;
   std::vector<std::string_view> parts;
-  bool seen_idat = false;
+  bool seen_idat = false, idat_ended = false;
   while (pos + 12 <= png.size()) {
     uint32_t length = BigEndian32(data + pos);
     if (length > png.size() - pos - 12) return {};
     std::string_view type = png.substr(pos + 4, 4);
+    if (!IsChunkType(type)) return {};
     if (type == "IDAT") {
+      if (idat_ended) return {};
       uint32_t crc = libdeflate_crc32(0, data + pos + 4, size_t{length} + 4);
       if (crc != BigEndian32(data + pos + 8 + length)) return {};
       parts.push_back(png.substr(pos + 8, length));
       seen_idat = true;
     } else if (seen_idat) {
-      break;
+      idat_ended = true;
+      if (type == "IEND") break;
     }
     pos += size_t{length} + 12;
   }
@@ -508,6 +518,16 @@ VipsImage* NewPngImage(std::string_view encoded, int64_t max_pixels, size_t max_
   if (trns_rc != 0 && trns_rc != SPNG_ECHUNKAVAIL) return nullptr;
   px->trns = trns_rc == 0 && (ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE ||
                               ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR);
+  if (px->trns && ihdr.bit_depth < 16) {
+    // A transparent colour no sample can have: libpng warns and handles it its own way.
+    const spng_trns& t = px->trns_values;
+    const uint32_t max = (1u << ihdr.bit_depth) - 1;
+    if (ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE
+            ? t.gray > max
+            : t.red > max || t.green > max || t.blue > max) {
+      return nullptr;
+    }
+  }
   if (!ChooseLayout(ihdr, trns_rc == 0, &px->layout)) return nullptr;
   if (ihdr.color_type == SPNG_COLOR_TYPE_INDEXED) {
     spng_plte plte;
