@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <set>
 
@@ -94,7 +95,37 @@ const std::vector<std::string> kSchema = {
     // default, the bucket owner's FULL_CONTROL).
     "ALTER TABLE store_buckets ADD COLUMN acl TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE store_objects ADD COLUMN acl TEXT NOT NULL DEFAULT '';",
+    // S3 versioning. A bucket's versioning ('', 'Enabled', 'Suspended'). store_objects keeps
+    // each key's latest version when it is an object (rows written before versioning are the
+    // "null" version, seq 0); store_versions every other version and every delete marker.
+    // seq orders the versions of a key (newest highest): a key's store_objects row, when it
+    // has one, always has the highest seq of the key.
+    "ALTER TABLE store_buckets ADD COLUMN versioning TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_objects ADD COLUMN version_id TEXT NOT NULL DEFAULT 'null';"
+    "ALTER TABLE store_objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE store_versions("
+    "  bucket TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  version_id TEXT NOT NULL,"
+    "  delete_marker INTEGER NOT NULL,"  // 1: a delete marker (blob '', size 0, etag '')
+    "  blob TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  etag TEXT NOT NULL,"
+    "  content_type TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL,"
+    "  last_modified_ms INTEGER NOT NULL,"
+    "  headers TEXT NOT NULL,"
+    "  tags TEXT NOT NULL,"
+    "  acl TEXT NOT NULL,"
+    "  PRIMARY KEY(bucket, key, seq DESC)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX store_versions_by_id ON store_versions(bucket, key, version_id);",
 };
+
+// The columns a version row shares between store_objects and store_versions.
+constexpr char kVersionRowColumns[] =
+    "bucket, key, seq, version_id, blob, size, etag, content_type, metadata, last_modified_ms, "
+    "headers, tags, acl";
 
 constexpr char kObjectColumns[] =
     "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers, o.tags, "
@@ -108,22 +139,112 @@ Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
   return row->Step();
 }
 
-// What a write or delete replaces: the blob file that holds `key` now and its ETag.
+// Within a store transaction: the bucket's versioning ('' never configured, "Enabled",
+// "Suspended"); NotFound (reason "no-such-bucket") when the bucket is missing.
+Result<std::string> BucketVersioning(sqlite::Transaction& tx, const std::string& bucket) {
+  ASSIGN_OR_RETURN(sqlite::Statement * row,
+                   tx.Prepare("SELECT versioning FROM store_buckets WHERE name = ?1"));
+  row->Bind(1, bucket);
+  ASSIGN_OR_RETURN(bool found, row->Step());
+  if (!found) return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+  return row->ColumnText(0);
+}
+
+// What a write or delete replaces: the blob file that holds `key` now, its ETag and version.
 struct CurrentObject {
   std::string blob;
   std::string etag;
+  std::string version_id;
 };
 
 // Within a store transaction: the object under `key` now; nullopt when absent.
 Result<std::optional<CurrentObject>> FindCurrent(sqlite::Transaction& tx, const std::string& bucket,
                                                  const std::string& key) {
-  ASSIGN_OR_RETURN(
-      sqlite::Statement * row,
-      tx.Prepare("SELECT blob, etag FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+  ASSIGN_OR_RETURN(sqlite::Statement * row,
+                   tx.Prepare("SELECT blob, etag, version_id FROM store_objects "
+                              "WHERE bucket = ?1 AND key = ?2"));
   row->Bind(1, bucket).Bind(2, key);
   ASSIGN_OR_RETURN(bool found, row->Step());
   if (!found) return std::optional<CurrentObject>();
-  return std::optional<CurrentObject>(CurrentObject{row->ColumnText(0), row->ColumnText(1)});
+  return std::optional<CurrentObject>(
+      CurrentObject{row->ColumnText(0), row->ColumnText(1), row->ColumnText(2)});
+}
+
+// A new version's id: 32 hex digits (never "null").
+std::string NewVersionId() { return RandomHex(16); }
+
+// Within a store transaction: the seq a new version of `key` takes (above every version's).
+Result<int64_t> NextSeq(sqlite::Transaction& tx, const std::string& bucket,
+                        const std::string& key) {
+  ASSIGN_OR_RETURN(
+      sqlite::Statement * row,
+      tx.Prepare("SELECT MAX(m) FROM ("
+                 "SELECT MAX(seq) AS m FROM store_objects WHERE bucket = ?1 AND key = ?2 "
+                 "UNION ALL "
+                 "SELECT MAX(seq) FROM store_versions WHERE bucket = ?1 AND key = ?2)"));
+  row->Bind(1, bucket).Bind(2, key);
+  ASSIGN_OR_RETURN(bool found, row->Step());
+  if (!found || row->ColumnIsNull(0)) return int64_t{1};
+  return row->ColumnInt(0) + 1;
+}
+
+// Within a store transaction: the key's latest version (its store_objects row) becomes a
+// noncurrent one, its file kept.
+Status MoveCurrentToVersions(sqlite::Transaction& tx, const std::string& bucket,
+                             const std::string& key) {
+  ASSIGN_OR_RETURN(sqlite::Statement * copy,
+                   tx.Prepare(std::string("INSERT INTO store_versions(delete_marker, ") +
+                              kVersionRowColumns + ") SELECT 0, " + kVersionRowColumns +
+                              " FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+  copy->Bind(1, bucket).Bind(2, key);
+  RETURN_IF_ERROR(copy->Run());
+  ASSIGN_OR_RETURN(sqlite::Statement * remove,
+                   tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+  remove->Bind(1, bucket).Bind(2, key);
+  return remove->Run();
+}
+
+// Within a store transaction: removes the noncurrent "null" version of `key`, if any, adding
+// its file (a delete marker has none) to `removed_blobs`.
+Status RemoveNoncurrentNull(sqlite::Transaction& tx, const std::string& bucket,
+                            const std::string& key, std::vector<std::string>* removed_blobs) {
+  ASSIGN_OR_RETURN(sqlite::Statement * find,
+                   tx.Prepare("SELECT blob FROM store_versions "
+                              "WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'"));
+  find->Bind(1, bucket).Bind(2, key);
+  ASSIGN_OR_RETURN(bool found, find->Step());
+  if (!found) return Status::Ok();
+  std::string blob = find->ColumnText(0);
+  if (IsBlobName(blob)) removed_blobs->push_back(blob);
+  ASSIGN_OR_RETURN(sqlite::Statement * remove,
+                   tx.Prepare("DELETE FROM store_versions "
+                              "WHERE bucket = ?1 AND key = ?2 AND version_id = 'null'"));
+  remove->Bind(1, bucket).Bind(2, key);
+  return remove->Run();
+}
+
+// Within a store transaction, when `key` has no store_objects row: its newest noncurrent
+// version becomes the latest when it is an object (not when it is a delete marker).
+Status PromoteNewestVersion(sqlite::Transaction& tx, const std::string& bucket,
+                            const std::string& key) {
+  ASSIGN_OR_RETURN(sqlite::Statement * newest,
+                   tx.Prepare("SELECT seq, delete_marker FROM store_versions "
+                              "WHERE bucket = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1"));
+  newest->Bind(1, bucket).Bind(2, key);
+  ASSIGN_OR_RETURN(bool found, newest->Step());
+  if (!found || newest->ColumnInt(1) != 0) return Status::Ok();
+  const int64_t seq = newest->ColumnInt(0);
+  ASSIGN_OR_RETURN(sqlite::Statement * copy,
+                   tx.Prepare(std::string("INSERT INTO store_objects(") + kVersionRowColumns +
+                              ") SELECT " + kVersionRowColumns +
+                              " FROM store_versions WHERE bucket = ?1 AND key = ?2 AND seq = ?3"));
+  copy->Bind(1, bucket).Bind(2, key).Bind(3, seq);
+  RETURN_IF_ERROR(copy->Run());
+  ASSIGN_OR_RETURN(
+      sqlite::Statement * remove,
+      tx.Prepare("DELETE FROM store_versions WHERE bucket = ?1 AND key = ?2 AND seq = ?3"));
+  remove->Bind(1, bucket).Bind(2, key).Bind(3, seq);
+  return remove->Run();
 }
 
 }  // namespace
@@ -347,7 +468,10 @@ Status LocalObjectStore::Initialize() {
 Status LocalObjectStore::SweepOrphans() {
   std::set<std::string> referenced;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * select, tx.Prepare("SELECT blob FROM store_objects"));
+    // Noncurrent versions keep their files too.
+    ASSIGN_OR_RETURN(sqlite::Statement * select,
+                     tx.Prepare("SELECT blob FROM store_objects UNION ALL "
+                                "SELECT blob FROM store_versions WHERE delete_marker = 0"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, select->Step());
       if (!row) break;
@@ -373,37 +497,92 @@ std::string LocalObjectStore::BlobPath(const std::string& blob) const {
   return objects_dir_ + "/" + blob.substr(0, 2) + "/" + blob;
 }
 
+namespace {
+
+// Reads the columns kObjectColumns lists, from `first` on, into `info`; returns the blob.
+std::string ReadObjectColumns(const sqlite::Statement& row, int first, ObjectInfo* info) {
+  info->size = row.ColumnInt(first + 1);
+  info->etag = row.ColumnText(first + 2);
+  info->content_type = row.ColumnText(first + 3);
+  info->metadata = DecodeJsonMap(row.ColumnText(first + 4));
+  info->last_modified_ms = row.ColumnInt(first + 5);
+  info->headers = DecodeJsonMap(row.ColumnText(first + 6));
+  info->tags = DecodeJsonMap(row.ColumnText(first + 7));
+  info->acl = row.ColumnText(first + 8);
+  return row.ColumnText(first);
+}
+
+}  // namespace
+
 Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucket,
-                                                        const std::string& key) {
+                                                        const std::string& key,
+                                                        const std::string& version_id,
+                                                        bool delete_markers) {
   Row found;
   bool bucket_exists = false;
   bool object_exists = false;
+  found.info.key = key;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * select,
-                     tx.Prepare(std::string("SELECT b.name, o.key, ") + kObjectColumns +
-                                " FROM store_buckets b LEFT JOIN store_objects o"
-                                " ON o.bucket = b.name AND o.key = ?2 WHERE b.name = ?1"));
-    select->Bind(1, bucket).Bind(2, key);
+    // The latest version (or the one asked for, when it is the latest).
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * select,
+        tx.Prepare(std::string("SELECT b.name, o.key, ") + kObjectColumns +
+                   ", b.versioning, o.version_id"
+                   " FROM store_buckets b LEFT JOIN store_objects o"
+                   " ON o.bucket = b.name AND o.key = ?2 AND (?3 = '' OR o.version_id = ?3)"
+                   " WHERE b.name = ?1"));
+    select->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
     ASSIGN_OR_RETURN(bool row, select->Step());
     if (!row) return Status::Ok();
     bucket_exists = true;
-    if (select->ColumnIsNull(1)) return Status::Ok();
+    const bool versioned = !select->ColumnText(11).empty();
+    if (!select->ColumnIsNull(1)) {
+      object_exists = true;
+      found.blob = ReadObjectColumns(*select, 2, &found.info);
+      if (versioned) found.info.version_id = select->ColumnText(12);
+      return Status::Ok();
+    }
+    select->Reset();
+    if (!versioned || (version_id.empty() && !delete_markers)) return Status::Ok();
+    // A noncurrent version, or (no version asked for) the delete marker that is the latest.
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * version,
+        tx.Prepare(std::string("SELECT o.delete_marker, o.version_id, o.seq, ") + kObjectColumns +
+                   " FROM store_versions o WHERE o.bucket = ?1 AND o.key = ?2"
+                   " AND (?3 = '' OR o.version_id = ?3) ORDER BY o.seq DESC LIMIT 1"));
+    version->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
+    ASSIGN_OR_RETURN(bool noncurrent, version->Step());
+    if (!noncurrent) return Status::Ok();
+    const bool marker = version->ColumnInt(0) != 0;
+    if (marker && !delete_markers) return Status::Ok();
+    if (!marker && version_id.empty()) return Status::Ok();  // never: the latest is a row above
     object_exists = true;
-    found.blob = select->ColumnText(2);
-    found.info.key = key;
-    found.info.size = select->ColumnInt(3);
-    found.info.etag = select->ColumnText(4);
-    found.info.content_type = select->ColumnText(5);
-    found.info.metadata = DecodeJsonMap(select->ColumnText(6));
-    found.info.last_modified_ms = select->ColumnInt(7);
-    found.info.headers = DecodeJsonMap(select->ColumnText(8));
-    found.info.tags = DecodeJsonMap(select->ColumnText(9));
-    found.info.acl = select->ColumnText(10);
+    found.info.delete_marker = marker;
+    found.info.version_id = version->ColumnText(1);
+    found.blob = ReadObjectColumns(*version, 3, &found.info);
+    // Latest when it is the newest version (no store_objects row was found above).
+    if (!version_id.empty()) {
+      const int64_t seq = version->ColumnInt(2);
+      version->Reset();
+      ASSIGN_OR_RETURN(sqlite::Statement * newer,
+                       tx.Prepare("SELECT 1 FROM store_objects WHERE bucket = ?1 AND key = ?2 "
+                                  "UNION ALL SELECT 1 FROM store_versions "
+                                  "WHERE bucket = ?1 AND key = ?2 AND seq > ?3"));
+      newer->Bind(1, bucket).Bind(2, key).Bind(3, seq);
+      ASSIGN_OR_RETURN(bool has_newer, newer->Step());
+      found.info.is_latest = !has_newer;
+      newer->Reset();
+    }
     return Status::Ok();
   }));
   if (!bucket_exists)
     return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
-  if (!object_exists) return NotFoundError(bucket + "/" + key + ": no such key");
+  if (!object_exists) {
+    return NotFoundError(
+        bucket + "/" + key +
+        (version_id.empty() ? ": no such key" : ": no such version " + version_id));
+  }
+  if (found.info.delete_marker) return found;
   if (!IsBlobName(found.blob)) {
     return DataLossError(bucket + "/" + key + ": index row names no valid file");
   }
@@ -416,7 +595,7 @@ Result<std::unique_ptr<LocalObjectReader>> LocalObjectStore::OpenRow(const std::
   // An overwrite or delete may remove the file between reading the row and opening it;
   // the row read again then names the new file (or none).
   for (int attempt = 0; attempt < 8; ++attempt) {
-    ASSIGN_OR_RETURN(Row row, FindRow(bucket, key));
+    ASSIGN_OR_RETURN(Row row, FindRow(bucket, key, options.version_id, false));
     RETURN_IF_ERROR(CheckGetConditions(row.info, options));
     int64_t offset = 0;
     int64_t length = row.info.size;
@@ -458,7 +637,14 @@ Result<ObjectData> LocalObjectStore::Get(const std::string& bucket, const std::s
 }
 
 Result<ObjectInfo> LocalObjectStore::Head(const std::string& bucket, const std::string& key) {
-  auto row = FindRow(bucket, key);
+  auto row = FindRow(bucket, key, "", false);
+  if (!row.ok()) return row.status().WithContext("head " + bucket + "/" + key);
+  return std::move(row)->info;
+}
+
+Result<ObjectInfo> LocalObjectStore::HeadVersion(const std::string& bucket, const std::string& key,
+                                                 const std::string& version_id) {
+  auto row = FindRow(bucket, key, version_id, true);
   if (!row.ok()) return row.status().WithContext("head " + bucket + "/" + key);
   return std::move(row)->info;
 }
@@ -579,30 +765,51 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   change.request_id = options.request_id;
 
   bool rolled_back = false;
-  std::string old_blob;  // the overwritten object's file, removed once the new row is durable
+  // The files of versions this write replaces for good (an unversioned bucket's object, the
+  // "null" version of a suspended one), removed once the new row is durable.
+  std::vector<std::string> old_blobs;
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
     Status inner = [&]() -> Status {
-      old_blob.clear();
-      ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
-      if (!bucket_exists)
-        return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+      old_blobs.clear();
+      info.version_id.clear();
+      ASSIGN_OR_RETURN(std::string versioning, BucketVersioning(tx, bucket));
 
       ASSIGN_OR_RETURN(std::optional<CurrentObject> current, FindCurrent(tx, bucket, key));
       // Checked here, inside the write transaction: no other writer commits in between.
       RETURN_IF_ERROR(CheckWriteCondition(options.put.condition, current ? &current->etag : nullptr,
                                           "put " + bucket + "/" + key));
-      if (current && current->blob != blob && IsBlobName(current->blob)) old_blob = current->blob;
+      int64_t seq = 0;
+      std::string version_id = "null";
+      if (versioning.empty()) {
+        if (current && current->blob != blob && IsBlobName(current->blob)) {
+          old_blobs.push_back(current->blob);
+        }
+      } else {
+        // Enabled: a new version, the old latest kept. Suspended: the new object is the
+        // "null" version, replacing the one there was.
+        ASSIGN_OR_RETURN(seq, NextSeq(tx, bucket, key));
+        if (versioning == kVersioningEnabled) version_id = NewVersionId();
+        if (current && (version_id != "null" || current->version_id != "null")) {
+          RETURN_IF_ERROR(MoveCurrentToVersions(tx, bucket, key));
+        } else if (current && IsBlobName(current->blob)) {
+          old_blobs.push_back(current->blob);
+        }
+        if (version_id == "null")
+          RETURN_IF_ERROR(RemoveNoncurrentNull(tx, bucket, key, &old_blobs));
+        info.version_id = version_id;
+      }
 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
           tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
-                     "metadata, last_modified_ms, headers, tags, acl) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                     "metadata, last_modified_ms, headers, tags, acl, version_id, seq) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
                      "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
                      "size = excluded.size, etag = excluded.etag, "
                      "content_type = excluded.content_type, metadata = excluded.metadata, "
                      "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers, "
-                     "tags = excluded.tags, acl = excluded.acl"));
+                     "tags = excluded.tags, acl = excluded.acl, version_id = excluded.version_id, "
+                     "seq = excluded.seq"));
       upsert->Bind(1, bucket)
           .Bind(2, key)
           .Bind(3, blob)
@@ -613,7 +820,9 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           .Bind(8, info.last_modified_ms)
           .Bind(9, EncodeJsonMap(info.headers))
           .Bind(10, EncodeJsonMap(info.tags))
-          .Bind(11, info.acl);
+          .Bind(11, info.acl)
+          .Bind(12, version_id)
+          .Bind(13, seq);
       RETURN_IF_ERROR(upsert->Run());
       return Publish(tx, change);
     }();
@@ -630,7 +839,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   // Removed here, by each writer, rather than in an OnCommit callback: those run one after
   // another on the thread that leads the group commit, which every writer of the batch
   // waits for. A crash before this line leaves an orphan for the sweep.
-  if (!old_blob.empty()) ::unlink(BlobPath(old_blob).c_str());
+  for (const std::string& old_blob : old_blobs) ::unlink(BlobPath(old_blob).c_str());
   return info;
 }
 
@@ -644,32 +853,102 @@ Status LocalObjectStore::Delete(const std::string& bucket, const std::string& ke
 
 Status LocalObjectStore::DeleteIf(const std::string& bucket, const std::string& key,
                                   const WriteCondition& condition) {
+  return DeleteVersion(bucket, key, "", condition).status();
+}
+
+Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket,
+                                                       const std::string& key,
+                                                       const std::string& version_id,
+                                                       const WriteCondition& condition) {
+  const std::string what = "delete " + bucket + "/" + key;
+  DeletedVersion deleted;
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
-    if (!bucket_exists)
-      return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+    deleted = DeletedVersion{};
+    ASSIGN_OR_RETURN(std::string versioning, BucketVersioning(tx, bucket));
     ASSIGN_OR_RETURN(std::optional<CurrentObject> current, FindCurrent(tx, bucket, key));
-    RETURN_IF_ERROR(CheckWriteCondition(condition, current ? &current->etag : nullptr,
-                                        "delete " + bucket + "/" + key));
-    if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
-    std::string old_blob = current->blob;
-    ASSIGN_OR_RETURN(sqlite::Statement * remove,
-                     tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
-    remove->Bind(1, bucket).Bind(2, key);
-    RETURN_IF_ERROR(remove->Run());
+    std::vector<std::string> removed_blobs;
     ObjectChange change;
     change.bucket = bucket;
     change.key = key;
     change.event_name = "ObjectRemoved:Delete";
     change.time_ms = clock_.NowMillis();
+    auto remove_current = [&]() -> Status {
+      ASSIGN_OR_RETURN(sqlite::Statement * remove,
+                       tx.Prepare("DELETE FROM store_objects WHERE bucket = ?1 AND key = ?2"));
+      remove->Bind(1, bucket).Bind(2, key);
+      RETURN_IF_ERROR(remove->Run());
+      if (IsBlobName(current->blob)) removed_blobs.push_back(current->blob);
+      return Status::Ok();
+    };
+    if (version_id.empty()) {
+      RETURN_IF_ERROR(CheckWriteCondition(condition, current ? &current->etag : nullptr, what));
+      if (versioning.empty()) {
+        if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
+        RETURN_IF_ERROR(remove_current());
+      } else {
+        // A delete marker becomes the latest version (Suspended: the "null" one).
+        ASSIGN_OR_RETURN(int64_t seq, NextSeq(tx, bucket, key));
+        deleted.version_id = versioning == kVersioningEnabled ? NewVersionId() : "null";
+        deleted.delete_marker = true;
+        if (current && (deleted.version_id != "null" || current->version_id != "null")) {
+          RETURN_IF_ERROR(MoveCurrentToVersions(tx, bucket, key));
+        } else if (current) {
+          RETURN_IF_ERROR(remove_current());
+        }
+        if (deleted.version_id == "null") {
+          RETURN_IF_ERROR(RemoveNoncurrentNull(tx, bucket, key, &removed_blobs));
+        }
+        ASSIGN_OR_RETURN(
+            sqlite::Statement * marker,
+            tx.Prepare(std::string("INSERT INTO store_versions(delete_marker, ") +
+                       kVersionRowColumns +
+                       ") VALUES(1, ?1, ?2, ?3, ?4, '', 0, '', '', '{}', ?5, '{}', '{}', '')"));
+        marker->Bind(1, bucket)
+            .Bind(2, key)
+            .Bind(3, seq)
+            .Bind(4, deleted.version_id)
+            .Bind(5, change.time_ms);
+        RETURN_IF_ERROR(marker->Run());
+        change.event_name = "ObjectRemoved:DeleteMarkerCreated";
+      }
+    } else {
+      // One version, removed for good.
+      if (!versioning.empty()) deleted.version_id = version_id;
+      if (current && current->version_id == version_id) {
+        RETURN_IF_ERROR(CheckWriteCondition(condition, &current->etag, what));
+        RETURN_IF_ERROR(remove_current());
+      } else {
+        ASSIGN_OR_RETURN(sqlite::Statement * find,
+                         tx.Prepare("SELECT delete_marker, blob, etag FROM store_versions "
+                                    "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
+        find->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
+        ASSIGN_OR_RETURN(bool found, find->Step());
+        if (!found) return CheckWriteCondition(condition, nullptr, what);  // S3: OK
+        const bool marker = find->ColumnInt(0) != 0;
+        const std::string blob = find->ColumnText(1);
+        const std::string etag = find->ColumnText(2);
+        find->Reset();
+        RETURN_IF_ERROR(CheckWriteCondition(condition, marker ? nullptr : &etag, what));
+        ASSIGN_OR_RETURN(sqlite::Statement * remove,
+                         tx.Prepare("DELETE FROM store_versions "
+                                    "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
+        remove->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
+        RETURN_IF_ERROR(remove->Run());
+        if (!marker && IsBlobName(blob)) removed_blobs.push_back(blob);
+        deleted.delete_marker = marker;
+      }
+      // The latest version gone: the next newest, when an object, is the latest now.
+      if (!versioning.empty()) RETURN_IF_ERROR(PromoteNewestVersion(tx, bucket, key));
+    }
     RETURN_IF_ERROR(Publish(tx, change));
-    if (IsBlobName(old_blob)) {
-      std::string old_path = BlobPath(old_blob);
-      tx.OnCommit([old_path] { ::unlink(old_path.c_str()); });
+    for (const std::string& blob : removed_blobs) {
+      std::string path = BlobPath(blob);
+      tx.OnCommit([path] { ::unlink(path.c_str()); });
     }
     return Status::Ok();
   });
-  return status.WithContext("delete " + bucket + "/" + key);
+  if (!status.ok()) return status.WithContext(what);
+  return deleted;
 }
 
 Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListOptions& options) {
@@ -710,6 +989,154 @@ Result<ListResult> LocalObjectStore::List(const std::string& bucket, const ListO
   return result;
 }
 
+namespace {
+
+// One entry of a versions listing as read from either table, in listing order (key, then
+// newest first).
+struct VersionEntry {
+  ObjectInfo info;
+  int64_t seq = 0;
+};
+
+bool ListsBefore(const VersionEntry& a, const VersionEntry& b) {
+  return a.info.key != b.info.key ? a.info.key < b.info.key : a.seq > b.seq;
+}
+
+// Up to `limit` entries of `table` (store_objects: latest objects; store_versions: the
+// rest) after the position (key, seq): key > `key`, or key == `key` and seq < `seq`; below
+// `upper` when it is not empty.
+Result<std::vector<VersionEntry>> ScanVersions(sqlite::Transaction& tx, bool current_table,
+                                               const std::string& bucket, const std::string& key,
+                                               int64_t seq, const std::string& upper, int limit) {
+  std::string sql =
+      current_table
+          ? "SELECT key, seq, version_id, 0, size, etag, last_modified_ms FROM store_objects"
+          : "SELECT key, seq, version_id, delete_marker, size, etag, last_modified_ms "
+            "FROM store_versions";
+  sql += " WHERE bucket = ?1 AND key >= ?2 AND (key > ?2 OR seq < ?3)";
+  if (!upper.empty()) sql += " AND key < ?4";
+  sql += current_table ? " ORDER BY key LIMIT ?5" : " ORDER BY key, seq DESC LIMIT ?5";
+  ASSIGN_OR_RETURN(sqlite::Statement * select, tx.Prepare(sql));
+  select->Bind(1, bucket).Bind(2, key).Bind(3, seq).Bind(5, limit);
+  if (!upper.empty()) select->Bind(4, upper);
+  std::vector<VersionEntry> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select->Step());
+    if (!row) break;
+    VersionEntry& entry = out.emplace_back();
+    entry.info.key = select->ColumnText(0);
+    entry.seq = select->ColumnInt(1);
+    entry.info.version_id = select->ColumnText(2);
+    entry.info.delete_marker = select->ColumnInt(3) != 0;
+    entry.info.size = select->ColumnInt(4);
+    entry.info.etag = select->ColumnText(5);
+    entry.info.last_modified_ms = select->ColumnInt(6);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ListVersionsResult> LocalObjectStore::ListVersions(const std::string& bucket,
+                                                          const ListVersionsOptions& options) {
+  constexpr int64_t kBeforeAll = std::numeric_limits<int64_t>::max();  // seq < it: every version
+  constexpr int64_t kAfterAll = std::numeric_limits<int64_t>::min();   // seq < it: none
+  const std::string& prefix = options.prefix;
+  const std::string& delimiter = options.delimiter;
+  const int max_keys = std::clamp(options.max_keys, 0, 1000);
+  ListVersionsResult result;
+  Status status = db_->Read([&](sqlite::Transaction& tx) -> Status {
+    result = ListVersionsResult{};
+    RETURN_IF_ERROR(BucketVersioning(tx, bucket).status());
+    // The position: entries after (key, seq) in listing order.
+    std::string key = options.key_marker;
+    int64_t seq = kAfterAll;
+    // Entries of this key are not its latest (the page starts inside the key).
+    std::optional<std::string> previous_key;
+    if (!options.key_marker.empty() && !options.version_id_marker.empty()) {
+      ASSIGN_OR_RETURN(sqlite::Statement * marker,
+                       tx.Prepare("SELECT seq FROM store_objects WHERE bucket = ?1 AND key = ?2 "
+                                  "AND version_id = ?3 UNION ALL SELECT seq FROM store_versions "
+                                  "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
+      marker->Bind(1, bucket).Bind(2, options.key_marker).Bind(3, options.version_id_marker);
+      ASSIGN_OR_RETURN(bool found, marker->Step());
+      if (found) {
+        seq = marker->ColumnInt(0);
+        previous_key = options.key_marker;
+      }
+      marker->Reset();
+    } else if (!delimiter.empty() && options.key_marker.starts_with(prefix) &&
+               options.key_marker.size() > prefix.size() &&
+               options.key_marker.ends_with(delimiter)) {
+      // A key marker that is a common prefix skips every key under it.
+      key = PrefixSuccessor(options.key_marker);
+      seq = kBeforeAll;
+      if (key.empty()) return Status::Ok();
+    }
+    if (key < prefix) {
+      key = prefix;
+      seq = kBeforeAll;
+      previous_key.reset();
+    }
+    if (max_keys == 0) return Status::Ok();
+    const std::string upper = PrefixSuccessor(prefix);
+    int count = 0;
+    constexpr int kBatch = 256;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<VersionEntry> latest,
+                       ScanVersions(tx, true, bucket, key, seq, upper, kBatch));
+      ASSIGN_OR_RETURN(std::vector<VersionEntry> older,
+                       ScanVersions(tx, false, bucket, key, seq, upper, kBatch));
+      const bool more_latest = static_cast<int>(latest.size()) == kBatch;
+      const bool more_older = static_cast<int>(older.size()) == kBatch;
+      size_t a = 0, b = 0;
+      bool rescan = false;
+      while (!rescan) {
+        // Merge while both lists can tell what comes next; a full list ends the round.
+        const bool have_a = a < latest.size(), have_b = b < older.size();
+        if ((!have_a && more_latest) || (!have_b && more_older) || (!have_a && !have_b)) break;
+        const bool take_a = have_a && (!have_b || ListsBefore(latest[a], older[b]));
+        VersionEntry& entry = take_a ? latest[a++] : older[b++];
+        if (count == max_keys) {
+          result.truncated = true;
+          return Status::Ok();
+        }
+        ++count;
+        const size_t pos =
+            delimiter.empty() ? std::string::npos : entry.info.key.find(delimiter, prefix.size());
+        if (pos != std::string::npos) {
+          std::string common = entry.info.key.substr(0, pos + delimiter.size());
+          result.common_prefixes.push_back(common);
+          result.next_key_marker = common;
+          result.next_version_id_marker.clear();
+          key = PrefixSuccessor(common);
+          seq = kBeforeAll;
+          previous_key.reset();
+          if (key.empty()) return Status::Ok();
+          rescan = true;
+          break;
+        }
+        entry.info.is_latest = previous_key != entry.info.key;
+        previous_key = entry.info.key;
+        key = entry.info.key;
+        seq = entry.seq;
+        result.next_key_marker = entry.info.key;
+        result.next_version_id_marker = entry.info.version_id;
+        result.versions.push_back(std::move(entry.info));
+      }
+      if (!rescan && !more_latest && !more_older && a == latest.size() && b == older.size()) {
+        return Status::Ok();
+      }
+    }
+  });
+  if (!status.ok()) return status.WithContext("list versions of " + bucket);
+  if (!result.truncated) {
+    result.next_key_marker.clear();
+    result.next_version_id_marker.clear();
+  }
+  return result;
+}
+
 Status LocalObjectStore::CreateBucket(const std::string& bucket, const std::string& owner) {
   RETURN_IF_ERROR(ValidateBucketName(bucket));
   return db_
@@ -728,8 +1155,10 @@ Status LocalObjectStore::CreateBucket(const std::string& bucket, const std::stri
 Status LocalObjectStore::DeleteBucket(const std::string& bucket) {
   return db_
       ->Write([&](sqlite::Transaction& tx) -> Status {
+        // Noncurrent versions and delete markers keep a bucket from being empty, as on S3.
         ASSIGN_OR_RETURN(sqlite::Statement * any,
-                         tx.Prepare("SELECT 1 FROM store_objects WHERE bucket = ?1 LIMIT 1"));
+                         tx.Prepare("SELECT 1 FROM store_objects WHERE bucket = ?1 UNION ALL "
+                                    "SELECT 1 FROM store_versions WHERE bucket = ?1 LIMIT 1"));
         any->Bind(1, bucket);
         ASSIGN_OR_RETURN(bool has_objects, any->Step());
         if (has_objects) {
@@ -752,12 +1181,13 @@ Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         sqlite::Statement * select,
-        tx.Prepare("SELECT name, created_ms, owner, acl FROM store_buckets ORDER BY name"));
+        tx.Prepare(
+            "SELECT name, created_ms, owner, acl, versioning FROM store_buckets ORDER BY name"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, select->Step());
       if (!row) break;
       buckets.push_back({select->ColumnText(0), select->ColumnInt(1), select->ColumnText(2),
-                         select->ColumnText(3)});
+                         select->ColumnText(3), select->ColumnText(4)});
     }
     return Status::Ok();
   }));
@@ -769,12 +1199,12 @@ Result<BucketInfo> LocalObjectStore::GetBucket(const std::string& bucket) {
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         sqlite::Statement * select,
-        tx.Prepare("SELECT created_ms, owner, acl FROM store_buckets WHERE name = ?1"));
+        tx.Prepare("SELECT created_ms, owner, acl, versioning FROM store_buckets WHERE name = ?1"));
     select->Bind(1, bucket);
     ASSIGN_OR_RETURN(bool row, select->Step());
     if (row) {
-      found =
-          BucketInfo{bucket, select->ColumnInt(0), select->ColumnText(1), select->ColumnText(2)};
+      found = BucketInfo{bucket, select->ColumnInt(0), select->ColumnText(1), select->ColumnText(2),
+                         select->ColumnText(3)};
     }
     return Status::Ok();
   }));
@@ -824,6 +1254,22 @@ Status LocalObjectStore::PutBucketAcl(const std::string& bucket, const std::stri
   return status.WithContext("set the ACL of bucket " + bucket);
 }
 
+Status LocalObjectStore::PutBucketVersioning(const std::string& bucket, const std::string& status) {
+  if (status != kVersioningEnabled && status != kVersioningSuspended) {
+    return InvalidArgumentError("versioning of bucket " + bucket + " must be Enabled or Suspended");
+  }
+  Status updated = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(sqlite::Statement * update,
+                     tx.Prepare("UPDATE store_buckets SET versioning = ?2 WHERE name = ?1"));
+    update->Bind(1, bucket).Bind(2, status);
+    RETURN_IF_ERROR(update->Run());
+    if (tx.Changes() == 0)
+      return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
+    return Status::Ok();
+  });
+  return updated.WithContext("set the versioning of bucket " + bucket);
+}
+
 Status LocalObjectStore::HeadBucket(const std::string& bucket) {
   bool exists = false;
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
@@ -858,9 +1304,18 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipart(const std::string& bucket
 Result<ObjectInfo> LocalObjectStore::Copy(const std::string& src_bucket, const std::string& src_key,
                                           const std::string& dst_bucket, const std::string& dst_key,
                                           const PutOptions* replace) {
+  return CopyVersion(src_bucket, src_key, "", dst_bucket, dst_key, replace);
+}
+
+Result<ObjectInfo> LocalObjectStore::CopyVersion(
+    const std::string& src_bucket, const std::string& src_key, const std::string& src_version_id,
+    const std::string& dst_bucket, const std::string& dst_key, const PutOptions* replace) {
   Status valid = ValidateObjectKey(dst_key);
   if (!valid.ok()) return valid.WithContext("copy to " + dst_bucket);
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectReader> reader, OpenForRead(src_bucket, src_key));
+  GetOptions source;
+  source.version_id = src_version_id;
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalObjectReader> reader,
+                   OpenForRead(src_bucket, src_key, source));
   ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewLocalUpload(dst_bucket));
   std::string buffer(1 << 20, '\0');
   while (true) {

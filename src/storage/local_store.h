@@ -5,7 +5,12 @@
 // Layout: object bytes in DIR/objects/XX/<32 hex> (random names, never derived from keys, so
 // no key can reach outside the folder), the index (bucket, key, size, ETag, Content-Type,
 // user metadata, last-modified, tags, which file; each bucket's owner) in DIR/thumbflow.db, the
-// same SQLite file as the embedded queue (tables store_buckets, store_objects, store_counters).
+// same SQLite file as the embedded queue (tables store_buckets, store_objects, store_versions,
+// store_counters). S3 versioning: store_objects holds each key's latest version when it is an
+// object, store_versions the noncurrent versions and the delete markers; a versioned write
+// moves the latest row there in the transaction that commits the new one, and a noncurrent
+// version's file stays until that version is deleted. Data folders of earlier versions are
+// migrated at open: their objects become the "null" versions of unversioned buckets.
 //
 // The outbox: every write and delete hands its change to the Outbox the store is given
 // (storage/outbox.h) inside the SQLite transaction that commits the index row; the embedded
@@ -220,6 +225,18 @@ class LocalObjectStore final : public StreamingObjectStore {
   Status PutObjectAcl(const std::string& bucket, const std::string& key,
                       const std::string& acl) override;
   Status PutBucketAcl(const std::string& bucket, const std::string& acl) override;
+  // --- Versioning (storage/streaming_object_store.h) ---
+  Status PutBucketVersioning(const std::string& bucket, const std::string& status) override;
+  Result<ObjectInfo> HeadVersion(const std::string& bucket, const std::string& key,
+                                 const std::string& version_id) override;
+  Result<DeletedVersion> DeleteVersion(const std::string& bucket, const std::string& key,
+                                       const std::string& version_id,
+                                       const WriteCondition& condition) override;
+  Result<ObjectInfo> CopyVersion(const std::string& src_bucket, const std::string& src_key,
+                                 const std::string& src_version_id, const std::string& dst_bucket,
+                                 const std::string& dst_key, const PutOptions* replace) override;
+  Result<ListVersionsResult> ListVersions(const std::string& bucket,
+                                          const ListVersionsOptions& options) override;
   // OpenForRead, its source the LocalObjectReader.
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;
@@ -270,7 +287,10 @@ class LocalObjectStore final : public StreamingObjectStore {
   Status Initialize();
   Status SweepOrphans();
   std::string BlobPath(const std::string& blob) const;
-  Result<Row> FindRow(const std::string& bucket, const std::string& key);
+  // The version `version_id` of the key (empty: the latest); NotFound when missing, and for
+  // a delete marker unless `delete_markers`.
+  Result<Row> FindRow(const std::string& bucket, const std::string& key,
+                      const std::string& version_id, bool delete_markers);
   // Runs `update_sql` (?1 bucket, ?2 key, ?3 `value`) on the object's row: one column of an
   // existing object changes. NotFound (reason "no-such-bucket" for the bucket) when missing.
   Status UpdateObject(const std::string& bucket, const std::string& key, const char* update_sql,

@@ -32,7 +32,10 @@ Result<ObjectData> MemoryObjectStore::Get(const std::string& bucket, const std::
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
   auto it = objects->find(key);
-  if (it == objects->end()) return NotFoundError("get " + bucket + "/" + key + ": no such key");
+  // No versions here: each object is its own only version, "null".
+  if (it == objects->end() || (!options.version_id.empty() && options.version_id != "null")) {
+    return NotFoundError("get " + bucket + "/" + key + ": no such key");
+  }
   const Object& object = it->second;
   Status conditions = CheckGetConditions(object.info, options);
   if (!conditions.ok()) return conditions.WithContext("get " + bucket + "/" + key);

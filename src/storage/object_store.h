@@ -62,6 +62,14 @@ struct ObjectInfo {
   // stores keep it as given. Empty: the default (the bucket's owner owns the object with
   // FULL_CONTROL). Head, Get and OpenObject fill it; listings leave it empty.
   std::string acl;
+  // S3 versioning (StreamingObjectStore's version calls): the version's id ("null" for the
+  // null version), or empty when the bucket has never had versioning configured (no
+  // x-amz-version-id is answered then). Stores without versioning leave it empty.
+  std::string version_id;
+  // Set only by the calls that return versions (HeadVersion, ListVersions): this version is
+  // a delete marker (no bytes), and whether it is the key's latest version.
+  bool delete_marker = false;
+  bool is_latest = true;
 };
 
 // HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
@@ -77,6 +85,10 @@ struct GetOptions {
   // ETags compare with or without their quotes; "*" matches any existing object.
   std::string if_match;       // ETag that must match; empty: no condition
   std::string if_none_match;  // ETag that must not match; empty: no condition
+  // The version to read (S3 versioning; "null": the null version); empty: the latest. A
+  // version that does not exist, or is a delete marker, is NotFound. Stores without
+  // versioning know only "null".
+  std::string version_id;
 };
 
 struct ObjectData {

@@ -740,5 +740,47 @@ TEST_P(ObjectStoreConformanceTest, BucketsAreCreatedListedAndDeletedWhenEmpty) {
   EXPECT_EQ(streaming().DeleteBucket(second).code(), StatusCode::kNotFound);
 }
 
+// A bucket whose versioning was never configured: each object is its one version "null",
+// listed once; the markers page through it. Reads and deletes know only that version.
+TEST_P(ObjectStoreConformanceTest, UnversionedBucketsListEachObjectAsTheNullVersion) {
+  for (const std::string key : {"v/a", "v/b", "v/c/d", "v/e"}) {
+    ASSERT_OK_RESULT(streaming().Put(bucket(), key, key));
+  }
+  ListVersionsOptions options;
+  options.prefix = "v/";
+  options.delimiter = "/";
+  options.max_keys = 2;
+  std::vector<std::string> listed;
+  for (int page = 0; page < 10; ++page) {
+    Result<ListVersionsResult> result = streaming().ListVersions(bucket(), options);
+    ASSERT_OK_RESULT(result);
+    for (const ObjectInfo& v : result->versions) {
+      EXPECT_EQ(v.version_id, "null");
+      EXPECT_TRUE(v.is_latest);
+      EXPECT_FALSE(v.delete_marker);
+      listed.push_back(v.key);
+    }
+    for (const std::string& p : result->common_prefixes) listed.push_back(p);
+    if (!result->truncated) break;
+    options.key_marker = result->next_key_marker;
+    options.version_id_marker = result->next_version_id_marker;
+  }
+  std::sort(listed.begin(), listed.end());  // a page lists its versions, then its prefixes
+  EXPECT_EQ(listed, (std::vector<std::string>{"v/a", "v/b", "v/c/", "v/e"}));
+  GetOptions null_version;
+  null_version.version_id = "null";
+  Result<ObjectData> got = streaming().Get(bucket(), "v/a", null_version);
+  ASSERT_OK_RESULT(got);
+  EXPECT_EQ(got->bytes, "v/a");
+  null_version.version_id = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(streaming().Get(bucket(), "v/a", null_version).status().code(), StatusCode::kNotFound);
+  Result<DeletedVersion> deleted = streaming().DeleteVersion(bucket(), "v/a", "null", {});
+  ASSERT_OK_RESULT(deleted);
+  EXPECT_FALSE(deleted->delete_marker);
+  EXPECT_EQ(streaming().Head(bucket(), "v/a").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(streaming().ListVersions(missing_bucket(), {}).status().reason(),
+            Reason::kNoSuchBucket);
+}
+
 }  // namespace
 }  // namespace thumbflow

@@ -38,6 +38,39 @@ struct BucketInfo {
   // The bucket's access control list as the S3 endpoint encoded it (server/s3_acl.h), kept
   // as given; empty: the default (the owner's FULL_CONTROL).
   std::string acl;
+  // S3 versioning: empty (never configured: the bucket is unversioned), "Enabled" or
+  // "Suspended". Once configured it never goes back to empty, as on S3.
+  std::string versioning;
+};
+
+inline constexpr char kVersioningEnabled[] = "Enabled";
+inline constexpr char kVersioningSuspended[] = "Suspended";
+
+// What a delete did (DeleteVersion): the version it removed or the delete marker it created
+// (version_id, empty for an unversioned bucket), and whether that is a delete marker.
+struct DeletedVersion {
+  std::string version_id;
+  bool delete_marker = false;
+};
+
+// ListObjectVersions: versions in key order, each key's newest first. Paging starts after
+// key_marker (every version of it) or, with version_id_marker, after that version of it.
+struct ListVersionsOptions {
+  std::string prefix;
+  std::string delimiter;
+  std::string key_marker;
+  std::string version_id_marker;
+  int max_keys = 1000;  // versions, delete markers and common prefixes; above 1000 means 1000
+};
+
+struct ListVersionsResult {
+  // Versions and delete markers (ObjectInfo::delete_marker), with version_id and is_latest;
+  // key, size, etag and last_modified_ms as in a listing.
+  std::vector<ObjectInfo> versions;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker;         // when truncated
+  std::string next_version_id_marker;  // when truncated after a version (not a prefix)
 };
 
 // An object's selected bytes, opened for streaming.
@@ -137,6 +170,53 @@ class StreamingObjectStore : public ObjectStore {
   // for streaming. Same failures as Get.
   virtual Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                           const GetOptions& options) = 0;
+
+  // --- Versioning (S3 semantics) ---
+  // The defaults are those of a store without versioning: each object is its only version,
+  // "null"; PutBucketVersioning is Unimplemented. LocalObjectStore keeps versions.
+  //
+  // Sets the bucket's versioning to kVersioningEnabled or kVersioningSuspended (existing
+  // versions stay). NotFound (reason "no-such-bucket") for a missing bucket.
+  virtual Status PutBucketVersioning(const std::string& bucket, const std::string& status) {
+    (void)bucket;
+    (void)status;
+    return UnimplementedError("this store does not keep object versions");
+  }
+  // The version `version_id` of the key (empty: the latest), delete markers included
+  // (ObjectInfo::delete_marker; such an ObjectInfo has no size nor ETag). NotFound when the
+  // key has no such version (or no version at all).
+  virtual Result<ObjectInfo> HeadVersion(const std::string& bucket, const std::string& key,
+                                         const std::string& version_id) {
+    if (!version_id.empty() && version_id != "null") {
+      return NotFoundError(bucket + "/" + key + ": no such version");
+    }
+    return Head(bucket, key);
+  }
+  // Without a version id: DeleteIf on an unversioned bucket; on a versioned one a delete
+  // marker becomes the latest version (Suspended: the "null" version is replaced by it).
+  // With one: that version is removed for good (a missing version is OK, as on S3); when it
+  // was the latest, the next newest becomes the latest. `condition` holds against the
+  // version deleted (without a version id: the latest object).
+  virtual Result<DeletedVersion> DeleteVersion(const std::string& bucket, const std::string& key,
+                                               const std::string& version_id,
+                                               const WriteCondition& condition) {
+    if (!version_id.empty() && version_id != "null") return DeletedVersion{version_id, false};
+    RETURN_IF_ERROR(DeleteIf(bucket, key, condition));
+    return DeletedVersion{};
+  }
+  // Copy of the version `src_version_id` of the source (empty: the latest).
+  virtual Result<ObjectInfo> CopyVersion(const std::string& src_bucket, const std::string& src_key,
+                                         const std::string& src_version_id,
+                                         const std::string& dst_bucket, const std::string& dst_key,
+                                         const PutOptions* replace) {
+    if (!src_version_id.empty() && src_version_id != "null") {
+      return NotFoundError(src_bucket + "/" + src_key + ": no such version");
+    }
+    return Copy(src_bucket, src_key, dst_bucket, dst_key, replace);
+  }
+  // ListObjectVersions. The default lists every object once as its version "null".
+  virtual Result<ListVersionsResult> ListVersions(const std::string& bucket,
+                                                  const ListVersionsOptions& options);
 };
 
 }  // namespace thumbflow

@@ -60,6 +60,10 @@ Status StreamingAdapter::HeadBucket(const std::string& bucket) {
 Result<ObjectData> StreamingAdapter::Get(const std::string& bucket, const std::string& key,
                                          const GetOptions& options) {
   RETURN_IF_ERROR(HeadBucket(bucket));
+  // Stores under the adapter keep no versions: an object is its own only version, "null".
+  if (!options.version_id.empty() && options.version_id != "null") {
+    return NotFoundError(bucket + "/" + key + ": no such version " + options.version_id);
+  }
   return store_->Get(bucket, key, options);
 }
 
