@@ -60,9 +60,14 @@ HttpReply PutBucketAcl(const S3Context& cx, S3Request& r) {
 }
 
 HttpReply GetObjectAcl(const S3Context& cx, S3Request& r) {
-  Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
-  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  return XmlReply(r, cx.clock, AccessControlPolicyXml(DecodeAcl(info->acl, r.bucket_owner)));
+  Result<ObjectInfo> info = HeadAddressedVersion(cx, r);
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, info.status())) {
+    return std::move(*failed);
+  }
+  HttpReply reply =
+      XmlReply(r, cx.clock, AccessControlPolicyXml(DecodeAcl(info->acl, r.bucket_owner)));
+  AddVersionHeader(reply.headers, *info);
+  return reply;
 }
 
 HttpReply PutObjectAcl(const S3Context& cx, S3Request& r) {

@@ -136,9 +136,30 @@ HttpReply GetBucketLocation(const S3Context& cx, S3Request& r) {
 }
 
 HttpReply GetBucketVersioning(const S3Context& cx, S3Request& r) {
-  Status s = cx.backend.HeadBucket(r.bucket);
-  if (!s.ok()) return StatusReply(r, cx.clock, s, true);
-  return XmlReply(r, cx.clock, VersioningConfigurationXml());
+  Result<BucketInfo> bucket = cx.backend.GetBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket.status(), true);
+  return XmlReply(r, cx.clock, VersioningConfigurationXml(bucket->versioning));
+}
+
+// MFA delete needs an MFA device thumbflow does not have: refused by name, never ignored.
+HttpReply PutBucketVersioning(const S3Context& cx, S3Request& r) {
+  Status bucket = cx.backend.HeadBucket(r.bucket);
+  if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  bool mfa_delete = false;
+  Result<std::string> status =
+      ParseVersioningConfigurationXml(r.body ? r.body->memory() : std::string_view(), &mfa_delete);
+  if (!status.ok()) {
+    return ErrorReply(r, cx.clock, MakeError(status.status().error_code()));
+  }
+  if (mfa_delete) {
+    return ErrorReply(r, cx.clock,
+                      MakeError("NotImplemented",
+                                "thumbflow does not implement MFA delete (MfaDelete Enabled in "
+                                "PutBucketVersioning)."));
+  }
+  Status set = cx.backend.PutBucketVersioning(r.bucket, *status);
+  if (!set.ok()) return StatusReply(r, cx.clock, set, true);
+  return EmptyReply(r, cx.clock, 200);
 }
 
 HttpReply ListObjects(const S3Context& cx, S3Request& r) {
@@ -151,8 +172,8 @@ HttpReply ListObjects(const S3Context& cx, S3Request& r) {
   return XmlReply(r, cx.clock, ListBucketResultXml(query, *listed));
 }
 
-// Buckets are never versioned: each object is its own only version, "null". A
-// version-id-marker is "null" (or empty) after a key-marker, as S3 requires.
+// key-marker, version-id-marker ("null" or a version id; only after a key-marker, as S3
+// requires), prefix, delimiter, max-keys, encoding-type.
 HttpReply ListObjectVersions(const S3Context& cx, S3Request& r) {
   ListBucketQuery query;
   if (std::optional<S3Error> bad = ParseListQuery(r, &query)) {
@@ -160,17 +181,21 @@ HttpReply ListObjectVersions(const S3Context& cx, S3Request& r) {
   }
   const std::string* version_marker = r.Query("version-id-marker");
   std::string version_id_marker = version_marker ? *version_marker : "";
-  if (!version_id_marker.empty()) {
-    if (query.marker.empty()) {
-      return ErrorReply(r, cx.clock,
-                        MakeError("InvalidArgument",
-                                  "A version-id marker cannot be specified without a key marker."));
-    }
-    if (version_id_marker != "null") {
-      return ErrorReply(r, cx.clock, MakeError("InvalidArgument", "Invalid version id specified"));
-    }
+  if (!version_id_marker.empty() && query.marker.empty()) {
+    return ErrorReply(r, cx.clock,
+                      MakeError("InvalidArgument",
+                                "A version-id marker cannot be specified without a key marker."));
   }
-  Result<ListResult> listed = ListPage(cx, r.bucket, query);
+  ListVersionsOptions options;
+  options.prefix = query.prefix;
+  options.delimiter = query.delimiter;
+  options.key_marker = query.marker;
+  options.version_id_marker = version_id_marker;
+  options.max_keys = query.max_keys;
+  Result<ListVersionsResult> listed = cx.backend.ListVersions(r.bucket, options);
+  if (!listed.ok() && listed.status().code() == StatusCode::kInvalidArgument) {
+    return ErrorReply(r, cx.clock, MakeError("InvalidArgument", "Invalid version id specified"));
+  }
   if (!listed.ok()) return StatusReply(r, cx.clock, listed.status(), true);
   return XmlReply(r, cx.clock, ListVersionsResultXml(query, version_id_marker, *listed));
 }
@@ -195,13 +220,22 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
     // <ETag>: deleted only while the object has it, as If-Match on DeleteObject.
     WriteCondition condition;
     condition.if_match = parsed->etags[i];
+    DeleteOutcome& outcome = outcomes.emplace_back();
+    outcome.key = key;
+    outcome.version_id = parsed->version_ids[i];
     Status s = ValidateObjectKey(key);
     if (s.ok() && refused[i]) {
       s = S3Status(StatusCode::kPermissionDenied, refused[i]->code, refused[i]->message);
     }
-    if (s.ok()) s = cx.backend.DeleteIf(r.bucket, key, condition);
-    DeleteOutcome& outcome = outcomes.emplace_back();
-    outcome.key = key;
+    if (s.ok()) {
+      Result<DeletedVersion> deleted =
+          cx.backend.DeleteVersion(r.bucket, key, outcome.version_id, condition);
+      s = deleted.status();
+      if (deleted.ok() && deleted->delete_marker) {
+        outcome.delete_marker = true;
+        outcome.delete_marker_version_id = deleted->version_id;
+      }
+    }
     if (!s.ok()) {
       S3Error e = s.code() == StatusCode::kNotFound && s.reason() != Reason::kNoSuchBucket
                       ? MakeError("NoSuchKey")

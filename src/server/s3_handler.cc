@@ -369,6 +369,8 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return GetBucketLocation;
     case Op::kGetBucketVersioning:
       return GetBucketVersioning;
+    case Op::kPutBucketVersioning:
+      return PutBucketVersioning;
     case Op::kListObjects:
     case Op::kListObjectsV2:
       return ListObjects;

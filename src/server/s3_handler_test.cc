@@ -937,14 +937,13 @@ TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
     const char* target;
     const char* operation;
   };
-  for (const Case& c : {Case{"PUT", "/images?versioning", "PutBucketVersioning"},
-                        Case{"PUT", "/images?object-lock", "PutObjectLockConfiguration"},
+  for (const Case& c : {Case{"PUT", "/images?object-lock", "PutObjectLockConfiguration"},
                         Case{"GET", "/images?lifecycle", "GetBucketLifecycleConfiguration"},
                         Case{"DELETE", "/images?website", "DeleteBucketWebsite"},
                         Case{"PUT", "/images?website", "PutBucketWebsite"},
                         Case{"GET", "/images?logging", "GetBucketLogging"},
                         Case{"PUT", "/images/k?retention", "PutObjectRetention"},
-                        Case{"GET", "/images/k?versionId=3HL4kqtJ", "GetObject"}}) {
+                        Case{"PUT", "/images/k?tagging&versionId=3HL4kqtJ", "PutObjectTagging"}}) {
     Response r = Do(c.method, c.target, std::string(c.method) == "PUT" ? "<x/>" : "");
     EXPECT_EQ(r.status, 501) << c.target;
     EXPECT_EQ(r.Code(), "NotImplemented") << c.target;
@@ -1908,6 +1907,167 @@ TEST_F(S3AclTest, AclsSurviveARestartOfALocalStore) {
             std::vector<std::string>{"CanonicalUser:alice=FULL_CONTROL"});
   EXPECT_EQ(As("alice", "GET", "/saved/thumb.jpg").body, "t");
   handler_.reset();
+}
+
+// ---- versioning (over the local store, which keeps versions) -------------------------------
+
+class S3VersioningTest : public S3HandlerTest {
+ protected:
+  void SetUp() override {
+    S3HandlerTest::SetUp();
+    LocalStoreOptions store_options;
+    store_options.staging_dir = dir_.path() + "/staging";
+    std::filesystem::create_directories(store_options.staging_dir);
+    auto opened = LocalObjectStore::Open(dir_.path() + "/data", store_options, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    local_ = std::move(*opened);
+    handler_ = std::make_unique<S3Handler>(options_, local_.get(), &clock_, nullptr);
+  }
+  void TearDown() override { handler_.reset(); }
+
+  // The <Version> and <DeleteMarker> entries of ListObjectVersions: "key@id", "+" for a
+  // delete marker, "*" for the latest.
+  std::vector<std::string> Versions(const std::string& query = "") {
+    Response r = Do("GET", "/images?versions" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    pugi::xml_document doc;
+    EXPECT_TRUE(doc.load_buffer(r.body.data(), r.body.size())) << r.body;
+    std::vector<std::string> out;
+    for (pugi::xml_node v : doc.child("ListVersionsResult").children()) {
+      const std::string name = v.name();
+      if (name != "Version" && name != "DeleteMarker") continue;
+      out.push_back(std::string(v.child_value("Key")) + "@" + v.child_value("VersionId") +
+                    (name == "DeleteMarker" ? "+" : "") +
+                    (std::string_view(v.child_value("IsLatest")) == "true" ? "*" : ""));
+    }
+    return out;
+  }
+
+  std::unique_ptr<LocalObjectStore> local_;
+};
+
+TEST_F(S3VersioningTest, VersionsDeleteMarkersAndTheNullVersion) {
+  // Never configured: an empty configuration, no version ids.
+  Response config = Do("GET", "/images?versioning");
+  EXPECT_EQ(config.status, 200);
+  EXPECT_EQ(config.body.find("<Status>"), std::string::npos) << config.body;
+  Response plain = Do("PUT", "/images/k", "plain");
+  EXPECT_EQ(plain.Header("x-amz-version-id"), "");
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"k@null*"}));
+
+  const std::string enable =
+      "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+  ASSERT_EQ(Do("PUT", "/images?versioning", enable).status, 200);
+  EXPECT_NE(Do("GET", "/images?versioning").body.find("<Status>Enabled</Status>"),
+            std::string::npos);
+  Response v1 = Do("PUT", "/images/k", "one");
+  const std::string id1 = v1.Header("x-amz-version-id");
+  ASSERT_EQ(id1.size(), 32u);
+  Response got = Do("GET", "/images/k");
+  EXPECT_EQ(got.body, "one");
+  EXPECT_EQ(got.Header("x-amz-version-id"), id1);
+  EXPECT_EQ(Do("GET", "/images/k?versionId=null").body, "plain");
+  EXPECT_EQ(Do("HEAD", "/images/k?versionId=null").Header("x-amz-version-id"), "null");
+
+  // A delete marker: 404 with x-amz-delete-marker; 405 when asked for by id.
+  Response deleted = Do("DELETE", "/images/k");
+  EXPECT_EQ(deleted.status, 204);
+  EXPECT_EQ(deleted.Header("x-amz-delete-marker"), "true");
+  const std::string marker = deleted.Header("x-amz-version-id");
+  ASSERT_EQ(marker.size(), 32u);
+  Response hidden = Do("GET", "/images/k");
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(hidden.Code(), "NoSuchKey");
+  EXPECT_EQ(hidden.Header("x-amz-delete-marker"), "true");
+  EXPECT_EQ(hidden.Header("x-amz-version-id"), marker);
+  Response by_id = Do("GET", "/images/k?versionId=" + marker);
+  EXPECT_EQ(by_id.status, 405);
+  EXPECT_EQ(by_id.Code(), "MethodNotAllowed");
+  EXPECT_EQ(by_id.Header("x-amz-delete-marker"), "true");
+  EXPECT_EQ(Do("HEAD", "/images/k?versionId=" + marker).status, 405);
+  EXPECT_EQ(Do("GET", "/images/k?versionId=00000000000000000000000000000000").Code(),
+            "NoSuchVersion");
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"k@" + marker + "+*", "k@" + id1, "k@null"}));
+  EXPECT_EQ(ListedKeys(Do("GET", "/images?list-type=2")), std::vector<std::string>{});
+
+  // Removing the marker by id brings the object back.
+  Response unmarked = Do("DELETE", "/images/k?versionId=" + marker);
+  EXPECT_EQ(unmarked.status, 204);
+  EXPECT_EQ(unmarked.Header("x-amz-delete-marker"), "true");
+  EXPECT_EQ(unmarked.Header("x-amz-version-id"), marker);
+  EXPECT_EQ(Do("GET", "/images/k").body, "one");
+
+  // Copy from a version; the copy is a new version with its own id.
+  Response copied =
+      Do("PUT", "/images/copy", "", {{"x-amz-copy-source", "/images/k?versionId=null"}});
+  EXPECT_EQ(copied.status, 200) << copied.body;
+  EXPECT_EQ(copied.Header("x-amz-copy-source-version-id"), "null");
+  EXPECT_EQ(copied.Header("x-amz-version-id").size(), 32u);
+  EXPECT_EQ(Do("GET", "/images/copy").body, "plain");
+
+  // Suspended: new writes replace the "null" version.
+  const std::string suspend =
+      "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+  ASSERT_EQ(Do("PUT", "/images?versioning", suspend).status, 200);
+  EXPECT_EQ(Do("PUT", "/images/k", "suspended").Header("x-amz-version-id"), "null");
+  EXPECT_EQ(Versions("&prefix=k"), (std::vector<std::string>{"k@null*", "k@" + id1}));
+  EXPECT_EQ(Do("GET", "/images/k?versionId=null").body, "suspended");
+
+  // DeleteObjects with VersionId, and one that makes a marker.
+  Response batch = Do("POST", "/images?delete",
+                      "<Delete><Object><Key>k</Key><VersionId>" + id1 +
+                          "</VersionId></Object><Object><Key>copy</Key></Object></Delete>");
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  EXPECT_NE(batch.body.find("<VersionId>" + id1 + "</VersionId>"), std::string::npos);
+  EXPECT_NE(batch.body.find("<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>null"),
+            std::string::npos)
+      << batch.body;
+  EXPECT_EQ(Versions("&prefix=k"), (std::vector<std::string>{"k@null*"}));
+
+  EXPECT_EQ(Do("PUT", "/images?versioning", "<VersioningConfiguration/>").Code(),
+            "IllegalVersioningConfigurationException");
+  EXPECT_EQ(Do("PUT", "/images?versioning", "not xml").Code(), "MalformedXML");
+  EXPECT_EQ(Do("PUT", "/images?versioning",
+               "<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete>"
+               "</VersioningConfiguration>")
+                .Code(),
+            "NotImplemented");
+  // Versions keep the bucket from being deleted.
+  EXPECT_EQ(Do("DELETE", "/images").Code(), "BucketNotEmpty");
+}
+
+TEST_F(S3VersioningTest, ListObjectVersionsPagesThroughVersions) {
+  ASSERT_EQ(Do("PUT", "/images?versioning",
+               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")
+                .status,
+            200);
+  std::vector<std::string> expected;
+  for (const std::string key : {"a", "b"}) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+      ids.insert(ids.begin(), Do("PUT", "/images/" + key, key).Header("x-amz-version-id"));
+    }
+    for (size_t i = 0; i < ids.size(); ++i) expected.push_back(key + "@" + ids[i] + (i ? "" : "*"));
+  }
+  EXPECT_EQ(Versions(), expected);
+  std::vector<std::string> paged;
+  std::string query = "&max-keys=2";
+  for (int page = 0; page < 10; ++page) {
+    Response r = Do("GET", "/images?versions" + query);
+    pugi::xml_document doc;
+    ASSERT_TRUE(doc.load_buffer(r.body.data(), r.body.size()));
+    pugi::xml_node result = doc.child("ListVersionsResult");
+    for (pugi::xml_node v : result.children("Version")) {
+      paged.push_back(std::string(v.child_value("Key")) + "@" + v.child_value("VersionId") +
+                      (std::string_view(v.child_value("IsLatest")) == "true" ? "*" : ""));
+    }
+    if (std::string_view(result.child_value("IsTruncated")) != "true") break;
+    query = std::string("&max-keys=2&key-marker=") + result.child_value("NextKeyMarker") +
+            "&version-id-marker=" + result.child_value("NextVersionIdMarker");
+  }
+  EXPECT_EQ(paged, expected);
+  EXPECT_EQ(Do("GET", "/images?versions&key-marker=a&version-id-marker=nope").Code(),
+            "InvalidArgument");
 }
 
 }  // namespace

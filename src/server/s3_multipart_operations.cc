@@ -120,6 +120,7 @@ HttpReply UploadPartCopy(const S3Context& cx, S3Request& r) {
     return ErrorReply(r, cx.clock, std::move(*denied));
   }
   GetOptions read;
+  read.version_id = src->version_id;
   if (const std::string* v = r.head.Header("x-amz-copy-source-range")) {
     read.range = ParseCopySourceRange(*v);
     if (!read.range) {
@@ -139,7 +140,7 @@ HttpReply UploadPartCopy(const S3Context& cx, S3Request& r) {
     if (opened.status().reason() != Reason::kInvalidRange) {
       return StatusReply(r, cx.clock, opened.status(), false);
     }
-    Result<ObjectInfo> head = cx.backend.Head(src->bucket, src->key);
+    Result<ObjectInfo> head = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
     return range_invalid(head.ok() ? head->size : 0);
   }
   ObjectReader& reader = *opened;
@@ -296,8 +297,11 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   Status recorded = cx.uploads.MarkCompleted(id, info->etag);
   (void)recorded;  // the object is committed; without the record a retry gets NoSuchUpload
-  return XmlReply(r, cx.clock,
-                  CompleteMultipartUploadResultXml(ObjectLocation(r), r.bucket, r.key, info->etag));
+  HttpReply reply =
+      XmlReply(r, cx.clock,
+               CompleteMultipartUploadResultXml(ObjectLocation(r), r.bucket, r.key, info->etag));
+  AddVersionHeader(reply.headers, *info);
+  return reply;
 }
 
 }  // namespace thumbflow::server

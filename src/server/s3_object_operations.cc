@@ -16,6 +16,7 @@ namespace thumbflow::server {
 namespace {
 
 void AddObjectHeaders(HeaderList& headers, const ObjectInfo& info) {
+  AddVersionHeader(headers, info);
   headers.emplace_back("ETag", info.etag);
   headers.emplace_back("Last-Modified", HttpDate(info.last_modified_ms));
   headers.emplace_back("Content-Type",
@@ -80,6 +81,54 @@ std::optional<ByteRange> ParseRange(const std::string* header) {
 
 }  // namespace
 
+void AddVersionHeader(HeaderList& headers, const ObjectInfo& info) {
+  if (!info.version_id.empty()) headers.emplace_back("x-amz-version-id", info.version_id);
+}
+
+// GET / HEAD of a key or version that is not there. When the latest version (no versionId)
+// is a delete marker: 404 NoSuchKey with x-amz-delete-marker: true and the marker's
+// version; a versionId naming a delete marker: 405 MethodNotAllowed with the same headers,
+// as S3 answers; a versionId naming nothing: 404 NoSuchVersion.
+HttpReply MissingVersionReply(const S3Context& cx, const S3Request& r,
+                              const std::string& version_id) {
+  Result<ObjectInfo> marker = cx.backend.HeadVersion(r.bucket, r.key, version_id);
+  if (marker.ok() && marker->delete_marker) {
+    HttpReply reply =
+        ErrorReply(r, cx.clock, MakeError(version_id.empty() ? "NoSuchKey" : "MethodNotAllowed"));
+    reply.headers.emplace_back("x-amz-delete-marker", "true");
+    AddVersionHeader(reply.headers, *marker);
+    if (!version_id.empty()) {
+      reply.headers.emplace_back("Last-Modified", HttpDate(marker->last_modified_ms));
+      reply.headers.emplace_back("Allow", "DELETE");
+    }
+    return reply;
+  }
+  if (!version_id.empty()) {
+    S3Error error = MakeError("NoSuchVersion");
+    error.details = {{"Key", r.key}, {"VersionId", version_id}};
+    return ErrorReply(r, cx.clock, std::move(error));
+  }
+  return ErrorReply(r, cx.clock, MakeError("NoSuchKey"));
+}
+
+namespace {
+
+// CopyObject whose source is a delete marker: the latest (no version named) is 404
+// NoSuchKey, a named one 400 InvalidRequest, both with x-amz-delete-marker, as S3 answers.
+HttpReply CopySourceMarkerReply(const S3Context& cx, const S3Request& r, const CopySource& src) {
+  HttpReply reply = ErrorReply(
+      r, cx.clock,
+      src.version_id.empty()
+          ? MakeError("NoSuchKey")
+          : MakeError("InvalidRequest",
+                      "The source of a copy request may not specifically refer to a delete "
+                      "marker by version id."));
+  reply.headers.emplace_back("x-amz-delete-marker", "true");
+  return reply;
+}
+
+}  // namespace
+
 std::optional<ByteRange> ParseCopySourceRange(std::string_view text) {
   if (!text.starts_with("bytes=")) return std::nullopt;
   text.remove_prefix(6);
@@ -100,7 +149,8 @@ namespace {
 // HEAD reads no bytes: the object's info, its conditions and its range, without opening it.
 Result<ObjectReader> HeadForRead(const S3Context& cx, const S3Request& r,
                                  const GetOptions& options) {
-  ASSIGN_OR_RETURN(ObjectInfo info, cx.backend.Head(r.bucket, r.key));
+  ASSIGN_OR_RETURN(ObjectInfo info, cx.backend.HeadVersion(r.bucket, r.key, options.version_id));
+  if (info.delete_marker) return NotFoundError(r.bucket + "/" + r.key + ": a delete marker");
   RETURN_IF_ERROR(CheckGetConditions(info, options));
   ObjectReader reader;
   reader.info = info;
@@ -165,9 +215,20 @@ Result<CopySource> ParseCopySource(const std::string& header) {
     return InvalidArgumentError(
         "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
   }
-  CopySource src{std::string(decoded.substr(0, slash)), std::string(decoded.substr(slash + 1))};
+  CopySource src{std::string(decoded.substr(0, slash)), std::string(decoded.substr(slash + 1)), ""};
   Status key_ok = ValidateObjectKey(src.key);
   if (!key_ok.ok()) return InvalidArgumentError(key_ok.message());
+  // ?versionId=ID after the key selects a version of the source.
+  if (size_t query = header.find('?'); query != std::string::npos) {
+    std::string_view params = std::string_view(header).substr(query + 1);
+    if (params.starts_with("versionId=")) {
+      Result<std::string> version = PercentDecode(params.substr(10));
+      if (!version.ok() || version->empty()) {
+        return InvalidArgumentError("Invalid version id specified");
+      }
+      src.version_id = *version;
+    }
+  }
   return src;
 }
 
@@ -269,6 +330,7 @@ HttpReply PutObject(const S3Context& cx, S3Request& r) {
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("ETag", info->etag);
+  AddVersionHeader(reply.headers, *info);
   for (const auto& h : r.body->echo_headers()) reply.headers.push_back(h);
   return reply;
 }
@@ -278,14 +340,19 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
   options.range = ParseRange(r.head.Header("range"));
   if (const std::string* v = r.head.Header("if-match")) options.if_match = *v;
   if (const std::string* v = r.head.Header("if-none-match")) options.if_none_match = *v;
+  if (const std::string* v = r.Query("versionId")) options.version_id = *v;
   const bool head = r.operation() == S3Operation::kHeadObject;
   Result<ObjectReader> opened =
       head ? HeadForRead(cx, r, options) : cx.backend.OpenObject(r.bucket, r.key, options);
   if (!opened.ok()) {
     if (opened.status().reason() == Reason::kNotModified) {
       // The object whose ETag matched; should it have changed since, its new identity.
-      Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
-      if (info.ok()) return NotModifiedReply(cx, r, *info);
+      Result<ObjectInfo> info = cx.backend.HeadVersion(r.bucket, r.key, options.version_id);
+      if (info.ok() && !info->delete_marker) return NotModifiedReply(cx, r, *info);
+    }
+    if (opened.status().code() == StatusCode::kNotFound &&
+        opened.status().reason() != Reason::kNoSuchBucket) {
+      return MissingVersionReply(cx, r, options.version_id);
     }
     return StatusReply(r, cx.clock, opened.status(), false);
   }
@@ -320,12 +387,21 @@ HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
   }
   WriteCondition condition;
   if (const std::string* v = r.head.Header("if-match")) condition.if_match = *v;
-  Status s = cx.backend.DeleteIf(r.bucket, r.key, condition);
+  const std::string* version = r.Query("versionId");
+  Result<DeletedVersion> deleted =
+      cx.backend.DeleteVersion(r.bucket, r.key, version ? *version : "", condition);
+  const Status& s = deleted.status();
   if (!s.ok() && s.code() == StatusCode::kNotFound && s.reason() != Reason::kNoSuchBucket) {
     return ErrorReply(r, cx.clock, MakeError("NoSuchKey"));
   }
   if (!s.ok()) return StatusReply(r, cx.clock, s, false);
-  return EmptyReply(r, cx.clock, 204);
+  HttpReply reply = EmptyReply(r, cx.clock, 204);
+  // The delete marker made (or removed), or the version removed.
+  if (deleted->delete_marker) reply.headers.emplace_back("x-amz-delete-marker", "true");
+  if (!deleted->version_id.empty()) {
+    reply.headers.emplace_back("x-amz-version-id", deleted->version_id);
+  }
+  return reply;
 }
 
 HttpReply CopyObject(const S3Context& cx, S3Request& r) {
@@ -360,7 +436,7 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
     }
     *out = true;
   }
-  if (src->bucket == r.bucket && src->key == r.key && !replace) {
+  if (src->bucket == r.bucket && src->key == r.key && src->version_id.empty() && !replace) {
     return ErrorReply(
         r, cx.clock,
         MakeError("InvalidRequest",
@@ -376,7 +452,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   // the source's.
   PutOptions put = PutOptionsOf(r);
   if (conditional || !(replace && replace_tags)) {
-    Result<ObjectInfo> source = cx.backend.Head(src->bucket, src->key);
+    Result<ObjectInfo> source = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
+    if (source.ok() && source->delete_marker) return CopySourceMarkerReply(cx, r, *src);
     if (!source.ok()) return StatusReply(r, cx.clock, source.status(), false);
     if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
       return ErrorReply(r, cx.clock, std::move(*failed));
@@ -393,18 +470,53 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   }
   put.condition = condition;
   put.acl = r.acl;
-  Result<ObjectInfo> info = cx.backend.Copy(src->bucket, src->key, r.bucket, r.key, &put);
+  Result<ObjectInfo> info =
+      cx.backend.CopyVersion(src->bucket, src->key, src->version_id, r.bucket, r.key, &put);
   if (std::optional<S3Error> failed = WriteConditionError(condition, info.status())) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
+  if (!info.ok() && info.status().code() == StatusCode::kNotFound &&
+      info.status().reason() != Reason::kNoSuchBucket) {
+    // A delete marker is never copied (S3: the latest one is 404, one named is 400).
+    Result<ObjectInfo> source = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
+    if (source.ok() && source->delete_marker) return CopySourceMarkerReply(cx, r, *src);
+    if (!src->version_id.empty()) return ErrorReply(r, cx.clock, MakeError("NoSuchVersion"));
+  }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  return XmlReply(r, cx.clock, CopyObjectResultXml(*info));
+  HttpReply reply = XmlReply(r, cx.clock, CopyObjectResultXml(*info));
+  AddVersionHeader(reply.headers, *info);
+  if (!src->version_id.empty()) {
+    reply.headers.emplace_back("x-amz-copy-source-version-id", src->version_id);
+  }
+  return reply;
+}
+
+Result<ObjectInfo> HeadAddressedVersion(const S3Context& cx, const S3Request& r) {
+  const std::string* version = r.Query("versionId");
+  const std::string version_id = version ? *version : "";
+  ASSIGN_OR_RETURN(ObjectInfo info, cx.backend.HeadVersion(r.bucket, r.key, version_id));
+  if (info.delete_marker) return NotFoundError(r.bucket + "/" + r.key + ": a delete marker");
+  return info;
+}
+
+std::optional<HttpReply> AddressedVersionError(const S3Context& cx, const S3Request& r,
+                                               const Status& status) {
+  if (status.ok()) return std::nullopt;
+  if (status.code() == StatusCode::kNotFound && status.reason() != Reason::kNoSuchBucket) {
+    const std::string* version = r.Query("versionId");
+    return MissingVersionReply(cx, r, version ? *version : "");
+  }
+  return StatusReply(r, cx.clock, status, false);
 }
 
 HttpReply GetObjectTagging(const S3Context& cx, S3Request& r) {
-  Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
-  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  return XmlReply(r, cx.clock, TaggingXml(info->tags));
+  Result<ObjectInfo> info = HeadAddressedVersion(cx, r);
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, info.status())) {
+    return std::move(*failed);
+  }
+  HttpReply reply = XmlReply(r, cx.clock, TaggingXml(info->tags));
+  AddVersionHeader(reply.headers, *info);
+  return reply;
 }
 
 HttpReply PutObjectTagging(const S3Context& cx, S3Request& r) {

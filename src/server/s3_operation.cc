@@ -196,7 +196,7 @@ bool CarriedOut(Op op) {
          op == Op::kPutBucketCors || op == Op::kDeleteBucketCors || op == Op::kOptionsObject ||
          op == Op::kPutBucketAcl || op == Op::kPutObjectAcl || op == Op::kGetBucketPolicy ||
          op == Op::kPutBucketPolicy || op == Op::kDeleteBucketPolicy ||
-         op == Op::kGetBucketPolicyStatus;
+         op == Op::kGetBucketPolicyStatus || op == Op::kPutBucketVersioning;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }
@@ -264,12 +264,20 @@ S3Route RouteObjectOperation(std::string_view m, const Query& q, bool copy_sourc
   return Named(Op::kMethodNotAllowed);
 }
 
-// Buckets are never versioned: versionId "null" (what ListObjectVersions lists) is the
-// object itself; any other version is not carried out.
+// Whether `op` carries out ?versionId= (one version of the object; "null" is the null
+// version, the only one of an unversioned bucket's objects).
+bool TakesVersionId(Op op) {
+  return op == Op::kGetObject || op == Op::kHeadObject || op == Op::kDeleteObject ||
+         op == Op::kGetObjectAcl || op == Op::kGetObjectTagging;
+}
+
+// Other operations know only the null version (the latest of an unversioned bucket).
 S3Route RouteObject(std::string_view m, const Query& q, bool copy_source) {
   S3Route route = RouteObjectOperation(m, q, copy_source);
   const std::string* version = q.Find("versionId");
-  if (version && *version != "null") route.implemented = false;
+  if (version && *version != "null" && !TakesVersionId(route.operation)) {
+    route.implemented = false;
+  }
   return route;
 }
 

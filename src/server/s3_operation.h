@@ -17,8 +17,9 @@ namespace thumbflow::server {
 
 // Every value is an S3 API operation name (S3OperationName), used as the metric label and
 // in NotImplemented messages. The operations after kCompleteMultipartUpload, but
-// kListMultipartUploads, kUploadPartCopy and the object tagging ones, are recognised only to
-// be refused by name (501 NotImplemented). New values go at the end (add, don't reorder).
+// kListMultipartUploads, kUploadPartCopy, kPutBucketVersioning and those CarriedOut
+// (s3_operation.cc) names, are recognised only to be refused by name (501 NotImplemented). New
+// values go at the end (add, don't reorder).
 enum class S3Operation : uint8_t {
   kUnknown,           // the request target could not be parsed (InvalidURI)
   kMethodNotAllowed,  // no operation has this method at this address
@@ -129,8 +130,8 @@ struct S3Route {
   S3Operation operation = S3Operation::kUnknown;
   // False: the request is named (for metrics and the error) but thumbflow does not carry it
   // out; it is answered NotImplemented once authenticated. Also false for a carried-out
-  // operation asked of a version other than "null" (GET /b/k?versionId=3HL4k is GetObject,
-  // not carried out: buckets are never versioned).
+  // operation that does not take ?versionId= asked of a version other than "null"
+  // (GetObject, HeadObject, DeleteObject, GetObjectAcl and GetObjectTagging take it).
   bool implemented = true;
 };
 

@@ -44,9 +44,10 @@ HttpReply HeadBucket(const S3Context& cx, S3Request& r);
 HttpReply DeleteBucket(const S3Context& cx, S3Request& r);
 HttpReply GetBucketLocation(const S3Context& cx, S3Request& r);
 HttpReply GetBucketVersioning(const S3Context& cx, S3Request& r);
-HttpReply ListObjects(const S3Context& cx, S3Request& r);         // V1 and V2
-HttpReply ListObjectVersions(const S3Context& cx, S3Request& r);  // every object, version "null"
-HttpReply GetBucketAcl(const S3Context& cx, S3Request& r);        // the stored grants (s3_acl.h)
+HttpReply PutBucketVersioning(const S3Context& cx, S3Request& r);  // Enabled or Suspended
+HttpReply ListObjects(const S3Context& cx, S3Request& r);          // V1 and V2
+HttpReply ListObjectVersions(const S3Context& cx, S3Request& r);   // versions and delete markers
+HttpReply GetBucketAcl(const S3Context& cx, S3Request& r);         // the stored grants (s3_acl.h)
 // x-amz-acl, x-amz-grant-* or an AccessControlPolicy body (never both) replaces the ACL.
 HttpReply PutBucketAcl(const S3Context& cx, S3Request& r);
 HttpReply DeleteObjects(const S3Context& cx, S3Request& r);
@@ -97,7 +98,21 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r);
 struct CopySource {
   std::string bucket;
   std::string key;
+  std::string version_id;  // ?versionId=...; empty: the latest
 };
+// x-amz-version-id: the version's id, when the bucket is versioned (ObjectInfo::version_id).
+void AddVersionHeader(HeaderList& headers, const ObjectInfo& info);
+// The reply to a GET / HEAD whose object (or version `version_id`) was NotFound: 404
+// NoSuchKey, 404 NoSuchVersion, or, for a delete marker, 404 / 405 with x-amz-delete-marker.
+HttpReply MissingVersionReply(const S3Context& cx, const S3Request& r,
+                              const std::string& version_id);
+// The version of r.bucket/r.key that ?versionId= names (none: the latest); a delete marker
+// is NotFound.
+Result<ObjectInfo> HeadAddressedVersion(const S3Context& cx, const S3Request& r);
+// The reply to a failed HeadAddressedVersion (MissingVersionReply for NotFound); nullopt
+// when `status` is OK.
+std::optional<HttpReply> AddressedVersionError(const S3Context& cx, const S3Request& r,
+                                               const Status& status);
 Result<CopySource> ParseCopySource(const std::string& header);
 // x-amz-copy-source-range: exactly "bytes=first-last", first <= last (S3 takes no other
 // form, not even the suffix and open ranges of Range). nullopt when malformed.

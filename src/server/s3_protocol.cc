@@ -76,6 +76,8 @@ constexpr ErrorSpec kErrorSpecs[] = {
     {"NoSuchBucket", 404, "The specified bucket does not exist"},
     {"NoSuchKey", 404, "The specified key does not exist."},
     {"NoSuchUpload", 404, "The specified multipart upload does not exist."},
+    {"NoSuchVersion", 404, "The specified version does not exist."},
+    {"IllegalVersioningConfigurationException", 400, "The Versioning element must be specified"},
     {"NotImplemented", 501,
      "A header you provided implies functionality that is not "
      "implemented."},
@@ -279,6 +281,7 @@ Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body) {
   for (pugi::xml_node o : root.children("Object")) {
     parsed.keys.emplace_back(o.child_value("Key"));
     parsed.etags.emplace_back(o.child_value("ETag"));
+    parsed.version_ids.emplace_back(o.child_value("VersionId"));
     if (o.child("LastModifiedTime") || o.child("Size")) parsed.other_conditions = true;
   }
   if (parsed.keys.empty() || parsed.keys.size() > 1000) {
@@ -349,8 +352,12 @@ std::string LocationConstraintXml(std::string_view region) {
   return Open("LocationConstraint") + text + "</LocationConstraint>";
 }
 
-std::string VersioningConfigurationXml() {
-  return std::string("<VersioningConfiguration xmlns=\"") + kS3XmlNamespace + "\"/>";
+std::string VersioningConfigurationXml(std::string_view status) {
+  if (status.empty()) {
+    return std::string("<VersioningConfiguration xmlns=\"") + kS3XmlNamespace + "\"/>";
+  }
+  return Open("VersioningConfiguration") + Tag("Status", XmlEscape(status)) +
+         "</VersioningConfiguration>";
 }
 
 namespace {
@@ -428,7 +435,7 @@ std::string ListBucketResultXml(const ListBucketQuery& q, const ListResult& list
 }
 
 std::string ListVersionsResultXml(const ListBucketQuery& q, std::string_view version_id_marker,
-                                  const ListResult& listed) {
+                                  const ListVersionsResult& listed) {
   auto enc = [&q](const std::string& text) { return ListText(q, text); };
   std::string xml = Open("ListVersionsResult");
   xml += Tag("Name", XmlEscape(q.bucket));
@@ -436,31 +443,69 @@ std::string ListVersionsResultXml(const ListBucketQuery& q, std::string_view ver
   xml += Tag("KeyMarker", enc(q.marker));
   xml += Tag("VersionIdMarker", XmlEscape(version_id_marker));
   if (listed.truncated) {
-    // The last entry listed: a key (its version is "null") or a common prefix (no version).
-    std::string last = LastListed(listed);
-    xml += Tag("NextKeyMarker", enc(last));
-    if (!listed.objects.empty() && listed.objects.back().key == last) {
-      xml += Tag("NextVersionIdMarker", "null");
+    xml += Tag("NextKeyMarker", enc(listed.next_key_marker));
+    if (!listed.next_version_id_marker.empty()) {
+      xml += Tag("NextVersionIdMarker", XmlEscape(listed.next_version_id_marker));
     }
   }
   xml += Tag("MaxKeys", std::to_string(q.max_keys));
   if (!q.delimiter.empty()) xml += Tag("Delimiter", enc(q.delimiter));
   xml += Tag("IsTruncated", listed.truncated ? "true" : "false");
   if (q.url_encoding) xml += Tag("EncodingType", "url");
-  xml += ListedEntriesXml(listed, "Version", "<VersionId>null</VersionId><IsLatest>true</IsLatest>",
-                          q.owner, enc);
+  const std::string owner_xml = q.owner.empty() ? std::string() : UserXml("Owner", q.owner);
+  for (const ObjectInfo& v : listed.versions) {
+    const std::string identity =
+        Tag("Key", enc(v.key)) +
+        Tag("VersionId", XmlEscape(v.version_id.empty() ? "null" : v.version_id)) +
+        Tag("IsLatest", v.is_latest ? "true" : "false") +
+        Tag("LastModified", FormatIso8601Millis(v.last_modified_ms));
+    if (v.delete_marker) {
+      xml += "<DeleteMarker>" + identity + owner_xml + "</DeleteMarker>";
+    } else {
+      xml += "<Version>" + identity + Tag("ETag", XmlEscape(v.etag)) +
+             Tag("Size", std::to_string(v.size)) + owner_xml +
+             "<StorageClass>STANDARD</StorageClass></Version>";
+    }
+  }
+  for (const auto& p : listed.common_prefixes) {
+    xml += "<CommonPrefixes>" + Tag("Prefix", enc(p)) + "</CommonPrefixes>";
+  }
   xml += "</ListVersionsResult>";
   return xml;
+}
+
+Result<std::string> ParseVersioningConfigurationXml(std::string_view body, bool* mfa_delete) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size())) return MalformedXml("the body is not XML");
+  pugi::xml_node root = doc.child("VersioningConfiguration");
+  if (!root) return MalformedXml("the root element is not VersioningConfiguration");
+  *mfa_delete = std::string_view(root.child_value("MfaDelete")) == "Enabled";
+  std::string status = root.child_value("Status");
+  if (status != "Enabled" && status != "Suspended") {
+    return Status(StatusCode::kInvalidArgument, "Status must be Enabled or Suspended",
+                  "IllegalVersioningConfigurationException");
+  }
+  return status;
 }
 
 std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool quiet) {
   std::string xml = Open("DeleteResult");
   for (const auto& o : outcomes) {
     if (o.code.empty()) {
-      if (!quiet) xml += "<Deleted>" + Tag("Key", XmlEscape(o.key)) + "</Deleted>";
+      if (quiet) continue;
+      xml += "<Deleted>" + Tag("Key", XmlEscape(o.key));
+      if (!o.version_id.empty()) xml += Tag("VersionId", XmlEscape(o.version_id));
+      if (o.delete_marker) {
+        xml += "<DeleteMarker>true</DeleteMarker>";
+        if (!o.delete_marker_version_id.empty()) {
+          xml += Tag("DeleteMarkerVersionId", XmlEscape(o.delete_marker_version_id));
+        }
+      }
+      xml += "</Deleted>";
     } else {
-      xml += "<Error>" + Tag("Key", XmlEscape(o.key)) + Tag("Code", o.code) +
-             Tag("Message", XmlEscape(o.message)) + "</Error>";
+      xml += "<Error>" + Tag("Key", XmlEscape(o.key));
+      if (!o.version_id.empty()) xml += Tag("VersionId", XmlEscape(o.version_id));
+      xml += Tag("Code", o.code) + Tag("Message", XmlEscape(o.message)) + "</Error>";
     }
   }
   xml += "</DeleteResult>";

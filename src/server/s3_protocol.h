@@ -61,6 +61,8 @@ struct DeleteObjectsBody {
   std::vector<std::string> keys;
   // Each object's <ETag> (a conditional delete, as If-Match), "" when it has none; one per key.
   std::vector<std::string> etags;
+  // Each object's <VersionId>, "" when it has none; one per key.
+  std::vector<std::string> version_ids;
   // An object carries <LastModifiedTime> or <Size> (S3 takes them for directory buckets only;
   // thumbflow refuses them rather than ignore them).
   bool other_conditions = false;
@@ -84,7 +86,14 @@ std::string ListAllMyBucketsResultXml(const std::vector<BucketInfo>& buckets,
                                       std::string_view owner);
 // An empty LocationConstraint for us-east-1, as S3 answers.
 std::string LocationConstraintXml(std::string_view region);
-std::string VersioningConfigurationXml();  // never enabled
+// GetBucketVersioning: <Status> when versioning was ever configured ("Enabled",
+// "Suspended"); without it (`status` empty) an empty VersioningConfiguration, as S3 answers
+// for a bucket that never had versioning.
+std::string VersioningConfigurationXml(std::string_view status);
+// PutBucketVersioning's body: the <Status> (Enabled or Suspended; anything else, or none, is
+// InvalidArgument with error code IllegalVersioningConfigurationException; a body that is
+// not such a document: MalformedXML). *mfa_delete: <MfaDelete>Enabled</MfaDelete> was asked.
+Result<std::string> ParseVersioningConfigurationXml(std::string_view body, bool* mfa_delete);
 
 // What a ListObjects / ListObjectsV2 request asked, as the result echoes it.
 struct ListBucketQuery {
@@ -101,15 +110,19 @@ struct ListBucketQuery {
   std::string owner;
 };
 std::string ListBucketResultXml(const ListBucketQuery& query, const ListResult& listed);
-// ListObjectVersions of an unversioned bucket: every object once, as its only version
-// (VersionId "null", IsLatest true). `query.marker` is the key-marker, `version_id_marker`
-// the version-id-marker as sent.
+// ListObjectVersions: the versions (<Version>) and delete markers (<DeleteMarker>) in
+// listing order, then the common prefixes. `query.marker` is the key-marker,
+// `version_id_marker` the version-id-marker as sent.
 std::string ListVersionsResultXml(const ListBucketQuery& query, std::string_view version_id_marker,
-                                  const ListResult& listed);
+                                  const ListVersionsResult& listed);
 
 // One key of a DeleteObjects request: deleted (code empty) or the error it met.
 struct DeleteOutcome {
   std::string key;
+  std::string version_id;  // the <VersionId> asked for, if any
+  // The delete made a delete marker, or removed one (S3's <DeleteMarker>), and its version.
+  bool delete_marker = false;
+  std::string delete_marker_version_id;
   std::string code;
   std::string message;
 };

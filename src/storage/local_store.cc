@@ -1060,10 +1060,12 @@ Result<ListVersionsResult> LocalObjectStore::ListVersions(const std::string& buc
                                   "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
       marker->Bind(1, bucket).Bind(2, options.key_marker).Bind(3, options.version_id_marker);
       ASSIGN_OR_RETURN(bool found, marker->Step());
-      if (found) {
-        seq = marker->ColumnInt(0);
-        previous_key = options.key_marker;
+      if (!found) {
+        return InvalidArgumentError("version-id-marker " + options.version_id_marker +
+                                    " is no version of " + options.key_marker);
       }
+      seq = marker->ColumnInt(0);
+      previous_key = options.key_marker;
       marker->Reset();
     } else if (!delimiter.empty() && options.key_marker.starts_with(prefix) &&
                options.key_marker.size() > prefix.size() &&

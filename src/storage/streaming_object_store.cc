@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace thumbflow {
 
 // Every object once, as its version "null" (the latest): List with the key marker as its
@@ -10,6 +9,10 @@ namespace thumbflow {
 Result<ListVersionsResult> StreamingObjectStore::ListVersions(const std::string& bucket,
                                                               const ListVersionsOptions& options) {
   ListVersionsResult result;
+  if (!options.version_id_marker.empty() && options.version_id_marker != "null") {
+    return InvalidArgumentError("version-id-marker " + options.version_id_marker +
+                                " is no version of " + options.key_marker);
+  }
   if (options.max_keys <= 0) {
     RETURN_IF_ERROR(HeadBucket(bucket));
     return result;

@@ -214,7 +214,8 @@ class StreamingObjectStore : public ObjectStore {
     }
     return Copy(src_bucket, src_key, dst_bucket, dst_key, replace);
   }
-  // ListObjectVersions. The default lists every object once as its version "null".
+  // ListObjectVersions. InvalidArgument when version_id_marker is no version of key_marker.
+  // The default lists every object once as its version "null".
   virtual Result<ListVersionsResult> ListVersions(const std::string& bucket,
                                                   const ListVersionsOptions& options);
 };

@@ -66,8 +66,6 @@ class S3ExactTest(unittest.TestCase):
                       "(PUT /images?logging)", proc.stderr)
         self.s3.put_object(Bucket=BUCKET, Key="refused/k", Body=b"kept")
         calls = {
-            "PutBucketVersioning": lambda: self.s3.put_bucket_versioning(
-                Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}),
             "PutObjectLockConfiguration": lambda: self.s3.put_object_lock_configuration(
                 Bucket=BUCKET, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}),
             "PutBucketLifecycleConfiguration":
