@@ -70,16 +70,22 @@ HttpReply GetObjectAcl(const S3Context& cx, S3Request& r) {
   return reply;
 }
 
+// Of the version ?versionId= names (none: the latest).
 HttpReply PutObjectAcl(const S3Context& cx, S3Request& r) {
-  Result<ObjectInfo> info = cx.backend.Head(r.bucket, r.key);
-  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  Result<ObjectInfo> info = HeadAddressedVersion(cx, r);
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, info.status())) {
+    return std::move(*failed);
+  }
   const std::string owner = DecodeAcl(info->acl, r.bucket_owner).owner;
   S3Error error;
   Result<Acl> acl = RequestedAcl(cx, r, owner, r.bucket_owner, &error);
   if (!acl.ok()) return ErrorReply(r, cx.clock, std::move(error));
-  Status s = cx.backend.PutObjectAcl(r.bucket, r.key, EncodeAcl(*acl));
-  if (!s.ok()) return StatusReply(r, cx.clock, s, false);
-  return EmptyReply(r, cx.clock, 200);
+  const std::string* version = r.Query("versionId");
+  Status s = cx.backend.PutVersionAcl(r.bucket, r.key, version ? *version : "", EncodeAcl(*acl));
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, s)) return std::move(*failed);
+  HttpReply reply = EmptyReply(r, cx.clock, 200);
+  AddVersionHeader(reply.headers, *info);
+  return reply;
 }
 
 }  // namespace thumbflow::server

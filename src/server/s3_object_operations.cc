@@ -509,6 +509,25 @@ std::optional<HttpReply> AddressedVersionError(const S3Context& cx, const S3Requ
   return StatusReply(r, cx.clock, status, false);
 }
 
+namespace {
+
+// The tags of the version ?versionId= names (none: the latest) become `tags`.
+HttpReply SetVersionTags(const S3Context& cx, const S3Request& r, const TagSet& tags,
+                         int success_status) {
+  Result<ObjectInfo> info = HeadAddressedVersion(cx, r);
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, info.status())) {
+    return std::move(*failed);
+  }
+  const std::string* version = r.Query("versionId");
+  Status s = cx.backend.PutVersionTags(r.bucket, r.key, version ? *version : "", tags);
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, s)) return std::move(*failed);
+  HttpReply reply = EmptyReply(r, cx.clock, success_status);
+  AddVersionHeader(reply.headers, *info);
+  return reply;
+}
+
+}  // namespace
+
 HttpReply GetObjectTagging(const S3Context& cx, S3Request& r) {
   Result<ObjectInfo> info = HeadAddressedVersion(cx, r);
   if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, info.status())) {
@@ -523,15 +542,11 @@ HttpReply PutObjectTagging(const S3Context& cx, S3Request& r) {
   S3Error error;
   Result<TagSet> tags = ParseTaggingXml(r.body ? r.body->memory() : std::string_view(), &error);
   if (!tags.ok()) return ErrorReply(r, cx.clock, std::move(error));
-  Status s = cx.backend.PutObjectTags(r.bucket, r.key, *tags);
-  if (!s.ok()) return StatusReply(r, cx.clock, s, false);
-  return EmptyReply(r, cx.clock, 200);
+  return SetVersionTags(cx, r, *tags, 200);
 }
 
 HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r) {
-  Status s = cx.backend.PutObjectTags(r.bucket, r.key, TagSet());
-  if (!s.ok()) return StatusReply(r, cx.clock, s, false);
-  return EmptyReply(r, cx.clock, 204);
+  return SetVersionTags(cx, r, TagSet(), 204);
 }
 
 }  // namespace thumbflow::server

@@ -268,7 +268,8 @@ S3Route RouteObjectOperation(std::string_view m, const Query& q, bool copy_sourc
 // version, the only one of an unversioned bucket's objects).
 bool TakesVersionId(Op op) {
   return op == Op::kGetObject || op == Op::kHeadObject || op == Op::kDeleteObject ||
-         op == Op::kGetObjectAcl || op == Op::kGetObjectTagging;
+         op == Op::kGetObjectAcl || op == Op::kPutObjectAcl || op == Op::kGetObjectTagging ||
+         op == Op::kPutObjectTagging || op == Op::kDeleteObjectTagging;
 }
 
 // Other operations know only the null version (the latest of an unversioned bucket).

@@ -131,7 +131,7 @@ struct S3Route {
   // False: the request is named (for metrics and the error) but thumbflow does not carry it
   // out; it is answered NotImplemented once authenticated. Also false for a carried-out
   // operation that does not take ?versionId= asked of a version other than "null"
-  // (GetObject, HeadObject, DeleteObject, GetObjectAcl and GetObjectTagging take it).
+  // (GetObject, HeadObject, DeleteObject and the object ACL and tagging calls take it).
   bool implemented = true;
 };
 

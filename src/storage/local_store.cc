@@ -223,10 +223,13 @@ Status RemoveNoncurrentNull(sqlite::Transaction& tx, const std::string& bucket,
   return remove->Run();
 }
 
-// Within a store transaction, when `key` has no store_objects row: its newest noncurrent
-// version becomes the latest when it is an object (not when it is a delete marker).
+// Within a store transaction, when `key` has no store_objects row (its latest version was
+// removed): its newest noncurrent version becomes the latest when it is an object (not when
+// it is a delete marker).
 Status PromoteNewestVersion(sqlite::Transaction& tx, const std::string& bucket,
                             const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<CurrentObject> current, FindCurrent(tx, bucket, key));
+  if (current) return Status::Ok();
   ASSIGN_OR_RETURN(sqlite::Statement * newest,
                    tx.Prepare("SELECT seq, delete_marker FROM store_versions "
                               "WHERE bucket = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1"));
@@ -796,7 +799,8 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
         }
         if (version_id == "null")
           RETURN_IF_ERROR(RemoveNoncurrentNull(tx, bucket, key, &old_blobs));
-        info.version_id = version_id;
+        // As S3 answers: a write to a suspended bucket names no version (reads say "null").
+        if (versioning == kVersioningEnabled) info.version_id = version_id;
       }
 
       ASSIGN_OR_RETURN(
@@ -1216,28 +1220,47 @@ Result<BucketInfo> LocalObjectStore::GetBucket(const std::string& bucket) {
 
 Status LocalObjectStore::PutObjectTags(const std::string& bucket, const std::string& key,
                                        const TagSet& tags) {
-  return UpdateObject(bucket, key,
-                      "UPDATE store_objects SET tags = ?3 WHERE bucket = ?1 AND key = ?2",
-                      EncodeJsonMap(tags))
+  return PutVersionTags(bucket, key, "", tags);
+}
+
+Status LocalObjectStore::PutVersionTags(const std::string& bucket, const std::string& key,
+                                        const std::string& version_id, const TagSet& tags) {
+  return UpdateObject(bucket, key, version_id, "tags", EncodeJsonMap(tags))
       .WithContext("tag " + bucket + "/" + key);
 }
 
 Status LocalObjectStore::PutObjectAcl(const std::string& bucket, const std::string& key,
                                       const std::string& acl) {
-  return UpdateObject(bucket, key,
-                      "UPDATE store_objects SET acl = ?3 WHERE bucket = ?1 AND key = ?2", acl)
+  return PutVersionAcl(bucket, key, "", acl);
+}
+
+Status LocalObjectStore::PutVersionAcl(const std::string& bucket, const std::string& key,
+                                       const std::string& version_id, const std::string& acl) {
+  return UpdateObject(bucket, key, version_id, "acl", acl)
       .WithContext("set the ACL of " + bucket + "/" + key);
 }
 
 Status LocalObjectStore::UpdateObject(const std::string& bucket, const std::string& key,
-                                      const char* update_sql, const std::string& value) {
+                                      const std::string& version_id, const char* column,
+                                      const std::string& value) {
   return db_->Write([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(bool bucket_exists, BucketExists(tx, bucket));
     if (!bucket_exists)
       return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
-    ASSIGN_OR_RETURN(sqlite::Statement * update, tx.Prepare(update_sql));
-    update->Bind(1, bucket).Bind(2, key).Bind(3, value);
+    ASSIGN_OR_RETURN(sqlite::Statement * update,
+                     tx.Prepare(std::string("UPDATE store_objects SET ") + column +
+                                " = ?3 WHERE bucket = ?1 AND key = ?2"
+                                " AND (?4 = '' OR version_id = ?4)"));
+    update->Bind(1, bucket).Bind(2, key).Bind(3, value).Bind(4, version_id);
     RETURN_IF_ERROR(update->Run());
+    if (tx.Changes() == 0 && !version_id.empty()) {
+      ASSIGN_OR_RETURN(sqlite::Statement * noncurrent,
+                       tx.Prepare(std::string("UPDATE store_versions SET ") + column +
+                                  " = ?3 WHERE bucket = ?1 AND key = ?2 AND version_id = ?4"
+                                  " AND delete_marker = 0"));
+      noncurrent->Bind(1, bucket).Bind(2, key).Bind(3, value).Bind(4, version_id);
+      RETURN_IF_ERROR(noncurrent->Run());
+    }
     if (tx.Changes() == 0) return NotFoundError(bucket + "/" + key + ": no such key");
     return Status::Ok();
   });

@@ -237,6 +237,10 @@ class LocalObjectStore final : public StreamingObjectStore {
                                  const std::string& dst_key, const PutOptions* replace) override;
   Result<ListVersionsResult> ListVersions(const std::string& bucket,
                                           const ListVersionsOptions& options) override;
+  Status PutVersionTags(const std::string& bucket, const std::string& key,
+                        const std::string& version_id, const TagSet& tags) override;
+  Status PutVersionAcl(const std::string& bucket, const std::string& key,
+                       const std::string& version_id, const std::string& acl) override;
   // OpenForRead, its source the LocalObjectReader.
   Result<ObjectReader> OpenObject(const std::string& bucket, const std::string& key,
                                   const GetOptions& options) override;
@@ -291,10 +295,11 @@ class LocalObjectStore final : public StreamingObjectStore {
   // a delete marker unless `delete_markers`.
   Result<Row> FindRow(const std::string& bucket, const std::string& key,
                       const std::string& version_id, bool delete_markers);
-  // Runs `update_sql` (?1 bucket, ?2 key, ?3 `value`) on the object's row: one column of an
-  // existing object changes. NotFound (reason "no-such-bucket" for the bucket) when missing.
-  Status UpdateObject(const std::string& bucket, const std::string& key, const char* update_sql,
-                      const std::string& value);
+  // Sets `column` (tags, acl) of the version `version_id` of the key (empty: the latest) to
+  // `value`. NotFound (reason "no-such-bucket" for the bucket) when missing; a delete marker
+  // has neither.
+  Status UpdateObject(const std::string& bucket, const std::string& key,
+                      const std::string& version_id, const char* column, const std::string& value);
   Result<std::unique_ptr<LocalObjectReader>> OpenRow(const std::string& bucket,
                                                      const std::string& key,
                                                      const GetOptions& options);

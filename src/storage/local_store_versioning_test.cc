@@ -176,17 +176,36 @@ TEST_F(LocalStoreVersioningTest, DeletingTheLatestVersionPromotesThePrevious) {
   EXPECT_EQ(store_->DeleteBucket("gone").reason(), Reason::kBucketNotEmpty);
 }
 
+TEST_F(LocalStoreVersioningTest, DeletingAnOlderVersionKeepsTheLatest) {
+  ASSERT_TRUE(store_->PutBucketVersioning("images", kVersioningEnabled).ok());
+  const std::string v1 = Put("k", "one");
+  const std::string v2 = Put("k", "two");
+  const std::string v3 = Put("k", "three");
+  ASSERT_TRUE(store_->DeleteVersion("images", "k", v1, {}).ok());
+  ASSERT_TRUE(store_->DeleteVersion("images", "k", v2, {}).ok());
+  EXPECT_EQ(Body("k"), "three");
+  EXPECT_EQ(Versions(), (std::vector<std::string>{"k@" + v3 + "*"}));
+  // Between two markers an object version removed: the marker stays the latest.
+  const std::string v4 = Put("k", "four");
+  auto marker = store_->DeleteVersion("images", "k", "", {});
+  ASSERT_TRUE(marker.ok());
+  ASSERT_TRUE(store_->DeleteVersion("images", "k", v4, {}).ok());
+  EXPECT_EQ(Body("k"), "<NotFound>");
+  EXPECT_EQ(Versions(),
+            (std::vector<std::string>{"k@" + marker->version_id + ":marker*", "k@" + v3}));
+}
+
 TEST_F(LocalStoreVersioningTest, SuspendedReplacesTheNullVersion) {
   Put("k", "plain");  // before versioning: the "null" version
   ASSERT_TRUE(store_->PutBucketVersioning("images", kVersioningEnabled).ok());
   const std::string v1 = Put("k", "versioned");
   EXPECT_EQ(Body("k", "null"), "plain");
   ASSERT_TRUE(store_->PutBucketVersioning("images", kVersioningSuspended).ok());
-  EXPECT_EQ(Put("k", "suspended"), "null");
+  EXPECT_EQ(Put("k", "suspended"), "");  // as S3: no version id for a suspended bucket's write
   EXPECT_EQ(Body("k", "null"), "suspended");
   EXPECT_EQ(Versions(), (std::vector<std::string>{"k@null*", "k@" + v1}));
   EXPECT_EQ(ObjectFileCount(dir_.path()), 2u);  // "plain" is gone for good
-  EXPECT_EQ(Put("k", "again"), "null");
+  EXPECT_EQ(Put("k", "again"), "");
   EXPECT_EQ(ObjectFileCount(dir_.path()), 2u);
   // A delete makes a "null" delete marker, which replaces the "null" object.
   auto deleted = store_->DeleteVersion("images", "k", "", {});

@@ -63,8 +63,9 @@ struct ObjectInfo {
   // FULL_CONTROL). Head, Get and OpenObject fill it; listings leave it empty.
   std::string acl;
   // S3 versioning (StreamingObjectStore's version calls): the version's id ("null" for the
-  // null version), or empty when the bucket has never had versioning configured (no
-  // x-amz-version-id is answered then). Stores without versioning leave it empty.
+  // null version), or empty when the bucket has never had versioning configured, and in
+  // what a write to a suspended bucket returns (no x-amz-version-id is answered then, as S3
+  // does). Stores without versioning leave it empty.
   std::string version_id;
   // Set only by the calls that return versions (HeadVersion, ListVersions): this version is
   // a delete marker (no bytes), and whether it is the key's latest version.

@@ -214,6 +214,22 @@ class StreamingObjectStore : public ObjectStore {
     }
     return Copy(src_bucket, src_key, dst_bucket, dst_key, replace);
   }
+  // PutObjectTags / PutObjectAcl of the version `version_id` (empty: the latest). NotFound
+  // for a missing version or a delete marker.
+  virtual Status PutVersionTags(const std::string& bucket, const std::string& key,
+                                const std::string& version_id, const TagSet& tags) {
+    if (!version_id.empty() && version_id != "null") {
+      return NotFoundError(bucket + "/" + key + ": no such version");
+    }
+    return PutObjectTags(bucket, key, tags);
+  }
+  virtual Status PutVersionAcl(const std::string& bucket, const std::string& key,
+                               const std::string& version_id, const std::string& acl) {
+    if (!version_id.empty() && version_id != "null") {
+      return NotFoundError(bucket + "/" + key + ": no such version");
+    }
+    return PutObjectAcl(bucket, key, acl);
+  }
   // ListObjectVersions. InvalidArgument when version_id_marker is no version of key_marker.
   // The default lists every object once as its version "null".
   virtual Result<ListVersionsResult> ListVersions(const std::string& bucket,
