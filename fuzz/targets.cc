@@ -237,7 +237,7 @@ std::string WithChunkCrcsFixed(std::string_view png) {
 // against libvips' PNG loader, with 1 MP / 16 MiB limits, on the input with its chunk CRCs
 // fixed. libvips' error buffer is left as it was. An image it takes reads to the end and is
 // the image libvips' loader gives: the same geometry, band format, interpretation and every
-// pixel; a file it does not take is libvips' to judge.
+// pixel; a file it does not take is libvips' to judge. Its shrink-on-load is checked too.
 void PngDecoderTarget(std::string_view input) {
   (void)Vips();
   const std::string data = WithChunkCrcsFixed(input);
@@ -263,6 +263,17 @@ void PngDecoderTarget(std::string_view input) {
   FuzzCheck(std::memcmp(VIPS_IMAGE_ADDR(a, 0, 0), VIPS_IMAGE_ADDR(b, 0, 0),
                         VIPS_IMAGE_SIZEOF_IMAGE(a)) == 0,
             "png_decoder: pixels differ from libvips'");
+  // Shrink-on-load (2 to 4, by the input's length): an 8-bit image it took is taken again,
+  // ceil(width / shrink) x ceil(height / shrink), and reads to the end.
+  const int shrink = 2 + static_cast<int>(input.size() % 3);
+  ImagePtr shrunk(internal::NewPngImage(data, int64_t{1} << 20, size_t{16} << 20, shrink));
+  if (a->BandFmt != VIPS_FORMAT_UCHAR) return;
+  FuzzCheck(shrunk != nullptr, "png_decoder: a shrink-on-load refused what a full decode took");
+  FuzzCheck(shrunk->Xsize == (a->Xsize + shrink - 1) / shrink &&
+                shrunk->Ysize == (a->Ysize + shrink - 1) / shrink && shrunk->Bands == a->Bands,
+            "png_decoder: shrink-on-load geometry");
+  ImagePtr shrunk_pixels(vips_image_copy_memory(shrunk.get()));
+  FuzzCheck(shrunk_pixels != nullptr, "png_decoder: a shrunk image does not read to the end");
 }
 
 }  // namespace

@@ -151,17 +151,23 @@ bool IsChunkType(std::string_view type) {
 
 // The zlib stream of the image: the payloads of the consecutive IDAT chunks, their CRCs
 // checked (libpng refuses a wrong one). Empty when the file ends inside a chunk before IEND,
-// a CRC is wrong, a chunk type is not four letters, or IDAT chunks are not consecutive.
+// a CRC is wrong, a chunk type is not four letters, IHDR or PLTE is repeated or PLTE
+// follows IDAT, or IDAT chunks are not consecutive.
 std::string_view CollectIdat(std::string_view png, std::string* joined) {
   const auto* data = reinterpret_cast<const unsigned char*>(png.data());
   size_t pos = 8;
   std::vector<std::string_view> parts;
   bool seen_idat = false, idat_ended = false;
+  int palettes = 0;
   while (pos + 12 <= png.size()) {
     uint32_t length = BigEndian32(data + pos);
     if (length > png.size() - pos - 12) return {};
     std::string_view type = png.substr(pos + 4, 4);
     if (!IsChunkType(type)) return {};
+    // A second IHDR or PLTE, or a PLTE after the pixel data: libpng refuses the file.
+    if ((type == "IHDR" && pos != 8) || (type == "PLTE" && (++palettes > 1 || seen_idat))) {
+      return {};
+    }
     if (type == "IDAT") {
       if (idat_ended) return {};
       uint32_t crc = libdeflate_crc32(0, data + pos + 4, size_t{length} + 4);
