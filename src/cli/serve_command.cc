@@ -368,7 +368,7 @@ int RunServe(const ServeOptions& opts) {
   Result<server::S3HandlerOptions> handler_options = HandlerOptionsFor(*config, *credentials);
   if (!handler_options.ok()) return ReportFailure(handler_options.status());
   // Beside the store, never in the staging folder, which every start empties.
-  handler_options->policy_dir = opts.data_dir + "/bucket-policies";
+  handler_options->state_dir = opts.data_dir;
 
   MetricsRegistry metrics;
   RegisterProcessMetrics(metrics);

@@ -105,16 +105,23 @@ class S3Handler::Exchange final : public HttpExchange {
   std::unique_ptr<S3Request> request_;
 };
 
+namespace {
+
+std::string StateDir(const S3HandlerOptions& options, const StreamingObjectStore& backend) {
+  return options.state_dir.empty() ? backend.StagingDir() : options.state_dir;
+}
+
+}  // namespace
+
 S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, const Clock* clock,
                      MetricsRegistry* metrics, std::function<Status()> ready)
     : options_(std::move(options)),
       backend_(backend),
       clock_(clock),
       operational_{metrics, std::move(ready)},
-      uploads_(backend->StagingDir() + "/multipart", clock),
-      cors_(backend->StagingDir() + "/cors"),
-      policies_(options_.policy_dir.empty() ? backend->StagingDir() + "/policy"
-                                            : options_.policy_dir),
+      uploads_(StateDir(options_, *backend) + "/multipart/uploads", clock),
+      cors_(StateDir(options_, *backend) + "/bucket-cors"),
+      policies_(StateDir(options_, *backend) + "/bucket-policies"),
       context_(std::make_unique<S3Context>(
           S3Context{options_, *backend, uploads_, *clock, cors_, policies_})),
       authenticator_(std::make_unique<S3Authenticator>(options_, *clock)),

@@ -60,9 +60,12 @@ struct S3HandlerOptions {
   int64_t max_put_bytes = int64_t{5} << 30;
   int64_t min_part_bytes = 5 << 20;  // every multipart part but the last
   int64_t max_clock_skew_ms = 15 * 60 * 1000;
-  // Where the buckets' policies are kept (BucketPolicyStore): a folder that outlives the
-  // process. Empty: "policy" in the backend's staging folder (tests).
-  std::string policy_dir;
+  // Where the endpoint keeps what must outlive the process, never in the staging folder
+  // (serve empties it at every start): multipart uploads in progress and the records of
+  // completed ones (state_dir/multipart/uploads), the buckets' CORS rules
+  // (state_dir/bucket-cors) and policies (state_dir/bucket-policies). Empty: those folders
+  // in the backend's staging folder (tests).
+  std::string state_dir;
 };
 
 struct S3Context;
@@ -104,7 +107,7 @@ class S3Handler final : public HttpHandler {
   OperationalEndpoints operational_;
   MultipartUploads uploads_;
   BucketCorsStore cors_;        // the buckets' CORS configurations, in the staging folder
-  BucketPolicyStore policies_;  // the buckets' policies, in options_.policy_dir
+  BucketPolicyStore policies_;  // the buckets' policies, under options_.state_dir
   std::unique_ptr<S3Context> context_;
   std::unique_ptr<S3Authenticator> authenticator_;
   std::unique_ptr<S3RequestMetrics> metrics_;

@@ -27,6 +27,42 @@ class S3UploadsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.s.stop_cleanly()
 
+    def test_uploads_in_progress_and_cors_rules_survive_a_restart(self):
+        # They were kept in the staging folder, which serve empties at every start: a
+        # restart lost every multipart upload in progress (the SDK's next UploadPart got
+        # NoSuchUpload) and every bucket's CORS rules.
+        first = ServeFixture(name="serve-uploads-before")
+        try:
+            s3 = first.client(retries={"max_attempts": 1})
+            rules = [{"AllowedMethods": ["PUT"], "AllowedOrigins": ["https://app.example"]}]
+            s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": rules})
+            upload = s3.create_multipart_upload(Bucket=BUCKET, Key="restart/big")["UploadId"]
+            part1 = os.urandom(5 * MiB)
+            etag1 = s3.upload_part(Bucket=BUCKET, Key="restart/big", UploadId=upload,
+                                   PartNumber=1, Body=part1)["ETag"]
+        finally:
+            first.stop_cleanly()
+        second = ServeFixture(data_dir=first.data, name="serve-uploads-after")
+        try:
+            s3 = second.client(retries={"max_attempts": 1})
+            self.assertEqual(s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]["AllowedOrigins"],
+                             ["https://app.example"])
+            self.assertEqual([u["UploadId"] for u in
+                              s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])],
+                             [upload])
+            parts = s3.list_parts(Bucket=BUCKET, Key="restart/big", UploadId=upload)["Parts"]
+            self.assertEqual([(p["PartNumber"], p["ETag"]) for p in parts], [(1, etag1)])
+            etag2 = s3.upload_part(Bucket=BUCKET, Key="restart/big", UploadId=upload,
+                                   PartNumber=2, Body=b"tail")["ETag"]
+            s3.complete_multipart_upload(
+                Bucket=BUCKET, Key="restart/big", UploadId=upload,
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag1},
+                                           {"PartNumber": 2, "ETag": etag2}]})
+            body = s3.get_object(Bucket=BUCKET, Key="restart/big")["Body"].read()
+            self.assertEqual(body, part1 + b"tail")
+        finally:
+            second.stop_cleanly()
+
     # ---- item 7: UploadPartCopy, ListParts ----------------------------------------------------
 
     def test_aws_cli_copies_an_object_over_8_mb_with_upload_part_copy(self):
