@@ -1064,13 +1064,16 @@ Result<ListVersionsResult> LocalObjectStore::ListVersions(const std::string& buc
                                   "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
       marker->Bind(1, bucket).Bind(2, options.key_marker).Bind(3, options.version_id_marker);
       ASSIGN_OR_RETURN(bool found, marker->Step());
-      if (!found) {
-        return InvalidArgumentError("version-id-marker " + options.version_id_marker +
-                                    " is no version of " + options.key_marker);
+      const std::string& id = options.version_id_marker;
+      if (found) {
+        seq = marker->ColumnInt(0);
+        previous_key = options.key_marker;
+        marker->Reset();
+      } else if (id != "null" && !(id.size() == 32 && IsLowerHex(id))) {
+        return InvalidArgumentError("version-id-marker " + id + " is no version id");
       }
-      seq = marker->ColumnInt(0);
-      previous_key = options.key_marker;
-      marker->Reset();
+      // A version id that is gone (deleted since the page before, as a client that empties a
+      // bucket page by page does): the listing goes on after its key.
     } else if (!delimiter.empty() && options.key_marker.starts_with(prefix) &&
                options.key_marker.size() > prefix.size() &&
                options.key_marker.ends_with(delimiter)) {

@@ -277,6 +277,19 @@ TEST_F(LocalStoreVersioningTest, ListVersionsPagesByKeyAndVersion) {
   prefixed.prefix = "b/2";
   EXPECT_EQ(Versions(prefixed),
             std::vector<std::string>(expected.begin() + 6, expected.begin() + 9));
+  // A client emptying the bucket page by page deletes the marker's version before asking for
+  // the next page: the listing goes on after that key.
+  ListVersionsOptions after_deleted;
+  after_deleted.key_marker = "a";
+  after_deleted.version_id_marker = expected[0].substr(2, 32);
+  ASSERT_TRUE(store_->DeleteVersion("images", "a", after_deleted.version_id_marker, {}).ok());
+  auto rest = store_->ListVersions("images", after_deleted);
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  ASSERT_FALSE(rest->versions.empty());
+  EXPECT_EQ(rest->versions[0].key, "b/1");
+  after_deleted.version_id_marker = "not-a-version";
+  EXPECT_EQ(store_->ListVersions("images", after_deleted).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(LocalStoreVersioningTest, NoncurrentVersionsSurviveReopenAndTheSweep) {

@@ -230,7 +230,8 @@ class StreamingObjectStore : public ObjectStore {
     }
     return PutObjectAcl(bucket, key, acl);
   }
-  // ListObjectVersions. InvalidArgument when version_id_marker is no version of key_marker.
+  // ListObjectVersions. InvalidArgument when version_id_marker is not a version id this
+  // store makes; a version id that no longer exists goes on after key_marker.
   // The default lists every object once as its version "null".
   virtual Result<ListVersionsResult> ListVersions(const std::string& bucket,
                                                   const ListVersionsOptions& options);
