@@ -1269,33 +1269,36 @@ Status LocalObjectStore::UpdateObject(const std::string& bucket, const std::stri
   });
 }
 
-Status LocalObjectStore::PutBucketAcl(const std::string& bucket, const std::string& acl) {
-  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * update,
-                     tx.Prepare("UPDATE store_buckets SET acl = ?2 WHERE name = ?1"));
-    update->Bind(1, bucket).Bind(2, acl);
+namespace {
+
+// Sets one column of a bucket's row; NotFound (no-such-bucket) when there is no such bucket.
+// `column` is one of this file's constants, never input.
+Status SetBucketColumn(sqlite::Database& db, const std::string& bucket, std::string_view column,
+                       const std::string& value) {
+  return db.Write([&](sqlite::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * update,
+        tx.Prepare("UPDATE store_buckets SET " + std::string(column) + " = ?2 WHERE name = ?1"));
+    update->Bind(1, bucket).Bind(2, value);
     RETURN_IF_ERROR(update->Run());
     if (tx.Changes() == 0)
       return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
     return Status::Ok();
   });
-  return status.WithContext("set the ACL of bucket " + bucket);
+}
+
+}  // namespace
+
+Status LocalObjectStore::PutBucketAcl(const std::string& bucket, const std::string& acl) {
+  return SetBucketColumn(*db_, bucket, "acl", acl).WithContext("set the ACL of bucket " + bucket);
 }
 
 Status LocalObjectStore::PutBucketVersioning(const std::string& bucket, const std::string& status) {
   if (status != kVersioningEnabled && status != kVersioningSuspended) {
     return InvalidArgumentError("versioning of bucket " + bucket + " must be Enabled or Suspended");
   }
-  Status updated = db_->Write([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * update,
-                     tx.Prepare("UPDATE store_buckets SET versioning = ?2 WHERE name = ?1"));
-    update->Bind(1, bucket).Bind(2, status);
-    RETURN_IF_ERROR(update->Run());
-    if (tx.Changes() == 0)
-      return NotFoundError("no such bucket: " + bucket).WithReason(Reason::kNoSuchBucket);
-    return Status::Ok();
-  });
-  return updated.WithContext("set the versioning of bucket " + bucket);
+  return SetBucketColumn(*db_, bucket, "versioning", status)
+      .WithContext("set the versioning of bucket " + bucket);
 }
 
 Status LocalObjectStore::HeadBucket(const std::string& bucket) {

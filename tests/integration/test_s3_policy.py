@@ -256,16 +256,23 @@ class S3PolicyTest(AclTestCase):
         self.denied(self.alice.list_objects_v2, Bucket=bucket)
 
 
+def public_bucket(client, bucket, body):
+    """Makes `bucket` with object "k" (`body`) and a policy letting everyone GET its objects;
+    returns the policy document."""
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="k", Body=body)
+    document = policy(allow("*", "s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
+    client.put_bucket_policy(Bucket=bucket, Policy=document)
+    return document
+
+
 class S3PolicyStoreTest(unittest.TestCase):
     def test_a_damaged_stored_policy_refuses_all_but_its_owners_repair(self):
         import glob
         s = AclServe()
         try:
             alice = s.client_as("alice")
-            alice.create_bucket(Bucket="pol-damaged")
-            alice.put_object(Bucket="pol-damaged", Key="k", Body=b"k")
-            alice.put_bucket_policy(Bucket="pol-damaged", Policy=policy(
-                allow("*", "s3:GetObject", "arn:aws:s3:::pol-damaged/*")))
+            public_bucket(alice, "pol-damaged", b"k")
             [stored] = glob.glob(os.path.join(s.data, "bucket-policies", "pol-damaged@*.json"))
             with open(stored, "w") as f:
                 f.write("{ damaged")
@@ -284,11 +291,7 @@ class S3PolicyRestartTest(unittest.TestCase):
     def test_a_policy_survives_a_restart(self):
         first = AclServe()
         try:
-            alice = first.client_as("alice")
-            alice.create_bucket(Bucket="pol-kept")
-            alice.put_object(Bucket="pol-kept", Key="k", Body=b"kept")
-            document = policy(allow("*", "s3:GetObject", "arn:aws:s3:::pol-kept/*"))
-            alice.put_bucket_policy(Bucket="pol-kept", Policy=document)
+            document = public_bucket(first.client_as("alice"), "pol-kept", b"kept")
         finally:
             first.stop_cleanly()
         second = AclServe(data_dir=first.data)
