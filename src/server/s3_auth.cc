@@ -235,8 +235,31 @@ Need NeedOf(S3Operation op) {
 
 // The IAM action of an operation, as a bucket policy names it; empty: a bucket policy has
 // no say (ListBuckets, CreateBucket, a preflight, a form upload: AuthorizePostForm).
-std::string_view PolicyActionOf(S3Operation op) {
+// `version`: the request names one version of the object (?versionId=, "null" included),
+// which S3 authorizes as the Version action (s3:GetObjectVersion, ...).
+std::string_view PolicyActionOf(S3Operation op, bool version) {
   using Op = S3Operation;
+  if (version) {
+    switch (op) {
+      case Op::kGetObject:
+      case Op::kHeadObject:
+        return "s3:GetObjectVersion";
+      case Op::kDeleteObject:
+        return "s3:DeleteObjectVersion";
+      case Op::kGetObjectAcl:
+        return "s3:GetObjectVersionAcl";
+      case Op::kPutObjectAcl:
+        return "s3:PutObjectVersionAcl";
+      case Op::kGetObjectTagging:
+        return "s3:GetObjectVersionTagging";
+      case Op::kPutObjectTagging:
+        return "s3:PutObjectVersionTagging";
+      case Op::kDeleteObjectTagging:
+        return "s3:DeleteObjectVersionTagging";
+      default:
+        break;  // the operations that take no version id
+    }
+  }
   switch (op) {
     case Op::kListObjects:
     case Op::kListObjectsV2:
@@ -409,7 +432,7 @@ PolicyRequest PolicyRequestOf(const PolicyRequestInput& in) {
     }
   }
   if (in.list_prefix) p.keys["s3:prefix"] = {*in.list_prefix};
-  if (const std::string* version = r.Query("versionId")) p.Set("s3:versionid", *version);
+  if (in.version_id) p.Set("s3:versionid", *in.version_id);
   if (in.existing_tags) {
     for (const auto& [tag, value] : *in.existing_tags) {
       p.keys["s3:existingobjecttag/" + ToLowerAscii(tag)].push_back(value);
@@ -440,9 +463,10 @@ class Authorizer {
 
   const std::string& owner() const { return owner_; }
 
+  // `version`: the version the request names (s3:versionid), if any.
   PolicyDecision Decide(std::string_view action, const std::string& key, bool object,
-                        const TagSet* tags,
-                        std::optional<std::string> list_prefix = std::nullopt) const {
+                        const TagSet* tags, std::optional<std::string> list_prefix = std::nullopt,
+                        const std::string* version = nullptr) const {
     if (!policy_) return PolicyDecision::kNone;
     PolicyRequestInput in{r_,
                           action,
@@ -452,7 +476,8 @@ class Authorizer {
                           owner_,
                           tags,
                           std::move(list_prefix),
-                          cx_.clock.NowMillis()};
+                          cx_.clock.NowMillis(),
+                          version};
     return policy_->Evaluate(PolicyRequestOf(in));
   }
 
@@ -488,8 +513,10 @@ std::optional<S3Error> PolicyLoadError(const Status& status) {
 
 }  // namespace
 
-std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
-                                     const std::string& bucket, const std::string& key) {
+std::optional<S3Error> AuthorizeCopySource(const S3Context& cx, const S3Request& r,
+                                           const CopySource& source) {
+  const std::string& bucket = source.bucket;
+  const std::string& key = source.key;
   const std::string& user = r.user;
   Result<BucketInfo> info = cx.backend.GetBucket(bucket);
   if (!info.ok()) {
@@ -500,12 +527,17 @@ std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
   Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, *info);
   if (!policy.ok()) return PolicyLoadError(policy.status());
   Authorizer authorizer(cx, r, *info, *policy);
-  Result<ObjectInfo> object = cx.backend.Head(bucket, key);
+  // The version copied: its ACL and tags decide, not the latest's.
+  const bool versioned = !source.version_id.empty();
+  Result<ObjectInfo> object = versioned ? cx.backend.HeadVersion(bucket, key, source.version_id)
+                                        : cx.backend.Head(bucket, key);
   if (!object.ok() && object.status().code() != StatusCode::kNotFound) {
     return ErrorFromStatus(object.status(), false);
   }
   const TagSet* tags = object.ok() ? &object->tags : nullptr;
-  PolicyDecision decision = authorizer.Decide("s3:GetObject", key, true, tags);
+  PolicyDecision decision =
+      authorizer.Decide(versioned ? "s3:GetObjectVersion" : "s3:GetObject", key, true, tags,
+                        std::nullopt, versioned ? &source.version_id : nullptr);
   if (decision == PolicyDecision::kDeny) return MakeError("AccessDenied");
   if (IsPublicRead(cx.options.public_read_prefixes, bucket, key)) return std::nullopt;
   if (!object.ok()) {
@@ -520,10 +552,12 @@ std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
 namespace {
 
 // `action` on bucket/key for each key: the bucket's policy (Deny first), else WRITE in its
-// ACL; the error for each key refused.
-std::vector<std::optional<S3Error>> AuthorizeWrites(const S3Context& cx, const S3Request& r,
-                                                    const BucketInfo& info, std::string_view action,
-                                                    const std::vector<std::string>& keys) {
+// ACL; the error for each key refused. `version_action` instead for a key whose entry of
+// `version_ids` (empty: none) is not empty.
+std::vector<std::optional<S3Error>> AuthorizeWrites(
+    const S3Context& cx, const S3Request& r, const BucketInfo& info, std::string_view action,
+    const std::vector<std::string>& keys, std::string_view version_action = {},
+    const std::vector<std::string>& version_ids = {}) {
   Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, info);
   if (!policy.ok()) {
     return std::vector<std::optional<S3Error>>(keys.size(), PolicyLoadError(policy.status()));
@@ -531,8 +565,11 @@ std::vector<std::optional<S3Error>> AuthorizeWrites(const S3Context& cx, const S
   Authorizer authorizer(cx, r, info, *policy);
   const bool acl_write = (authorizer.BucketPermissions() & kAclWrite) != 0;
   std::vector<std::optional<S3Error>> refused;
-  for (const std::string& key : keys) {
-    PolicyDecision decision = authorizer.Decide(action, key, true, nullptr);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string* version =
+        i < version_ids.size() && !version_ids[i].empty() ? &version_ids[i] : nullptr;
+    PolicyDecision decision = authorizer.Decide(version ? version_action : action, keys[i], true,
+                                                nullptr, std::nullopt, version);
     const bool allowed =
         decision == PolicyDecision::kAllow || (decision == PolicyDecision::kNone && acl_write);
     refused.push_back(allowed ? std::nullopt : std::optional<S3Error>(MakeError("AccessDenied")));
@@ -557,11 +594,13 @@ std::optional<S3Error> AuthorizeBucketWrite(const S3Context& cx, const S3Request
   return std::move(refused.front());
 }
 
-std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(const S3Context& cx, const S3Request& r,
-                                                        const std::vector<std::string>& keys) {
+std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(
+    const S3Context& cx, const S3Request& r, const std::vector<std::string>& keys,
+    const std::vector<std::string>& version_ids) {
   Result<BucketInfo> info = cx.backend.GetBucket(r.bucket);
   if (!info.ok()) return std::vector<std::optional<S3Error>>(keys.size());
-  return AuthorizeWrites(cx, r, *info, "s3:DeleteObject", keys);
+  return AuthorizeWrites(cx, r, *info, "s3:DeleteObject", keys, "s3:DeleteObjectVersion",
+                         version_ids);
 }
 
 std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
@@ -581,7 +620,11 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
   }
   r.bucket_owner = BucketOwner(options, *info);
   const std::string& owner = r.bucket_owner;
-  const std::string_view action = PolicyActionOf(op);
+  // A request naming one version of the object is authorized as S3 does: the Version
+  // action, with s3:versionid, against that version's ACL and tags.
+  const std::string* version = r.Query("versionId");
+  if (version && PolicyActionOf(op, true) == PolicyActionOf(op, false)) version = nullptr;
+  const std::string_view action = PolicyActionOf(op, version != nullptr);
   std::optional<BucketPolicy> no_policy;
   Result<std::optional<BucketPolicy>> policy = action.empty()
                                                    ? Result<std::optional<BucketPolicy>>(no_policy)
@@ -603,7 +646,8 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
       op == S3Operation::kPutObjectTagging || op == S3Operation::kDeleteObjectTagging;
   std::optional<ObjectInfo> object;
   if (object_operation) {
-    Result<ObjectInfo> head = cx.backend.Head(r.bucket, r.key);
+    Result<ObjectInfo> head = version ? cx.backend.HeadVersion(r.bucket, r.key, *version)
+                                      : cx.backend.Head(r.bucket, r.key);
     if (head.ok()) {
       object = std::move(*head);
     } else if (head.status().code() != StatusCode::kNotFound) {
@@ -615,7 +659,8 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
   const PolicyDecision decision =
       action.empty() || per_key
           ? PolicyDecision::kNone
-          : authorizer.Decide(action, r.key, !r.key.empty(), object ? &object->tags : nullptr);
+          : authorizer.Decide(action, r.key, !r.key.empty(), object ? &object->tags : nullptr,
+                              std::nullopt, version);
   std::optional<S3Error> denied = MakeError("AccessDenied");
   if (IsPolicyOperation(op)) {
     // The bucket owner (an account's root) may always read, replace and delete its policy,

@@ -88,6 +88,7 @@ struct PolicyRequestInput {
   const TagSet* existing_tags = nullptr;   // the object's, when it exists
   std::optional<std::string> list_prefix;  // s3:prefix, replacing the query's
   int64_t now_ms = 0;
+  const std::string* version_id = nullptr;  // s3:versionid: the version the request names
 };
 PolicyRequest PolicyRequestOf(const PolicyRequestInput& input);
 
@@ -121,26 +122,32 @@ Result<std::optional<BucketPolicy>> LoadBucketPolicy(const BucketPolicyStore& po
 // passes a signed request (the operation answers NoSuchBucket); a missing object passes when
 // the requester may list the bucket (s3:ListBucket with s3:prefix the key in the policy, or
 // READ on the bucket: the operation answers NoSuchKey), else AccessDenied, as S3 answers.
-// DeleteObjects is checked key by key (AuthorizeDeleteKeys). Sets r.bucket_owner. A store
+// DeleteObjects is checked key by key (AuthorizeDeleteKeys). A request with ?versionId=
+// ("null" included) is authorized as S3 does: s3:GetObjectVersion (GET, HEAD),
+// s3:DeleteObjectVersion, s3:Get/PutObjectVersionAcl, s3:Get/Put/DeleteObjectVersionTagging,
+// with s3:versionid, against the ACL and tags of that version. Sets r.bucket_owner. A store
 // failure is answered as its S3 error.
 std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r);
-// Whether r's requester may read bucket/key (a copy source): s3:GetObject in that bucket's
-// policy (Deny first), READ in the object's ACL, or a key under a public-read prefix. A
-// missing bucket passes for a signed user, a missing object for one who may list the
-// bucket (the read answers NoSuchBucket / NoSuchKey).
-std::optional<S3Error> AuthorizeRead(const S3Context& cx, const S3Request& r,
-                                     const std::string& bucket, const std::string& key);
+// Whether r's requester may read the copy source `source` (CopyObject, UploadPartCopy):
+// s3:GetObject in that bucket's policy (s3:GetObjectVersion with s3:versionid when the
+// source names a version; Deny first), READ in the ACL of the version read, or a key under
+// a public-read prefix. A missing bucket passes for a signed user, a missing object for one
+// who may list the bucket (the read answers NoSuchBucket / NoSuchKey / NoSuchVersion).
+std::optional<S3Error> AuthorizeCopySource(const S3Context& cx, const S3Request& r,
+                                           const CopySource& source);
 // Whether r's requester (r.user; empty: anonymous) may write `key` to `bucket`: s3:PutObject
 // in its policy (Deny first), or WRITE in its ACL. A missing bucket passes for a signed user.
 // Sets *bucket_owner when the bucket exists.
 std::optional<S3Error> AuthorizeBucketWrite(const S3Context& cx, const S3Request& r,
                                             const std::string& bucket, const std::string& key,
                                             std::string* bucket_owner);
-// The keys of r's DeleteObjects, each: s3:DeleteObject on r.bucket/key in the policy (Deny
-// first), or WRITE on the bucket; the error for each key refused (nullopt: may be deleted).
-// The bucket and its policy are read once. A missing bucket refuses none (the deletes answer
-// NoSuchBucket).
-std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(const S3Context& cx, const S3Request& r,
-                                                        const std::vector<std::string>& keys);
+// The keys of r's DeleteObjects, each: s3:DeleteObject on r.bucket/key in the policy
+// (s3:DeleteObjectVersion with s3:versionid for an entry whose `version_ids` element is not
+// empty; Deny first), or WRITE on the bucket; the error for each key refused (nullopt: may
+// be deleted). The bucket and its policy are read once. A missing bucket refuses none (the
+// deletes answer NoSuchBucket).
+std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(
+    const S3Context& cx, const S3Request& r, const std::vector<std::string>& keys,
+    const std::vector<std::string>& version_ids);
 
 }  // namespace thumbflow::server

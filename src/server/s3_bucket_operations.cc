@@ -213,8 +213,9 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   std::vector<DeleteOutcome> outcomes;
-  // The bucket policy decides key by key (s3:DeleteObject on bucket/key).
-  std::vector<std::optional<S3Error>> refused = AuthorizeDeleteKeys(cx, r, parsed->keys);
+  // The bucket policy decides key by key (s3:DeleteObject[Version] on bucket/key).
+  std::vector<std::optional<S3Error>> refused =
+      AuthorizeDeleteKeys(cx, r, parsed->keys, parsed->version_ids);
   for (size_t i = 0; i < parsed->keys.size(); ++i) {
     const std::string& key = parsed->keys[i];
     // <ETag>: deleted only while the object has it, as If-Match on DeleteObject.

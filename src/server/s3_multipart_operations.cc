@@ -116,7 +116,7 @@ HttpReply UploadPartCopy(const S3Context& cx, S3Request& r) {
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
   }
   // Read with the caller's rights, as CopyObject's source.
-  if (std::optional<S3Error> denied = AuthorizeRead(cx, r, src->bucket, src->key)) {
+  if (std::optional<S3Error> denied = AuthorizeCopySource(cx, r, *src)) {
     return ErrorReply(r, cx.clock, std::move(*denied));
   }
   GetOptions read;

@@ -418,8 +418,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
   // The source is read with the caller's rights (its bucket's policy, its ACL, a public-read
-  // prefix: AuthorizeRead).
-  if (std::optional<S3Error> denied = AuthorizeRead(cx, r, src->bucket, src->key)) {
+  // prefix: AuthorizeCopySource).
+  if (std::optional<S3Error> denied = AuthorizeCopySource(cx, r, *src)) {
     return ErrorReply(r, cx.clock, std::move(*denied));
   }
   // x-amz-metadata-directive (Content-Type, user metadata) and x-amz-tagging-directive (tags)

@@ -26,99 +26,208 @@ using nlohmann::json;
 
 constexpr size_t kMaxPolicyBytes = 20 * 1024;  // S3's limit on a bucket policy
 
-// What an action addresses: the bucket ARN, an object ARN, or neither (account-level
-// actions, which never apply to a bucket policy's resources).
-enum class ResourceKind { kBucket, kObject, kNone };
-
-struct ActionSpec {
-  std::string_view name;  // lower case
-  ResourceKind kind;
+// Every action of S3's service authorization reference ("Actions defined by Amazon S3"),
+// by the resource it addresses in a bucket policy: the bucket ARN, an object ARN, or neither
+// (access points, jobs, Storage Lens, Access Grants, Multi-Region Access Points, the
+// account: S3 takes the name but it applies to no resource of a bucket policy).
+// On arn:aws:s3:::bucket.
+constexpr std::string_view kBucketActions[] = {
+    "AllowVendedLogDeliveryForResource",
+    "CreateBucket",
+    "CreateBucketMetadataTableConfiguration",
+    "DeleteBucket",
+    "DeleteBucketMetadataTableConfiguration",
+    "DeleteBucketPolicy",
+    "DeleteBucketWebsite",
+    "GetAccelerateConfiguration",
+    "GetAnalyticsConfiguration",
+    "GetBucketAbac",
+    "GetBucketAcl",
+    "GetBucketCORS",
+    "GetBucketLocation",
+    "GetBucketLogging",
+    "GetBucketMetadataTableConfiguration",
+    "GetBucketNotification",
+    "GetBucketObjectLockConfiguration",
+    "GetBucketOwnershipControls",
+    "GetBucketPolicy",
+    "GetBucketPolicyStatus",
+    "GetBucketPublicAccessBlock",
+    "GetBucketRequestPayment",
+    "GetBucketTagging",
+    "GetBucketVersioning",
+    "GetBucketWebsite",
+    "GetEncryptionConfiguration",
+    "GetIntelligentTieringConfiguration",
+    "GetInventoryConfiguration",
+    "GetLifecycleConfiguration",
+    "GetMetricsConfiguration",
+    "GetReplicationConfiguration",
+    "ListBucket",
+    "ListBucketMultipartUploads",
+    "ListBucketVersions",
+    "ListTagsForResource",
+    "PauseReplication",
+    "PutAccelerateConfiguration",
+    "PutAnalyticsConfiguration",
+    "PutBucketAbac",
+    "PutBucketAcl",
+    "PutBucketCORS",
+    "PutBucketLogging",
+    "PutBucketNotification",
+    "PutBucketObjectLockConfiguration",
+    "PutBucketOwnershipControls",
+    "PutBucketPolicy",
+    "PutBucketPublicAccessBlock",
+    "PutBucketRequestPayment",
+    "PutBucketTagging",
+    "PutBucketVersioning",
+    "PutBucketWebsite",
+    "PutEncryptionConfiguration",
+    "PutIntelligentTieringConfiguration",
+    "PutInventoryConfiguration",
+    "PutLifecycleConfiguration",
+    "PutMetricsConfiguration",
+    "PutReplicationConfiguration",
+    "TagResource",
+    "UntagResource",
+    "UpdateBucketMetadataAnnotationTableConfiguration",
+    "UpdateBucketMetadataInventoryTableConfiguration",
+    "UpdateBucketMetadataJournalTableConfiguration",
+};
+// On arn:aws:s3:::bucket/key.
+constexpr std::string_view kObjectActions[] = {
+    "AbortMultipartUpload",
+    "BypassGovernanceRetention",
+    "DeleteObject",
+    "DeleteObjectAnnotation",
+    "DeleteObjectTagging",
+    "DeleteObjectVersion",
+    "DeleteObjectVersionAnnotation",
+    "DeleteObjectVersionTagging",
+    "GetObject",
+    "GetObjectAcl",
+    "GetObjectAnnotation",
+    "GetObjectAttributes",
+    "GetObjectLegalHold",
+    "GetObjectRetention",
+    "GetObjectTagging",
+    "GetObjectTorrent",
+    "GetObjectVersion",
+    "GetObjectVersionAcl",
+    "GetObjectVersionAnnotation",
+    "GetObjectVersionAnnotationForReplication",
+    "GetObjectVersionAttributes",
+    "GetObjectVersionForReplication",
+    "GetObjectVersionTagging",
+    "GetObjectVersionTorrent",
+    "InitiateReplication",
+    "ListMultipartUploadParts",
+    "ListObjectAnnotations",
+    "ListObjectVersionAnnotations",
+    "ObjectOwnerOverrideToBucketOwner",
+    "PutObject",
+    "PutObjectAcl",
+    "PutObjectAnnotation",
+    "PutObjectLegalHold",
+    "PutObjectRetention",
+    "PutObjectTagging",
+    "PutObjectVersionAcl",
+    "PutObjectVersionAnnotation",
+    "PutObjectVersionTagging",
+    "ReplicateDelete",
+    "ReplicateObject",
+    "ReplicateObjectAnnotation",
+    "ReplicateTags",
+    "RestoreObject",
+    "UpdateObjectEncryption",
+};
+// On no resource a bucket policy can name.
+constexpr std::string_view kOtherActions[] = {
+    "AssociateAccessGrantsIdentityCenter",
+    "CreateAccessGrant",
+    "CreateAccessGrantsInstance",
+    "CreateAccessGrantsLocation",
+    "CreateAccessPoint",
+    "CreateAccessPointForObjectLambda",
+    "CreateJob",
+    "CreateMultiRegionAccessPoint",
+    "CreateStorageLensGroup",
+    "DeleteAccessGrant",
+    "DeleteAccessGrantsInstance",
+    "DeleteAccessGrantsInstanceResourcePolicy",
+    "DeleteAccessGrantsLocation",
+    "DeleteAccessPoint",
+    "DeleteAccessPointForObjectLambda",
+    "DeleteAccessPointPolicy",
+    "DeleteAccessPointPolicyForObjectLambda",
+    "DeleteJobTagging",
+    "DeleteMultiRegionAccessPoint",
+    "DeleteStorageLensConfiguration",
+    "DeleteStorageLensConfigurationTagging",
+    "DeleteStorageLensGroup",
+    "DescribeJob",
+    "DescribeMultiRegionAccessPointOperation",
+    "DissociateAccessGrantsIdentityCenter",
+    "GetAccessGrant",
+    "GetAccessGrantsInstance",
+    "GetAccessGrantsInstanceForPrefix",
+    "GetAccessGrantsInstanceResourcePolicy",
+    "GetAccessGrantsLocation",
+    "GetAccessPoint",
+    "GetAccessPointConfigurationForObjectLambda",
+    "GetAccessPointForObjectLambda",
+    "GetAccessPointPolicy",
+    "GetAccessPointPolicyForObjectLambda",
+    "GetAccessPointPolicyStatus",
+    "GetAccessPointPolicyStatusForObjectLambda",
+    "GetAccountPublicAccessBlock",
+    "GetDataAccess",
+    "GetJobTagging",
+    "GetMultiRegionAccessPoint",
+    "GetMultiRegionAccessPointPolicy",
+    "GetMultiRegionAccessPointPolicyStatus",
+    "GetMultiRegionAccessPointRoutes",
+    "GetStorageLensConfiguration",
+    "GetStorageLensConfigurationTagging",
+    "GetStorageLensDashboard",
+    "GetStorageLensGroup",
+    "ListAccessGrants",
+    "ListAccessGrantsInstances",
+    "ListAccessGrantsLocations",
+    "ListAccessPoints",
+    "ListAccessPointsForObjectLambda",
+    "ListAllMyBuckets",
+    "ListCallerAccessGrants",
+    "ListJobs",
+    "ListMultiRegionAccessPoints",
+    "ListStorageLensConfigurations",
+    "ListStorageLensGroups",
+    "PutAccessGrantsInstanceResourcePolicy",
+    "PutAccessPointConfigurationForObjectLambda",
+    "PutAccessPointPolicy",
+    "PutAccessPointPolicyForObjectLambda",
+    "PutAccessPointPublicAccessBlock",
+    "PutAccountPublicAccessBlock",
+    "PutJobTagging",
+    "PutMultiRegionAccessPointPolicy",
+    "PutStorageLensConfiguration",
+    "PutStorageLensConfigurationTagging",
+    "SubmitMultiRegionAccessPointRoutes",
+    "UpdateAccessGrantsLocation",
+    "UpdateJobPriority",
+    "UpdateJobStatus",
+    "UpdateStorageLensGroup",
 };
 
-// The S3 actions a bucket policy may name (lower case), each with what it addresses.
-constexpr ActionSpec kActions[] = {
-    {"s3:listbucket", ResourceKind::kBucket},
-    {"s3:listbucketversions", ResourceKind::kBucket},
-    {"s3:listbucketmultipartuploads", ResourceKind::kBucket},
-    {"s3:getbucketlocation", ResourceKind::kBucket},
-    {"s3:getbucketversioning", ResourceKind::kBucket},
-    {"s3:putbucketversioning", ResourceKind::kBucket},
-    {"s3:createbucket", ResourceKind::kBucket},
-    {"s3:deletebucket", ResourceKind::kBucket},
-    {"s3:getbucketacl", ResourceKind::kBucket},
-    {"s3:putbucketacl", ResourceKind::kBucket},
-    {"s3:getbucketpolicy", ResourceKind::kBucket},
-    {"s3:putbucketpolicy", ResourceKind::kBucket},
-    {"s3:deletebucketpolicy", ResourceKind::kBucket},
-    {"s3:getbucketpolicystatus", ResourceKind::kBucket},
-    {"s3:getbucketcors", ResourceKind::kBucket},
-    {"s3:putbucketcors", ResourceKind::kBucket},
-    {"s3:getlifecycleconfiguration", ResourceKind::kBucket},
-    {"s3:putlifecycleconfiguration", ResourceKind::kBucket},
-    {"s3:getbuckettagging", ResourceKind::kBucket},
-    {"s3:putbuckettagging", ResourceKind::kBucket},
-    {"s3:getencryptionconfiguration", ResourceKind::kBucket},
-    {"s3:putencryptionconfiguration", ResourceKind::kBucket},
-    {"s3:getbucketnotification", ResourceKind::kBucket},
-    {"s3:putbucketnotification", ResourceKind::kBucket},
-    {"s3:getbucketwebsite", ResourceKind::kBucket},
-    {"s3:putbucketwebsite", ResourceKind::kBucket},
-    {"s3:deletebucketwebsite", ResourceKind::kBucket},
-    {"s3:getbucketlogging", ResourceKind::kBucket},
-    {"s3:putbucketlogging", ResourceKind::kBucket},
-    {"s3:getreplicationconfiguration", ResourceKind::kBucket},
-    {"s3:putreplicationconfiguration", ResourceKind::kBucket},
-    {"s3:getbucketownershipcontrols", ResourceKind::kBucket},
-    {"s3:putbucketownershipcontrols", ResourceKind::kBucket},
-    {"s3:getbucketpublicaccessblock", ResourceKind::kBucket},
-    {"s3:putbucketpublicaccessblock", ResourceKind::kBucket},
-    {"s3:getbucketobjectlockconfiguration", ResourceKind::kBucket},
-    {"s3:putbucketobjectlockconfiguration", ResourceKind::kBucket},
-    {"s3:getaccelerateconfiguration", ResourceKind::kBucket},
-    {"s3:putaccelerateconfiguration", ResourceKind::kBucket},
-    {"s3:getbucketrequestpayment", ResourceKind::kBucket},
-    {"s3:putbucketrequestpayment", ResourceKind::kBucket},
-    {"s3:getanalyticsconfiguration", ResourceKind::kBucket},
-    {"s3:putanalyticsconfiguration", ResourceKind::kBucket},
-    {"s3:getmetricsconfiguration", ResourceKind::kBucket},
-    {"s3:putmetricsconfiguration", ResourceKind::kBucket},
-    {"s3:getinventoryconfiguration", ResourceKind::kBucket},
-    {"s3:putinventoryconfiguration", ResourceKind::kBucket},
-    {"s3:getintelligenttieringconfiguration", ResourceKind::kBucket},
-    {"s3:putintelligenttieringconfiguration", ResourceKind::kBucket},
-    {"s3:listallmybuckets", ResourceKind::kNone},
-    {"s3:getobject", ResourceKind::kObject},
-    {"s3:getobjectversion", ResourceKind::kObject},
-    {"s3:putobject", ResourceKind::kObject},
-    {"s3:deleteobject", ResourceKind::kObject},
-    {"s3:deleteobjectversion", ResourceKind::kObject},
-    {"s3:getobjectacl", ResourceKind::kObject},
-    {"s3:getobjectversionacl", ResourceKind::kObject},
-    {"s3:putobjectacl", ResourceKind::kObject},
-    {"s3:putobjectversionacl", ResourceKind::kObject},
-    {"s3:getobjecttagging", ResourceKind::kObject},
-    {"s3:getobjectversiontagging", ResourceKind::kObject},
-    {"s3:putobjecttagging", ResourceKind::kObject},
-    {"s3:putobjectversiontagging", ResourceKind::kObject},
-    {"s3:deleteobjecttagging", ResourceKind::kObject},
-    {"s3:deleteobjectversiontagging", ResourceKind::kObject},
-    {"s3:abortmultipartupload", ResourceKind::kObject},
-    {"s3:listmultipartuploadparts", ResourceKind::kObject},
-    {"s3:getobjectattributes", ResourceKind::kObject},
-    {"s3:getobjectversionattributes", ResourceKind::kObject},
-    {"s3:getobjecttorrent", ResourceKind::kObject},
-    {"s3:getobjectversiontorrent", ResourceKind::kObject},
-    {"s3:getobjectretention", ResourceKind::kObject},
-    {"s3:putobjectretention", ResourceKind::kObject},
-    {"s3:getobjectlegalhold", ResourceKind::kObject},
-    {"s3:putobjectlegalhold", ResourceKind::kObject},
-    {"s3:bypassgovernanceretention", ResourceKind::kObject},
-    {"s3:restoreobject", ResourceKind::kObject},
-    {"s3:replicateobject", ResourceKind::kObject},
-    {"s3:replicatedelete", ResourceKind::kObject},
-    {"s3:replicatetags", ResourceKind::kObject},
-    {"s3:objectowneroverridetobucketowner", ResourceKind::kObject},
-};
+// Whether the action pattern of a statement ("s3:GetObject", "s3:get*", "*": case-blind)
+// names one of `actions`.
+template <size_t N>
+bool NamesAction(std::string_view pattern, const std::string_view (&actions)[N]) {
+  return std::any_of(std::begin(actions), std::end(actions), [&](std::string_view name) {
+    return PolicyWildcardMatch(pattern, "s3:" + std::string(name), true);
+  });
+}
 
 // The condition keys thumbflow knows (lower case; a trailing '/' takes any tag key after
 // it): every S3 key a bucket policy may name (any other s3: key, or a key of another
@@ -423,11 +532,10 @@ Result<PolicyStatement> ParseStatement(const json& s, const std::string& bucket,
   if (!actions) return Malformed(error, "Policy has invalid action");
   for (std::string& action : *actions) {
     LowerAsciiInPlace(action);
-    bool any = action == "*";
-    for (const ActionSpec& spec : kActions) {
-      any = any || PolicyWildcardMatch(action, spec.name, false);
+    if (!NamesAction(action, kBucketActions) && !NamesAction(action, kObjectActions) &&
+        !NamesAction(action, kOtherActions)) {
+      return Malformed(error, "Policy has invalid action");
     }
-    if (!any) return Malformed(error, "Policy has invalid action");
     statement.actions.push_back(std::move(action));
   }
 
@@ -457,12 +565,8 @@ Result<PolicyStatement> ParseStatement(const json& s, const std::string& bucket,
   // Each action must apply to one of the resources (S3 checks the plain forms only).
   if (!statement.not_action && !statement.not_resource) {
     for (const std::string& action : statement.actions) {
-      bool applies = false;
-      for (const ActionSpec& spec : kActions) {
-        if (action != "*" && !PolicyWildcardMatch(action, spec.name, false)) continue;
-        applies = applies || (spec.kind == ResourceKind::kBucket && bucket_resource) ||
-                  (spec.kind == ResourceKind::kObject && object_resource);
-      }
+      const bool applies = (bucket_resource && NamesAction(action, kBucketActions)) ||
+                           (object_resource && NamesAction(action, kObjectActions));
       if (!applies) {
         return Malformed(error, "Action does not apply to any resource(s) in statement");
       }

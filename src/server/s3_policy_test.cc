@@ -133,6 +133,51 @@ TEST(BucketPolicyParseTest, TakesTheFormsS3Takes) {
       "");
 }
 
+// Every action of S3's reference is a name a policy may use, on the resource it addresses.
+TEST(BucketPolicyParseTest, TakesEveryS3ActionOnItsResource) {
+  const std::string everyone = R"("*")";
+  const std::string objects = R"("arn:aws:s3:::b/*")";
+  const std::string bucket = R"("arn:aws:s3:::b")";
+  for (const char* action :
+       {"s3:GetObjectVersion", "s3:DeleteObjectVersion", "s3:GetObjectVersionAcl",
+        "s3:PutObjectVersionAcl", "s3:GetObjectVersionTagging", "s3:PutObjectVersionTagging",
+        "s3:DeleteObjectVersionTagging", "s3:GetObjectVersionForReplication",
+        "s3:GetObjectVersionAttributes", "s3:GetObjectVersionTorrent", "s3:ReplicateObject",
+        "s3:PutObjectRetention", "s3:InitiateReplication", "s3:GetObjectAnnotation",
+        "s3:UpdateObjectEncryption", "S3:getobjectversion", "s3:*Version*"}) {
+    EXPECT_EQ(
+        Refusal(Policy({Statement("Allow", everyone, "\"" + std::string(action) + "\"", objects)})),
+        "")
+        << action;
+  }
+  for (const char* action :
+       {"s3:ListBucketVersions", "s3:GetBucketVersioning", "s3:PutBucketVersioning",
+        "s3:PutBucketOwnershipControls", "s3:GetBucketAbac", "s3:TagResource",
+        "s3:GetBucketMetadataTableConfiguration", "s3:PutIntelligentTieringConfiguration"}) {
+    EXPECT_EQ(
+        Refusal(Policy({Statement("Allow", everyone, "\"" + std::string(action) + "\"", bucket)})),
+        "")
+        << action;
+  }
+  // Real names that address neither a bucket nor an object (jobs, access points, the
+  // account), names S3 does not have, and a version action on the bucket alone.
+  for (const char* action : {"s3:CreateJob", "s3:ListAccessPoints", "s3:ListAllMyBuckets",
+                             "s3:GetStorageLensConfiguration"}) {
+    EXPECT_EQ(Refusal(Policy({Statement("Allow", everyone, "\"" + std::string(action) + "\"",
+                                        R"(["arn:aws:s3:::b","arn:aws:s3:::b/*"])")})),
+              "Action does not apply to any resource(s) in statement")
+        << action;
+  }
+  for (const char* action : {"s3:GetObjectVersions", "s3:ListObjectVersions", "s3:Version*"}) {
+    EXPECT_EQ(
+        Refusal(Policy({Statement("Allow", everyone, "\"" + std::string(action) + "\"", objects)})),
+        "Policy has invalid action")
+        << action;
+  }
+  EXPECT_EQ(Refusal(Policy({Statement("Allow", everyone, R"("s3:GetObjectVersion")", bucket)})),
+            "Action does not apply to any resource(s) in statement");
+}
+
 TEST(BucketPolicyEvaluateTest, ExplicitDenyBeatsAllowAndNothingSaysNothing) {
   BucketPolicy policy =
       MustParse(Policy({Statement("Allow", R"("*")", R"("s3:GetObject")", R"("arn:aws:s3:::b/*")"),
@@ -406,6 +451,18 @@ TEST(PolicyRequestOfTest, TheRequestsKeys) {
   EXPECT_EQ(value("s3:requestobjecttag/security"), "public");
   EXPECT_EQ(p.keys["s3:requestobjecttagkeys"], (std::vector<std::string>{"security", "x"}));
   EXPECT_EQ(value("s3:prefix"), "<absent>");  // not a listing
+  EXPECT_EQ(value("s3:versionid"), "<absent>");
+  // s3:versionid: the version the request names (a query's, a copy source's, a
+  // DeleteObjects entry's), only where the caller passes it.
+  const std::string version = "0123456789abcdef0123456789abcdef";
+  r.query = {{"versionId", "fedcba9876543210fedcba9876543210"}};
+  EXPECT_EQ(PolicyRequestOf({r, "s3:PutObject", bucket, key, true, owner, nullptr, std::nullopt, 0})
+                .keys.count("s3:versionid"),
+            0u);
+  EXPECT_EQ(PolicyRequestOf({r, "s3:GetObjectVersion", bucket, key, true, owner, nullptr,
+                             std::nullopt, 0, &version})
+                .keys["s3:versionid"],
+            std::vector<std::string>{version});
 
   S3Request anonymous;
   anonymous.head.method = "GET";

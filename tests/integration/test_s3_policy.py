@@ -8,7 +8,11 @@ one 404 NoSuchBucketPolicy, a bad document 400 MalformedPolicy with S3's message
 Deny beats any Allow (the bucket owner is not exempt, but may always manage the policy
 itself), an Allow grants beyond the ACLs, to unsigned requests too when the principal is "*";
 a condition key absent from the request fails a positive operator and satisfies a negated
-one; another account's PutBucketPolicy is 405 when the policy would allow it.
+one; another account's PutBucketPolicy is 405 when the policy would allow it. A request naming
+an object version needs the Version action (s3:GetObjectVersion, s3:DeleteObjectVersion,
+s3:Get/PutObjectVersionAcl, s3:Get/Put/DeleteObjectVersionTagging, with s3:versionid), as the
+Service Authorization Reference maps S3's operations to actions, and is decided by that
+version's ACL.
 """
 import json
 import os
@@ -234,6 +238,139 @@ class S3PolicyTest(AclTestCase):
         self.bob.copy_object(Bucket="pol-bob-dest", Key="a2",
                              CopySource={"Bucket": source, "Key": "public/a"})
         self.denied(self.bob.put_object, Bucket="pol-bob-dest", Key="plain", Body=b"x")
+
+    def versioned(self, name):
+        """Alice's versioned bucket `name` with key "k" in two versions, b"one" then b"two";
+        returns (bucket, its ARN, first version id, second version id)."""
+        bucket = self.bucket(name)
+        self.alice.put_bucket_versioning(Bucket=bucket,
+                                         VersioningConfiguration={"Status": "Enabled"})
+        v1 = self.alice.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+        v2 = self.alice.put_object(Bucket=bucket, Key="k", Body=b"two")["VersionId"]
+        return bucket, f"arn:aws:s3:::{bucket}", v1, v2
+
+    def test_version_requests_are_authorized_as_the_version_actions(self):
+        bucket, arn, v1, v2 = self.versioned("pol-versions")
+        # Bob may read the latest object, its ACL and tags, and list; an older version only
+        # with s3:GetObjectVersion, as on S3 (which GetObject alone never grants).
+        reads = ["s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging"]
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow({"AWS": "bob"}, reads + ["s3:ListBucket"], [arn, f"{arn}/*"]),
+            deny("*", ["s3:DeleteObjectVersion", "s3:PutObjectVersionAcl",
+                       "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging",
+                       "s3:PutBucketVersioning"], [arn, f"{arn}/*"])))
+        self.assertEqual(self.bob.get_object(Bucket=bucket, Key="k")["Body"].read(), b"two")
+        self.bob.get_object_acl(Bucket=bucket, Key="k")
+        self.bob.get_object_tagging(Bucket=bucket, Key="k")
+        for version in (v1, v2):
+            self.denied(self.bob.get_object, Bucket=bucket, Key="k", VersionId=version)
+        status, _, _ = self.error(self.bob.head_object, Bucket=bucket, Key="k", VersionId=v1)
+        self.assertEqual(status, 403)  # a HEAD answers no error body
+        self.denied(self.bob.get_object_acl, Bucket=bucket, Key="k", VersionId=v1)
+        self.denied(self.bob.get_object_tagging, Bucket=bucket, Key="k", VersionId=v1)
+        self.denied(self.bob.list_object_versions, Bucket=bucket)  # s3:ListBucketVersions
+        self.denied(self.bob.get_bucket_versioning, Bucket=bucket)
+        # The Version actions with s3:versionid: v1 alone.
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow({"AWS": "bob"}, ["s3:GetObjectVersion", "s3:GetObjectVersionAcl",
+                                   "s3:GetObjectVersionTagging"], f"{arn}/*",
+                  {"StringEquals": {"s3:versionid": v1}}),
+            allow({"AWS": "bob"}, ["s3:ListBucketVersions", "s3:GetBucketVersioning"], arn),
+            deny("*", ["s3:DeleteObjectVersion", "s3:PutObjectVersionAcl",
+                       "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging",
+                       "s3:PutBucketVersioning"], [arn, f"{arn}/*"])))
+        self.denied(self.bob.get_object, Bucket=bucket, Key="k")  # no s3:GetObject now
+        self.assertEqual(self.bob.get_object(Bucket=bucket, Key="k", VersionId=v1)["Body"]
+                         .read(), b"one")
+        self.assertEqual(self.bob.head_object(Bucket=bucket, Key="k", VersionId=v1)
+                         ["ContentLength"], 3)
+        self.bob.get_object_acl(Bucket=bucket, Key="k", VersionId=v1)
+        self.bob.get_object_tagging(Bucket=bucket, Key="k", VersionId=v1)
+        self.denied(self.bob.get_object, Bucket=bucket, Key="k", VersionId=v2)
+        listed = self.bob.list_object_versions(Bucket=bucket)
+        self.assertEqual(sorted(v["VersionId"] for v in listed["Versions"]), sorted([v1, v2]))
+        self.assertEqual(self.bob.get_bucket_versioning(Bucket=bucket)["Status"], "Enabled")
+        # The Deny on the Version writes binds the owner; the same calls without a version id
+        # are other actions and pass.
+        self.denied(self.alice.delete_object, Bucket=bucket, Key="k", VersionId=v1)
+        self.denied(self.alice.put_object_acl, Bucket=bucket, Key="k", VersionId=v1,
+                    ACL="public-read")
+        tags = {"TagSet": [{"Key": "t", "Value": "v"}]}
+        self.denied(self.alice.put_object_tagging, Bucket=bucket, Key="k", VersionId=v1,
+                    Tagging=tags)
+        self.denied(self.alice.delete_object_tagging, Bucket=bucket, Key="k", VersionId=v1)
+        self.denied(self.alice.put_bucket_versioning, Bucket=bucket,
+                    VersioningConfiguration={"Status": "Suspended"})
+        self.alice.put_object_acl(Bucket=bucket, Key="k", ACL="private")
+        self.alice.put_object_tagging(Bucket=bucket, Key="k", Tagging=tags)
+        self.alice.delete_object_tagging(Bucket=bucket, Key="k")
+        # DeleteObjects: an entry with a VersionId is s3:DeleteObjectVersion.
+        result = self.alice.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": "k", "VersionId": v1}, {"Key": "k"}]})
+        self.assertEqual([(e["Key"], e.get("VersionId"), e["Code"]) for e in result["Errors"]],
+                         [("k", v1, "AccessDenied")])
+        self.assertEqual([d["Key"] for d in result["Deleted"]], ["k"])  # a delete marker
+        self.assertEqual(self.alice.get_object(Bucket=bucket, Key="k", VersionId=v1)["Body"]
+                         .read(), b"one")
+
+    def test_a_copy_of_a_version_is_authorized_as_that_version(self):
+        source, arn, old, new = self.versioned("pol-copy-versions")
+        self.bob.create_bucket(Bucket="pol-bob-copies")
+        # s3:GetObject reaches the latest only: an older version wants s3:GetObjectVersion.
+        self.alice.put_bucket_policy(Bucket=source, Policy=policy(
+            allow({"AWS": "bob"}, "s3:GetObject", f"{arn}/*")))
+        self.bob.copy_object(Bucket="pol-bob-copies", Key="latest",
+                             CopySource={"Bucket": source, "Key": "k"})
+        self.denied(self.bob.copy_object, Bucket="pol-bob-copies", Key="old",
+                    CopySource={"Bucket": source, "Key": "k", "VersionId": old})
+        self.alice.put_bucket_policy(Bucket=source, Policy=policy(
+            allow({"AWS": "bob"}, "s3:GetObjectVersion", f"{arn}/*",
+                  {"StringEquals": {"s3:versionid": old}})))
+        copied = self.bob.copy_object(Bucket="pol-bob-copies", Key="old",
+                                      CopySource={"Bucket": source, "Key": "k", "VersionId": old})
+        self.assertEqual(copied["CopySourceVersionId"], old)
+        self.assertEqual(self.bob.get_object(Bucket="pol-bob-copies", Key="old")["Body"].read(),
+                         b"one")
+        self.denied(self.bob.copy_object, Bucket="pol-bob-copies", Key="new",
+                    CopySource={"Bucket": source, "Key": "k", "VersionId": new})
+        # Without a policy the ACL of the version copied decides, not the latest's.
+        self.alice.delete_bucket_policy(Bucket=source)
+        self.alice.put_object_acl(Bucket=source, Key="k", VersionId=old, ACL="public-read")
+        self.bob.copy_object(Bucket="pol-bob-copies", Key="old-by-acl",
+                             CopySource={"Bucket": source, "Key": "k", "VersionId": old})
+        self.denied(self.bob.copy_object, Bucket="pol-bob-copies", Key="new-by-acl",
+                    CopySource={"Bucket": source, "Key": "k", "VersionId": new})
+        self.alice.put_object_acl(Bucket=source, Key="k", ACL="public-read")  # the latest
+        self.alice.put_object_acl(Bucket=source, Key="k", VersionId=old, ACL="private")
+        self.denied(self.bob.copy_object, Bucket="pol-bob-copies", Key="old-by-acl",
+                    CopySource={"Bucket": source, "Key": "k", "VersionId": old})
+        self.bob.copy_object(Bucket="pol-bob-copies", Key="new-by-acl",
+                             CopySource={"Bucket": source, "Key": "k", "VersionId": new})
+        # A version's own ACL also decides a GET of it.
+        self.assertEqual(self.bob.get_object(Bucket=source, Key="k", VersionId=new)["Body"]
+                         .read(), b"two")
+        self.denied(self.bob.get_object, Bucket=source, Key="k", VersionId=old)
+
+    def test_every_s3_action_name_is_taken_and_unknown_ones_refused(self):
+        bucket = self.bucket("pol-actions")
+        arn = f"arn:aws:s3:::{bucket}"
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=policy(
+            allow({"AWS": "bob"}, ["s3:GetObjectVersionForReplication",
+                                   "s3:GetObjectVersionAttributes", "s3:ReplicateObject",
+                                   "s3:PutObjectVersionAcl", "s3:DeleteObjectVersionTagging",
+                                   "s3:InitiateReplication", "s3:GetObjectAnnotation"],
+                  f"{arn}/*"),
+            allow({"AWS": "bob"}, ["s3:PutBucketOwnershipControls", "s3:GetBucketAbac",
+                                   "s3:ListBucketVersions", "s3:TagResource",
+                                   "s3:GetBucketMetadataTableConfiguration"], arn)))
+        for action, message in [("s3:GetObjectVersions", "Policy has invalid action"),
+                                ("s3:CreateJob",
+                                 "Action does not apply to any resource(s) in statement"),
+                                ("s3:ListAccessPoints",
+                                 "Action does not apply to any resource(s) in statement")]:
+            status, code, text = self.error(self.alice.put_bucket_policy, Bucket=bucket,
+                                            Policy=policy(allow("*", action, [arn, f"{arn}/*"])))
+            self.assertEqual((status, code, text), (400, "MalformedPolicy", message), action)
 
     def test_policy_status_and_a_bucket_made_again_starts_without_one(self):
         bucket = self.bucket("pol-status")
