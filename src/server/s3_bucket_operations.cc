@@ -228,6 +228,11 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
     if (s.ok() && refused[i]) {
       s = S3Status(StatusCode::kPermissionDenied, refused[i]->code, refused[i]->message);
     }
+    if (s.ok() && !outcome.version_id.empty() && !IsWellFormedVersionId(outcome.version_id)) {
+      // What S3 answers for such an entry (a malformed versionId of DeleteObject is 400).
+      S3Error missing = MakeError("NoSuchVersion");
+      s = S3Status(StatusCode::kInvalidArgument, missing.code, missing.message);
+    }
     if (s.ok()) {
       Result<DeletedVersion> deleted =
           cx.backend.DeleteVersion(r.bucket, key, outcome.version_id, condition);

@@ -210,6 +210,16 @@ std::optional<HttpReply> S3Handler::AnswerOperational(const S3Request& r) const 
 std::optional<S3Error> S3Handler::CheckRequest(S3Request& r) const {
   if (std::optional<S3Error> sse = RefuseServerSideEncryption(r.head)) return sse;
   if (!r.route.implemented) return RouteError(r.route, r.head.method, r.head.target);
+  // A versionId this server could never have issued is refused as S3 refuses it; a
+  // well-formed one that names nothing is the operation's NoSuchVersion.
+  if (const std::string* version = r.Query("versionId");
+      version && !IsWellFormedVersionId(*version)) {
+    S3Error error =
+        MakeError("InvalidArgument", version->empty() ? "Version id cannot be the empty string"
+                                                      : "Invalid version id specified");
+    error.details = {{"ArgumentName", "versionId"}, {"ArgumentValue", *version}};
+    return error;
+  }
   const S3Operation op = r.operation();
   if (op == S3Operation::kPutObject || op == S3Operation::kCopyObject ||
       op == S3Operation::kCreateMultipartUpload || op == S3Operation::kCreateBucket) {

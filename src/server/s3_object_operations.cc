@@ -127,6 +127,18 @@ HttpReply CopySourceMarkerReply(const S3Context& cx, const S3Request& r, const C
   return reply;
 }
 
+// CopyObject whose source read failed with `status`: a delete marker (CopySourceMarkerReply),
+// a version named that is not there (404 NoSuchVersion), else the status's error.
+HttpReply CopySourceMissingReply(const S3Context& cx, const S3Request& r, const CopySource& src,
+                                 const Status& status) {
+  if (status.code() == StatusCode::kNotFound && status.reason() != Reason::kNoSuchBucket) {
+    Result<ObjectInfo> source = cx.backend.HeadVersion(src.bucket, src.key, src.version_id);
+    if (source.ok() && source->delete_marker) return CopySourceMarkerReply(cx, r, src);
+    if (!src.version_id.empty()) return ErrorReply(r, cx.clock, MakeError("NoSuchVersion"));
+  }
+  return StatusReply(r, cx.clock, status, false);
+}
+
 }  // namespace
 
 std::optional<ByteRange> ParseCopySourceRange(std::string_view text) {
@@ -223,7 +235,7 @@ Result<CopySource> ParseCopySource(const std::string& header) {
     std::string_view params = std::string_view(header).substr(query + 1);
     if (params.starts_with("versionId=")) {
       Result<std::string> version = PercentDecode(params.substr(10));
-      if (!version.ok() || version->empty()) {
+      if (!version.ok() || !IsWellFormedVersionId(*version)) {
         return InvalidArgumentError("Invalid version id specified");
       }
       src.version_id = *version;
@@ -454,7 +466,7 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   if (conditional || !(replace && replace_tags)) {
     Result<ObjectInfo> source = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
     if (source.ok() && source->delete_marker) return CopySourceMarkerReply(cx, r, *src);
-    if (!source.ok()) return StatusReply(r, cx.clock, source.status(), false);
+    if (!source.ok()) return CopySourceMissingReply(cx, r, *src, source.status());
     if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
       return ErrorReply(r, cx.clock, std::move(*failed));
     }
@@ -475,14 +487,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   if (std::optional<S3Error> failed = WriteConditionError(condition, info.status())) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
-  if (!info.ok() && info.status().code() == StatusCode::kNotFound &&
-      info.status().reason() != Reason::kNoSuchBucket) {
-    // A delete marker is never copied (S3: the latest one is 404, one named is 400).
-    Result<ObjectInfo> source = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
-    if (source.ok() && source->delete_marker) return CopySourceMarkerReply(cx, r, *src);
-    if (!src->version_id.empty()) return ErrorReply(r, cx.clock, MakeError("NoSuchVersion"));
-  }
-  if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  // A delete marker is never copied (S3: the latest one is 404, one named is 400).
+  if (!info.ok()) return CopySourceMissingReply(cx, r, *src, info.status());
   HttpReply reply = XmlReply(r, cx.clock, CopyObjectResultXml(*info));
   AddVersionHeader(reply.headers, *info);
   if (!src->version_id.empty()) {

@@ -508,7 +508,8 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
 }
 
 // success_action_redirect (or redirect): 303 to it with bucket, key and etag; else
-// success_action_status 200 or 201 (a PostResponse document), anything else 204.
+// success_action_status 200 or 201 (a PostResponse document), anything else 204. Each with
+// the ETag and, in a versioning-enabled bucket, x-amz-version-id, as S3 answers.
 HttpReply PostObject(const S3Context& cx, S3Request& r) {
   PostAuthorization& auth = r.post->authorization();
   Result<ObjectInfo> info = auth.upload->Commit(auth.key, auth.options);
@@ -528,6 +529,7 @@ HttpReply PostObject(const S3Context& cx, S3Request& r) {
               "&etag=" + PercentEncode(info->etag);
     reply.headers.emplace_back("Location", target);
     reply.headers.emplace_back("ETag", info->etag);
+    AddVersionHeader(reply.headers, *info);
     return reply;
   }
   const std::string* status = form.Field("success_action_status");
@@ -537,11 +539,13 @@ HttpReply PostObject(const S3Context& cx, S3Request& r) {
     reply.status = 201;
     reply.headers.emplace_back("ETag", info->etag);
     reply.headers.emplace_back("Location", location);
+    AddVersionHeader(reply.headers, *info);
     return reply;
   }
   HttpReply reply = EmptyReply(r, cx.clock, status && *status == "200" ? 200 : 204);
   reply.headers.emplace_back("ETag", info->etag);
   reply.headers.emplace_back("Location", location);
+  AddVersionHeader(reply.headers, *info);
   return reply;
 }
 

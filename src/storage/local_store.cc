@@ -171,7 +171,7 @@ Result<std::optional<CurrentObject>> FindCurrent(sqlite::Transaction& tx, const 
 }
 
 // A new version's id: 32 hex digits (never "null").
-std::string NewVersionId() { return RandomHex(16); }
+std::string NewVersionId() { return RandomHex(16); }  // IsWellFormedVersionId
 
 // Within a store transaction: the seq a new version of `key` takes (above every version's).
 Result<int64_t> NextSeq(sqlite::Transaction& tx, const std::string& bucket,
@@ -1069,7 +1069,7 @@ Result<ListVersionsResult> LocalObjectStore::ListVersions(const std::string& buc
         seq = marker->ColumnInt(0);
         previous_key = options.key_marker;
         marker->Reset();
-      } else if (id != "null" && !(id.size() == 32 && IsLowerHex(id))) {
+      } else if (!IsWellFormedVersionId(id)) {
         return InvalidArgumentError("version-id-marker " + id + " is no version id");
       }
       // A version id that is gone (deleted since the page before, as a client that empties a

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 
+#include "core/strings.h"
+
 namespace thumbflow {
+
+bool IsWellFormedVersionId(std::string_view version_id) {
+  return version_id == "null" || (version_id.size() == 32 && IsLowerHex(version_id));
+}
 
 // Every object once, as its version "null" (the latest): List with the key marker as its
 // start. A version-id marker can only be "null", the key's only version: the same start.

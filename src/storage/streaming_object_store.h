@@ -106,6 +106,11 @@ class ObjectUpload {
   virtual Result<ObjectInfo> Commit(const std::string& key, const PutOptions& options) = 0;
 };
 
+// Whether `version_id` has the form of the ids stores give versions: "null", or 32 lower-case
+// hex digits (LocalObjectStore's). The S3 endpoint refuses any other as S3 does (400
+// InvalidArgument); one of this form that names no version is NoSuchVersion.
+bool IsWellFormedVersionId(std::string_view version_id);
+
 class StreamingObjectStore : public ObjectStore {
  public:
   // A folder on the same filesystem as the objects, for bodies being received.

@@ -183,6 +183,107 @@ class S3VersioningTest(unittest.TestCase):
         self.assertEqual((status, code), (400, "InvalidArgument"))
 
 
+    def test_a_form_upload_answers_its_version_id_as_put_does(self):
+        import requests
+        b = self.bucket("ver-post", ENABLED)
+
+        def post(key, fields=None, bucket=b):
+            form = self.s3.generate_presigned_post(
+                bucket, key, Fields=fields or {},
+                Conditions=[{k: v} for k, v in (fields or {}).items()], ExpiresIn=300)
+            return requests.post(form["url"], data=form["fields"], allow_redirects=False,
+                                 files={"file": ("f.txt", key.encode())}, timeout=30)
+
+        seen = []
+        for key, fields, status in [
+                ("plain", None, 204),
+                ("created", {"success_action_status": "201"}, 201),
+                ("redirected", {"success_action_redirect": "http://127.0.0.1:9/done"}, 303)]:
+            answer = post(key, fields)
+            self.assertEqual(answer.status_code, status, answer.text)
+            version = answer.headers.get("x-amz-version-id")
+            self.assertTrue(version, answer.headers)
+            self.assertEqual(self.s3.head_object(Bucket=b, Key=key)["VersionId"], version)
+            seen.append(version)
+        # A second upload of a key is a new version, the first one kept.
+        again = post("plain").headers["x-amz-version-id"]
+        self.assertNotIn(again, seen)
+        self.assertEqual([v[1] for v in versions(self.s3, b, "plain")], [again, seen[0]])
+        # As PUT: none for a suspended or an unversioned bucket.
+        self.s3.put_bucket_versioning(Bucket=b, VersioningConfiguration=SUSPENDED)
+        self.assertNotIn("x-amz-version-id", post("plain").headers)
+        plain = self.bucket("ver-post-plain")
+        answer = post("k", bucket=plain)
+        self.assertEqual(answer.status_code, 204, answer.text)
+        self.assertNotIn("x-amz-version-id", answer.headers)
+
+    def test_a_malformed_version_id_is_invalid_argument_an_unknown_one_no_such_version(self):
+        b = self.bucket("ver-ids", ENABLED)
+        v1 = self.s3.put_object(Bucket=b, Key="k", Body=b"one")["VersionId"]
+        self.s3.put_object(Bucket=b, Key="plain-bucket-key", Body=b"x")
+        unknown = "0" * 32  # the form of this server's ids, naming nothing
+        from botocore.exceptions import ClientError
+        tags = {"TagSet": [{"Key": "t", "Value": "v"}]}
+        calls = [(self.s3.get_object, {}), (self.s3.delete_object, {}),
+                 (self.s3.get_object_tagging, {}), (self.s3.get_object_acl, {}),
+                 (self.s3.put_object_tagging, {"Tagging": tags}),
+                 (self.s3.delete_object_tagging, {}),
+                 (self.s3.put_object_acl, {"ACL": "private"})]
+        for call, extra in calls:
+            for bad, message in (("v1", "Invalid version id specified"),
+                                 (v1.upper(), "Invalid version id specified"),
+                                 (v1 + "0", "Invalid version id specified"),
+                                 ("", "Version id cannot be the empty string")):
+                with self.assertRaises(ClientError) as cm:
+                    call(Bucket=b, Key="k", VersionId=bad, **extra)
+                error = cm.exception.response["Error"]
+                self.assertEqual((cm.exception.response["ResponseMetadata"]["HTTPStatusCode"],
+                                  error["Code"], error["Message"], error.get("ArgumentName"),
+                                  error.get("ArgumentValue") or ""),  # <X/>: absent
+                                 (400, "InvalidArgument", message, "versionId", bad), call)
+        status, _, _ = client_error(self, self.s3.head_object, Bucket=b, Key="k",
+                                    VersionId="v1")
+        self.assertEqual(status, 400)
+        # An unversioned bucket too: S3 checks the form first.
+        plain = self.bucket("ver-ids-plain")
+        self.s3.put_object(Bucket=plain, Key="k", Body=b"x")
+        status, code, _ = client_error(self, self.s3.get_object, Bucket=plain, Key="k",
+                                       VersionId="abc")
+        self.assertEqual((status, code), (400, "InvalidArgument"))
+        self.assertEqual(self.s3.get_object(Bucket=plain, Key="k", VersionId="null")["Body"]
+                         .read(), b"x")
+        # Well-formed but unknown: 404 NoSuchVersion.
+        for call in (self.s3.get_object, self.s3.get_object_tagging):
+            status, code, _ = client_error(self, call, Bucket=b, Key="k", VersionId=unknown)
+            self.assertEqual((status, code), (404, "NoSuchVersion"), call)
+        status, _, _ = client_error(self, self.s3.head_object, Bucket=b, Key="k",
+                                    VersionId=unknown)
+        self.assertEqual(status, 404)
+        # A copy source's version id, and DeleteObjects entries (which S3 answers with a
+        # NoSuchVersion entry; a well-formed unknown one is deleted: nothing to delete).
+        status, code, text = client_error(self, self.s3.copy_object, Bucket=b, Key="copy",
+                                          CopySource={"Bucket": b, "Key": "k",
+                                                      "VersionId": "abc"})
+        self.assertEqual((status, code, text),
+                         (400, "InvalidArgument", "Invalid version id specified"))
+        status, code, _ = client_error(self, self.s3.copy_object, Bucket=b, Key="copy",
+                                       CopySource={"Bucket": b, "Key": "k",
+                                                   "VersionId": unknown})
+        self.assertEqual((status, code), (404, "NoSuchVersion"))
+        out = self.s3.delete_objects(Bucket=b, Delete={"Objects": [
+            {"Key": "k", "VersionId": "abc"}, {"Key": "k", "VersionId": unknown}]})
+        self.assertEqual([(e["Key"], e["VersionId"], e["Code"]) for e in out["Errors"]],
+                         [("k", "abc", "NoSuchVersion")])
+        self.assertEqual([(d["Key"], d["VersionId"]) for d in out["Deleted"]], [("k", unknown)])
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k", VersionId=v1)["Body"].read(),
+                         b"one")
+        # The aws CLI sees the same answer.
+        proc = self.s.aws("s3api", "get-object", "--bucket", b, "--key", "k", "--version-id",
+                          "not-a-version", os.path.join(self.s.tmp, "out"), check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("(InvalidArgument) when calling the GetObject operation: Invalid version "
+                      "id specified", proc.stderr)
+
 class VersionedPipelineTest(unittest.TestCase):
     """Workers read a versioned bucket's sources by key; versions survive a restart."""
 
