@@ -380,21 +380,6 @@ constexpr std::string_view kHeaderKeys[] = {
 
 }  // namespace
 
-Result<std::optional<BucketPolicy>> LoadBucketPolicy(const BucketPolicyStore& policies,
-                                                     const BucketInfo& bucket) {
-  ASSIGN_OR_RETURN(std::optional<std::string> document, policies.Get(bucket));
-  if (!document) return std::optional<BucketPolicy>();
-  S3Error error;
-  // Checked when it was put; its principals are not checked again, so a user removed from
-  // the config since simply matches nobody.
-  Result<BucketPolicy> policy = BucketPolicy::Parse(*document, bucket.name, nullptr, &error);
-  if (!policy.ok()) {
-    return InternalError("the stored policy of bucket " + bucket.name +
-                         " does not parse: " + policy.status().message());
-  }
-  return std::optional<BucketPolicy>(std::move(*policy));
-}
-
 PolicyRequest PolicyRequestOf(const PolicyRequestInput& in) {
   const S3Request& r = in.request;
   PolicyRequest p;
@@ -458,7 +443,7 @@ namespace {
 class Authorizer {
  public:
   Authorizer(const S3Context& cx, const S3Request& r, const BucketInfo& info,
-             const std::optional<BucketPolicy>& policy)
+             const BucketPolicy* policy)
       : cx_(cx), r_(r), info_(info), policy_(policy), owner_(BucketOwner(cx.options, info)) {}
 
   const std::string& owner() const { return owner_; }
@@ -503,7 +488,7 @@ class Authorizer {
   const S3Context& cx_;
   const S3Request& r_;
   const BucketInfo& info_;
-  const std::optional<BucketPolicy>& policy_;
+  const BucketPolicy* policy_;  // nullptr: none
   const std::string owner_;
 };
 
@@ -524,9 +509,9 @@ std::optional<S3Error> AuthorizeCopySource(const S3Context& cx, const S3Request&
     if (info.status().code() == StatusCode::kNotFound) return MakeError("AccessDenied");
     return ErrorFromStatus(info.status(), true);
   }
-  Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, *info);
+  Result<std::shared_ptr<const BucketPolicy>> policy = cx.policies.GetParsed(*info);
   if (!policy.ok()) return PolicyLoadError(policy.status());
-  Authorizer authorizer(cx, r, *info, *policy);
+  Authorizer authorizer(cx, r, *info, policy->get());
   // The version copied: its ACL and tags decide, not the latest's.
   const bool versioned = !source.version_id.empty();
   Result<ObjectInfo> object = versioned ? cx.backend.HeadVersion(bucket, key, source.version_id)
@@ -558,11 +543,11 @@ std::vector<std::optional<S3Error>> AuthorizeWrites(
     const S3Context& cx, const S3Request& r, const BucketInfo& info, std::string_view action,
     const std::vector<std::string>& keys, std::string_view version_action = {},
     const std::vector<std::string>& version_ids = {}) {
-  Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, info);
+  Result<std::shared_ptr<const BucketPolicy>> policy = cx.policies.GetParsed(info);
   if (!policy.ok()) {
     return std::vector<std::optional<S3Error>>(keys.size(), PolicyLoadError(policy.status()));
   }
-  Authorizer authorizer(cx, r, info, *policy);
+  Authorizer authorizer(cx, r, info, policy->get());
   const bool acl_write = (authorizer.BucketPermissions() & kAclWrite) != 0;
   std::vector<std::optional<S3Error>> refused;
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -625,10 +610,10 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
   const std::string* version = r.Query("versionId");
   if (version && PolicyActionOf(op, true) == PolicyActionOf(op, false)) version = nullptr;
   const std::string_view action = PolicyActionOf(op, version != nullptr);
-  std::optional<BucketPolicy> no_policy;
-  Result<std::optional<BucketPolicy>> policy = action.empty()
-                                                   ? Result<std::optional<BucketPolicy>>(no_policy)
-                                                   : LoadBucketPolicy(cx.policies, *info);
+  std::shared_ptr<const BucketPolicy> no_policy;
+  Result<std::shared_ptr<const BucketPolicy>> policy =
+      action.empty() ? Result<std::shared_ptr<const BucketPolicy>>(no_policy)
+                     : cx.policies.GetParsed(*info);
   if (!policy.ok()) {
     // A stored policy that cannot be read refuses everything (500), but its owner may still
     // read, replace or delete it.
@@ -637,7 +622,7 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
     }
     policy = no_policy;
   }
-  Authorizer authorizer(cx, r, *info, *policy);
+  Authorizer authorizer(cx, r, *info, policy->get());
 
   // The operations on one existing object read it first: its tags are condition keys, its
   // ACL decides.
@@ -678,7 +663,7 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
   } else if (need == Need::kNothing) {
     allowed = true;
   } else if (per_key) {
-    allowed = *policy || (authorizer.BucketPermissions() & kAclWrite) != 0;
+    allowed = *policy != nullptr || (authorizer.BucketPermissions() & kAclWrite) != 0;
   } else if (object_operation && !object) {
     // NoSuchKey only to those who may list the bucket, as S3 answers.
     allowed = authorizer.MayList(r.key);

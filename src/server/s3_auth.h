@@ -92,11 +92,6 @@ struct PolicyRequestInput {
 };
 PolicyRequest PolicyRequestOf(const PolicyRequestInput& input);
 
-// The bucket's stored policy, parsed; nullopt when it has none. Internal when the stored
-// document no longer parses.
-Result<std::optional<BucketPolicy>> LoadBucketPolicy(const BucketPolicyStore& policies,
-                                                     const BucketInfo& bucket);
-
 // After authentication, what the request may do, as S3 decides with ACLs enabled and a
 // bucket policy (s3_policy.h): an explicit Deny in the bucket's policy that applies to the
 // operation's action, resource, requester and conditions refuses (the bucket owner

@@ -859,11 +859,62 @@ bool BucketPolicy::IsPublic() const {
   return false;
 }
 
+namespace {
+
+// The name of a bucket's policy file without folder and extension, and GetParsed's key.
+std::string PolicyId(const BucketInfo& bucket) {
+  return bucket.name + "@" + std::to_string(bucket.created_ms);  // '@' is never in a name
+}
+
+}  // namespace
+
 std::string BucketPolicyStore::PathOf(const BucketInfo& bucket) const {
-  return root_ + "/" + bucket.name + "@" + std::to_string(bucket.created_ms) + ".json";
+  return root_ + "/" + PolicyId(bucket) + ".json";
+}
+
+void BucketPolicyStore::Forget(const std::string& bucket) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
+  const std::string prefix = bucket + "@";
+  for (auto it = parsed_.lower_bound(prefix);
+       it != parsed_.end() && it->first.starts_with(prefix);) {
+    it = parsed_.erase(it);
+  }
+}
+
+Result<std::shared_ptr<const BucketPolicy>> BucketPolicyStore::GetParsed(
+    const BucketInfo& bucket) const {
+  const std::string id = PolicyId(bucket);
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto found = parsed_.find(id); found != parsed_.end()) return found->second;
+    generation = generation_;
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> document, Get(bucket));
+  std::shared_ptr<const BucketPolicy> policy;
+  if (document) {
+    S3Error error;
+    Result<BucketPolicy> parsed = BucketPolicy::Parse(*document, bucket.name, nullptr, &error);
+    if (!parsed.ok()) {
+      return InternalError("the stored policy of bucket " + bucket.name +
+                           " does not parse: " + parsed.status().message());
+    }
+    policy = std::make_shared<const BucketPolicy>(std::move(*parsed));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (generation_ == generation) parsed_.emplace(id, policy);
+  return policy;
 }
 
 Status BucketPolicyStore::Put(const BucketInfo& bucket, std::string_view document) {
+  Forget(bucket.name);
+  Status written = Write(bucket, document);
+  Forget(bucket.name);
+  return written;
+}
+
+Status BucketPolicyStore::Write(const BucketInfo& bucket, std::string_view document) {
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec) return FileError(ec.value(), "create folder", root_);
@@ -916,12 +967,22 @@ Result<std::optional<std::string>> BucketPolicyStore::Get(const BucketInfo& buck
 }
 
 Status BucketPolicyStore::Delete(const BucketInfo& bucket) {
+  Forget(bucket.name);
   const std::string path = PathOf(bucket);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return FileError(errno, "remove", path);
-  return Status::Ok();
+  Status removed = Status::Ok();
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) removed = FileError(errno, "remove", path);
+  Forget(bucket.name);
+  return removed;
 }
 
 Status BucketPolicyStore::DeleteAll(const std::string& bucket) {
+  Forget(bucket);
+  Status removed = RemoveAll(bucket);
+  Forget(bucket);
+  return removed;
+}
+
+Status BucketPolicyStore::RemoveAll(const std::string& bucket) {
   std::error_code ec;
   std::filesystem::directory_iterator it(root_, ec);
   if (ec)

@@ -20,7 +20,10 @@
 // Pure functions and immutable values; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,6 +108,8 @@ bool PolicyWildcardMatch(std::string_view pattern, std::string_view text, bool i
 // <root>/<bucket>@<created_ms>.json holds the document as it was put (GetBucketPolicy
 // returns it byte for byte). The bucket's creation time is in the name, so a bucket made
 // again under the name never inherits an old policy, even one whose removal failed.
+// The store is the only writer of `root` while it lives (one serve per data folder): each
+// bucket's policy is read and parsed once (GetParsed), not on every request.
 // Thread-safe.
 class BucketPolicyStore {
  public:
@@ -112,13 +117,32 @@ class BucketPolicyStore {
   Status Put(const BucketInfo& bucket, std::string_view document);
   // nullopt: the bucket has no policy.
   Result<std::optional<std::string>> Get(const BucketInfo& bucket) const;
+  // The bucket's policy, parsed (its principals unchecked: they were when it was put, and a
+  // user removed from the config since matches nobody); nullptr when it has none. Read from
+  // disk once, then from memory until Put, Delete or DeleteAll of the bucket; a call that
+  // begins after one of them returned sees its change. Internal when the stored document
+  // does not parse (not remembered: read again on the next call).
+  Result<std::shared_ptr<const BucketPolicy>> GetParsed(const BucketInfo& bucket) const;
   Status Delete(const BucketInfo& bucket);
   // Every policy file of the bucket name (DeleteBucket).
   Status DeleteAll(const std::string& bucket);
 
  private:
   std::string PathOf(const BucketInfo& bucket) const;
+  Status Write(const BucketInfo& bucket, std::string_view document);
+  Status RemoveAll(const std::string& bucket);
+  // Drops what GetParsed remembers of the bucket name (every creation of it); called before
+  // and after a change of its files, so that a GetParsed that read the old file while the
+  // change was under way never remembers it.
+  void Forget(const std::string& bucket);
+
   std::string root_;
+  mutable std::mutex mu_;
+  // By "<bucket>@<created_ms>"; nullptr: the bucket has no policy.
+  mutable std::map<std::string, std::shared_ptr<const BucketPolicy>> parsed_;
+  // Bumped by every Forget: a GetParsed remembers what it read only when no Forget came
+  // between its look-up and its insertion.
+  mutable uint64_t generation_ = 0;
 };
 
 }  // namespace thumbflow::server

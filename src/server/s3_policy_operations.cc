@@ -44,7 +44,7 @@ HttpReply DeleteBucketPolicy(const S3Context& cx, S3Request& r) {
 HttpReply GetBucketPolicyStatus(const S3Context& cx, S3Request& r) {
   Result<BucketInfo> bucket = cx.backend.GetBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket.status(), true);
-  Result<std::optional<BucketPolicy>> policy = LoadBucketPolicy(cx.policies, *bucket);
+  Result<std::shared_ptr<const BucketPolicy>> policy = cx.policies.GetParsed(*bucket);
   if (!policy.ok()) return StatusReply(r, cx.clock, policy.status(), true);
   // "Whether the bucket is public", with S3's meaning of public: a policy that grants
   // everyone, or a bucket ACL that grants AllUsers or AuthenticatedUsers.

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "core/random.h"
 
@@ -387,10 +389,17 @@ TEST(BucketPolicyTest, IsPublicAsS3JudgesIt) {
   EXPECT_TRUE(is_public(R"("*")", R"({"StringLike":{"s3:prefix":"public/*"}})"));
 }
 
-TEST(BucketPolicyStoreTest, KeepsTheDocumentPerBucketLifetime) {
+// A store in a folder of its own, removed after the test.
+class BucketPolicyStoreTest : public testing::Test {
+ protected:
+  void TearDown() override { std::filesystem::remove_all(root); }
+
   const std::string root =
       (std::filesystem::temp_directory_path() / ("policy-store-" + RandomHex(6))).string();
-  BucketPolicyStore store(root);
+  BucketPolicyStore store{root};
+};
+
+TEST_F(BucketPolicyStoreTest, KeepsTheDocumentPerBucketLifetime) {
   BucketInfo b{"b", 1000, "", ""};
   ASSERT_TRUE(store.Get(b).ok());
   EXPECT_FALSE(store.Get(b)->has_value());
@@ -408,7 +417,94 @@ TEST(BucketPolicyStoreTest, KeepsTheDocumentPerBucketLifetime) {
   ASSERT_TRUE(store.DeleteAll("b").ok());
   EXPECT_FALSE(store.Get(b)->has_value());
   EXPECT_TRUE(store.Get(BucketInfo{"bb", 1000, "", ""})->has_value());
-  std::filesystem::remove_all(root);
+}
+
+// GetParsed reads and parses a bucket's policy once; every change through the store is seen
+// by the next call; a document that no longer parses is an error each time.
+TEST_F(BucketPolicyStoreTest, GetParsedRemembersUntilTheBucketsPolicyChanges) {
+  BucketInfo b{"b", 1000, "", ""};
+  BucketInfo other{"bb", 1000, "", ""};
+  const std::string deny =
+      Policy({Statement("Deny", R"("*")", R"("s3:GetObject")", R"("arn:aws:s3:::b/*")")});
+  const std::string allow =
+      Policy({Statement("Allow", R"("*")", R"("s3:GetObject")", R"("arn:aws:s3:::b/*")")});
+  auto decision = [&](const BucketInfo& bucket) {
+    Result<std::shared_ptr<const BucketPolicy>> policy = store.GetParsed(bucket);
+    EXPECT_TRUE(policy.ok()) << policy.status().message();
+    if (!policy.ok() || !*policy) return PolicyDecision::kNone;
+    return (*policy)->Evaluate(Ask("", "s3:GetObject", "arn:aws:s3:::" + bucket.name + "/k"));
+  };
+  EXPECT_EQ(decision(b), PolicyDecision::kNone);
+  ASSERT_TRUE(store.Put(b, deny).ok());
+  ASSERT_TRUE(store
+                  .Put(other, Policy({Statement("Allow", R"("*")", R"("s3:GetObject")",
+                                                R"("arn:aws:s3:::bb/*")")}))
+                  .ok());
+  EXPECT_EQ(decision(b), PolicyDecision::kDeny);
+  // Remembered: the same parsed policy, whatever the file says meanwhile.
+  Result<std::shared_ptr<const BucketPolicy>> first = store.GetParsed(b);
+  ASSERT_TRUE(first.ok());
+  std::filesystem::remove(root + "/b@1000.json");
+  EXPECT_EQ(store.GetParsed(b)->get(), first->get());
+  ASSERT_TRUE(store.Put(b, allow).ok());
+  EXPECT_EQ(decision(b), PolicyDecision::kAllow);
+  ASSERT_TRUE(store.Delete(b).ok());
+  EXPECT_EQ(decision(b), PolicyDecision::kNone);
+  ASSERT_TRUE(store.Put(b, deny).ok());
+  EXPECT_EQ(decision(b), PolicyDecision::kDeny);
+  EXPECT_EQ(decision(other), PolicyDecision::kAllow);
+  ASSERT_TRUE(store.DeleteAll("b").ok());  // bucket b deleted: bb keeps its policy
+  EXPECT_EQ(decision(b), PolicyDecision::kNone);
+  EXPECT_EQ(decision(BucketInfo{"b", 2000, "", ""}), PolicyDecision::kNone);
+  EXPECT_EQ(decision(other), PolicyDecision::kAllow);
+  // A damaged document is an error, and stays one until it is replaced.
+  BucketInfo damaged{"d", 1000, "", ""};
+  ASSERT_TRUE(store.Put(damaged, "{ damaged").ok());
+  for (int i = 0; i < 2; ++i) {
+    Result<std::shared_ptr<const BucketPolicy>> policy = store.GetParsed(damaged);
+    ASSERT_FALSE(policy.ok());
+    EXPECT_EQ(policy.status().code(), StatusCode::kInternal);
+  }
+  ASSERT_TRUE(store.Delete(damaged).ok());
+  EXPECT_EQ(decision(damaged), PolicyDecision::kNone);
+}
+
+// Readers racing the writers of one bucket: once the last Put has returned, every reader sees
+// its policy (no reader keeps a document it read before that Put renamed its file).
+TEST_F(BucketPolicyStoreTest, GetParsedIsRightAcrossConcurrentChanges) {
+  BucketInfo b{"b", 1000, "", ""};
+  auto document = [](int i) {
+    return Policy({Statement("Allow", R"("*")", R"("s3:GetObject")",
+                             "\"arn:aws:s3:::b/" + std::to_string(i) + "\"")});
+  };
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<bool> done{false};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; ++t) {
+      readers.emplace_back([&] {
+        while (!done.load()) {
+          Result<std::shared_ptr<const BucketPolicy>> policy = store.GetParsed(b);
+          EXPECT_TRUE(policy.ok());
+        }
+      });
+    }
+    const int last = round * 10 + 9;
+    for (int i = round * 10; i <= last; ++i) {
+      if (i % 10 % 3 == 2) {
+        EXPECT_TRUE(store.Delete(b).ok());  // no ASSERT while readers run
+      } else {
+        EXPECT_TRUE(store.Put(b, document(i)).ok());
+      }
+    }
+    done = true;
+    for (std::thread& reader : readers) reader.join();
+    Result<std::shared_ptr<const BucketPolicy>> policy = store.GetParsed(b);
+    ASSERT_TRUE(policy.ok());
+    ASSERT_NE(*policy, nullptr);  // the last change of a round (offset 9) is a Put
+    const std::string resource = "arn:aws:s3:::b/" + std::to_string(last);
+    EXPECT_EQ((*policy)->Evaluate(Ask("", "s3:GetObject", resource)), PolicyDecision::kAllow)
+        << "round " << round;
+  }
 }
 
 // The condition keys a request puts in its context (s3_auth.h).

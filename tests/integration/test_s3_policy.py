@@ -372,6 +372,56 @@ class S3PolicyTest(AclTestCase):
                                             Policy=policy(allow("*", action, [arn, f"{arn}/*"])))
             self.assertEqual((status, code, text), (400, "MalformedPolicy", message), action)
 
+    def test_policy_changes_apply_at_once_beside_concurrent_requests(self):
+        import threading
+        from botocore.exceptions import ClientError
+        bucket = self.bucket("pol-flips", ["k"])
+        objects = f"arn:aws:s3:::{bucket}/*"
+        everyone_reads = policy(allow("*", "s3:GetObject", objects))
+        nobody_reads = policy(allow("*", "s3:GetObject", objects),
+                              deny("*", "s3:GetObject", objects))
+        stop = threading.Event()
+        unexpected = []
+
+        def read_all_along():
+            client = self.s.unsigned()  # the policy decides: 200 or 403, nothing else
+            while not stop.is_set():
+                try:
+                    client.get_object(Bucket=bucket, Key="k")["Body"].read()
+                except ClientError as e:
+                    if e.response["ResponseMetadata"]["HTTPStatusCode"] != 403:
+                        unexpected.append(e.response)
+
+        readers = [threading.Thread(target=read_all_along) for _ in range(3)]
+        for reader in readers:
+            reader.start()
+        try:
+            # Each change is in force for the first request made after it returned.
+            for _ in range(5):
+                self.alice.put_bucket_policy(Bucket=bucket, Policy=everyone_reads)
+                self.assertEqual(self.anon.get_object(Bucket=bucket, Key="k")["Body"].read(),
+                                 b"k")
+                self.alice.put_bucket_policy(Bucket=bucket, Policy=nobody_reads)
+                self.denied(self.anon.get_object, Bucket=bucket, Key="k")
+                self.alice.put_bucket_policy(Bucket=bucket, Policy=everyone_reads)
+                self.anon.get_object(Bucket=bucket, Key="k")
+                self.alice.delete_bucket_policy(Bucket=bucket)
+                self.denied(self.anon.get_object, Bucket=bucket, Key="k")
+        finally:
+            stop.set()
+            for reader in readers:
+                reader.join()
+        self.assertEqual(unexpected, [])
+        # A bucket deleted and made again (by another user) has no policy.
+        self.alice.put_bucket_policy(Bucket=bucket, Policy=everyone_reads)
+        self.anon.get_object(Bucket=bucket, Key="k")
+        self.alice.delete_object(Bucket=bucket, Key="k")
+        self.alice.delete_bucket(Bucket=bucket)
+        self.bob.create_bucket(Bucket=bucket)
+        self.bob.put_object(Bucket=bucket, Key="k", Body=b"bob's")
+        self.denied(self.anon.get_object, Bucket=bucket, Key="k")
+        self.denied(self.alice.get_object, Bucket=bucket, Key="k")
+
     def test_policy_status_and_a_bucket_made_again_starts_without_one(self):
         bucket = self.bucket("pol-status")
         self.assertFalse(self.alice.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]
@@ -406,13 +456,19 @@ def public_bucket(client, bucket, body):
 class S3PolicyStoreTest(unittest.TestCase):
     def test_a_damaged_stored_policy_refuses_all_but_its_owners_repair(self):
         import glob
-        s = AclServe()
+        first = AclServe()
+        try:
+            public_bucket(first.client_as("alice"), "pol-damaged", b"k")
+        finally:
+            first.stop_cleanly()
+        # Damaged while serve is down (serve reads each policy once: it is the only writer of
+        # its data folder while it runs).
+        [stored] = glob.glob(os.path.join(first.data, "bucket-policies", "pol-damaged@*.json"))
+        with open(stored, "w") as f:
+            f.write("{ damaged")
+        s = AclServe(data_dir=first.data)
         try:
             alice = s.client_as("alice")
-            public_bucket(alice, "pol-damaged", b"k")
-            [stored] = glob.glob(os.path.join(s.data, "bucket-policies", "pol-damaged@*.json"))
-            with open(stored, "w") as f:
-                f.write("{ damaged")
             for client in (alice, s.unsigned()):
                 status, code, _ = client_error(self, client.get_object, Bucket="pol-damaged",
                                                Key="k")
