@@ -1943,6 +1943,16 @@ class S3VersioningTest : public S3HandlerTest {
     return out;
   }
 
+  // Versioning enabled on "images" and key "k" put twice, "one" then "two": their ids.
+  std::pair<std::string, std::string> TwoVersions() {
+    EXPECT_EQ(Do("PUT", "/images?versioning",
+                 "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")
+                  .status,
+              200);
+    return {Do("PUT", "/images/k", "one").Header("x-amz-version-id"),
+            Do("PUT", "/images/k", "two").Header("x-amz-version-id")};
+  }
+
   std::unique_ptr<LocalObjectStore> local_;
 };
 
@@ -2073,12 +2083,7 @@ TEST_F(S3VersioningTest, ListObjectVersionsPagesThroughVersions) {
 }
 
 TEST_F(S3VersioningTest, AclsAndTagsBelongToEachVersion) {
-  ASSERT_EQ(Do("PUT", "/images?versioning",
-               "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")
-                .status,
-            200);
-  const std::string v1 = Do("PUT", "/images/k", "one").Header("x-amz-version-id");
-  const std::string v2 = Do("PUT", "/images/k", "two").Header("x-amz-version-id");
+  const auto [v1, v2] = TwoVersions();
   Response acl = Do("PUT", "/images/k?acl&versionId=" + v1, "", {{"x-amz-acl", "public-read"}});
   ASSERT_EQ(acl.status, 200) << acl.body;
   EXPECT_EQ(acl.Header("x-amz-version-id"), v1);
@@ -2096,6 +2101,47 @@ TEST_F(S3VersioningTest, AclsAndTagsBelongToEachVersion) {
             std::string::npos);
   EXPECT_EQ(Do("GET", "/images/k?acl&versionId=00000000000000000000000000000000").Code(),
             "NoSuchVersion");
+}
+
+// A request naming a version: that version's ACL and the Version actions of the bucket's
+// policy decide (s3_auth.h); a versionId this server cannot have issued is 400.
+TEST_F(S3VersioningTest, VersionRequestsAreAuthorizedAsTheVersionActions) {
+  const auto [v1, v2] = TwoVersions();
+  ASSERT_EQ(Do("PUT", "/images/k?acl", "", {{"x-amz-acl", "public-read"}}).status, 200);  // v2
+  auto anonymous = [&](const std::string& target) {
+    Request req = Make("GET", target, "");
+    req.sign = false;
+    return Send(std::move(req));
+  };
+  EXPECT_EQ(anonymous("/images/k").body, "two");
+  EXPECT_EQ(anonymous("/images/k?versionId=" + v2).body, "two");
+  EXPECT_EQ(anonymous("/images/k?versionId=" + v1).status, 403);  // v1's ACL is private
+  auto put_policy = [&](const std::string& action, const std::string& condition) {
+    const std::string document =
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":")" +
+        action + R"(","Resource":"arn:aws:s3:::images/*")" + condition + "}]}";
+    Response put = Do("PUT", "/images?policy", document);
+    ASSERT_EQ(put.status, 204) << put.body;
+  };
+  put_policy("s3:GetObject", "");
+  EXPECT_EQ(anonymous("/images/k?versionId=" + v1).status, 403);
+  put_policy("s3:GetObjectVersion",
+             R"(,"Condition":{"StringEquals":{"s3:versionid":")" + v1 + R"("}})");
+  EXPECT_EQ(anonymous("/images/k?versionId=" + v1).body, "one");
+  ASSERT_EQ(Do("PUT", "/images/k?acl", "", {{"x-amz-acl", "private"}}).status, 200);
+  EXPECT_EQ(anonymous("/images/k?versionId=" + v2).status, 403);
+  EXPECT_EQ(anonymous("/images/k").status, 403);
+
+  Response malformed = Do("GET", "/images/k?versionId=" + v1 + "0");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.Code(), "InvalidArgument");
+  EXPECT_EQ(malformed.ErrorElement("Message"), "Invalid version id specified");
+  EXPECT_EQ(malformed.ErrorElement("ArgumentName"), "versionId");
+  EXPECT_EQ(Do("DELETE", "/images/k?versionId=").ErrorElement("Message"),
+            "Version id cannot be the empty string");
+  EXPECT_EQ(Do("GET", "/images/k?versionId=00000000000000000000000000000000").Code(),
+            "NoSuchVersion");
+  EXPECT_EQ(Do("GET", "/images/k?versionId=null").status, 404);  // no null version here
 }
 
 }  // namespace

@@ -333,6 +333,16 @@ class S3PolicyTest(AclTestCase):
                          b"one")
         self.denied(self.bob.copy_object, Bucket="pol-bob-copies", Key="new",
                     CopySource={"Bucket": source, "Key": "k", "VersionId": new})
+        # UploadPartCopy reads its source as CopyObject does.
+        upload = self.bob.create_multipart_upload(Bucket="pol-bob-copies", Key="parts")
+        part = {"Bucket": "pol-bob-copies", "Key": "parts", "UploadId": upload["UploadId"],
+                "PartNumber": 1}
+        self.bob.upload_part_copy(CopySource={"Bucket": source, "Key": "k", "VersionId": old},
+                                  **part)
+        self.denied(self.bob.upload_part_copy,
+                    CopySource={"Bucket": source, "Key": "k", "VersionId": new}, **part)
+        self.bob.abort_multipart_upload(Bucket="pol-bob-copies", Key="parts",
+                                        UploadId=upload["UploadId"])
         # Without a policy the ACL of the version copied decides, not the latest's.
         self.alice.delete_bucket_policy(Bucket=source)
         self.alice.put_object_acl(Bucket=source, Key="k", VersionId=old, ACL="public-read")
