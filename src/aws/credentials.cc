@@ -314,7 +314,7 @@ class ProfileProvider final : public CredentialsProvider {
       return UnauthenticatedError(label + ": " + file + " has no accessToken and expiresAt; " +
                                   login);
     }
-    ASSIGN_OR_RETURN(int64_t expires_ms, ParseRfc3339Ms(expires->get<std::string>()));
+    ASSIGN_OR_RETURN(int64_t expires_ms, ParseIso8601Millis(expires->get<std::string>()));
     if (services_.clock->NowMillis() >= expires_ms) {
       return UnauthenticatedError(label + ": the SSO token in " + file + " expired at " +
                                   expires->get<std::string>() + "; " + login);
@@ -788,33 +788,6 @@ std::string ProfileConfigValue(const Environment& env, const std::string& key) {
   return v == it->second.end() ? "" : v->second;
 }
 
-Result<int64_t> ParseRfc3339Ms(std::string_view text) {
-  int year, month, day, hour, minute, second;
-  char t;
-  std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &year, &month, &day, &t, &hour, &minute,
-                  &second) != 7 ||
-      (t != 'T' && t != 't' && t != ' ') || month < 1 || month > 12 || day < 1 || day > 31 ||
-      hour > 23 || minute > 59 || second > 60) {
-    return InvalidArgumentError("malformed timestamp \"" + s + "\"");
-  }
-  int64_t ms = UtcMillis(year, month, day, hour, minute, second);
-  // Offset: "Z", "+hh:mm" or "-hh:mm" after optional fractions.
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-  }
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) == 2) {
-      int64_t offset = (oh * 60 + om) * 60'000LL;
-      ms += s[pos] == '+' ? -offset : offset;
-    }
-  }
-  return ms;
-}
-
 Result<Credentials> ParseCredentialsJson(std::string_view json, const std::string& source) {
   nlohmann::json doc = nlohmann::json::parse(json, nullptr, false);
   if (!doc.is_object()) return UnavailableError(source + ": credentials answer is not JSON");
@@ -832,7 +805,7 @@ Result<Credentials> ParseCredentialsJson(std::string_view json, const std::strin
   }
   std::string expiration = str("Expiration");
   if (!expiration.empty()) {
-    ASSIGN_OR_RETURN(int64_t ms, ParseRfc3339Ms(expiration));
+    ASSIGN_OR_RETURN(int64_t ms, ParseIso8601Millis(expiration));
     c.expiry_ms = ms;
   }
   return c;

@@ -177,7 +177,5 @@ std::map<std::string, std::string> ProfileValues(const Environment& env,
 // Parses the JSON that container and IMDS endpoints return (AccessKeyId, SecretAccessKey,
 // Token, Expiration as RFC 3339). Exposed for tests.
 Result<Credentials> ParseCredentialsJson(std::string_view json, const std::string& source);
-// "2015-08-30T12:36:00Z" (fractions and offsets accepted) -> Unix ms.
-Result<int64_t> ParseRfc3339Ms(std::string_view text);
 
 }  // namespace thumbflow::aws

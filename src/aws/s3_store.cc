@@ -107,7 +107,9 @@ class S3StoreImpl final : public S3Store {
     if (!options.condition.if_match.empty()) {
       headers.emplace_back("If-Match", options.condition.if_match);
     }
-    if (options.condition.if_none_match) headers.emplace_back("If-None-Match", "*");
+    if (!options.condition.if_none_match.empty()) {
+      headers.emplace_back("If-None-Match", options.condition.if_none_match);
+    }
     AwsCall call{"PutObject", bucket, key};
     ASSIGN_OR_RETURN(HttpResponse r,
                      Call(call, "PUT", bucket, key, {}, std::move(headers), std::string(bytes)));
@@ -170,7 +172,7 @@ class S3StoreImpl final : public S3Store {
       info.key = c.child_value("Key");
       info.size = c.child("Size").text().as_llong();
       info.etag = c.child_value("ETag");
-      Result<int64_t> modified = ParseRfc3339Ms(c.child_value("LastModified"));
+      Result<int64_t> modified = ParseIso8601Millis(c.child_value("LastModified"));
       info.last_modified_ms = modified.value_or(0);
       out.objects.push_back(std::move(info));
     }

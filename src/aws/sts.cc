@@ -5,6 +5,7 @@
 #include "aws/aws_error.h"
 #include "aws/checksums.h"
 #include "aws/sigv4.h"
+#include "core/civil_time.h"
 #include "core/uri.h"
 
 namespace thumbflow::aws {
@@ -94,7 +95,7 @@ Result<Credentials> ParseStsCredentialsXml(std::string_view xml, const std::stri
   }
   const std::string expiration = credentials.child_value("Expiration");
   if (!expiration.empty()) {
-    ASSIGN_OR_RETURN(int64_t ms, ParseRfc3339Ms(expiration));
+    ASSIGN_OR_RETURN(int64_t ms, ParseIso8601Millis(expiration));
     c.expiry_ms = ms;
   }
   return c;

@@ -215,4 +215,70 @@ std::string FormatIso8601Millis(int64_t epoch_ms) {
   return buf;
 }
 
+namespace {
+
+bool ParseDigits(std::string_view text, size_t pos, size_t count, int* out) {
+  if (pos + count > text.size()) return false;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + (text[i] - '0');
+  }
+  *out = value;
+  return true;
+}
+
+}  // namespace
+
+Result<int64_t> ParseIso8601Millis(std::string_view text) {
+  auto bad = [&] { return InvalidArgumentError("invalid time \"" + std::string(text) + "\""); };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!ParseDigits(text, 0, 4, &year) || text.size() < 19 || text[4] != '-' ||
+      !ParseDigits(text, 5, 2, &month) || text[7] != '-' || !ParseDigits(text, 8, 2, &day) ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !ParseDigits(text, 11, 2, &hour) ||
+      text[13] != ':' || !ParseDigits(text, 14, 2, &minute) || text[16] != ':' ||
+      !ParseDigits(text, 17, 2, &second)) {
+    return bad();
+  }
+  static constexpr std::array<int, 12> kDaysInMonth = {31, 29, 31, 30, 31, 30,
+                                                       31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] || hour > 23 ||
+      minute > 59 || second > 60) {
+    return bad();
+  }
+  size_t pos = 19;
+  int64_t millis = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    const size_t start = pos;
+    int64_t scale = 100;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      millis += (text[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return bad();
+  }
+  int64_t offset_minutes = 0;
+  if (pos < text.size()) {
+    if ((text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) {
+      ++pos;
+    } else if (text[pos] == '+' || text[pos] == '-') {
+      int oh = 0, om = 0;
+      if (!ParseDigits(text, pos + 1, 2, &oh) || pos + 6 != text.size() || text[pos + 3] != ':' ||
+          !ParseDigits(text, pos + 4, 2, &om) || oh > 23 || om > 59) {
+        return bad();
+      }
+      offset_minutes = (oh * 60 + om) * (text[pos] == '+' ? 1 : -1);
+      pos = text.size();
+    } else {
+      return bad();
+    }
+  }
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return seconds * 1000 + millis;
+}
+
 }  // namespace thumbflow

@@ -32,6 +32,10 @@ CivilTime CivilFromMillis(int64_t epoch_ms);
 
 // Milliseconds since the epoch to "YYYY-MM-DDTHH:MM:SS.mmmZ" (S3 event times, log lines).
 std::string FormatIso8601Millis(int64_t epoch_ms);
+// ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]" (no zone means UTC; the 'T' may
+// be 't' or a space, as RFC 3339 allows) to milliseconds since the epoch; fractions beyond
+// milliseconds are truncated. InvalidArgument naming the text when malformed.
+Result<int64_t> ParseIso8601Millis(std::string_view text);
 
 // The one HTTP-date parser (Last-Modified, If-Modified-Since, If-Unmodified-Since, Date):
 // milliseconds since the epoch. Accepts the three forms RFC 9110 section 5.6.7 says a

@@ -104,4 +104,15 @@ TEST(HttpDateTest, FormatsTheImfFixdateAndRoundTrips) {
 }
 
 }  // namespace
+TEST(Iso8601Test, ParsesTheFormsInUse) {
+  EXPECT_EQ(*ParseIso8601Millis("1970-01-01T00:00:00.000Z"), 0);
+  EXPECT_EQ(*ParseIso8601Millis("2014-10-13T15:57:02.089Z"), 1'413'215'822'089);
+  EXPECT_EQ(*ParseIso8601Millis("2014-10-13T15:57:02.089999"), 1'413'215'822'089);
+  EXPECT_EQ(*ParseIso8601Millis("2014-10-13T15:57:02Z"), 1'413'215'822'000);
+  EXPECT_EQ(*ParseIso8601Millis("2014-10-13T17:57:02.5+02:00"), 1'413'215'822'500);
+  EXPECT_EQ(*ParseIso8601Millis("1969-12-31T23:59:59.999Z"), -1);
+  EXPECT_FALSE(ParseIso8601Millis("2014-10-13").ok());
+  EXPECT_FALSE(ParseIso8601Millis("2014-10-13T15:57:02ZZ").ok());
+}
+
 }  // namespace thumbflow

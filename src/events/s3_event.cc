@@ -26,17 +26,6 @@ Status NotAnEvent(std::string message) {
                 Reason::kNotAnEvent, /*retryable=*/false);
 }
 
-bool ParseDigits(std::string_view text, size_t pos, size_t count, int* out) {
-  if (pos + count > text.size()) return false;
-  int value = 0;
-  for (size_t i = pos; i < pos + count; ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    value = value * 10 + (text[i] - '0');
-  }
-  *out = value;
-  return true;
-}
-
 // Accessors that never throw: a wrong type is a NotAnEvent status naming the field.
 const json* Member(const json& object, const char* name) {
   if (!object.is_object()) return nullptr;
@@ -106,7 +95,7 @@ Status ParseRecord(const json& r, size_t index, S3EventRecord* out) {
   if (s = OptionalString(r, "awsRegion", &rec.aws_region); !s.ok()) return in_record(s);
   if (s = RequiredString(r, "eventTime", &rec.event_time); !s.ok()) return in_record(s);
   Result<int64_t> ms = ParseIso8601Millis(rec.event_time);
-  if (!ms.ok()) return in_record(ms.status());
+  if (!ms.ok()) return in_record(NotAnEvent(ms.status().message()));
   rec.event_time_ms = *ms;
   if (s = RequiredString(r, "eventName", &rec.event_name); !s.ok()) return in_record(s);
   if (const json* ui = OptionalObject(r, "userIdentity")) {
@@ -190,7 +179,9 @@ Status ParseEventBridge(const json& root, S3Event* out) {
     rec.event_time = FormatIso8601Millis(rec.event_time_ms);
   } else if (time->is_string()) {
     rec.event_time = time->get_ref<const std::string&>();
-    ASSIGN_OR_RETURN(rec.event_time_ms, ParseIso8601Millis(rec.event_time));
+    Result<int64_t> ms = ParseIso8601Millis(rec.event_time);
+    if (!ms.ok()) return NotAnEvent(ms.status().message());
+    rec.event_time_ms = *ms;
   } else {
     return NotAnEvent("field time is not a time");
   }
@@ -328,57 +319,6 @@ Result<std::string> UrlDecodeS3Key(std::string_view encoded) {
   if (!out.ok()) return NotAnEvent("object key: " + out.status().message());
   if (!IsValidUtf8(*out)) return NotAnEvent("decoded object key is not UTF-8");
   return out;
-}
-
-Result<int64_t> ParseIso8601Millis(std::string_view text) {
-  auto bad = [&] { return NotAnEvent("invalid time \"" + std::string(text) + "\""); };
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!ParseDigits(text, 0, 4, &year) || text.size() < 19 || text[4] != '-' ||
-      !ParseDigits(text, 5, 2, &month) || text[7] != '-' || !ParseDigits(text, 8, 2, &day) ||
-      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !ParseDigits(text, 11, 2, &hour) ||
-      text[13] != ':' || !ParseDigits(text, 14, 2, &minute) || text[16] != ':' ||
-      !ParseDigits(text, 17, 2, &second)) {
-    return bad();
-  }
-  static constexpr std::array<int, 12> kDaysInMonth = {31, 29, 31, 30, 31, 30,
-                                                       31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] || hour > 23 ||
-      minute > 59 || second > 60) {
-    return bad();
-  }
-  size_t pos = 19;
-  int64_t millis = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    const size_t start = pos;
-    int64_t scale = 100;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      millis += (text[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == start) return bad();
-  }
-  int64_t offset_minutes = 0;
-  if (pos < text.size()) {
-    if ((text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) {
-      ++pos;
-    } else if (text[pos] == '+' || text[pos] == '-') {
-      int oh = 0, om = 0;
-      if (!ParseDigits(text, pos + 1, 2, &oh) || pos + 6 != text.size() || text[pos + 3] != ':' ||
-          !ParseDigits(text, pos + 4, 2, &om) || oh > 23 || om > 59) {
-        return bad();
-      }
-      offset_minutes = (oh * 60 + om) * (text[pos] == '+' ? 1 : -1);
-      pos = text.size();
-    } else {
-      return bad();
-    }
-  }
-  const int64_t days =
-      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return seconds * 1000 + millis;
 }
 
 }  // namespace thumbflow

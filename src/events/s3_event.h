@@ -94,9 +94,6 @@ std::string UrlEncodeS3Key(std::string_view key);
 // hex digits, or a result that is not UTF-8, is InvalidArgument with reason Reason::kNotAnEvent.
 Result<std::string> UrlDecodeS3Key(std::string_view encoded);
 
-// ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]" (no zone means UTC) to
-// milliseconds since the epoch; fractions beyond milliseconds are truncated.
-Result<int64_t> ParseIso8601Millis(std::string_view text);
-// FormatIso8601Millis: core/civil_time.h.
+// ParseIso8601Millis, FormatIso8601Millis: core/civil_time.h.
 
 }  // namespace thumbflow

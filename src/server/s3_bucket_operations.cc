@@ -204,12 +204,6 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
   Result<DeleteObjectsBody> parsed =
       ParseDeleteObjectsXml(r.body ? r.body->memory() : std::string_view());
   if (!parsed.ok()) return ErrorReply(r, cx.clock, MakeError("MalformedXML"));
-  if (parsed->other_conditions) {
-    return ErrorReply(r, cx.clock,
-                      MakeError("NotImplemented",
-                                "thumbflow does not implement DeleteObjects conditions on "
-                                "LastModifiedTime or Size (only ETag)."));
-  }
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   std::vector<DeleteOutcome> outcomes;
@@ -218,9 +212,12 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
       AuthorizeDeleteKeys(cx, r, parsed->keys, parsed->version_ids);
   for (size_t i = 0; i < parsed->keys.size(); ++i) {
     const std::string& key = parsed->keys[i];
-    // <ETag>: deleted only while the object has it, as If-Match on DeleteObject.
+    // <ETag>, <Size>, <LastModifiedTime>: deleted only while the object has them, as the
+    // conditions of DeleteObject.
     WriteCondition condition;
     condition.if_match = parsed->etags[i];
+    condition.if_match_size = parsed->sizes[i];
+    condition.if_match_last_modified_ms = parsed->last_modified_ms[i];
     DeleteOutcome& outcome = outcomes.emplace_back();
     outcome.key = key;
     outcome.version_id = parsed->version_ids[i];

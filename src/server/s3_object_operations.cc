@@ -275,38 +275,16 @@ std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
   return MakeError("PreconditionFailed");
 }
 
-namespace {
-
-S3Error NotImplementedHeader(std::string_view header, std::string_view why) {
-  S3Error error = MakeError("NotImplemented",
-                            "A header you provided implies functionality that is not "
-                            "implemented: " +
-                                std::string(header) + " (" + std::string(why) + ")");
-  error.details = {{"Header", std::string(header)}};
-  return error;
-}
-
-bool IsEmpty(const WriteCondition& condition) {
-  return condition.if_match.empty() && !condition.if_none_match;
-}
-
-}  // namespace
-
 std::optional<S3Error> WriteConditionFromHeaders(const HttpRequestHead& head,
                                                  WriteCondition* condition) {
   if (const std::string* v = head.Header("if-match")) condition->if_match = *v;
-  if (const std::string* v = head.Header("if-none-match")) {
-    if (*v != "*") {
-      return NotImplementedHeader("If-None-Match", "a write takes only If-None-Match: *");
-    }
-    condition->if_none_match = true;
-  }
+  if (const std::string* v = head.Header("if-none-match")) condition->if_none_match = *v;
   return std::nullopt;
 }
 
 std::optional<S3Error> PrecheckWriteCondition(const S3Context& cx, const S3Request& r,
                                               const WriteCondition& condition) {
-  if (IsEmpty(condition)) return std::nullopt;
+  if (!HasCondition(condition)) return std::nullopt;
   Result<ObjectInfo> current = cx.backend.Head(r.bucket, r.key);
   if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
     return ErrorFromStatus(current.status(), false);
@@ -321,7 +299,7 @@ std::optional<S3Error> PrecheckWriteCondition(const S3Context& cx, const S3Reque
 }
 
 std::optional<S3Error> WriteConditionError(const WriteCondition& condition, const Status& status) {
-  if (IsEmpty(condition) || status.ok()) return std::nullopt;
+  if (!HasCondition(condition) || status.ok()) return std::nullopt;
   if (status.reason() == Reason::kPreconditionFailed) return MakeError("PreconditionFailed");
   if (status.code() == StatusCode::kNotFound && status.reason() != Reason::kNoSuchBucket &&
       !condition.if_match.empty()) {
@@ -388,17 +366,29 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
   return reply;
 }
 
-// If-Match: deleted only while the object has that ETag ("*": exists), checked in the
-// store's transaction: 412 PreconditionFailed, or 404 NoSuchKey when there is no object.
+// If-Match (the ETag, "*": any), x-amz-if-match-size and x-amz-if-match-last-modified-time:
+// deleted only while the object has them, checked in the store's transaction: 412
+// PreconditionFailed; no object is 204, as S3 answers.
 HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
-  for (const char* header : {"x-amz-if-match-last-modified-time", "x-amz-if-match-size"}) {
-    if (r.head.Header(header)) {
-      return ErrorReply(r, cx.clock,
-                        NotImplementedHeader(header, "S3 takes it for directory buckets only"));
-    }
-  }
   WriteCondition condition;
   if (const std::string* v = r.head.Header("if-match")) condition.if_match = *v;
+  if (const std::string* v = r.head.Header("x-amz-if-match-size")) {
+    int64_t size = 0;
+    if (!ParseDecimal(*v, &size)) {
+      return ErrorReply(
+          r, cx.clock, MakeError("InvalidArgument", "x-amz-if-match-size must be a size in bytes"));
+    }
+    condition.if_match_size = size;
+  }
+  if (const std::string* v = r.head.Header("x-amz-if-match-last-modified-time")) {
+    Result<int64_t> when = ParseHttpDate(*v);
+    if (!when.ok()) {
+      return ErrorReply(
+          r, cx.clock,
+          MakeError("InvalidArgument", "x-amz-if-match-last-modified-time must be an HTTP date"));
+    }
+    condition.if_match_last_modified_ms = *when;
+  }
   const std::string* version = r.Query("versionId");
   Result<DeletedVersion> deleted =
       cx.backend.DeleteVersion(r.bucket, r.key, version ? *version : "", condition);

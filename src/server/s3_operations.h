@@ -122,9 +122,8 @@ std::optional<ByteRange> ParseCopySourceRange(std::string_view text);
 std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
                                                  const ObjectInfo& source);
 
-// Conditional writes (S3 since 2024). If-Match (an ETag or "*") and If-None-Match, which
-// must be "*" (any other value: 501 NotImplemented, never ignored), of a PutObject or
-// CompleteMultipartUpload; If-Match of a DeleteObject. Returns the error to answer, if any.
+// Conditional writes (S3 since 2024): If-Match and If-None-Match (each an ETag list or "*") of
+// a PutObject, CopyObject or CompleteMultipartUpload. Returns the error to answer, if any.
 std::optional<S3Error> WriteConditionFromHeaders(const HttpRequestHead& head,
                                                  WriteCondition* condition);
 // Before the work (a body, the parts' concatenation): the condition against the object there

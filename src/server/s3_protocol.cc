@@ -282,7 +282,24 @@ Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body) {
     parsed.keys.emplace_back(o.child_value("Key"));
     parsed.etags.emplace_back(o.child_value("ETag"));
     parsed.version_ids.emplace_back(o.child_value("VersionId"));
-    if (o.child("LastModifiedTime") || o.child("Size")) parsed.other_conditions = true;
+    std::optional<int64_t>& size = parsed.sizes.emplace_back();
+    if (pugi::xml_node n = o.child("Size")) {
+      int64_t value = 0;
+      std::string_view text = n.child_value();
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) {
+        return MalformedXml("Size is not a size in bytes");
+      }
+      size = value;
+    }
+    std::optional<int64_t>& modified = parsed.last_modified_ms.emplace_back();
+    if (pugi::xml_node n = o.child("LastModifiedTime")) {
+      // An HTTP date, as S3's model has it; ISO 8601 as XML timestamps usually are.
+      Result<int64_t> ms = ParseHttpDate(n.child_value());
+      if (!ms.ok()) ms = ParseIso8601Millis(n.child_value());
+      if (!ms.ok()) return MalformedXml("LastModifiedTime is not a time");
+      modified = *ms;
+    }
   }
   if (parsed.keys.empty() || parsed.keys.size() > 1000) {
     return MalformedXml("Delete must name 1 to 1000 objects");

@@ -63,9 +63,10 @@ struct DeleteObjectsBody {
   std::vector<std::string> etags;
   // Each object's <VersionId>, "" when it has none; one per key.
   std::vector<std::string> version_ids;
-  // An object carries <LastModifiedTime> or <Size> (S3 takes them for directory buckets only;
-  // thumbflow refuses them rather than ignore them).
-  bool other_conditions = false;
+  // Each object's <Size> and <LastModifiedTime> (ms since the epoch): conditions
+  // as x-amz-if-match-size / -last-modified-time on DeleteObject. One per key.
+  std::vector<std::optional<int64_t>> sizes;
+  std::vector<std::optional<int64_t>> last_modified_ms;
 };
 Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body);
 

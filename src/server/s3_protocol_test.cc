@@ -165,7 +165,23 @@ TEST(S3XmlBodiesTest, DeleteObjects) {
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_FALSE(parsed->quiet);
   EXPECT_EQ(parsed->keys, (std::vector<std::string>{" ", "\t x \t"}));
-  for (const char* bad : {"", "<not xml", "<Other/>", "<Delete></Delete>"}) {
+  // Conditions: <ETag>, <Size>, <LastModifiedTime> (an HTTP date, or ISO 8601), per object.
+  parsed = ParseDeleteObjectsXml(
+      "<Delete><Object><Key>a</Key><ETag>\"e\"</ETag><Size>3</Size></Object>"
+      "<Object><Key>b</Key><LastModifiedTime>Thu, 01 Jan 2015 00:00:00 GMT</LastModifiedTime>"
+      "</Object><Object><Key>c</Key><LastModifiedTime>2015-01-01T00:00:01.500Z"
+      "</LastModifiedTime></Object></Delete>");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->etags, (std::vector<std::string>{"\"e\"", "", ""}));
+  EXPECT_EQ(parsed->sizes, (std::vector<std::optional<int64_t>>{3, std::nullopt, std::nullopt}));
+  EXPECT_EQ(parsed->last_modified_ms, (std::vector<std::optional<int64_t>>{
+                                          std::nullopt, 1'420'070'400'000, 1'420'070'401'500}));
+  for (const char* bad :
+       {"", "<not xml", "<Other/>", "<Delete></Delete>",
+        "<Delete><Object><Key>a</Key><Size>-1</Size></Object></Delete>",
+        "<Delete><Object><Key>a</Key><Size>3 </Size></Object></Delete>",
+        "<Delete><Object><Key>a</Key><LastModifiedTime>yesterday</LastModifiedTime></Object>"
+        "</Delete>"}) {
     EXPECT_EQ(ParseDeleteObjectsXml(bad).status().error_code(), "MalformedXML") << bad;
   }
 }

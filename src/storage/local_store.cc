@@ -155,19 +155,24 @@ struct CurrentObject {
   std::string blob;
   std::string etag;
   std::string version_id;
+  int64_t size = 0;
+  int64_t last_modified_ms = 0;
+
+  DeleteTarget target() const { return DeleteTarget{etag, size, last_modified_ms}; }
 };
 
 // Within a store transaction: the object under `key` now; nullopt when absent.
 Result<std::optional<CurrentObject>> FindCurrent(sqlite::Transaction& tx, const std::string& bucket,
                                                  const std::string& key) {
   ASSIGN_OR_RETURN(sqlite::Statement * row,
-                   tx.Prepare("SELECT blob, etag, version_id FROM store_objects "
-                              "WHERE bucket = ?1 AND key = ?2"));
+                   tx.Prepare("SELECT blob, etag, version_id, size, last_modified_ms "
+                              "FROM store_objects WHERE bucket = ?1 AND key = ?2"));
   row->Bind(1, bucket).Bind(2, key);
   ASSIGN_OR_RETURN(bool found, row->Step());
   if (!found) return std::optional<CurrentObject>();
-  return std::optional<CurrentObject>(
-      CurrentObject{row->ColumnText(0), row->ColumnText(1), row->ColumnText(2)});
+  return std::optional<CurrentObject>(CurrentObject{row->ColumnText(0), row->ColumnText(1),
+                                                    row->ColumnText(2), row->ColumnInt(3),
+                                                    row->ColumnInt(4)});
 }
 
 // A new version's id: 32 hex digits (never "null").
@@ -885,7 +890,11 @@ Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket
       return Status::Ok();
     };
     if (version_id.empty()) {
-      RETURN_IF_ERROR(CheckWriteCondition(condition, current ? &current->etag : nullptr, what));
+      std::optional<DeleteTarget> target;
+      if (current) target = current->target();
+      RETURN_IF_ERROR(CheckDeleteCondition(condition, target ? &*target : nullptr, what));
+      // A conditional delete of no object changes nothing (S3: 204, and no delete marker).
+      if (!current && HasCondition(condition)) return Status::Ok();
       if (versioning.empty()) {
         if (!current) return Status::Ok();  // S3: deleting a missing key succeeds
         RETURN_IF_ERROR(remove_current());
@@ -919,20 +928,24 @@ Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket
       // One version, removed for good.
       if (!versioning.empty()) deleted.version_id = version_id;
       if (current && current->version_id == version_id) {
-        RETURN_IF_ERROR(CheckWriteCondition(condition, &current->etag, what));
+        const DeleteTarget target = current->target();
+        RETURN_IF_ERROR(CheckDeleteCondition(condition, &target, what));
         RETURN_IF_ERROR(remove_current());
       } else {
         ASSIGN_OR_RETURN(sqlite::Statement * find,
-                         tx.Prepare("SELECT delete_marker, blob, etag FROM store_versions "
+                         tx.Prepare("SELECT delete_marker, blob, etag, size, last_modified_ms "
+                                    "FROM store_versions "
                                     "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
         find->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
         ASSIGN_OR_RETURN(bool found, find->Step());
-        if (!found) return CheckWriteCondition(condition, nullptr, what);  // S3: OK
+        if (!found) return Status::Ok();  // S3: deleting a missing version succeeds
         const bool marker = find->ColumnInt(0) != 0;
         const std::string blob = find->ColumnText(1);
-        const std::string etag = find->ColumnText(2);
+        const DeleteTarget target{find->ColumnText(2), find->ColumnInt(3), find->ColumnInt(4)};
         find->Reset();
-        RETURN_IF_ERROR(CheckWriteCondition(condition, marker ? nullptr : &etag, what));
+        // A delete marker is no object: a conditional delete leaves it (S3: 204).
+        if (marker && HasCondition(condition)) return Status::Ok();
+        RETURN_IF_ERROR(CheckDeleteCondition(condition, marker ? nullptr : &target, what));
         ASSIGN_OR_RETURN(sqlite::Statement * remove,
                          tx.Prepare("DELETE FROM store_versions "
                                     "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));

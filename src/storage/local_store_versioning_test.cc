@@ -165,7 +165,17 @@ TEST_F(LocalStoreVersioningTest, DeletingTheLatestVersionPromotesThePrevious) {
   stale.if_match = "\"00000000000000000000000000000000\"";
   EXPECT_EQ(store_->DeleteVersion("images", "k", v2, stale).status().reason(),
             Reason::kPreconditionFailed);
+  WriteCondition wrong_size;
+  wrong_size.if_match_size = 99;
+  EXPECT_EQ(store_->DeleteVersion("images", "k", v2, wrong_size).status().reason(),
+            Reason::kPreconditionFailed);
   ASSERT_TRUE(store_->DeleteVersion("images", "k", v2, {}).ok());
+  EXPECT_TRUE(Versions().empty());
+  // A conditional delete of no object makes no delete marker; of a missing version, nothing.
+  auto none = store_->DeleteVersion("images", "k", "", stale);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_FALSE(none->delete_marker);
+  EXPECT_TRUE(store_->DeleteVersion("images", "k", v2, stale).ok());
   EXPECT_TRUE(Versions().empty());
   EXPECT_EQ(ObjectFileCount(dir_.path()), 0u);
   // With every version gone the bucket is empty and can be deleted.

@@ -97,10 +97,11 @@ Status MemoryObjectStore::DeleteIf(const std::string& bucket, const std::string&
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Bucket * objects, FindBucket(bucket));
   auto current = objects->find(key);
-  RETURN_IF_ERROR(CheckWriteCondition(
-      condition, current == objects->end() ? nullptr : &current->second.info.etag,
-      "delete " + bucket + "/" + key));
-  if (current != objects->end()) objects->erase(current);
+  if (current == objects->end()) return Status::Ok();
+  const ObjectInfo& info = current->second.info;
+  const DeleteTarget target{info.etag, info.size, info.last_modified_ms};
+  RETURN_IF_ERROR(CheckDeleteCondition(condition, &target, "delete " + bucket + "/" + key));
+  objects->erase(current);
   return Status::Ok();
 }
 

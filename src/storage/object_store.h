@@ -104,9 +104,19 @@ inline constexpr char kDefaultContentType[] = "binary/octet-stream";
 // commit (S3's conditional writes, CheckWriteCondition in storage/s3_semantics.h): of two
 // concurrent conditional writers the first to commit decides what the second sees.
 struct WriteCondition {
-  std::string if_match;        // If-Match: the current ETag must match ("*": any); empty: none
-  bool if_none_match = false;  // If-None-Match: * (no object may exist under the key)
+  std::string if_match;  // If-Match: the current ETag must match ("*": any); empty: none
+  // If-None-Match: "*": no object may exist under the key; ETags: the current one must not be
+  // among them; empty: none.
+  std::string if_none_match;
+  // Deletes only (x-amz-if-match-size, x-amz-if-match-last-modified-time, and DeleteObjects'
+  // <Size>, <LastModifiedTime>): the object's size, and its Last-Modified to the second.
+  std::optional<int64_t> if_match_size;
+  std::optional<int64_t> if_match_last_modified_ms;
 };
+inline bool HasCondition(const WriteCondition& c) {
+  return !c.if_match.empty() || !c.if_none_match.empty() || c.if_match_size ||
+         c.if_match_last_modified_ms;
+}
 
 struct PutOptions {
   std::string content_type;  // empty: stored as kDefaultContentType, as S3 does

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/civil_time.h"
 #include "core/strings.h"
 
 #include "storage/etag.h"
@@ -10,6 +11,8 @@
 
 namespace thumbflow {
 namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // Continuation tokens are "k" + last key or "p" + last common prefix, hex-encoded so they
 // are plain ASCII in URLs and XML.
@@ -43,8 +46,10 @@ Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options) {
 
 Status CheckWriteCondition(const WriteCondition& condition, const std::string* current_etag,
                            std::string_view what) {
-  if (condition.if_none_match && current_etag != nullptr) {
-    return FailedPreconditionError(std::string(what) + ": If-None-Match * and the object exists")
+  if (!condition.if_none_match.empty() && current_etag != nullptr &&
+      EtagConditionMatches(condition.if_none_match, *current_etag)) {
+    return FailedPreconditionError(std::string(what) + ": If-None-Match " +
+                                   condition.if_none_match + " and the object has " + *current_etag)
         .WithReason(Reason::kPreconditionFailed);
   }
   if (condition.if_match.empty()) return Status::Ok();
@@ -56,6 +61,27 @@ Status CheckWriteCondition(const WriteCondition& condition, const std::string* c
     return FailedPreconditionError(std::string(what) + ": If-Match " + condition.if_match +
                                    " does not match " + *current_etag)
         .WithReason(Reason::kPreconditionFailed);
+  }
+  return Status::Ok();
+}
+
+Status CheckDeleteCondition(const WriteCondition& condition, const DeleteTarget* current,
+                            std::string_view what) {
+  if (current == nullptr) return Status::Ok();
+  RETURN_IF_ERROR(CheckWriteCondition(condition, &current->etag, what));
+  auto failed = [&](const std::string& detail) {
+    return FailedPreconditionError(std::string(what) + ": " + detail)
+        .WithReason(Reason::kPreconditionFailed);
+  };
+  if (condition.if_match_size && *condition.if_match_size != current->size) {
+    return failed("size " + std::to_string(*condition.if_match_size) + " does not match " +
+                  std::to_string(current->size));
+  }
+  // Last-Modified is an HTTP date: whole seconds.
+  if (condition.if_match_last_modified_ms && FloorDiv(*condition.if_match_last_modified_ms, 1000) !=
+                                                 FloorDiv(current->last_modified_ms, 1000)) {
+    return failed("Last-Modified " + FormatHttpDate(*condition.if_match_last_modified_ms) +
+                  " does not match " + FormatHttpDate(current->last_modified_ms));
   }
   return Status::Ok();
 }

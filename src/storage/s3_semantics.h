@@ -19,10 +19,24 @@ Status CheckGetConditions(const ObjectInfo& info, const GetOptions& options);
 
 // Whether a write or delete with `condition` may replace the object whose ETag is
 // `current_etag` (nullptr: no object): OK; FailedPrecondition with reason
-// "precondition-failed" when If-None-Match finds an object or If-Match a different ETag;
+// "precondition-failed" when If-None-Match: * finds an object, If-None-Match ETags the
+// current one, or If-Match a different ETag;
 // NotFound when If-Match finds no object. `what` names the object in the message.
 Status CheckWriteCondition(const WriteCondition& condition, const std::string* current_etag,
                            std::string_view what);
+
+// The object a delete's condition is checked against.
+struct DeleteTarget {
+  std::string etag;
+  int64_t size = 0;
+  int64_t last_modified_ms = 0;
+};
+// Whether a delete with `condition` may remove `current`: If-Match as CheckWriteCondition,
+// then the size and the Last-Modified second. No object (nullptr) always may be: S3 answers
+// 204 to a conditional delete of a missing key. FailedPrecondition with reason
+// "precondition-failed" otherwise.
+Status CheckDeleteCondition(const WriteCondition& condition, const DeleteTarget* current,
+                            std::string_view what);
 
 // The slice [*offset, *offset + *length) of an object of `size` bytes that `range` selects.
 // InvalidArgument with reason "invalid-range" when it starts past the end (S3's 416).

@@ -231,6 +231,36 @@ class S3UploadsTest(unittest.TestCase):
                                           MultipartUpload=parts, IfMatch=second["ETag"])
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/put")["Body"].read(), b"three")
 
+    def test_if_none_match_etag_on_writes(self):
+        """If-None-Match with ETags (not "*"): the write fails while the object has one of them,
+        and goes on when it has another or there is none."""
+        first = self.s3.put_object(Bucket=BUCKET, Key="cw/inm", Body=b"one")
+        status, code, _ = client_error(self, self.s3.put_object, Bucket=BUCKET, Key="cw/inm",
+                                       Body=b"two", IfNoneMatch=first["ETag"])
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        status, code, _ = client_error(self, self.s3.put_object, Bucket=BUCKET, Key="cw/inm",
+                                       Body=b"two", IfNoneMatch='"0123", ' + first["ETag"])
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/inm")["Body"].read(), b"one")
+        self.s3.put_object(Bucket=BUCKET, Key="cw/inm", Body=b"two", IfNoneMatch='"0123"')
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/inm")["Body"].read(), b"two")
+        self.s3.put_object(Bucket=BUCKET, Key="cw/inm-new", Body=b"new", IfNoneMatch=first["ETag"])
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/inm-new")["Body"].read(),
+                         b"new")
+        # CompleteMultipartUpload takes it the same way.
+        uid = self.s3.create_multipart_upload(Bucket=BUCKET, Key="cw/inm")["UploadId"]
+        part = self.s3.upload_part(Bucket=BUCKET, Key="cw/inm", UploadId=uid, PartNumber=1,
+                                   Body=b"three")
+        parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        current = self.s3.head_object(Bucket=BUCKET, Key="cw/inm")["ETag"]
+        status, code, _ = client_error(self, self.s3.complete_multipart_upload, Bucket=BUCKET,
+                                       Key="cw/inm", UploadId=uid, MultipartUpload=parts,
+                                       IfNoneMatch=current)
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        self.s3.complete_multipart_upload(Bucket=BUCKET, Key="cw/inm", UploadId=uid,
+                                          MultipartUpload=parts, IfNoneMatch=first["ETag"])
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cw/inm")["Body"].read(), b"three")
+
     def test_conditional_copy_object(self):
         src = self.s3.put_object(Bucket=BUCKET, Key="cc/src", Body=b"source",
                                  ContentType="image/png", Metadata={"from": "src"},
@@ -246,7 +276,7 @@ class S3UploadsTest(unittest.TestCase):
                                        CopySource=copy["CopySource"], IfMatch=old["ETag"])
         self.assertEqual((status, code), (404, "NoSuchKey"))
         status, code, _ = client_error(self, self.s3.copy_object, **copy, IfNoneMatch=old["ETag"])
-        self.assertEqual((status, code), (501, "NotImplemented"))  # writes take only "*"
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="cc/dst")["Body"].read(), b"old")
 
         # A condition that holds: the copy keeps the source's type, metadata and tags.
@@ -282,6 +312,46 @@ class S3UploadsTest(unittest.TestCase):
         self.assertEqual([(e["Key"], e["Code"]) for e in out["Errors"]],
                          [("cd/b", "PreconditionFailed")])
         self.s3.head_object(Bucket=BUCKET, Key="cd/b")
+
+    def test_conditional_delete_of_a_missing_key_and_on_size_and_time(self):
+        """S3's DeleteObject conditions: a missing object answers 204 whatever the condition;
+        x-amz-if-match-size and x-amz-if-match-last-modified-time (and DeleteObjects' <Size>
+        and <LastModifiedTime>) hold against the object."""
+        for condition in ({"IfMatch": "*"}, {"IfMatch": '"0123"'}, {"IfMatchSize": 9},
+                          {"IfMatchLastModifiedTime": datetime.datetime(2015, 1, 1)}):
+            out = self.s3.delete_object(Bucket=BUCKET, Key="cd/missing", **condition)
+            self.assertEqual(out["ResponseMetadata"]["HTTPStatusCode"], 204, condition)
+        self.s3.put_object(Bucket=BUCKET, Key="cd/sized", Body=b"12345")
+        head = self.s3.head_object(Bucket=BUCKET, Key="cd/sized")
+        for condition in ({"IfMatchSize": 4},
+                          {"IfMatchLastModifiedTime": head["LastModified"] -
+                           datetime.timedelta(seconds=1)}):
+            status, code, _ = client_error(self, self.s3.delete_object, Bucket=BUCKET,
+                                           Key="cd/sized", **condition)
+            self.assertEqual((status, code), (412, "PreconditionFailed"), condition)
+            self.s3.head_object(Bucket=BUCKET, Key="cd/sized")
+        status, code, _ = client_error(self, self.s3.delete_object, Bucket=BUCKET, Key="cd/sized",
+                                       IfMatch=head["ETag"], IfMatchSize=4)
+        self.assertEqual((status, code), (412, "PreconditionFailed"))
+        self.s3.delete_object(Bucket=BUCKET, Key="cd/sized", IfMatch=head["ETag"], IfMatchSize=5,
+                              IfMatchLastModifiedTime=head["LastModified"])
+        self.assertEqual(client_error(self, self.s3.head_object, Bucket=BUCKET,
+                                      Key="cd/sized")[0], 404)
+
+        for key in ("cd/s1", "cd/s2", "cd/t1", "cd/t2"):
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"123")
+        modified = self.s3.head_object(Bucket=BUCKET, Key="cd/t1")["LastModified"]
+        out = self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [
+            {"Key": "cd/s1", "Size": 3}, {"Key": "cd/s2", "Size": 4},
+            {"Key": "cd/t1", "LastModifiedTime": modified},
+            {"Key": "cd/t2", "LastModifiedTime": datetime.datetime(2015, 1, 1)},
+            {"Key": "cd/none", "Size": 1}]})
+        self.assertEqual(sorted(d["Key"] for d in out.get("Deleted", [])),
+                         ["cd/none", "cd/s1", "cd/t1"])
+        self.assertEqual(sorted((e["Key"], e["Code"]) for e in out["Errors"]),
+                         [("cd/s2", "PreconditionFailed"), ("cd/t2", "PreconditionFailed")])
+        self.s3.head_object(Bucket=BUCKET, Key="cd/s2")
+        self.s3.head_object(Bucket=BUCKET, Key="cd/t2")
 
     def test_concurrent_create_only_puts_have_one_winner(self):
         import concurrent.futures

@@ -88,8 +88,10 @@ Status StreamingAdapter::DeleteIf(const std::string& bucket, const std::string& 
   RETURN_IF_ERROR(HeadBucket(bucket));
   Result<ObjectInfo> current = store_->Head(bucket, key);
   if (!current.ok() && current.status().code() != StatusCode::kNotFound) return current.status();
-  RETURN_IF_ERROR(CheckWriteCondition(condition, current.ok() ? &current->etag : nullptr,
-                                      "delete " + bucket + "/" + key));
+  std::optional<DeleteTarget> target;
+  if (current.ok()) target = DeleteTarget{current->etag, current->size, current->last_modified_ms};
+  RETURN_IF_ERROR(
+      CheckDeleteCondition(condition, target ? &*target : nullptr, "delete " + bucket + "/" + key));
   return store_->Delete(bucket, key);
 }
 
