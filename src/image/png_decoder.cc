@@ -402,55 +402,129 @@ int MakeRows(VipsRegion* region, void*, void* a, void*, gboolean*) {
   return 0;
 }
 
+// Adds one 8-bit source row of `pixels` pixels (kBands samples each) to per-sample column
+// sums: with an alpha band each colour sample is multiplied by its pixel's alpha (and the
+// alpha sample added as it is), the premultiplied sums the box shrink needs. A column sums
+// at most shrink * 255 * 255: 32 bits hold that for any shrink below 66,000 (a whole decode
+// is at most kMaxWholePngDecodeBytes, so shrink^2 stays far below that squared).
+template <int kBands>
+void AccumulateRow(const VipsPel* row, size_t pixels, uint32_t* columns) {
+  constexpr bool kAlpha = kBands == 2 || kBands == 4;
+  const size_t samples = pixels * kBands;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  auto add = [&](size_t at, __m128i words) {  // 8 16-bit sums into columns[at, at + 8)
+    auto* lo = reinterpret_cast<__m128i*>(columns + at);
+    auto* hi = reinterpret_cast<__m128i*>(columns + at + 4);
+    _mm_storeu_si128(lo, _mm_add_epi32(_mm_loadu_si128(lo), _mm_unpacklo_epi16(words, zero)));
+    _mm_storeu_si128(hi, _mm_add_epi32(_mm_loadu_si128(hi), _mm_unpackhi_epi16(words, zero)));
+  };
+  if constexpr (kBands == 4) {
+    // Words 0-2 and 4-6 are colour, 3 and 7 alpha: colour times alpha, alpha times 1
+    // (255 * 255 fits 16 bits unsigned).
+    const __m128i colour = _mm_set_epi16(0, -1, -1, -1, 0, -1, -1, -1);
+    const __m128i one = _mm_set_epi16(1, 0, 0, 0, 1, 0, 0, 0);
+    for (; i + 16 <= samples; i += 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i));
+      __m128i halves[2] = {_mm_unpacklo_epi8(v, zero), _mm_unpackhi_epi8(v, zero)};
+      for (int h = 0; h < 2; ++h) {
+        __m128i alpha = _mm_shufflehi_epi16(_mm_shufflelo_epi16(halves[h], _MM_SHUFFLE(3, 3, 3, 3)),
+                                            _MM_SHUFFLE(3, 3, 3, 3));
+        __m128i factor = _mm_or_si128(_mm_and_si128(alpha, colour), one);
+        add(i + 8 * size_t(h), _mm_mullo_epi16(halves[h], factor));
+      }
+    }
+  } else if constexpr (!kAlpha) {
+    for (; i + 16 <= samples; i += 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + i));
+      add(i, _mm_unpacklo_epi8(v, zero));
+      add(i + 8, _mm_unpackhi_epi8(v, zero));
+    }
+  }
+#endif
+  for (; i < samples; i += kBands) {
+    if constexpr (kAlpha) {
+      const uint32_t weight = row[i + kBands - 1];
+      for (int c = 0; c < kBands - 1; ++c) columns[i + c] += uint32_t{row[i + c]} * weight;
+      columns[i + kBands - 1] += weight;
+    } else {
+      for (int c = 0; c < kBands; ++c) columns[i + c] += row[i + c];
+    }
+  }
+}
+
 // Rows of the box-shrunk image: each pixel is the mean of a shrink x shrink block of the
 // expanded source (fewer at the right and bottom edges). With an alpha band the colour is
 // averaged weighted by alpha (premultiplied, as libvips resamples alpha) and stored
-// unpremultiplied; a block with no alpha at all gets colour 0.
-int MakeShrunkRows(VipsRegion* region, void*, void* a, void*, gboolean*) {
-  const auto& px = *static_cast<const Pixels*>(a);
+// unpremultiplied; a block with no alpha at all gets colour 0. The rows of a block are
+// summed per source column first (AccumulateRow), then the columns of each block. 8-bit
+// rows that need no expanding are read where they were unfiltered.
+template <int kBands>
+int MakeShrunkRowsOf(VipsRegion* region, const Pixels& px) {
+  constexpr bool kAlpha = kBands == 2 || kBands == 4;
+  constexpr int kColours = kAlpha ? kBands - 1 : kBands;
   const VipsRect& rect = region->valid;
   const int k = px.shrink;
-  const int bands = px.layout.bands;
-  const bool alpha = bands == 2 || bands == 4;
-  const int colours = alpha ? bands - 1 : bands;
   const int source_width = static_cast<int>(px.ihdr.width);
   const int source_height = static_cast<int>(px.ihdr.height);
-  std::vector<VipsPel> expanded(size_t(source_width) * bands);
-  std::vector<uint64_t> sums(size_t(region->im->Xsize) * bands);
+  const bool direct =
+      px.ihdr.bit_depth == 8 && !px.trns && px.ihdr.color_type != SPNG_COLOR_TYPE_INDEXED;
+  std::vector<VipsPel> expanded(direct ? 0 : size_t(source_width) * kBands);
+  // The source columns of the region's blocks.
+  const int x0 = rect.left;
+  const int x1 = VIPS_RECT_RIGHT(&rect);
+  const int first = x0 * k;
+  const int end = std::min(source_width, x1 * k);
+  std::vector<uint32_t> columns(size_t(end - first) * kBands);
   for (int y = rect.top; y < VIPS_RECT_BOTTOM(&rect); ++y) {
-    std::fill(sums.begin(), sums.end(), 0);
-    int last = std::min(source_height, (y + 1) * k);
+    std::fill(columns.begin(), columns.end(), 0);
+    const int last = std::min(source_height, (y + 1) * k);
     for (int sy = y * k; sy < last; ++sy) {
-      ExpandRow(px, px.filtered.get() + size_t(sy) * px.stride + 1, expanded.data(), source_width);
-      const VipsPel* in = expanded.data();
-      for (int sx = 0; sx < source_width; ++sx, in += bands) {
-        uint64_t* sum = &sums[size_t(sx / k) * bands];
-        if (alpha) {
-          uint32_t weight = in[colours];
-          for (int c = 0; c < colours; ++c) sum[c] += uint32_t{in[c]} * weight;
-          sum[colours] += weight;
-        } else {
-          for (int c = 0; c < bands; ++c) sum[c] += in[c];
-        }
+      const unsigned char* row = px.filtered.get() + size_t(sy) * px.stride + 1;
+      if (!direct) {
+        ExpandRow(px, row, expanded.data(), source_width);
+        row = expanded.data();
       }
+      AccumulateRow<kBands>(row + size_t(first) * kBands, size_t(end - first), columns.data());
     }
-    const int rows = last - y * k;
-    VipsPel* out = VIPS_REGION_ADDR(region, rect.left, y);
-    for (int x = rect.left; x < VIPS_RECT_RIGHT(&rect); ++x, out += bands) {
-      const uint64_t* sum = &sums[size_t(x) * bands];
-      uint64_t count = uint64_t(rows) * (std::min(source_width, (x + 1) * k) - x * k);
-      if (alpha) {
-        uint64_t weight = sum[colours];
-        for (int c = 0; c < colours; ++c) {
+    const uint64_t rows = uint64_t(last - y * k);
+    VipsPel* out = VIPS_REGION_ADDR(region, x0, y);
+    const uint32_t* column = columns.data();
+    for (int x = x0; x < x1; ++x, out += kBands) {
+      const int n = std::min(source_width, (x + 1) * k) - x * k;
+      uint64_t sum[kBands] = {};
+      for (int i = 0; i < n; ++i, column += kBands) {
+        for (int c = 0; c < kBands; ++c) sum[c] += column[c];
+      }
+      const uint64_t count = rows * uint64_t(n);
+      if constexpr (kAlpha) {
+        const uint64_t weight = sum[kColours];
+        for (int c = 0; c < kColours; ++c) {
           out[c] = weight == 0 ? 0 : static_cast<VipsPel>((sum[c] + weight / 2) / weight);
         }
-        out[colours] = static_cast<VipsPel>((weight + count / 2) / count);
+        out[kColours] = static_cast<VipsPel>((weight + count / 2) / count);
       } else {
-        for (int c = 0; c < bands; ++c) out[c] = static_cast<VipsPel>((sum[c] + count / 2) / count);
+        for (int c = 0; c < kBands; ++c)
+          out[c] = static_cast<VipsPel>((sum[c] + count / 2) / count);
       }
     }
   }
   return 0;
+}
+
+int MakeShrunkRows(VipsRegion* region, void*, void* a, void*, gboolean*) {
+  const auto& px = *static_cast<const Pixels*>(a);
+  switch (px.layout.bands) {
+    case 1:
+      return MakeShrunkRowsOf<1>(region, px);
+    case 2:
+      return MakeShrunkRowsOf<2>(region, px);
+    case 3:
+      return MakeShrunkRowsOf<3>(region, px);
+    default:
+      return MakeShrunkRowsOf<4>(region, px);
+  }
 }
 
 // Whether every palette index of an unfiltered row has a PLTE entry (libpng warns
