@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "image/format_sniff.h"
 #include "image/png_decoder.h"
+#include "image/png_encoder.h"
 #include "image/thumbnail_name.h"
 #include "image/vips_warnings.h"
 
@@ -855,6 +857,15 @@ Result<std::string> VipsThumbnailer::Encode(VipsImage* image, const OutputFormat
     rc = vips_jpegsave_buffer(image, &raw, &length, "Q", config_.jpeg_quality, "optimize_coding",
                               TRUE, "interlace", config_.progressive ? TRUE : FALSE, "strip", strip,
                               nullptr);
+  } else if (name == "png" && config_.strip_metadata && internal::PngEncoderTakes(image)) {
+    // thumbflow's own encoder (image/png_encoder.h): libpng's adaptive filtering, libdeflate
+    // for zlib. libdeflate level N + 2 writes about the bytes of zlib level N (the benchmark
+    // PNGs' thumbnails at the default 5: 567,444 bytes against libvips' 569,729, the same
+    // pixels) with 6% fewer instructions per PNG source; metadata kept goes through libvips.
+    std::optional<std::string> png =
+        internal::EncodePng(image, std::min(12, config_.png_compression + 2));
+    if (!png) return MapVipsError("encode png", false, deadline->expired);
+    return std::move(*png);
   } else if (name == "png") {
     // Adaptive filtering (libpng picks a filter per row): on the benchmark PNGs' thumbnails
     // 28% fewer bytes than no filter (sharp's default; 6% more bytes than sharp's own
