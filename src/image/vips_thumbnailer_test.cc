@@ -261,6 +261,64 @@ TEST(VipsThumbnailerTest, GreyscaleSourcesStayNeutral) {
   }
 }
 
+// Counts ICC transforms as libvips builds them (the "postbuild" hook, as for the loaders).
+std::atomic<int> icc_transforms_built{0};
+
+gboolean CountIccTransforms(GSignalInvocationHint*, guint n, const GValue* values, gpointer) {
+  if (n > 0 && G_VALUE_HOLDS_OBJECT(&values[0])) {
+    auto* object = static_cast<GObject*>(g_value_get_object(&values[0]));
+    if (object != nullptr && std::string_view(G_OBJECT_TYPE_NAME(object)).starts_with("VipsIcc")) {
+      ++icc_transforms_built;
+    }
+  }
+  return TRUE;
+}
+
+// The common "sRGB IEC61966-2.1" profile is taken as sRGB, with no transform (whose result
+// is the same pixels); another profile (Display P3 here) is still converted.
+TEST(VipsThumbnailerTest, TheStandardSrgbProfileNeedsNoTransform) {
+  guint signal = g_signal_lookup("postbuild", VIPS_TYPE_OBJECT);
+  ASSERT_NE(signal, 0u);
+  gulong hook = g_signal_add_emission_hook(signal, 0, CountIccTransforms, nullptr, nullptr);
+  auto thumbnailer = MakeThumbnailer();
+  std::string srgb = ReadFile("testdata/image/srgb_iec61966_2_1.jpg");
+  ASSERT_FALSE(srgb.empty());
+  icc_transforms_built = 0;
+  Result<Thumbnails> result = thumbnailer->Make(srgb);
+  int with_srgb = icc_transforms_built.load();
+  icc_transforms_built = 0;
+  Result<Thumbnails> p3 = thumbnailer->Make(CorpusBytes("jpeg/icc_display_p3.jpg"));
+  int with_p3 = icc_transforms_built.load();
+  g_signal_remove_emission_hook(signal, hook);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_TRUE(p3.ok()) << p3.status().ToString();
+  EXPECT_EQ(with_srgb, 0);
+  EXPECT_GT(with_p3, 0);
+
+  // libvips' own thumbnail with the transform: the same colours.
+  const Thumbnail& large = result->outputs.back();
+  VipsImage* converted = nullptr;
+  ASSERT_EQ(vips_thumbnail_buffer(srgb.data(), srgb.size(), &converted, large.width, "height",
+                                  large.height, "size", VIPS_SIZE_FORCE, "export_profile", "srgb",
+                                  nullptr),
+            0);
+  VipsImage* memory = vips_image_copy_memory(converted);  // read once, band by band below
+  g_object_unref(converted);
+  ASSERT_NE(memory, nullptr) << vips_error_buffer();
+  converted = memory;
+  Decoded ours = DecodeOutput(large.bytes);
+  ASSERT_EQ(ours.means.size(), 3u);
+  for (int band = 0; band < 3; ++band) {
+    VipsImage* one = nullptr;
+    double mean = 0;
+    ASSERT_EQ(vips_extract_band(converted, &one, band, nullptr), 0);
+    ASSERT_EQ(vips_avg(one, &mean, nullptr), 0) << vips_error_buffer();
+    g_object_unref(one);
+    EXPECT_NEAR(ours.means[band], mean, 1.0) << "band " << band;
+  }
+  g_object_unref(converted);
+}
+
 // Counts libvips loader operations as they are built, independently of our code: a hook
 // on VipsObject's "postbuild" signal sees every loader libvips constructs.
 std::atomic<int> loaders_built{0};
