@@ -45,9 +45,9 @@ namespace thumbflow::internal {
 // `shrink` > 1 (8-bit images only; 16-bit ones ignore it) is a shrink-on-load: the image is
 // ceil(width / shrink) x ceil(height / shrink), each pixel the mean of its shrink x shrink
 // block of the source (partial blocks at the right and bottom edges), colour weighted by
-// alpha when there is an alpha band. It is the box-filter step libvips' resize does first
-// (vips_resize's gap), done on the 8-bit rows here instead of on a premultiplied float copy
-// of the whole source.
+// alpha when there is an alpha band. It stands for the box-filter step libvips' resize does
+// first (vips_resize's gap), done on the 8-bit rows here instead of on a premultiplied float
+// copy of the whole source; the caller picks the factor.
 VipsImage* NewPngImage(std::string_view encoded, int64_t max_pixels, size_t max_bytes,
                        int shrink = 1);
 
