@@ -496,6 +496,16 @@ std::optional<S3Error> PolicyLoadError(const Status& status) {
   return ErrorFromStatus(status, true);
 }
 
+// x-amz-expected-bucket-owner / x-amz-source-expected-bucket-owner: the caller's guard
+// against writing to or reading from a bucket that changed hands. A user's account id is its
+// name (as in policy principals); another owner is 403 AccessDenied, as on S3.
+std::optional<S3Error> CheckExpectedOwner(const S3Request& r, const char* header,
+                                          const std::string& owner) {
+  const std::string* expected = r.head.Header(header);
+  if (expected == nullptr || *expected == owner) return std::nullopt;
+  return MakeError("AccessDenied");
+}
+
 }  // namespace
 
 std::optional<S3Error> AuthorizeCopySource(const S3Context& cx, const S3Request& r,
@@ -508,6 +518,10 @@ std::optional<S3Error> AuthorizeCopySource(const S3Context& cx, const S3Request&
     if (info.status().code() == StatusCode::kNotFound && !user.empty()) return std::nullopt;
     if (info.status().code() == StatusCode::kNotFound) return MakeError("AccessDenied");
     return ErrorFromStatus(info.status(), true);
+  }
+  if (std::optional<S3Error> refused = CheckExpectedOwner(r, "x-amz-source-expected-bucket-owner",
+                                                          BucketOwner(cx.options, *info))) {
+    return refused;
   }
   Result<std::shared_ptr<const BucketPolicy>> policy = cx.policies.GetParsed(*info);
   if (!policy.ok()) return PolicyLoadError(policy.status());
@@ -605,6 +619,10 @@ std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {
   }
   r.bucket_owner = BucketOwner(options, *info);
   const std::string& owner = r.bucket_owner;
+  if (std::optional<S3Error> refused =
+          CheckExpectedOwner(r, "x-amz-expected-bucket-owner", owner)) {
+    return refused;
+  }
   // A request naming one version of the object is authorized as S3 does: the Version
   // action, with s3:versionid, against that version's ACL and tags.
   const std::string* version = r.Query("versionId");

@@ -421,7 +421,26 @@ bool PatternCanStartWith(std::string_view pattern, std::string_view prefix) {
   return true;
 }
 
-// Principal / NotPrincipal: "*", or {"AWS": ..., "CanonicalUser": ...} naming known users.
+// "NAME.amazonaws.com" (NAME: dot-separated labels of lower-case letters, digits and '-').
+bool IsServicePrincipal(std::string_view name) {
+  constexpr std::string_view kSuffix = ".amazonaws.com";
+  if (!name.ends_with(kSuffix) || name.size() == kSuffix.size()) return false;
+  name.remove_suffix(kSuffix.size());
+  bool label_start = true;
+  for (char c : name) {
+    if (c == '.') {
+      if (label_start) return false;
+      label_start = true;
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    label_start = false;
+  }
+  return !label_start;
+}
+
+// Principal / NotPrincipal: "*", or {"AWS": ..., "CanonicalUser": ..., "Service": ...}, the
+// first two naming known users.
 Status ParsePrincipal(const json& value, const AclUsers* users, std::vector<std::string>* out,
                       S3Error* error) {
   if (value.is_string()) {
@@ -432,10 +451,16 @@ Status ParsePrincipal(const json& value, const AclUsers* users, std::vector<std:
   if (!value.is_object() || value.empty()) return Malformed(error, "Invalid principal in policy");
   for (const auto& [type, names] : value.items()) {
     std::optional<std::vector<std::string>> list = StringList(names);
-    if (!list || (type != "AWS" && type != "CanonicalUser")) {
+    if (!list || (type != "AWS" && type != "CanonicalUser" && type != "Service")) {
       return Malformed(error, "Invalid principal in policy");
     }
     for (std::string name : *list) {
+      // An AWS service (logging.s3.amazonaws.com, cloudfront.amazonaws.com, ...): valid, and
+      // never one of the endpoint's users, so such a statement applies to no request here.
+      if (type == "Service") {
+        if (!IsServicePrincipal(name)) return Malformed(error, "Invalid principal in policy");
+        continue;
+      }
       if (type == "AWS" && name == "*") {
         out->push_back("*");
         continue;

@@ -87,9 +87,13 @@ TEST(BucketPolicyParseTest, RefusesWhatS3RefusesWithItsMessage) {
   EXPECT_EQ(Refusal(Policy(
                 {Statement("Allow", R"({"AWS":"arn:aws:iam::s3tenant1:root"})", get, objects)})),
             "Invalid principal in policy");
-  EXPECT_EQ(
-      Refusal(Policy({Statement("Allow", R"({"Service":"s3.amazonaws.com"})", get, objects)})),
-      "Invalid principal in policy");
+  for (const char* service : {R"({"Service":"logging.s3.amazonaws.comkaboom"})",
+                              R"({"Service":"amazonaws.com"})", R"({"Service":"a..amazonaws.com"})",
+                              R"({"Service":"Logging.amazonaws.com"})", R"({"Service":7})"}) {
+    EXPECT_EQ(Refusal(Policy({Statement("Allow", service, get, objects)})),
+              "Invalid principal in policy")
+        << service;
+  }
   EXPECT_EQ(Refusal(Policy({Statement("Allow", everyone, R"("s3:Fly")", objects)})),
             "Policy has invalid action");
   EXPECT_EQ(Refusal(Policy({Statement("Allow", everyone, R"("sqs:SendMessage")", objects)})),
@@ -211,6 +215,19 @@ TEST(BucketPolicyEvaluateTest, NamedPrincipalsAndWildcardActions) {
             PolicyDecision::kNone);
   EXPECT_EQ(policy.Evaluate(Ask("alice", "s3:GetObject", "arn:aws:s3:::b/other")),
             PolicyDecision::kNone);
+}
+
+// A service principal (S3's log delivery, CloudFront, ...) is a valid policy, and never one
+// of the endpoint's users.
+TEST(BucketPolicyEvaluateTest, ServicePrincipalsApplyToNoUser) {
+  BucketPolicy policy = MustParse(Policy(
+      {Statement("Allow", R"({"Service":["logging.s3.amazonaws.com","cloudfront.amazonaws.com"]})",
+                 R"("s3:*")", R"("arn:aws:s3:::b/*")")}));
+  for (const char* user :
+       {"alice", "", "logging.s3.amazonaws.com", "service:cloudfront.amazonaws.com"}) {
+    EXPECT_EQ(policy.Evaluate(Ask(user, "s3:GetObject", "arn:aws:s3:::b/x")), PolicyDecision::kNone)
+        << user;
+  }
 }
 
 TEST(BucketPolicyEvaluateTest, NotPrincipalNotActionNotResource) {

@@ -128,6 +128,41 @@ class S3UsersTest(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("AccessDenied", proc.stderr)
 
+    def test_expected_bucket_owner_guards_requests_and_copy_sources(self):
+        """x-amz-expected-bucket-owner (and -source- for a copy's source): a bucket owned by
+        another account than the one expected is 403 AccessDenied and nothing changes."""
+        self.alice.put_object(Bucket="alice-photos", Key="owned.txt", Body=b"v1",
+                              ExpectedBucketOwner="alice")
+        self.assertEqual(self.alice.get_object(Bucket="alice-photos", Key="owned.txt",
+                                               ExpectedBucketOwner="alice")["Body"].read(), b"v1")
+        calls = {
+            "PutObject": lambda: self.alice.put_object(Bucket="alice-photos", Key="owned.txt",
+                                                       Body=b"v2", ExpectedBucketOwner="bob"),
+            "GetObject": lambda: self.alice.get_object(Bucket="alice-photos", Key="owned.txt",
+                                                       ExpectedBucketOwner="alice-x"),
+            "ListObjectsV2": lambda: self.alice.list_objects_v2(Bucket="alice-photos",
+                                                                ExpectedBucketOwner="bob"),
+            "DeleteObject": lambda: self.alice.delete_object(Bucket="alice-photos",
+                                                             Key="owned.txt",
+                                                             ExpectedBucketOwner="bob"),
+            "CopyObject source": lambda: self.alice.copy_object(
+                Bucket="alice-photos", Key="copy.txt",
+                CopySource={"Bucket": "alice-photos", "Key": "owned.txt"},
+                ExpectedSourceBucketOwner="bob"),
+        }
+        for name, call in calls.items():
+            status, code, _ = client_error(self, call)
+            self.assertEqual((status, code), (403, "AccessDenied"), name)
+        self.assertEqual(self.alice.get_object(Bucket="alice-photos",
+                                               Key="owned.txt")["Body"].read(), b"v1")
+        status, _, _ = client_error(self, self.alice.head_object, Bucket="alice-photos",
+                                    Key="copy.txt")
+        self.assertEqual(status, 404)
+        self.alice.copy_object(Bucket="alice-photos", Key="copy.txt",
+                               CopySource={"Bucket": "alice-photos", "Key": "owned.txt"},
+                               ExpectedBucketOwner="alice", ExpectedSourceBucketOwner="alice")
+        self.alice.delete_object(Bucket="alice-photos", Key="copy.txt")
+
     def test_public_read_prefix_is_readable_by_every_user_and_copyable(self):
         self.first.put_object(Bucket="images", Key="public/shared.txt", Body=b"for all")
         self.first.put_object(Bucket="images", Key="private.txt", Body=b"mine")
