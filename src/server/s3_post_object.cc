@@ -14,6 +14,7 @@
 #include "core/uri.h"
 #include "server/s3_auth.h"
 #include "server/s3_operations.h"
+#include "server/s3_tagging.h"
 #include "storage/keys.h"
 
 namespace thumbflow::server {
@@ -481,7 +482,6 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
     // Never silently ignored: what the store cannot honour is refused. The STANDARD class
     // is what every object here has already.
     const bool unsupported = StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||
-                             EqualsIgnoreCase(name, "tagging") ||
                              (EqualsIgnoreCase(name, "x-amz-storage-class") && value != "STANDARD");
     if (unsupported) {
       return S3Status(StatusCode::kUnimplemented, "NotImplemented",
@@ -492,6 +492,13 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
   }
   auth.options = PutOptionsFromHeaders(as_put);
   auth.options.form_upload = true;
+  // The `tagging` field: the object's tags as a <Tagging> document, as S3 takes them.
+  if (const std::string* tagging = form.Field("tagging")) {
+    S3Error error;
+    Result<TagSet> tags = ParseTaggingXml(*tagging, &error);
+    if (!tags.ok()) return S3Status(StatusCode::kInvalidArgument, error.code, error.message);
+    auth.options.tags = std::move(*tags);
+  }
   // The form's `acl` field (a canned ACL), else private to the writer (an anonymous writer's
   // object is the bucket owner's).
   const std::string& owner = user.empty() ? bucket_owner : user;

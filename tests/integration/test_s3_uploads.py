@@ -412,6 +412,18 @@ class S3UploadsTest(unittest.TestCase):
         self.assertEqual(got["Metadata"], {"owner": "me"})
         self.assertEqual(got["ETag"], doc.findtext("ETag"))
 
+        # The `tagging` field tags the object, as x-amz-tagging does a PUT.
+        tagging = ("<Tagging><TagSet><Tag><Key>kind</Key><Value>photo</Value></Tag>"
+                   "<Tag><Key>from</Key><Value>form</Value></Tag></TagSet></Tagging>")
+        tagged = self.s3.generate_presigned_post(
+            BUCKET, "forms/tagged.bin", Fields={"tagging": tagging},
+            Conditions=[{"tagging": tagging}], ExpiresIn=300)
+        r = self.post_form(tagged, b"tagged bytes")
+        self.assertEqual(r.status_code, 204, r.text)
+        tags = self.s3.get_object_tagging(Bucket=BUCKET, Key="forms/tagged.bin")["TagSet"]
+        self.assertEqual(sorted((t["Key"], t["Value"]) for t in tags),
+                         [("from", "form"), ("kind", "photo")])
+
         plain = self.s3.generate_presigned_post(BUCKET, "forms/plain.bin", ExpiresIn=300)
         r = self.post_form(plain, b"plain bytes")
         self.assertEqual(r.status_code, 204, r.text)
@@ -453,14 +465,21 @@ class S3UploadsTest(unittest.TestCase):
                          (403, "SignatureDoesNotMatch"))
         # Fields the store cannot honour are refused, never ignored, even when the policy
         # covers them; an ACL (test_s3_acl) and the STANDARD class are honoured.
-        for field, value in (("x-amz-storage-class", "GLACIER"),
-                             ("tagging", "<Tagging><TagSet></TagSet></Tagging>")):
+        for field, value in (("x-amz-storage-class", "GLACIER"),):
             covered = self.s3.generate_presigned_post(
                 BUCKET, "forms/unsupported", Fields={field: value},
                 Conditions=[{field: value}], ExpiresIn=300)
             status, code, text = refused(covered)
             self.assertEqual((status, code), (501, "NotImplemented"), field)
             self.assertIn(field, text)
+        # A `tagging` field that is not a valid <Tagging> document stores nothing.
+        for value, code in (("<Tagging><TagSet>", "MalformedXML"),
+                            ("<Tagging><TagSet><Tag><Key>aws:x</Key><Value>1</Value></Tag>"
+                             "</TagSet></Tagging>", "InvalidTag")):
+            tagged = self.s3.generate_presigned_post(
+                BUCKET, "forms/unsupported", Fields={"tagging": value},
+                Conditions=[{"tagging": value}], ExpiresIn=300)
+            self.assertEqual(refused(tagged)[:2], (400, code), value)
         honoured = self.s3.generate_presigned_post(
             BUCKET, "forms/honoured", Fields={"acl": "private", "x-amz-storage-class": "STANDARD"},
             Conditions=[{"acl": "private"}, {"x-amz-storage-class": "STANDARD"}], ExpiresIn=300)
