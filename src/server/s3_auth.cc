@@ -326,6 +326,18 @@ std::string_view PolicyActionOf(S3Operation op, bool version) {
       return "s3:PutObjectTagging";
     case Op::kDeleteObjectTagging:
       return "s3:DeleteObjectTagging";
+    case Op::kGetObjectLockConfiguration:
+      return "s3:GetBucketObjectLockConfiguration";
+    case Op::kPutObjectLockConfiguration:
+      return "s3:PutBucketObjectLockConfiguration";
+    case Op::kGetObjectRetention:
+      return "s3:GetObjectRetention";
+    case Op::kPutObjectRetention:
+      return "s3:PutObjectRetention";
+    case Op::kGetObjectLegalHold:
+      return "s3:GetObjectLegalHold";
+    case Op::kPutObjectLegalHold:
+      return "s3:PutObjectLegalHold";
     default:
       return "";
   }
@@ -600,6 +612,20 @@ std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(
   if (!info.ok()) return std::vector<std::optional<S3Error>>(keys.size());
   return AuthorizeWrites(cx, r, *info, "s3:DeleteObject", keys, "s3:DeleteObjectVersion",
                          version_ids);
+}
+
+bool MayBypassGovernance(const S3Context& cx, const S3Request& r, const std::string& key) {
+  const std::string* header = r.head.Header("x-amz-bypass-governance-retention");
+  if (!header || !EqualsIgnoreCase(*header, "true") || !r.auth) return false;
+  Result<BucketInfo> info = cx.backend.GetBucket(r.bucket);
+  if (!info.ok()) return false;
+  Result<std::shared_ptr<const BucketPolicy>> policy = cx.policies.GetParsed(*info);
+  if (!policy.ok()) return false;
+  Authorizer authorizer(cx, r, *info, policy->get());
+  PolicyDecision decision =
+      authorizer.Decide("s3:BypassGovernanceRetention", key, true, nullptr, std::nullopt);
+  if (decision == PolicyDecision::kDeny) return false;
+  return decision == PolicyDecision::kAllow || r.user == authorizer.owner();
 }
 
 std::optional<S3Error> AuthorizeRequest(const S3Context& cx, S3Request& r) {

@@ -145,4 +145,9 @@ std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(
     const S3Context& cx, const S3Request& r, const std::vector<std::string>& keys,
     const std::vector<std::string>& version_ids);
 
+// Whether r may lift a GOVERNANCE retention of `key` in r.bucket (S3 Object Lock): it sends
+// x-amz-bypass-governance-retention: true, is signed, and holds s3:BypassGovernanceRetention:
+// the bucket's owner unless the policy denies it, anyone else only where the policy allows it.
+bool MayBypassGovernance(const S3Context& cx, const S3Request& r, const std::string& key);
+
 }  // namespace thumbflow::server

@@ -90,6 +90,9 @@ HttpReply CreateBucket(const S3Context& cx, S3Request& r) {
   Status valid = ValidateBucketName(r.bucket);
   if (!valid.ok()) return ErrorReply(r, cx.clock, MakeError("InvalidBucketName", valid.message()));
   Status s = cx.backend.CreateBucket(r.bucket, RecordedOwner(cx.options, r.user));
+  // x-amz-bucket-object-lock-enabled: true makes a new bucket versioned, with object lock.
+  const std::string* lock = r.head.Header("x-amz-bucket-object-lock-enabled");
+  if (s.ok() && lock && EqualsIgnoreCase(*lock, "true")) s = EnableObjectLockAtCreation(cx, r);
   if (s.code() == StatusCode::kAlreadyExists) {
     Result<BucketInfo> existing = cx.backend.GetBucket(r.bucket);
     if (!existing.ok()) return StatusReply(r, cx.clock, existing.status(), true);
@@ -126,6 +129,8 @@ HttpReply DeleteBucket(const S3Context& cx, S3Request& r) {
   (void)cors;  // the bucket is gone; a leftover file is replaced by the next PutBucketCors
   Status policy = cx.policies.DeleteAll(r.bucket);
   (void)policy;  // a leftover file names the old bucket's creation time: never read again
+  Status locks = cx.locks.DeleteAll(r.bucket);
+  (void)locks;  // the same
   return EmptyReply(r, cx.clock, 204);
 }
 
@@ -156,6 +161,9 @@ HttpReply PutBucketVersioning(const S3Context& cx, S3Request& r) {
                       MakeError("NotImplemented",
                                 "thumbflow does not implement MFA delete (MfaDelete Enabled in "
                                 "PutBucketVersioning)."));
+  }
+  if (std::optional<S3Error> refused = CheckVersioningChange(cx, r, *status)) {
+    return ErrorReply(r, cx.clock, std::move(*refused));
   }
   Status set = cx.backend.PutBucketVersioning(r.bucket, *status);
   if (!set.ok()) return StatusReply(r, cx.clock, set, true);
@@ -229,6 +237,10 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
       // What S3 answers for such an entry (a malformed versionId of DeleteObject is 400).
       S3Error missing = MakeError("NoSuchVersion");
       s = S3Status(StatusCode::kInvalidArgument, missing.code, missing.message);
+    }
+    if (std::optional<S3Error> locked =
+            s.ok() ? CheckVersionDelete(cx, r, key, outcome.version_id) : std::nullopt) {
+      s = S3Status(StatusCode::kPermissionDenied, locked->code, locked->message);
     }
     if (s.ok()) {
       Result<DeletedVersion> deleted =

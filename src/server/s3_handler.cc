@@ -122,8 +122,9 @@ S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, co
       uploads_(StateDir(options_, *backend) + "/multipart/uploads", clock),
       cors_(StateDir(options_, *backend) + "/bucket-cors"),
       policies_(StateDir(options_, *backend) + "/bucket-policies"),
+      locks_(StateDir(options_, *backend) + "/object-lock"),
       context_(std::make_unique<S3Context>(
-          S3Context{options_, *backend, uploads_, *clock, cors_, policies_})),
+          S3Context{options_, *backend, uploads_, *clock, cors_, policies_, locks_})),
       authenticator_(std::make_unique<S3Authenticator>(options_, *clock)),
       metrics_(std::make_unique<S3RequestMetrics>(metrics)),
       request_id_prefix_(RandomHex(4)) {
@@ -428,6 +429,18 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return CompleteMultipartUpload;
     case Op::kGetObjectTagging:
       return GetObjectTagging;
+    case Op::kGetObjectLockConfiguration:
+      return GetObjectLockConfiguration;
+    case Op::kPutObjectLockConfiguration:
+      return PutObjectLockConfiguration;
+    case Op::kGetObjectRetention:
+      return GetObjectRetention;
+    case Op::kPutObjectRetention:
+      return PutObjectRetention;
+    case Op::kGetObjectLegalHold:
+      return GetObjectLegalHold;
+    case Op::kPutObjectLegalHold:
+      return PutObjectLegalHold;
     case Op::kPutObjectTagging:
       return PutObjectTagging;
     case Op::kDeleteObjectTagging:

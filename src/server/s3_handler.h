@@ -26,6 +26,7 @@
 #include "server/multipart.h"
 #include "server/operational_endpoints.h"
 #include "server/s3_cors.h"
+#include "server/s3_object_lock.h"
 #include "server/s3_policy.h"
 #include "server/s3_protocol.h"
 #include "storage/streaming_object_store.h"
@@ -108,6 +109,7 @@ class S3Handler final : public HttpHandler {
   MultipartUploads uploads_;
   BucketCorsStore cors_;        // the buckets' CORS configurations, in the staging folder
   BucketPolicyStore policies_;  // the buckets' policies, under options_.state_dir
+  ObjectLockStore locks_;       // object lock configurations and retentions, under state_dir
   std::unique_ptr<S3Context> context_;
   std::unique_ptr<S3Authenticator> authenticator_;
   std::unique_ptr<S3RequestMetrics> metrics_;

@@ -863,7 +863,9 @@ TEST_F(S3HandlerTest, MethodsAndSubresources) {
   EXPECT_EQ(Do("POST", "/").Code(), "MethodNotAllowed");
   EXPECT_EQ(Do("GET", "/images?replication").Code(), "NotImplemented");
   EXPECT_EQ(Do("GET", "/images/k?torrent").Code(), "NotImplemented");
-  EXPECT_EQ(Do("PUT", "/images/k?retention", "x").Code(), "NotImplemented");
+  EXPECT_EQ(Do("POST", "/images/k?restore", "x").Code(), "NotImplemented");
+  // Object lock calls on a bucket without object lock: InvalidRequest, as S3 answers.
+  EXPECT_EQ(Do("PUT", "/images/k?retention", "x").Code(), "InvalidRequest");
   EXPECT_EQ(Stored("images", "k"), "<absent>");
   EXPECT_EQ(Do("GET", "/images?location").status, 200);
   // Operational endpoints need no signature, on path style only.
@@ -885,7 +887,7 @@ TEST_F(S3HandlerTest, RequestsAreCountedByTheirOperation) {
   EXPECT_EQ(Do("PUT", "/images/a.txt", "abc").status, 200);
   EXPECT_EQ(Do("GET", "/images/a.txt").status, 200);
   EXPECT_EQ(Do("GET", "/images?list-type=2").status, 200);
-  EXPECT_EQ(Do("PUT", "/images/a.txt?retention", "x").status, 501);
+  EXPECT_EQ(Do("GET", "/images/a.txt?torrent").status, 501);
   EXPECT_EQ(Do("PATCH", "/images/a.txt").status, 405);
   EXPECT_EQ(Send({.target = "/images/a.txt", .sign = false}).status, 403);
   Response metrics = Send({.target = "/metrics", .sign = false});
@@ -896,7 +898,7 @@ TEST_F(S3HandlerTest, RequestsAreCountedByTheirOperation) {
         "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"200\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"GetObject\",status=\"403\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"ListObjectsV2\",status=\"200\"} 1\n",
-        "thumbflow_s3_requests_total{operation=\"PutObjectRetention\",status=\"501\"} 1\n",
+        "thumbflow_s3_requests_total{operation=\"GetObjectTorrent\",status=\"501\"} 1\n",
         "thumbflow_s3_requests_total{operation=\"MethodNotAllowed\",status=\"405\"} 1\n",
         "thumbflow_s3_received_bytes_total{operation=\"PutObject\"} 3\n",
         "thumbflow_s3_sent_bytes_total{operation=\"ListObjectsV2\"} "}) {
@@ -937,12 +939,12 @@ TEST_F(S3HandlerTest, NotImplementedNamesTheOperation) {
     const char* target;
     const char* operation;
   };
-  for (const Case& c : {Case{"PUT", "/images?object-lock", "PutObjectLockConfiguration"},
+  for (const Case& c : {Case{"PUT", "/images?replication", "PutBucketReplication"},
                         Case{"GET", "/images?lifecycle", "GetBucketLifecycleConfiguration"},
                         Case{"DELETE", "/images?website", "DeleteBucketWebsite"},
                         Case{"PUT", "/images?website", "PutBucketWebsite"},
                         Case{"GET", "/images?logging", "GetBucketLogging"},
-                        Case{"PUT", "/images/k?retention", "PutObjectRetention"},
+                        Case{"PUT", "/images?accelerate", "PutBucketAccelerateConfiguration"},
                         Case{"PUT", "/images/k?versionId=3HL4kqtJ", "PutObject"}}) {
     Response r = Do(c.method, c.target, std::string(c.method) == "PUT" ? "<x/>" : "");
     EXPECT_EQ(r.status, 501) << c.target;

@@ -41,8 +41,12 @@ std::optional<S3Error> CheckUploadPart(const S3Context& cx, const S3Request& r) 
 HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r) {
   Status bucket = cx.backend.HeadBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
+  Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);
+  if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
   Result<std::string> id = cx.uploads.Create(r.bucket, r.key, PutOptionsOf(r), r.user);
   if (!id.ok()) return StatusReply(r, cx.clock, id.status(), false);
+  Status kept = KeepUploadLock(cx, r, *id, *lock);
+  if (!kept.ok()) return StatusReply(r, cx.clock, kept, false);
   return XmlReply(r, cx.clock, InitiateMultipartUploadResultXml(r.bucket, r.key, *id));
 }
 
@@ -295,6 +299,9 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  Result<std::optional<VersionLock>> lock = TakeUploadLock(cx, r, id);
+  Status locked = lock.ok() ? ApplyWriteLock(cx, r, r.key, *info, *lock) : lock.status();
+  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   Status recorded = cx.uploads.MarkCompleted(id, info->etag);
   (void)recorded;  // the object is committed; without the record a retry gets NoSuchUpload
   HttpReply reply =

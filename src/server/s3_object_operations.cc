@@ -311,6 +311,8 @@ std::optional<S3Error> WriteConditionError(const WriteCondition& condition, cons
 // The condition was checked against the object before the body was read (S3Handler::AdmitBody)
 // and is checked again by the store as it commits.
 HttpReply PutObject(const S3Context& cx, S3Request& r) {
+  Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);
+  if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
   PutOptions options = PutOptionsOf(r);
   WriteConditionFromHeaders(r.head, &options.condition);  // refused in AdmitBody if malformed
   Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, options);
@@ -318,6 +320,8 @@ HttpReply PutObject(const S3Context& cx, S3Request& r) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  Status locked = ApplyWriteLock(cx, r, r.key, *info, *lock);
+  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("ETag", info->etag);
   AddVersionHeader(reply.headers, *info);
@@ -352,6 +356,7 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
   }
   HttpReply reply = EmptyReply(r, cx.clock, reader.partial ? 206 : 200);
   AddObjectHeaders(reply.headers, reader.info);
+  AddVersionLockHeaders(cx, r, reader.info, reply.headers);
   if (reader.partial) {
     reply.headers.emplace_back("Content-Range",
                                "bytes " + std::to_string(reader.offset) + "-" +
@@ -390,6 +395,9 @@ HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
     condition.if_match_last_modified_ms = *when;
   }
   const std::string* version = r.Query("versionId");
+  if (std::optional<S3Error> locked = CheckVersionDelete(cx, r, r.key, version ? *version : "")) {
+    return ErrorReply(r, cx.clock, std::move(*locked));
+  }
   Result<DeletedVersion> deleted =
       cx.backend.DeleteVersion(r.bucket, r.key, version ? *version : "", condition);
   const Status& s = deleted.status();
@@ -416,6 +424,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   if (std::optional<S3Error> failed = PrecheckWriteCondition(cx, r, condition)) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
+  Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);
+  if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
   Result<CopySource> src = ParseCopySource(*r.head.Header("x-amz-copy-source"));
   if (!src.ok())
     return ErrorReply(r, cx.clock, MakeError("InvalidArgument", src.status().message()));
@@ -479,6 +489,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   }
   // A delete marker is never copied (S3: the latest one is 404, one named is 400).
   if (!info.ok()) return CopySourceMissingReply(cx, r, *src, info.status());
+  Status locked = ApplyWriteLock(cx, r, r.key, *info, *lock);
+  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   HttpReply reply = XmlReply(r, cx.clock, CopyObjectResultXml(*info));
   AddVersionHeader(reply.headers, *info);
   if (!src->version_id.empty()) {

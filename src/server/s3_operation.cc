@@ -196,7 +196,10 @@ bool CarriedOut(Op op) {
          op == Op::kPutBucketCors || op == Op::kDeleteBucketCors || op == Op::kOptionsObject ||
          op == Op::kPutBucketAcl || op == Op::kPutObjectAcl || op == Op::kGetBucketPolicy ||
          op == Op::kPutBucketPolicy || op == Op::kDeleteBucketPolicy ||
-         op == Op::kGetBucketPolicyStatus || op == Op::kPutBucketVersioning;
+         op == Op::kGetBucketPolicyStatus || op == Op::kPutBucketVersioning ||
+         op == Op::kGetObjectLockConfiguration || op == Op::kPutObjectLockConfiguration ||
+         op == Op::kGetObjectRetention || op == Op::kPutObjectRetention ||
+         op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }
@@ -269,7 +272,9 @@ S3Route RouteObjectOperation(std::string_view m, const Query& q, bool copy_sourc
 bool TakesVersionId(Op op) {
   return op == Op::kGetObject || op == Op::kHeadObject || op == Op::kDeleteObject ||
          op == Op::kGetObjectAcl || op == Op::kPutObjectAcl || op == Op::kGetObjectTagging ||
-         op == Op::kPutObjectTagging || op == Op::kDeleteObjectTagging;
+         op == Op::kPutObjectTagging || op == Op::kDeleteObjectTagging ||
+         op == Op::kGetObjectRetention || op == Op::kPutObjectRetention ||
+         op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold;
 }
 
 // Other operations know only the null version (the latest of an unversioned bucket).

@@ -42,7 +42,7 @@ const std::vector<Case>& Cases() {
       {"PUT", "b", "", {{"acl", ""}}, false, Op::kPutBucketAcl, true},
       {"PUT", "b", "", {{"lifecycle", ""}}, false, Op::kPutBucketLifecycleConfiguration, false},
       {"DELETE", "b", "", {{"lifecycle", ""}}, false, Op::kDeleteBucketLifecycle, false},
-      {"PUT", "b", "", {{"object-lock", ""}}, false, Op::kPutObjectLockConfiguration, false},
+      {"PUT", "b", "", {{"object-lock", ""}}, false, Op::kPutObjectLockConfiguration, true},
       {"PUT", "b", "", {{"website", ""}}, false, Op::kPutBucketWebsite, false},
       {"GET", "b", "", {{"logging", ""}}, false, Op::kGetBucketLogging, false},
       {"PUT", "b", "", {{"policy", ""}}, false, Op::kPutBucketPolicy, true},

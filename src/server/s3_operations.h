@@ -18,6 +18,7 @@
 #include "server/multipart.h"
 #include "server/s3_cors.h"
 #include "server/s3_handler.h"
+#include "server/s3_object_lock.h"
 #include "server/s3_policy.h"
 #include "server/s3_post_object.h"
 #include "server/s3_request.h"
@@ -33,6 +34,7 @@ struct S3Context {
   const Clock& clock;
   BucketCorsStore& cors;
   BucketPolicyStore& policies;
+  ObjectLockStore& locks;
 };
 
 using S3OperationFunction = HttpReply (*)(const S3Context& cx, S3Request& r);
@@ -63,6 +65,47 @@ HttpReply GetBucketPolicyStatus(const S3Context& cx, S3Request& r);  // policy o
 HttpReply OptionsObject(const S3Context& cx, S3Request& r);
 // The CORS headers of the rule that matches an actual request's Origin and method, if any.
 void AddCorsHeaders(const S3Context& cx, const S3Request& r, HttpReply& reply);
+
+// S3 Object Lock (s3_object_lock.h, s3_object_lock_operations.cc). A bucket gets it at
+// CreateBucket (x-amz-bucket-object-lock-enabled: true) or by PutObjectLockConfiguration on a
+// versioning-enabled bucket; its versioning can then never be suspended.
+HttpReply PutObjectLockConfiguration(const S3Context& cx, S3Request& r);
+HttpReply GetObjectLockConfiguration(const S3Context& cx, S3Request& r);  // none: 404
+HttpReply PutObjectRetention(const S3Context& cx, S3Request& r);
+HttpReply GetObjectRetention(const S3Context& cx, S3Request& r);
+HttpReply PutObjectLegalHold(const S3Context& cx, S3Request& r);
+HttpReply GetObjectLegalHold(const S3Context& cx, S3Request& r);
+// The bucket's lock configuration; nullopt: the bucket has none (or does not exist).
+Result<std::optional<ObjectLockConfiguration>> BucketLockConfiguration(const S3Context& cx,
+                                                                       const std::string& bucket);
+// CreateBucket: x-amz-bucket-object-lock-enabled: true enables versioning and object lock on
+// the bucket just created. PutBucketVersioning: Suspended on a bucket with object lock is the
+// error returned (409 InvalidBucketState).
+Status EnableObjectLockAtCreation(const S3Context& cx, const S3Request& r);
+std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Request& r,
+                                             const std::string& status);
+// The lock the version `r` writes gets (PutObject, CopyObject, CreateMultipartUpload,
+// PostObject): its x-amz-object-lock-* headers (LockFromHeaders), else the bucket's default
+// retention; nullopt: none. A PutObject with a retention needs Content-MD5 or an
+// x-amz-checksum (400 InvalidRequest, as S3). Errors carry S3's codes (StatusReply).
+Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Request& r);
+// After the commit: `lock` becomes the lock of the version `written` of `key`.
+Status ApplyWriteLock(const S3Context& cx, const S3Request& r, const std::string& key,
+                      const ObjectInfo& written, const std::optional<VersionLock>& lock);
+// CreateMultipartUpload keeps the lock its headers asked for (`lock` when r has lock headers);
+// CompleteMultipartUpload takes it (else the bucket's default at completion) and forgets it.
+Status KeepUploadLock(const S3Context& cx, const S3Request& r, const std::string& upload_id,
+                      const std::optional<VersionLock>& lock);
+Result<std::optional<VersionLock>> TakeUploadLock(const S3Context& cx, const S3Request& r,
+                                                  const std::string& upload_id);
+// GET / HEAD: the x-amz-object-lock-* headers of the version read (a versioned bucket's only).
+void AddVersionLockHeaders(const S3Context& cx, const S3Request& r, const ObjectInfo& info,
+                           HeaderList& headers);
+// A delete naming version `version_id` of `key` (DeleteObject, a DeleteObjects entry): 403
+// AccessDenied while a legal hold or an unexpired retention protects it (GOVERNANCE: unless
+// MayBypassGovernance). Without a version id a delete only adds a marker: never refused.
+std::optional<S3Error> CheckVersionDelete(const S3Context& cx, const S3Request& r,
+                                          const std::string& key, const std::string& version_id);
 
 // Objects.
 HttpReply PutObject(const S3Context& cx, S3Request& r);

@@ -940,14 +940,18 @@ Status BucketPolicyStore::Put(const BucketInfo& bucket, std::string_view documen
 }
 
 Status BucketPolicyStore::Write(const BucketInfo& bucket, std::string_view document) {
+  return ReplaceFileDurably(root_, PathOf(bucket), document);
+}
+
+Status ReplaceFileDurably(const std::string& folder, const std::string& path,
+                          std::string_view data) {
   std::error_code ec;
-  std::filesystem::create_directories(root_, ec);
-  if (ec) return FileError(ec.value(), "create folder", root_);
-  const std::string path = PathOf(bucket);
+  std::filesystem::create_directories(folder, ec);
+  if (ec) return FileError(ec.value(), "create folder", folder);
   const std::string tmp = path + "." + RandomHex(6) + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return FileError(errno, "create", tmp);
-  Status written = WriteAll(fd, document, tmp);
+  Status written = WriteAll(fd, data, tmp);
   if (written.ok() && ::fsync(fd) != 0) written = FileError(errno, "fsync", tmp);
   ::close(fd);
   if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -958,17 +962,20 @@ Status BucketPolicyStore::Write(const BucketInfo& bucket, std::string_view docum
     return written;
   }
   // The rename is durable once the folder is synced.
-  int dir = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return FileError(errno, "open", root_);
+  int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return FileError(errno, "open", folder);
   int synced = ::fsync(dir);
   int err = errno;
   ::close(dir);
-  if (synced != 0) return FileError(err, "fsync", root_);
+  if (synced != 0) return FileError(err, "fsync", folder);
   return Status::Ok();
 }
 
 Result<std::optional<std::string>> BucketPolicyStore::Get(const BucketInfo& bucket) const {
-  const std::string path = PathOf(bucket);
+  return ReadFileIfPresent(PathOf(bucket));
+}
+
+Result<std::optional<std::string>> ReadFileIfPresent(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();

@@ -104,6 +104,13 @@ class BucketPolicy {
 // `pattern` with * (any text, '/' included) and ? (one character).
 bool PolicyWildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case);
 
+// The state stores' files (policies, object lock): `data` replaces the file at `path` in
+// `folder` (created if missing) atomically and durably (a temporary file, fsync, rename, fsync
+// of the folder); ReadFileIfPresent gives nullopt for a missing file.
+Status ReplaceFileDurably(const std::string& folder, const std::string& path,
+                          std::string_view data);
+Result<std::optional<std::string>> ReadFileIfPresent(const std::string& path);
+
 // The stored policies, one file per bucket under `root`, replaced atomically and synced:
 // <root>/<bucket>@<created_ms>.json holds the document as it was put (GetBucketPolicy
 // returns it byte for byte). The bucket's creation time is in the name, so a bucket made

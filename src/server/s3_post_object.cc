@@ -519,8 +519,12 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
 // the ETag and, in a versioning-enabled bucket, x-amz-version-id, as S3 answers.
 HttpReply PostObject(const S3Context& cx, S3Request& r) {
   PostAuthorization& auth = r.post->authorization();
+  Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);  // the bucket's default
+  if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
   Result<ObjectInfo> info = auth.upload->Commit(auth.key, auth.options);
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
+  Status locked = ApplyWriteLock(cx, r, auth.key, *info, *lock);
+  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   std::string host;
   if (const std::string* h = r.head.Header("host")) host = *h;
   const std::string location =
