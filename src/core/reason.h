@@ -37,6 +37,7 @@ enum class Reason {
   kPreconditionFailed,  // "precondition-failed": If-Match did not hold (412)
   kNotModified,         // "not-modified": If-None-Match held (304)
   kBucketNotEmpty,      // "bucket-not-empty"
+  kInvalidPartNumber,   // "invalid-part-number": a part the object does not have (416)
 
   // The environment: every message fails alike until it recovers (transient).
   kNoSpace,        // "no-space": a full disk or quota, or the free-space reserve

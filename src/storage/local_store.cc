@@ -120,16 +120,65 @@ const std::vector<std::string> kSchema = {
     "  acl TEXT NOT NULL,"
     "  PRIMARY KEY(bucket, key, seq DESC)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX store_versions_by_id ON store_versions(bucket, key, version_id);",
+    // S3 flexible checksums (EncodeChecksum, '' none) and a multipart upload's parts
+    // (EncodeParts, '' for other objects) of every version. Rows written before have neither.
+    "ALTER TABLE store_objects ADD COLUMN checksum TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_objects ADD COLUMN parts TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_versions ADD COLUMN parts TEXT NOT NULL DEFAULT '';",
 };
 
 // The columns a version row shares between store_objects and store_versions.
 constexpr char kVersionRowColumns[] =
     "bucket, key, seq, version_id, blob, size, etag, content_type, metadata, last_modified_ms, "
-    "headers, tags, acl";
+    "headers, tags, acl, checksum, parts";
 
 constexpr char kObjectColumns[] =
     "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers, o.tags, "
-    "o.acl";
+    "o.acl, o.checksum, o.parts";
+
+// ObjectInfo::checksum as a JSON object {"algorithm", "value", "type"}; '' when there is none.
+std::string EncodeChecksum(const ObjectChecksum& checksum) {
+  if (checksum.empty()) return std::string();
+  nlohmann::json doc = {
+      {"algorithm", checksum.algorithm}, {"value", checksum.value}, {"type", checksum.type}};
+  return doc.dump();
+}
+
+ObjectChecksum DecodeChecksum(const std::string& text) {
+  ObjectChecksum checksum;
+  if (text.empty()) return checksum;
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return checksum;
+  checksum.algorithm = doc.value("algorithm", "");
+  checksum.value = doc.value("value", "");
+  checksum.type = doc.value("type", "");
+  return checksum;
+}
+
+// ObjectInfo::parts as a JSON array of [part number, size, checksum]; '' when there are none.
+std::string EncodeParts(const std::vector<ObjectPart>& parts) {
+  if (parts.empty()) return std::string();
+  nlohmann::json doc = nlohmann::json::array();
+  for (const ObjectPart& part : parts) doc.push_back({part.part_number, part.size, part.checksum});
+  return doc.dump();
+}
+
+std::vector<ObjectPart> DecodeParts(const std::string& text) {
+  std::vector<ObjectPart> parts;
+  if (text.empty()) return parts;
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_array()) return parts;
+  for (const nlohmann::json& entry : doc) {
+    if (!entry.is_array() || entry.size() != 3 || !entry[0].is_number_integer() ||
+        !entry[1].is_number_integer() || !entry[2].is_string()) {
+      return {};  // a damaged list: the object is served whole, as one without parts
+    }
+    parts.push_back(
+        ObjectPart{entry[0].get<int>(), entry[1].get<int64_t>(), entry[2].get<std::string>()});
+  }
+  return parts;
+}
 
 // Within a store transaction: whether `bucket` exists.
 Result<bool> BucketExists(sqlite::Transaction& tx, const std::string& bucket) {
@@ -517,6 +566,8 @@ std::string ReadObjectColumns(const sqlite::Statement& row, int first, ObjectInf
   info->headers = DecodeJsonMap(row.ColumnText(first + 6));
   info->tags = DecodeJsonMap(row.ColumnText(first + 7));
   info->acl = row.ColumnText(first + 8);
+  info->checksum = DecodeChecksum(row.ColumnText(first + 9));
+  info->parts = DecodeParts(row.ColumnText(first + 10));
   return row.ColumnText(first);
 }
 
@@ -534,8 +585,8 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     // The latest version (or the one asked for, when it is the latest).
     ASSIGN_OR_RETURN(
         sqlite::Statement * select,
-        tx.Prepare(std::string("SELECT b.name, o.key, ") + kObjectColumns +
-                   ", b.versioning, o.version_id"
+        tx.Prepare(std::string("SELECT b.name, o.key, b.versioning, o.version_id, ") +
+                   kObjectColumns +
                    " FROM store_buckets b LEFT JOIN store_objects o"
                    " ON o.bucket = b.name AND o.key = ?2 AND (?3 = '' OR o.version_id = ?3)"
                    " WHERE b.name = ?1"));
@@ -543,11 +594,11 @@ Result<LocalObjectStore::Row> LocalObjectStore::FindRow(const std::string& bucke
     ASSIGN_OR_RETURN(bool row, select->Step());
     if (!row) return Status::Ok();
     bucket_exists = true;
-    const bool versioned = !select->ColumnText(11).empty();
+    const bool versioned = !select->ColumnText(2).empty();
     if (!select->ColumnIsNull(1)) {
       object_exists = true;
-      found.blob = ReadObjectColumns(*select, 2, &found.info);
-      if (versioned) found.info.version_id = select->ColumnText(12);
+      found.blob = ReadObjectColumns(*select, 4, &found.info);
+      if (versioned) found.info.version_id = select->ColumnText(3);
       return Status::Ok();
     }
     select->Reset();
@@ -605,11 +656,9 @@ Result<std::unique_ptr<LocalObjectReader>> LocalObjectStore::OpenRow(const std::
   for (int attempt = 0; attempt < 8; ++attempt) {
     ASSIGN_OR_RETURN(Row row, FindRow(bucket, key, options.version_id, false));
     RETURN_IF_ERROR(CheckGetConditions(row.info, options));
-    int64_t offset = 0;
-    int64_t length = row.info.size;
-    if (options.range) {
-      RETURN_IF_ERROR(ResolveRange(row.info.size, *options.range, &offset, &length));
-    }
+    int64_t offset = 0, length = 0;
+    bool partial = false;
+    RETURN_IF_ERROR(ResolveSlice(row.info, options, &offset, &length, &partial));
     int fd = ::open(BlobPath(row.blob).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) continue;
@@ -760,6 +809,8 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   info.last_modified_ms = clock_.NowMillis();
   info.tags = options.put.tags;
   info.acl = options.put.acl;
+  info.checksum = options.put.checksum;
+  info.parts = options.put.parts;
 
   ObjectChange change;
   change.bucket = bucket;
@@ -811,14 +862,16 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
       ASSIGN_OR_RETURN(
           sqlite::Statement * upsert,
           tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
-                     "metadata, last_modified_ms, headers, tags, acl, version_id, seq) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                     "metadata, last_modified_ms, headers, tags, acl, version_id, seq, "
+                     "checksum, parts) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
                      "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
                      "size = excluded.size, etag = excluded.etag, "
                      "content_type = excluded.content_type, metadata = excluded.metadata, "
                      "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers, "
                      "tags = excluded.tags, acl = excluded.acl, version_id = excluded.version_id, "
-                     "seq = excluded.seq"));
+                     "seq = excluded.seq, checksum = excluded.checksum, "
+                     "parts = excluded.parts"));
       upsert->Bind(1, bucket)
           .Bind(2, key)
           .Bind(3, blob)
@@ -831,7 +884,9 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           .Bind(10, EncodeJsonMap(info.tags))
           .Bind(11, info.acl)
           .Bind(12, version_id)
-          .Bind(13, seq);
+          .Bind(13, seq)
+          .Bind(14, EncodeChecksum(info.checksum))
+          .Bind(15, EncodeParts(info.parts));
       RETURN_IF_ERROR(upsert->Run());
       return Publish(tx, change);
     }();
@@ -915,7 +970,8 @@ Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket
             sqlite::Statement * marker,
             tx.Prepare(std::string("INSERT INTO store_versions(delete_marker, ") +
                        kVersionRowColumns +
-                       ") VALUES(1, ?1, ?2, ?3, ?4, '', 0, '', '', '{}', ?5, '{}', '{}', '')"));
+                       ") VALUES(1, ?1, ?2, ?3, ?4, '', 0, '', '', '{}', ?5, '{}', '{}', '', "
+                       "'', '')"));
         marker->Bind(1, bucket)
             .Bind(2, key)
             .Bind(3, seq)
@@ -1338,9 +1394,18 @@ Result<ObjectInfo> LocalObjectStore::CompleteMultipart(const std::string& bucket
   ASSIGN_OR_RETURN(options.etag, MultipartEtag(part_etags));
   options.event_name = "ObjectCreated:CompleteMultipartUpload";
   ASSIGN_OR_RETURN(std::unique_ptr<LocalUpload> upload, NewLocalUpload(bucket));
-  for (const std::string& part : part_paths) {
-    Status appended = upload->AppendFile(part);
+  // The parts' boundaries are those of the files appended; their numbers and checksums the
+  // caller's when it names one per file, else 1..N.
+  std::vector<ObjectPart>& parts = options.put.parts;
+  if (parts.size() != part_paths.size()) {
+    parts.assign(part_paths.size(), ObjectPart{});
+    for (size_t i = 0; i < parts.size(); ++i) parts[i].part_number = static_cast<int>(i) + 1;
+  }
+  for (size_t i = 0; i < part_paths.size(); ++i) {
+    const int64_t before = upload->size();
+    Status appended = upload->AppendFile(part_paths[i]);
     if (!appended.ok()) return appended.WithContext("complete multipart " + bucket + "/" + key);
+    parts[i].size = upload->size() - before;
   }
   return CommitUpload(std::move(upload), key, options);
 }
@@ -1390,7 +1455,7 @@ Result<ObjectReader> LocalObjectStore::OpenObject(const std::string& bucket, con
   reader.info = opened->info();
   reader.offset = opened->offset();
   reader.length = opened->length();
-  reader.partial = options.range.has_value();
+  reader.partial = options.range.has_value() || options.part_number > 0;
   reader.source = std::move(opened);
   return reader;
 }

@@ -372,6 +372,77 @@ TEST_F(LocalObjectStoreTest, MultipartCompletionHasMultipartEtagAndEvent) {
   EXPECT_EQ(records[0].size, static_cast<int64_t>(part1.size() + part2.size()));
 }
 
+// GET ?partNumber and GetObjectAttributes need a completed upload's part boundaries and
+// checksums: kept with the object, through versioning, and absent from other objects.
+TEST_F(LocalObjectStoreTest, MultipartCompletionKeepsPartsAndChecksum) {
+  const std::string part1(5 * 1024 * 1024, 'y');
+  const std::string part3 = "the last part";
+  const std::string p1 = dir_.path() + "/part1";
+  const std::string p3 = dir_.path() + "/part3";
+  std::ofstream(p1, std::ios::binary) << part1;
+  std::ofstream(p3, std::ios::binary) << part3;
+  CommitOptions options;
+  options.put.parts = {ObjectPart{1, 0, "c1"}, ObjectPart{3, 999, "c3"}};
+  options.put.checksum = ObjectChecksum{"CRC32", "AAAAAA==-2", "COMPOSITE"};
+  auto info = store_->CompleteMultipart("images", "uploads/parts.tiff", {p1, p3},
+                                        {SinglePartEtag(part1), SinglePartEtag(part3)}, options);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  // Sizes are the files', whatever the caller said; numbers and checksums are the caller's.
+  const std::vector<ObjectPart> expected = {
+      ObjectPart{1, static_cast<int64_t>(part1.size()), "c1"},
+      ObjectPart{3, static_cast<int64_t>(part3.size()), "c3"}};
+  auto head = store_->Head("images", "uploads/parts.tiff");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->parts, expected);
+  EXPECT_EQ(head->checksum, options.put.checksum);
+  // GET ?partNumber=: a part by its number, as a range of the object.
+  GetOptions third;
+  third.part_number = 3;
+  auto got = store_->Get("images", "uploads/parts.tiff", third);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->bytes, part3);
+  auto opened = store_->OpenObject("images", "uploads/parts.tiff", third);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_TRUE(opened->partial);
+  EXPECT_EQ(opened->offset, static_cast<int64_t>(part1.size()));
+  EXPECT_EQ(opened->length, static_cast<int64_t>(part3.size()));
+  GetOptions second;
+  second.part_number = 2;
+  EXPECT_EQ(store_->Get("images", "uploads/parts.tiff", second).status().reason(),
+            Reason::kInvalidPartNumber);
+  // Without numbers from the caller: 1..N.
+  auto plain =
+      store_->CompleteMultipart("images", "uploads/plain.tiff", {p1, p3},
+                                {SinglePartEtag(part1), SinglePartEtag(part3)}, CommitOptions{});
+  ASSERT_TRUE(plain.ok());
+  auto plain_head = store_->Head("images", "uploads/plain.tiff");
+  ASSERT_TRUE(plain_head.ok());
+  ASSERT_EQ(plain_head->parts.size(), 2u);
+  EXPECT_EQ(plain_head->parts[1].part_number, 2);
+  EXPECT_TRUE(plain_head->checksum.empty());
+  // An object put whole has no parts; a checksum given is kept.
+  PutOptions put;
+  put.checksum = ObjectChecksum{"SHA256", "abc=", "FULL_OBJECT"};
+  ASSERT_TRUE(store_->Put("images", "whole.bin", "bytes", put).ok());
+  auto whole = store_->Head("images", "whole.bin");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(whole->parts.empty());
+  EXPECT_EQ(whole->checksum, put.checksum);
+  GetOptions first;
+  first.part_number = 1;
+  auto whole_part = store_->Get("images", "whole.bin", first);
+  ASSERT_TRUE(whole_part.ok());
+  EXPECT_EQ(whole_part->bytes, "bytes");
+  EXPECT_EQ(store_->Get("images", "whole.bin", second).status().reason(),
+            Reason::kInvalidPartNumber);
+  // Overwritten by an object without them: gone.
+  ASSERT_TRUE(store_->Put("images", "uploads/parts.tiff", "small").ok());
+  auto replaced = store_->Head("images", "uploads/parts.tiff");
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(replaced->parts.empty());
+  EXPECT_TRUE(replaced->checksum.empty());
+}
+
 TEST_F(LocalObjectStoreTest, CopyKeepsTypeAndMetadataUnlessReplaced) {
   PutOptions options;
   options.content_type = "image/png";

@@ -367,7 +367,9 @@ TEST(LocalStoreMigrationTest, FoldersOfEarlierVersionsOpenAndTakeVersioning) {
   EXPECT_EQ(got->info.content_type, "image/jpeg");
   EXPECT_EQ(got->info.metadata, (Metadata{{"a", "b"}}));
   EXPECT_EQ(got->info.tags, (TagSet{{"t", "v"}}));
-  EXPECT_EQ(got->info.version_id, "");  // the bucket is unversioned
+  EXPECT_EQ(got->info.version_id, "");   // the bucket is unversioned
+  EXPECT_TRUE(got->info.parts.empty());  // written before parts were kept
+  EXPECT_TRUE(got->info.checksum.empty());
   auto versions = store.ListVersions("images", {});
   ASSERT_TRUE(versions.ok());
   ASSERT_EQ(versions->versions.size(), 1u);
@@ -385,6 +387,19 @@ TEST(LocalStoreMigrationTest, FoldersOfEarlierVersionsOpenAndTakeVersioning) {
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->bytes, "new");
   EXPECT_EQ(latest->info.version_id, put->version_id);
+  // A version with parts and a checksum keeps them once it is noncurrent.
+  PutOptions with_parts;
+  with_parts.parts = {ObjectPart{1, 3, "p"}};
+  with_parts.checksum = ObjectChecksum{"CRC32C", "v==-1", "COMPOSITE"};
+  auto parted = store.Put("images", "uploads/old.jpg", "mpu", with_parts);
+  ASSERT_TRUE(parted.ok());
+  ASSERT_TRUE(store.Put("images", "uploads/old.jpg", "newest").ok());
+  GetOptions parted_version;
+  parted_version.version_id = parted->version_id;
+  auto noncurrent = store.Get("images", "uploads/old.jpg", parted_version);
+  ASSERT_TRUE(noncurrent.ok()) << noncurrent.status().ToString();
+  EXPECT_EQ(noncurrent->info.parts, with_parts.parts);
+  EXPECT_EQ(noncurrent->info.checksum, with_parts.checksum);
 }
 
 }  // namespace

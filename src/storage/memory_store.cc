@@ -41,15 +41,11 @@ Result<ObjectData> MemoryObjectStore::Get(const std::string& bucket, const std::
   if (!conditions.ok()) return conditions.WithContext("get " + bucket + "/" + key);
   ObjectData data;
   data.info = object.info;
-  if (options.range) {
-    int64_t offset = 0;
-    int64_t length = 0;
-    Status range = ResolveRange(object.info.size, *options.range, &offset, &length);
-    if (!range.ok()) return range.WithContext("get " + bucket + "/" + key);
-    data.bytes = object.bytes.substr(offset, length);
-  } else {
-    data.bytes = object.bytes;
-  }
+  int64_t offset = 0, length = 0;
+  bool partial = false;
+  Status slice = ResolveSlice(object.info, options, &offset, &length, &partial);
+  if (!slice.ok()) return slice.WithContext("get " + bucket + "/" + key);
+  data.bytes = object.bytes.substr(offset, length);
   return data;
 }
 
@@ -67,6 +63,8 @@ Result<ObjectInfo> MemoryObjectStore::Put(const std::string& bucket, const std::
   object.info.headers = StoredHeaders(options.headers);
   object.info.tags = options.tags;
   object.info.acl = options.acl;
+  object.info.checksum = options.checksum;
+  object.info.parts = options.parts;
   object.info.last_modified_ms = clock_->NowMillis();
   object.bytes.assign(bytes);
   std::lock_guard lock(mu_);

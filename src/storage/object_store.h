@@ -9,7 +9,8 @@
 //     NotFound            the key does not exist (reason "source-missing" is added by
 //                         callers that read sources, not by the store)
 //     InvalidArgument     reason "invalid-key" (storage/keys.h): the store refuses this key;
-//                         reason "invalid-range": a range past the end of the object (416)
+//                         reason "invalid-range": a range past the end of the object (416);
+//                         reason "invalid-part-number": a part the object lacks (416)
 //     ResourceExhausted   reason "too-large": the object is larger than the store accepts
 //     FailedPrecondition  If-Match did not hold (reason "precondition-failed", HTTP 412) or
 //                         If-None-Match did (reason "not-modified", HTTP 304)
@@ -49,6 +50,26 @@ inline constexpr std::string_view kStoredHeaderNames[] = {
 // checks S3's limits (server/s3_tagging.h).
 using TagSet = std::map<std::string, std::string>;
 
+// An S3 flexible checksum (x-amz-checksum-*) stored with an object or one of its parts.
+struct ObjectChecksum {
+  // As S3 names it: "CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"; empty: none stored.
+  std::string algorithm;
+  // base64 of the digest; for a COMPOSITE one, base64 of the digest of the parts' digests
+  // followed by "-" and the number of parts, as S3 writes it.
+  std::string value;
+  std::string type;  // "FULL_OBJECT" or "COMPOSITE" (a multipart upload's); empty with none
+  bool empty() const { return algorithm.empty(); }
+  bool operator==(const ObjectChecksum&) const = default;
+};
+
+// One part of an object made by a multipart upload, in the object's order.
+struct ObjectPart {
+  int part_number = 0;  // as it was uploaded (a completion may skip numbers)
+  int64_t size = 0;
+  std::string checksum;  // base64, of the object's checksum algorithm; empty: none
+  bool operator==(const ObjectPart&) const = default;
+};
+
 struct ObjectInfo {
   std::string key;
   int64_t size = 0;
@@ -71,6 +92,10 @@ struct ObjectInfo {
   // a delete marker (no bytes), and whether it is the key's latest version.
   bool delete_marker = false;
   bool is_latest = true;
+  // Kept as the write gave them (PutOptions); Head, Get and OpenObject fill them, listings
+  // leave them empty, as do stores that do not keep them.
+  ObjectChecksum checksum;
+  std::vector<ObjectPart> parts;  // a multipart upload's parts; empty for other objects
 };
 
 // HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
@@ -90,6 +115,10 @@ struct GetOptions {
   // version that does not exist, or is a delete marker, is NotFound. Stores without
   // versioning know only "null".
   std::string version_id;
+  // S3's partNumber: read only this part of a multipart upload's object (its bytes, as a
+  // range), 1 being the whole of an object without parts; 0: the whole object. A part the
+  // object lacks: InvalidArgument with reason "invalid-part-number". Not with `range`.
+  int part_number = 0;
 };
 
 struct ObjectData {
@@ -130,6 +159,10 @@ struct PutOptions {
   // The call that writes it, named in the ObjectCreated event as S3 does: PutObject, or
   // PostObject (a browser form upload). Stores whose events S3 itself sends ignore it.
   bool form_upload = false;
+  // ObjectInfo::checksum and ObjectInfo::parts, stored as given (the S3 endpoint verified
+  // them). A store that does not keep them ignores them.
+  ObjectChecksum checksum;
+  std::vector<ObjectPart> parts;
 };
 
 // The entries of `headers` that S3 stores (kStoredHeaderNames, in any case), under those names.

@@ -106,6 +106,40 @@ Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64
   return Status::Ok();
 }
 
+Status ResolvePart(const ObjectInfo& info, int part_number, int64_t* offset, int64_t* length) {
+  if (info.parts.empty() && part_number == 1) {
+    *offset = 0;
+    *length = info.size;
+    return Status::Ok();
+  }
+  int64_t start = 0;
+  for (const ObjectPart& part : info.parts) {
+    if (part.part_number == part_number) {
+      *offset = start;
+      *length = part.size;
+      return Status::Ok();
+    }
+    start += part.size;
+  }
+  return InvalidArgumentError("part " + std::to_string(part_number) + " of an object of " +
+                              std::to_string(std::max<size_t>(info.parts.size(), 1)) + " parts")
+      .WithReason(Reason::kInvalidPartNumber);
+}
+
+Status ResolveSlice(const ObjectInfo& info, const GetOptions& options, int64_t* offset,
+                    int64_t* length, bool* partial) {
+  *offset = 0;
+  *length = info.size;
+  *partial = false;
+  if (options.part_number > 0) {
+    *partial = true;
+    return ResolvePart(info, options.part_number, offset, length);
+  }
+  if (!options.range) return Status::Ok();
+  *partial = true;
+  return ResolveRange(info.size, *options.range, offset, length);
+}
+
 Metadata NormalizeMetadata(const Metadata& metadata) {
   Metadata out;
   for (const auto& [name, value] : metadata) {

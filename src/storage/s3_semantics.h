@@ -42,6 +42,16 @@ Status CheckDeleteCondition(const WriteCondition& condition, const DeleteTarget*
 // InvalidArgument with reason "invalid-range" when it starts past the end (S3's 416).
 Status ResolveRange(int64_t size, const ByteRange& range, int64_t* offset, int64_t* length);
 
+// The slice of `info` that part `part_number` is (GetOptions::part_number): a multipart
+// upload's part by its number; an object without parts has one part, the whole object.
+// InvalidArgument with reason "invalid-part-number" for a part the object does not have.
+Status ResolvePart(const ObjectInfo& info, int part_number, int64_t* offset, int64_t* length);
+
+// The slice `options` selects of `info` (a part, a range, or the whole object), and whether
+// it is partial (206): ResolvePart or ResolveRange.
+Status ResolveSlice(const ObjectInfo& info, const GetOptions& options, int64_t* offset,
+                    int64_t* length, bool* partial);
+
 // Lower-cases user-metadata names as S3 does.
 Metadata NormalizeMetadata(const Metadata& metadata);
 

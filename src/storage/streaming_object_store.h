@@ -141,7 +141,9 @@ class StreamingObjectStore : public ObjectStore {
   virtual Result<std::unique_ptr<ObjectUpload>> NewUpload(const std::string& bucket) = 0;
   // Concatenates the staged part files (in part order, left in place) into the object, with
   // the multipart ETag MultipartEtag(part_etags) where the store computes its own ETags,
-  // and the event ObjectCreated:CompleteMultipartUpload.
+  // and the event ObjectCreated:CompleteMultipartUpload. A store that keeps ObjectInfo::parts
+  // records each file's size as its part's, with the number and checksum options.parts gives
+  // it (one entry per file; otherwise the parts are numbered 1..N without checksums).
   virtual Result<ObjectInfo> CompleteMultipart(const std::string& bucket, const std::string& key,
                                                const std::vector<std::string>& part_paths,
                                                const std::vector<std::string>& part_etags,

@@ -204,12 +204,9 @@ Result<ObjectReader> StreamingAdapter::OpenObject(const std::string& bucket, con
   ASSIGN_OR_RETURN(ObjectData data, Get(bucket, key, options));
   ObjectReader reader;
   reader.info = data.info;
-  reader.partial = options.range.has_value();
-  if (reader.partial) {
-    int64_t offset = 0, length = 0;
-    RETURN_IF_ERROR(ResolveRange(data.info.size, *options.range, &offset, &length));
-    reader.offset = offset;
-  }
+  int64_t offset = 0, length = 0;
+  RETURN_IF_ERROR(ResolveSlice(data.info, options, &offset, &length, &reader.partial));
+  reader.offset = offset;
   reader.length = static_cast<int64_t>(data.bytes.size());
   reader.source = StringSource(std::move(data.bytes));
   return reader;
