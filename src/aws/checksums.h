@@ -25,6 +25,8 @@ std::string HmacSha1(std::string_view key, std::string_view data);  // S3 SigV2
 // `previous` chains calls over consecutive pieces: Crc32(b, Crc32(a)) == Crc32(a + b).
 uint32_t Crc32(std::string_view data, uint32_t previous = 0);
 uint32_t Crc32c(std::string_view data, uint32_t previous = 0);
+// CRC-64/NVME (reflected polynomial 0x9A6C9329AC4BC9B5), S3's CRC64NVME; chains the same way.
+uint64_t Crc64Nvme(std::string_view data, uint64_t previous = 0);
 
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view bytes);
@@ -36,11 +38,18 @@ std::string ContentMd5(std::string_view data);
 
 // ---- S3 flexible checksums -------------------------------------------------------------
 
-enum class ChecksumAlgorithm { kCrc32, kCrc32c, kSha1, kSha256 };
+enum class ChecksumAlgorithm { kCrc32, kCrc32c, kSha1, kSha256, kCrc64Nvme };
 
-// "CRC32", "CRC32C", "SHA1", "SHA256" (case-insensitive); InvalidArgument otherwise.
+inline constexpr ChecksumAlgorithm kChecksumAlgorithms[] = {
+    ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kSha1,
+    ChecksumAlgorithm::kSha256, ChecksumAlgorithm::kCrc64Nvme};
+
+// "CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME" (case-insensitive); InvalidArgument
+// otherwise.
 Result<ChecksumAlgorithm> ParseChecksumAlgorithm(std::string_view name);
 std::string_view ChecksumAlgorithmName(ChecksumAlgorithm algorithm);  // "CRC32", ...
+// Bytes of the algorithm's digest (4 for CRC32, 8 for CRC64NVME, 20 for SHA1, 32 for SHA256).
+size_t ChecksumDigestBytes(ChecksumAlgorithm algorithm);
 // "x-amz-checksum-crc32", ...; the header (or trailer) that carries the value.
 std::string_view ChecksumHeaderName(ChecksumAlgorithm algorithm);
 // The inverse of ChecksumHeaderName; nullopt for any other name.

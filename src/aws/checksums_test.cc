@@ -30,19 +30,23 @@ TEST(Checksums, CrcCheckValues) {
   // S3's x-amz-checksum-* values are base64 of the big-endian digest.
   EXPECT_EQ(ChecksumBase64(ChecksumAlgorithm::kCrc32, "123456789"), "y/Q5Jg==");
   EXPECT_EQ(ChecksumBase64(ChecksumAlgorithm::kCrc32c, "123456789"), "4waSgw==");
+  // CRC-64/NVME's check value 0xAE8B14860A799888, and s3-tests' 1024 x 'A' as S3 answers it.
+  EXPECT_EQ(Crc64Nvme("123456789"), 0xAE8B14860A799888ull);
+  EXPECT_EQ(Crc64Nvme("6789", Crc64Nvme("12345")), 0xAE8B14860A799888ull);
+  EXPECT_EQ(ChecksumBase64(ChecksumAlgorithm::kCrc64Nvme, std::string(1024, 'A')), "Qeh8oXvGiSo=");
   EXPECT_EQ(ChecksumBase64(ChecksumAlgorithm::kSha256, ""),
             "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
   EXPECT_EQ(ChecksumBase64(ChecksumAlgorithm::kSha1, ""), "2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
 }
 
 TEST(Checksums, IncrementalEqualsOneShot) {
-  for (auto a : {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kSha1,
-                 ChecksumAlgorithm::kSha256}) {
+  for (ChecksumAlgorithm a : kChecksumAlgorithms) {
     auto c = NewChecksummer(a);
     c->Update("hello ");
     c->Update("world");
     EXPECT_EQ(c->FinishBase64(), ChecksumBase64(a, "hello world"));
     EXPECT_EQ(ChecksumAlgorithmFromHeader(ChecksumHeaderName(a)), a);
+    EXPECT_EQ(Base64Decode(ChecksumBase64(a, "x"))->size(), ChecksumDigestBytes(a));
     EXPECT_EQ(ParseChecksumAlgorithm(ChecksumAlgorithmName(a)).value_or(ChecksumAlgorithm::kCrc32),
               a);
   }

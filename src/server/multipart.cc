@@ -38,6 +38,15 @@ Status FsyncPath(const std::string& path, bool directory) {
   return Status::Ok();
 }
 
+// A part's flexible checksum is kept beside it in "<part file name>.checksum" ("ALGORITHM
+// value"), written before the part is renamed into place; none when the file is absent.
+ObjectChecksum ReadPartChecksum(const std::string& part_path) {
+  std::ifstream in(part_path + ".checksum", std::ios::binary);
+  ObjectChecksum checksum;
+  if (!(in >> checksum.algorithm >> checksum.value)) return ObjectChecksum{};
+  return checksum;
+}
+
 // Parts are named "part-<5 digits>.<md5 hex>": the name carries the ETag, so a part and its
 // ETag appear together with one rename.
 std::map<int, PartInfo> ScanParts(const std::string& dir) {
@@ -57,6 +66,7 @@ std::map<int, PartInfo> ScanParts(const std::string& dir) {
     info.last_modified_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::file_clock::to_sys(mtime).time_since_epoch())
                                 .count();
+    info.checksum = ReadPartChecksum(entry.path().string());
     parts[number] = info;
   }
   return parts;
@@ -95,7 +105,9 @@ Result<std::string> MultipartUploads::Create(const std::string& bucket, const st
                         {"tags", options.tags},
                         {"acl", options.acl},
                         {"initiated_ms", clock_->NowMillis()},
-                        {"initiator", initiator}};
+                        {"initiator", initiator},
+                        {"checksum_algorithm", options.checksum.algorithm},
+                        {"checksum_type", options.checksum.type}};
   std::string tmp = dir + "/upload.json.tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -144,11 +156,13 @@ Result<UploadInfo> MultipartUploads::Get(const std::string& upload_id) const {
     info.options.acl = doc["acl"].get<std::string>();
   info.initiated_ms = doc.value("initiated_ms", int64_t{0});
   info.initiator = doc.value("initiator", "");
+  info.options.checksum.algorithm = doc.value("checksum_algorithm", "");
+  info.options.checksum.type = doc.value("checksum_type", "");
   return info;
 }
 
 Result<PartInfo> MultipartUploads::AddPart(const std::string& upload_id, int part_number,
-                                           const StagedFile& file) {
+                                           const StagedFile& file, const ObjectChecksum& checksum) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
   std::string md5 = UnquoteEtag(file.etag);
@@ -157,11 +171,27 @@ Result<PartInfo> MultipartUploads::AddPart(const std::string& upload_id, int par
   std::string target = dir + "/" + name + md5;
   std::map<int, PartInfo> existing = ScanParts(dir);
   std::error_code ec;
+  // The checksum first: the part, once renamed, is never seen without it.
+  const std::string checksum_path = target + ".checksum";
+  if (checksum.empty()) {
+    fs::remove(checksum_path, ec);
+  } else {
+    const std::string tmp = checksum_path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << checksum.algorithm << ' ' << checksum.value << '\n';
+      if (!out) return InternalError("write " + tmp);
+    }
+    fs::rename(tmp, checksum_path, ec);
+    if (ec) return InternalError("rename " + tmp + ": " + ec.message());
+  }
   fs::rename(file.path, target, ec);
   if (ec) return InternalError("rename part to " + target + ": " + ec.message());
   auto old = existing.find(part_number);
   if (old != existing.end() && old->second.etag != file.etag) {
-    fs::remove(dir + "/" + name + UnquoteEtag(old->second.etag), ec);
+    const std::string old_path = dir + "/" + name + UnquoteEtag(old->second.etag);
+    fs::remove(old_path, ec);
+    fs::remove(old_path + ".checksum", ec);
   }
   RETURN_IF_ERROR(FsyncPath(dir, true));
   PartInfo info;
@@ -169,6 +199,7 @@ Result<PartInfo> MultipartUploads::AddPart(const std::string& upload_id, int par
   info.etag = file.etag;
   info.size = file.size;
   info.last_modified_ms = clock_->NowMillis();
+  info.checksum = checksum;
   return info;
 }
 
@@ -230,6 +261,7 @@ Result<MultipartUploads::ResolvedParts> MultipartUploads::Resolve(
     std::snprintf(name, sizeof(name), "/part-%05d.", number);
     out.paths.push_back(dir + name + UnquoteEtag(it->second.etag));
     out.etags.push_back(it->second.etag);
+    out.checksums.push_back(it->second.checksum);
   }
   return out;
 }
@@ -256,7 +288,8 @@ nlohmann::json ReadJson(const std::string& path) {
 
 }  // namespace
 
-Status MultipartUploads::MarkCompleted(const std::string& upload_id, const std::string& etag) {
+Status MultipartUploads::MarkCompleted(const std::string& upload_id, const std::string& etag,
+                                       const ObjectChecksum& checksum) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(std::string dir, UploadDir(upload_id));
   nlohmann::json doc = ReadJson(dir + "/upload.json");
@@ -264,6 +297,11 @@ Status MultipartUploads::MarkCompleted(const std::string& upload_id, const std::
     return InternalError("upload " + upload_id + ": unreadable upload.json");
   }
   doc["etag"] = etag;
+  doc["checksum_value"] = checksum.value;
+  if (!checksum.empty()) {
+    doc["checksum_algorithm"] = checksum.algorithm;
+    doc["checksum_type"] = checksum.type;
+  }
   doc["completed_ms"] = clock_->NowMillis();
   std::string tmp = dir + "/completed.json.tmp";
   {
@@ -292,7 +330,8 @@ Status MultipartUploads::MarkCompleted(const std::string& upload_id, const std::
 
 Result<std::string> MultipartUploads::CompletedEtag(const std::string& upload_id,
                                                     const std::string& bucket,
-                                                    const std::string& key) const {
+                                                    const std::string& key,
+                                                    ObjectChecksum* checksum) const {
   Status missing(StatusCode::kNotFound, "no upload " + upload_id.substr(0, 40),
                  Reason::kNoSuchUpload);
   if (upload_id.size() != 32 || !IsLowerHex(upload_id)) return missing;
@@ -300,6 +339,10 @@ Result<std::string> MultipartUploads::CompletedEtag(const std::string& upload_id
   if (doc.is_discarded() || !doc.is_object() || doc.value("bucket", "") != bucket ||
       doc.value("key", "") != key || !doc.contains("etag")) {
     return missing;
+  }
+  if (checksum && !doc.value("checksum_value", "").empty()) {
+    *checksum = ObjectChecksum{doc.value("checksum_algorithm", ""), doc.value("checksum_value", ""),
+                               doc.value("checksum_type", "")};
   }
   return doc.value("etag", "");
 }

@@ -23,6 +23,7 @@ struct UploadInfo {
   std::string upload_id;
   std::string bucket;
   std::string key;
+  // options.checksum: the algorithm and type CreateMultipartUpload asked for (no value).
   PutOptions options;
   int64_t initiated_ms = 0;
   // The user who created it (its Initiator and, as its object's writer, its Owner); empty
@@ -35,6 +36,8 @@ struct PartInfo {
   std::string etag;  // quoted MD5
   int64_t size = 0;
   int64_t last_modified_ms = 0;
+  // Its S3 flexible checksum (algorithm and value; no type) as verified at upload, if any.
+  ObjectChecksum checksum;
 };
 
 class MultipartUploads {
@@ -46,15 +49,18 @@ class MultipartUploads {
   Result<UploadInfo> Get(const std::string& upload_id) const;
   // The uploads in progress of `bucket`, ordered by key, then initiation time, then id.
   Result<std::vector<UploadInfo>> List(const std::string& bucket) const;
-  // Moves the staged part file into the upload (replacing an earlier part of that number).
-  Result<PartInfo> AddPart(const std::string& upload_id, int part_number, const StagedFile& file);
+  // Moves the staged part file into the upload (replacing an earlier part of that number),
+  // with its verified flexible checksum (none: empty), kept beside it.
+  Result<PartInfo> AddPart(const std::string& upload_id, int part_number, const StagedFile& file,
+                           const ObjectChecksum& checksum = {});
   Result<std::vector<PartInfo>> ListParts(const std::string& upload_id) const;
   // Checks the parts a completion names (number, ETag as the client sent it): uploaded with
   // that ETag, ascending, all but the last at least `min_part_bytes`. Returns their file
-  // paths and quoted ETags, in order.
+  // paths, quoted ETags and checksums (as AddPart kept them), in order.
   struct ResolvedParts {
     std::vector<std::string> paths;
     std::vector<std::string> etags;
+    std::vector<ObjectChecksum> checksums;
   };
   Result<ResolvedParts> Resolve(const std::string& upload_id,
                                 const std::vector<std::pair<int, std::string>>& parts,
@@ -63,11 +69,14 @@ class MultipartUploads {
   // After the object is committed: the upload's parts are removed and it is remembered as
   // completed with `etag` (upload.json becomes completed.json), so that a repeated
   // CompleteMultipartUpload (an SDK retry after a lost reply) can answer success with the
-  // same ETag. Records older than a day are swept here.
-  Status MarkCompleted(const std::string& upload_id, const std::string& etag);
-  // The ETag of a completed upload of `bucket`/`key`; NotFound "no-such-upload" otherwise.
+  // same ETag and checksum. Records older than a day are swept here.
+  Status MarkCompleted(const std::string& upload_id, const std::string& etag,
+                       const ObjectChecksum& checksum = {});
+  // The ETag of a completed upload of `bucket`/`key` (and its checksum into `checksum`, when
+  // given); NotFound "no-such-upload" otherwise.
   Result<std::string> CompletedEtag(const std::string& upload_id, const std::string& bucket,
-                                    const std::string& key) const;
+                                    const std::string& key,
+                                    ObjectChecksum* checksum = nullptr) const;
 
  private:
   Result<std::string> UploadDir(const std::string& upload_id) const;

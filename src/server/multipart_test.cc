@@ -212,6 +212,45 @@ TEST_F(MultipartTest, ACompletedUploadIsRememberedForADayWithItsEtag) {
   EXPECT_TRUE(uploads.CompletedEtag(next, "images", "uploads/big.jpg").ok());
 }
 
+// CompleteMultipartUpload's composite checksum is made of the checksums UploadPart verified:
+// kept beside each part across a restart, replaced with the part, and with a completion.
+TEST_F(MultipartTest, PartChecksumsAndTheUploadsAlgorithmAreKept) {
+  std::string id;
+  {
+    MultipartUploads uploads(root_, &clock_);
+    PutOptions options;
+    options.checksum = ObjectChecksum{"SHA256", "", "COMPOSITE"};
+    Result<std::string> created = uploads.Create("images", "uploads/big.jpg", options);
+    ASSERT_TRUE(created.ok());
+    id = *created;
+    ASSERT_TRUE(uploads.AddPart(id, 1, Stage("one"), ObjectChecksum{"SHA256", "c1", ""}).ok());
+    ASSERT_TRUE(uploads.AddPart(id, 2, Stage("two"), ObjectChecksum{"SHA256", "c2", ""}).ok());
+    ASSERT_TRUE(uploads.AddPart(id, 2, Stage("TWO"), ObjectChecksum{"SHA256", "c2b", ""}).ok());
+  }
+  MultipartUploads uploads(root_, &clock_);
+  Result<UploadInfo> info = uploads.Get(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->options.checksum, (ObjectChecksum{"SHA256", "", "COMPOSITE"}));
+  Result<std::vector<PartInfo>> parts = uploads.ListParts(id);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].checksum, (ObjectChecksum{"SHA256", "c1", ""}));
+  EXPECT_EQ((*parts)[1].checksum, (ObjectChecksum{"SHA256", "c2b", ""}));
+  Result<MultipartUploads::ResolvedParts> resolved =
+      uploads.Resolve(id, {{1, QuoteEtag(Md5Hex("one"))}, {2, QuoteEtag(Md5Hex("TWO"))}}, 0);
+  ASSERT_TRUE(resolved.ok());
+  ASSERT_EQ(resolved->checksums.size(), 2u);
+  EXPECT_EQ(resolved->checksums[1].value, "c2b");
+  // A part uploaded again without a checksum has none.
+  ASSERT_TRUE(uploads.AddPart(id, 1, Stage("one")).ok());
+  EXPECT_TRUE(uploads.ListParts(id)->front().checksum.empty());
+  const ObjectChecksum composite{"SHA256", "abc=-2", "COMPOSITE"};
+  ASSERT_TRUE(uploads.MarkCompleted(id, "\"e-2\"", composite).ok());
+  ObjectChecksum answered;
+  ASSERT_TRUE(uploads.CompletedEtag(id, "images", "uploads/big.jpg", &answered).ok());
+  EXPECT_EQ(answered, composite);
+}
+
 TEST_F(MultipartTest, ListNamesTheUploadsOfABucketInKeyOrder) {
   MultipartUploads uploads(root_, &clock_);
   Result<std::string> z = uploads.Create("images", "z", PutOptions());

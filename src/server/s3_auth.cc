@@ -220,6 +220,7 @@ Need NeedOf(S3Operation op) {
     case Op::kGetObject:
     case Op::kHeadObject:
     case Op::kGetObjectTagging:
+    case Op::kGetObjectAttributes:
       return Need::kObjectRead;
     case Op::kGetObjectAcl:
       return Need::kObjectReadAcp;
@@ -256,6 +257,8 @@ std::string_view PolicyActionOf(S3Operation op, bool version) {
         return "s3:PutObjectVersionTagging";
       case Op::kDeleteObjectTagging:
         return "s3:DeleteObjectVersionTagging";
+      case Op::kGetObjectAttributes:
+        return "s3:GetObjectVersionAttributes";
       default:
         break;  // the operations that take no version id
     }
@@ -338,6 +341,8 @@ std::string_view PolicyActionOf(S3Operation op, bool version) {
       return "s3:GetObjectLegalHold";
     case Op::kPutObjectLegalHold:
       return "s3:PutObjectLegalHold";
+    case Op::kGetObjectAttributes:
+      return "s3:GetObjectAttributes";
     default:
       return "";
   }
@@ -354,7 +359,7 @@ bool ObjectOwnerOperation(S3Operation op) {
   using Op = S3Operation;
   return op == Op::kGetObject || op == Op::kHeadObject || op == Op::kGetObjectAcl ||
          op == Op::kPutObjectAcl || op == Op::kGetObjectTagging || op == Op::kPutObjectTagging ||
-         op == Op::kDeleteObjectTagging;
+         op == Op::kDeleteObjectTagging || op == Op::kGetObjectAttributes;
 }
 
 // The permissions `user` has on a resource with this stored ACL: its grants, and for the

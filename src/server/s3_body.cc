@@ -60,16 +60,41 @@ Status S3BodySink::ExpectDigests(const HttpRequestHead& head) {
     }
     expected_md5_ = HexEncode(*raw);
   }
+  if (!checksum_headers_of_body_) return Status::Ok();
   for (const auto& [name, value] : head.headers) {
     std::optional<aws::ChecksumAlgorithm> algorithm =
         aws::ChecksumAlgorithmFromHeader(ToLowerAscii(name));
     if (!algorithm) continue;
+    if (checksummer_) {
+      return S3Status(StatusCode::kInvalidArgument, "InvalidRequest",
+                      "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
+                      "not allowed.");
+    }
     checksum_header_ = ToLowerAscii(name);
     checksum_expected_ = value;
     checksummer_ = aws::NewChecksummer(*algorithm);
-    break;
+  }
+  if (const std::string* trailer = head.Header("x-amz-trailer")) {
+    checksum_trailer_ = aws::ChecksumAlgorithmFromHeader(ToLowerAscii(*trailer)).has_value();
+  }
+  // The SDKs name the algorithm of a checksum they send, or of one they want S3 to compute.
+  if (const std::string* name = head.Header("x-amz-sdk-checksum-algorithm")) {
+    Result<aws::ChecksumAlgorithm> algorithm = aws::ParseChecksumAlgorithm(*name);
+    if (!algorithm.ok()) {
+      return S3Status(StatusCode::kInvalidArgument, "InvalidRequest",
+                      "Checksum algorithm provided is unsupported. Please try again with any of "
+                      "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+    }
+    if (!checksummer_) ComputeChecksum(*algorithm);
   }
   return Status::Ok();
+}
+
+void S3BodySink::ComputeChecksum(aws::ChecksumAlgorithm algorithm) {
+  if (checksummer_ || checksum_trailer_) return;
+  checksum_header_ = std::string(aws::ChecksumHeaderName(algorithm));
+  checksum_expected_.clear();
+  checksummer_ = aws::NewChecksummer(algorithm);
 }
 
 Status S3BodySink::Write(std::string_view raw) {
@@ -85,8 +110,13 @@ Status S3BodySink::Write(std::string_view raw) {
 Status S3BodySink::Finish() {
   if (decoder_) {
     RETURN_IF_ERROR(decoder_->Finish());
+    // The decoder verified a trailing checksum against the body.
     for (const auto& [name, value] : decoder_->trailers()) {
-      if (aws::ChecksumAlgorithmFromHeader(name)) echo_.emplace_back(name, value);
+      std::optional<aws::ChecksumAlgorithm> algorithm = aws::ChecksumAlgorithmFromHeader(name);
+      if (!algorithm) continue;
+      echo_.emplace_back(name, value);
+      checksum_ =
+          ObjectChecksum{std::string(aws::ChecksumAlgorithmName(*algorithm)), value, "FULL_OBJECT"};
     }
   }
   RETURN_IF_ERROR(CheckDigests());
@@ -112,7 +142,9 @@ Status S3BodySink::CheckDigests() {
                     "The Content-MD5 you specified did not match what we received.");
   }
   if (checksummer_) {
-    if (checksummer_->FinishBase64() != checksum_expected_) {
+    const std::string computed = checksummer_->FinishBase64();
+    if (checksum_expected_.empty()) checksum_expected_ = computed;  // ComputeChecksum
+    if (computed != checksum_expected_) {
       // As S3 answers a wrong x-amz-checksum-* value ("The CRC32 you specified ...").
       std::string_view algorithm =
           aws::ChecksumAlgorithmName(*aws::ChecksumAlgorithmFromHeader(checksum_header_));
@@ -121,6 +153,9 @@ Status S3BodySink::CheckDigests() {
                           " you specified did not match the calculated checksum.");
     }
     echo_.emplace_back(checksum_header_, checksum_expected_);
+    checksum_ = ObjectChecksum{std::string(aws::ChecksumAlgorithmName(
+                                   *aws::ChecksumAlgorithmFromHeader(checksum_header_))),
+                               checksum_expected_, "FULL_OBJECT"};
   }
   return Status::Ok();
 }

@@ -28,6 +28,10 @@ class S3BodySink {
   S3BodySink(const S3BodySink&) = delete;
   S3BodySink& operator=(const S3BodySink&) = delete;
 
+  // Before Init(): the request's x-amz-checksum-* headers are the checksum of the object it
+  // makes, not of its body (CompleteMultipartUpload); they are left to the operation.
+  void ChecksumHeadersDescribeTheObject() { checksum_headers_of_body_ = false; }
+
   // `auth` is null for anonymous requests. `staging_dir` empty: keep the body in memory.
   // `upload` (may be null) receives the decoded body instead of a staging file.
   Status Init(const std::string& staging_dir, const aws::VerifiedRequest* auth,
@@ -43,6 +47,14 @@ class S3BodySink {
   const std::string& memory() const { return memory_; }
   // The checksum headers S3 echoes in the reply (x-amz-checksum-*), as verified.
   const HeaderList& echo_headers() const { return echo_; }
+  // After Finish(): the body's flexible checksum (type FULL_OBJECT) as verified (an
+  // x-amz-checksum-* header or aws-chunked trailer) or computed (ComputeChecksum); empty when
+  // there is none.
+  const ObjectChecksum& checksum() const { return checksum_; }
+  // After Init(), before the body: when the request sends no checksum, compute this one (a
+  // part of an upload created with that algorithm; x-amz-sdk-checksum-algorithm alone).
+  // Neither when a trailer is announced (the trailer's algorithm is the body's).
+  void ComputeChecksum(aws::ChecksumAlgorithm algorithm);
 
  private:
   Status OpenStagingFile(const std::string& staging_dir);
@@ -67,7 +79,10 @@ class S3BodySink {
   std::string expected_md5_;
   std::unique_ptr<aws::Checksummer> checksummer_;
   std::string checksum_header_;
-  std::string checksum_expected_;
+  std::string checksum_expected_;  // empty with ComputeChecksum: nothing to compare
+  bool checksum_headers_of_body_ = true;
+  bool checksum_trailer_ = false;  // x-amz-trailer announces a checksum
+  ObjectChecksum checksum_;
   HeaderList echo_;
 };
 

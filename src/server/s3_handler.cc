@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "aws/checksums.h"
 #include "core/random.h"
 #include "core/strings.h"
 #include "server/s3_acl.h"
@@ -298,8 +299,19 @@ std::optional<S3Error> S3Handler::AdmitBody(S3Request& r) {
     upload = std::move(*created);
   }
   std::string staging = op == S3Operation::kUploadPart ? backend_->StagingDir() : std::string();
+  if (op == S3Operation::kCompleteMultipartUpload) r.body->ChecksumHeadersDescribeTheObject();
   Status init = r.body->Init(staging, r.auth ? &*r.auth : nullptr, head, std::move(upload));
   if (!init.ok()) return ErrorFromStatus(init, false);
+  if (op == S3Operation::kUploadPart) {
+    // A part of an upload with a FULL_OBJECT checksum gets one computed when it is sent
+    // without (a COMPOSITE one's parts must bring theirs: UploadPart).
+    Result<UploadInfo> info = context_->uploads.Get(*r.Query("uploadId"));
+    if (info.ok() && info->options.checksum.type == "FULL_OBJECT") {
+      Result<aws::ChecksumAlgorithm> algorithm =
+          aws::ParseChecksumAlgorithm(info->options.checksum.algorithm);
+      if (algorithm.ok()) r.body->ComputeChecksum(*algorithm);
+    }
+  }
   return std::nullopt;
 }
 
@@ -441,6 +453,8 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return GetObjectLegalHold;
     case Op::kPutObjectLegalHold:
       return PutObjectLegalHold;
+    case Op::kGetObjectAttributes:
+      return GetObjectAttributes;
     case Op::kPutObjectTagging:
       return PutObjectTagging;
     case Op::kDeleteObjectTagging:

@@ -1,7 +1,10 @@
 // Object-level S3 operations (s3_operations.h).
+#include <algorithm>
 #include <charconv>
 #include <optional>
+#include <tuple>
 
+#include "aws/checksums.h"
 #include "core/civil_time.h"
 #include "core/strings.h"
 #include "core/uri.h"
@@ -166,14 +169,7 @@ Result<ObjectReader> HeadForRead(const S3Context& cx, const S3Request& r,
   RETURN_IF_ERROR(CheckGetConditions(info, options));
   ObjectReader reader;
   reader.info = info;
-  reader.length = info.size;
-  if (options.range) {
-    int64_t offset = 0, length = 0;
-    RETURN_IF_ERROR(ResolveRange(info.size, *options.range, &offset, &length));
-    reader.offset = offset;
-    reader.length = length;
-    reader.partial = true;
-  }
+  RETURN_IF_ERROR(ResolveSlice(info, options, &reader.offset, &reader.length, &reader.partial));
   return reader;
 }
 
@@ -314,6 +310,7 @@ HttpReply PutObject(const S3Context& cx, S3Request& r) {
   Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);
   if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
   PutOptions options = PutOptionsOf(r);
+  options.checksum = r.body->checksum();  // verified, kept, answered with x-amz-checksum-mode
   WriteConditionFromHeaders(r.head, &options.condition);  // refused in AdmitBody if malformed
   Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, options);
   if (std::optional<S3Error> failed = WriteConditionError(options.condition, info.status())) {
@@ -326,11 +323,72 @@ HttpReply PutObject(const S3Context& cx, S3Request& r) {
   reply.headers.emplace_back("ETag", info->etag);
   AddVersionHeader(reply.headers, *info);
   for (const auto& h : r.body->echo_headers()) reply.headers.push_back(h);
+  if (!options.checksum.empty()) reply.headers.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
   return reply;
 }
 
+namespace {
+
+// x-amz-checksum-mode: ENABLED: the stored checksum of what is served. The whole object's;
+// a part's (partNumber) when the object has them, or the whole object's when partNumber=1 is
+// the whole object; none for a range, as S3.
+void AddChecksumHeaders(const S3Request& r, const GetOptions& options, const ObjectInfo& info,
+                        HeaderList& headers) {
+  const std::string* mode = r.head.Header("x-amz-checksum-mode");
+  if (!mode || !EqualsIgnoreCase(*mode, "ENABLED") || info.checksum.empty() || options.range) {
+    return;
+  }
+  Result<aws::ChecksumAlgorithm> algorithm = aws::ParseChecksumAlgorithm(info.checksum.algorithm);
+  if (!algorithm.ok()) return;
+  std::string value = info.checksum.value;
+  if (options.part_number > 0 && !info.parts.empty()) {
+    value.clear();
+    for (const ObjectPart& part : info.parts) {
+      if (part.part_number == options.part_number) value = part.checksum;
+    }
+    if (value.empty()) return;
+  }
+  headers.emplace_back(std::string(aws::ChecksumHeaderName(*algorithm)), value);
+  headers.emplace_back("x-amz-checksum-type", info.checksum.type);
+}
+
+// ?partNumber= of GET and HEAD: 1 to 10000, and never with a Range, as S3 checks them.
+std::optional<S3Error> ParsePartNumber(const S3Request& r, GetOptions* options) {
+  const std::string* v = r.Query("partNumber");
+  if (!v) return std::nullopt;
+  int64_t n = 0;
+  if (!ParseDecimal(*v, &n) || n < 1 || n > 10000) {
+    S3Error error = MakeError("InvalidArgument",
+                              "Part number must be an integer between 1 and 10000, inclusive");
+    error.details = {{"ArgumentName", "partNumber"}, {"ArgumentValue", *v}};
+    return error;
+  }
+  if (r.head.Header("range")) {
+    return MakeError("InvalidRequest",
+                     "Cannot specify both Range header and partNumber query parameter");
+  }
+  options->part_number = static_cast<int>(n);
+  return std::nullopt;
+}
+
+// 416 InvalidPartNumber naming the part asked for and how many the object has, as S3 does.
+HttpReply InvalidPartNumberReply(const S3Context& cx, const S3Request& r,
+                                 const GetOptions& options) {
+  S3Error error = MakeError("InvalidPartNumber");
+  Result<ObjectInfo> info = cx.backend.HeadVersion(r.bucket, r.key, options.version_id);
+  const size_t count = info.ok() ? std::max<size_t>(info->parts.size(), 1) : 1;
+  error.details = {{"PartNumberRequested", std::to_string(options.part_number)},
+                   {"ActualPartCount", std::to_string(count)}};
+  return ErrorReply(r, cx.clock, std::move(error));
+}
+
+}  // namespace
+
 HttpReply GetObject(const S3Context& cx, S3Request& r) {
   GetOptions options;
+  if (std::optional<S3Error> bad = ParsePartNumber(r, &options)) {
+    return ErrorReply(r, cx.clock, std::move(*bad));
+  }
   options.range = ParseRange(r.head.Header("range"));
   if (const std::string* v = r.head.Header("if-match")) options.if_match = *v;
   if (const std::string* v = r.head.Header("if-none-match")) options.if_none_match = *v;
@@ -348,6 +406,9 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
         opened.status().reason() != Reason::kNoSuchBucket) {
       return MissingVersionReply(cx, r, options.version_id);
     }
+    if (opened.status().reason() == Reason::kInvalidPartNumber) {
+      return InvalidPartNumberReply(cx, r, options);
+    }
     return StatusReply(r, cx.clock, opened.status(), false);
   }
   ObjectReader& reader = *opened;
@@ -362,6 +423,11 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
                                "bytes " + std::to_string(reader.offset) + "-" +
                                    std::to_string(reader.offset + reader.length - 1) + "/" +
                                    std::to_string(reader.info.size));
+  }
+  AddChecksumHeaders(r, options, reader.info, reply.headers);
+  // The parts count answers a partNumber only (S3 leaves it out of a whole object's reply).
+  if (options.part_number > 0 && !reader.info.parts.empty()) {
+    reply.headers.emplace_back("x-amz-mp-parts-count", std::to_string(reader.info.parts.size()));
   }
   ApplyResponseOverrides(r, reply.headers);
   reply.stream = std::move(reader.source);
@@ -535,6 +601,57 @@ HttpReply SetVersionTags(const S3Context& cx, const S3Request& r, const TagSet& 
 }
 
 }  // namespace
+
+// x-amz-object-attributes lists what to answer (ETag, Checksum, ObjectParts, StorageClass,
+// ObjectSize); x-amz-max-parts and x-amz-part-number-marker page ObjectParts.
+HttpReply GetObjectAttributes(const S3Context& cx, S3Request& r) {
+  ObjectAttributesRequest request;
+  auto invalid = [&](std::string_view name, std::string_view value) {
+    S3Error error = MakeError("InvalidArgument", "Invalid attribute name specified.");
+    error.details = {{"ArgumentName", std::string(name)}, {"ArgumentValue", std::string(value)}};
+    return ErrorReply(r, cx.clock, std::move(error));
+  };
+  const std::string* names = r.head.Header("x-amz-object-attributes");
+  if (!names) return invalid("x-amz-object-attributes", "");
+  std::string_view rest = *names;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view name = rest.substr(0, comma);
+    name.remove_prefix(std::min(name.size(), name.find_first_not_of(' ')));
+    name = name.substr(0, name.find_last_not_of(' ') + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (name == "ETag") {
+      request.etag = true;
+    } else if (name == "Checksum") {
+      request.checksum = true;
+    } else if (name == "ObjectParts") {
+      request.object_parts = true;
+    } else if (name == "StorageClass") {
+      request.storage_class = true;
+    } else if (name == "ObjectSize") {
+      request.object_size = true;
+    } else {
+      return invalid("x-amz-object-attributes", name);
+    }
+  }
+  for (auto [header, out, high] :
+       {std::tuple{"x-amz-max-parts", &request.max_parts, 1000},
+        std::tuple{"x-amz-part-number-marker", &request.part_number_marker, 10000}}) {
+    const std::string* v = r.head.Header(header);
+    if (!v) continue;
+    int64_t n = 0;
+    if (!ParseDecimal(*v, &n)) return invalid(header, *v);
+    *out = static_cast<int>(std::min<int64_t>(n, high));
+  }
+  Result<ObjectInfo> info = HeadAddressedVersion(cx, r);
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, info.status())) {
+    return std::move(*failed);
+  }
+  HttpReply reply = XmlReply(r, cx.clock, GetObjectAttributesResponseXml(*info, request));
+  reply.headers.emplace_back("Last-Modified", HttpDate(info->last_modified_ms));
+  AddVersionHeader(reply.headers, *info);
+  return reply;
+}
 
 HttpReply GetObjectTagging(const S3Context& cx, S3Request& r) {
   Result<ObjectInfo> info = HeadAddressedVersion(cx, r);

@@ -199,7 +199,8 @@ bool CarriedOut(Op op) {
          op == Op::kGetBucketPolicyStatus || op == Op::kPutBucketVersioning ||
          op == Op::kGetObjectLockConfiguration || op == Op::kPutObjectLockConfiguration ||
          op == Op::kGetObjectRetention || op == Op::kPutObjectRetention ||
-         op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold;
+         op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold ||
+         op == Op::kGetObjectAttributes;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }
@@ -274,7 +275,8 @@ bool TakesVersionId(Op op) {
          op == Op::kGetObjectAcl || op == Op::kPutObjectAcl || op == Op::kGetObjectTagging ||
          op == Op::kPutObjectTagging || op == Op::kDeleteObjectTagging ||
          op == Op::kGetObjectRetention || op == Op::kPutObjectRetention ||
-         op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold;
+         op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold ||
+         op == Op::kGetObjectAttributes;
 }
 
 // Other operations know only the null version (the latest of an unversioned bucket).

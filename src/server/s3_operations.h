@@ -115,6 +115,8 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r);
 HttpReply GetObjectAcl(const S3Context& cx, S3Request& r);  // the stored grants (s3_acl.h)
 HttpReply PutObjectAcl(const S3Context& cx, S3Request& r);  // as PutBucketAcl
 HttpReply GetObjectTagging(const S3Context& cx, S3Request& r);
+// GET ?attributes: the x-amz-object-attributes of the object (or ?versionId= version).
+HttpReply GetObjectAttributes(const S3Context& cx, S3Request& r);
 HttpReply PutObjectTagging(const S3Context& cx, S3Request& r);
 HttpReply DeleteObjectTagging(const S3Context& cx, S3Request& r);
 // The browser form upload: the policy was checked (AuthorizePostForm) and the file received

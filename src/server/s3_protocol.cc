@@ -6,9 +6,11 @@
 
 #include <pugixml.hpp>
 
+#include "aws/checksums.h"
 #include "core/civil_time.h"
 #include "core/uri.h"
 #include "core/utf8.h"
+#include "storage/etag.h"
 
 namespace thumbflow::server {
 namespace {
@@ -61,6 +63,7 @@ constexpr ErrorSpec kErrorSpecs[] = {
     {"InvalidBucketName", 400, "The specified bucket is not valid."},
     {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
     {"InvalidPart", 400, "One or more of the specified parts could not be found."},
+    {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
     {"InvalidPartOrder", 400, "The list of parts was not in ascending order."},
     {"InvalidRange", 416, "The requested range is not satisfiable"},
     {"InvalidRequest", 400, "Invalid Request"},
@@ -143,6 +146,7 @@ S3Error ErrorFromStatus(const Status& status, bool is_bucket_op) {
   if (!code.empty() && FindErrorSpec(code)) return MakeError(code, status.message());
   const Reason reason = status.reason();
   if (reason == Reason::kInvalidRange) return MakeError("InvalidRange");
+  if (reason == Reason::kInvalidPartNumber) return MakeError("InvalidPartNumber");
   if (reason == Reason::kPreconditionFailed) return MakeError("PreconditionFailed");
   if (reason == Reason::kNotModified) return MakeError("NotModified");
   if (reason == Reason::kNoSuchBucket) return MakeError("NoSuchBucket");
@@ -313,7 +317,8 @@ Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body) {
   return parsed;
 }
 
-Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::string_view body) {
+Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(
+    std::string_view body, std::vector<Metadata>* checksums) {
   pugi::xml_document doc;
   if (!doc.load_buffer(body.data(), body.size())) return MalformedXml("the body is not XML");
   pugi::xml_node root = doc.child("CompleteMultipartUpload");
@@ -327,6 +332,15 @@ Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::
       return MalformedXml("PartNumber is not an integer");
     }
     parts.emplace_back(number, p.child_value("ETag"));
+    if (checksums) {
+      Metadata& part = checksums->emplace_back();
+      for (aws::ChecksumAlgorithm a : aws::kChecksumAlgorithms) {
+        const std::string element = "Checksum" + std::string(aws::ChecksumAlgorithmName(a));
+        if (pugi::xml_node c = p.child(element.c_str())) {
+          part[std::string(aws::ChecksumAlgorithmName(a))] = c.child_value();
+        }
+      }
+    }
   }
   return parts;
 }
@@ -550,7 +564,8 @@ std::string PostResponseXml(std::string_view location, std::string_view bucket,
 
 std::string CopyPartResultXml(const PartInfo& part) {
   return Open("CopyPartResult") + Tag("LastModified", FormatIso8601Millis(part.last_modified_ms)) +
-         Tag("ETag", XmlEscape(part.etag)) + "</CopyPartResult>";
+         Tag("ETag", XmlEscape(part.etag)) + ChecksumXml(part.checksum, false) +
+         "</CopyPartResult>";
 }
 
 std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::string_view key,
@@ -560,13 +575,60 @@ std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::strin
          "</InitiateMultipartUploadResult>";
 }
 
+std::string ChecksumXml(const ObjectChecksum& checksum, bool with_type) {
+  if (checksum.empty()) return std::string();
+  std::string xml;
+  if (!checksum.value.empty()) {
+    xml = Tag("Checksum" + checksum.algorithm, XmlEscape(checksum.value));
+  }
+  if (with_type && !checksum.type.empty()) xml += Tag("ChecksumType", checksum.type);
+  return xml;
+}
+
+std::string GetObjectAttributesResponseXml(const ObjectInfo& info,
+                                           const ObjectAttributesRequest& request) {
+  std::string xml = Open("GetObjectAttributesResponse");
+  // The ETag without its quotes, as S3 writes it here.
+  if (request.etag) xml += Tag("ETag", XmlEscape(UnquoteEtag(info.etag)));
+  if (request.checksum && !info.checksum.empty()) {
+    xml += "<Checksum>" + ChecksumXml(info.checksum, true) + "</Checksum>";
+  }
+  if (request.object_parts && !info.parts.empty()) {
+    std::string items;
+    int shown = 0, last = 0;
+    bool truncated = false;
+    for (const ObjectPart& part : info.parts) {
+      if (part.part_number <= request.part_number_marker) continue;
+      if (shown == request.max_parts) {
+        truncated = true;
+        break;
+      }
+      ObjectChecksum checksum{info.checksum.algorithm, part.checksum, ""};
+      items += "<Part>" + Tag("PartNumber", std::to_string(part.part_number)) +
+               Tag("Size", std::to_string(part.size)) +
+               (part.checksum.empty() ? std::string() : ChecksumXml(checksum, false)) + "</Part>";
+      last = part.part_number;
+      ++shown;
+    }
+    xml += "<ObjectParts>" + Tag("PartsCount", std::to_string(info.parts.size())) +
+           Tag("PartNumberMarker", std::to_string(request.part_number_marker)) +
+           Tag("NextPartNumberMarker", std::to_string(last)) +
+           Tag("MaxParts", std::to_string(request.max_parts)) +
+           Tag("IsTruncated", truncated ? "true" : "false") + items + "</ObjectParts>";
+  }
+  if (request.storage_class) xml += "<StorageClass>STANDARD</StorageClass>";
+  if (request.object_size) xml += Tag("ObjectSize", std::to_string(info.size));
+  return xml + "</GetObjectAttributesResponse>";
+}
+
 std::string ListPartsResultXml(const ListPartsPage& page) {
   std::string items;
   int last = 0;
   for (const auto& p : page.parts) {
     items += "<Part>" + Tag("PartNumber", std::to_string(p.part_number)) +
              Tag("LastModified", FormatIso8601Millis(p.last_modified_ms)) +
-             Tag("ETag", XmlEscape(p.etag)) + Tag("Size", std::to_string(p.size)) + "</Part>";
+             Tag("ETag", XmlEscape(p.etag)) + Tag("Size", std::to_string(p.size)) +
+             ChecksumXml(p.checksum, false) + "</Part>";
     last = p.part_number;
   }
   return Open("ListPartsResult") + Tag("Bucket", XmlEscape(page.bucket)) +
@@ -576,7 +638,11 @@ std::string ListPartsResultXml(const ListPartsPage& page) {
          Tag("MaxParts", std::to_string(page.max_parts)) +
          Tag("IsTruncated", page.truncated ? "true" : "false") +
          UserXml("Initiator", page.initiator) + UserXml("Owner", page.initiator) +
-         "<StorageClass>STANDARD</StorageClass>" + items + "</ListPartsResult>";
+         "<StorageClass>STANDARD</StorageClass>" +
+         (page.checksum.empty() ? std::string()
+                                : Tag("ChecksumAlgorithm", page.checksum.algorithm) +
+                                      Tag("ChecksumType", page.checksum.type)) +
+         items + "</ListPartsResult>";
 }
 
 std::string ListMultipartUploadsResultXml(const ListUploadsPage& page) {
@@ -602,10 +668,12 @@ std::string ListMultipartUploadsResultXml(const ListUploadsPage& page) {
 }
 
 std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
-                                             std::string_view key, std::string_view etag) {
+                                             std::string_view key, std::string_view etag,
+                                             const ObjectChecksum& checksum) {
   return Open("CompleteMultipartUploadResult") + Tag("Location", XmlEscape(location)) +
          Tag("Bucket", XmlEscape(bucket)) + Tag("Key", XmlEscape(key)) +
-         Tag("ETag", XmlEscape(etag)) + "</CompleteMultipartUploadResult>";
+         Tag("ETag", XmlEscape(etag)) + ChecksumXml(checksum, true) +
+         "</CompleteMultipartUploadResult>";
 }
 
 }  // namespace thumbflow::server

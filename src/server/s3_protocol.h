@@ -73,8 +73,14 @@ Result<DeleteObjectsBody> ParseDeleteObjectsXml(std::string_view body);
 // CompleteMultipartUpload: <CompleteMultipartUpload><Part><PartNumber>1</PartNumber>
 // <ETag>"…"</ETag></Part>...</CompleteMultipartUpload>. Returns (part number, ETag as sent)
 // in document order; a PartNumber that is not a decimal int is MalformedXML. The parts'
-// order and existence are MultipartUploads::Resolve's business.
-Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(std::string_view body);
+// order and existence are MultipartUploads::Resolve's business. `checksums`, when given,
+// gets each part's <ChecksumCRC32>... elements as {algorithm ("CRC32", ...): value}.
+Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartXml(
+    std::string_view body, std::vector<Metadata>* checksums = nullptr);
+
+// <ChecksumCRC32>value</ChecksumCRC32> (the element of the checksum's algorithm), and
+// <ChecksumType> when `with_type`; "" for no checksum.
+std::string ChecksumXml(const ObjectChecksum& checksum, bool with_type);
 
 // ---- Response documents -------------------------------------------------------------------
 // Each returns the root element and its content, without the XML declaration (the reply
@@ -136,6 +142,17 @@ std::string CopyPartResultXml(const PartInfo& part);
 std::string InitiateMultipartUploadResultXml(std::string_view bucket, std::string_view key,
                                              std::string_view upload_id);
 
+// GetObjectAttributes: the attributes x-amz-object-attributes asked for, of `info`; its parts
+// after `part_number_marker`, at most `max_parts`.
+struct ObjectAttributesRequest {
+  bool etag = false, checksum = false, object_parts = false, storage_class = false,
+       object_size = false;
+  int part_number_marker = 0;
+  int max_parts = 1000;
+};
+std::string GetObjectAttributesResponseXml(const ObjectInfo& info,
+                                           const ObjectAttributesRequest& request);
+
 // One page of ListParts: `parts` are the parts after `part_number_marker`, at most
 // `max_parts` of them; `truncated` when more follow.
 struct ListPartsPage {
@@ -147,6 +164,8 @@ struct ListPartsPage {
   bool truncated = false;
   std::vector<PartInfo> parts;
   std::string initiator;  // the upload's Initiator and Owner
+  // The upload's checksum algorithm and type (ObjectChecksum without a value), if any.
+  ObjectChecksum checksum;
 };
 std::string ListPartsResultXml(const ListPartsPage& page);
 
@@ -168,6 +187,7 @@ std::string ListMultipartUploadsResultXml(const ListUploadsPage& page);
 std::string PostResponseXml(std::string_view location, std::string_view bucket,
                             std::string_view key, std::string_view etag);
 std::string CompleteMultipartUploadResultXml(std::string_view location, std::string_view bucket,
-                                             std::string_view key, std::string_view etag);
+                                             std::string_view key, std::string_view etag,
+                                             const ObjectChecksum& checksum = {});
 
 }  // namespace thumbflow::server

@@ -199,6 +199,44 @@ TEST(S3XmlBodiesTest, CompleteMultipartUpload) {
     EXPECT_EQ(ParseCompleteMultipartXml(body).status().error_code(), "MalformedXML") << number;
   }
   EXPECT_EQ(ParseCompleteMultipartXml("<Delete/>").status().error_code(), "MalformedXML");
+  // Each part's checksums, by algorithm.
+  std::vector<Metadata> checksums;
+  auto with_checksums = ParseCompleteMultipartXml(
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e1</ETag>"
+      "<ChecksumSHA256>s1</ChecksumSHA256></Part><Part><PartNumber>2</PartNumber><ETag>e2</ETag>"
+      "</Part></CompleteMultipartUpload>",
+      &checksums);
+  ASSERT_TRUE(with_checksums.ok());
+  ASSERT_EQ(checksums.size(), 2u);
+  EXPECT_EQ(checksums[0], (Metadata{{"SHA256", "s1"}}));
+  EXPECT_TRUE(checksums[1].empty());
+}
+
+// As the S3 API reference writes GetObjectAttributesResponse: the ETag without quotes, the
+// attributes asked for only, ObjectParts paged after the marker.
+TEST(S3XmlDocumentsTest, GetObjectAttributesResponse) {
+  ObjectInfo info;
+  info.etag = "\"abc-3\"";
+  info.size = 12;
+  info.checksum = ObjectChecksum{"CRC32", "AAAAAA==-3", "COMPOSITE"};
+  info.parts = {ObjectPart{1, 5, "p1"}, ObjectPart{2, 5, "p2"}, ObjectPart{3, 2, "p3"}};
+  ObjectAttributesRequest all{true, true, true, true, true, 1, 1};
+  EXPECT_EQ(GetObjectAttributesResponseXml(info, all),
+            "<GetObjectAttributesResponse xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<ETag>abc-3</ETag><Checksum><ChecksumCRC32>AAAAAA==-3</ChecksumCRC32>"
+            "<ChecksumType>COMPOSITE</ChecksumType></Checksum><ObjectParts>"
+            "<PartsCount>3</PartsCount><PartNumberMarker>1</PartNumberMarker>"
+            "<NextPartNumberMarker>2</NextPartNumberMarker><MaxParts>1</MaxParts>"
+            "<IsTruncated>true</IsTruncated><Part><PartNumber>2</PartNumber><Size>5</Size>"
+            "<ChecksumCRC32>p2</ChecksumCRC32></Part></ObjectParts>"
+            "<StorageClass>STANDARD</StorageClass><ObjectSize>12</ObjectSize>"
+            "</GetObjectAttributesResponse>");
+  ObjectAttributesRequest size_only;
+  size_only.object_size = true;
+  info.parts.clear();
+  EXPECT_EQ(GetObjectAttributesResponseXml(info, size_only),
+            "<GetObjectAttributesResponse xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<ObjectSize>12</ObjectSize></GetObjectAttributesResponse>");
 }
 
 }  // namespace
