@@ -87,12 +87,14 @@ std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Reques
                    "state cannot be changed.");
 }
 
-Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Request& r) {
+Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Request& r,
+                                               const HttpRequestHead* fields) {
+  const HttpRequestHead& head = fields ? *fields : r.head;
   ASSIGN_OR_RETURN(std::optional<ObjectLockConfiguration> configuration,
                    BucketLockConfiguration(cx, r.bucket));
-  if (!configuration && !HasLockHeaders(r.head)) return std::optional<VersionLock>();
+  if (!configuration && !HasLockHeaders(head)) return std::optional<VersionLock>();
   ASSIGN_OR_RETURN(std::optional<VersionLock> lock,
-                   LockFromHeaders(r.head, configuration, cx.clock.NowMillis()));
+                   LockFromHeaders(head, configuration, cx.clock.NowMillis()));
   if (lock && lock->has_retention() && r.operation() == S3Operation::kPutObject) {
     bool checksum = r.head.Header("content-md5") || r.head.Header("x-amz-sdk-checksum-algorithm");
     for (const auto& [name, value] : r.head.headers) {

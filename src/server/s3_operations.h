@@ -88,7 +88,9 @@ std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Reques
 // PostObject): its x-amz-object-lock-* headers (LockFromHeaders), else the bucket's default
 // retention; nullopt: none. A PutObject with a retention needs Content-MD5 or an
 // x-amz-checksum (400 InvalidRequest, as S3). Errors carry S3's codes (StatusReply).
-Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Request& r);
+// `fields`: a form upload's fields, read as the headers (default: the request's).
+Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Request& r,
+                                               const HttpRequestHead* fields = nullptr);
 // After the commit: `lock` becomes the lock of the version `written` of `key`.
 Status ApplyWriteLock(const S3Context& cx, const S3Request& r, const std::string& key,
                       const ObjectInfo& written, const std::optional<VersionLock>& lock);

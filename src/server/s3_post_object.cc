@@ -519,7 +519,14 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
 // the ETag and, in a versioning-enabled bucket, x-amz-version-id, as S3 answers.
 HttpReply PostObject(const S3Context& cx, S3Request& r) {
   PostAuthorization& auth = r.post->authorization();
-  Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);  // the bucket's default
+  // The form's x-amz-object-lock-* fields, else the bucket's default retention.
+  HttpRequestHead lock_fields;
+  for (const auto& [name, value] : r.post->form().fields) {
+    if (StartsWithIgnoreCase(name, "x-amz-object-lock-")) {
+      lock_fields.headers.emplace_back(ToLowerAscii(name), value);
+    }
+  }
+  Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r, &lock_fields);
   if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
   Result<ObjectInfo> info = auth.upload->Commit(auth.key, auth.options);
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);

@@ -201,6 +201,33 @@ class S3ObjectLockTest(unittest.TestCase):
             self.assertIn(message, got[2])
         self.assertNotIn("Versions", self.s3.list_object_versions(Bucket=b))
 
+    def test_form_uploads_take_the_lock_fields(self):
+        """A PostObject's x-amz-object-lock-* fields lock the version as a PUT's headers do;
+        malformed ones store nothing."""
+        import requests
+        b = self.locked_bucket("lock-form")
+        until = "2140-01-01T00:00:00Z"
+
+        def post(key, fields):
+            form = self.s3.generate_presigned_post(
+                b, key, Fields=fields, Conditions=[{k: v} for k, v in fields.items()],
+                ExpiresIn=300)
+            return requests.post(form["url"], data=form["fields"],
+                                 files={"file": ("f.bin", b"form bytes")}, timeout=60)
+
+        r = post("held", {"x-amz-object-lock-mode": "GOVERNANCE",
+                          "x-amz-object-lock-retain-until-date": until,
+                          "x-amz-object-lock-legal-hold": "ON"})
+        self.assertEqual(r.status_code, 204, r.text)
+        head = self.s3.head_object(Bucket=b, Key="held")
+        self.assertEqual((head["ObjectLockMode"], head["ObjectLockRetainUntilDate"],
+                          head["ObjectLockLegalHoldStatus"]), ("GOVERNANCE", FAR, "ON"))
+        r = post("half", {"x-amz-object-lock-mode": "GOVERNANCE"})
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertIn("<Code>InvalidArgument</Code>", r.text)
+        got = client_error(self, self.s3.head_object, Bucket=b, Key="half")
+        self.assertEqual(got[0], 404)
+
     def test_the_default_retention_applies_to_new_versions(self):
         b = self.locked_bucket("lock-default")
         self.s3.put_object_lock_configuration(Bucket=b, ObjectLockConfiguration=governance_days(2))
