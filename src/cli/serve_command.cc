@@ -245,6 +245,7 @@ Result<server::S3HandlerOptions> HandlerOptionsFor(const Config& config,
   options.virtual_host_domains = config.server.virtual_host_domains;
   options.public_read_prefixes = config.server.public_read_prefixes;
   options.max_put_bytes = std::min(config.server.max_put_bytes, config.store.max_object_bytes);
+  options.multipart_upload_max_age_ms = config.server.multipart_upload_max_age_s * 1000;
   return options;
 }
 

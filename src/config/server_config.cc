@@ -94,6 +94,8 @@ Status ParseServerConfig(FieldReader& root, ServerConfig* out) {
       r.Int("max_connections_per_address", &out->max_connections_per_address, 1, 1'000'000));
   RETURN_IF_ERROR(r.Int("threads", &out->threads, 0, 256));
   RETURN_IF_ERROR(r.Int("blocking_threads", &out->blocking_threads, 1, 1024));
+  RETURN_IF_ERROR(r.Int("multipart_upload_max_age_s", &out->multipart_upload_max_age_s, 0,
+                        int64_t{10} * 365 * 24 * 3600));
   if (out->access_key_id.empty() != out->secret_access_key.empty()) {
     return r.Error("access_key_id", "access_key_id and secret_access_key go together");
   }

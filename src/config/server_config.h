@@ -17,6 +17,8 @@
 //   threads = 0                    # I/O threads; 0: 2 x cores, at least 4
 //   blocking_threads = 32          # finish writes (fsync, commit); PUTs waiting on the disk
 //                                  # at once, sharing commits
+//   multipart_upload_max_age_s = 604800  # a multipart upload not completed this long after
+//                                  # its creation is aborted (its parts removed); 0: never
 //
 //   [[server.users]]               # more users, after the first (the key pair above); each
 //   name = "alice"                 # owns the buckets it creates
@@ -59,7 +61,8 @@ struct ServerConfig {
   int max_connections_per_address = 128;
   int threads = 0;
   int blocking_threads = 32;
-  std::vector<ServerUser> users;  // [[server.users]]
+  int64_t multipart_upload_max_age_s = 7 * 24 * 3600;  // 0: uploads are never aborted
+  std::vector<ServerUser> users;                       // [[server.users]]
 };
 
 // Reads this section's top-level keys from the root table; leaves defaults for absent ones.

@@ -275,6 +275,36 @@ Status MultipartUploads::Remove(const std::string& upload_id) {
   return Status::Ok();
 }
 
+Result<int> MultipartUploads::SweepAbandoned(int64_t max_age_ms, bool if_due) {
+  if (max_age_ms <= 0) return 0;
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_->NowMillis();
+  const int64_t interval = std::min<int64_t>(max_age_ms / 10, int64_t{3600} * 1000);
+  if (if_due && now - last_sweep_ms_ < interval) return 0;
+  last_sweep_ms_ = now;
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root_, ec)) {
+    const std::string id = entry.path().filename().string();
+    if (id.size() != 32 || !IsLowerHex(id)) continue;
+    std::ifstream in(entry.path() / "upload.json", std::ios::binary);
+    if (!in) continue;  // completed (completed.json) or being created
+    std::stringstream text;
+    text << in.rdbuf();
+    nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
+    if (!doc.is_object()) continue;
+    const int64_t initiated = doc.value("initiated_ms", now);
+    if (now - initiated <= max_age_ms) continue;
+    std::error_code removing;
+    fs::remove_all(entry.path(), removing);
+    if (!removing) ++removed;
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return InternalError("sweep " + root_ + ": " + ec.message());
+  }
+  return removed;
+}
+
 namespace {
 
 constexpr int64_t kCompletedRecordMs = 24 * 3600 * 1000;

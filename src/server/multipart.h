@@ -66,6 +66,11 @@ class MultipartUploads {
                                 const std::vector<std::pair<int, std::string>>& parts,
                                 int64_t min_part_bytes) const;
   Status Remove(const std::string& upload_id);
+  // Removes the uploads in progress created more than `max_age_ms` ago (0: none), with their
+  // parts, as AbortMultipartUpload would; the records of completed uploads are MarkCompleted's.
+  // `if_due`: only when the last sweep is older than a tenth of max_age_ms (an hour at most).
+  // Returns how many were removed.
+  Result<int> SweepAbandoned(int64_t max_age_ms, bool if_due = false);
   // After the object is committed: the upload's parts are removed and it is remembered as
   // completed with `etag` (upload.json becomes completed.json), so that a repeated
   // CompleteMultipartUpload (an SDK retry after a lost reply) can answer success with the
@@ -84,6 +89,7 @@ class MultipartUploads {
   std::string root_;
   const Clock* clock_;
   mutable std::mutex mu_;
+  int64_t last_sweep_ms_ = 0;  // guarded by mu_
 };
 
 }  // namespace thumbflow::server

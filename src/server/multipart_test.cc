@@ -251,6 +251,36 @@ TEST_F(MultipartTest, PartChecksumsAndTheUploadsAlgorithmAreKept) {
   EXPECT_EQ(answered, composite);
 }
 
+// Uploads never completed are aborted once older than the configured age; completed records
+// and younger uploads stay; a due-only sweep waits a tenth of the age between sweeps.
+TEST_F(MultipartTest, AbandonedUploadsAreSweptByAge) {
+  MultipartUploads uploads(root_, &clock_);
+  std::string old_upload = CreateUpload(uploads);
+  ASSERT_TRUE(uploads.AddPart(old_upload, 1, Stage("part")).ok());
+  std::string done = CreateUpload(uploads);
+  ASSERT_TRUE(uploads.MarkCompleted(done, "\"e-1\"").ok());
+  clock_.AdvanceSeconds(3600);
+  std::string young = CreateUpload(uploads);
+  EXPECT_EQ(uploads.SweepAbandoned(0).value_or(-1), 0);  // 0: never
+  EXPECT_EQ(uploads.SweepAbandoned(7200 * 1000).value_or(-1), 0);
+  clock_.AdvanceSeconds(3601);
+  Result<int> swept = uploads.SweepAbandoned(7200 * 1000);
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1);
+  EXPECT_EQ(uploads.Get(old_upload).status().reason(), Reason::kNoSuchUpload);
+  EXPECT_FALSE(fs::exists(root_ + "/" + old_upload));
+  EXPECT_TRUE(uploads.Get(young).ok());
+  EXPECT_TRUE(uploads.CompletedEtag(done, "images", "uploads/big.jpg").ok());
+  // Due-only sweeps run once a tenth of the age has passed since the last one, not sooner.
+  clock_.AdvanceSeconds(3601);
+  EXPECT_EQ(uploads.SweepAbandoned(7200 * 1000, true).value_or(-1), 1);
+  std::string next = CreateUpload(uploads);
+  clock_.AdvanceSeconds(7201);
+  EXPECT_EQ(uploads.SweepAbandoned(7200 * 1000, true).value_or(-1), 1);
+  EXPECT_EQ(uploads.SweepAbandoned(7200 * 1000, true).value_or(-1), 0);
+  (void)next;
+}
+
 TEST_F(MultipartTest, ListNamesTheUploadsOfABucketInKeyOrder) {
   MultipartUploads uploads(root_, &clock_);
   Result<std::string> z = uploads.Create("images", "z", PutOptions());

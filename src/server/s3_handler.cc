@@ -131,6 +131,8 @@ S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, co
       request_id_prefix_(RandomHex(4)) {
   // Host names compare case-insensitively; ParseAddress lower-cases the Host it receives.
   for (auto& domain : options_.virtual_host_domains) domain = ToLowerAscii(domain);
+  // Uploads abandoned while the server was down go now (a failure leaves them to the next).
+  (void)uploads_.SweepAbandoned(options_.multipart_upload_max_age_ms);
 }
 
 S3Handler::~S3Handler() = default;

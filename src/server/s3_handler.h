@@ -61,6 +61,10 @@ struct S3HandlerOptions {
   int64_t max_put_bytes = int64_t{5} << 30;
   int64_t min_part_bytes = 5 << 20;  // every multipart part but the last
   int64_t max_clock_skew_ms = 15 * 60 * 1000;
+  // A multipart upload not completed this long after its creation is aborted (parts
+  // removed): at start and, at most every tenth of it (an hour at most), as another upload
+  // is created. 0: never.
+  int64_t multipart_upload_max_age_ms = 0;
   // Where the endpoint keeps what must outlive the process, never in the staging folder
   // (serve empties it at every start): multipart uploads in progress and the records of
   // completed ones (state_dir/multipart/uploads), the buckets' CORS rules

@@ -92,6 +92,8 @@ HttpReply CreateMultipartUpload(const S3Context& cx, S3Request& r) {
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket, true);
   Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r);
   if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
+  // Each new upload may sweep the abandoned ones (at most every tenth of their age).
+  (void)cx.uploads.SweepAbandoned(cx.options.multipart_upload_max_age_ms, /*if_due=*/true);
   PutOptions options = PutOptionsOf(r);
   if (std::optional<S3Error> bad = UploadChecksumOf(r, &options.checksum)) {
     return ErrorReply(r, cx.clock, std::move(*bad));

@@ -6,6 +6,7 @@ What S3 answers was taken from the S3 API reference (operations, error codes, el
 import datetime
 import hashlib
 import os
+import time
 import unittest
 
 import harness
@@ -60,6 +61,39 @@ class S3UploadsTest(unittest.TestCase):
                                            {"PartNumber": 2, "ETag": etag2}]})
             body = s3.get_object(Bucket=BUCKET, Key="restart/big")["Body"].read()
             self.assertEqual(body, part1 + b"tail")
+        finally:
+            second.stop_cleanly()
+
+    def test_abandoned_uploads_are_aborted_after_their_max_age(self):
+        # They persist in DATA/multipart/uploads across restarts and were never removed.
+        config = os.path.join(self.s.tmp, "max-age.toml")
+        with open(config, "w") as f:
+            f.write("[server]\nmultipart_upload_max_age_s = 2\n")
+        first = ServeFixture(extra_args=("--config", config), name="serve-uploads-age")
+        try:
+            s3 = first.client(retries={"max_attempts": 1})
+            old = s3.create_multipart_upload(Bucket=BUCKET, Key="age/old")["UploadId"]
+            s3.upload_part(Bucket=BUCKET, Key="age/old", UploadId=old, PartNumber=1, Body=b"x")
+            # Older than its max age; the next upload created sweeps it (a tenth of the age
+            # has passed since the sweep at start).
+            time.sleep(2.5)
+            young = s3.create_multipart_upload(Bucket=BUCKET, Key="age/young")["UploadId"]
+            listed = [u["UploadId"] for u in
+                      s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
+            self.assertEqual(listed, [young])
+            status, code, _ = client_error(self, s3.upload_part, Bucket=BUCKET, Key="age/old",
+                                           UploadId=old, PartNumber=2, Body=b"y")
+            self.assertEqual((status, code), (404, "NoSuchUpload"))
+            self.assertFalse(os.path.exists(os.path.join(first.data, "multipart", "uploads", old)))
+        finally:
+            first.stop_cleanly()
+        # Abandoned while serve was down: gone at the next start.
+        time.sleep(2.5)
+        second = ServeFixture(data_dir=first.data, extra_args=("--config", config),
+                              name="serve-uploads-age-after")
+        try:
+            s3 = second.client(retries={"max_attempts": 1})
+            self.assertEqual(s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         finally:
             second.stop_cleanly()
 
