@@ -482,6 +482,7 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
     // Never silently ignored: what the store cannot honour is refused. The STANDARD class
     // is what every object here has already.
     const bool unsupported = StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||
+                             StartsWithIgnoreCase(name, "x-amz-checksum-") ||
                              (EqualsIgnoreCase(name, "x-amz-storage-class") && value != "STANDARD");
     if (unsupported) {
       return S3Status(StatusCode::kUnimplemented, "NotImplemented",

@@ -499,7 +499,9 @@ class S3UploadsTest(unittest.TestCase):
                          (403, "SignatureDoesNotMatch"))
         # Fields the store cannot honour are refused, never ignored, even when the policy
         # covers them; an ACL (test_s3_acl) and the STANDARD class are honoured.
-        for field, value in (("x-amz-storage-class", "GLACIER"),):
+        for field, value in (("x-amz-storage-class", "GLACIER"),
+                             ("x-amz-checksum-sha256",
+                              "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")):
             covered = self.s3.generate_presigned_post(
                 BUCKET, "forms/unsupported", Fields={field: value},
                 Conditions=[{field: value}], ExpiresIn=300)
