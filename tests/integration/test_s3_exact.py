@@ -66,8 +66,7 @@ class S3ExactTest(unittest.TestCase):
                       "(PUT /images?logging)", proc.stderr)
         self.s3.put_object(Bucket=BUCKET, Key="refused/k", Body=b"kept")
         calls = {
-            "PutObjectLockConfiguration": lambda: self.s3.put_object_lock_configuration(
-                Bucket=BUCKET, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}),
+            "GetBucketReplication": lambda: self.s3.get_bucket_replication(Bucket=BUCKET),
             "PutBucketLifecycleConfiguration":
                 lambda: self.s3.put_bucket_lifecycle_configuration(
                     Bucket=BUCKET, LifecycleConfiguration={"Rules": [
@@ -76,9 +75,8 @@ class S3ExactTest(unittest.TestCase):
             "GetPublicAccessBlock": lambda: self.s3.get_public_access_block(Bucket=BUCKET),
             "GetBucketWebsite": lambda: self.s3.get_bucket_website(Bucket=BUCKET),
             "GetBucketLogging": lambda: self.s3.get_bucket_logging(Bucket=BUCKET),
-            "PutObjectRetention": lambda: self.s3.put_object_retention(
-                Bucket=BUCKET, Key="refused/k",
-                Retention={"Mode": "GOVERNANCE", "RetainUntilDate": "2030-01-01T00:00:00Z"}),
+            "GetBucketAccelerateConfiguration":
+                lambda: self.s3.get_bucket_accelerate_configuration(Bucket=BUCKET),
         }
         for operation, call in calls.items():
             status, code, message = client_error(self, call)
