@@ -117,11 +117,20 @@ int RunWorker(const WorkerFlags& flags) {
   pipeline::WorkerPool pool(**queue, **store, *thumbnailer->thumbnailer, config, clock, &registry,
                             log);
 
-  std::atomic<bool> ready{false};
-  // /readyz: 200 while receiving and the pool is not paused; 503 with the reason otherwise.
-  server::OperationalHttpHandler handler({&registry, [&pool, &ready]() -> Status {
-                                            return ready.load() ? pool.Readiness()
-                                                                : UnavailableError("stopping");
+  // /readyz: 200 while receiving and the pool is not paused; 503 with the reason otherwise
+  // ("starting" before the first receive, "stopping" once a stop was asked for).
+  enum class Phase { kStarting, kRunning, kStopping };
+  std::atomic<Phase> phase{Phase::kStarting};
+  server::OperationalHttpHandler handler({&registry, [&pool, &phase]() -> Status {
+                                            switch (phase.load()) {
+                                              case Phase::kStarting:
+                                                return UnavailableError("starting");
+                                              case Phase::kRunning:
+                                                return pool.Readiness();
+                                              case Phase::kStopping:
+                                                break;
+                                            }
+                                            return UnavailableError("stopping");
                                           }});
   std::unique_ptr<server::HttpServer> metrics_server;
   if (!flags.metrics_listen.empty()) {
@@ -130,8 +139,8 @@ int RunWorker(const WorkerFlags& flags) {
     if (!s.ok()) return ReportFailure(s.WithContext("--metrics-listen"));
   }
 
-  stop_signal.OnSignal([&pool, &ready](int) {
-    ready.store(false);
+  stop_signal.OnSignal([&pool, &phase](int) {
+    phase.store(Phase::kStopping);
     pool.RequestStop();
   });
   log.Info("worker started", LogFields()
@@ -140,9 +149,10 @@ int RunWorker(const WorkerFlags& flags) {
                                  .Add("workers", pool.options().workers)
                                  .Add("max_in_flight", pool.options().max_in_flight)
                                  .Add("visibility_timeout_s", pool.options().visibility_timeout_s));
-  ready.store(true);
+  Phase expected = Phase::kStarting;
+  phase.compare_exchange_strong(expected, Phase::kRunning);  // a signal may have come first
   Status status = pool.Run();
-  ready.store(false);
+  phase.store(Phase::kStopping);
   if (metrics_server) metrics_server->Stop();
   pipeline::WorkerPoolCounters counters = pool.counters();
   log.Info("worker stopped", LogFields()

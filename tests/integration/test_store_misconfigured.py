@@ -81,11 +81,11 @@ class StoreMisconfiguredTest(unittest.TestCase):
             port = harness.free_port()
             wrong = self.start_worker(moto_env, self.write_config("wrong.toml", "no-such-out"),
                                       "worker-wrong", port)
+            # Until its first receive the worker is 503 "starting"; wait for the reason.
             status, body = harness.wait_for(
-                lambda: (lambda r: r if r[0] == 503 else None)(
+                lambda: (lambda r: r if r[0] == 503 and "misconfigured" in r[1] else None)(
                     harness.http_get(f"http://127.0.0.1:{port}/readyz")),
                 120, "/readyz to report the misconfiguration")
-            self.assertIn("misconfigured", body)
             self.assertIn("no-such-out", body)
             # Held, not spending receives: past several back-offs nothing reaches the DLQ.
             harness.wait_for(lambda: wrong.log().count('"reason":"misconfigured"') >= 3 * len(keys),
