@@ -6,7 +6,7 @@
 //   jpeg_quality = 80          # 1..100
 //   webp_quality = 80          # 1..100
 //   avif_quality = 50          # 1..100
-//   png_compression = 5        # zlib level 0..9
+//   png_compression = 5        # 0..9 as zlib levels; libdeflate runs at level + 2
 //   progressive = false        # progressive (interlaced) JPEG output
 //   strip_metadata = true
 //   animated = false           # keep GIF/WebP animations (bounded by limits.max_frames)

@@ -42,10 +42,6 @@ std::optional<S3Error> CheckUploadPart(const S3Context& cx, const S3Request& r) 
 
 namespace {
 
-constexpr char kUnsupportedAlgorithm[] =
-    "Checksum algorithm provided is unsupported. Please try again with any of the valid types: "
-    "[CRC32, CRC32C, CRC64NVME, SHA1, SHA256]";
-
 // x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload: the upload's
 // checksum (no value), as S3 combines them: CRC32 and CRC32C are COMPOSITE or FULL_OBJECT
 // (COMPOSITE unless asked), SHA1 and SHA256 only COMPOSITE, CRC64NVME only FULL_OBJECT.
@@ -59,7 +55,7 @@ std::optional<S3Error> UploadChecksumOf(const S3Request& r, ObjectChecksum* chec
                      "x-amz-checksum-algorithm header.");
   }
   Result<aws::ChecksumAlgorithm> algorithm = aws::ParseChecksumAlgorithm(*algorithm_header);
-  if (!algorithm.ok()) return MakeError("InvalidRequest", kUnsupportedAlgorithm);
+  if (!algorithm.ok()) return MakeError("InvalidRequest", kUnsupportedChecksumAlgorithm);
   const bool crc32 =
       *algorithm == aws::ChecksumAlgorithm::kCrc32 || *algorithm == aws::ChecksumAlgorithm::kCrc32c;
   const bool full_only = *algorithm == aws::ChecksumAlgorithm::kCrc64Nvme;

@@ -480,6 +480,38 @@ HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
   return reply;
 }
 
+namespace {
+
+// The checksum a copy of the version `version_id` of `src` (whose head is `source`) keeps:
+// one of `wanted` computed from its bytes; else the source's FULL_OBJECT one as it is; a
+// COMPOSITE one (of a multipart upload's parts) is computed again over the whole object with
+// its algorithm, since the copy is one part. Empty when neither side asks for one.
+Result<ObjectChecksum> CopiedChecksum(const S3Context& cx, const CopySource& src,
+                                      const std::string& version_id, const ObjectInfo& source,
+                                      std::optional<aws::ChecksumAlgorithm> wanted) {
+  const ObjectChecksum& kept = source.checksum;
+  if (!wanted) {
+    if (kept.empty() || kept.type == "FULL_OBJECT" || kept.type.empty()) return kept;
+    ASSIGN_OR_RETURN(aws::ChecksumAlgorithm algorithm, aws::ParseChecksumAlgorithm(kept.algorithm));
+    wanted = algorithm;
+  }
+  const std::string name(aws::ChecksumAlgorithmName(*wanted));
+  if (kept.algorithm == name && kept.type == "FULL_OBJECT") return kept;
+  GetOptions read;
+  read.version_id = version_id;
+  ASSIGN_OR_RETURN(ObjectReader reader, cx.backend.OpenObject(src.bucket, src.key, read));
+  std::unique_ptr<aws::Checksummer> checksummer = aws::NewChecksummer(*wanted);
+  std::string buffer(1 << 20, '\0');
+  while (reader.source) {
+    ASSIGN_OR_RETURN(size_t n, reader.source->Read(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    checksummer->Update(std::string_view(buffer.data(), n));
+  }
+  return ObjectChecksum{name, checksummer->FinishBase64(), "FULL_OBJECT"};
+}
+
+}  // namespace
+
 HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   // If-Match / If-None-Match: * on the destination, as on PutObject: checked now, and again
   // by the store as the copy commits.
@@ -522,34 +554,63 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
                   "itself without changing the object's metadata, storage class, website "
                   "redirect location or encryption attributes."));
   }
-  const bool conditional = r.head.Header("x-amz-copy-source-if-match") ||
-                           r.head.Header("x-amz-copy-source-if-none-match") ||
-                           r.head.Header("x-amz-copy-source-if-modified-since") ||
-                           r.head.Header("x-amz-copy-source-if-unmodified-since");
+  // x-amz-checksum-algorithm: the copy gets a checksum of that algorithm, computed from the
+  // bytes copied; without it, the source's checksum (S3 keeps it).
+  std::optional<aws::ChecksumAlgorithm> wanted_checksum;
+  if (const std::string* algorithm = r.head.Header("x-amz-checksum-algorithm")) {
+    Result<aws::ChecksumAlgorithm> parsed = aws::ParseChecksumAlgorithm(*algorithm);
+    if (!parsed.ok()) {
+      return ErrorReply(r, cx.clock, MakeError("InvalidRequest", kUnsupportedChecksumAlgorithm));
+    }
+    wanted_checksum = *parsed;
+  }
   // The options are always passed: the copy gets the ACL its request asks for (r.acl), never
   // the source's.
-  PutOptions put = PutOptionsOf(r);
-  if (conditional || !(replace && replace_tags)) {
+  const PutOptions requested = PutOptionsOf(r);
+  Result<ObjectInfo> info = InternalError("copy not attempted");
+  // The source is read before the copy (conditions, what the copy keeps of it, its
+  // checksum) and copied by the store in a second read. A version id pins the bytes; a
+  // source without one (unversioned) that changed between the two reads is read and copied
+  // again, so a checksum never describes other bytes than the copy's.
+  for (int attempt = 0;; ++attempt) {
     Result<ObjectInfo> source = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
     if (source.ok() && source->delete_marker) return CopySourceMarkerReply(cx, r, *src);
     if (!source.ok()) return CopySourceMissingReply(cx, r, *src, source.status());
     if (std::optional<S3Error> failed = CheckCopySourceConditions(r.head, *source)) {
       return ErrorReply(r, cx.clock, std::move(*failed));
     }
-    // When one part is the source's, it is taken from this read (a source changed meanwhile
-    // gives a mixed object, as two requests would).
+    const bool pinned = !source->version_id.empty() && source->version_id != "null";
+    const std::string version_read = pinned ? source->version_id : src->version_id;
+    // When one part is the source's, it is taken from this read.
+    PutOptions put = requested;
     if (!replace) {
-      TagSet tags = std::move(put.tags);
       put = KeptPutOptions(*source);
-      if (replace_tags) put.tags = std::move(tags);
+      if (replace_tags) put.tags = requested.tags;
     } else if (!replace_tags) {
       put.tags = source->tags;
     }
+    Result<ObjectChecksum> checksum =
+        CopiedChecksum(cx, *src, version_read, *source, wanted_checksum);
+    if (!checksum.ok()) return CopySourceMissingReply(cx, r, *src, checksum.status());
+    put.checksum = std::move(*checksum);
+    // A copy made again replaces only the one this request made.
+    put.condition = attempt == 0 ? condition : WriteCondition{info->etag, "", {}, {}};
+    put.acl = r.acl;
+    info = cx.backend.CopyVersion(src->bucket, src->key, version_read, r.bucket, r.key, &put);
+    if (!info.ok() || pinned || put.checksum.empty()) break;
+    Result<ObjectInfo> after = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
+    auto same = [&](const ObjectInfo& other) {
+      return after->etag == other.etag && after->size == other.size &&
+             after->last_modified_ms == other.last_modified_ms;
+    };
+    // A copy onto itself finds its own write there.
+    const bool onto_itself = src->bucket == r.bucket && src->key == r.key;
+    if (after.ok() && (same(*source) || (onto_itself && same(*info)))) break;
+    if (attempt == 2) {
+      return ErrorReply(
+          r, cx.clock, MakeError("SlowDown", "The copy source kept changing while it was copied."));
+    }
   }
-  put.condition = condition;
-  put.acl = r.acl;
-  Result<ObjectInfo> info =
-      cx.backend.CopyVersion(src->bucket, src->key, src->version_id, r.bucket, r.key, &put);
   if (std::optional<S3Error> failed = WriteConditionError(condition, info.status())) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }

@@ -169,6 +169,11 @@ std::optional<ByteRange> ParseCopySourceRange(std::string_view text);
 std::optional<S3Error> CheckCopySourceConditions(const HttpRequestHead& head,
                                                  const ObjectInfo& source);
 
+// x-amz-checksum-algorithm naming no algorithm (400 InvalidRequest), in S3's words.
+inline constexpr char kUnsupportedChecksumAlgorithm[] =
+    "Checksum algorithm provided is unsupported. Please try again with any of the valid types: "
+    "[CRC32, CRC32C, CRC64NVME, SHA1, SHA256]";
+
 // Conditional writes (S3 since 2024): If-Match and If-None-Match (each an ETag list or "*") of
 // a PutObject, CopyObject or CompleteMultipartUpload. Returns the error to answer, if any.
 std::optional<S3Error> WriteConditionFromHeaders(const HttpRequestHead& head,

@@ -552,7 +552,8 @@ std::string DeleteResultXml(const std::vector<DeleteOutcome>& outcomes, bool qui
 std::string CopyObjectResultXml(const ObjectInfo& copied) {
   return Open("CopyObjectResult") +
          Tag("LastModified", FormatIso8601Millis(copied.last_modified_ms)) +
-         Tag("ETag", XmlEscape(copied.etag)) + "</CopyObjectResult>";
+         Tag("ETag", XmlEscape(copied.etag)) + ChecksumXml(copied.checksum, true) +
+         "</CopyObjectResult>";
 }
 
 std::string PostResponseXml(std::string_view location, std::string_view bucket,

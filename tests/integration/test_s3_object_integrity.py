@@ -382,6 +382,70 @@ class S3ObjectIntegrityTest(unittest.TestCase):
                                        Key="sums/plain", ObjectAttributes=["Colour"])
         self.assertEqual((status, code), (400, "InvalidArgument"))
 
+    def test_copy_keeps_the_checksum_or_computes_the_one_asked(self):
+        """CopyObject keeps the source's checksum (the metadata copied or replaced);
+        x-amz-checksum-algorithm makes the copy one of that algorithm over its bytes; a
+        COMPOSITE one (a multipart upload's) becomes the whole copy's, as the copy is one part."""
+        data = os.urandom(200_000)
+        value = checksum("SHA256", data)
+        self.plain.put_object(Bucket=BUCKET, Key="sums/copy-src", Body=data, ChecksumSHA256=value)
+        source = {"Bucket": BUCKET, "Key": "sums/copy-src"}
+        for directive in ("COPY", "REPLACE"):
+            key = f"sums/copy-{directive}"
+            copied = self.plain.copy_object(Bucket=BUCKET, Key=key, CopySource=source,
+                                            MetadataDirective=directive, TaggingDirective=directive)
+            self.assertEqual(copied["CopyObjectResult"]["ChecksumSHA256"], value, directive)
+            head = self.plain.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual(head["ChecksumSHA256"], value, directive)
+            self.assertEqual(headers(head)["x-amz-checksum-type"], "FULL_OBJECT")
+            attributes = self.plain.get_object_attributes(Bucket=BUCKET, Key=key,
+                                                          ObjectAttributes=["Checksum"])
+            self.assertEqual(attributes["Checksum"]["ChecksumSHA256"], value, directive)
+        # Onto itself (new metadata): the copy finds its own write there, and keeps the sum.
+        self.plain.copy_object(Bucket=BUCKET, Key="sums/copy-src", CopySource=source,
+                               MetadataDirective="REPLACE", Metadata={"m": "1"})
+        head = self.plain.head_object(Bucket=BUCKET, Key="sums/copy-src", ChecksumMode="ENABLED")
+        self.assertEqual((head["ChecksumSHA256"], head["Metadata"]), (value, {"m": "1"}))
+        self.plain.copy_object(Bucket=BUCKET, Key="sums/copy-crc32", CopySource=source,
+                               ChecksumAlgorithm="CRC32")
+        head = self.plain.head_object(Bucket=BUCKET, Key="sums/copy-crc32", ChecksumMode="ENABLED")
+        self.assertEqual(head["ChecksumCRC32"], checksum("CRC32", data))
+        self.assertNotIn("ChecksumSHA256", head)
+        # An object stored without one is copied without one.
+        self.plain.put_object(Bucket=BUCKET, Key="sums/copy-none", Body=b"plain")
+        self.plain.copy_object(Bucket=BUCKET, Key="sums/copy-none-2",
+                               CopySource={"Bucket": BUCKET, "Key": "sums/copy-none"})
+        head = self.plain.head_object(Bucket=BUCKET, Key="sums/copy-none-2", ChecksumMode="ENABLED")
+        self.assertNotIn("x-amz-checksum-type", headers(head))
+        # A multipart upload's COMPOSITE checksum.
+        parts = [os.urandom(5 * MiB), b"the last part"]
+        created = self.plain.create_multipart_upload(Bucket=BUCKET, Key="sums/copy-mp",
+                                                     ChecksumAlgorithm="SHA1")
+        done = []
+        for number, part in enumerate(parts, 1):
+            reply = self.plain.upload_part(Bucket=BUCKET, Key="sums/copy-mp",
+                                           UploadId=created["UploadId"], PartNumber=number,
+                                           Body=part, ChecksumSHA1=checksum("SHA1", part))
+            done.append({"PartNumber": number, "ETag": reply["ETag"],
+                         "ChecksumSHA1": reply["ChecksumSHA1"]})
+        self.plain.complete_multipart_upload(Bucket=BUCKET, Key="sums/copy-mp",
+                                             UploadId=created["UploadId"],
+                                             MultipartUpload={"Parts": done})
+        self.plain.copy_object(Bucket=BUCKET, Key="sums/copy-mp-2",
+                               CopySource={"Bucket": BUCKET, "Key": "sums/copy-mp"})
+        head = self.plain.head_object(Bucket=BUCKET, Key="sums/copy-mp-2", ChecksumMode="ENABLED")
+        self.assertEqual(head["ChecksumSHA1"], checksum("SHA1", b"".join(parts)))
+        self.assertEqual(headers(head)["x-amz-checksum-type"], "FULL_OBJECT")
+        # An algorithm S3 does not know: 400 InvalidRequest, nothing copied.
+        client = self.unchecked_client()
+        add_headers(client, "CopyObject", {"x-amz-checksum-algorithm": "MD5"})
+        status, code, _ = client_error(self, client.copy_object, Bucket=BUCKET,
+                                       Key="sums/copy-md5", CopySource=source)
+        self.assertEqual((status, code), (400, "InvalidRequest"))
+        status, _, _ = client_error(self, self.plain.head_object, Bucket=BUCKET,
+                                    Key="sums/copy-md5")
+        self.assertEqual(status, 404)
+
 
 if __name__ == "__main__":
     unittest.main()
