@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/strings.h"
@@ -198,6 +199,14 @@ unsigned AclPermissions(const Acl& acl, const std::string& requester) {
     if (applies) allowed |= grant.permission;
   }
   return allowed;
+}
+
+bool IsPublicGrant(const AclGrant& grant) {
+  return grant.group && (grant.id == kAllUsersUri || grant.id == kAuthenticatedUsersUri);
+}
+
+bool IsPublicAcl(const Acl& acl) {
+  return std::any_of(acl.grants.begin(), acl.grants.end(), IsPublicGrant);
 }
 
 bool AclUsers::Known(std::string_view name) const {

@@ -68,6 +68,11 @@ Acl DecodeAcl(std::string_view stored, const std::string& default_owner);
 // here (see the callers: the owner may always read and write an ACL).
 unsigned AclPermissions(const Acl& acl, const std::string& requester);
 
+// Whether `grant` is public as S3's public access block judges it: to AllUsers or to
+// AuthenticatedUsers (any signed user).
+bool IsPublicGrant(const AclGrant& grant);
+bool IsPublicAcl(const Acl& acl);  // any grant public
+
 // What the endpoint knows of its users, to resolve grantees.
 struct AclUsers {
   // Every user's name; its email address when configured (empty: none).

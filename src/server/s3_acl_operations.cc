@@ -54,6 +54,9 @@ HttpReply PutBucketAcl(const S3Context& cx, S3Request& r) {
   S3Error error;
   Result<Acl> acl = RequestedAcl(cx, r, owner, owner, &error);
   if (!acl.ok()) return ErrorReply(r, cx.clock, std::move(error));
+  if (std::optional<S3Error> blocked = CheckPublicAclAllowed(cx, r.bucket, *acl)) {
+    return ErrorReply(r, cx.clock, std::move(*blocked));
+  }
   Status s = cx.backend.PutBucketAcl(r.bucket, EncodeAcl(*acl));
   if (!s.ok()) return StatusReply(r, cx.clock, s, true);
   return EmptyReply(r, cx.clock, 200);
@@ -80,6 +83,9 @@ HttpReply PutObjectAcl(const S3Context& cx, S3Request& r) {
   S3Error error;
   Result<Acl> acl = RequestedAcl(cx, r, owner, r.bucket_owner, &error);
   if (!acl.ok()) return ErrorReply(r, cx.clock, std::move(error));
+  if (std::optional<S3Error> blocked = CheckPublicAclAllowed(cx, r.bucket, *acl)) {
+    return ErrorReply(r, cx.clock, std::move(*blocked));
+  }
   const std::string* version = r.Query("versionId");
   Status s = cx.backend.PutVersionAcl(r.bucket, r.key, version ? *version : "", EncodeAcl(*acl));
   if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, s)) return std::move(*failed);

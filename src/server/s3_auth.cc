@@ -362,11 +362,13 @@ bool ObjectOwnerOperation(S3Operation op) {
          op == Op::kDeleteObjectTagging || op == Op::kGetObjectAttributes;
 }
 
-// The permissions `user` has on a resource with this stored ACL: its grants, and for the
-// resource's owner READ_ACP and WRITE_ACP always.
+// The permissions `user` has on a resource with this stored ACL: its grants (but the public
+// ones when `ignore_public`: IgnorePublicAcls), and for the resource's owner READ_ACP and
+// WRITE_ACP always.
 unsigned Permissions(const std::string& stored, const std::string& default_owner,
-                     const std::string& user) {
+                     const std::string& user, bool ignore_public) {
   Acl acl = DecodeAcl(stored, default_owner);
+  if (ignore_public) std::erase_if(acl.grants, IsPublicGrant);
   unsigned allowed = AclPermissions(acl, user);
   if (!user.empty() && user == acl.owner) allowed |= kAclReadAcp | kAclWriteAcp;
   return allowed;
@@ -455,13 +457,27 @@ PolicyRequest PolicyRequestOf(const PolicyRequestInput& in) {
 
 namespace {
 
+// The bucket's public access block; one that cannot be read blocks everything (the request
+// is then decided as the most restrictive block would decide it).
+PublicAccessBlock PublicAccessOf(const S3Context& cx, const BucketInfo& info) {
+  Result<PublicAccessBlock> block = cx.configs.PublicAccess(info);
+  return block.ok() ? *block : PublicAccessBlock{true, true, true, true};
+}
+
 // What a request may do to the bucket `info` and its policy, in AWS's order: an explicit
-// Deny in the policy refuses; an Allow grants; else the ACLs decide.
+// Deny in the policy refuses; an Allow grants; else the ACLs decide. The bucket's public
+// access block applies: IgnorePublicAcls drops the ACLs' public grants; RestrictPublicBuckets
+// makes a public policy's Allow count only for the bucket's owner (S3: its own account).
 class Authorizer {
  public:
   Authorizer(const S3Context& cx, const S3Request& r, const BucketInfo& info,
              const BucketPolicy* policy)
-      : cx_(cx), r_(r), info_(info), policy_(policy), owner_(BucketOwner(cx.options, info)) {}
+      : cx_(cx),
+        r_(r),
+        info_(info),
+        policy_(policy),
+        owner_(BucketOwner(cx.options, info)),
+        block_(PublicAccessOf(cx, info)) {}
 
   const std::string& owner() const { return owner_; }
 
@@ -480,10 +496,18 @@ class Authorizer {
                           std::move(list_prefix),
                           cx_.clock.NowMillis(),
                           version};
-    return policy_->Evaluate(PolicyRequestOf(in));
+    PolicyDecision decision = policy_->Evaluate(PolicyRequestOf(in));
+    const bool outsider = !r_.auth || r_.user != owner_;
+    if (decision == PolicyDecision::kAllow && outsider && block_.restrict_public_buckets &&
+        policy_->IsPublic()) {
+      return PolicyDecision::kNone;
+    }
+    return decision;
   }
 
-  unsigned BucketPermissions() const { return Permissions(info_.acl, owner_, r_.user); }
+  unsigned BucketPermissions() const {
+    return Permissions(info_.acl, owner_, r_.user, block_.ignore_public_acls);
+  }
 
   // Whether the requester may learn that `key` is missing (NoSuchKey rather than
   // AccessDenied): s3:ListBucket, with s3:prefix the key, by the policy or READ on the bucket.
@@ -498,7 +522,7 @@ class Authorizer {
   bool ObjectAllowed(PolicyDecision decision, const ObjectInfo& object, unsigned wanted) const {
     const std::string object_owner = DecodeAcl(object.acl, owner_).owner;
     if (decision == PolicyDecision::kAllow && object_owner == owner_) return true;
-    return (Permissions(object.acl, owner_, r_.user) & wanted) != 0;
+    return (Permissions(object.acl, owner_, r_.user, block_.ignore_public_acls) & wanted) != 0;
   }
 
  private:
@@ -507,6 +531,7 @@ class Authorizer {
   const BucketInfo& info_;
   const BucketPolicy* policy_;  // nullptr: none
   const std::string owner_;
+  const PublicAccessBlock block_;
 };
 
 std::optional<S3Error> PolicyLoadError(const Status& status) {
@@ -617,6 +642,21 @@ std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(
   if (!info.ok()) return std::vector<std::optional<S3Error>>(keys.size());
   return AuthorizeWrites(cx, r, *info, "s3:DeleteObject", keys, "s3:DeleteObjectVersion",
                          version_ids);
+}
+
+std::optional<S3Error> CheckPublicAclAllowed(const S3Context& cx, const std::string& bucket,
+                                             const Acl& acl) {
+  if (!IsPublicAcl(acl)) return std::nullopt;
+  Result<BucketInfo> info = cx.backend.GetBucket(bucket);
+  if (!info.ok()) return std::nullopt;  // the operation answers NoSuchBucket
+  if (!PublicAccessOf(cx, *info).block_public_acls) return std::nullopt;
+  return MakeError("AccessDenied");
+}
+
+std::optional<S3Error> CheckPublicPolicyAllowed(const S3Context& cx, const BucketInfo& bucket,
+                                                const BucketPolicy& policy) {
+  if (!policy.IsPublic() || !PublicAccessOf(cx, bucket).block_public_policy) return std::nullopt;
+  return MakeError("AccessDenied");
 }
 
 bool MayBypassGovernance(const S3Context& cx, const S3Request& r, const std::string& key) {

@@ -145,6 +145,16 @@ std::vector<std::optional<S3Error>> AuthorizeDeleteKeys(
     const S3Context& cx, const S3Request& r, const std::vector<std::string>& keys,
     const std::vector<std::string>& version_ids);
 
+// The bucket's public access block (s3_bucket_config.h) against a write. BlockPublicAcls:
+// 403 AccessDenied for an ACL that grants AllUsers or AuthenticatedUsers (PutBucketAcl,
+// PutObjectAcl, and the x-amz-acl / x-amz-grant-* of PutObject, CopyObject,
+// CreateMultipartUpload, the acl field of PostObject); a missing bucket blocks nothing.
+// BlockPublicPolicy: 403 AccessDenied for a policy BucketPolicy::IsPublic judges public.
+std::optional<S3Error> CheckPublicAclAllowed(const S3Context& cx, const std::string& bucket,
+                                             const Acl& acl);
+std::optional<S3Error> CheckPublicPolicyAllowed(const S3Context& cx, const BucketInfo& bucket,
+                                                const BucketPolicy& policy);
+
 // Whether r may lift a GOVERNANCE retention of `key` in r.bucket (S3 Object Lock): it sends
 // x-amz-bypass-governance-retention: true, is signed, and holds s3:BypassGovernanceRetention:
 // the bucket's owner unless the policy denies it, anyone else only where the policy allows it.

@@ -131,6 +131,8 @@ HttpReply DeleteBucket(const S3Context& cx, S3Request& r) {
   (void)policy;  // a leftover file names the old bucket's creation time: never read again
   Status locks = cx.locks.DeleteAll(r.bucket);
   (void)locks;  // the same
+  Status configs = cx.configs.DeleteAll(r.bucket);
+  (void)configs;  // the same
   return EmptyReply(r, cx.clock, 204);
 }
 

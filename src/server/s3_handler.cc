@@ -124,8 +124,9 @@ S3Handler::S3Handler(S3HandlerOptions options, StreamingObjectStore* backend, co
       cors_(StateDir(options_, *backend) + "/bucket-cors"),
       policies_(StateDir(options_, *backend) + "/bucket-policies"),
       locks_(StateDir(options_, *backend) + "/object-lock"),
+      configs_(StateDir(options_, *backend) + "/bucket-config"),
       context_(std::make_unique<S3Context>(
-          S3Context{options_, *backend, uploads_, *clock, cors_, policies_, locks_})),
+          S3Context{options_, *backend, uploads_, *clock, cors_, policies_, locks_, configs_})),
       authenticator_(std::make_unique<S3Authenticator>(options_, *clock)),
       metrics_(std::make_unique<S3RequestMetrics>(metrics)),
       request_id_prefix_(RandomHex(4)) {
@@ -236,6 +237,12 @@ std::optional<S3Error> S3Handler::CheckRequest(S3Request& r) const {
     Result<std::optional<Acl>> asked =
         AclFromHeaders(r.head, owner, bucket_owner, UsersOf(options_), &error);
     if (!asked.ok()) return error;
+    if (*asked && op != S3Operation::kCreateBucket) {
+      // BlockPublicAcls: refused before the body is read.
+      if (std::optional<S3Error> blocked = CheckPublicAclAllowed(*context_, r.bucket, **asked)) {
+        return blocked;
+      }
+    }
     if (*asked) {
       r.acl = EncodeAcl(**asked);
     } else if (op != S3Operation::kCreateBucket) {
@@ -479,6 +486,24 @@ S3OperationFunction OperationFunction(S3Operation operation) {
       return DeleteBucketPolicy;
     case Op::kGetBucketPolicyStatus:
       return GetBucketPolicyStatus;
+    case Op::kPutBucketTagging:
+      return PutBucketTagging;
+    case Op::kGetBucketTagging:
+      return GetBucketTagging;
+    case Op::kDeleteBucketTagging:
+      return DeleteBucketTagging;
+    case Op::kGetBucketEncryption:
+      return GetBucketEncryption;
+    case Op::kPutBucketEncryption:
+      return PutBucketEncryption;
+    case Op::kDeleteBucketEncryption:
+      return DeleteBucketEncryption;
+    case Op::kPutPublicAccessBlock:
+      return PutPublicAccessBlock;
+    case Op::kGetPublicAccessBlock:
+      return GetPublicAccessBlock;
+    case Op::kDeletePublicAccessBlock:
+      return DeletePublicAccessBlock;
     default:
       return nullptr;
   }

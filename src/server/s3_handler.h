@@ -25,6 +25,7 @@
 #include "server/http_server.h"
 #include "server/multipart.h"
 #include "server/operational_endpoints.h"
+#include "server/s3_bucket_config.h"
 #include "server/s3_cors.h"
 #include "server/s3_object_lock.h"
 #include "server/s3_policy.h"
@@ -68,7 +69,8 @@ struct S3HandlerOptions {
   // Where the endpoint keeps what must outlive the process, never in the staging folder
   // (serve empties it at every start): multipart uploads in progress and the records of
   // completed ones (state_dir/multipart/uploads), the buckets' CORS rules
-  // (state_dir/bucket-cors) and policies (state_dir/bucket-policies). Empty: those folders
+  // (state_dir/bucket-cors), policies (state_dir/bucket-policies), tags and public access
+  // blocks (state_dir/bucket-config). Empty: those folders
   // in the backend's staging folder (tests).
   std::string state_dir;
 };
@@ -114,6 +116,7 @@ class S3Handler final : public HttpHandler {
   BucketCorsStore cors_;        // the buckets' CORS configurations, in the staging folder
   BucketPolicyStore policies_;  // the buckets' policies, under options_.state_dir
   ObjectLockStore locks_;       // object lock configurations and retentions, under state_dir
+  BucketConfigStore configs_;   // bucket tags and public access blocks, under state_dir
   std::unique_ptr<S3Context> context_;
   std::unique_ptr<S3Authenticator> authenticator_;
   std::unique_ptr<S3RequestMetrics> metrics_;

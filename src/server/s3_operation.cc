@@ -200,7 +200,11 @@ bool CarriedOut(Op op) {
          op == Op::kGetObjectLockConfiguration || op == Op::kPutObjectLockConfiguration ||
          op == Op::kGetObjectRetention || op == Op::kPutObjectRetention ||
          op == Op::kGetObjectLegalHold || op == Op::kPutObjectLegalHold ||
-         op == Op::kGetObjectAttributes;
+         op == Op::kGetObjectAttributes || op == Op::kGetBucketTagging ||
+         op == Op::kPutBucketTagging || op == Op::kDeleteBucketTagging ||
+         op == Op::kGetBucketEncryption || op == Op::kPutBucketEncryption ||
+         op == Op::kDeleteBucketEncryption || op == Op::kGetPublicAccessBlock ||
+         op == Op::kPutPublicAccessBlock || op == Op::kDeletePublicAccessBlock;
 }
 
 S3Route Named(Op op) { return {op, CarriedOut(op)}; }

@@ -18,8 +18,9 @@ namespace thumbflow::server {
 // Every value is an S3 API operation name (S3OperationName), used as the metric label and
 // in NotImplemented messages. The operations after kCompleteMultipartUpload, but
 // kListMultipartUploads, kUploadPartCopy, kPutBucketVersioning and those CarriedOut
-// (s3_operation.cc) names, are recognised only to be refused by name (501 NotImplemented). New
-// values go at the end (add, don't reorder).
+// (s3_operation.cc) names, are recognised only to be refused by name (501 NotImplemented;
+// PutBucketEncryption is carried out, to refuse it with the reason once its document is
+// checked). New values go at the end (add, don't reorder).
 enum class S3Operation : uint8_t {
   kUnknown,           // the request target could not be parsed (InvalidURI)
   kMethodNotAllowed,  // no operation has this method at this address

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "server/http_server.h"
 #include "server/multipart.h"
+#include "server/s3_bucket_config.h"
 #include "server/s3_cors.h"
 #include "server/s3_handler.h"
 #include "server/s3_object_lock.h"
@@ -35,6 +36,7 @@ struct S3Context {
   BucketCorsStore& cors;
   BucketPolicyStore& policies;
   ObjectLockStore& locks;
+  BucketConfigStore& configs;
 };
 
 using S3OperationFunction = HttpReply (*)(const S3Context& cx, S3Request& r);
@@ -61,6 +63,19 @@ HttpReply PutBucketPolicy(const S3Context& cx, S3Request& r);  // validated, kep
 HttpReply GetBucketPolicy(const S3Context& cx, S3Request& r);  // none: 404 NoSuchBucketPolicy
 HttpReply DeleteBucketPolicy(const S3Context& cx, S3Request& r);
 HttpReply GetBucketPolicyStatus(const S3Context& cx, S3Request& r);  // policy or ACL public
+// Bucket tags (at most 50) and public access blocks (s3_bucket_config.h,
+// s3_bucket_config_operations.cc); none: 404 NoSuchTagSet / NoSuchPublicAccessBlockConfiguration.
+HttpReply PutBucketTagging(const S3Context& cx, S3Request& r);  // 204
+HttpReply GetBucketTagging(const S3Context& cx, S3Request& r);
+HttpReply DeleteBucketTagging(const S3Context& cx, S3Request& r);
+HttpReply PutPublicAccessBlock(const S3Context& cx, S3Request& r);
+HttpReply GetPublicAccessBlock(const S3Context& cx, S3Request& r);
+HttpReply DeletePublicAccessBlock(const S3Context& cx, S3Request& r);
+// Objects are stored unencrypted: Get is 404 ServerSideEncryptionConfigurationNotFoundError,
+// Put 501 NotImplemented once its document is well-formed, Delete 204.
+HttpReply GetBucketEncryption(const S3Context& cx, S3Request& r);
+HttpReply PutBucketEncryption(const S3Context& cx, S3Request& r);
+HttpReply DeleteBucketEncryption(const S3Context& cx, S3Request& r);
 // OPTIONS: the CORS preflight, answered from the bucket's rules (no authentication).
 HttpReply OptionsObject(const S3Context& cx, S3Request& r);
 // The CORS headers of the rule that matches an actual request's Origin and method, if any.

@@ -1015,11 +1015,15 @@ Status BucketPolicyStore::DeleteAll(const std::string& bucket) {
 }
 
 Status BucketPolicyStore::RemoveAll(const std::string& bucket) {
+  return RemoveBucketFiles(root_, bucket);
+}
+
+Status RemoveBucketFiles(const std::string& folder, const std::string& bucket) {
   std::error_code ec;
-  std::filesystem::directory_iterator it(root_, ec);
+  std::filesystem::directory_iterator it(folder, ec);
   if (ec)
     return ec == std::errc::no_such_file_or_directory ? Status::Ok()
-                                                      : FileError(ec.value(), "list", root_);
+                                                      : FileError(ec.value(), "list", folder);
   const std::string prefix = bucket + "@";  // '@' is never in a bucket name
   for (const auto& entry : it) {
     const std::string name = entry.path().filename().string();

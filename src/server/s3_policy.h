@@ -110,6 +110,9 @@ bool PolicyWildcardMatch(std::string_view pattern, std::string_view text, bool i
 Status ReplaceFileDurably(const std::string& folder, const std::string& path,
                           std::string_view data);
 Result<std::optional<std::string>> ReadFileIfPresent(const std::string& path);
+// Removes every file of `folder` named "<bucket>@..." (the files of every creation of the
+// bucket name); a missing folder is OK.
+Status RemoveBucketFiles(const std::string& folder, const std::string& bucket);
 
 // The stored policies, one file per bucket under `root`, replaced atomically and synced:
 // <root>/<bucket>@<created_ms>.json holds the document as it was put (GetBucketPolicy

@@ -15,6 +15,10 @@ HttpReply PutBucketPolicy(const S3Context& cx, S3Request& r) {
   AclUsers users = UsersOf(cx.options);
   Result<BucketPolicy> policy = BucketPolicy::Parse(document, r.bucket, &users, &error);
   if (!policy.ok()) return ErrorReply(r, cx.clock, std::move(error));
+  // BlockPublicPolicy: a policy that grants everyone is refused.
+  if (std::optional<S3Error> blocked = CheckPublicPolicyAllowed(cx, *bucket, *policy)) {
+    return ErrorReply(r, cx.clock, std::move(*blocked));
+  }
   // Kept byte for byte: GetBucketPolicy answers the document as it was put.
   Status put = cx.policies.Put(*bucket, document);
   if (!put.ok()) return StatusReply(r, cx.clock, put, true);
@@ -49,10 +53,7 @@ HttpReply GetBucketPolicyStatus(const S3Context& cx, S3Request& r) {
   // "Whether the bucket is public", with S3's meaning of public: a policy that grants
   // everyone, or a bucket ACL that grants AllUsers or AuthenticatedUsers.
   bool is_public = *policy && (*policy)->IsPublic();
-  for (const AclGrant& grant : DecodeAcl(bucket->acl, BucketOwner(cx.options, *bucket)).grants) {
-    is_public = is_public ||
-                (grant.group && (grant.id == kAllUsersUri || grant.id == kAuthenticatedUsersUri));
-  }
+  is_public = is_public || IsPublicAcl(DecodeAcl(bucket->acl, BucketOwner(cx.options, *bucket)));
   return XmlReply(r, cx.clock,
                   std::string("<PolicyStatus xmlns=\"") + kS3XmlNamespace + "\"><IsPublic>" +
                       (is_public ? "true" : "false") + "</IsPublic></PolicyStatus>");

@@ -507,6 +507,9 @@ Result<PostAuthorization> AuthorizePostForm(const S3Context& cx, const S3Request
   S3Error error;
   Result<Acl> acl = CannedAcl(canned ? *canned : "private", owner, bucket_owner, &error);
   if (!acl.ok()) return S3Status(StatusCode::kInvalidArgument, error.code, error.message);
+  if (std::optional<S3Error> blocked = CheckPublicAclAllowed(cx, bucket, *acl)) {
+    return S3Status(StatusCode::kPermissionDenied, blocked->code, blocked->message);
+  }
   auth.options.acl = EncodeAcl(*acl);
   auth.min_bytes = std::max<int64_t>(0, check.min_bytes);
   auth.max_bytes = cx.options.max_put_bytes;

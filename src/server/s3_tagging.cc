@@ -40,8 +40,11 @@ Status InvalidTag(std::string message, S3Error* error) {
 }
 
 // The limits, in S3's words; the tags as a set.
-Result<TagSet> CheckTags(const TagList& tags, S3Error* error) {
-  if (tags.size() > kMaxTags) return InvalidTag("Object tags cannot be greater than 10", error);
+Result<TagSet> CheckTags(const TagList& tags, S3Error* error,
+                         TagTarget target = TagTarget::kObject) {
+  if (target == TagTarget::kObject && tags.size() > kMaxTags) {
+    return InvalidTag("Object tags cannot be greater than 10", error);
+  }
   TagSet out;
   for (const auto& [key, value] : tags) {
     if (!IsValidUtf8(key) || key.empty() || !AllowedTagText(key)) {
@@ -62,6 +65,10 @@ Result<TagSet> CheckTags(const TagList& tags, S3Error* error) {
     if (!out.emplace(key, value).second) {
       return InvalidTag("Cannot provide multiple Tags with the same key", error);
     }
+  }
+  if (target == TagTarget::kBucket && tags.size() > kMaxBucketTags) {
+    *error = MakeError("BadRequest", "Bucket tag count cannot be greater than 50");
+    return InvalidArgumentError(error->message);
   }
   return out;
 }
@@ -93,7 +100,7 @@ Result<TagSet> ParseTaggingHeader(std::string_view header, S3Error* error) {
   return CheckTags(tags, error);
 }
 
-Result<TagSet> ParseTaggingXml(std::string_view body, S3Error* error) {
+Result<TagSet> ParseTaggingXml(std::string_view body, S3Error* error, TagTarget target) {
   pugi::xml_document doc;
   pugi::xml_node set;
   if (doc.load_buffer(body.data(), body.size(),
@@ -112,7 +119,7 @@ Result<TagSet> ParseTaggingXml(std::string_view body, S3Error* error) {
     }
     tags.emplace_back(tag.child_value("Key"), tag.child_value("Value"));
   }
-  return CheckTags(tags, error);
+  return CheckTags(tags, error, target);
 }
 
 std::string TaggingXml(const TagSet& tags) {

@@ -23,9 +23,16 @@ inline constexpr size_t kMaxTagValueChars = 256;
 // The error is InvalidTag for a broken limit, InvalidArgument for bad encoding.
 Result<TagSet> ParseTaggingHeader(std::string_view header, S3Error* error);
 
+// A bucket takes at most 50 tags (S3 answers more with 400 BadRequest "Bucket tag count cannot
+// be greater than 50", once every tag has passed the other limits); the rest is the same.
+inline constexpr size_t kMaxBucketTags = 50;
+enum class TagTarget { kObject, kBucket };
+
 // <Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>...</TagSet></Tagging>; the error
-// is MalformedXML for another shape, InvalidTag for a broken limit.
-Result<TagSet> ParseTaggingXml(std::string_view body, S3Error* error);
+// is MalformedXML for another shape, InvalidTag for a broken limit (BadRequest for a bucket's
+// 51st tag).
+Result<TagSet> ParseTaggingXml(std::string_view body, S3Error* error,
+                               TagTarget target = TagTarget::kObject);
 
 // The GetObjectTagging document, tags in key order.
 std::string TaggingXml(const TagSet& tags);

@@ -72,7 +72,8 @@ class S3ExactTest(unittest.TestCase):
                     Bucket=BUCKET, LifecycleConfiguration={"Rules": [
                         {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""},
                          "Expiration": {"Days": 1}}]}),
-            "GetPublicAccessBlock": lambda: self.s3.get_public_access_block(Bucket=BUCKET),
+            "GetBucketRequestPayment":
+                lambda: self.s3.get_bucket_request_payment(Bucket=BUCKET),
             "GetBucketWebsite": lambda: self.s3.get_bucket_website(Bucket=BUCKET),
             "GetBucketLogging": lambda: self.s3.get_bucket_logging(Bucket=BUCKET),
             "GetBucketAccelerateConfiguration":
