@@ -193,6 +193,21 @@ class S3PublicAccessBlockTest(AclTestCase):
         self.denied(self.alice.put_object, Bucket=b, Key="grant", Body=b"x",
                     GrantRead=f'uri="{ALL_USERS}"')
         self.assertEqual(self.alice.list_multipart_uploads(Bucket=b).get("Uploads", []), [])
+        # A form upload's acl field too.
+        import requests
+
+        def post(key, acl):
+            form = self.alice.generate_presigned_post(b, key, Fields={"acl": acl},
+                                                      Conditions=[{"acl": acl}], ExpiresIn=300)
+            return requests.post(form["url"], data=form["fields"],
+                                 files={"file": ("f.txt", b"from a form")}, timeout=30)
+
+        refused = post("form-public", "public-read")
+        self.assertEqual(refused.status_code, 403, refused.text)
+        self.assertIn("<Code>AccessDenied</Code>", refused.text)
+        self.assertEqual(post("form-private", "private").status_code, 204)
+        status, _, _ = client_error(self, self.alice.head_object, Bucket=b, Key="form-public")
+        self.assertEqual(status, 404)
         self.alice.put_object(Bucket=b, Key="private", Body=b"x", ACL="private")
         self.alice.put_bucket_acl(Bucket=b, ACL="private")
         self.alice.put_object_acl(Bucket=b, Key="src", ACL="bucket-owner-full-control")
