@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/build_info.h"
+#include "core/stop_signal.h"
 #include "image/codec_helper.h"
 #include "lambda/lambda_config.h"
 
@@ -126,16 +127,31 @@ void PrintJson(const nlohmann::json& doc) {
 
 namespace {
 
+// The commands that take the stop signals themselves (core/stop_signal.h StopSignals): they
+// keep them blocked from the process's start (BlockStopSignalsAtStart below), so that a stop
+// signal at any moment of their life is a graceful stop. Every other command gets the mask
+// the process inherited back before it runs.
+bool TakesStopSignals(const CLI::App& app) {
+  for (const char* name : {"serve", "worker", "backfill"}) {
+    if (app.got_subcommand(name)) return true;
+  }
+  return false;
+}
+
 int Main(int argc, char** argv) {
   CliContext ctx;
   // Codec helpers (image/codec_helper.h) skip the command line machinery; checked before
   // the `bootstrap` name, which the Lambda package also starts helpers under.
   if (argc >= 2 && std::strcmp(argv[1], kCodecHelperCommand) == 0) {
+    RestoreInheritedSignalMask();
     return RunCodecHelper(argc, argv);
   }
   const char* base = std::strrchr(argv[0], '/');
   base = base ? base + 1 : argv[0];
-  if (std::strcmp(base, "bootstrap") == 0) return RunLambda(ctx);
+  if (std::strcmp(base, "bootstrap") == 0) {
+    RestoreInheritedSignalMask();
+    return RunLambda(ctx);
+  }
 
   // `thumbflow help [COMMAND...]` is `thumbflow [COMMAND...] --help`.
   std::vector<char*> args(argv, argv + argc);
@@ -166,6 +182,10 @@ int Main(int argc, char** argv) {
   RegisterWorkerCommand(app, ctx);
   RegisterLambdaCommand(app, ctx);
   RegisterBackfillCommand(app, ctx);
+  // Runs once the command line is parsed, before the chosen command's callback.
+  app.parse_complete_callback([&app] {
+    if (!TakesStopSignals(app)) RestoreInheritedSignalMask();
+  });
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
@@ -183,5 +203,20 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 }  // namespace thumbflow::cli
+
+namespace {
+
+void BlockStopSignalsBeforeAnyConstructor(int, char**, char**) {
+  thumbflow::BlockStopSignalsAtStart();
+}
+
+}  // namespace
+
+// The first code of the process: .preinit_array runs after the dynamic loader and before every
+// library's and this binary's constructors, any of which may start a thread that would
+// inherit an unblocked mask (a stop signal delivered to it would end the process by the
+// default action). Only an executable may have a .preinit_array.
+[[gnu::section(".preinit_array"), gnu::used]] static void (*const block_stop_signals)(
+    int, char**, char**) = &BlockStopSignalsBeforeAnyConstructor;
 
 int main(int argc, char** argv) { return thumbflow::cli::Main(argc, argv); }

@@ -16,7 +16,24 @@ sigset_t StopSignalSet() {
   return set;
 }
 
+// Written once by BlockStopSignalsAtStart() before main() and any other thread; read by
+// RestoreInheritedSignalMask() in the main thread.
+struct InheritedMask {
+  bool saved = false;
+  sigset_t mask{};
+};
+constinit InheritedMask inherited_mask;  // constant-initialised: valid before any constructor
+
 }  // namespace
+
+void BlockStopSignalsAtStart() {
+  const sigset_t set = StopSignalSet();
+  if (pthread_sigmask(SIG_BLOCK, &set, &inherited_mask.mask) == 0) inherited_mask.saved = true;
+}
+
+void RestoreInheritedSignalMask() {
+  if (inherited_mask.saved) pthread_sigmask(SIG_SETMASK, &inherited_mask.mask, nullptr);
+}
 
 StopSignals::StopSignals() {
   sigset_t set = StopSignalSet();

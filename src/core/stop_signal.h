@@ -15,6 +15,14 @@
 //    yet acknowledged then reappear after their visibility timeout: delayed, never lost.
 //
 // Not copyable. One per process.
+//
+// In the thumbflow binary the stop signals are blocked even earlier, by
+// BlockStopSignalsAtStart() from the executable's .preinit_array, before any library
+// constructor or static initialiser can start a thread; the constructor below then finds them
+// blocked and the destructor "restores" that blocked mask, so a stop signal during shut-down
+// (after the destructor, through exit()) stays pending and is dropped at exit rather than
+// ending the process by its default action. Commands that take no stop signals give the
+// inherited mask back at once (RestoreInheritedSignalMask()).
 #pragma once
 
 #include <signal.h>
@@ -26,6 +34,18 @@
 #include <thread>
 
 namespace thumbflow {
+
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and remembers the mask the process
+// inherited. For the executable's .preinit_array: the first code of the process that runs
+// after the dynamic loader (the one window left, exec to here, is the loader mapping and
+// relocating the libraries: no program code can run in it). Not thread-safe: the process has
+// one thread then.
+void BlockStopSignalsAtStart();
+
+// Sets the calling thread's mask back to the one BlockStopSignalsAtStart() found (a no-op
+// when it never ran), so that the stop signals end the process by their default action, as
+// a user expects of Ctrl-C on a short command. Call before any thread starts.
+void RestoreInheritedSignalMask();
 
 class StopSignals {
  public:

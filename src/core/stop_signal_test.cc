@@ -49,5 +49,35 @@ TEST(StopSignalsTest, ASignalStillPendingAtDestructionIsDiscarded) {
   EXPECT_FALSE(sigismember(&pending, SIGTERM));
 }
 
+bool TermBlocked() {
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  return sigismember(&mask, SIGTERM) == 1;
+}
+
+TEST(StopSignalsTest, BlockedFromStartTheyStayBlockedThroughShutDownUntilRestored) {
+  ASSERT_FALSE(TermBlocked());
+  BlockStopSignalsAtStart();  // as the thumbflow binary's .preinit_array does
+  EXPECT_TRUE(TermBlocked());
+  {
+    StopSignals stop;
+    ASSERT_EQ(pthread_kill(pthread_self(), SIGTERM), 0);
+  }
+  // The destructor gave back the mask it found (blocked): a SIGTERM during the rest of the
+  // shut-down stays pending instead of ending the process by its default action.
+  EXPECT_TRUE(TermBlocked());
+  ASSERT_EQ(pthread_kill(pthread_self(), SIGTERM), 0);
+  const sigset_t term = [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    return set;
+  }();
+  const timespec now{0, 0};
+  EXPECT_EQ(sigtimedwait(&term, nullptr, &now), SIGTERM);  // taken here, not delivered
+  RestoreInheritedSignalMask();  // what every command that takes no stop signals does
+  EXPECT_FALSE(TermBlocked());
+}
+
 }  // namespace
 }  // namespace thumbflow

@@ -293,6 +293,23 @@ def json_log_lines(text, what="stderr"):
     return lines
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def stop_signals_blocked(pid):
+    """Whether the main thread of `pid` blocks SIGTERM, SIGINT and SIGHUP (Linux /proc); True
+    once the process has gone (nothing more to wait for)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    mask = int(line.split()[1], 16)
+                    return all(mask >> (sig - 1) & 1 for sig in STOP_SIGNALS)
+    except OSError:
+        return True
+    return False
+
+
 def wait_for(predicate, timeout=120.0, what="condition", interval=0.2):
     """Polls `predicate` every `interval` seconds until it returns something true, and returns
     that; raises naming `what` after `timeout` seconds (a bound against hanging, not a timing

@@ -69,17 +69,6 @@ def record_lines(log_text):
     return out
 
 
-def stop_signals_blocked(pid):
-    """Whether the main thread of `pid` blocks SIGTERM, SIGINT and SIGHUP (Linux /proc)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("SigBlk:"):
-                mask = int(line.split()[1], 16)
-                return all(mask >> (sig - 1) & 1
-                           for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP))
-    return False
-
-
 class PipelineCloudTest(unittest.TestCase):
     def setUp(self):
         harness.require_tool("aws")
@@ -286,7 +275,7 @@ class PipelineCloudTest(unittest.TestCase):
             argv = [harness.BIN, "worker", "--config", self.config, "--queue-url", self.queue_url]
 
             def signals_blocked(peer):
-                return stop_signals_blocked(peer.pid) or peer.proc.poll() is not None
+                return harness.stop_signals_blocked(peer.pid) or peer.proc.poll() is not None
 
             # (moment, reached(peer), polled every ... s, then a pause of ... s); the first
             # moment lasts milliseconds.
