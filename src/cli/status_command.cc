@@ -79,6 +79,7 @@ nlohmann::json WindowJson(const pipeline::ThroughputWindow& w) {
           {"permanent", w.permanent},
           {"transient", w.transient},
           {"aborted", w.aborted},
+          {"removed", w.removed},
           {"records_per_second",
            w.seconds > 0 ? static_cast<double>(w.records) / static_cast<double>(w.seconds) : 0}};
 }

@@ -32,7 +32,9 @@ void Activity::Observe(const pipeline::MessageResult& result) {
   Bucket& bucket = buckets_[static_cast<size_t>(number) % kBuckets];
   if (bucket.number != number) bucket = Bucket{number, 0, 0};
   for (const pipeline::RecordResult& record : result.records) {
-    const bool made = record.outcome == pipeline::Outcome::kOk && !record.duplicate;
+    // A thumbnail set made: neither found already there nor a removal's deletes.
+    const bool made =
+        record.outcome == pipeline::Outcome::kOk && !record.duplicate && !record.removal;
     if (made) {
       ++bucket.made;
       ++made_total_;

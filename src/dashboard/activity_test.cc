@@ -29,13 +29,15 @@ TEST(ActivityTest, CountsMadeAndFailedAndTheirRateInTheCurrentBucket) {
   Activity activity(clock);
   pipeline::RecordResult duplicate = Record("uploads/d.jpg", pipeline::Outcome::kOk, 5);
   duplicate.duplicate = true;
+  pipeline::RecordResult removal = Record("uploads/e.jpg", pipeline::Outcome::kOk);
+  removal.removal = true;
   activity.Observe(
       Message({Record("uploads/a.jpg", pipeline::Outcome::kOk, 100),
-               Record("uploads/b.jpg", pipeline::Outcome::kOk, 300), duplicate,
+               Record("uploads/b.jpg", pipeline::Outcome::kOk, 300), duplicate, removal,
                Record("uploads/c.jpg", pipeline::Outcome::kPermanent, -1, Reason::kNotAnImage)}));
   clock.AdvanceMillis(1500);
   ActivitySnapshot s = activity.Snapshot();
-  EXPECT_EQ(s.made_total, 2);  // the duplicate made nothing
+  EXPECT_EQ(s.made_total, 2);  // the duplicate and the removal made nothing
   EXPECT_EQ(s.failed_total, 1);
   ASSERT_EQ(s.made_per_second.size(), Activity::kWindowSeconds / Activity::kBucketSeconds);
   EXPECT_DOUBLE_EQ(s.made_per_second.back(), 1.0);  // 2 in the 2 s the bucket has lasted

@@ -16,7 +16,8 @@ constexpr std::pair<const char*, const char*> kRecordMetrics[] = {{"ok", "Record
                                                                   {"gone", "RecordsGone"},
                                                                   {"permanent", "RecordsPermanent"},
                                                                   {"transient", "RecordsTransient"},
-                                                                  {"aborted", "RecordsAborted"}};
+                                                                  {"aborted", "RecordsAborted"},
+                                                                  {"removed", "RecordsRemoved"}};
 
 }  // namespace
 
@@ -30,7 +31,7 @@ LogFields EmfBatchFields(const BatchResult& batch, int64_t timestamp_ms, int64_t
     if (message.disposition == Disposition::kDeadLettered) ++dead_lettered;
     for (const pipeline::RecordResult& record : message.records) {
       ++records;
-      ++by_outcome[record.duplicate ? "duplicate" : pipeline::OutcomeName(record.outcome)];
+      ++by_outcome[pipeline::RecordLabel(record)];
       if (durations.size() < kEmfMaxValues) durations.push_back(record.duration_ms);
     }
   }

@@ -48,6 +48,20 @@ BatchResult SampleBatch() {
   return batch;
 }
 
+TEST(EmfTest, ARemovalIsCountedAsRecordsRemovedNotRecordsOk) {
+  BatchResult batch;
+  MessageOutcome done;
+  done.message_id = "m1";
+  pipeline::RecordResult removal = Record(pipeline::Outcome::kOk, 7);
+  removal.removal = true;  // its source's thumbnails deleted: no thumbnails made
+  done.records = {Record(pipeline::Outcome::kOk, 120), removal};
+  batch.messages = {done};
+  nlohmann::json doc = Line(batch, "thumbnails");
+  EXPECT_EQ(doc["Records"], 2);
+  EXPECT_EQ(doc["RecordsOk"], 1);
+  EXPECT_EQ(doc["RecordsRemoved"], 1);
+}
+
 TEST(EmfTest, OneLineWithTheAwsMetadataAndEveryDeclaredValue) {
   nlohmann::json doc = Line(SampleBatch(), "thumbnails");
   EXPECT_EQ(doc["level"], "info");

@@ -39,11 +39,15 @@ PipelineMetrics::PipelineMetrics(MetricsRegistry& registry)
                                     "Age of the oldest message not yet deleted.")),
       dlq_(registry.GetGauge("thumbflow_dlq_depth", "Messages in the dead-letter queue.")) {}
 
-void PipelineMetrics::RecordDone(Outcome outcome, const std::string& reason, bool duplicate,
-                                 int64_t duration_ms, int64_t end_to_end_ms) {
+void PipelineMetrics::RecordDone(const RecordResult& result, const std::string& reason) {
+  const Outcome outcome = result.outcome;
+  const bool duplicate = result.duplicate;
+  // Removals have their own value: they make no thumbnails ("ok" counts sets made or found).
+  const std::string counted =
+      result.removal && outcome == Outcome::kOk ? "removed" : OutcomeName(outcome);
   registry_
       .GetCounter("thumbflow_pipeline_records_total", "Records processed, by outcome.",
-                  {{"outcome", OutcomeName(outcome)}})
+                  {{"outcome", counted}})
       .Increment();
   if (outcome == Outcome::kGone || outcome == Outcome::kPermanent ||
       outcome == Outcome::kTransient) {
@@ -57,14 +61,13 @@ void PipelineMetrics::RecordDone(Outcome outcome, const std::string& reason, boo
   if (duplicate) duplicates_.Increment();
   // Every outcome is timed: a slow failure (a timeout, a store that hangs) shows here too.
   // Duplicates only HEAD the outputs; timed apart, they do not hide the cost of real work.
-  const std::string label = duplicate ? "duplicate" : OutcomeName(outcome);
   registry_
       .GetHistogram("thumbflow_pipeline_processing_seconds",
                     "Time to process one record (fetch, thumbnail, put), by outcome.",
-                    {{"outcome", label}}, ProcessingBuckets())
-      .Observe(static_cast<double>(duration_ms) / 1000.0);
-  if (outcome == Outcome::kOk && !duplicate && end_to_end_ms >= 0) {
-    end_to_end_.Observe(static_cast<double>(end_to_end_ms) / 1000.0);
+                    {{"outcome", RecordLabel(result)}}, ProcessingBuckets())
+      .Observe(static_cast<double>(result.duration_ms) / 1000.0);
+  if (outcome == Outcome::kOk && !duplicate && !result.removal && result.end_to_end_ms >= 0) {
+    end_to_end_.Observe(static_cast<double>(result.end_to_end_ms) / 1000.0);
   }
 }
 

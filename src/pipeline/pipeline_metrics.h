@@ -1,13 +1,15 @@
 // PipelineMetrics: the pipeline's Prometheus metrics, registered once in the registry that
 // cli/ created and passes down.
 //
-//   thumbflow_pipeline_records_total{outcome}          records by outcome (ok, skipped, ...)
+//   thumbflow_pipeline_records_total{outcome}          records by outcome (ok, removed,
+//                                                       skipped, ...; RecordLabel)
 //   thumbflow_pipeline_records_failed_total{reason}    gone/permanent/transient by reason
 //   thumbflow_pipeline_duplicates_total                 ok records skipped by idempotency
 //   thumbflow_pipeline_processing_seconds{outcome}      one record, start to finish, every
 //                                                       outcome (ok, skipped, gone, permanent,
 //                                                       transient, aborted; duplicates of ok
-//                                                       records as "duplicate")
+//                                                       records as "duplicate", removals as
+//                                                       "removed")
 //   thumbflow_pipeline_end_to_end_seconds               event time -> outputs written
 //   thumbflow_pipeline_messages_total{action}           delete, retry, dead-letter, release
 //   thumbflow_pipeline_in_flight                        messages held by this process
@@ -30,15 +32,16 @@ struct QueueStats;
 
 namespace pipeline {
 
-enum class Outcome;
+struct RecordResult;
 
 class PipelineMetrics {
  public:
   // `registry` must outlive this object.
   explicit PipelineMetrics(MetricsRegistry& registry);
 
-  void RecordDone(Outcome outcome, const std::string& reason, bool duplicate, int64_t duration_ms,
-                  int64_t end_to_end_ms);
+  // One finished record; `reason` is its label for records_failed_total (gone, permanent and
+  // transient records).
+  void RecordDone(const RecordResult& result, const std::string& reason);
   // `action`: "delete", "retry", "dead-letter", "release".
   void MessageDone(const std::string& action);
   void SetInFlight(int64_t messages);

@@ -121,6 +121,12 @@ const char* OutcomeName(Outcome outcome) {
   return "internal";
 }
 
+const char* RecordLabel(const RecordResult& result) {
+  if (result.outcome == Outcome::kOk && result.duplicate) return "duplicate";
+  if (result.outcome == Outcome::kOk && result.removal) return "removed";
+  return OutcomeName(result.outcome);
+}
+
 Status ValidateSourceKey(std::string_view key) {
   if (!IsValidUtf8(key)) return InvalidArgumentError("key is not valid UTF-8");
   return ValidatePipelineKey(key);
@@ -342,10 +348,14 @@ bool RecordProcessor::Remove(Work& work) const {
   }
   if (!DeleteOutputsOf(work)) return false;
   if (work.result.deleted.empty()) {
+    work.result.removal = true;
     return work.Stop(Outcome::kOk, Reason::kNone, "no thumbnails to delete");
   }
   if (!source_exists(&exists)) return false;
-  if (!exists) return work.Stop(Outcome::kOk, Reason::kNone, "thumbnails deleted");
+  if (!exists) {
+    work.result.removal = true;
+    return work.Stop(Outcome::kOk, Reason::kNone, "thumbnails deleted");
+  }
   // An upload landed between the first look and the deletes: its thumbnails may have been
   // among them, so they are made again from the object now there (steps 5-8).
   work.event_etag.clear();
@@ -551,8 +561,7 @@ bool OutputsCurrent(ObjectStore& output_store, const RecordProcessorOptions& opt
 
 void RecordProcessor::Report(const RecordResult& result, const RecordContext& context) const {
   if (metrics_) {
-    metrics_->RecordDone(result.outcome, ReasonLabel(result.reason, result.error_code),
-                         result.duplicate, result.duration_ms, result.end_to_end_ms);
+    metrics_->RecordDone(result, ReasonLabel(result.reason, result.error_code));
   }
   const LogLevel level = (result.outcome == Outcome::kOk || result.outcome == Outcome::kSkipped)
                              ? LogLevel::kInfo

@@ -117,6 +117,13 @@ enum class Outcome {
 // "ok", "skipped", "gone", "permanent", "transient", "aborted" (also the metrics label).
 const char* OutcomeName(Outcome outcome);
 
+struct RecordResult;
+// The label a record is counted under in metrics and the dashboard's figures: OutcomeName,
+// except that an ok record is "duplicate" when its outputs were already there and "removed"
+// when it was a removal (its source's thumbnails deleted, or none there): neither made a
+// thumbnail set, and counting them as "ok" would overstate the work done.
+const char* RecordLabel(const RecordResult& result);
+
 struct OutputSummary {
   std::string size_name;
   std::string key;
@@ -135,6 +142,7 @@ struct RecordResult {
   std::string key;                // of the source (decoded)
   std::string output_bucket;
   bool duplicate = false;            // ok because the outputs already carried this source ETag
+  bool removal = false;              // ok: a removal record (step 4b), no thumbnails made
   std::vector<std::string> deleted;  // a removal: the thumbnails deleted (output bucket)
   int64_t source_bytes = 0;
   std::vector<OutputSummary> outputs;

@@ -220,6 +220,26 @@ TEST_F(RemovalTest, ARemovedSourceLosesItsThumbnails) {
   EXPECT_TRUE(again.deleted.empty());
 }
 
+TEST_F(RemovalTest, RemovalsAreCountedApartFromThumbnailsMade) {
+  Thumbnailed("uploads/x.jpg", "pixels");
+  ASSERT_TRUE(memory_.Delete(kBucket, "uploads/x.jpg").ok());
+  RecordResult result = Process(Removed("uploads/x.jpg"));
+  ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
+  EXPECT_TRUE(result.removal);
+  EXPECT_STREQ(RecordLabel(result), "removed");
+  RecordResult again = Process(Removed("uploads/x.jpg"));  // nothing left to delete
+  EXPECT_TRUE(again.removal);
+  const std::string text = registry_.RenderText();
+  // The upload's record is the only ok one: the two removals made no thumbnails.
+  for (const char* line :
+       {"thumbflow_pipeline_records_total{outcome=\"ok\"} 1\n",
+        "thumbflow_pipeline_records_total{outcome=\"removed\"} 2\n",
+        "thumbflow_pipeline_processing_seconds_count{outcome=\"ok\"} 1\n",
+        "thumbflow_pipeline_processing_seconds_count{outcome=\"removed\"} 2\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+}
+
 TEST_F(RemovalTest, ANewerUploadUnderTheKeyKeepsItsThumbnails) {
   Thumbnailed("uploads/x.jpg", "first");
   ASSERT_TRUE(memory_.Delete(kBucket, "uploads/x.jpg").ok());
@@ -246,6 +266,7 @@ TEST_F(RemovalTest, AnUploadDuringTheDeletesGetsItsThumbnailsBack) {
   ASSERT_EQ(result.outcome, Outcome::kOk) << result.message;
   EXPECT_EQ(result.deleted.size(), 3u);
   EXPECT_EQ(result.outputs.size(), 3u) << "made again from the object now there";
+  EXPECT_FALSE(result.removal) << "thumbnails made: counted as ok";
   for (const char* size : {"small", "medium", "large"}) {
     EXPECT_TRUE(Exists(std::string("thumbnails/") + size + "/x.jpg")) << size;
   }

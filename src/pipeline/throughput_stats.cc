@@ -13,7 +13,9 @@ const std::vector<std::string>& Migrations() {
       " records INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0,"
       " duplicates INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,"
       " gone INTEGER NOT NULL DEFAULT 0, permanent INTEGER NOT NULL DEFAULT 0,"
-      " transient INTEGER NOT NULL DEFAULT 0, aborted INTEGER NOT NULL DEFAULT 0)"};
+      " transient INTEGER NOT NULL DEFAULT 0, aborted INTEGER NOT NULL DEFAULT 0)",
+      // Removal records (ok, no thumbnails made) counted apart from ok.
+      "ALTER TABLE pipeline_throughput ADD COLUMN removed INTEGER NOT NULL DEFAULT 0"};
   return migrations;
 }
 
@@ -40,8 +42,12 @@ void ThroughputStats::Add(const MessageResult& result) {
     ++w.records;
     switch (r.outcome) {
       case Outcome::kOk:
-        ++w.ok;
-        if (r.duplicate) ++w.duplicates;
+        if (r.removal) {
+          ++w.removed;
+        } else {
+          ++w.ok;
+          if (r.duplicate) ++w.duplicates;
+        }
         break;
       case Outcome::kSkipped:
         ++w.skipped;
@@ -73,19 +79,21 @@ Status ThroughputStats::Flush() {
   if (batch.empty()) return Status::Ok();
   int64_t oldest_kept = clock_.NowMillis() / 60'000 - kKeepMinutes;
   Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(sqlite::Statement * upsert,
-                     tx.Prepare("INSERT INTO pipeline_throughput (minute, messages, records, ok,"
-                                " duplicates, skipped, gone, permanent, transient, aborted)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                                " ON CONFLICT(minute) DO UPDATE SET"
-                                " messages = messages + ?2, records = records + ?3, ok = ok + ?4,"
-                                " duplicates = duplicates + ?5, skipped = skipped + ?6,"
-                                " gone = gone + ?7, permanent = permanent + ?8,"
-                                " transient = transient + ?9, aborted = aborted + ?10"));
+    ASSIGN_OR_RETURN(
+        sqlite::Statement * upsert,
+        tx.Prepare("INSERT INTO pipeline_throughput (minute, messages, records, ok,"
+                   " duplicates, skipped, gone, permanent, transient, aborted, removed)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                   " ON CONFLICT(minute) DO UPDATE SET"
+                   " messages = messages + ?2, records = records + ?3, ok = ok + ?4,"
+                   " duplicates = duplicates + ?5, skipped = skipped + ?6,"
+                   " gone = gone + ?7, permanent = permanent + ?8,"
+                   " transient = transient + ?9, aborted = aborted + ?10,"
+                   " removed = removed + ?11"));
     for (const auto& [minute, w] : batch) {
       upsert->Bind(1, minute).Bind(2, w.messages).Bind(3, w.records).Bind(4, w.ok);
       upsert->Bind(5, w.duplicates).Bind(6, w.skipped).Bind(7, w.gone).Bind(8, w.permanent);
-      upsert->Bind(9, w.transient).Bind(10, w.aborted);
+      upsert->Bind(9, w.transient).Bind(10, w.aborted).Bind(11, w.removed);
       RETURN_IF_ERROR(upsert->Run());
     }
     ASSIGN_OR_RETURN(sqlite::Statement * prune,
@@ -107,6 +115,7 @@ Status ThroughputStats::Flush() {
       into.permanent += w.permanent;
       into.transient += w.transient;
       into.aborted += w.aborted;
+      into.removed += w.removed;
     }
   }
   return status;
@@ -137,11 +146,20 @@ Result<ThroughputWindow> ThroughputStats::ReadRecent(sqlite::Database& db, int64
     ASSIGN_OR_RETURN(bool has_table, exists->Step());
     exists->Reset();
     if (!has_table) return Status::Ok();
+    // A file a thumbflow before the `removed` column wrote (and still writes): none counted.
+    ASSIGN_OR_RETURN(sqlite::Statement * has_removed,
+                     tx.Prepare("SELECT 1 FROM pragma_table_info('pipeline_throughput')"
+                                " WHERE name = 'removed'"));
+    ASSIGN_OR_RETURN(bool removed_column, has_removed->Step());
+    has_removed->Reset();
     ASSIGN_OR_RETURN(
         sqlite::Statement * sum,
-        tx.Prepare("SELECT total(messages), total(records), total(ok), total(duplicates),"
-                   " total(skipped), total(gone), total(permanent), total(transient),"
-                   " total(aborted) FROM pipeline_throughput WHERE minute BETWEEN ?1 AND ?2"));
+        tx.Prepare(
+            std::string("SELECT total(messages), total(records), total(ok), total(duplicates),"
+                        " total(skipped), total(gone), total(permanent), total(transient),"
+                        " total(aborted), ") +
+            (removed_column ? "total(removed)" : "0") +
+            " FROM pipeline_throughput WHERE minute BETWEEN ?1 AND ?2"));
     sum->Bind(1, first_minute).Bind(2, last_minute);
     ASSIGN_OR_RETURN(bool row, sum->Step());
     if (row) {
@@ -154,6 +172,7 @@ Result<ThroughputWindow> ThroughputStats::ReadRecent(sqlite::Database& db, int64
       w.permanent = sum->ColumnInt(6);
       w.transient = sum->ColumnInt(7);
       w.aborted = sum->ColumnInt(8);
+      w.removed = sum->ColumnInt(9);
       sum->Reset();
     }
     return Status::Ok();

@@ -4,7 +4,8 @@
 //
 // Table pipeline_throughput(minute INTEGER PRIMARY KEY  -- Unix time / 60
 //                           messages, records, ok, duplicates, skipped, gone, permanent,
-//                           transient, aborted INTEGER)  -- counts finished in that minute
+//                           transient, aborted, removed INTEGER)  -- counts finished in
+//                                                                    that minute
 // Rows older than a day are deleted when flushing.
 //
 // Writes are batched: Add() only counts in memory; the counts reach the file at the next
@@ -38,6 +39,7 @@ struct ThroughputWindow {
   int64_t permanent = 0;
   int64_t transient = 0;
   int64_t aborted = 0;
+  int64_t removed = 0;  // removal records (ok outcome, thumbnails deleted): not in `ok`
 };
 
 class ThroughputStats {

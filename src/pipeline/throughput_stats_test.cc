@@ -43,5 +43,22 @@ TEST(ThroughputStatsTest, CountsReachTheFileAndAreReadByWindow) {
   EXPECT_EQ(five.gone, 1);
 }
 
+TEST(ThroughputStatsTest, RemovalsAreCountedApartFromOk) {
+  thumbflow::testing::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  auto db = sqlite::Database::Open(dir.path() + "/thumbflow.db").value();
+  ManualClock clock(60'000 * 1000);
+  {
+    auto stats = ThroughputStats::Open(db, clock).value();
+    MessageResult result = Done({Outcome::kOk, Outcome::kOk});
+    result.records[1].removal = true;  // its thumbnails deleted, none made
+    stats->Add(result);
+  }
+  auto window = ThroughputStats::ReadRecent(*db, clock.NowMillis(), 60).value();
+  EXPECT_EQ(window.records, 2);
+  EXPECT_EQ(window.ok, 1);
+  EXPECT_EQ(window.removed, 1);
+}
+
 }  // namespace
 }  // namespace thumbflow::pipeline

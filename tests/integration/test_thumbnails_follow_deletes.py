@@ -81,6 +81,13 @@ class EmbeddedTest(unittest.TestCase):
         self.assertEqual(len(removal), 1, serve.peer.log()[-3000:])
         self.assertEqual(sorted(d["key"] for d in removal[0]["deleted"]),
                          sorted(f"thumbnails/{s}/a.jpg" for s in SIZES))
+        # The removal made no thumbnails: counted as `removed`, not `ok` (two uploads).
+        status, text = harness.http_get(serve.endpoint + "/metrics")
+        self.assertEqual(status, 200)
+        for line in ('thumbflow_pipeline_records_total{outcome="ok"} 2',
+                     'thumbflow_pipeline_records_total{outcome="removed"} 1',
+                     'thumbflow_pipeline_processing_seconds_count{outcome="removed"} 1'):
+            self.assertIn(line + "\n", text)
 
         # The re-upload race: delete and upload again at once; both events are queued in
         # order and handled by two workers. The end state is the new upload's thumbnails.
