@@ -42,8 +42,10 @@ Status InvalidTag(std::string message, S3Error* error) {
 // The limits, in S3's words; the tags as a set.
 Result<TagSet> CheckTags(const TagList& tags, S3Error* error,
                          TagTarget target = TagTarget::kObject) {
+  // S3 answers a count over the limit with BadRequest, not InvalidTag (ceph RGW differs).
   if (target == TagTarget::kObject && tags.size() > kMaxTags) {
-    return InvalidTag("Object tags cannot be greater than 10", error);
+    *error = MakeError("BadRequest", "Object tags cannot be greater than 10");
+    return InvalidArgumentError(error->message);
   }
   TagSet out;
   for (const auto& [key, value] : tags) {
