@@ -21,9 +21,12 @@ using nlohmann::json;
 constexpr int kMaxBatch = 10;
 constexpr int kMaxVisibilitySeconds = 43'200;
 constexpr int kMaxMessageAttributes = 10;
-// How long a message received while walking the DLQ stays invisible before the walk makes
-// it visible again; long enough that one walk never meets the same message twice.
-constexpr int kScanVisibilitySeconds = 120;
+// How long a message received while walking the DLQ stays invisible: the walk must not meet
+// a message twice, so it holds every message it has seen until it ends, extending them
+// (ChangeMessageVisibility, which SQS does not count as a receive) once half of this has
+// passed, and then makes them visible at once. Short, so that a walk killed outright
+// (SIGKILL, a second Ctrl-C) hides the DLQ for at most this long.
+constexpr int kScanVisibilitySeconds = 10;
 constexpr int kMaxScanPages = 1'000;
 // Fail(permanent) first extends the delivery by this much: it proves the receipt is still
 // the live one and keeps the message hidden while it is copied to the DLQ.
@@ -528,6 +531,7 @@ Result<std::unique_ptr<SqsQueue>> NewSqsQueue(SqsQueueOptions options,
       SqsClient::Create(endpoint, options.region, std::move(http), std::move(credentials), clock));
   std::unique_ptr<SqsQueue> queue(new SqsQueue());
   queue->scan_wait_seconds_ = std::clamp(options.scan_wait_seconds, 0, 20);
+  queue->clock_ = clock;
   if (IsUrl(options.queue)) {
     queue->queue_url_ = options.queue;
   } else {
@@ -725,9 +729,28 @@ Status SqsQueue::ScanDeadLetters(int max_messages,
   std::set<std::string> seen;
   std::vector<std::pair<std::string, int>> release;
   Status result;
-  for (int page = 0;
-       page < kMaxScanPages && static_cast<int>(seen.size()) < max_messages && !(done && done());
+  // When every held message was last made invisible for kScanVisibilitySeconds (at the
+  // latest: each receive since hides its messages from a later time).
+  int64_t held_since_ms = clock_ ? clock_->NowMillis() : 0;
+  auto change_visibility = [&](int seconds) -> Status {
+    for (size_t i = 0; i < release.size(); i += kMaxBatch) {
+      std::vector<std::pair<std::string, int>> chunk;
+      for (size_t j = i; j < std::min(release.size(), i + kMaxBatch); ++j) {
+        chunk.emplace_back(release[j].first, seconds);
+      }
+      Result<std::vector<Status>> changed = client_->ChangeMessageVisibilityBatch(dlq_url_, chunk);
+      if (!changed.ok()) return changed.status();
+    }
+    return Status::Ok();
+  };
+  for (int page = 0; page < kMaxScanPages && static_cast<int>(seen.size()) < max_messages &&
+                     !(done && done()) && !(scan_stop_ && scan_stop_->load());
        ++page) {
+    if (clock_ && clock_->NowMillis() - held_since_ms >= kScanVisibilitySeconds * 1000 / 2) {
+      held_since_ms = clock_->NowMillis();
+      result = change_visibility(kScanVisibilitySeconds);
+      if (!result.ok()) break;
+    }
     ReceiveOptions options;
     options.max_messages = std::min<int>(kMaxBatch, max_messages - static_cast<int>(seen.size()));
     options.visibility_timeout_s = kScanVisibilitySeconds;
@@ -750,12 +773,11 @@ Status SqsQueue::ScanDeadLetters(int max_messages,
     }
     if (!any_new || !result.ok()) break;
   }
-  for (size_t i = 0; i < release.size(); i += kMaxBatch) {
-    std::vector<std::pair<std::string, int>> chunk(
-        release.begin() + static_cast<std::ptrdiff_t>(i),
-        release.begin() + static_cast<std::ptrdiff_t>(std::min(release.size(), i + kMaxBatch)));
-    Result<std::vector<Status>> released = client_->ChangeMessageVisibilityBatch(dlq_url_, chunk);
-    if (result.ok() && !released.ok()) result = released.status();
+  Status released = change_visibility(0);
+  if (result.ok() && !released.ok()) result = released;
+  if (result.ok() && scan_stop_ && scan_stop_->load()) {
+    result = AbortedError("interrupted after " + std::to_string(seen.size()) +
+                          " dead letters; those not moved are visible again");
   }
   return result;
 }

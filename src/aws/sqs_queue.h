@@ -17,6 +17,7 @@
 // workers; they are as thread-safe as the HttpClient and CredentialsProvider they are given.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -157,8 +158,9 @@ struct SqsQueueOptions {
 //   Stats            -> GetQueueAttributes: visible, in_flight, delayed from the queue;
 //     dlq = visible + in-flight + delayed messages of the DLQ (0 without one). oldest_age_s
 //     is always 0: SQS exposes the age of the oldest message only through CloudWatch.
-//   ListDeadLetters  -> receives from the DLQ (making each entry invisible for a moment and
-//     then visible again at once), so ApproximateReceiveCount of DLQ messages grows.
+//   ListDeadLetters  -> receives from the DLQ (each entry invisible for 10 s, extended while
+//     the walk lasts, then visible again at once), so ApproximateReceiveCount of DLQ messages
+//     grows by one per list: SQS has no read without a receive.
 //     reason: thumbflow-reason, or Reason::kMaxReceives ("max-receives") for messages SQS
 //     moved itself (the queue's RedrivePolicy);
 //     receive_count: thumbflow-receive-count, else the DLQ's count minus this look;
@@ -219,6 +221,11 @@ class SqsQueue : public Queue {
   Result<RedriveAllResult> RedriveAll(RedriveMethod method,
                                       const std::function<void()>& poll_pause);
 
+  // ListDeadLetters' and Redrive's walks of the DLQ stop before their next receive once
+  // `*stop` is true (a Ctrl-C), make every message they hold visible again at once, as at
+  // their end, and return Aborted. Not owned; null (the default): never stopped.
+  void SetScanStop(const std::atomic<bool>* stop) { scan_stop_ = stop; }
+
  private:
   friend Result<std::unique_ptr<SqsQueue>> NewSqsQueue(SqsQueueOptions, std::shared_ptr<HttpClient>,
                                                        std::shared_ptr<CredentialsProvider>,
@@ -236,7 +243,9 @@ class SqsQueue : public Queue {
   std::string queue_url_;
   std::string dlq_url_;
   int scan_wait_seconds_ = 1;
-  int64_t max_body_bytes_ = 256 * 1024;  // the queue's MaximumMessageSize
+  const Clock* clock_ = nullptr;                  // not owned; extends the walk's holds
+  const std::atomic<bool>* scan_stop_ = nullptr;  // not owned
+  int64_t max_body_bytes_ = 256 * 1024;           // the queue's MaximumMessageSize
 };
 
 // Resolves the queue (GetQueueUrl when a name is given) and its DLQ (the explicit one, else

@@ -6,6 +6,7 @@
 #include "aws/testing/scripted_http_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -535,12 +536,52 @@ TEST_F(SqsQueueTest, ListDeadLettersReadsTheReasonAndReleasesTheMessages) {
   ASSERT_EQ(http_->Actions(), (std::vector<std::string>{"ReceiveMessage", "ReceiveMessage",
                                                         "ChangeMessageVisibilityBatch"}));
   EXPECT_EQ(http_->BodyOf(0)["QueueUrl"], kDlqUrl);
-  EXPECT_EQ(http_->BodyOf(0)["VisibilityTimeout"], 120);
+  EXPECT_EQ(http_->BodyOf(0)["VisibilityTimeout"], 10);
   EXPECT_EQ(http_->BodyOf(0)["WaitTimeSeconds"], 1);
   const json released = http_->BodyOf(2)["Entries"];
   ASSERT_EQ(released.size(), 2u);
   EXPECT_EQ(released[0]["ReceiptHandle"], "r-1");
   EXPECT_EQ(released[0]["VisibilityTimeout"], 0);
+}
+
+// The walk holds what it has seen for 10 s at a time, extended (not received again) while
+// it lasts, and a stop request ends it before the next receive with everything released.
+TEST_F(SqsQueueTest, ListDeadLettersExtendsItsHoldsAndStopsOnRequest) {
+  auto queue = Queue(/*with_dlq=*/true);
+  for (const char* id : {"1", "2", "3"}) {
+    http_->Answer("ReceiveMessage", 200,
+                  {{"Messages",
+                    {{{"MessageId", std::string("d-") + id},
+                      {"ReceiptHandle", std::string("r-") + id},
+                      {"Body", "b"}}}}});
+  }
+  std::atomic<bool> stop{false};
+  queue->SetScanStop(&stop);
+  int receives = 0;
+  auto scripted = http_->respond;
+  http_->respond = [&](const HttpRequest& request) {
+    if (FindHeader(request.headers, "X-Amz-Target")->ends_with("ReceiveMessage")) {
+      clock_.AdvanceSeconds(3);               // each page takes 3 s
+      if (++receives == 3) stop.store(true);  // Ctrl-C during the third page
+    }
+    return scripted(request);
+  };
+  Result<std::vector<DeadLetter>> letters = queue->ListDeadLetters(100);
+  ASSERT_FALSE(letters.ok());
+  EXPECT_EQ(letters.status().code(), StatusCode::kAborted) << letters.status().ToString();
+  ASSERT_EQ(
+      http_->Actions(),
+      (std::vector<std::string>{"ReceiveMessage", "ReceiveMessage", "ChangeMessageVisibilityBatch",
+                                "ReceiveMessage", "ChangeMessageVisibilityBatch"}));
+  // 6 s after the start (half of the 10 s passed): the two held messages extended.
+  const json extended = http_->BodyOf(2)["Entries"];
+  ASSERT_EQ(extended.size(), 2u);
+  EXPECT_EQ(extended[0]["ReceiptHandle"], "r-1");
+  EXPECT_EQ(extended[1]["VisibilityTimeout"], 10);
+  const json released = http_->BodyOf(4)["Entries"];
+  ASSERT_EQ(released.size(), 3u);
+  EXPECT_EQ(released[2]["ReceiptHandle"], "r-3");
+  EXPECT_EQ(released[2]["VisibilityTimeout"], 0);
 }
 
 TEST_F(SqsQueueTest, RedriveSendsTheOriginalAndDeletesTheDeadLetter) {

@@ -135,7 +135,9 @@ bool TakesStopSignals(const CLI::App& app) {
   for (const char* name : {"serve", "worker", "backfill"}) {
     if (app.got_subcommand(name)) return true;
   }
-  return false;
+  // `dlq list` on SQS gives the messages it holds back at once when stopped (queue_command.cc).
+  const CLI::App* dlq = app.get_subcommand("dlq");
+  return dlq->got_subcommand("list") && dlq->get_subcommand("list")->count("--queue-url") > 0;
 }
 
 int Main(int argc, char** argv) {

@@ -7,9 +7,11 @@
 // The queue's settings come from [queue] in --config; --queue overrides its name.
 // With --queue-url (dlq commands only), the DLQ is --dlq-url or the queue's RedrivePolicy
 // target (cli/sqs_target.h); aws::SqsQueue says how each operation maps onto SQS.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "cli/sqs_target.h"
 #include "core/civil_time.h"
 #include "core/clock.h"
+#include "core/stop_signal.h"
 #include "events/s3_event.h"
 #include "queue/sqlite_queue.h"
 
@@ -275,7 +278,18 @@ void RegisterDlq(CLI::App& app, CliContext& ctx) {
         ctx.exit_code = ReportUsage("dlq list: --max must be 1 or more");
         return;
       }
+      // On SQS each look is a receive that hides the message: a Ctrl-C (SIGINT, SIGTERM,
+      // SIGHUP) ends the walk before its next receive and makes what it holds visible at
+      // once (exit 1, "interrupted"); a second one exits 130 at once, and what was held
+      // reappears within the walk's 10 s visibility timeout.
+      std::atomic<bool> stop{false};  // outlives the signal thread
+      std::optional<StopSignals> stop_signals;
+      if (!common->sqs.queue_url.empty()) {
+        stop_signals.emplace();
+        stop_signals->OnSignal([&stop](int) { stop.store(true); });
+      }
       Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+        if (opened.sqs) opened.sqs->queue->SetScanStop(&stop);
         ASSIGN_OR_RETURN(auto letters, opened.queue().ListDeadLetters(*max));
         nlohmann::json out = nlohmann::json::array();
         for (const auto& d : letters) out.push_back(DeadLetterJson(d));

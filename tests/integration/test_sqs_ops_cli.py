@@ -7,7 +7,8 @@ What this pins down:
     message attribute) and one that SQS moved itself through the queue's RedrivePolicy
     (maxReceiveCount 1: reason max-receives); key, bucket, receive_count, time, body;
   - listing consumes nothing: afterwards the DLQ holds every message, visible, and a second
-    list shows them again;
+    list shows them again; each list is one receive per message (the count SQS keeps grows
+    by one per look), and a Ctrl-C during a list makes what it holds visible at once;
   - status prints the queue's and the DLQ's depths, as the embedded status does;
   - redrive --all on moto (which does not implement StartMessageMoveTask) falls back to
     receive/send/delete, says so on stderr, and leaves the original bodies in the queue without
@@ -21,6 +22,7 @@ What this pins down:
 import json
 import os
 import shutil
+import signal
 import tempfile
 import unittest
 import urllib.request
@@ -189,6 +191,41 @@ class SqsOpsCliTest(unittest.TestCase):
         self.assertEqual(self.tf_json("dlq", "purge", "--queue-url", queue_url),
                          {"purged": True})
         self.assertEqual(self.depth(dlq_url), (0, 0))
+
+    def test_list_is_one_receive_per_look_and_gives_back_at_once_on_ctrl_c(self):
+        queue_url, dlq_url = self.make_queues("look", max_receive_count=3)
+        for i in range(3):
+            self.sqs.send_message(QueueUrl=dlq_url, MessageBody=event_body(f"uploads/{i}.jpg"))
+        # Each list receives each message exactly once (SQS counts that; it cannot be
+        # avoided): the DLQ's count, less the look itself, goes 0, 1, 2.
+        for look in range(3):
+            letters = self.tf_json("dlq", "list", "--queue-url", queue_url)
+            self.assertEqual(sorted(d["receive_count"] for d in letters), [look] * 3, letters)
+            self.assertEqual(self.depth(dlq_url), (3, 0), "visible again at once")
+
+        # Ctrl-C while the list holds every message (its last, 1 s long poll finds nothing
+        # new): it stops, gives them back at once and says so (exit 1). Before, SIGINT's
+        # default action left them hidden for 120 s.
+        for attempt in range(10):
+            peer = harness.Peer([harness.BIN, "dlq", "list", "--queue-url", queue_url],
+                                env=self.env, log_dir=self.tmp, name=f"list{attempt}",
+                                separate_stdout=True)
+            self.peers.append(peer)
+            wait_for(lambda: self.depth(dlq_url)[1] == 3 or peer.proc.poll() is not None,
+                     timeout=60, what="the list to hold every message", interval=0.01)
+            if peer.proc.poll() is not None:
+                continue  # it ended first: try again
+            peer.signal(signal.SIGINT)
+            code = peer.proc.wait(timeout=60)
+            peer.stop(1)
+            if code == 0:
+                continue  # the signal came after the walk had ended
+            self.assertEqual(code, 1, peer.log())
+            self.assertIn("interrupted", peer.log())
+            self.assertEqual(self.depth(dlq_url), (3, 0), "visible again at once")
+            break
+        else:
+            self.fail("no list was interrupted while it held the messages in 10 attempts")
 
     def test_explicit_dlq_and_endpoint_flags(self):
         queue_url = self.sqs.create_queue(QueueName="plain")["QueueUrl"]
