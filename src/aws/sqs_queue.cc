@@ -744,7 +744,7 @@ Status SqsQueue::ScanDeadLetters(int max_messages,
     return Status::Ok();
   };
   for (int page = 0; page < kMaxScanPages && static_cast<int>(seen.size()) < max_messages &&
-                     !(done && done()) && !(scan_stop_ && scan_stop_->load());
+                     !(done && done()) && !stopped();
        ++page) {
     if (clock_ && clock_->NowMillis() - held_since_ms >= kScanVisibilitySeconds * 1000 / 2) {
       held_since_ms = clock_->NowMillis();
@@ -762,7 +762,7 @@ Status SqsQueue::ScanDeadLetters(int max_messages,
     }
     bool any_new = false;
     for (const Message& m : *messages) {
-      if (!result.ok() || !seen.insert(m.id).second) {
+      if (!result.ok() || stopped() || !seen.insert(m.id).second) {
         release.emplace_back(m.receipt, 0);
         continue;
       }
@@ -775,7 +775,7 @@ Status SqsQueue::ScanDeadLetters(int max_messages,
   }
   Status released = change_visibility(0);
   if (result.ok() && !released.ok()) result = released;
-  if (result.ok() && scan_stop_ && scan_stop_->load()) {
+  if (result.ok() && stopped()) {
     result = AbortedError("interrupted after " + std::to_string(seen.size()) +
                           " dead letters; those not moved are visible again");
   }
@@ -807,9 +807,15 @@ Result<std::vector<DeadLetter>> SqsQueue::ListDeadLetters(int max_items) {
 }
 
 Result<int64_t> SqsQueue::Redrive(const std::vector<std::string>& ids) {
-  const std::set<std::string> wanted(ids.begin(), ids.end());
   int64_t moved = 0;
-  RETURN_IF_ERROR(ScanDeadLetters(
+  RETURN_IF_ERROR(RedriveCopy(ids, moved));
+  return moved;
+}
+
+Status SqsQueue::RedriveCopy(const std::vector<std::string>& ids, int64_t& moved) {
+  const std::set<std::string> wanted(ids.begin(), ids.end());
+  moved = 0;
+  return ScanDeadLetters(
       std::numeric_limits<int>::max(),
       [&](const Message& m) -> Result<bool> {
         if (!wanted.empty() && wanted.count(DeadLetterId(m)) == 0) return false;
@@ -824,8 +830,7 @@ Result<int64_t> SqsQueue::Redrive(const std::vector<std::string>& ids) {
         if (!deleted.ok()) return deleted;
         return true;
       },
-      [&] { return !wanted.empty() && moved == static_cast<int64_t>(wanted.size()); }));
-  return moved;
+      [&] { return !wanted.empty() && moved == static_cast<int64_t>(wanted.size()); });
 }
 
 Result<SqsQueue::RedriveAllResult> SqsQueue::RedriveAll(RedriveMethod method,
@@ -864,6 +869,12 @@ Result<SqsQueue::RedriveAllResult> SqsQueue::RedriveAll(RedriveMethod method,
                                   " messages" +
                                   (task.failure_reason.empty() ? "" : ": " + task.failure_reason));
         }
+        if (stopped()) {
+          result.interrupted = AbortedError("interrupted while waiting for message-move task " +
+                                            result.task_handle + " (SQS carries it on) after " +
+                                            std::to_string(task.moved) + " messages moved");
+          return result;
+        }
         if (poll_pause) poll_pause();
       }
     }
@@ -871,7 +882,12 @@ Result<SqsQueue::RedriveAllResult> SqsQueue::RedriveAll(RedriveMethod method,
     result.fallback = handle.status().message();
   }
   result.method = "copy";
-  ASSIGN_OR_RETURN(result.moved, Redrive({}));
+  Status copied = RedriveCopy({}, result.moved);
+  if (copied.code() == StatusCode::kAborted && stopped()) {
+    result.interrupted = copied;
+  } else if (!copied.ok()) {
+    return copied;
+  }
   return result;
 }
 

@@ -217,13 +217,22 @@ class SqsQueue : public Queue {
     std::string method;       // "message-move-task" or "copy"
     std::string task_handle;  // the task's handle (message-move-task)
     std::string fallback;     // why kAuto copied instead (empty otherwise)
+    // Aborted when stopped (SetScanStop); `moved` then counts what was moved before.
+    Status interrupted;
   };
   Result<RedriveAllResult> RedriveAll(RedriveMethod method,
                                       const std::function<void()>& poll_pause);
 
+  // Redrive by copy, as Redrive(ids), counting in `moved` each message sent to the queue,
+  // also when it fails or is stopped midway (`thumbflow dlq redrive` reports what it moved).
+  Status RedriveCopy(const std::vector<std::string>& ids, int64_t& moved);
+
   // ListDeadLetters' and Redrive's walks of the DLQ stop before their next receive once
-  // `*stop` is true (a Ctrl-C), make every message they hold visible again at once, as at
-  // their end, and return Aborted. Not owned; null (the default): never stopped.
+  // `*stop` is true (a Ctrl-C): the message in hand is finished (sent, then deleted from the
+  // DLQ), the rest of the page is not touched, every message they hold is made visible again
+  // at once, as at their end, and they return Aborted. RedriveAll stops waiting for its
+  // message-move task (which SQS carries on) and says so in `interrupted`.
+  // Not owned; null (the default): never stopped.
   void SetScanStop(const std::atomic<bool>* stop) { scan_stop_ = stop; }
 
  private:
@@ -238,6 +247,7 @@ class SqsQueue : public Queue {
   // left, or at the first error; then makes every message not taken care of visible again.
   Status ScanDeadLetters(int max_messages, const std::function<Result<bool>(const Message&)>& visit,
                          const std::function<bool()>& done);
+  bool stopped() const { return scan_stop_ && scan_stop_->load(); }
 
   std::unique_ptr<SqsClient> client_;
   std::string queue_url_;

@@ -610,6 +610,42 @@ TEST_F(SqsQueueTest, RedriveSendsTheOriginalAndDeletesTheDeadLetter) {
   EXPECT_EQ(http_->BodyOf(3)["Entries"][0]["ReceiptHandle"], "r-2");
 }
 
+// A stop request (Ctrl-C) during a redrive by copy: the message in hand is finished (sent,
+// then deleted from the DLQ), the rest of the page is not touched and given back at once,
+// and the result counts what was moved.
+TEST_F(SqsQueueTest, RedriveByCopyStopsAfterTheMessageInHand) {
+  auto queue = Queue(/*with_dlq=*/true);
+  http_->Answer("ReceiveMessage", 200,
+                {{"Messages",
+                  {{{"MessageId", "d-1"}, {"ReceiptHandle", "r-1"}, {"Body", "b1"}},
+                   {{"MessageId", "d-2"}, {"ReceiptHandle", "r-2"}, {"Body", "b2"}},
+                   {{"MessageId", "d-3"}, {"ReceiptHandle", "r-3"}, {"Body", "b3"}}}}});
+  std::atomic<bool> stop{false};
+  queue->SetScanStop(&stop);
+  auto scripted = http_->respond;
+  http_->respond = [&](const HttpRequest& request) {
+    if (FindHeader(request.headers, "X-Amz-Target")->ends_with("SendMessage")) {
+      stop.store(true);  // Ctrl-C while the first message is being sent
+    }
+    return scripted(request);
+  };
+  auto moved = queue->RedriveAll(SqsQueue::RedriveMethod::kCopy, nullptr);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(moved->method, "copy");
+  EXPECT_EQ(moved->moved, 1);
+  EXPECT_EQ(moved->interrupted.code(), StatusCode::kAborted) << moved->interrupted.ToString();
+  EXPECT_THAT(moved->interrupted.message(), HasSubstr("interrupted"));
+  ASSERT_EQ(http_->Actions(),
+            (std::vector<std::string>{"ReceiveMessage", "SendMessage", "DeleteMessage",
+                                      "ChangeMessageVisibilityBatch"}));
+  EXPECT_EQ(http_->BodyOf(2)["ReceiptHandle"], "r-1");
+  const json released = http_->BodyOf(3)["Entries"];
+  ASSERT_EQ(released.size(), 2u);
+  EXPECT_EQ(released[0]["ReceiptHandle"], "r-2");
+  EXPECT_EQ(released[1]["ReceiptHandle"], "r-3");
+  EXPECT_EQ(released[1]["VisibilityTimeout"], 0);
+}
+
 // `dlq redrive --all` on SQS: the message-move task, polled until it completes.
 TEST_F(SqsQueueTest, RedriveAllStartsAMessageMoveTaskAndWaitsForIt) {
   auto queue = Queue(/*with_dlq=*/true);

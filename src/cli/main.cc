@@ -135,9 +135,15 @@ bool TakesStopSignals(const CLI::App& app) {
   for (const char* name : {"serve", "worker", "backfill"}) {
     if (app.got_subcommand(name)) return true;
   }
-  // `dlq list` on SQS gives the messages it holds back at once when stopped (queue_command.cc).
+  // `dlq list` and `dlq redrive` on SQS give the messages they hold back at once when stopped
+  // (queue_command.cc ScanStop).
   const CLI::App* dlq = app.get_subcommand("dlq");
-  return dlq->got_subcommand("list") && dlq->get_subcommand("list")->count("--queue-url") > 0;
+  for (const char* name : {"list", "redrive"}) {
+    if (dlq->got_subcommand(name) && dlq->get_subcommand(name)->count("--queue-url") > 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int Main(int argc, char** argv) {

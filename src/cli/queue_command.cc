@@ -142,6 +142,27 @@ void Run(CliContext& ctx, const CommonOptions& common, Fn body) {
 }
 
 // `thumbflow queue send`.
+// On SQS a walk of the DLQ (dlq list, dlq redrive by copy) holds what it receives: a Ctrl-C
+// (SIGINT, SIGTERM, SIGHUP) ends the walk before its next receive and makes what it holds
+// visible at once (exit 1, "interrupted"); a second one exits 130 at once, and what was held
+// reappears within the walk's 10 s visibility timeout. main.cc keeps the signals blocked for
+// these commands (TakesStopSignals). Nothing is taken on the embedded queue.
+class ScanStop {
+ public:
+  explicit ScanStop(const CommonOptions& common) {
+    if (common.sqs.queue_url.empty()) return;
+    signals_.emplace();
+    signals_->OnSignal([this](int) { stop_.store(true); });
+  }
+  void Attach(OpenedQueue& opened) const {
+    if (opened.sqs) opened.sqs->queue->SetScanStop(&stop_);
+  }
+
+ private:
+  std::atomic<bool> stop_{false};  // declared first: outlives the signal thread
+  std::optional<StopSignals> signals_;
+};
+
 void RegisterQueueSend(CLI::App* queue, CliContext& ctx) {
   auto common = std::make_shared<CommonOptions>();
   auto body = std::make_shared<std::string>();
@@ -278,18 +299,10 @@ void RegisterDlq(CLI::App& app, CliContext& ctx) {
         ctx.exit_code = ReportUsage("dlq list: --max must be 1 or more");
         return;
       }
-      // On SQS each look is a receive that hides the message: a Ctrl-C (SIGINT, SIGTERM,
-      // SIGHUP) ends the walk before its next receive and makes what it holds visible at
-      // once (exit 1, "interrupted"); a second one exits 130 at once, and what was held
-      // reappears within the walk's 10 s visibility timeout.
-      std::atomic<bool> stop{false};  // outlives the signal thread
-      std::optional<StopSignals> stop_signals;
-      if (!common->sqs.queue_url.empty()) {
-        stop_signals.emplace();
-        stop_signals->OnSignal([&stop](int) { stop.store(true); });
-      }
+      // On SQS each look is a receive that hides the message (ScanStop).
+      ScanStop stop(*common);
       Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
-        if (opened.sqs) opened.sqs->queue->SetScanStop(&stop);
+        stop.Attach(opened);
         ASSIGN_OR_RETURN(auto letters, opened.queue().ListDeadLetters(*max));
         nlohmann::json out = nlohmann::json::array();
         for (const auto& d : letters) out.push_back(DeadLetterJson(d));
@@ -316,7 +329,12 @@ void RegisterDlq(CLI::App& app, CliContext& ctx) {
         ctx.exit_code = ReportUsage("dlq redrive: give either --all or message ids");
         return;
       }
+      // A Ctrl-C on SQS (ScanStop): the message in hand is finished (sent, then deleted from
+      // the DLQ), what is held is given back at once, and the summary of what was moved is
+      // printed with "interrupted": true before the error (exit 1).
+      ScanStop stop(*common);
       Run(ctx, *common, [&](OpenedQueue& opened) -> Status {
+        stop.Attach(opened);
         if (opened.sqs && *all) {
           using Method = aws::SqsQueue::RedriveMethod;
           const Method how = *method == "task"   ? Method::kMoveTask
@@ -333,17 +351,25 @@ void RegisterDlq(CLI::App& app, CliContext& ctx) {
           }
           nlohmann::json out = {{"redriven", moved.moved}, {"method", moved.method}};
           if (!moved.task_handle.empty()) out["task_handle"] = moved.task_handle;
+          if (!moved.interrupted.ok()) out["interrupted"] = true;
           PrintJson(out);
-          return Status::Ok();
+          return moved.interrupted;
         }
         if (*method == "task") {
           return InvalidArgumentError("dlq redrive: --method task needs --queue-url and --all");
         }
+        if (opened.sqs) {
+          int64_t moved = 0;
+          Status copied = opened.sqs->queue->RedriveCopy(*ids, moved);
+          if (!copied.ok() && copied.code() != StatusCode::kAborted) return copied;
+          nlohmann::json out = {{"redriven", moved}, {"method", "copy"}};
+          if (!copied.ok()) out["interrupted"] = true;
+          PrintJson(out);
+          return copied;
+        }
         ASSIGN_OR_RETURN(int64_t moved,
                          opened.queue().Redrive(*all ? std::vector<std::string>{} : *ids));
-        nlohmann::json out = {{"redriven", moved}};
-        if (opened.sqs) out["method"] = "copy";
-        PrintJson(out);
+        PrintJson({{"redriven", moved}});
         return Status::Ok();
       });
     });

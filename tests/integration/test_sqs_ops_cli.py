@@ -9,6 +9,8 @@ What this pins down:
   - listing consumes nothing: afterwards the DLQ holds every message, visible, and a second
     list shows them again; each list is one receive per message (the count SQS keeps grows
     by one per look), and a Ctrl-C during a list makes what it holds visible at once;
+  - a Ctrl-C during a redrive by copy moves each message exactly once (queue or DLQ), makes
+    what it holds visible at once and prints what it moved (exit 1, "interrupted");
   - status prints the queue's and the DLQ's depths, as the embedded status does;
   - redrive --all on moto (which does not implement StartMessageMoveTask) falls back to
     receive/send/delete, says so on stderr, and leaves the original bodies in the queue without
@@ -226,6 +228,52 @@ class SqsOpsCliTest(unittest.TestCase):
             break
         else:
             self.fail("no list was interrupted while it held the messages in 10 attempts")
+
+    def test_redrive_by_copy_on_ctrl_c_moves_each_message_once_and_gives_back_the_rest(self):
+        # SIGINT while `dlq redrive --method copy` is between its first and last message: it
+        # finishes the message in hand, gives back what it holds at once and exits 1
+        # ("interrupted") with what it moved. Before, SIGINT's default action left the page
+        # it held hidden for the walk's visibility timeout.
+        total = 150
+        bodies = sorted(event_body(f"uploads/{i}.jpg") for i in range(total))
+        for attempt in range(5):
+            queue_url, dlq_url = self.make_queues(f"stop{attempt}", max_receive_count=3)
+            for i in range(0, total, 10):
+                self.sqs.send_message_batch(QueueUrl=dlq_url, Entries=[
+                    {"Id": str(j), "MessageBody": event_body(f"uploads/{j}.jpg")}
+                    for j in range(i, i + 10)])
+            self.assertEqual(self.depth(dlq_url), (total, 0))
+            peer = harness.Peer([harness.BIN, "dlq", "redrive", "--all", "--method", "copy",
+                                 "--queue-url", queue_url], env=self.env, log_dir=self.tmp,
+                                name=f"redrive{attempt}", separate_stdout=True)
+            self.peers.append(peer)
+            wait_for(lambda: self.depth(queue_url)[0] > 0 or peer.proc.poll() is not None,
+                     timeout=60, what="the redrive to move a first message", interval=0.01)
+            if peer.proc.poll() is None:
+                peer.signal(signal.SIGINT)
+            code = peer.proc.wait(timeout=60)
+            peer.stop(1)
+            if code == 0:
+                self.assertEqual(self.depth(queue_url), (total, 0), peer.log())
+                continue  # it ended before the signal: try again
+            self.assertEqual(code, 1, peer.log())
+            self.assertIn("interrupted", peer.log())
+            summary = json.loads(peer.out())
+            moved = summary["redriven"]
+            self.assertEqual(summary, {"redriven": moved, "method": "copy", "interrupted": True})
+            # Nothing hidden: what was moved is in the queue, the rest back in the DLQ.
+            self.assertEqual(self.depth(queue_url), (moved, 0), peer.log())
+            self.assertEqual(self.depth(dlq_url), (total - moved, 0), peer.log())
+            # Each message exactly once, in one queue or the other.
+            in_queue = [m["Body"] for m in self.drain(queue_url)]
+            in_dlq = [m["Body"] for m in self.drain(dlq_url)]
+            self.assertEqual(len(in_queue), moved)
+            self.assertEqual(sorted(in_queue + in_dlq), bodies)
+            if 0 < moved < total:
+                break
+        else:
+            self.fail("no redrive was interrupted between its first and last message in 5 "
+                      "attempts")
 
     def test_explicit_dlq_and_endpoint_flags(self):
         queue_url = self.sqs.create_queue(QueueName="plain")["QueueUrl"]
