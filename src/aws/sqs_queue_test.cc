@@ -303,7 +303,19 @@ TEST_F(SqsQueueTest, ErrorsNameTheAwsCodeAndTheRequestId) {
       "<Code>InvalidClientTokenId</Code><Message>The security token included in the request is "
       "invalid.</Message><Type>Sender</Type></Error></Errors></ErrorResponse>",
       {{"x-amzn-requestid", "req-moto"}, {"Content-Type", "text/html; charset=utf-8"}}));
+  // Real SQS's 403 on the JSON protocol: the query code in the header, the JSON one in __type.
+  http_->Answer("DeleteMessage", 403,
+                {{"__type", "com.amazon.coral.service#AccessDeniedException"},
+                 {"Message", "not authorized to perform: sqs:deletemessage"}},
+                {{"x-amzn-RequestId", "req-del"}, {"x-amzn-query-error", "AccessDenied;Sender"}});
   auto client = Client();
+
+  Status both = client->DeleteMessage(kQueueUrl, "r");
+  EXPECT_EQ(both.code(), StatusCode::kPermissionDenied) << both.ToString();
+  EXPECT_EQ(both.error_code(), "AccessDenied");
+  EXPECT_EQ(both.message(),
+            "access denied: DeleteMessage sqs://thumbnails: HTTP 403 AccessDenied: not "
+            "authorized to perform: sqs:deletemessage (request id req-del)");
 
   Status denied = client->ReceiveMessage(kQueueUrl, ReceiveOptions{}).status();
   EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied) << denied.ToString();
