@@ -370,6 +370,11 @@ int RunServe(const ServeOptions& opts) {
   if (!handler_options.ok()) return ReportFailure(handler_options.status());
   // Beside the store, never in the staging folder, which every start empties.
   handler_options->state_dir = opts.data_dir;
+  // Object locks that an earlier thumbflow kept in files move into the store before any
+  // request is served (a locked version must never be served unlocked).
+  Status locks_moved =
+      server::ObjectLockStore(opts.data_dir + "/object-lock").MoveIntoStore(*data->store);
+  if (!locks_moved.ok()) return ReportFailure(locks_moved);
 
   MetricsRegistry metrics;
   RegisterProcessMetrics(metrics);

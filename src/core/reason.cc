@@ -7,7 +7,7 @@
 namespace thumbflow {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 32> kNames = {{
+constexpr std::array<std::pair<Reason, std::string_view>, 33> kNames = {{
     {Reason::kNotAnImage, "not-an-image"},
     {Reason::kTruncated, "truncated"},
     {Reason::kCorrupt, "corrupt"},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<Reason, std::string_view>, 32> kNames = {{
     {Reason::kNotModified, "not-modified"},
     {Reason::kBucketNotEmpty, "bucket-not-empty"},
     {Reason::kInvalidPartNumber, "invalid-part-number"},
+    {Reason::kObjectLocked, "object-locked"},
     {Reason::kNoSpace, "no-space"},
     {Reason::kAccessDenied, "access-denied"},
     {Reason::kMisconfigured, "misconfigured"},

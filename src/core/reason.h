@@ -38,6 +38,7 @@ enum class Reason {
   kNotModified,         // "not-modified": If-None-Match held (304)
   kBucketNotEmpty,      // "bucket-not-empty"
   kInvalidPartNumber,   // "invalid-part-number": a part the object does not have (416)
+  kObjectLocked,        // "object-locked": an S3 Object Lock protects the version (delete)
 
   // The environment: every message fails alike until it recovers (transient).
   kNoSpace,        // "no-space": a full disk or quota, or the free-space reserve

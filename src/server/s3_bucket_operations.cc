@@ -240,14 +240,14 @@ HttpReply DeleteObjects(const S3Context& cx, S3Request& r) {
       S3Error missing = MakeError("NoSuchVersion");
       s = S3Status(StatusCode::kInvalidArgument, missing.code, missing.message);
     }
-    if (std::optional<S3Error> locked =
-            s.ok() ? CheckVersionDelete(cx, r, key, outcome.version_id) : std::nullopt) {
-      s = S3Status(StatusCode::kPermissionDenied, locked->code, locked->message);
-    }
     if (s.ok()) {
+      PrepareVersionDelete(cx, r, key, outcome.version_id, &condition);
       Result<DeletedVersion> deleted =
           cx.backend.DeleteVersion(r.bucket, key, outcome.version_id, condition);
       s = deleted.status();
+      if (std::optional<S3Error> locked = VersionDeleteError(s)) {
+        s = S3Status(StatusCode::kPermissionDenied, locked->code, locked->message);
+      }
       if (deleted.ok() && deleted->delete_marker) {
         outcome.delete_marker = true;
         outcome.delete_marker_version_id = deleted->version_id;

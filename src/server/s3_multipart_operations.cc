@@ -481,6 +481,10 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
   }
   // Checked again by the store as it commits; a failed condition leaves the upload in place.
   upload->options.condition = condition;
+  // The lock CreateMultipartUpload asked for (else the bucket's default), committed with it.
+  Result<std::optional<VersionLock>> lock = UploadLockOf(cx, r, id);
+  if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
+  upload->options.lock = lock->value_or(VersionLock{});
   // The object keeps its parts' numbers (their sizes are the store's): GET ?partNumber=.
   upload->options.parts.clear();
   for (size_t i = 0; i < parts->size(); ++i) {
@@ -494,9 +498,7 @@ HttpReply CompleteMultipartUpload(const S3Context& cx, S3Request& r) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  Result<std::optional<VersionLock>> lock = TakeUploadLock(cx, r, id);
-  Status locked = lock.ok() ? ApplyWriteLock(cx, r, r.key, *info, *lock) : lock.status();
-  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
+  ForgetUploadLock(cx, r, id);
   Status recorded = cx.uploads.MarkCompleted(id, info->etag, info->checksum);
   (void)recorded;  // the object is committed; without the record a retry gets NoSuchUpload
   HttpReply reply = XmlReply(r, cx.clock,

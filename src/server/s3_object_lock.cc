@@ -42,12 +42,6 @@ std::string Ns() { return std::string(" xmlns=\"") + kS3XmlNamespace + "\""; }
 
 }  // namespace
 
-bool VersionLock::Protects(int64_t now_ms, bool bypass) const {
-  if (legal_hold) return true;
-  if (!has_retention() || retain_until_ms <= now_ms) return false;
-  return !(bypass && mode == kLockGovernance);
-}
-
 Result<ObjectLockConfiguration> ParseObjectLockConfigurationXml(std::string_view body) {
   pugi::xml_document doc;
   if (!doc.load_buffer(body.data(), body.size())) return Malformed("the body is not XML");
@@ -96,6 +90,16 @@ std::string ObjectLockConfigurationXml(const ObjectLockConfiguration& configurat
     xml += "</DefaultRetention></Rule>";
   }
   return xml + "</ObjectLockConfiguration>";
+}
+
+Result<std::optional<ObjectLockConfiguration>> BucketConfiguration(const BucketInfo& bucket) {
+  if (bucket.object_lock.empty()) return std::optional<ObjectLockConfiguration>();
+  Result<ObjectLockConfiguration> parsed = ParseObjectLockConfigurationXml(bucket.object_lock);
+  if (!parsed.ok()) {
+    return InternalError("the stored object lock configuration of bucket " + bucket.name +
+                         " does not parse: " + parsed.status().message());
+  }
+  return std::optional<ObjectLockConfiguration>(*parsed);
 }
 
 Result<VersionLock> ParseRetentionXml(std::string_view body) {
@@ -217,32 +221,6 @@ std::string ObjectLockStore::BucketDir(const BucketInfo& bucket) const {
          std::to_string(bucket.created_ms);  // '@' never in a name
 }
 
-std::string ObjectLockStore::VersionPath(const BucketInfo& bucket, const std::string& key,
-                                         const std::string& version_id) const {
-  // Version ids are [0-9a-f]{32} or "null" (IsWellFormedVersionId): safe in a file name.
-  return BucketDir(bucket) + "/versions/" + Sha256Hex(key) + "." + version_id;
-}
-
-Result<std::optional<ObjectLockConfiguration>> ObjectLockStore::GetConfiguration(
-    const BucketInfo& bucket) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> text,
-                   ReadFileIfPresent(BucketDir(bucket) + "/configuration.xml"));
-  if (!text) return std::optional<ObjectLockConfiguration>();
-  Result<ObjectLockConfiguration> parsed = ParseObjectLockConfigurationXml(*text);
-  if (!parsed.ok()) {
-    return InternalError("the stored object lock configuration of bucket " + bucket.name +
-                         " does not parse: " + parsed.status().message());
-  }
-  return std::optional<ObjectLockConfiguration>(*parsed);
-}
-
-Status ObjectLockStore::PutConfiguration(const BucketInfo& bucket,
-                                         const ObjectLockConfiguration& configuration) {
-  const std::string dir = BucketDir(bucket);
-  return ReplaceFileDurably(dir, dir + "/configuration.xml",
-                            ObjectLockConfigurationXml(configuration));
-}
-
 std::string ObjectLockStore::UploadPath(const BucketInfo& bucket,
                                         const std::string& upload_id) const {
   return BucketDir(bucket) + "/uploads/" + Sha256Hex(upload_id);
@@ -286,20 +264,6 @@ Status RemoveFile(const std::string& path) {
 
 }  // namespace
 
-Result<VersionLock> ObjectLockStore::GetVersion(const BucketInfo& bucket, const std::string& key,
-                                                const std::string& version_id) const {
-  ASSIGN_OR_RETURN(std::optional<VersionLock> lock, ReadLock(VersionPath(bucket, key, version_id)));
-  return lock.value_or(VersionLock{});
-}
-
-// A version with neither retention nor legal hold keeps no file.
-Status ObjectLockStore::PutVersion(const BucketInfo& bucket, const std::string& key,
-                                   const std::string& version_id, const VersionLock& lock) {
-  const std::string path = VersionPath(bucket, key, version_id);
-  if (!lock.has_retention() && !lock.legal_hold_set) return RemoveFile(path);
-  return WriteLock(BucketDir(bucket) + "/versions", path, lock);
-}
-
 Result<std::optional<VersionLock>> ObjectLockStore::GetUpload(const BucketInfo& bucket,
                                                               const std::string& upload_id) const {
   return ReadLock(UploadPath(bucket, upload_id));
@@ -325,6 +289,87 @@ Status ObjectLockStore::DeleteAll(const std::string& bucket) {
     std::filesystem::remove_all(entry.path(), ec);
     if (ec) return FileError(ec.value(), "remove", entry.path().string());
   }
+  return Status::Ok();
+}
+
+Status ObjectLockStore::MoveIntoStore(StreamingObjectStore& store) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(root_, ec);
+  if (ec) {
+    return ec == std::errc::no_such_file_or_directory ? Status::Ok()
+                                                      : FileError(ec.value(), "list", root_);
+  }
+  std::vector<std::string> folders;
+  for (const auto& entry : it) {
+    if (entry.is_directory()) folders.push_back(entry.path().filename().string());
+  }
+  for (const std::string& folder : folders) {
+    Status moved = MoveBucketIntoStore(store, folder);
+    if (!moved.ok()) {
+      return moved.WithContext("move the object locks of " + root_ + "/" + folder +
+                               " into the store");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ObjectLockStore::MoveBucketIntoStore(StreamingObjectStore& store,
+                                            const std::string& folder) {
+  const std::string dir = root_ + "/" + folder;
+  const std::string configuration_path = dir + "/configuration.xml";
+  const std::string versions_dir = dir + "/versions";
+  // The bucket the folder is of, when it still exists (not deleted and made again since).
+  std::optional<BucketInfo> bucket;
+  const size_t at = folder.rfind('@');
+  if (at != std::string::npos) {
+    Result<BucketInfo> info = store.GetBucket(folder.substr(0, at));
+    if (!info.ok() && info.status().code() != StatusCode::kNotFound) return info.status();
+    if (info.ok() && folder.substr(at + 1) == std::to_string(info->created_ms)) bucket = *info;
+  }
+  if (bucket) {
+    ASSIGN_OR_RETURN(std::optional<std::string> text, ReadFileIfPresent(configuration_path));
+    if (text) {
+      Result<ObjectLockConfiguration> parsed = ParseObjectLockConfigurationXml(*text);
+      if (!parsed.ok()) {
+        return InternalError(configuration_path + " does not parse: " + parsed.status().message());
+      }
+      RETURN_IF_ERROR(store.PutBucketObjectLock(bucket->name, ObjectLockConfigurationXml(*parsed)));
+    }
+    // The files name a version by the SHA-256 of its key: every version of the bucket is
+    // looked for.
+    std::error_code ec;
+    if (std::filesystem::is_directory(versions_dir, ec)) {
+      ListVersionsOptions options;
+      while (true) {
+        ASSIGN_OR_RETURN(ListVersionsResult page, store.ListVersions(bucket->name, options));
+        for (const ObjectInfo& version : page.versions) {
+          if (version.delete_marker) continue;
+          const std::string path =
+              versions_dir + "/" + Sha256Hex(version.key) + "." + version.version_id;
+          ASSIGN_OR_RETURN(std::optional<VersionLock> lock, ReadLock(path));
+          if (!lock) continue;
+          Result<ObjectInfo> set = store.UpdateVersionLock(
+              bucket->name, version.key, version.version_id, [&](ObjectLock& stored) {
+                stored = *lock;
+                return Status::Ok();
+              });
+          // Deleted meanwhile (no request runs yet: only by another process): nothing to lock.
+          if (!set.ok() && set.status().code() != StatusCode::kNotFound) return set.status();
+        }
+        if (!page.truncated) break;
+        options.key_marker = page.next_key_marker;
+        options.version_id_marker = page.next_version_id_marker;
+      }
+    }
+  }
+  // Everything is in the store (or of no bucket or version any more): the files go, the
+  // configuration last, so that a crash before it leaves the folder to be moved again.
+  std::error_code ec;
+  std::filesystem::remove_all(versions_dir, ec);
+  if (ec) return FileError(ec.value(), "remove", versions_dir);
+  RETURN_IF_ERROR(RemoveFile(configuration_path));
+  // The folder stays while it holds upload locks.
+  std::filesystem::remove(dir, ec);
   return Status::Ok();
 }
 

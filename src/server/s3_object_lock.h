@@ -1,13 +1,12 @@
 // S3 Object Lock: a bucket's lock configuration (ObjectLockEnabled and an optional default
-// retention), each version's retention (GOVERNANCE or COMPLIANCE until a date) and legal hold,
-// their XML documents and headers, and the store that keeps them across restarts.
+// retention), each version's retention (GOVERNANCE or COMPLIANCE until a date) and legal hold
+// (storage's ObjectLock), their XML documents and headers.
 //
-// The lock state lives beside the object store, in state_dir/object-lock (one folder per
-// bucket creation, "<bucket>@<created_ms>", so a bucket made again under the name never
-// inherits an old one's locks): configuration.xml, and versions/<sha256(key)>.<versionId>
-// for each version that has a retention or a legal hold. The S3 endpoint is the only writer
-// of its data folder (one serve per folder). Thread-safe (every call is a file operation;
-// each file is replaced atomically).
+// The object store keeps them: a bucket's configuration with the bucket (BucketInfo::
+// object_lock, ObjectLockConfigurationXml), a version's lock with the version, committed in
+// the write that makes it (PutOptions::lock), changed by UpdateVersionLock, checked by the
+// store's delete (storage/streaming_object_store.h). Only the lock a CreateMultipartUpload
+// asked for waits in a file until its upload completes (ObjectLockStore).
 #pragma once
 
 #include <cstdint>
@@ -22,9 +21,6 @@
 
 namespace thumbflow::server {
 
-inline constexpr char kLockGovernance[] = "GOVERNANCE";
-inline constexpr char kLockCompliance[] = "COMPLIANCE";
-
 // A bucket's default retention: a mode and exactly one of days and years (positive).
 struct ObjectLockRule {
   std::string mode;  // kLockGovernance or kLockCompliance
@@ -37,23 +33,19 @@ struct ObjectLockConfiguration {
   std::optional<ObjectLockRule> rule;
 };
 
-// One version's lock. No retention: `mode` empty.
-struct VersionLock {
-  std::string mode;
-  int64_t retain_until_ms = 0;
-  bool legal_hold = false;
-  bool legal_hold_set = false;  // a legal hold (ON or OFF) was put: GetObjectLegalHold answers it
-  bool has_retention() const { return !mode.empty(); }
-  // Whether the version cannot be deleted (or its retention shortened) at `now_ms`: a legal
-  // hold, or a retention not yet expired (`bypass` lifts a GOVERNANCE one).
-  bool Protects(int64_t now_ms, bool bypass) const;
-};
+// One version's lock (storage/object_store.h). No retention: `mode` empty.
+using VersionLock = ObjectLock;
 
 // PutObjectLockConfiguration's body. Errors carry S3's codes: MalformedXML (not XML,
 // ObjectLockEnabled other than Enabled, an unknown Mode, Days and Years both or neither),
 // InvalidRetentionPeriod (Days or Years not positive, or too long).
 Result<ObjectLockConfiguration> ParseObjectLockConfigurationXml(std::string_view body);
+// The document as S3 answers it; also how a bucket keeps its configuration (BucketInfo::
+// object_lock).
 std::string ObjectLockConfigurationXml(const ObjectLockConfiguration& configuration);
+// The configuration `bucket` keeps; nullopt: the bucket has no object lock. Internal when the
+// stored one does not parse.
+Result<std::optional<ObjectLockConfiguration>> BucketConfiguration(const BucketInfo& bucket);
 // PutObjectRetention's body: Mode and RetainUntilDate (an empty Retention removes it).
 // MalformedXML when malformed.
 Result<VersionLock> ParseRetentionXml(std::string_view body);
@@ -76,17 +68,16 @@ bool HasLockHeaders(const HttpRequestHead& head);
 // x-amz-object-lock-mode, -retain-until-date, -legal-hold of a GET / HEAD of a version.
 void AddLockHeaders(HeaderList& headers, const VersionLock& lock);
 
+// The locks CreateMultipartUpload asked for, each kept in a file until its upload completes,
+// under root (state_dir/object-lock): one folder per bucket creation, "<bucket>@<created_ms>",
+// so a bucket made again under the name never inherits an old one's uploads' locks, and
+// uploads/<sha256(upload id)> in it. Before the store kept them, the folder also held each
+// bucket's configuration.xml and versions/<sha256(key)>.<versionId> for each locked version:
+// MoveIntoStore takes those. The S3 endpoint is the only writer of its data folder (one serve
+// per folder). Thread-safe (every call is a file operation; each file is replaced atomically).
 class ObjectLockStore {
  public:
   explicit ObjectLockStore(std::string root) : root_(std::move(root)) {}
-  // nullopt: the bucket has no object lock.
-  Result<std::optional<ObjectLockConfiguration>> GetConfiguration(const BucketInfo& bucket) const;
-  Status PutConfiguration(const BucketInfo& bucket, const ObjectLockConfiguration& configuration);
-  // A version without lock: VersionLock{}.
-  Result<VersionLock> GetVersion(const BucketInfo& bucket, const std::string& key,
-                                 const std::string& version_id) const;
-  Status PutVersion(const BucketInfo& bucket, const std::string& key, const std::string& version_id,
-                    const VersionLock& lock);
   // The lock a multipart upload's CreateMultipartUpload asked for, kept until it completes
   // (GetUpload of none: nullopt). PutUpload of nullopt removes it.
   Result<std::optional<VersionLock>> GetUpload(const BucketInfo& bucket,
@@ -95,12 +86,20 @@ class ObjectLockStore {
                    const std::optional<VersionLock>& lock);
   // Every lock of the bucket name (DeleteBucket).
   Status DeleteAll(const std::string& bucket);
+  // At start, before any request: the configurations and version locks that an earlier
+  // thumbflow kept in files under root move into `store` (each version's lock set on the
+  // version of the key whose SHA-256 and id name the file; a bucket's configuration set on
+  // it), then those files are removed. Files of buckets deleted or made again since, and of
+  // versions deleted since, are removed unread. A crash midway leaves files that the next
+  // start moves again (setting the same values). Errors stop it: the endpoint must not serve
+  // locked versions unlocked.
+  Status MoveIntoStore(StreamingObjectStore& store);
 
  private:
   std::string BucketDir(const BucketInfo& bucket) const;
-  std::string VersionPath(const BucketInfo& bucket, const std::string& key,
-                          const std::string& version_id) const;
   std::string UploadPath(const BucketInfo& bucket, const std::string& upload_id) const;
+  // One "<bucket>@<created_ms>" folder of MoveIntoStore.
+  Status MoveBucketIntoStore(StreamingObjectStore& store, const std::string& folder);
   // nullopt: no file at `path`.
   static Result<std::optional<VersionLock>> ReadLock(const std::string& path);
   static Status WriteLock(const std::string& folder, const std::string& path,

@@ -21,10 +21,9 @@ S3Error Protected() {
   return MakeError("AccessDenied", "Access Denied because object protected by object lock.");
 }
 
-// The bucket, its lock configuration (InvalidRequest without one) and the version the
-// request addresses (?versionId=, else the latest); `reply` is set on failure.
+// The version the request addresses (?versionId=, else the latest) and its lock, in a bucket
+// with a lock configuration (InvalidRequest without one); `reply` is set on failure.
 struct LockedVersion {
-  BucketInfo bucket;
   ObjectInfo info;
   VersionLock lock;
 };
@@ -35,7 +34,7 @@ std::optional<LockedVersion> AddressLockedVersion(const S3Context& cx, const S3R
     *reply = StatusReply(r, cx.clock, bucket.status(), true);
     return std::nullopt;
   }
-  Result<std::optional<ObjectLockConfiguration>> configuration = cx.locks.GetConfiguration(*bucket);
+  Result<std::optional<ObjectLockConfiguration>> configuration = BucketConfiguration(*bucket);
   if (!configuration.ok()) {
     *reply = StatusReply(r, cx.clock, configuration.status(), false);
     return std::nullopt;
@@ -49,12 +48,24 @@ std::optional<LockedVersion> AddressLockedVersion(const S3Context& cx, const S3R
     *reply = std::move(failed);
     return std::nullopt;
   }
-  Result<VersionLock> lock = cx.locks.GetVersion(*bucket, r.key, info->version_id);
-  if (!lock.ok()) {
-    *reply = StatusReply(r, cx.clock, lock.status(), false);
-    return std::nullopt;
+  VersionLock lock = info->lock;
+  return LockedVersion{std::move(*info), std::move(lock)};
+}
+
+// PutObjectRetention and PutObjectLegalHold: `change` (checks and the new value) applied to
+// the version addressed, in the store's transaction, so that no other change or delete of the
+// version comes between its checks and its write; 200 with the version's id.
+HttpReply ChangeVersionLock(const S3Context& cx, S3Request& r, const LockedVersion& version,
+                            const StreamingObjectStore::LockChange& change) {
+  Result<ObjectInfo> changed =
+      cx.backend.UpdateVersionLock(r.bucket, r.key, version.info.version_id, change);
+  // Deleted since it was addressed: answered as a version that is not there.
+  if (std::optional<HttpReply> failed = AddressedVersionError(cx, r, changed.status())) {
+    return std::move(*failed);
   }
-  return LockedVersion{std::move(*bucket), std::move(*info), std::move(*lock)};
+  HttpReply reply = EmptyReply(r, cx.clock, 200);
+  AddVersionHeader(reply.headers, version.info);
+  return reply;
 }
 
 }  // namespace
@@ -66,13 +77,13 @@ Result<std::optional<ObjectLockConfiguration>> BucketLockConfiguration(const S3C
     return std::optional<ObjectLockConfiguration>();
   }
   if (!info.ok()) return info.status();
-  return cx.locks.GetConfiguration(*info);
+  return BucketConfiguration(*info);
 }
 
 Status EnableObjectLockAtCreation(const S3Context& cx, const S3Request& r) {
   RETURN_IF_ERROR(cx.backend.PutBucketVersioning(r.bucket, kVersioningEnabled));
-  ASSIGN_OR_RETURN(BucketInfo bucket, cx.backend.GetBucket(r.bucket));
-  return cx.locks.PutConfiguration(bucket, ObjectLockConfiguration{});
+  return cx.backend.PutBucketObjectLock(r.bucket,
+                                        ObjectLockConfigurationXml(ObjectLockConfiguration{}));
 }
 
 std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Request& r,
@@ -109,13 +120,6 @@ Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Requ
   return lock;
 }
 
-Status ApplyWriteLock(const S3Context& cx, const S3Request& r, const std::string& key,
-                      const ObjectInfo& written, const std::optional<VersionLock>& lock) {
-  if (!lock) return Status::Ok();
-  ASSIGN_OR_RETURN(BucketInfo bucket, cx.backend.GetBucket(r.bucket));
-  return cx.locks.PutVersion(bucket, key, written.version_id, *lock);
-}
-
 Status KeepUploadLock(const S3Context& cx, const S3Request& r, const std::string& upload_id,
                       const std::optional<VersionLock>& lock) {
   if (!lock || !HasLockHeaders(r.head)) return Status::Ok();
@@ -123,41 +127,30 @@ Status KeepUploadLock(const S3Context& cx, const S3Request& r, const std::string
   return cx.locks.PutUpload(bucket, upload_id, lock);
 }
 
-Result<std::optional<VersionLock>> TakeUploadLock(const S3Context& cx, const S3Request& r,
-                                                  const std::string& upload_id) {
+Result<std::optional<VersionLock>> UploadLockOf(const S3Context& cx, const S3Request& r,
+                                                const std::string& upload_id) {
   ASSIGN_OR_RETURN(BucketInfo bucket, cx.backend.GetBucket(r.bucket));
   ASSIGN_OR_RETURN(std::optional<VersionLock> kept, cx.locks.GetUpload(bucket, upload_id));
-  if (kept) {
-    RETURN_IF_ERROR(cx.locks.PutUpload(bucket, upload_id, std::nullopt));
-    return kept;
-  }
+  if (kept) return kept;
   ASSIGN_OR_RETURN(std::optional<ObjectLockConfiguration> configuration,
-                   cx.locks.GetConfiguration(bucket));
+                   BucketConfiguration(bucket));
   return LockFromHeaders(HttpRequestHead{}, configuration, cx.clock.NowMillis());
 }
 
-void AddVersionLockHeaders(const S3Context& cx, const S3Request& r, const ObjectInfo& info,
-                           HeaderList& headers) {
-  if (info.version_id.empty()) return;  // an unversioned bucket has no object lock
+void ForgetUploadLock(const S3Context& cx, const S3Request& r, const std::string& upload_id) {
   Result<BucketInfo> bucket = cx.backend.GetBucket(r.bucket);
   if (!bucket.ok()) return;
-  Result<VersionLock> lock =
-      cx.locks.GetVersion(*bucket, info.key.empty() ? r.key : info.key, info.version_id);
-  if (lock.ok()) AddLockHeaders(headers, *lock);
+  Status forgotten = cx.locks.PutUpload(*bucket, upload_id, std::nullopt);
+  (void)forgotten;  // a leftover file names an upload that completed: never read again
 }
 
-std::optional<S3Error> CheckVersionDelete(const S3Context& cx, const S3Request& r,
-                                          const std::string& key, const std::string& version_id) {
-  if (version_id.empty()) return std::nullopt;
-  Result<BucketInfo> bucket = cx.backend.GetBucket(r.bucket);
-  if (!bucket.ok()) return std::nullopt;  // the delete answers NoSuchBucket
-  Result<VersionLock> lock = cx.locks.GetVersion(*bucket, key, version_id);
-  if (!lock.ok()) return ErrorFromStatus(lock.status(), false);
-  if (!lock->Protects(cx.clock.NowMillis(), false)) return std::nullopt;
-  if (!lock->legal_hold && MayBypassGovernance(cx, r, key) &&
-      !lock->Protects(cx.clock.NowMillis(), true)) {
-    return std::nullopt;
-  }
+void PrepareVersionDelete(const S3Context& cx, const S3Request& r, const std::string& key,
+                          const std::string& version_id, WriteCondition* condition) {
+  condition->bypass_governance = !version_id.empty() && MayBypassGovernance(cx, r, key);
+}
+
+std::optional<S3Error> VersionDeleteError(const Status& status) {
+  if (status.reason() != Reason::kObjectLocked) return std::nullopt;
   return Protected();
 }
 
@@ -168,7 +161,7 @@ HttpReply PutObjectLockConfiguration(const S3Context& cx, S3Request& r) {
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket.status(), true);
   Result<ObjectLockConfiguration> parsed = ParseObjectLockConfigurationXml(BodyOf(r));
   if (!parsed.ok()) return StatusReply(r, cx.clock, parsed.status(), true);
-  Result<std::optional<ObjectLockConfiguration>> existing = cx.locks.GetConfiguration(*bucket);
+  Result<std::optional<ObjectLockConfiguration>> existing = BucketConfiguration(*bucket);
   if (!existing.ok()) return StatusReply(r, cx.clock, existing.status(), true);
   if (!*existing && bucket->versioning != kVersioningEnabled) {
     return ErrorReply(r, cx.clock,
@@ -176,7 +169,7 @@ HttpReply PutObjectLockConfiguration(const S3Context& cx, S3Request& r) {
                                 "Versioning must be 'Enabled' on the bucket to apply a Object "
                                 "Lock configuration"));
   }
-  Status put = cx.locks.PutConfiguration(*bucket, *parsed);
+  Status put = cx.backend.PutBucketObjectLock(r.bucket, ObjectLockConfigurationXml(*parsed));
   if (!put.ok()) return StatusReply(r, cx.clock, put, true);
   return EmptyReply(r, cx.clock, 200);
 }
@@ -184,7 +177,7 @@ HttpReply PutObjectLockConfiguration(const S3Context& cx, S3Request& r) {
 HttpReply GetObjectLockConfiguration(const S3Context& cx, S3Request& r) {
   Result<BucketInfo> bucket = cx.backend.GetBucket(r.bucket);
   if (!bucket.ok()) return StatusReply(r, cx.clock, bucket.status(), true);
-  Result<std::optional<ObjectLockConfiguration>> configuration = cx.locks.GetConfiguration(*bucket);
+  Result<std::optional<ObjectLockConfiguration>> configuration = BucketConfiguration(*bucket);
   if (!configuration.ok()) return StatusReply(r, cx.clock, configuration.status(), true);
   if (!*configuration) {
     return ErrorReply(r, cx.clock, MakeError("ObjectLockConfigurationNotFoundError"));
@@ -205,22 +198,21 @@ HttpReply PutObjectRetention(const S3Context& cx, S3Request& r) {
     return ErrorReply(r, cx.clock,
                       MakeError("InvalidArgument", "The retain until date must be in the future!"));
   }
-  const VersionLock& current = version->lock;
-  if (current.has_retention() && current.retain_until_ms > now) {
-    const bool weaker = !wanted->has_retention() || wanted->mode != current.mode ||
-                        wanted->retain_until_ms < current.retain_until_ms;
-    if (weaker && (current.mode == kLockCompliance || !MayBypassGovernance(cx, r, r.key))) {
-      return ErrorReply(r, cx.clock, Protected());
+  const bool bypass = MayBypassGovernance(cx, r, r.key);
+  // Checked against the lock as the store has it when the change commits.
+  return ChangeVersionLock(cx, r, *version, [&](VersionLock& current) -> Status {
+    if (current.has_retention() && current.retain_until_ms > now) {
+      const bool weaker = !wanted->has_retention() || wanted->mode != current.mode ||
+                          wanted->retain_until_ms < current.retain_until_ms;
+      if (weaker && (current.mode == kLockCompliance || !bypass)) {
+        S3Error refused = Protected();
+        return S3Status(StatusCode::kPermissionDenied, refused.code, refused.message);
+      }
     }
-  }
-  VersionLock next = current;
-  next.mode = wanted->mode;
-  next.retain_until_ms = wanted->retain_until_ms;
-  Status put = cx.locks.PutVersion(version->bucket, r.key, version->info.version_id, next);
-  if (!put.ok()) return StatusReply(r, cx.clock, put, false);
-  reply = EmptyReply(r, cx.clock, 200);
-  AddVersionHeader(reply->headers, version->info);
-  return std::move(*reply);
+    current.mode = wanted->mode;
+    current.retain_until_ms = wanted->retain_until_ms;
+    return Status::Ok();
+  });
 }
 
 HttpReply GetObjectRetention(const S3Context& cx, S3Request& r) {
@@ -239,14 +231,11 @@ HttpReply PutObjectLegalHold(const S3Context& cx, S3Request& r) {
   if (!version) return std::move(*reply);
   Result<bool> on = ParseLegalHoldXml(BodyOf(r));
   if (!on.ok()) return StatusReply(r, cx.clock, on.status(), false);
-  VersionLock next = version->lock;
-  next.legal_hold = *on;
-  next.legal_hold_set = true;
-  Status put = cx.locks.PutVersion(version->bucket, r.key, version->info.version_id, next);
-  if (!put.ok()) return StatusReply(r, cx.clock, put, false);
-  reply = EmptyReply(r, cx.clock, 200);
-  AddVersionHeader(reply->headers, version->info);
-  return std::move(*reply);
+  return ChangeVersionLock(cx, r, *version, [&](VersionLock& current) -> Status {
+    current.legal_hold = *on;
+    current.legal_hold_set = true;
+    return Status::Ok();
+  });
 }
 
 HttpReply GetObjectLegalHold(const S3Context& cx, S3Request& r) {

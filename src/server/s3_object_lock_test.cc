@@ -3,9 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/civil_time.h"
+#include "core/clock.h"
+#include "core/digest.h"
 #include "core/random.h"
+#include "core/testing/temp_dir.h"
+#include "storage/local_store.h"
 
 namespace thumbflow::server {
 namespace {
@@ -157,41 +162,106 @@ TEST(LockFromHeadersTest, HeadersOrTheBucketsDefault) {
   }
 }
 
-TEST(ObjectLockStoreTest, KeepsConfigurationsVersionsAndUploadsPerBucketCreation) {
+TEST(ObjectLockStoreTest, KeepsUploadLocksPerBucketCreation) {
   const std::string root = ::testing::TempDir() + "/object-lock-" + RandomHex(6);
   ObjectLockStore store(root);
   BucketInfo bucket{"b", 1000};
   BucketInfo again{"b", 2000};  // the name made again
-  EXPECT_FALSE(*store.GetConfiguration(bucket));
-  ASSERT_TRUE(store.PutConfiguration(bucket, {ObjectLockRule{kLockGovernance, 2, 0}}).ok());
-  EXPECT_EQ((*store.GetConfiguration(bucket))->rule->days, 2);
-  EXPECT_FALSE(*store.GetConfiguration(again));
-
   VersionLock lock{kLockCompliance, 12345, true, true};
-  const std::string v = "0123456789abcdef0123456789abcdef";
-  ASSERT_TRUE(store.PutVersion(bucket, "a/key with spaces", v, lock).ok());
-  Result<VersionLock> read = store.GetVersion(bucket, "a/key with spaces", v);
-  ASSERT_TRUE(read.ok());
-  EXPECT_EQ(read->mode, "COMPLIANCE");
-  EXPECT_EQ(read->retain_until_ms, 12345);
-  EXPECT_TRUE(read->legal_hold && read->legal_hold_set);
-  EXPECT_FALSE(store.GetVersion(bucket, "other", v)->has_retention());
-  // A legal hold turned OFF is remembered as OFF (GetObjectLegalHold answers it).
-  VersionLock off;
-  off.legal_hold_set = true;
-  ASSERT_TRUE(store.PutVersion(bucket, "k", "null", off).ok());
-  EXPECT_TRUE(store.GetVersion(bucket, "k", "null")->legal_hold_set);
-  EXPECT_FALSE(store.GetVersion(bucket, "k", "null")->legal_hold);
-
   ASSERT_TRUE(store.PutUpload(bucket, "upload-1", lock).ok());
-  EXPECT_EQ((*store.GetUpload(bucket, "upload-1"))->retain_until_ms, 12345);
+  EXPECT_EQ(*store.GetUpload(bucket, "upload-1"), lock);
+  EXPECT_FALSE(*store.GetUpload(again, "upload-1"));
   ASSERT_TRUE(store.PutUpload(bucket, "upload-1", std::nullopt).ok());
   EXPECT_FALSE(*store.GetUpload(bucket, "upload-1"));
-
+  // A legal hold turned OFF is kept as OFF.
+  VersionLock off;
+  off.legal_hold_set = true;
+  ASSERT_TRUE(store.PutUpload(bucket, "upload-2", off).ok());
+  EXPECT_EQ(*store.GetUpload(bucket, "upload-2"), off);
   ASSERT_TRUE(store.DeleteAll("b").ok());
-  EXPECT_FALSE(*store.GetConfiguration(bucket));
-  EXPECT_FALSE(store.GetVersion(bucket, "a/key with spaces", v)->legal_hold);
+  EXPECT_FALSE(*store.GetUpload(bucket, "upload-2"));
   std::filesystem::remove_all(root);
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+// A data folder laid out by the release before the store kept object locks: configuration.xml
+// and versions/<sha256(key)>.<versionId> ("<mode or ->\n<until ms>\n<0|1 ON|2 OFF>\n") under
+// DATA/object-lock/<bucket>@<created_ms>. Its locks move into the store, then the files go.
+TEST(ObjectLockStoreTest, MoveIntoStoreTakesTheFilesOfTheEarlierRelease) {
+  thumbflow::testing::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  ManualClock clock;
+  auto opened = LocalObjectStore::Open(dir.path(), LocalStoreOptions{}, clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  LocalObjectStore& store = **opened;
+  ASSERT_TRUE(store.CreateBucket("locked", "").ok());
+  ASSERT_TRUE(store.PutBucketVersioning("locked", kVersioningEnabled).ok());
+  const std::string key = "a/key with spaces";
+  auto v1 = store.Put("locked", key, "one");
+  auto v2 = store.Put("locked", key, "two");
+  auto other = store.Put("locked", "other", "x");
+  auto gone = store.Put("locked", "gone", "x");
+  ASSERT_TRUE(v1.ok() && v2.ok() && other.ok() && gone.ok());
+  ASSERT_TRUE(store.DeleteVersion("locked", "gone", gone->version_id, {}).ok());
+  auto bucket = store.GetBucket("locked");
+  ASSERT_TRUE(bucket.ok());
+
+  const std::string root = dir.path() + "/object-lock";
+  const std::string folder = root + "/locked@" + std::to_string(bucket->created_ms);
+  WriteFile(folder + "/configuration.xml",
+            "<ObjectLockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+            "<Mode>GOVERNANCE</Mode><Days>2</Days></DefaultRetention></Rule>"
+            "</ObjectLockConfiguration>");
+  WriteFile(folder + "/versions/" + Sha256Hex(key) + "." + v1->version_id,
+            "COMPLIANCE\n4000000000000\n1\n");
+  WriteFile(folder + "/versions/" + Sha256Hex(key) + "." + v2->version_id, "-\n0\n2\n");
+  WriteFile(folder + "/versions/" + Sha256Hex("gone") + "." + gone->version_id,
+            "COMPLIANCE\n4000000000000\n0\n");
+  WriteFile(folder + "/uploads/" + Sha256Hex("upload-1"), "GOVERNANCE\n4000000000000\n0\n");
+  // A bucket deleted and made again since: its old folder is never read.
+  WriteFile(root + "/locked@1/versions/" + Sha256Hex("other") + "." + other->version_id,
+            "-\n0\n1\n");
+
+  ObjectLockStore files(root);
+  ASSERT_TRUE(files.MoveIntoStore(store).ok());
+  bucket = store.GetBucket("locked");
+  ASSERT_TRUE(bucket.ok());
+  auto configuration = BucketConfiguration(*bucket);
+  ASSERT_TRUE(configuration.ok() && *configuration);
+  ASSERT_TRUE((*configuration)->rule);
+  EXPECT_EQ((*configuration)->rule->mode, kLockGovernance);
+  EXPECT_EQ((*configuration)->rule->days, 2);
+  EXPECT_EQ(store.HeadVersion("locked", key, v1->version_id)->lock,
+            (VersionLock{kLockCompliance, 4'000'000'000'000, true, true}));
+  EXPECT_EQ(store.HeadVersion("locked", key, v2->version_id)->lock,
+            (VersionLock{"", 0, false, true}));
+  EXPECT_TRUE(store.HeadVersion("locked", "other", other->version_id)->lock.empty());
+  // The store protects what the files did.
+  EXPECT_EQ(store.DeleteVersion("locked", key, v1->version_id, {}).status().reason(),
+            Reason::kObjectLocked);
+  // The moved files are gone; the upload's lock stays where CompleteMultipartUpload reads it.
+  EXPECT_FALSE(std::filesystem::exists(folder + "/configuration.xml"));
+  EXPECT_FALSE(std::filesystem::exists(folder + "/versions"));
+  auto upload = files.GetUpload(*bucket, "upload-1");
+  ASSERT_TRUE(upload.ok() && *upload);
+  EXPECT_EQ((*upload)->mode, kLockGovernance);
+  // Again (the next start): nothing left to move, nothing changed.
+  ASSERT_TRUE(store
+                  .UpdateVersionLock("locked", key, v2->version_id,
+                                     [](ObjectLock& lock) {
+                                       lock.legal_hold = true;
+                                       return Status::Ok();
+                                     })
+                  .ok());
+  ASSERT_TRUE(files.MoveIntoStore(store).ok());
+  EXPECT_TRUE(store.HeadVersion("locked", key, v2->version_id)->lock.legal_hold);
+  // No folder at all: nothing to do.
+  EXPECT_TRUE(ObjectLockStore(dir.path() + "/none").MoveIntoStore(store).ok());
 }
 
 }  // namespace

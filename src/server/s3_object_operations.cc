@@ -312,13 +312,12 @@ HttpReply PutObject(const S3Context& cx, S3Request& r) {
   PutOptions options = PutOptionsOf(r);
   options.checksum = r.body->checksum();  // verified, kept, answered with x-amz-checksum-mode
   WriteConditionFromHeaders(r.head, &options.condition);  // refused in AdmitBody if malformed
+  options.lock = lock->value_or(VersionLock{});
   Result<ObjectInfo> info = r.body->TakeUpload()->Commit(r.key, options);
   if (std::optional<S3Error> failed = WriteConditionError(options.condition, info.status())) {
     return ErrorReply(r, cx.clock, std::move(*failed));
   }
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  Status locked = ApplyWriteLock(cx, r, r.key, *info, *lock);
-  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("ETag", info->etag);
   AddVersionHeader(reply.headers, *info);
@@ -417,7 +416,7 @@ HttpReply GetObject(const S3Context& cx, S3Request& r) {
   }
   HttpReply reply = EmptyReply(r, cx.clock, reader.partial ? 206 : 200);
   AddObjectHeaders(reply.headers, reader.info);
-  AddVersionLockHeaders(cx, r, reader.info, reply.headers);
+  AddLockHeaders(reply.headers, reader.info.lock);
   if (reader.partial) {
     reply.headers.emplace_back("Content-Range",
                                "bytes " + std::to_string(reader.offset) + "-" +
@@ -461,12 +460,13 @@ HttpReply DeleteObject(const S3Context& cx, S3Request& r) {
     condition.if_match_last_modified_ms = *when;
   }
   const std::string* version = r.Query("versionId");
-  if (std::optional<S3Error> locked = CheckVersionDelete(cx, r, r.key, version ? *version : "")) {
-    return ErrorReply(r, cx.clock, std::move(*locked));
-  }
+  PrepareVersionDelete(cx, r, r.key, version ? *version : "", &condition);
   Result<DeletedVersion> deleted =
       cx.backend.DeleteVersion(r.bucket, r.key, version ? *version : "", condition);
   const Status& s = deleted.status();
+  if (std::optional<S3Error> locked = VersionDeleteError(s)) {
+    return ErrorReply(r, cx.clock, std::move(*locked));
+  }
   if (!s.ok() && s.code() == StatusCode::kNotFound && s.reason() != Reason::kNoSuchBucket) {
     return ErrorReply(r, cx.clock, MakeError("NoSuchKey"));
   }
@@ -596,6 +596,7 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
     // A copy made again replaces only the one this request made.
     put.condition = attempt == 0 ? condition : WriteCondition{info->etag, "", {}, {}};
     put.acl = r.acl;
+    put.lock = lock->value_or(VersionLock{});  // never the source's
     info = cx.backend.CopyVersion(src->bucket, src->key, version_read, r.bucket, r.key, &put);
     if (!info.ok() || pinned || put.checksum.empty()) break;
     Result<ObjectInfo> after = cx.backend.HeadVersion(src->bucket, src->key, src->version_id);
@@ -616,8 +617,6 @@ HttpReply CopyObject(const S3Context& cx, S3Request& r) {
   }
   // A delete marker is never copied (S3: the latest one is 404, one named is 400).
   if (!info.ok()) return CopySourceMissingReply(cx, r, *src, info.status());
-  Status locked = ApplyWriteLock(cx, r, r.key, *info, *lock);
-  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   HttpReply reply = XmlReply(r, cx.clock, CopyObjectResultXml(*info));
   AddVersionHeader(reply.headers, *info);
   if (!src->version_id.empty()) {

@@ -103,26 +103,27 @@ std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Reques
 // PostObject): its x-amz-object-lock-* headers (LockFromHeaders), else the bucket's default
 // retention; nullopt: none. A PutObject with a retention needs Content-MD5 or an
 // x-amz-checksum (400 InvalidRequest, as S3). Errors carry S3's codes (StatusReply).
-// `fields`: a form upload's fields, read as the headers (default: the request's).
+// `fields`: a form upload's fields, read as the headers (default: the request's). The lock
+// goes into the write's PutOptions::lock: the store commits it with the version.
 Result<std::optional<VersionLock>> WriteLockOf(const S3Context& cx, const S3Request& r,
                                                const HttpRequestHead* fields = nullptr);
-// After the commit: `lock` becomes the lock of the version `written` of `key`.
-Status ApplyWriteLock(const S3Context& cx, const S3Request& r, const std::string& key,
-                      const ObjectInfo& written, const std::optional<VersionLock>& lock);
-// CreateMultipartUpload keeps the lock its headers asked for (`lock` when r has lock headers);
-// CompleteMultipartUpload takes it (else the bucket's default at completion) and forgets it.
+// CreateMultipartUpload keeps the lock its headers asked for (`lock` when r has lock headers).
+// CompleteMultipartUpload commits UploadLockOf (the kept lock, else the bucket's default at
+// completion) with the object, then forgets the kept one (ForgetUploadLock).
 Status KeepUploadLock(const S3Context& cx, const S3Request& r, const std::string& upload_id,
                       const std::optional<VersionLock>& lock);
-Result<std::optional<VersionLock>> TakeUploadLock(const S3Context& cx, const S3Request& r,
-                                                  const std::string& upload_id);
-// GET / HEAD: the x-amz-object-lock-* headers of the version read (a versioned bucket's only).
-void AddVersionLockHeaders(const S3Context& cx, const S3Request& r, const ObjectInfo& info,
-                           HeaderList& headers);
-// A delete naming version `version_id` of `key` (DeleteObject, a DeleteObjects entry): 403
-// AccessDenied while a legal hold or an unexpired retention protects it (GOVERNANCE: unless
-// MayBypassGovernance). Without a version id a delete only adds a marker: never refused.
-std::optional<S3Error> CheckVersionDelete(const S3Context& cx, const S3Request& r,
-                                          const std::string& key, const std::string& version_id);
+Result<std::optional<VersionLock>> UploadLockOf(const S3Context& cx, const S3Request& r,
+                                                const std::string& upload_id);
+void ForgetUploadLock(const S3Context& cx, const S3Request& r, const std::string& upload_id);
+// A delete naming version `version_id` of `key` (DeleteObject, a DeleteObjects entry): the
+// store refuses it while a legal hold or an unexpired retention protects the version, checked
+// in its delete transaction; PrepareVersionDelete lets a GOVERNANCE retention pass when the
+// request may bypass it (MayBypassGovernance), and VersionDeleteError is S3's answer to the
+// refusal (403 AccessDenied; nullopt for any other status). Without a version id a delete
+// only adds a marker: never refused.
+void PrepareVersionDelete(const S3Context& cx, const S3Request& r, const std::string& key,
+                          const std::string& version_id, WriteCondition* condition);
+std::optional<S3Error> VersionDeleteError(const Status& status);
 
 // Objects.
 HttpReply PutObject(const S3Context& cx, S3Request& r);

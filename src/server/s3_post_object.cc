@@ -532,10 +532,9 @@ HttpReply PostObject(const S3Context& cx, S3Request& r) {
   }
   Result<std::optional<VersionLock>> lock = WriteLockOf(cx, r, &lock_fields);
   if (!lock.ok()) return StatusReply(r, cx.clock, lock.status(), false);
+  auth.options.lock = lock->value_or(VersionLock{});
   Result<ObjectInfo> info = auth.upload->Commit(auth.key, auth.options);
   if (!info.ok()) return StatusReply(r, cx.clock, info.status(), false);
-  Status locked = ApplyWriteLock(cx, r, auth.key, *info, *lock);
-  if (!locked.ok()) return StatusReply(r, cx.clock, locked, false);
   std::string host;
   if (const std::string* h = r.head.Header("host")) host = *h;
   const std::string location =

@@ -126,16 +126,44 @@ const std::vector<std::string> kSchema = {
     "ALTER TABLE store_objects ADD COLUMN parts TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE store_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE store_versions ADD COLUMN parts TEXT NOT NULL DEFAULT '';",
+    // S3 Object Lock, committed with the version it protects: each version's retention
+    // (lock_mode '' none, else GOVERNANCE or COMPLIANCE, until lock_until_ms) and legal hold
+    // (LegalHoldColumn: 0 never put, 1 ON, 2 OFF); each bucket's lock configuration as the S3
+    // endpoint encodes it ('' none). Until this migration the endpoint kept them in files
+    // (server/s3_object_lock.h moves those in).
+    "ALTER TABLE store_objects ADD COLUMN lock_mode TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_objects ADD COLUMN lock_until_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE store_objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE store_versions ADD COLUMN lock_mode TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE store_versions ADD COLUMN lock_until_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE store_versions ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE store_buckets ADD COLUMN object_lock TEXT NOT NULL DEFAULT '';",
 };
 
 // The columns a version row shares between store_objects and store_versions.
 constexpr char kVersionRowColumns[] =
     "bucket, key, seq, version_id, blob, size, etag, content_type, metadata, last_modified_ms, "
-    "headers, tags, acl, checksum, parts";
+    "headers, tags, acl, checksum, parts, lock_mode, lock_until_ms, legal_hold";
 
 constexpr char kObjectColumns[] =
     "o.blob, o.size, o.etag, o.content_type, o.metadata, o.last_modified_ms, o.headers, o.tags, "
-    "o.acl, o.checksum, o.parts";
+    "o.acl, o.checksum, o.parts, o.lock_mode, o.lock_until_ms, o.legal_hold";
+
+// ObjectLock's legal hold in the column legal_hold: 0 never put, 1 ON, 2 OFF.
+int64_t LegalHoldColumn(const ObjectLock& lock) {
+  return !lock.legal_hold_set ? 0 : lock.legal_hold ? 1 : 2;
+}
+
+// The lock columns (lock_mode, lock_until_ms, legal_hold) of `row`, from `first` on.
+ObjectLock ReadLockColumns(const sqlite::Statement& row, int first) {
+  ObjectLock lock;
+  lock.mode = row.ColumnText(first);
+  lock.retain_until_ms = row.ColumnInt(first + 1);
+  const int64_t hold = row.ColumnInt(first + 2);
+  lock.legal_hold = hold == 1;
+  lock.legal_hold_set = hold != 0;
+  return lock;
+}
 
 // ObjectInfo::checksum as a JSON object {"algorithm", "value", "type"}; '' when there is none.
 std::string EncodeChecksum(const ObjectChecksum& checksum) {
@@ -206,6 +234,7 @@ struct CurrentObject {
   std::string version_id;
   int64_t size = 0;
   int64_t last_modified_ms = 0;
+  ObjectLock lock;
 
   DeleteTarget target() const { return DeleteTarget{etag, size, last_modified_ms}; }
 };
@@ -214,14 +243,25 @@ struct CurrentObject {
 Result<std::optional<CurrentObject>> FindCurrent(sqlite::Transaction& tx, const std::string& bucket,
                                                  const std::string& key) {
   ASSIGN_OR_RETURN(sqlite::Statement * row,
-                   tx.Prepare("SELECT blob, etag, version_id, size, last_modified_ms "
+                   tx.Prepare("SELECT blob, etag, version_id, size, last_modified_ms, "
+                              "lock_mode, lock_until_ms, legal_hold "
                               "FROM store_objects WHERE bucket = ?1 AND key = ?2"));
   row->Bind(1, bucket).Bind(2, key);
   ASSIGN_OR_RETURN(bool found, row->Step());
   if (!found) return std::optional<CurrentObject>();
   return std::optional<CurrentObject>(CurrentObject{row->ColumnText(0), row->ColumnText(1),
                                                     row->ColumnText(2), row->ColumnInt(3),
-                                                    row->ColumnInt(4)});
+                                                    row->ColumnInt(4), ReadLockColumns(*row, 5)});
+}
+
+// FailedPrecondition (reason "object-locked") while `lock` protects its version from a delete
+// at `now_ms`.
+Status CheckUnlocked(const ObjectLock& lock, int64_t now_ms, bool bypass_governance,
+                     const std::string& what) {
+  if (!lock.Protects(now_ms, bypass_governance)) return Status::Ok();
+  return FailedPreconditionError(what + ": the version is protected by object lock (" +
+                                 (lock.legal_hold ? std::string("a legal hold") : lock.mode) + ")")
+      .WithReason(Reason::kObjectLocked);
 }
 
 // A new version's id: 32 hex digits (never "null").
@@ -568,6 +608,7 @@ std::string ReadObjectColumns(const sqlite::Statement& row, int first, ObjectInf
   info->acl = row.ColumnText(first + 8);
   info->checksum = DecodeChecksum(row.ColumnText(first + 9));
   info->parts = DecodeParts(row.ColumnText(first + 10));
+  info->lock = ReadLockColumns(row, first + 11);
   return row.ColumnText(first);
 }
 
@@ -811,6 +852,7 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
   info.acl = options.put.acl;
   info.checksum = options.put.checksum;
   info.parts = options.put.parts;
+  info.lock = options.put.lock;
 
   ObjectChange change;
   change.bucket = bucket;
@@ -863,15 +905,17 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           sqlite::Statement * upsert,
           tx.Prepare("INSERT INTO store_objects(bucket, key, blob, size, etag, content_type, "
                      "metadata, last_modified_ms, headers, tags, acl, version_id, seq, "
-                     "checksum, parts) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+                     "checksum, parts, lock_mode, lock_until_ms, legal_hold) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                     "?16, ?17, ?18) "
                      "ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, "
                      "size = excluded.size, etag = excluded.etag, "
                      "content_type = excluded.content_type, metadata = excluded.metadata, "
                      "last_modified_ms = excluded.last_modified_ms, headers = excluded.headers, "
                      "tags = excluded.tags, acl = excluded.acl, version_id = excluded.version_id, "
                      "seq = excluded.seq, checksum = excluded.checksum, "
-                     "parts = excluded.parts"));
+                     "parts = excluded.parts, lock_mode = excluded.lock_mode, "
+                     "lock_until_ms = excluded.lock_until_ms, legal_hold = excluded.legal_hold"));
       upsert->Bind(1, bucket)
           .Bind(2, key)
           .Bind(3, blob)
@@ -886,7 +930,10 @@ Result<ObjectInfo> LocalObjectStore::CommitRow(const std::string& bucket, const 
           .Bind(12, version_id)
           .Bind(13, seq)
           .Bind(14, EncodeChecksum(info.checksum))
-          .Bind(15, EncodeParts(info.parts));
+          .Bind(15, EncodeParts(info.parts))
+          .Bind(16, info.lock.mode)
+          .Bind(17, info.lock.retain_until_ms)
+          .Bind(18, LegalHoldColumn(info.lock));
       RETURN_IF_ERROR(upsert->Run());
       return Publish(tx, change);
     }();
@@ -971,7 +1018,7 @@ Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket
             tx.Prepare(std::string("INSERT INTO store_versions(delete_marker, ") +
                        kVersionRowColumns +
                        ") VALUES(1, ?1, ?2, ?3, ?4, '', 0, '', '', '{}', ?5, '{}', '{}', '', "
-                       "'', '')"));
+                       "'', '', '', 0, 0)"));
         marker->Bind(1, bucket)
             .Bind(2, key)
             .Bind(3, seq)
@@ -983,14 +1030,16 @@ Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket
     } else {
       // One version, removed for good.
       if (!versioning.empty()) deleted.version_id = version_id;
+      const int64_t now_ms = clock_.NowMillis();
       if (current && current->version_id == version_id) {
+        RETURN_IF_ERROR(CheckUnlocked(current->lock, now_ms, condition.bypass_governance, what));
         const DeleteTarget target = current->target();
         RETURN_IF_ERROR(CheckDeleteCondition(condition, &target, what));
         RETURN_IF_ERROR(remove_current());
       } else {
         ASSIGN_OR_RETURN(sqlite::Statement * find,
-                         tx.Prepare("SELECT delete_marker, blob, etag, size, last_modified_ms "
-                                    "FROM store_versions "
+                         tx.Prepare("SELECT delete_marker, blob, etag, size, last_modified_ms, "
+                                    "lock_mode, lock_until_ms, legal_hold FROM store_versions "
                                     "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
         find->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
         ASSIGN_OR_RETURN(bool found, find->Step());
@@ -998,7 +1047,9 @@ Result<DeletedVersion> LocalObjectStore::DeleteVersion(const std::string& bucket
         const bool marker = find->ColumnInt(0) != 0;
         const std::string blob = find->ColumnText(1);
         const DeleteTarget target{find->ColumnText(2), find->ColumnInt(3), find->ColumnInt(4)};
+        const ObjectLock lock = ReadLockColumns(*find, 5);
         find->Reset();
+        RETURN_IF_ERROR(CheckUnlocked(lock, now_ms, condition.bypass_governance, what));
         // A delete marker is no object: a conditional delete leaves it (S3: 204).
         if (marker && HasCondition(condition)) return Status::Ok();
         RETURN_IF_ERROR(CheckDeleteCondition(condition, marker ? nullptr : &target, what));
@@ -1260,12 +1311,13 @@ Result<std::vector<BucketInfo>> LocalObjectStore::ListBuckets() {
     ASSIGN_OR_RETURN(
         sqlite::Statement * select,
         tx.Prepare(
-            "SELECT name, created_ms, owner, acl, versioning FROM store_buckets ORDER BY name"));
+            "SELECT name, created_ms, owner, acl, versioning, object_lock FROM store_buckets "
+            "ORDER BY name"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, select->Step());
       if (!row) break;
       buckets.push_back({select->ColumnText(0), select->ColumnInt(1), select->ColumnText(2),
-                         select->ColumnText(3), select->ColumnText(4)});
+                         select->ColumnText(3), select->ColumnText(4), select->ColumnText(5)});
     }
     return Status::Ok();
   }));
@@ -1277,12 +1329,17 @@ Result<BucketInfo> LocalObjectStore::GetBucket(const std::string& bucket) {
   RETURN_IF_ERROR(db_->Read([&](sqlite::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         sqlite::Statement * select,
-        tx.Prepare("SELECT created_ms, owner, acl, versioning FROM store_buckets WHERE name = ?1"));
+        tx.Prepare("SELECT created_ms, owner, acl, versioning, object_lock FROM store_buckets "
+                   "WHERE name = ?1"));
     select->Bind(1, bucket);
     ASSIGN_OR_RETURN(bool row, select->Step());
     if (row) {
-      found = BucketInfo{bucket, select->ColumnInt(0), select->ColumnText(1), select->ColumnText(2),
-                         select->ColumnText(3)};
+      found = BucketInfo{bucket,
+                         select->ColumnInt(0),
+                         select->ColumnText(1),
+                         select->ColumnText(2),
+                         select->ColumnText(3),
+                         select->ColumnText(4)};
     }
     return Status::Ok();
   }));
@@ -1338,6 +1395,60 @@ Status LocalObjectStore::UpdateObject(const std::string& bucket, const std::stri
   });
 }
 
+Result<ObjectInfo> LocalObjectStore::UpdateVersionLock(const std::string& bucket,
+                                                       const std::string& key,
+                                                       const std::string& version_id,
+                                                       const LockChange& change) {
+  ObjectInfo info;
+  info.key = key;
+  Status refused;  // the change's own error, returned as it is
+  Status status = db_->Write([&](sqlite::Transaction& tx) -> Status {
+    refused = Status::Ok();
+    ASSIGN_OR_RETURN(std::string versioning, BucketVersioning(tx, bucket));
+    // The latest version, or the version named when it is the latest; else a noncurrent one.
+    const char* table = "store_objects";
+    ASSIGN_OR_RETURN(sqlite::Statement * find,
+                     tx.Prepare("SELECT version_id, lock_mode, lock_until_ms, legal_hold "
+                                "FROM store_objects WHERE bucket = ?1 AND key = ?2 "
+                                "AND (?3 = '' OR version_id = ?3)"));
+    find->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
+    ASSIGN_OR_RETURN(bool found, find->Step());
+    if (!found && !version_id.empty()) {
+      table = "store_versions";
+      ASSIGN_OR_RETURN(find, tx.Prepare("SELECT version_id, lock_mode, lock_until_ms, legal_hold "
+                                        "FROM store_versions WHERE bucket = ?1 AND key = ?2 "
+                                        "AND version_id = ?3 AND delete_marker = 0"));
+      find->Bind(1, bucket).Bind(2, key).Bind(3, version_id);
+      ASSIGN_OR_RETURN(found, find->Step());
+    }
+    if (!found) {
+      return NotFoundError(
+          bucket + "/" + key +
+          (version_id.empty() ? ": no such key" : ": no such version " + version_id));
+    }
+    const std::string id = find->ColumnText(0);
+    info.lock = ReadLockColumns(*find, 1);
+    find->Reset();
+    info.version_id = versioning.empty() ? "" : id;
+    refused = change(info.lock);
+    RETURN_IF_ERROR(refused);
+    ASSIGN_OR_RETURN(sqlite::Statement * update,
+                     tx.Prepare(std::string("UPDATE ") + table +
+                                " SET lock_mode = ?4, lock_until_ms = ?5, legal_hold = ?6 "
+                                "WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"));
+    update->Bind(1, bucket)
+        .Bind(2, key)
+        .Bind(3, id)
+        .Bind(4, info.lock.mode)
+        .Bind(5, info.lock.retain_until_ms)
+        .Bind(6, LegalHoldColumn(info.lock));
+    return update->Run();
+  });
+  if (!refused.ok()) return refused;
+  if (!status.ok()) return status.WithContext("set the object lock of " + bucket + "/" + key);
+  return info;
+}
+
 namespace {
 
 // Sets one column of a bucket's row; NotFound (no-such-bucket) when there is no such bucket.
@@ -1360,6 +1471,12 @@ Status SetBucketColumn(sqlite::Database& db, const std::string& bucket, std::str
 
 Status LocalObjectStore::PutBucketAcl(const std::string& bucket, const std::string& acl) {
   return SetBucketColumn(*db_, bucket, "acl", acl).WithContext("set the ACL of bucket " + bucket);
+}
+
+Status LocalObjectStore::PutBucketObjectLock(const std::string& bucket,
+                                             const std::string& configuration) {
+  return SetBucketColumn(*db_, bucket, "object_lock", configuration)
+      .WithContext("set the object lock configuration of bucket " + bucket);
 }
 
 Status LocalObjectStore::PutBucketVersioning(const std::string& bucket, const std::string& status) {

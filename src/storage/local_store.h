@@ -227,6 +227,12 @@ class LocalObjectStore final : public StreamingObjectStore {
   Status PutBucketAcl(const std::string& bucket, const std::string& acl) override;
   // --- Versioning (storage/streaming_object_store.h) ---
   Status PutBucketVersioning(const std::string& bucket, const std::string& status) override;
+  // --- S3 Object Lock (storage/streaming_object_store.h): store_buckets.object_lock, and the
+  // lock columns of each version row, written in the transaction that commits the version ---
+  Status PutBucketObjectLock(const std::string& bucket, const std::string& configuration) override;
+  Result<ObjectInfo> UpdateVersionLock(const std::string& bucket, const std::string& key,
+                                       const std::string& version_id,
+                                       const LockChange& change) override;
   Result<ObjectInfo> HeadVersion(const std::string& bucket, const std::string& key,
                                  const std::string& version_id) override;
   Result<DeletedVersion> DeleteVersion(const std::string& bucket, const std::string& key,

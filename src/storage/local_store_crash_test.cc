@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -89,6 +90,53 @@ struct KeyHistory {
   std::set<int64_t> acked;
 };
 
+// Forks `child` (given the write end of a pipe; it never returns), hands each line it writes
+// to `on_line`, and SIGKILLs it once `on_line` has counted `kill_after` acknowledged puts
+// (returned true), after a random delay of up to about one put: the writers move in step with
+// the group commit, so without the delay kills would cluster just after a commit; with it the
+// kill lands anywhere in the write path. Returns the puts acknowledged; fails the test unless
+// the child died of the kill.
+int RunUntilKilled(const std::function<void(int fd)>& child, int kill_after, std::mt19937& rng,
+                   const std::function<bool(const std::string& line)>& on_line) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  EXPECT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    child(fds[1]);
+    _exit(0);
+  }
+  ::close(fds[1]);
+  int acked = 0;
+  bool killed = false;
+  std::string pending;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    pending.append(buffer, static_cast<size_t>(n));
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      EXPECT_NE(line[0], 'E') << line;
+      if (on_line(line)) ++acked;
+    }
+    if (!killed && acked >= kill_after) {
+      ::usleep(rng() % 30000);
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+  }
+  ::close(fds[0]);
+  int wstatus = 0;
+  EXPECT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL)
+      << "child ended on its own: " << wstatus;
+  return acked;
+}
+
 TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
   thumbflow::testing::TempDir dir;
   ASSERT_FALSE(dir.path().empty());
@@ -96,54 +144,20 @@ TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
   std::mt19937 rng(20261127);
   int total_acked = 0;
 
+  // "B key version" before each put, "A key version" after each that returned OK.
+  auto record = [&](const std::string& line) {
+    std::istringstream fields(line);
+    std::string kind, key;
+    int64_t version = 0;
+    fields >> kind >> key >> version;
+    if (kind == "B") history[key].begun.push_back(version);
+    if (kind == "A") history[key].acked.insert(version);
+    return kind == "A";
+  };
   for (int round = 0; round < kRounds; ++round) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      RunChild(dir.path(), round, fds[1]);
-    }
-    ::close(fds[1]);
-    // Kill after a random number of acknowledged puts plus a random delay of up to about
-    // one put (the writers move in step with the group commit, so without the delay kills
-    // would cluster just after a commit), so the kill lands anywhere in the write path.
-    const int kill_after = 3 + static_cast<int>(rng() % 50);
-    int acked_this_round = 0;
-    bool killed = false;
-    std::string pending;
-    char buffer[4096];
-    while (true) {
-      ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-      if (n <= 0) break;
-      pending.append(buffer, static_cast<size_t>(n));
-      size_t newline;
-      while ((newline = pending.find('\n')) != std::string::npos) {
-        std::string line = pending.substr(0, newline);
-        pending.erase(0, newline + 1);
-        std::istringstream fields(line);
-        std::string kind, key;
-        int64_t version = 0;
-        fields >> kind >> key >> version;
-        ASSERT_NE(kind, "E") << line;
-        if (kind == "B") history[key].begun.push_back(version);
-        if (kind == "A") {
-          history[key].acked.insert(version);
-          ++acked_this_round;
-        }
-      }
-      if (!killed && acked_this_round >= kill_after) {
-        ::usleep(rng() % 30000);
-        ::kill(pid, SIGKILL);
-        killed = true;
-      }
-    }
-    ::close(fds[0]);
-    int wstatus = 0;
-    ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL)
-        << "child ended on its own: " << wstatus;
+    const int acked_this_round = RunUntilKilled([&](int fd) { RunChild(dir.path(), round, fd); },
+                                                3 + static_cast<int>(rng() % 50), rng, record);
+    ASSERT_FALSE(::testing::Test::HasFailure());
     total_acked += acked_this_round;
   }
   ASSERT_GT(total_acked, kRounds * 3);
@@ -242,6 +256,88 @@ TEST(LocalStoreCrashTest, KilledPutsLeaveObjectsAndEventsConsistent) {
       "crash test: %d rounds killed, %d puts acknowledged, %lld objects visible, "
       "%lld events queued\n",
       kRounds, total_acked, static_cast<long long>(visible), static_cast<long long>(event_count));
+}
+
+// The lock a version of the locked-puts test carries: derived from the version number, so
+// the test can tell from the bytes which lock a version must have.
+ObjectLock LockOfVersion(int64_t version) {
+  ObjectLock lock;
+  if (version % 2 == 0) {
+    lock.mode = kLockCompliance;
+    lock.retain_until_ms = 4'000'000'000'000 + version;
+  } else {
+    lock.legal_hold = lock.legal_hold_set = true;
+  }
+  return lock;
+}
+
+// The child of the locked-puts test: versioned puts with a lock until killed, announcing
+// "A version" after each one that returned OK.
+[[noreturn]] void RunLockedChild(const std::string& dir, int round, int out_fd) {
+  SystemClock clock;
+  auto store = LocalObjectStore::Open(dir, {}, clock);
+  if (!store.ok() || !(*store)->PutBucketVersioning("images", kVersioningEnabled).ok()) {
+    WriteLine(out_fd, "E open\n");
+    _exit(3);
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int64_t i = 0;; ++i) {
+        const int64_t version = (static_cast<int64_t>(round) * 2 + t) * 1'000'000 + i;
+        PutOptions options;
+        options.lock = LockOfVersion(version);
+        // The bytes name the version.
+        auto put = (*store)->Put("images", "locked/k" + std::to_string(i % 5),
+                                 std::to_string(version), options);
+        if (!put.ok()) {
+          WriteLine(out_fd, "E " + put.status().ToString() + "\n");
+          _exit(4);
+        }
+        WriteLine(out_fd, "A " + std::to_string(version) + "\n");
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  _exit(0);
+}
+
+// S3 Object Lock: a version committed with a lock never exists without it, however the
+// process dies (the lock is a column of the version's row, written in the same transaction).
+TEST(LocalStoreCrashTest, KilledLockedPutsNeverLeaveAVersionUnlocked) {
+  thumbflow::testing::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::mt19937 rng(20261206);
+  std::set<int64_t> acked;
+  for (int round = 0; round < 4; ++round) {
+    RunUntilKilled([&](int fd) { RunLockedChild(dir.path(), round, fd); },
+                   3 + static_cast<int>(rng() % 30), rng,
+                   [&](const std::string& line) {
+                     acked.insert(std::stoll(line.substr(2)));
+                     return true;
+                   });
+    ASSERT_FALSE(::testing::Test::HasFailure());
+  }
+  SystemClock clock;
+  auto store = LocalObjectStore::Open(dir.path(), {}, clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // Every version there, acknowledged or not, has exactly the lock it was written with.
+  auto listed = (*store)->ListVersions("images", {});
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_FALSE(listed->truncated);
+  std::set<int64_t> present;
+  for (const ObjectInfo& listed_version : listed->versions) {
+    GetOptions options;
+    options.version_id = listed_version.version_id;
+    auto got = (*store)->Get("images", listed_version.key, options);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    const int64_t version = std::stoll(got->bytes);
+    EXPECT_EQ(got->info.lock, LockOfVersion(version)) << "version " << version;
+    present.insert(version);
+  }
+  for (int64_t v : acked) EXPECT_EQ(present.count(v), 1u) << "acknowledged version lost: " << v;
+  std::printf("locked crash test: %zu puts acknowledged, %zu versions present\n", acked.size(),
+              present.size());
 }
 
 }  // namespace

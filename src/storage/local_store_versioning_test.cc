@@ -370,6 +370,7 @@ TEST(LocalStoreMigrationTest, FoldersOfEarlierVersionsOpenAndTakeVersioning) {
   EXPECT_EQ(got->info.version_id, "");   // the bucket is unversioned
   EXPECT_TRUE(got->info.parts.empty());  // written before parts were kept
   EXPECT_TRUE(got->info.checksum.empty());
+  EXPECT_TRUE(got->info.lock.empty());  // written before object lock was kept
   auto versions = store.ListVersions("images", {});
   ASSERT_TRUE(versions.ok());
   ASSERT_EQ(versions->versions.size(), 1u);
@@ -391,6 +392,8 @@ TEST(LocalStoreMigrationTest, FoldersOfEarlierVersionsOpenAndTakeVersioning) {
   PutOptions with_parts;
   with_parts.parts = {ObjectPart{1, 3, "p"}};
   with_parts.checksum = ObjectChecksum{"CRC32C", "v==-1", "COMPOSITE"};
+  with_parts.lock.mode = kLockCompliance;
+  with_parts.lock.retain_until_ms = 1'800'000'000'000;
   auto parted = store.Put("images", "uploads/old.jpg", "mpu", with_parts);
   ASSERT_TRUE(parted.ok());
   ASSERT_TRUE(store.Put("images", "uploads/old.jpg", "newest").ok());
@@ -400,6 +403,7 @@ TEST(LocalStoreMigrationTest, FoldersOfEarlierVersionsOpenAndTakeVersioning) {
   ASSERT_TRUE(noncurrent.ok()) << noncurrent.status().ToString();
   EXPECT_EQ(noncurrent->info.parts, with_parts.parts);
   EXPECT_EQ(noncurrent->info.checksum, with_parts.checksum);
+  EXPECT_EQ(noncurrent->info.lock, with_parts.lock);
 }
 
 }  // namespace

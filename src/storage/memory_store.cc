@@ -65,6 +65,7 @@ Result<ObjectInfo> MemoryObjectStore::Put(const std::string& bucket, const std::
   object.info.acl = options.acl;
   object.info.checksum = options.checksum;
   object.info.parts = options.parts;
+  object.info.lock = options.lock;
   object.info.last_modified_ms = clock_->NowMillis();
   object.bytes.assign(bytes);
   std::lock_guard lock(mu_);

@@ -14,6 +14,8 @@
 //     ResourceExhausted   reason "too-large": the object is larger than the store accepts
 //     FailedPrecondition  If-Match did not hold (reason "precondition-failed", HTTP 412) or
 //                         If-None-Match did (reason "not-modified", HTTP 304)
+//                         or an S3 Object Lock protects the version a delete names
+//                         (reason "object-locked")
 //   about the store's set-up (configuration, credentials):
 //     NotFound            reason "no-such-bucket": the bucket does not exist
 //     PermissionDenied / Unauthenticated   credentials or policy refuse the call
@@ -70,6 +72,30 @@ struct ObjectPart {
   bool operator==(const ObjectPart&) const = default;
 };
 
+// S3 Object Lock: one version's retention (a mode until a time) and legal hold. Stores keep it
+// with the version, committed in the write that makes the version (PutOptions::lock), changed
+// only by StreamingObjectStore::UpdateVersionLock, and refuse to delete a version it protects
+// (StreamingObjectStore::DeleteVersion); the S3 endpoint checks S3's rules for the values.
+inline constexpr char kLockGovernance[] = "GOVERNANCE";
+inline constexpr char kLockCompliance[] = "COMPLIANCE";
+
+struct ObjectLock {
+  std::string mode;  // kLockGovernance or kLockCompliance; empty: no retention
+  int64_t retain_until_ms = 0;
+  bool legal_hold = false;
+  bool legal_hold_set = false;  // a legal hold (ON or OFF) was put: GetObjectLegalHold answers it
+  bool has_retention() const { return !mode.empty(); }
+  bool empty() const { return !has_retention() && !legal_hold_set; }
+  // Whether the version cannot be deleted (or its retention shortened) at `now_ms`: a legal
+  // hold, or a retention not yet expired (`bypass` lifts a GOVERNANCE one).
+  bool Protects(int64_t now_ms, bool bypass) const {
+    if (legal_hold) return true;
+    if (!has_retention() || retain_until_ms <= now_ms) return false;
+    return !(bypass && mode == kLockGovernance);
+  }
+  bool operator==(const ObjectLock&) const = default;
+};
+
 struct ObjectInfo {
   std::string key;
   int64_t size = 0;
@@ -96,6 +122,10 @@ struct ObjectInfo {
   // leave them empty, as do stores that do not keep them.
   ObjectChecksum checksum;
   std::vector<ObjectPart> parts;  // a multipart upload's parts; empty for other objects
+  // The version's object lock, as the write or UpdateVersionLock set it (empty: none). Head,
+  // HeadVersion, Get and OpenObject fill it; listings leave it empty, as do stores without
+  // object lock.
+  ObjectLock lock;
 };
 
 // HTTP byte range: `first`..`last` (inclusive; `last` absent: to the end, past the end:
@@ -141,6 +171,11 @@ struct WriteCondition {
   // <Size>, <LastModifiedTime>): the object's size, and its Last-Modified to the second.
   std::optional<int64_t> if_match_size;
   std::optional<int64_t> if_match_last_modified_ms;
+  // Deletes of one version (DeleteVersion with a version id), which the store refuses while
+  // the version's ObjectLock protects it: a GOVERNANCE retention does not (S3's
+  // x-amz-bypass-governance-retention, when the caller may use it). Not a condition of
+  // HasCondition: it never turns a delete of nothing into a no-op.
+  bool bypass_governance = false;
 };
 inline bool HasCondition(const WriteCondition& c) {
   return !c.if_match.empty() || !c.if_none_match.empty() || c.if_match_size ||
@@ -163,6 +198,9 @@ struct PutOptions {
   // them). A store that does not keep them ignores them.
   ObjectChecksum checksum;
   std::vector<ObjectPart> parts;
+  // The new version's object lock (ObjectInfo::lock), committed with it: the version never
+  // exists without it. Empty: none. A store without object lock ignores it.
+  ObjectLock lock;
 };
 
 // The entries of `headers` that S3 stores (kStoredHeaderNames, in any case), under those names.

@@ -562,6 +562,39 @@ TEST_P(ObjectStoreConformanceTest, StreamedUploadCommitsAndStreamsBack) {
   EXPECT_EQ(Sha256Hex(got->bytes), Sha256Hex(bytes));
 }
 
+// S3 Object Lock: the lock a write is given is committed with the object, by a put and by a
+// streamed upload, and read back by Head, Get and OpenObject; a write without one has none.
+TEST_P(ObjectStoreConformanceTest, TheObjectLockIsCommittedWithTheObject) {
+  if (!capabilities().object_lock) GTEST_SKIP() << "this store does not keep object locks";
+  PutOptions options;
+  options.lock.mode = kLockCompliance;
+  options.lock.retain_until_ms = 4'000'000'000'000;
+  options.lock.legal_hold = options.lock.legal_hold_set = true;
+  auto put = store().Put(bucket(), "locked/put", "bytes", options);
+  ASSERT_OK_RESULT(put);
+  EXPECT_EQ(put->lock, options.lock);
+  auto head = store().Head(bucket(), "locked/put");
+  ASSERT_OK_RESULT(head);
+  EXPECT_EQ(head->lock, options.lock);
+  auto got = store().Get(bucket(), "locked/put");
+  ASSERT_OK_RESULT(got);
+  EXPECT_EQ(got->info.lock, options.lock);
+
+  auto upload = streaming().NewUpload(bucket());
+  ASSERT_OK_RESULT(upload);
+  ASSERT_OK((*upload)->Write("streamed"));
+  options.lock.legal_hold = false;  // OFF, as put
+  ASSERT_OK_RESULT((*upload)->Commit("locked/streamed", options));
+  auto reader = streaming().OpenObject(bucket(), "locked/streamed", {});
+  ASSERT_OK_RESULT(reader);
+  EXPECT_EQ(reader->info.lock, options.lock);
+
+  ASSERT_OK_RESULT(store().Put(bucket(), "locked/put", "unlocked"));
+  head = store().Head(bucket(), "locked/put");
+  ASSERT_OK_RESULT(head);
+  EXPECT_TRUE(head->lock.empty());
+}
+
 TEST_P(ObjectStoreConformanceTest, StreamedUploadWithoutContentTypeDefaultsAsS3Does) {
   auto upload = streaming().NewUpload(bucket());
   ASSERT_OK_RESULT(upload);

@@ -37,6 +37,9 @@ struct StoreCapabilities {
   // adapter stores the concatenation with ObjectStore::Put, so its ETag is the single-part
   // one: the fixture clears this flag when it puts the adapter in.
   bool multipart_etag = true;
+  // The store keeps the S3 Object Lock a write is given (PutOptions::lock) with the object
+  // (the S3 adapter does not send it).
+  bool object_lock = true;
 };
 
 // One store under test. `bucket` exists and is empty when the factory returns; `keepalive`

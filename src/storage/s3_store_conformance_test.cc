@@ -61,6 +61,7 @@ Result<ObjectStoreUnderTest> MakeS3Store() {
   aws::S3Store* s3 = store.get();
   made.create_bucket = [s3](const std::string& bucket) { return s3->CreateBucket(bucket); };
   made.capabilities.if_match_star = false;  // moto answers 412 to If-Match: *
+  made.capabilities.object_lock = false;    // PutOptions::lock is not sent
   made.store = std::move(store);
   return made;
 }

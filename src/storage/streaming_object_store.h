@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +42,9 @@ struct BucketInfo {
   // S3 versioning: empty (never configured: the bucket is unversioned), "Enabled" or
   // "Suspended". Once configured it never goes back to empty, as on S3.
   std::string versioning;
+  // S3 Object Lock: the bucket's lock configuration as the S3 endpoint encoded it
+  // (server/s3_object_lock.h), kept as given; empty: the bucket has no object lock.
+  std::string object_lock;
 };
 
 inline constexpr char kVersioningEnabled[] = "Enabled";
@@ -189,6 +193,14 @@ class StreamingObjectStore : public ObjectStore {
     (void)status;
     return UnimplementedError("this store does not keep object versions");
   }
+  // Sets the bucket's object lock configuration (BucketInfo::object_lock; the S3 endpoint
+  // keeps versioning Enabled on such a bucket). NotFound (reason "no-such-bucket") for a
+  // missing bucket. Default: Unimplemented.
+  virtual Status PutBucketObjectLock(const std::string& bucket, const std::string& configuration) {
+    (void)bucket;
+    (void)configuration;
+    return UnimplementedError("this store does not keep object locks");
+  }
   // The version `version_id` of the key (empty: the latest), delete markers included
   // (ObjectInfo::delete_marker; such an ObjectInfo has no size nor ETag). NotFound when the
   // key has no such version (or no version at all).
@@ -203,7 +215,10 @@ class StreamingObjectStore : public ObjectStore {
   // marker becomes the latest version (Suspended: the "null" version is replaced by it).
   // With one: that version is removed for good (a missing version is OK, as on S3); when it
   // was the latest, the next newest becomes the latest. `condition` holds against the
-  // version deleted (without a version id: the latest object).
+  // version deleted (without a version id: the latest object). A version its ObjectLock
+  // protects now (ObjectLock::Protects at the store's clock, condition.bypass_governance) is
+  // not removed: FailedPrecondition with reason "object-locked", decided in the delete's
+  // transaction, so no concurrent UpdateVersionLock slips between the check and the delete.
   virtual Result<DeletedVersion> DeleteVersion(const std::string& bucket, const std::string& key,
                                                const std::string& version_id,
                                                const WriteCondition& condition) {
@@ -236,6 +251,23 @@ class StreamingObjectStore : public ObjectStore {
       return NotFoundError(bucket + "/" + key + ": no such version");
     }
     return PutObjectAcl(bucket, key, acl);
+  }
+  // S3 Object Lock: changes the lock (ObjectInfo::lock) of the version `version_id` of the key
+  // (empty: the latest) atomically with respect to every write and delete of the key.
+  // `change` is called inside the store's transaction with the version's lock as it is and
+  // may change it; an error it returns is returned as is and changes nothing. It may be
+  // called more than once (a retried transaction): it must have no other effect. Returns
+  // the version (id, with the lock as stored). NotFound for a missing version or a delete
+  // marker (reason "no-such-bucket" for the bucket). Default: Unimplemented.
+  using LockChange = std::function<Status(ObjectLock& lock)>;
+  virtual Result<ObjectInfo> UpdateVersionLock(const std::string& bucket, const std::string& key,
+                                               const std::string& version_id,
+                                               const LockChange& change) {
+    (void)bucket;
+    (void)key;
+    (void)version_id;
+    (void)change;
+    return UnimplementedError("this store does not keep object locks");
   }
   // ListObjectVersions. InvalidArgument when version_id_marker is not a version id this
   // store makes; a version id that no longer exists goes on after key_marker.

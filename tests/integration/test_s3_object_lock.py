@@ -17,7 +17,10 @@ S3's answers (codes, messages, headers) were taken from the S3 API reference and
 lock cases of ceph/s3-tests (read, not copied).
 """
 import datetime
+import hashlib
 import json
+import os
+import sqlite3
 import unittest
 
 from test_s3_endpoint import ServeFixture
@@ -152,7 +155,89 @@ class S3ObjectLockTest(unittest.TestCase):
         finally:
             s.stop()
 
+    def test_a_data_folder_of_the_earlier_release_keeps_its_locks(self):
+        """Until the store kept them, serve kept locks in files: DATA/object-lock/
+        <bucket>@<created_ms>/configuration.xml and versions/<sha256(key)>.<versionId>
+        ("<mode or ->\\n<until ms>\\n<0 never, 1 ON, 2 OFF>\\n"). Such a folder, laid out
+        here by hand on a stopped serve's data (the store's lock columns cleared), keeps every
+        lock: serve moves them into the store at start and removes the files."""
+        s = ServeFixture(name="serve-object-lock-old")
+        try:
+            s3 = s.client(retries={"max_attempts": 1})
+            s3.create_bucket(Bucket="lock-old", ObjectLockEnabledForBucket=True)
+            v1 = s3.put_object(Bucket="lock-old", Key="dir/k 1", Body=b"one")["VersionId"]
+            v2 = s3.put_object(Bucket="lock-old", Key="dir/k 1", Body=b"two")["VersionId"]
+            s.stop_cleanly()
+            db = sqlite3.connect(os.path.join(s.data, "thumbflow.db"))
+            created_ms = db.execute("SELECT created_ms FROM store_buckets WHERE name = ?",
+                                    ("lock-old",)).fetchone()[0]
+            db.execute("UPDATE store_buckets SET object_lock = '' WHERE name = 'lock-old'")
+            db.commit()
+            db.close()
+            folder = os.path.join(s.data, "object-lock", f"lock-old@{created_ms}")
+            os.makedirs(os.path.join(folder, "versions"))
+            with open(os.path.join(folder, "configuration.xml"), "w") as f:
+                f.write('<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                        "<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+                        "<Mode>GOVERNANCE</Mode><Days>3</Days></DefaultRetention></Rule>"
+                        "</ObjectLockConfiguration>")
+            name = hashlib.sha256(b"dir/k 1").hexdigest()
+            far_ms = int(FAR.timestamp() * 1000)
+            with open(os.path.join(folder, "versions", f"{name}.{v1}"), "w") as f:
+                f.write(f"COMPLIANCE\n{far_ms}\n1\n")
+            with open(os.path.join(folder, "versions", f"{name}.{v2}"), "w") as f:
+                f.write("-\n0\n2\n")
+            s = ServeFixture(data_dir=s.data, name="serve-object-lock-old-again")
+            s3 = s.client(retries={"max_attempts": 1})
+            self.assertEqual(s3.get_object_lock_configuration(Bucket="lock-old")
+                             ["ObjectLockConfiguration"], governance_days(3))
+            retention = s3.get_object_retention(Bucket="lock-old", Key="dir/k 1",
+                                                VersionId=v1)["Retention"]
+            self.assertEqual((retention["Mode"], retention["RetainUntilDate"]),
+                             ("COMPLIANCE", FAR))
+            self.assertEqual(s3.get_object_legal_hold(Bucket="lock-old", Key="dir/k 1",
+                                                      VersionId=v1)["LegalHold"], {"Status": "ON"})
+            self.assertEqual(s3.get_object_legal_hold(Bucket="lock-old", Key="dir/k 1",
+                                                      VersionId=v2)["LegalHold"],
+                             {"Status": "OFF"})
+            got = client_error(self, s3.delete_object, Bucket="lock-old", Key="dir/k 1",
+                               VersionId=v1, BypassGovernanceRetention=True)
+            self.assertEqual(got[:2], (403, "AccessDenied"))
+            self.assertFalse(os.path.exists(os.path.join(folder, "configuration.xml")))
+            self.assertFalse(os.path.exists(os.path.join(folder, "versions")))
+            # The store has them now: a later start finds no files and keeps every lock.
+            s.stop_cleanly()
+            s = ServeFixture(data_dir=s.data, name="serve-object-lock-old-third")
+            s3 = s.client(retries={"max_attempts": 1})
+            self.assertEqual(s3.head_object(Bucket="lock-old", Key="dir/k 1", VersionId=v1)
+                             ["ObjectLockMode"], "COMPLIANCE")
+        finally:
+            s.stop()
+
     # ---- piece 2: each version's retention and legal hold ---------------------------------
+
+    def test_a_version_is_never_written_without_its_lock(self):
+        """The lock is committed with the version, in the store's transaction: nothing written
+        beside it can fail a locked write after the version exists. Here the folder where the
+        release before kept version locks (DATA/object-lock/<bucket>@<created_ms>/versions)
+        is a file; that release stored the version and then answered 500 with it unlocked."""
+        b = self.locked_bucket("lock-atomic")
+        db = sqlite3.connect(os.path.join(self.s.data, "thumbflow.db"))
+        created_ms = db.execute("SELECT created_ms FROM store_buckets WHERE name = ?",
+                                (b,)).fetchone()[0]
+        db.close()
+        folder = os.path.join(self.s.data, "object-lock", f"{b}@{created_ms}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "versions"), "w") as f:
+            f.write("not a folder")
+        put = self.s3.put_object(Bucket=b, Key="k", Body=b"x", ObjectLockMode="COMPLIANCE",
+                                 ObjectLockRetainUntilDate=FAR)
+        head = self.s3.head_object(Bucket=b, Key="k", VersionId=put["VersionId"])
+        self.assertEqual((head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]),
+                         ("COMPLIANCE", FAR))
+        got = client_error(self, self.s3.delete_object, Bucket=b, Key="k",
+                           VersionId=put["VersionId"])
+        self.assertEqual(got[:2], (403, "AccessDenied"))
 
     def test_lock_headers_on_writes_and_reads(self):
         b = self.locked_bucket("lock-writes")
