@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -240,6 +241,7 @@ TEST_F(LocalStoreLockTest, ALegalHoldAndADeleteOfTheVersionNeverBothSucceed) {
       EXPECT_EQ(head.status().code(), StatusCode::kNotFound);
     }
   }
+  std::printf("race: hold first %d, delete first %d\n", held_wins, delete_wins);
   EXPECT_EQ(held_wins + delete_wins, kRounds);
 }
 
