@@ -78,9 +78,10 @@ TEST(BucketTaggingTest, FiftyTagsThenBadRequestAfterTheOtherChecks) {
                                TagTarget::kBucket)
                    .ok());
   EXPECT_EQ(error.code, "InvalidTag");
-  // An object's limit is still 10.
+  // An object's limit is still 10 (S3's answer: BadRequest).
   EXPECT_FALSE(ParseTaggingXml(body(11), &error).ok());
-  EXPECT_EQ(error.code, "InvalidTag");
+  EXPECT_EQ(error.code, "BadRequest");
+  EXPECT_EQ(error.message, "Object tags cannot be greater than 10");
 }
 
 TEST(BucketConfigStoreTest, KeptAcrossStoresAndNeverInheritedByABucketMadeAgain) {

@@ -1169,13 +1169,16 @@ TEST_F(S3HandlerTest, PutAndDeleteObjectTaggingReplaceTheTagsOnly) {
 }
 
 // S3's limits, each refused with InvalidTag and nothing stored or changed.
-TEST_F(S3HandlerTest, TagsBreakingS3sLimitsAreInvalidTag) {
+TEST_F(S3HandlerTest, TagsBreakingS3sLimitsAreRefusedAndChangeNothing) {
   ASSERT_EQ(Do("PUT", "/images/t", "v", {{"x-amz-tagging", "keep=1"}}).status, 200);
   Tags eleven;
   for (int i = 0; i < 11; ++i) eleven.emplace_back("k" + std::to_string(i), "v");
   Tags ten(eleven.begin(), eleven.begin() + 10);
+  // More than 10: BadRequest, as AWS answers; every other limit: InvalidTag.
+  Response too_many = Do("PUT", "/images/t?tagging", TaggingBody(eleven));
+  EXPECT_EQ(too_many.status, 400);
+  EXPECT_EQ(too_many.Code(), "BadRequest");
   const std::vector<Tags> bad = {
-      eleven,
       {{std::string(129, 'k'), "v"}},
       {{"k", std::string(257, 'v')}},
       {{"k", "1"}, {"k", "2"}},
@@ -1201,7 +1204,7 @@ TEST_F(S3HandlerTest, TagsBreakingS3sLimitsAreInvalidTag) {
   EXPECT_EQ(Do("PUT", "/images/new", "v", {{"x-amz-tagging", "a=%zz"}}).Code(), "InvalidArgument");
   std::string many;
   for (int i = 0; i < 11; ++i) many += "k" + std::to_string(i) + "=v&";
-  EXPECT_EQ(Do("POST", "/images/new?uploads", "", {{"x-amz-tagging", many}}).Code(), "InvalidTag");
+  EXPECT_EQ(Do("POST", "/images/new?uploads", "", {{"x-amz-tagging", many}}).Code(), "BadRequest");
 }
 
 TEST_F(S3HandlerTest, CopyKeepsOrReplacesTagsByTheTaggingDirective) {
