@@ -89,10 +89,14 @@ HttpReply ListBuckets(const S3Context& cx, S3Request& r) {
 HttpReply CreateBucket(const S3Context& cx, S3Request& r) {
   Status valid = ValidateBucketName(r.bucket);
   if (!valid.ok()) return ErrorReply(r, cx.clock, MakeError("InvalidBucketName", valid.message()));
-  Status s = cx.backend.CreateBucket(r.bucket, RecordedOwner(cx.options, r.user));
-  // x-amz-bucket-object-lock-enabled: true makes a new bucket versioned, with object lock.
+  // x-amz-bucket-object-lock-enabled: true makes a new bucket versioned, with object lock;
+  // the ACL is x-amz-acl / x-amz-grant-* (CheckRequest; none: the default, private). The
+  // store makes the bucket with them in one step.
+  StreamingObjectStore::BucketSettings settings;
   const std::string* lock = r.head.Header("x-amz-bucket-object-lock-enabled");
-  if (s.ok() && lock && EqualsIgnoreCase(*lock, "true")) s = EnableObjectLockAtCreation(cx, r);
+  if (lock && EqualsIgnoreCase(*lock, "true")) settings = ObjectLockSettingsAtCreation();
+  settings.acl = r.acl;
+  Status s = cx.backend.CreateBucket(r.bucket, RecordedOwner(cx.options, r.user), settings);
   if (s.code() == StatusCode::kAlreadyExists) {
     Result<BucketInfo> existing = cx.backend.GetBucket(r.bucket);
     if (!existing.ok()) return StatusReply(r, cx.clock, existing.status(), true);
@@ -102,10 +106,9 @@ HttpReply CreateBucket(const S3Context& cx, S3Request& r) {
     if (cx.options.region != "us-east-1") {
       return ErrorReply(r, cx.clock, MakeError("BucketAlreadyOwnedByYou"));
     }
-    s = Status::Ok();
+    // One's own bucket made again keeps what it has but takes the ACL asked for.
+    s = r.acl.empty() ? Status::Ok() : cx.backend.PutBucketAcl(r.bucket, r.acl);
   }
-  // The ACL x-amz-acl / x-amz-grant-* asked for (CheckRequest); none: the default, private.
-  if (s.ok() && !r.acl.empty()) s = cx.backend.PutBucketAcl(r.bucket, r.acl);
   if (!s.ok()) return StatusReply(r, cx.clock, s, true);
   HttpReply reply = EmptyReply(r, cx.clock, 200);
   reply.headers.emplace_back("Location", "/" + r.bucket);

@@ -80,10 +80,11 @@ Result<std::optional<ObjectLockConfiguration>> BucketLockConfiguration(const S3C
   return BucketConfiguration(*info);
 }
 
-Status EnableObjectLockAtCreation(const S3Context& cx, const S3Request& r) {
-  RETURN_IF_ERROR(cx.backend.PutBucketVersioning(r.bucket, kVersioningEnabled));
-  return cx.backend.PutBucketObjectLock(r.bucket,
-                                        ObjectLockConfigurationXml(ObjectLockConfiguration{}));
+StreamingObjectStore::BucketSettings ObjectLockSettingsAtCreation() {
+  StreamingObjectStore::BucketSettings settings;
+  settings.versioning = kVersioningEnabled;
+  settings.object_lock = ObjectLockConfigurationXml(ObjectLockConfiguration{});
+  return settings;
 }
 
 std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Request& r,

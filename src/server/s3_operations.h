@@ -93,10 +93,10 @@ HttpReply GetObjectLegalHold(const S3Context& cx, S3Request& r);
 // The bucket's lock configuration; nullopt: the bucket has none (or does not exist).
 Result<std::optional<ObjectLockConfiguration>> BucketLockConfiguration(const S3Context& cx,
                                                                        const std::string& bucket);
-// CreateBucket: x-amz-bucket-object-lock-enabled: true enables versioning and object lock on
-// the bucket just created. PutBucketVersioning: Suspended on a bucket with object lock is the
-// error returned (409 InvalidBucketState).
-Status EnableObjectLockAtCreation(const S3Context& cx, const S3Request& r);
+// CreateBucket with x-amz-bucket-object-lock-enabled: true: the new bucket's versioning
+// (Enabled) and object lock configuration. PutBucketVersioning: Suspended on a bucket with
+// object lock is the error returned (409 InvalidBucketState).
+StreamingObjectStore::BucketSettings ObjectLockSettingsAtCreation();
 std::optional<S3Error> CheckVersioningChange(const S3Context& cx, const S3Request& r,
                                              const std::string& status);
 // The lock the version `r` writes gets (PutObject, CopyObject, CreateMultipartUpload,

@@ -1267,13 +1267,28 @@ Result<ListVersionsResult> LocalObjectStore::ListVersions(const std::string& buc
 }
 
 Status LocalObjectStore::CreateBucket(const std::string& bucket, const std::string& owner) {
+  return CreateBucket(bucket, owner, BucketSettings{});
+}
+
+Status LocalObjectStore::CreateBucket(const std::string& bucket, const std::string& owner,
+                                      const BucketSettings& settings) {
   RETURN_IF_ERROR(ValidateBucketName(bucket));
+  if (!settings.versioning.empty() && settings.versioning != kVersioningEnabled &&
+      settings.versioning != kVersioningSuspended) {
+    return InvalidArgumentError("versioning of bucket " + bucket + " must be Enabled or Suspended");
+  }
   return db_
       ->Write([&](sqlite::Transaction& tx) -> Status {
-        ASSIGN_OR_RETURN(sqlite::Statement * insert,
-                         tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms, owner) "
-                                    "VALUES(?1, ?2, ?3)"));
-        insert->Bind(1, bucket).Bind(2, clock_.NowMillis()).Bind(3, owner);
+        ASSIGN_OR_RETURN(
+            sqlite::Statement * insert,
+            tx.Prepare("INSERT OR IGNORE INTO store_buckets(name, created_ms, owner, acl, "
+                       "versioning, object_lock) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+        insert->Bind(1, bucket)
+            .Bind(2, clock_.NowMillis())
+            .Bind(3, owner)
+            .Bind(4, settings.acl)
+            .Bind(5, settings.versioning)
+            .Bind(6, settings.object_lock);
         RETURN_IF_ERROR(insert->Run());
         if (tx.Changes() == 0) return AlreadyExistsError("bucket " + bucket + " already exists");
         return Status::Ok();

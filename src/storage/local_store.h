@@ -205,6 +205,9 @@ class LocalObjectStore final : public StreamingObjectStore {
   Status AdmitWrite(int64_t incoming_bytes) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status CreateBucket(const std::string& bucket, const std::string& owner) override;
+  // One INSERT: the bucket and its settings commit together.
+  Status CreateBucket(const std::string& bucket, const std::string& owner,
+                      const BucketSettings& settings) override;
   Result<BucketInfo> GetBucket(const std::string& bucket) override;
   Status DeleteBucket(const std::string& bucket) override;
   Status HeadBucket(const std::string& bucket) override;

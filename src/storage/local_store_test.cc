@@ -615,6 +615,32 @@ TEST_F(LocalObjectStoreTest, Buckets) {
   EXPECT_EQ(store_->Delete("second", "x").code(), StatusCode::kNotFound);
 }
 
+// A bucket made with settings has them from its first moment (one INSERT), across a reopen;
+// a bucket that exists keeps its own; bad versioning is refused before anything is made.
+TEST_F(LocalObjectStoreTest, ABucketIsMadeWithItsSettings) {
+  StreamingObjectStore::BucketSettings settings;
+  settings.acl = "<AccessControlPolicy/>";
+  settings.versioning = "Enabled";
+  settings.object_lock = "<ObjectLockConfiguration/>";
+  ASSERT_TRUE(store_->CreateBucket("locked", "alice", settings).ok());
+  StreamingObjectStore::BucketSettings other;
+  other.versioning = "Suspended";
+  EXPECT_EQ(store_->CreateBucket("locked", "bob", other).code(), StatusCode::kAlreadyExists);
+  other.versioning = "On";
+  EXPECT_EQ(store_->CreateBucket("odd", "bob", other).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->HeadBucket("odd").code(), StatusCode::kNotFound);
+  Reopen();
+  auto bucket = store_->GetBucket("locked");
+  ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
+  EXPECT_EQ(bucket->owner, "alice");
+  EXPECT_EQ(bucket->acl, settings.acl);
+  EXPECT_EQ(bucket->versioning, "Enabled");
+  EXPECT_EQ(bucket->object_lock, settings.object_lock);
+  auto plain = store_->CreateBucket("plain", "bob", {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(store_->GetBucket("plain")->versioning, "");
+}
+
 // Tags and bucket owners are kept with the object and the bucket, across a reopen; tagging
 // leaves the bytes, ETag and Last-Modified; a copy keeps the source's tags unless replaced.
 TEST_F(LocalObjectStoreTest, TagsAndOwnersArePersisted) {

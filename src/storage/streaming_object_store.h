@@ -133,6 +133,29 @@ class StreamingObjectStore : public ObjectStore {
   virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;  // by name
   // AlreadyExists when it exists (whoever owns it); the owner is kept with the bucket.
   virtual Status CreateBucket(const std::string& bucket, const std::string& owner) = 0;
+  // What a CreateBucket request asks of the new bucket besides its owner (empty: the
+  // default): BucketInfo::acl, ::versioning, ::object_lock.
+  struct BucketSettings {
+    std::string acl;
+    std::string versioning;
+    std::string object_lock;
+  };
+  // CreateBucket with `settings`. A store that overrides it makes the bucket with them in one
+  // step, so that no bucket ever exists without what its creation asked for (object lock
+  // above all: a retried CreateBucket of one's own bucket answers 200). Default: the separate
+  // calls, in order.
+  virtual Status CreateBucket(const std::string& bucket, const std::string& owner,
+                              const BucketSettings& settings) {
+    RETURN_IF_ERROR(CreateBucket(bucket, owner));
+    if (!settings.versioning.empty()) {
+      RETURN_IF_ERROR(PutBucketVersioning(bucket, settings.versioning));
+    }
+    if (!settings.object_lock.empty()) {
+      RETURN_IF_ERROR(PutBucketObjectLock(bucket, settings.object_lock));
+    }
+    if (!settings.acl.empty()) RETURN_IF_ERROR(PutBucketAcl(bucket, settings.acl));
+    return Status::Ok();
+  }
   // The bucket's name, creation time and owner; NotFound (reason "no-such-bucket") when
   // missing.
   virtual Result<BucketInfo> GetBucket(const std::string& bucket) = 0;
